@@ -1,0 +1,1 @@
+"""Venue-neutral domain types: enums, instruments, events and commands (stdlib only)."""

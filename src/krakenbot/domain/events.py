@@ -1,0 +1,250 @@
+"""Typed events: everything that flows *up* from venues and feeds to the engine.
+
+Owns: the frozen event dataclasses that the WebSocket session, REST reconciliation, the paper
+venue and the order manager emit. Imports: stdlib and domain only. Nothing outside `kraken/`
+sees Kraken JSON; these are what the rest of the program sees instead. Times are integer
+nanoseconds: `exchange_ns` as stamped by Kraken (0 when absent), `recv_ns` from our clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from krakenbot.domain.enums import (
+    Channel,
+    ConnectionState,
+    ExecType,
+    Liquidity,
+    OrderStatus,
+    OrderType,
+    Side,
+    SystemState,
+    TimeInForce,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceLevel:
+    price: Decimal
+    qty: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Ticker:
+    symbol: str
+    bid: Decimal
+    bid_qty: Decimal
+    ask: Decimal
+    ask_qty: Decimal
+    last: Decimal
+    volume: Decimal
+    vwap: Decimal
+    low: Decimal
+    high: Decimal
+    change: Decimal
+    change_pct: Decimal
+    exchange_ns: int
+    recv_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BookTop:
+    """A verified (or explicitly unverified) view of the top of a local order book."""
+
+    symbol: str
+    bids: tuple[PriceLevel, ...]  # best first (descending)
+    asks: tuple[PriceLevel, ...]  # best first (ascending)
+    verified: bool
+    exchange_ns: int
+    recv_ns: int = 0
+
+    @property
+    def best_bid(self) -> Decimal | None:
+        return self.bids[0].price if self.bids else None
+
+    @property
+    def best_ask(self) -> Decimal | None:
+        return self.asks[0].price if self.asks else None
+
+    @property
+    def mid(self) -> Decimal | None:
+        if not self.bids or not self.asks:
+            return None
+        return (self.bids[0].price + self.asks[0].price) / 2
+
+
+@dataclass(frozen=True, slots=True)
+class BookStatus:
+    """The book for `symbol` became invalid (checksum mismatch, gap) or verified again."""
+
+    symbol: str
+    verified: bool
+    reason: str
+    recv_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MarketTrade:
+    symbol: str
+    side: Side  # taker side
+    price: Decimal
+    qty: Decimal
+    ord_type: OrderType
+    trade_id: int
+    exchange_ns: int
+    recv_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    symbol: str
+    interval_min: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    vwap: Decimal
+    volume: Decimal
+    trades: int
+    begin_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution of one of our orders; `trade_id` is Kraken's and unique per fill."""
+
+    trade_id: str  # exec_id / REST trade txid, e.g. "TGBB7L-HT5LX-J3BZ4A"
+    order_id: str  # Kraken txid of the order
+    cl_ord_id: str | None
+    symbol: str
+    side: Side
+    price: Decimal
+    qty: Decimal
+    cost: Decimal  # quote amount, price * qty as Kraken reports it
+    fee: Decimal
+    fee_asset: str
+    liquidity: Liquidity | None
+    exchange_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionReport:
+    """One Kraken `executions` report about one of our orders (WS v2 or a venue's own)."""
+
+    exec_type: ExecType
+    order_id: str
+    cl_ord_id: str | None
+    order_status: OrderStatus
+    exchange_ns: int
+    symbol: str | None = None
+    side: Side | None = None
+    order_type: OrderType | None = None
+    order_qty: Decimal | None = None
+    limit_price: Decimal | None = None
+    time_in_force: TimeInForce | None = None
+    post_only: bool | None = None
+    cum_qty: Decimal | None = None
+    cum_cost: Decimal | None = None
+    avg_price: Decimal | None = None
+    fill: Fill | None = None  # set when exec_type is TRADE
+    reason: str | None = None
+    order_userref: int | None = None
+    is_snapshot: bool = False
+    sequence: int | None = None
+    recv_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceChange:
+    """A balance snapshot row or ledger update for one asset (normalized code)."""
+
+    asset: str
+    balance: Decimal
+    amount: Decimal | None  # the ledger delta for updates, None for snapshot rows
+    is_snapshot: bool
+    exchange_ns: int
+    recv_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SystemStatusChanged:
+    state: SystemState
+    recv_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionChanged:
+    channel: Channel
+    state: ConnectionState
+    reason: str = ""
+    recv_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileRequested:
+    """Something (reconnect, sequence gap, ambiguous outcome) means our picture may be stale."""
+
+    reason: str
+    recv_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAccepted:
+    """The venue acknowledged an order request (REST AddOrder txid / WS add_order ack)."""
+
+    cl_ord_id: str
+    order_id: str
+    recv_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRejected:
+    """The venue refused an order request; `error` is Kraken's string."""
+
+    cl_ord_id: str
+    error: str
+    endpoint: str = ""
+    recv_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRejected:
+    cl_ord_id: str | None
+    order_id: str | None
+    error: str
+    recv_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RateCounter:
+    """Kraken's live per-pair trading counter (executions `ratecounter`)."""
+
+    symbol: str
+    count: Decimal
+    recv_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeFailed:
+    """A frame we could not decode; the reader keeps going."""
+
+    channel: str
+    reason: str
+    excerpt: str  # at most ~200 chars of the frame, never from private requests we sent
+    recv_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TimerTick:
+    """The engine's periodic wake-up (timeouts, metrics), on the injected clock."""
+
+    now_ns: int
+
+
+MarketEvent = Ticker | BookTop | BookStatus | MarketTrade | Candle
+AccountEvent = ExecutionReport | BalanceChange | OrderAccepted | OrderRejected | CancelRejected
+StateEvent = (
+    SystemStatusChanged | ConnectionChanged | ReconcileRequested | RateCounter | DecodeFailed
+)
+Event = MarketEvent | AccountEvent | StateEvent | TimerTick
