@@ -1,0 +1,41 @@
+"""`krakenbot config check`: validate the settings and show them, secrets masked.
+
+Owns: the `config` command. Exit status 0 when the settings are valid, 2 (with one message on
+stderr and no traceback) when they are not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from krakenbot.config import load_settings
+from krakenbot.errors import ConfigError
+
+EXIT_OK = 0
+EXIT_CONFIG = 2
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("config", help="inspect the settings")
+    actions = parser.add_subparsers(dest="config_action", metavar="ACTION", required=True)
+    check = actions.add_parser(
+        "check", help="validate the settings and print them with secrets masked"
+    )
+    check.set_defaults(handler=check_command)
+
+
+def check_command(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args.env_file)
+    except ConfigError as exc:
+        print(f"krakenbot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    shown = settings.masked()
+    width = max(map(len, shown))
+    source = args.env_file or ".env (if present)"
+    print(f"configuration OK — environment + {source}")
+    for name, value in shown.items():
+        print(f"  {name:<{width}}  {value}")
+    return EXIT_OK

@@ -1,0 +1,476 @@
+"""Settings: every knob of krakenbot, validated once at start-up.
+
+Owns: the pydantic-settings `Settings` model (environment + `.env` file, or the file given with
+`--env-file`), the cross-field safety checks, the conversion of a validation failure into one
+operator-readable `ConfigError` (setting name + offending value, never a secret, never a
+traceback), and the per-component sections (`settings.rest()`, `settings.risk_limits()`, …)
+defined in `krakenbot.domain.sections`. Composition root: it may import anything, and nothing
+below `app/` should import it — components receive their section instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from krakenbot.domain.sections import (
+    ApiTier,
+    BreakerSection,
+    Credentials,
+    DeadManSwitchSection,
+    HealthSection,
+    LockSection,
+    LogSection,
+    RestSection,
+    RiskLimits,
+    Secret,
+    StoreSection,
+    StrategySection,
+    TradingMode,
+    WsSection,
+)
+from krakenbot.errors import ConfigError
+
+DEFAULT_ENV_FILE = Path(".env")
+SECRET_FIELDS = frozenset(
+    {"kraken_api_key", "kraken_api_secret", "kraken_status_api_key", "kraken_status_api_secret"}
+)
+# WS v2 book depths Kraken accepts (docs: websocket-v2/book, `depth` parameter).
+BOOK_DEPTHS = (10, 25, 100, 500, 1000)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Kraken's cancel_after timeout must stay below one day (docs: websocket-v2/cancel_after).
+MAX_DMS_TIMEOUT_S = 86_399
+_PAIR = re.compile(r"^[A-Z0-9]{1,16}/[A-Z0-9]{1,16}$")
+_STRATEGY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_POSITIVE_DECIMALS = (
+    "max_trade_size",
+    "max_total_exposure",
+    "min_order_size",
+    "max_daily_losses",
+)
+_POSITIVE_NUMBERS = (
+    "max_positions",
+    "circuit_breaker_threshold",
+    "circuit_breaker_cooldown_s",
+    "rest_timeout_s",
+    "ws_connect_timeout_s",
+    "dead_man_switch_timeout_s",
+    "dead_man_switch_refresh_s",
+    "log_max_bytes",
+)
+
+
+class Settings(BaseSettings):
+    """All settings; the environment variable is the field name in upper case."""
+
+    model_config = SettingsConfigDict(
+        env_file=DEFAULT_ENV_FILE,
+        env_file_encoding="utf-8",
+        extra="ignore",
+        env_ignore_empty=True,
+        frozen=True,
+        hide_input_in_errors=True,
+        validate_default=True,
+    )
+
+    # Credentials: the daemon's key, and an optional second key for status / emergency stop so
+    # the two never race for the same nonce sequence (docs: spot-rest-auth, nonce per key).
+    kraken_api_key: SecretStr | None = None
+    kraken_api_secret: SecretStr | None = None
+    kraken_status_api_key: SecretStr | None = None
+    kraken_status_api_secret: SecretStr | None = None
+
+    trading_mode: TradingMode = TradingMode.PAPER
+    strategy: str = "mean_reversion"
+
+    # Risk limits, USD.
+    max_trade_size: Decimal = Decimal("10")
+    max_total_exposure: Decimal = Decimal("10")
+    min_order_size: Decimal = Decimal("1")
+    max_positions: int = 1
+    max_daily_losses: Decimal = Decimal("20")
+    allowed_pairs: Annotated[tuple[str, ...], NoDecode] = ("XLM/USD",)
+    post_only: bool = True
+
+    circuit_breaker_threshold: int = 5
+    circuit_breaker_cooldown_s: float = 300.0
+
+    kraken_api_tier: ApiTier = ApiTier.STARTER
+    kraken_rest_url: str = "https://api.kraken.com"
+    kraken_ws_url: str = "wss://ws.kraken.com/v2"
+    kraken_ws_auth_url: str = "wss://ws-auth.kraken.com/v2"
+    rest_timeout_s: float = 10.0
+    ws_connect_timeout_s: float = 10.0
+    ws_book_depth: int = 10
+
+    dead_man_switch_timeout_s: int = 60
+    dead_man_switch_refresh_s: int = 20
+
+    data_dir: Path = Path("data")
+    database_path: Path = Path("trading.db")
+    log_file: Path = Path("trading_new.log")
+    log_level: str = "INFO"
+    log_max_bytes: int = 10 * 1024 * 1024
+    log_backup_count: int = 5
+    log_console: bool = True
+    lock_file: Path = Path(".trading_lock")
+
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(default=8787)
+    health_allow_remote: bool = False
+
+    # ---- single-field checks -------------------------------------------------------------
+
+    @field_validator("allowed_pairs", mode="before")
+    @classmethod
+    def _split_pairs(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(","))
+        return value
+
+    @field_validator("allowed_pairs")
+    @classmethod
+    def _check_pairs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        pairs: list[str] = []
+        for raw in value:
+            pair = raw.strip().upper()
+            if not _PAIR.match(pair):
+                raise ValueError(
+                    f"pair {raw!r} is not in BASE/QUOTE form (Kraken WS v2 names, e.g. XLM/USD)"
+                )
+            if pair not in pairs:
+                pairs.append(pair)
+        if not pairs:
+            raise ValueError("at least one pair is required, e.g. XLM/USD")
+        return tuple(pairs)
+
+    @field_validator("kraken_api_secret", "kraken_status_api_secret")
+    @classmethod
+    def _check_base64(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        try:
+            decoded = base64.b64decode(value.get_secret_value().strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(
+                "is not valid base64 (copy the private key exactly as Kraken shows it)"
+            ) from None
+        if not decoded:
+            raise ValueError("is empty")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("kraken_api_key", "kraken_status_api_key")
+    @classmethod
+    def _check_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        text = value.get_secret_value().strip()
+        if not text or any(ch.isspace() for ch in text):
+            raise ValueError("must be a single word without spaces")
+        return SecretStr(text)
+
+    @field_validator("strategy")
+    @classmethod
+    def _check_strategy(cls, value: str) -> str:
+        if not _STRATEGY.match(value):
+            raise ValueError("must be a lower-case identifier such as mean_reversion")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _check_level(cls, value: object) -> object:
+        if isinstance(value, str):
+            level = value.strip().upper()
+            if level not in LOG_LEVELS:
+                raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+            return level
+        return value
+
+    @field_validator("ws_book_depth")
+    @classmethod
+    def _check_depth(cls, value: int) -> int:
+        if value not in BOOK_DEPTHS:
+            raise ValueError(f"must be one of {', '.join(map(str, BOOK_DEPTHS))}")
+        return value
+
+    @field_validator("health_port")
+    @classmethod
+    def _check_port(cls, value: int) -> int:
+        if not 0 <= value <= 65535:
+            raise ValueError("must be between 0 (any free port) and 65535")
+        return value
+
+    @field_validator("log_backup_count")
+    @classmethod
+    def _check_backups(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must not be negative")
+        return value
+
+    # ---- cross-field checks --------------------------------------------------------------
+
+    @model_validator(mode="after")
+    def _check_together(self) -> Settings:
+        problems: list[str] = []
+        for name in (*_POSITIVE_DECIMALS, *_POSITIVE_NUMBERS):
+            value = getattr(self, name)
+            if value <= 0:
+                problems.append(f"{_env(name)}={value}: must be greater than 0")
+        if problems:
+            raise ValueError("\n".join(problems))
+        if self.min_order_size > self.max_trade_size:
+            problems.append(
+                f"MIN_ORDER_SIZE={self.min_order_size} is larger than "
+                f"MAX_TRADE_SIZE={self.max_trade_size}: no order could ever be placed"
+            )
+        if self.max_trade_size > self.max_total_exposure:
+            problems.append(
+                f"MAX_TRADE_SIZE={self.max_trade_size} is larger than "
+                f"MAX_TOTAL_EXPOSURE={self.max_total_exposure}"
+            )
+        if self.dead_man_switch_timeout_s > MAX_DMS_TIMEOUT_S:
+            problems.append(
+                f"DEAD_MAN_SWITCH_TIMEOUT_S={self.dead_man_switch_timeout_s}: "
+                f"must be below 86400 (Kraken's limit)"
+            )
+        if self.dead_man_switch_refresh_s >= self.dead_man_switch_timeout_s:
+            problems.append(
+                f"DEAD_MAN_SWITCH_REFRESH_S={self.dead_man_switch_refresh_s} must be shorter "
+                f"than DEAD_MAN_SWITCH_TIMEOUT_S={self.dead_man_switch_timeout_s}"
+            )
+        problems.extend(self._credential_problems())
+        problems.extend(self._endpoint_problems())
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def _credential_problems(self) -> list[str]:
+        problems: list[str] = []
+        for key, secret in (
+            ("kraken_api_key", "kraken_api_secret"),
+            ("kraken_status_api_key", "kraken_status_api_secret"),
+        ):
+            has_key = getattr(self, key) is not None
+            has_secret = getattr(self, secret) is not None
+            if has_key != has_secret:
+                missing, given = (secret, key) if has_key else (key, secret)
+                problems.append(f"{_env(given)} is set but {_env(missing)} is not: set both")
+        if self.trading_mode is TradingMode.LIVE and (
+            self.kraken_api_key is None or self.kraken_api_secret is None
+        ):
+            problems.append(
+                "TRADING_MODE=live needs KRAKEN_API_KEY and KRAKEN_API_SECRET "
+                "(or use TRADING_MODE=paper)"
+            )
+        return problems
+
+    def _endpoint_problems(self) -> list[str]:
+        problems: list[str] = []
+        for name, secure, plain in (
+            ("kraken_rest_url", "https", "http"),
+            ("kraken_ws_url", "wss", "ws"),
+            ("kraken_ws_auth_url", "wss", "ws"),
+        ):
+            url = getattr(self, name)
+            problem = _url_problem(url, secure, plain)
+            if problem:
+                problems.append(f"{_env(name)}={url!r}: {problem}")
+        if not self.health_allow_remote and not _is_loopback(self.health_host):
+            problems.append(
+                f"HEALTH_HOST={self.health_host!r} is not a loopback address; the health "
+                "server would be reachable from the network. Use 127.0.0.1, or set "
+                "HEALTH_ALLOW_REMOTE=true if you really mean it"
+            )
+        return problems
+
+    # ---- per-component sections ----------------------------------------------------------
+
+    def credentials(self) -> Credentials | None:
+        return _credentials(self.kraken_api_key, self.kraken_api_secret)
+
+    def status_credentials(self) -> Credentials | None:
+        return _credentials(self.kraken_status_api_key, self.kraken_status_api_secret)
+
+    def risk_limits(self) -> RiskLimits:
+        return RiskLimits(
+            max_trade_usd=self.max_trade_size,
+            max_total_exposure_usd=self.max_total_exposure,
+            min_order_usd=self.min_order_size,
+            max_positions=self.max_positions,
+            max_daily_loss_usd=self.max_daily_losses,
+            allowed_pairs=self.allowed_pairs,
+            post_only=self.post_only,
+        )
+
+    def rest(self) -> RestSection:
+        """The daemon's REST client section (trading key)."""
+        return RestSection(
+            base_url=self.kraken_rest_url.rstrip("/"),
+            tier=self.kraken_api_tier,
+            timeout_s=self.rest_timeout_s,
+            credentials=self.credentials(),
+        )
+
+    def status_rest(self) -> RestSection:
+        """REST section for `status` / emergency stop: the status key when set, else none."""
+        return RestSection(
+            base_url=self.kraken_rest_url.rstrip("/"),
+            tier=self.kraken_api_tier,
+            timeout_s=self.rest_timeout_s,
+            credentials=self.status_credentials(),
+        )
+
+    def ws(self) -> WsSection:
+        return WsSection(
+            public_url=self.kraken_ws_url,
+            auth_url=self.kraken_ws_auth_url,
+            book_depth=self.ws_book_depth,
+            connect_timeout_s=self.ws_connect_timeout_s,
+            pairs=self.allowed_pairs,
+        )
+
+    def breaker(self) -> BreakerSection:
+        return BreakerSection(
+            failure_threshold=self.circuit_breaker_threshold,
+            cooldown_s=self.circuit_breaker_cooldown_s,
+        )
+
+    def dead_man_switch(self) -> DeadManSwitchSection:
+        return DeadManSwitchSection(
+            timeout_s=self.dead_man_switch_timeout_s, refresh_s=self.dead_man_switch_refresh_s
+        )
+
+    def health(self) -> HealthSection:
+        return HealthSection(host=self.health_host, port=self.health_port)
+
+    def store(self) -> StoreSection:
+        return StoreSection(db_path=self.database_path, data_dir=self.data_dir)
+
+    def log(self) -> LogSection:
+        return LogSection(
+            file=self.log_file,
+            level=self.log_level,
+            max_bytes=self.log_max_bytes,
+            backup_count=self.log_backup_count,
+            console=self.log_console,
+        )
+
+    def lock(self) -> LockSection:
+        return LockSection(path=self.lock_file)
+
+    def strategy_config(self) -> StrategySection:
+        return StrategySection(name=self.strategy, pairs=self.allowed_pairs, mode=self.trading_mode)
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every secret string set, for the log redaction filter."""
+        values: list[str] = []
+        for name in sorted(SECRET_FIELDS):
+            secret = getattr(self, name)
+            if secret is not None:
+                values.append(secret.get_secret_value())
+        return tuple(values)
+
+    def masked(self) -> dict[str, str]:
+        """Every setting as display text, in declaration order, secrets masked."""
+        shown: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name in SECRET_FIELDS:
+                text = "(not set)" if value is None else "********"
+            elif isinstance(value, tuple):
+                text = ",".join(value)
+            else:
+                text = str(value)
+            shown[_env(name)] = text
+        return shown
+
+
+def load_settings(env_file: Path | str | None = None) -> Settings:
+    """Read and validate the settings; raise `ConfigError` with one readable message.
+
+    `env_file` replaces the default `./.env` (which may be absent); an explicit file must exist.
+    Environment variables win over the file, as in pydantic-settings.
+    """
+    if env_file is not None:
+        path = Path(env_file)
+        if not path.is_file():
+            raise ConfigError(f"--env-file {str(path)!r}: no such file")
+        source: Path = path
+    else:
+        source = DEFAULT_ENV_FILE
+    try:
+        return Settings(_env_file=source)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        # `from None`: the pydantic error (which may hold raw input) must not travel along.
+        raise ConfigError(format_validation_error(exc)) from None
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One message listing every problem as `SETTING='value': what is wrong`."""
+    lines: list[str] = []
+    for error in exc.errors(include_url=False, include_input=True):
+        loc = error.get("loc", ())
+        message = _clean(str(error.get("msg", "invalid")))
+        if not loc:
+            lines.extend(message.split("\n"))
+            continue
+        name = str(loc[0])
+        if name in SECRET_FIELDS:
+            lines.append(f"{_env(name)}: {message}")
+        else:
+            lines.append(f"{_env(name)}={_show(error.get('input'))}: {message}")
+    noun = "problem" if len(lines) == 1 else "problems"
+    return f"invalid configuration ({len(lines)} {noun}):\n  " + "\n  ".join(lines)
+
+
+def _clean(message: str) -> str:
+    return message.removeprefix("Value error, ")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, tuple | list):
+        return repr(",".join(str(v) for v in value))
+    return repr(str(value))
+
+
+def _env(field: str) -> str:
+    return field.upper()
+
+
+def _credentials(key: SecretStr | None, secret: SecretStr | None) -> Credentials | None:
+    if key is None or secret is None:
+        return None
+    return Credentials(
+        api_key=Secret(key.get_secret_value()), api_secret=Secret(secret.get_secret_value())
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_problem(url: str, secure: str, plain: str) -> str | None:
+    """Plain-text schemes are only acceptable to a loopback simulator: keys travel on them."""
+    parts = urlsplit(url)
+    if parts.scheme not in (secure, plain) or not parts.hostname:
+        return f"must be a {secure}:// URL"
+    if parts.scheme == plain and not _is_loopback(parts.hostname):
+        return f"{plain}:// is only allowed for a loopback simulator; use {secure}://"
+    return None

@@ -1,0 +1,398 @@
+"""The ledger repository: typed async reads and writes over the migrated SQLite schema.
+
+Owns: `LedgerRepository` — orders (saved before they are sent), fills (each Kraken trade id
+exactly once; the order's filled volume and the round trip in `trades` are updated in the same
+transaction), the audit `events`, the `state` key/value store, `metrics` and `learning_data`.
+Imports: store, domain, clock, errors; never engine/orders/net. Every write runs inside
+`db.transaction()`, so a caller may wrap several calls in one outer transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from decimal import Decimal
+
+from krakenbot.clock import Clock
+from krakenbot.domain.commands import PlaceOrder
+from krakenbot.domain.enums import OrderStatus, OrderType, Side, TimeInForce
+from krakenbot.domain.events import Fill
+from krakenbot.domain.ledger import (
+    LearningRow,
+    LedgerEvent,
+    MetricsSnapshot,
+    OrderRecord,
+    TradeRecord,
+    TradeStatus,
+)
+from krakenbot.errors import InvariantError
+from krakenbot.store.codec import (
+    dec_to_text,
+    from_json,
+    ns_to_iso,
+    opt_dec_to_text,
+    opt_text_to_dec,
+    text_to_dec,
+    to_json,
+)
+from krakenbot.store.db import Database, Param, Row
+from krakenbot.store.positions import apply_fill_to_trades
+
+_OPEN_STATUSES = tuple(s.value for s in OrderStatus if not s.is_terminal)
+
+
+class LedgerRepository:
+    """All ledger access for one process. Construct with an open, migrated `Database`."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    @property
+    def db(self) -> Database:
+        return self._db
+
+    # ---- orders ----------------------------------------------------------------------------
+
+    async def insert_order(self, order: PlaceOrder, *, tag: str = "") -> OrderRecord:
+        """Persist an order as PENDING_NEW *before* it is sent; its cl_ord_id must be new."""
+        now = self._clock.now_ns()
+        try:
+            async with self._db.transaction():
+                await self._db.insert(
+                    """INSERT INTO orders (order_id, txid, pair, type, ordertype, price, volume,
+                    status, timestamp, filled_volume, avg_fill_price, time_in_force, post_only,
+                    tag, reason, created_ns, updated_at, updated_ns)
+                    VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, '0', NULL, ?, ?, ?, NULL, ?, ?, ?)""",
+                    (
+                        order.cl_ord_id,
+                        order.symbol,
+                        order.side.value,
+                        order.order_type.value,
+                        opt_dec_to_text(order.limit_price),
+                        dec_to_text(order.qty),
+                        OrderStatus.PENDING_NEW.value,
+                        ns_to_iso(now),
+                        order.time_in_force.value,
+                        int(order.post_only),
+                        tag,
+                        now,
+                        ns_to_iso(now),
+                        now,
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise InvariantError("order id already recorded", cl_ord_id=order.cl_ord_id) from None
+        return await self._must_get(order.cl_ord_id)
+
+    async def update_order(
+        self,
+        cl_ord_id: str,
+        *,
+        status: OrderStatus | None = None,
+        txid: str | None = None,
+        filled_volume: Decimal | None = None,
+        avg_fill_price: Decimal | None = None,
+        reason: str | None = None,
+    ) -> OrderRecord:
+        """Change the given columns of one order (None = leave as is); returns the new row."""
+        sets: list[str] = []
+        params: list[Param] = []
+        for column, value in (
+            ("status", None if status is None else status.value),
+            ("txid", txid),
+            ("filled_volume", opt_dec_to_text(filled_volume)),
+            ("avg_fill_price", opt_dec_to_text(avg_fill_price)),
+            ("reason", reason),
+        ):
+            if value is not None:
+                sets.append(f"{column} = ?")
+                params.append(value)
+        now = self._clock.now_ns()
+        sets += ["updated_at = ?", "updated_ns = ?"]
+        params += [ns_to_iso(now), now, cl_ord_id]
+        async with self._db.transaction():
+            changed = await self._db.execute(
+                f"UPDATE orders SET {', '.join(sets)} WHERE order_id = ?", params
+            )
+        if changed != 1:
+            raise InvariantError("update of an order the ledger does not know", cl_ord_id=cl_ord_id)
+        return await self._must_get(cl_ord_id)
+
+    async def order_by_cl_ord_id(self, cl_ord_id: str) -> OrderRecord | None:
+        row = await self._db.fetchone("SELECT * FROM orders WHERE order_id = ?", (cl_ord_id,))
+        return None if row is None else _order(row)
+
+    async def _must_get(self, cl_ord_id: str) -> OrderRecord:
+        record = await self.order_by_cl_ord_id(cl_ord_id)
+        if record is None:
+            raise InvariantError("order vanished from the ledger", cl_ord_id=cl_ord_id)
+        return record
+
+    async def order_by_txid(self, txid: str) -> OrderRecord | None:
+        row = await self._db.fetchone("SELECT * FROM orders WHERE txid = ?", (txid,))
+        return None if row is None else _order(row)
+
+    async def open_orders(self) -> list[OrderRecord]:
+        """Orders not in a terminal state (pending_new, open, partially_filled), oldest first."""
+        marks = ", ".join("?" for _ in _OPEN_STATUSES)
+        rows = await self._db.fetchall(
+            f"SELECT * FROM orders WHERE status IN ({marks}) ORDER BY created_ns, id",
+            _OPEN_STATUSES,
+        )
+        return [_order(r) for r in rows]
+
+    # ---- fills -----------------------------------------------------------------------------
+
+    async def insert_fill(self, fill: Fill) -> bool:
+        """Record one execution; False (and nothing changed) if its trade_id is already known.
+
+        In the same transaction: the owning order's filled volume and average price are
+        recomputed from its fills, and the pair's round trip in `trades` is opened, grown,
+        reduced or closed.
+        """
+        now = self._clock.now_ns()
+        exchange_ns = fill.exchange_ns or now
+        async with self._db.transaction():
+            order = await self._owning_order(fill)
+            inserted = await self._db.execute(
+                """INSERT INTO fills (trade_id, order_id, txid, pair, side, price, volume, cost,
+                fee, fee_asset, liquidity, timestamp, exchange_ns, recorded_ns)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (trade_id) DO NOTHING""",
+                (
+                    fill.trade_id,
+                    None if order is None else order.cl_ord_id,
+                    fill.order_id,
+                    fill.symbol,
+                    fill.side.value,
+                    dec_to_text(fill.price),
+                    dec_to_text(fill.qty),
+                    dec_to_text(fill.cost),
+                    dec_to_text(fill.fee),
+                    fill.fee_asset,
+                    None if fill.liquidity is None else fill.liquidity.value,
+                    ns_to_iso(exchange_ns),
+                    exchange_ns,
+                    now,
+                ),
+            )
+            if inserted == 0:
+                return False
+            if order is not None:
+                await self._refresh_order_fills(order, fill.order_id, now)
+            await apply_fill_to_trades(self._db, fill, order, exchange_ns)
+        return True
+
+    async def fill_recorded(self, trade_id: str) -> bool:
+        row = await self._db.fetchone("SELECT 1 FROM fills WHERE trade_id = ?", (trade_id,))
+        return row is not None
+
+    async def _owning_order(self, fill: Fill) -> OrderRecord | None:
+        if fill.cl_ord_id:
+            order = await self.order_by_cl_ord_id(fill.cl_ord_id)
+            if order is not None:
+                return order
+        return await self.order_by_txid(fill.order_id) if fill.order_id else None
+
+    async def _refresh_order_fills(self, order: OrderRecord, txid: str, now: int) -> None:
+        rows = await self._db.fetchall(
+            "SELECT price, volume FROM fills WHERE order_id = ?", (order.cl_ord_id,)
+        )
+        qty = sum((text_to_dec(r["volume"]) for r in rows), Decimal(0))
+        notional = sum(
+            (text_to_dec(r["price"]) * text_to_dec(r["volume"]) for r in rows), Decimal(0)
+        )
+        avg = notional / qty if qty else None
+        await self._db.execute(
+            """UPDATE orders SET filled_volume = ?, avg_fill_price = ?,
+            txid = COALESCE(txid, ?), updated_at = ?, updated_ns = ? WHERE order_id = ?""",
+            (
+                dec_to_text(qty),
+                opt_dec_to_text(avg),
+                txid or None,
+                ns_to_iso(now),
+                now,
+                order.cl_ord_id,
+            ),
+        )
+
+    # ---- round trips -----------------------------------------------------------------------
+
+    async def open_trades(self, symbol: str | None = None) -> list[TradeRecord]:
+        if symbol is None:
+            rows = await self._db.fetchall(
+                "SELECT * FROM trades WHERE status = 'OPEN' ORDER BY opened_ns, id"
+            )
+        else:
+            rows = await self._db.fetchall(
+                "SELECT * FROM trades WHERE status = 'OPEN' AND pair = ? ORDER BY opened_ns, id",
+                (symbol,),
+            )
+        return [_trade(r) for r in rows]
+
+    async def closed_trades(self, *, since_ns: int = 0, limit: int = 1000) -> list[TradeRecord]:
+        """Round trips closed at or after `since_ns`, most recent first."""
+        rows = await self._db.fetchall(
+            """SELECT * FROM trades WHERE status = 'CLOSED' AND closed_ns >= ?
+            ORDER BY closed_ns DESC, id DESC LIMIT ?""",
+            (since_ns, limit),
+        )
+        return [_trade(r) for r in rows]
+
+    async def realized_pnl_since(self, since_ns: int) -> Decimal:
+        """Sum of realized P&L of round trips closed since `since_ns` (for the daily limit)."""
+        rows = await self._db.fetchall(
+            "SELECT profit_loss FROM trades WHERE status = 'CLOSED' AND closed_ns >= ?",
+            (since_ns,),
+        )
+        return sum((text_to_dec(r[0]) for r in rows), Decimal(0))
+
+    # ---- audit trail, state ----------------------------------------------------------------
+
+    async def record_event(self, kind: str, payload: Mapping[str, object] | None = None) -> int:
+        """Append to the audit trail; returns the event id."""
+        now = self._clock.now_ns()
+        async with self._db.transaction():
+            return await self._db.insert(
+                "INSERT INTO events (timestamp, ts_ns, kind, payload) VALUES (?, ?, ?, ?)",
+                (ns_to_iso(now), now, kind, to_json(payload or {})),
+            )
+
+    async def events(self, kind: str | None = None, *, limit: int = 100) -> list[LedgerEvent]:
+        """The most recent events (optionally of one kind), oldest first."""
+        where, params = ("WHERE kind = ?", [kind]) if kind is not None else ("", [])
+        rows = await self._db.fetchall(
+            f"SELECT * FROM (SELECT * FROM events {where} ORDER BY ts_ns DESC, id DESC LIMIT ?)"
+            " ORDER BY ts_ns, id",
+            [*params, limit],
+        )
+        return [
+            LedgerEvent(int(r["id"]), str(r["kind"]), int(r["ts_ns"]), from_json(r["payload"]))
+            for r in rows
+        ]
+
+    async def get_state(self, key: str) -> str | None:
+        row = await self._db.fetchone("SELECT value FROM state WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    async def set_state(self, key: str, value: str) -> None:
+        now = self._clock.now_ns()
+        async with self._db.transaction():
+            await self._db.execute(
+                """INSERT INTO state (key, value, updated_at, updated_ns) VALUES (?, ?, ?, ?)
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+                updated_at = excluded.updated_at, updated_ns = excluded.updated_ns""",
+                (key, value, ns_to_iso(now), now),
+            )
+
+    # ---- metrics, learning data ------------------------------------------------------------
+
+    async def insert_metrics(self, snapshot: MetricsSnapshot) -> int:
+        ts = snapshot.ts_ns or self._clock.now_ns()
+        async with self._db.transaction():
+            return await self._db.insert(
+                """INSERT INTO metrics (timestamp, balance_usd, total_trades, winning_trades,
+                total_profit_loss, daily_profit_loss, timestamp_ns) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    ns_to_iso(ts),
+                    dec_to_text(snapshot.balance_usd),
+                    snapshot.total_trades,
+                    snapshot.winning_trades,
+                    dec_to_text(snapshot.total_profit_loss),
+                    dec_to_text(snapshot.daily_profit_loss),
+                    ts,
+                ),
+            )
+
+    async def latest_metrics(self) -> MetricsSnapshot | None:
+        row = await self._db.fetchone(
+            "SELECT * FROM metrics ORDER BY timestamp_ns DESC, id DESC LIMIT 1"
+        )
+        if row is None:
+            return None
+        return MetricsSnapshot(
+            balance_usd=text_to_dec(row["balance_usd"]),
+            total_trades=int(row["total_trades"]),
+            winning_trades=int(row["winning_trades"]),
+            total_profit_loss=text_to_dec(row["total_profit_loss"]),
+            daily_profit_loss=text_to_dec(row["daily_profit_loss"]),
+            ts_ns=int(row["timestamp_ns"]),
+        )
+
+    async def insert_learning_data(
+        self, features: Mapping[str, object], *, cl_ord_id: str | None = None
+    ) -> int:
+        """Store the features behind a decision; returns the row id for the later outcome."""
+        now = self._clock.now_ns()
+        async with self._db.transaction():
+            return await self._db.insert(
+                """INSERT INTO learning_data (timestamp, feature_data, outcome, profit_loss,
+                order_id, timestamp_ns) VALUES (?, ?, NULL, NULL, ?, ?)""",
+                (ns_to_iso(now), to_json(features), cl_ord_id, now),
+            )
+
+    async def update_learning_outcome(
+        self, row_id: int, outcome: str, profit_loss: Decimal | None = None
+    ) -> None:
+        async with self._db.transaction():
+            changed = await self._db.execute(
+                "UPDATE learning_data SET outcome = ?, profit_loss = ? WHERE id = ?",
+                (outcome, opt_dec_to_text(profit_loss), row_id),
+            )
+        if changed != 1:
+            raise InvariantError(f"no learning_data row {row_id}")
+
+    async def learning_row(self, row_id: int) -> LearningRow | None:
+        row = await self._db.fetchone("SELECT * FROM learning_data WHERE id = ?", (row_id,))
+        if row is None:
+            return None
+        return LearningRow(
+            id=int(row["id"]),
+            ts_ns=int(row["timestamp_ns"]),
+            features=from_json(row["feature_data"]),
+            cl_ord_id=row["order_id"],
+            outcome=row["outcome"],
+            profit_loss=opt_text_to_dec(row["profit_loss"]),
+        )
+
+
+def _order(row: Row) -> OrderRecord:
+    return OrderRecord(
+        cl_ord_id=row["order_id"],
+        txid=row["txid"],
+        symbol=row["pair"],
+        side=Side(row["type"]),
+        order_type=OrderType(row["ordertype"]),
+        limit_price=opt_text_to_dec(row["price"]),
+        qty=text_to_dec(row["volume"]),
+        status=OrderStatus(row["status"]),
+        filled_qty=text_to_dec(row["filled_volume"]),
+        avg_fill_price=opt_text_to_dec(row["avg_fill_price"]),
+        time_in_force=TimeInForce(row["time_in_force"]),
+        post_only=bool(row["post_only"]),
+        tag=row["tag"],
+        reason=row["reason"],
+        created_ns=int(row["created_ns"]),
+        updated_ns=int(row["updated_ns"]),
+    )
+
+
+def _trade(row: Row) -> TradeRecord:
+    return TradeRecord(
+        id=int(row["id"]),
+        symbol=row["pair"],
+        side=Side(row["side"]),
+        entry_price=text_to_dec(row["price"]),
+        volume=text_to_dec(row["volume"]),
+        open_volume=text_to_dec(row["open_volume"]),
+        status=TradeStatus(row["status"]),
+        cl_ord_id=row["order_id"],
+        txid=row["txid"],
+        profit_loss=text_to_dec(row["profit_loss"]),
+        fees=text_to_dec(row["fees"]),
+        exit_price=opt_text_to_dec(row["exit_price"]),
+        opened_ns=int(row["opened_ns"]),
+        closed_ns=None if row["closed_ns"] is None else int(row["closed_ns"]),
+        notes=row["notes"],
+    )
