@@ -151,6 +151,15 @@ class LedgerRepository:
         recomputed from its fills, and the pair's round trip in `trades` is opened, grown,
         reduced or closed.
         """
+        try:
+            return await self._insert_fill(fill)
+        except sqlite3.IntegrityError as exc:
+            # e.g. the fill names a Kraken txid that another of our orders already has.
+            raise InvariantError(
+                f"fill {fill.trade_id} contradicts the ledger: {exc}", cl_ord_id=fill.cl_ord_id
+            ) from None
+
+    async def _insert_fill(self, fill: Fill) -> bool:
         now = self._clock.now_ns()
         exchange_ns = fill.exchange_ns or now
         async with self._db.transaction():

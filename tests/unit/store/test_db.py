@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from krakenbot.errors import InvariantError
+from krakenbot.store import Database
+
+
+async def _count(db: Database) -> int:
+    row = await db.fetchone("SELECT COUNT(*) FROM state")
+    assert row is not None
+    return int(row[0])
+
+
+async def _put(db: Database, key: str, value: str = "v") -> None:
+    await db.execute(
+        "INSERT INTO state (key, value, updated_at, updated_ns) VALUES (?, ?, 't', 0)",
+        (key, value),
+    )
+
+
+async def test_pragmas_are_safe(db: Database) -> None:
+    assert await db.pragma("journal_mode") == "wal"
+    assert await db.pragma("synchronous") == 2  # FULL
+    assert await db.pragma("foreign_keys") == 1
+
+
+async def test_transaction_commits_on_success(db: Database, tmp_path: Path) -> None:
+    async with db.transaction():
+        await _put(db, "a")
+    assert await _count(db) == 1
+    other = await Database.open(tmp_path / "trading.db")  # visible to another connection
+    try:
+        assert await _count(other) == 1
+    finally:
+        await other.close()
+
+
+async def test_transaction_rolls_back_on_any_exception(db: Database) -> None:
+    with pytest.raises(ZeroDivisionError):
+        async with db.transaction():
+            await _put(db, "a")
+            assert await _count(db) == 1
+            _ = 1 / 0
+    assert await _count(db) == 0
+
+
+async def test_transaction_rolls_back_on_cancellation(db: Database) -> None:
+    started = asyncio.Event()
+
+    async def writer() -> None:
+        async with db.transaction():
+            await _put(db, "a")
+            started.set()
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(writer())
+    await asyncio.wait_for(started.wait(), timeout=5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await _count(db) == 0
+
+
+async def test_nested_transaction_is_a_savepoint(db: Database) -> None:
+    async with db.transaction():
+        await _put(db, "outer")
+        with pytest.raises(KeyError):
+            async with db.transaction():
+                await _put(db, "inner")
+                raise KeyError("inner fails")
+        async with db.transaction():
+            await _put(db, "inner2")
+    rows = await db.fetchall("SELECT key FROM state ORDER BY key")
+    assert [r[0] for r in rows] == ["inner2", "outer"]
+
+
+async def test_write_outside_a_transaction_is_a_bug(db: Database) -> None:
+    with pytest.raises(InvariantError):
+        await _put(db, "a")
+    with pytest.raises(InvariantError):
+        await db.insert("INSERT INTO events (timestamp, ts_ns, kind) VALUES ('t', 0, 'k')")
+
+
+async def test_one_writer_at_a_time(db: Database) -> None:
+    async with db.transaction():
+        await _put(db, "counter", "0")
+
+    async def bump() -> None:
+        for _ in range(25):
+            async with db.transaction():
+                row = await db.fetchone("SELECT value FROM state WHERE key = 'counter'")
+                assert row is not None
+                await asyncio.sleep(0)  # let the other task try to interleave
+                await db.execute(
+                    "UPDATE state SET value = ? WHERE key = 'counter'", (str(int(row[0]) + 1),)
+                )
+
+    async with asyncio.timeout(30):
+        await asyncio.gather(bump(), bump())
+    row = await db.fetchone("SELECT value FROM state WHERE key = 'counter'")
+    assert row is not None and row[0] == "50"
+
+
+async def test_reader_does_not_see_another_tasks_uncommitted_write(db: Database) -> None:
+    inside = asyncio.Event()
+    release = asyncio.Event()
+
+    async def writer() -> None:
+        async with db.transaction():
+            await _put(db, "pending")
+            inside.set()
+            await release.wait()
+            raise RuntimeError("abandon")
+
+    task = asyncio.create_task(writer())
+    await asyncio.wait_for(inside.wait(), timeout=5)
+    reader = asyncio.create_task(_count(db))
+    await asyncio.sleep(0)
+    assert not reader.done()  # waits for the writer
+    release.set()
+    with pytest.raises(RuntimeError):
+        await task
+    assert await asyncio.wait_for(reader, timeout=5) == 0
+
+
+async def test_backup_is_a_consistent_copy(db: Database, tmp_path: Path) -> None:
+    async with db.transaction():
+        await _put(db, "kept")
+    target = await db.backup_to(tmp_path / "copies" / "copy.db")
+    copy = await Database.open(target)
+    try:
+        rows = await copy.fetchall("SELECT key FROM state")
+        assert [r[0] for r in rows] == ["kept"]
+    finally:
+        await copy.close()
+    with pytest.raises(FileExistsError):
+        await db.backup_to(target)
+
+
+async def test_context_manager_closes(tmp_path: Path) -> None:
+    async with await Database.open(tmp_path / "x.db") as db:
+        assert await db.pragma("foreign_keys") == 1
+    with pytest.raises(ValueError):
+        await db.fetchone("SELECT 1")

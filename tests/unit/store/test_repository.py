@@ -1,0 +1,313 @@
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from krakenbot.clock import ManualClock
+from krakenbot.domain.commands import PlaceOrder
+from krakenbot.domain.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from krakenbot.domain.events import Fill
+from krakenbot.domain.ledger import MetricsSnapshot, TradeStatus
+from krakenbot.errors import InvariantError
+from krakenbot.store import LedgerRepository
+
+D = Decimal
+
+
+def _order(cl_ord_id: str = "c1", side: Side = Side.BUY, qty: str = "100") -> PlaceOrder:
+    return PlaceOrder(
+        cl_ord_id=cl_ord_id,
+        symbol="XLM/USD",
+        side=side,
+        order_type=OrderType.LIMIT,
+        qty=D(qty),
+        limit_price=D("0.1000"),
+        time_in_force=TimeInForce.GTC,
+        post_only=True,
+    )
+
+
+def _fill(
+    trade_id: str,
+    *,
+    side: Side = Side.BUY,
+    price: str = "0.1",
+    qty: str = "100",
+    fee: str = "0.01",
+    fee_asset: str = "USD",
+    cl_ord_id: str | None = "c1",
+    order_id: str = "OABCDE-12345-FGHIJK",
+    exchange_ns: int = 1_767_225_601_000_000_000,
+) -> Fill:
+    return Fill(
+        trade_id=trade_id,
+        order_id=order_id,
+        cl_ord_id=cl_ord_id,
+        symbol="XLM/USD",
+        side=side,
+        price=D(price),
+        qty=D(qty),
+        cost=D(price) * D(qty),
+        fee=D(fee),
+        fee_asset=fee_asset,
+        liquidity=Liquidity.MAKER,
+        exchange_ns=exchange_ns,
+    )
+
+
+async def test_order_is_saved_before_sending_and_read_back_exactly(
+    repo: LedgerRepository, clock: ManualClock
+) -> None:
+    cmd = PlaceOrder(
+        cl_ord_id="c1",
+        symbol="XLM/USD",
+        side=Side.SELL,
+        order_type=OrderType.LIMIT,
+        qty=D("12.34567890123456789"),
+        limit_price=D("0.123456"),
+        post_only=True,
+    )
+    saved = await repo.insert_order(cmd, tag="entry")
+    assert saved.status is OrderStatus.PENDING_NEW
+    assert saved.qty == D("12.34567890123456789")
+    assert saved.limit_price == D("0.123456")
+    assert saved.side is Side.SELL and saved.order_type is OrderType.LIMIT
+    assert saved.post_only and saved.tag == "entry"
+    assert saved.txid is None and saved.filled_qty == 0 and saved.avg_fill_price is None
+    assert saved.created_ns == clock.now_ns()
+    assert await repo.order_by_cl_ord_id("c1") == saved
+    assert await repo.order_by_cl_ord_id("nope") is None
+
+
+async def test_market_order_has_no_price(repo: LedgerRepository) -> None:
+    cmd = PlaceOrder("m1", "XLM/USD", Side.BUY, OrderType.MARKET, D("5"), None)
+    assert (await repo.insert_order(cmd)).limit_price is None
+
+
+async def test_duplicate_client_order_id_is_a_bug(repo: LedgerRepository) -> None:
+    await repo.insert_order(_order())
+    with pytest.raises(InvariantError) as info:
+        await repo.insert_order(_order())
+    assert info.value.cl_ord_id == "c1"
+
+
+async def test_update_order(repo: LedgerRepository, clock: ManualClock) -> None:
+    await repo.insert_order(_order())
+    clock.advance(1.5)
+    updated = await repo.update_order("c1", status=OrderStatus.OPEN, txid="OTX-1")
+    assert updated.status is OrderStatus.OPEN and updated.txid == "OTX-1"
+    assert updated.updated_ns == clock.now_ns()
+    assert await repo.order_by_txid("OTX-1") == updated
+    done = await repo.update_order(
+        "c1",
+        status=OrderStatus.FILLED,
+        filled_volume=D("100"),
+        avg_fill_price=D("0.0999"),
+        reason="done",
+    )
+    assert done.txid == "OTX-1"  # untouched
+    assert (done.filled_qty, done.avg_fill_price, done.reason) == (D(100), D("0.0999"), "done")
+    with pytest.raises(InvariantError):
+        await repo.update_order("unknown", status=OrderStatus.OPEN)
+
+
+async def test_open_orders_are_the_non_terminal_ones(
+    repo: LedgerRepository, clock: ManualClock
+) -> None:
+    for i, status in enumerate(
+        [
+            None,
+            OrderStatus.OPEN,
+            OrderStatus.PARTIALLY_FILLED,
+            OrderStatus.FILLED,
+            OrderStatus.CANCELED,
+            OrderStatus.REJECTED,
+            OrderStatus.EXPIRED,
+        ]
+    ):
+        clock.advance(1)
+        await repo.insert_order(_order(f"c{i}"))
+        if status is not None:
+            await repo.update_order(f"c{i}", status=status)
+    assert [o.cl_ord_id for o in await repo.open_orders()] == ["c0", "c1", "c2"]
+
+
+async def test_fill_is_recorded_once_and_updates_the_order(repo: LedgerRepository) -> None:
+    await repo.insert_order(_order(qty="100"))
+    assert await repo.insert_fill(_fill("T1", price="0.1", qty="40"))
+    assert not await repo.insert_fill(_fill("T1", price="0.1", qty="40"))
+    assert await repo.insert_fill(_fill("T2", price="0.13", qty="60"))
+    order = await repo.order_by_cl_ord_id("c1")
+    assert order is not None
+    assert order.filled_qty == D("100")
+    assert order.avg_fill_price == D("0.118")  # (0.1*40 + 0.13*60) / 100
+    assert order.txid == "OABCDE-12345-FGHIJK"  # learnt from the fill
+    assert await repo.fill_recorded("T1") and not await repo.fill_recorded("T9")
+    (trade,) = await repo.open_trades()
+    assert trade.volume == D("100") and trade.open_volume == D("100")
+    assert trade.entry_price == D("0.118")
+
+
+async def test_concurrent_duplicates_insert_once(repo: LedgerRepository) -> None:
+    await repo.insert_order(_order())
+    results = await asyncio.gather(*(repo.insert_fill(_fill("T1")) for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+    (trade,) = await repo.open_trades("XLM/USD")
+    assert trade.volume == D("100")
+
+
+async def test_fill_found_by_txid_when_cl_ord_id_is_missing(repo: LedgerRepository) -> None:
+    await repo.insert_order(_order())
+    await repo.update_order("c1", txid="OTX-9")
+    assert await repo.insert_fill(_fill("T1", cl_ord_id=None, order_id="OTX-9", qty="10"))
+    order = await repo.order_by_cl_ord_id("c1")
+    assert order is not None and order.filled_qty == D("10")
+
+
+async def test_fill_of_a_foreign_order_still_moves_the_position(repo: LedgerRepository) -> None:
+    assert await repo.insert_fill(_fill("T1", cl_ord_id="not-ours", order_id="OMANUAL"))
+    (trade,) = await repo.open_trades()
+    assert trade.cl_ord_id is None and trade.txid == "OMANUAL"
+    assert "did not place" in trade.notes
+
+
+async def test_round_trip_opens_and_closes_with_realized_pnl(
+    repo: LedgerRepository, clock: ManualClock
+) -> None:
+    await repo.insert_order(_order("buy1"))
+    await repo.insert_order(_order("sell1", side=Side.SELL))
+    await repo.insert_fill(_fill("T1", cl_ord_id="buy1", price="0.10", qty="100", fee="0.016"))
+    (opened,) = await repo.open_trades()
+    assert opened.status is TradeStatus.OPEN and opened.cl_ord_id == "buy1"
+    assert opened.profit_loss == D("-0.016")
+    await repo.insert_fill(
+        _fill(
+            "T2",
+            order_id="OSELL",
+            side=Side.SELL,
+            cl_ord_id="sell1",
+            price="0.12",
+            qty="60",
+            fee="0.01",
+            exchange_ns=1_767_225_700_000_000_000,
+        )
+    )
+    (partial,) = await repo.open_trades()
+    assert partial.open_volume == D("40") and partial.exit_price == D("0.12")
+    await repo.insert_fill(
+        _fill(
+            "T3",
+            order_id="OSELL",
+            side=Side.SELL,
+            cl_ord_id="sell1",
+            price="0.13",
+            qty="40",
+            fee="0.005",
+            fee_asset="ZUSD",
+            exchange_ns=1_767_225_800_000_000_000,
+        )
+    )
+    assert await repo.open_trades() == []
+    (closed,) = await repo.closed_trades()
+    assert closed.status is TradeStatus.CLOSED and closed.open_volume == 0
+    # gross: 60 * 0.02 + 40 * 0.03 = 2.4; fees 0.016 + 0.01 + 0.005
+    assert closed.profit_loss == D("2.369")
+    assert closed.fees == D("0.031")
+    assert closed.exit_price == D("0.124")
+    assert closed.closed_ns == 1_767_225_800_000_000_000
+    assert await repo.realized_pnl_since(1_767_225_800_000_000_000) == D("2.369")
+    assert await repo.realized_pnl_since(1_767_225_800_000_000_001) == 0
+    assert await repo.closed_trades(since_ns=1_767_225_800_000_000_001) == []
+
+
+async def test_fee_in_base_asset_is_not_deducted_from_pnl(repo: LedgerRepository) -> None:
+    await repo.insert_fill(_fill("T1", fee="0.5", fee_asset="XLM"))
+    (trade,) = await repo.open_trades()
+    assert trade.fees == 0 and trade.profit_loss == 0
+
+
+async def test_operator_query_shows_open_positions(repo: LedgerRepository, tmp_path: Path) -> None:
+    await repo.insert_fill(_fill("T1"))
+
+    def query() -> list[tuple[str, str, str]]:
+        with sqlite3.connect(tmp_path / "trading.db") as conn:
+            return conn.execute(
+                "SELECT pair, side, volume FROM trades WHERE status='OPEN';"
+            ).fetchall()
+
+    assert await asyncio.to_thread(query) == [("XLM/USD", "buy", "100")]
+
+
+async def test_events_are_an_ordered_audit_trail(
+    repo: LedgerRepository, clock: ManualClock
+) -> None:
+    first = await repo.record_event("start", {"mode": "paper"})
+    clock.advance(1)
+    await repo.record_event(
+        "risk_denied", {"reason": "max_trade", "amount": D("10.50"), "side": Side.BUY}
+    )
+    clock.advance(1)
+    await repo.record_event("stop")
+    events = await repo.events()
+    assert [e.kind for e in events] == ["start", "risk_denied", "stop"]
+    assert events[0].id == first and events[0].payload == {"mode": "paper"}
+    assert events[1].payload == {"reason": "max_trade", "amount": "10.50", "side": "buy"}
+    assert events[2].payload == {}
+    assert [e.kind for e in await repo.events("stop")] == ["stop"]
+    assert [e.kind for e in await repo.events(limit=2)] == ["risk_denied", "stop"]
+
+
+async def test_state_is_a_key_value_store(repo: LedgerRepository) -> None:
+    assert await repo.get_state("trading_state") is None
+    await repo.set_state("trading_state", "ACTIVE")
+    await repo.set_state("trading_state", "HALTED")
+    assert await repo.get_state("trading_state") == "HALTED"
+
+
+async def test_metrics(repo: LedgerRepository, clock: ManualClock) -> None:
+    assert await repo.latest_metrics() is None
+    await repo.insert_metrics(MetricsSnapshot(D("100.5"), 3, 2, D("1.25"), D("-0.5")))
+    clock.advance(60)
+    later = MetricsSnapshot(D("101"), 4, 3, D("1.75"), D("0"))
+    await repo.insert_metrics(later)
+    latest = await repo.latest_metrics()
+    assert latest == MetricsSnapshot(D("101"), 4, 3, D("1.75"), D("0"), ts_ns=clock.now_ns())
+
+
+async def test_learning_data_and_outcome(repo: LedgerRepository) -> None:
+    row_id = await repo.insert_learning_data(
+        {"zscore": D("-2.15"), "spread_bps": 12, "side": Side.BUY}, cl_ord_id="c1"
+    )
+    row = await repo.learning_row(row_id)
+    assert row is not None
+    assert row.features == {"zscore": "-2.15", "spread_bps": 12, "side": "buy"}
+    assert row.outcome is None and row.profit_loss is None and row.cl_ord_id == "c1"
+    await repo.update_learning_outcome(row_id, "win", D("0.42"))
+    row = await repo.learning_row(row_id)
+    assert row is not None and (row.outcome, row.profit_loss) == ("win", D("0.42"))
+    assert await repo.learning_row(row_id + 1) is None
+    with pytest.raises(InvariantError):
+        await repo.update_learning_outcome(row_id + 1, "loss")
+
+
+async def test_caller_transaction_spans_several_calls(repo: LedgerRepository) -> None:
+    with pytest.raises(RuntimeError):
+        async with repo.db.transaction():
+            await repo.insert_order(_order())
+            await repo.record_event("sent", {"cl_ord_id": "c1"})
+            raise RuntimeError("crash before commit")
+    assert await repo.order_by_cl_ord_id("c1") is None
+    assert await repo.events() == []
+
+
+async def test_conflicting_txid_is_reported_as_a_bug(repo: LedgerRepository) -> None:
+    await repo.insert_order(_order("a"))
+    await repo.insert_order(_order("b"))
+    await repo.insert_fill(_fill("T1", cl_ord_id="a", order_id="OSAME"))
+    with pytest.raises(InvariantError):
+        await repo.insert_fill(_fill("T2", cl_ord_id="b", order_id="OSAME"))
+    assert not await repo.fill_recorded("T2")

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from settings_env import isolate
+
+from krakenbot.cli import main
+from krakenbot.lock import InstanceLock
+
+
+@pytest.fixture
+def env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    isolate(monkeypatch, tmp_path)
+    path = tmp_path / "test.env"
+    path.write_text(
+        f"DATABASE_PATH={tmp_path / 'db' / 'trading.db'}\nLOCK_FILE={tmp_path / 'lock'}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_migrate_creates_then_keeps_the_ledger(
+    env_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--env-file", str(env_file), "db", "migrate"]) == 0
+    assert "0 -> 1" in capsys.readouterr().out
+    assert (tmp_path / "db" / "trading.db").is_file()
+    assert main(["--env-file", str(env_file), "db", "migrate"]) == 0
+    assert "already at schema version 1" in capsys.readouterr().out
+    assert (tmp_path / "lock").read_text(encoding="utf-8") == ""  # lock released
+
+
+def test_migrate_refuses_while_another_instance_runs(
+    env_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with InstanceLock(tmp_path / "lock"):
+        assert main(["--env-file", str(env_file), "db", "migrate"]) == 3
+    assert "PID" in capsys.readouterr().err
+    assert not (tmp_path / "db" / "trading.db").exists()
+
+
+def test_migrate_bad_settings_exit_2(
+    env_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MAX_POSITIONS", "0")
+    assert main(["--env-file", str(env_file), "db", "migrate"]) == 2
+    assert "MAX_POSITIONS" in capsys.readouterr().err
+
+
+def test_backup_writes_a_copy(
+    env_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "copy.db"
+    assert main(["--env-file", str(env_file), "db", "backup", str(target)]) == 1
+    assert "no database" in capsys.readouterr().err
+    assert main(["--env-file", str(env_file), "db", "migrate"]) == 0
+    assert main(["--env-file", str(env_file), "db", "backup", str(target)]) == 0
+    assert target.is_file() and target.stat().st_size > 0
+    assert main(["--env-file", str(env_file), "db", "backup", str(target)]) == 1
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_backup_bad_settings_exit_2(
+    env_file: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ALLOWED_PAIRS", "nonsense")
+    assert main(["--env-file", str(env_file), "db", "backup", str(tmp_path / "c.db")]) == 2
