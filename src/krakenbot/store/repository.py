@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from krakenbot.clock import Clock
 from krakenbot.domain.commands import PlaceOrder
-from krakenbot.domain.enums import OrderStatus, OrderType, Side, TimeInForce
+from krakenbot.domain.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from krakenbot.domain.events import Fill
 from krakenbot.domain.ledger import (
     LearningRow,
@@ -196,6 +196,13 @@ class LedgerRepository:
     async def fill_recorded(self, trade_id: str) -> bool:
         row = await self._db.fetchone("SELECT 1 FROM fills WHERE trade_id = ?", (trade_id,))
         return row is not None
+
+    async def fills_for_order(self, cl_ord_id: str) -> list[Fill]:
+        """The recorded executions of one of our orders, in exchange time order."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM fills WHERE order_id = ? ORDER BY exchange_ns, id", (cl_ord_id,)
+        )
+        return [_fill(r) for r in rows]
 
     async def _owning_order(self, fill: Fill) -> OrderRecord | None:
         if fill.cl_ord_id:
@@ -384,6 +391,24 @@ def _order(row: Row) -> OrderRecord:
         reason=row["reason"],
         created_ns=int(row["created_ns"]),
         updated_ns=int(row["updated_ns"]),
+    )
+
+
+def _fill(row: Row) -> Fill:
+    liquidity = row["liquidity"]
+    return Fill(
+        trade_id=row["trade_id"],
+        order_id=row["txid"],
+        cl_ord_id=row["order_id"],
+        symbol=row["pair"],
+        side=Side(row["side"]),
+        price=text_to_dec(row["price"]),
+        qty=text_to_dec(row["volume"]),
+        cost=text_to_dec(row["cost"]),
+        fee=text_to_dec(row["fee"]),
+        fee_asset=row["fee_asset"],
+        liquidity=None if liquidity is None else Liquidity(liquidity),
+        exchange_ns=int(row["exchange_ns"]),
     )
 
 

@@ -147,6 +147,10 @@ async def test_fill_is_recorded_once_and_updates_the_order(repo: LedgerRepositor
     assert order.avg_fill_price == D("0.118")  # (0.1*40 + 0.13*60) / 100
     assert order.txid == "OABCDE-12345-FGHIJK"  # learnt from the fill
     assert await repo.fill_recorded("T1") and not await repo.fill_recorded("T9")
+    assert await repo.fills_for_order("c1") == [
+        _fill("T1", price="0.1", qty="40"),
+        _fill("T2", price="0.13", qty="60"),
+    ]
     (trade,) = await repo.open_trades()
     assert trade.volume == D("100") and trade.open_volume == D("100")
     assert trade.entry_price == D("0.118")
