@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from krakenbot.domain.sections import (
     ApiTier,
@@ -412,6 +412,11 @@ def load_settings(env_file: Path | str | None = None) -> Settings:
     except ValidationError as exc:
         # `from None`: the pydantic error (which may hold raw input) must not travel along.
         raise ConfigError(format_validation_error(exc)) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: not readable as UTF-8 text") from None
+    except (SettingsError, OSError) as exc:
+        # Reading the file failed; name the file and the kind of failure, not its contents.
+        raise ConfigError(f"{source}: cannot read settings ({type(exc).__name__})") from None
 
 
 def format_validation_error(exc: ValidationError) -> str:

@@ -266,3 +266,10 @@ def test_size_limits_are_valid_exactly_when_ordered(
         assert not ordered
     else:
         assert ordered
+
+
+def test_unreadable_env_file_is_a_config_error(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.env"
+    bad.write_bytes(b"MAX_TRADE_SIZE=\xff\xfe\n")
+    with pytest.raises(ConfigError, match="UTF-8"):
+        load_settings(bad)

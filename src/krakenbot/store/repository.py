@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from krakenbot.clock import Clock
 from krakenbot.domain.commands import PlaceOrder
-from krakenbot.domain.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from krakenbot.domain.enums import OrderStatus
 from krakenbot.domain.events import Fill
 from krakenbot.domain.ledger import (
     LearningRow,
@@ -23,7 +23,6 @@ from krakenbot.domain.ledger import (
     MetricsSnapshot,
     OrderRecord,
     TradeRecord,
-    TradeStatus,
 )
 from krakenbot.errors import InvariantError
 from krakenbot.store.codec import (
@@ -35,8 +34,9 @@ from krakenbot.store.codec import (
     text_to_dec,
     to_json,
 )
-from krakenbot.store.db import Database, Param, Row
+from krakenbot.store.db import Database, Param
 from krakenbot.store.positions import apply_fill_to_trades
+from krakenbot.store.rows import fill_from_row, order_from_row, trade_from_row
 
 _OPEN_STATUSES = tuple(s.value for s in OrderStatus if not s.is_terminal)
 
@@ -121,7 +121,7 @@ class LedgerRepository:
 
     async def order_by_cl_ord_id(self, cl_ord_id: str) -> OrderRecord | None:
         row = await self._db.fetchone("SELECT * FROM orders WHERE order_id = ?", (cl_ord_id,))
-        return None if row is None else _order(row)
+        return None if row is None else order_from_row(row)
 
     async def _must_get(self, cl_ord_id: str) -> OrderRecord:
         record = await self.order_by_cl_ord_id(cl_ord_id)
@@ -131,7 +131,7 @@ class LedgerRepository:
 
     async def order_by_txid(self, txid: str) -> OrderRecord | None:
         row = await self._db.fetchone("SELECT * FROM orders WHERE txid = ?", (txid,))
-        return None if row is None else _order(row)
+        return None if row is None else order_from_row(row)
 
     async def open_orders(self) -> list[OrderRecord]:
         """Orders not in a terminal state (pending_new, open, partially_filled), oldest first."""
@@ -140,7 +140,7 @@ class LedgerRepository:
             f"SELECT * FROM orders WHERE status IN ({marks}) ORDER BY created_ns, id",
             _OPEN_STATUSES,
         )
-        return [_order(r) for r in rows]
+        return [order_from_row(r) for r in rows]
 
     # ---- fills -----------------------------------------------------------------------------
 
@@ -202,7 +202,7 @@ class LedgerRepository:
         rows = await self._db.fetchall(
             "SELECT * FROM fills WHERE order_id = ? ORDER BY exchange_ns, id", (cl_ord_id,)
         )
-        return [_fill(r) for r in rows]
+        return [fill_from_row(r) for r in rows]
 
     async def _owning_order(self, fill: Fill) -> OrderRecord | None:
         if fill.cl_ord_id:
@@ -245,7 +245,7 @@ class LedgerRepository:
                 "SELECT * FROM trades WHERE status = 'OPEN' AND pair = ? ORDER BY opened_ns, id",
                 (symbol,),
             )
-        return [_trade(r) for r in rows]
+        return [trade_from_row(r) for r in rows]
 
     async def closed_trades(self, *, since_ns: int = 0, limit: int = 1000) -> list[TradeRecord]:
         """Round trips closed at or after `since_ns`, most recent first."""
@@ -254,7 +254,7 @@ class LedgerRepository:
             ORDER BY closed_ns DESC, id DESC LIMIT ?""",
             (since_ns, limit),
         )
-        return [_trade(r) for r in rows]
+        return [trade_from_row(r) for r in rows]
 
     async def realized_pnl_since(self, since_ns: int) -> Decimal:
         """Sum of realized P&L of round trips closed since `since_ns` (for the daily limit)."""
@@ -371,62 +371,3 @@ class LedgerRepository:
             outcome=row["outcome"],
             profit_loss=opt_text_to_dec(row["profit_loss"]),
         )
-
-
-def _order(row: Row) -> OrderRecord:
-    return OrderRecord(
-        cl_ord_id=row["order_id"],
-        txid=row["txid"],
-        symbol=row["pair"],
-        side=Side(row["type"]),
-        order_type=OrderType(row["ordertype"]),
-        limit_price=opt_text_to_dec(row["price"]),
-        qty=text_to_dec(row["volume"]),
-        status=OrderStatus(row["status"]),
-        filled_qty=text_to_dec(row["filled_volume"]),
-        avg_fill_price=opt_text_to_dec(row["avg_fill_price"]),
-        time_in_force=TimeInForce(row["time_in_force"]),
-        post_only=bool(row["post_only"]),
-        tag=row["tag"],
-        reason=row["reason"],
-        created_ns=int(row["created_ns"]),
-        updated_ns=int(row["updated_ns"]),
-    )
-
-
-def _fill(row: Row) -> Fill:
-    liquidity = row["liquidity"]
-    return Fill(
-        trade_id=row["trade_id"],
-        order_id=row["txid"],
-        cl_ord_id=row["order_id"],
-        symbol=row["pair"],
-        side=Side(row["side"]),
-        price=text_to_dec(row["price"]),
-        qty=text_to_dec(row["volume"]),
-        cost=text_to_dec(row["cost"]),
-        fee=text_to_dec(row["fee"]),
-        fee_asset=row["fee_asset"],
-        liquidity=None if liquidity is None else Liquidity(liquidity),
-        exchange_ns=int(row["exchange_ns"]),
-    )
-
-
-def _trade(row: Row) -> TradeRecord:
-    return TradeRecord(
-        id=int(row["id"]),
-        symbol=row["pair"],
-        side=Side(row["side"]),
-        entry_price=text_to_dec(row["price"]),
-        volume=text_to_dec(row["volume"]),
-        open_volume=text_to_dec(row["open_volume"]),
-        status=TradeStatus(row["status"]),
-        cl_ord_id=row["order_id"],
-        txid=row["txid"],
-        profit_loss=text_to_dec(row["profit_loss"]),
-        fees=text_to_dec(row["fees"]),
-        exit_price=opt_text_to_dec(row["exit_price"]),
-        opened_ns=int(row["opened_ns"]),
-        closed_ns=None if row["closed_ns"] is None else int(row["closed_ns"]),
-        notes=row["notes"],
-    )
