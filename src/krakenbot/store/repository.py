@@ -54,8 +54,19 @@ class LedgerRepository:
 
     # ---- orders ----------------------------------------------------------------------------
 
-    async def insert_order(self, order: PlaceOrder, *, tag: str = "") -> OrderRecord:
-        """Persist an order as PENDING_NEW *before* it is sent; its cl_ord_id must be new."""
+    async def insert_order(
+        self,
+        order: PlaceOrder,
+        *,
+        tag: str = "",
+        status: OrderStatus = OrderStatus.PENDING_NEW,
+        txid: str | None = None,
+    ) -> OrderRecord:
+        """Persist an order *before* it is sent (PENDING_NEW); its cl_ord_id must be new.
+
+        `status` / `txid` are for adopting an order found on the exchange during
+        reconciliation, which is recorded as it is there.
+        """
         now = self._clock.now_ns()
         try:
             async with self._db.transaction():
@@ -63,15 +74,16 @@ class LedgerRepository:
                     """INSERT INTO orders (order_id, txid, pair, type, ordertype, price, volume,
                     status, timestamp, filled_volume, avg_fill_price, time_in_force, post_only,
                     tag, reason, created_ns, updated_at, updated_ns)
-                    VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, '0', NULL, ?, ?, ?, NULL, ?, ?, ?)""",
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '0', NULL, ?, ?, ?, NULL, ?, ?, ?)""",
                     (
                         order.cl_ord_id,
+                        txid,
                         order.symbol,
                         order.side.value,
                         order.order_type.value,
                         opt_dec_to_text(order.limit_price),
                         dec_to_text(order.qty),
-                        OrderStatus.PENDING_NEW.value,
+                        status.value,
                         ns_to_iso(now),
                         order.time_in_force.value,
                         int(order.post_only),
@@ -82,7 +94,9 @@ class LedgerRepository:
                     ),
                 )
         except sqlite3.IntegrityError:
-            raise InvariantError("order id already recorded", cl_ord_id=order.cl_ord_id) from None
+            raise InvariantError(
+                "order id (or Kraken txid) already recorded", cl_ord_id=order.cl_ord_id
+            ) from None
         return await self._must_get(order.cl_ord_id)
 
     async def update_order(
@@ -111,10 +125,15 @@ class LedgerRepository:
         now = self._clock.now_ns()
         sets += ["updated_at = ?", "updated_ns = ?"]
         params += [ns_to_iso(now), now, cl_ord_id]
-        async with self._db.transaction():
-            changed = await self._db.execute(
-                f"UPDATE orders SET {', '.join(sets)} WHERE order_id = ?", params
-            )
+        try:
+            async with self._db.transaction():
+                changed = await self._db.execute(
+                    f"UPDATE orders SET {', '.join(sets)} WHERE order_id = ?", params
+                )
+        except sqlite3.IntegrityError:
+            raise InvariantError(
+                f"txid {txid} already belongs to another order", cl_ord_id=cl_ord_id
+            ) from None
         if changed != 1:
             raise InvariantError("update of an order the ledger does not know", cl_ord_id=cl_ord_id)
         return await self._must_get(cl_ord_id)

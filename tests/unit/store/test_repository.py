@@ -315,3 +315,15 @@ async def test_conflicting_txid_is_reported_as_a_bug(repo: LedgerRepository) -> 
     with pytest.raises(InvariantError):
         await repo.insert_fill(_fill("T2", cl_ord_id="b", order_id="OSAME"))
     assert not await repo.fill_recorded("T2")
+
+
+async def test_adopting_an_exchange_order_and_txid_conflicts(repo: LedgerRepository) -> None:
+    adopted = await repo.insert_order(_order("x1"), status=OrderStatus.OPEN, txid="OX1")
+    assert adopted.status is OrderStatus.OPEN and adopted.txid == "OX1"
+    with pytest.raises(InvariantError):
+        await repo.insert_order(_order("x2"), txid="OX1")
+    await repo.insert_order(_order("x3"))
+    with pytest.raises(InvariantError):
+        await repo.update_order("x3", txid="OX1")
+    x3 = await repo.order_by_cl_ord_id("x3")
+    assert x3 is not None and x3.txid is None
