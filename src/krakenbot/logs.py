@@ -12,17 +12,20 @@ filter runs on that handler, i.e. before the record is queued, and again on each
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import logging.handlers
 import queue
 import re
 import sys
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
+from types import TracebackType
 from typing import Any, TextIO
 
 from krakenbot.domain.sections import LogSection
@@ -169,14 +172,40 @@ class LoggingHandle:
     handlers: list[logging.Handler] = field(default_factory=list)
     previous_level: int = logging.WARNING
     closed: bool = False
+    previous_hooks: tuple[Any, Any] | None = None
 
     def add_secret(self, secret: str) -> None:
         self.redaction.add_secret(secret)
+
+    def capture_uncaught(self) -> None:
+        """Route uncaught exceptions (main thread and other threads) through the redacting
+        log instead of the interpreter's default, which prints raw tracebacks to stderr."""
+        if self.previous_hooks is None:
+            self.previous_hooks = (sys.excepthook, threading.excepthook)
+        sys.excepthook = self._on_uncaught
+        threading.excepthook = self._on_thread_uncaught
+
+    def _on_uncaught(
+        self, kind: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        logging.getLogger("krakenbot").critical("uncaught exception", exc_info=(kind, exc, tb))
+        self.close()  # the interpreter is exiting: drain the queue to disk now
+
+    def _on_thread_uncaught(self, args: threading.ExceptHookArgs) -> None:
+        exc_info = (args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback)
+        logging.getLogger("krakenbot").critical(
+            "uncaught exception in a thread",
+            exc_info=exc_info,
+            extra={"failed_thread": getattr(args.thread, "name", "?")},
+        )
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
+        atexit.unregister(self.close)
+        if self.previous_hooks is not None:
+            sys.excepthook, threading.excepthook = self.previous_hooks
         root = logging.getLogger()
         root.removeHandler(self.queue_handler)
         root.setLevel(self.previous_level)
@@ -186,11 +215,16 @@ class LoggingHandle:
 
 
 def configure_logging(
-    section: LogSection, secrets: Iterable[str] = (), *, stream: TextIO | None = None
+    section: LogSection,
+    secrets: Iterable[str] = (),
+    *,
+    stream: TextIO | None = None,
+    capture_uncaught: bool = False,
 ) -> LoggingHandle:
     """Install JSON-file + console logging on the root logger, secrets redacted.
 
     `secrets` are literal values (keys, API secrets) to remove wherever they appear.
+    `capture_uncaught` also routes uncaught exceptions through the redacting log.
     """
     redaction = RedactionFilter(secrets)
     section.file.parent.mkdir(parents=True, exist_ok=True)
@@ -217,7 +251,12 @@ def configure_logging(
     root.setLevel(section.level)
     root.addHandler(queue_handler)
     listener.start()
-    return LoggingHandle(redaction, queue_handler, listener, handlers, previous)
+    handle = LoggingHandle(redaction, queue_handler, listener, handlers, previous)
+    # The listener thread is a daemon: drain what is queued before the interpreter exits.
+    atexit.register(handle.close)
+    if capture_uncaught:
+        handle.capture_uncaught()
+    return handle
 
 
 class _RedactingQueueHandler(logging.handlers.QueueHandler):

@@ -3,6 +3,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -212,3 +214,24 @@ def test_extra_named_like_a_secret_is_blanked() -> None:
     assert record.api_secret == REDACTED
     assert record.token == REDACTED
     assert record.amount == Decimal("1.5")
+
+
+def test_thread_exceptions_are_logged_redacted_and_hooks_restored(tmp_path: Path) -> None:
+    before = (sys.excepthook, threading.excepthook)
+    section = _section(tmp_path, console=False)
+    handle = configure_logging(section, [FAKE_SECRET], capture_uncaught=True)
+    try:
+        assert sys.excepthook != before[0]
+
+        def boom() -> None:
+            raise RuntimeError(f"thread failed with {FAKE_SECRET}")
+
+        worker = threading.Thread(target=boom, name="worker-1")
+        worker.start()
+        worker.join(timeout=10)
+    finally:
+        handle.close()
+    assert (sys.excepthook, threading.excepthook) == before
+    (record,) = _lines(section.file)
+    assert record["level"] == "CRITICAL" and record["failed_thread"] == "worker-1"
+    assert FAKE_SECRET not in json.dumps(record)
