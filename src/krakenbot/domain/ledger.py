@@ -41,6 +41,11 @@ class OrderRecord:
     reason: str | None
     created_ns: int
     updated_ns: int
+    filled_cost: Decimal = Decimal(0)  # quote amount executed so far
+    fees: Decimal = Decimal(0)
+    venue_cum_qty: Decimal = Decimal(0)  # the venue's own cumulative quantity, if reported
+    reduces_position: bool = False
+    cancel_requested: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +105,5 @@ class LearningRow:
     cl_ord_id: str | None
     outcome: str | None
     profit_loss: Decimal | None
+    symbol: str | None = None
+    outcome_ns: int | None = None

@@ -61,8 +61,13 @@ _V1_LEDGER = Migration(
             avg_fill_price TEXT,
             time_in_force TEXT NOT NULL DEFAULT 'gtc',
             post_only INTEGER NOT NULL DEFAULT 0,
+            reduces_position INTEGER NOT NULL DEFAULT 0,
             tag TEXT NOT NULL DEFAULT '',
             reason TEXT,
+            filled_cost TEXT NOT NULL DEFAULT '0',
+            fees TEXT NOT NULL DEFAULT '0',
+            venue_cum_qty TEXT NOT NULL DEFAULT '0',
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
             created_ns INTEGER NOT NULL,
             updated_at TEXT NOT NULL,
             updated_ns INTEGER NOT NULL
@@ -127,8 +132,11 @@ _V1_LEDGER = Migration(
             outcome TEXT,
             profit_loss TEXT,
             order_id TEXT,
-            timestamp_ns INTEGER NOT NULL
+            pair TEXT,
+            timestamp_ns INTEGER NOT NULL,
+            outcome_ns INTEGER
         )""",
+        "CREATE INDEX learning_by_order ON learning_data (order_id)",
         """CREATE TABLE events (
             id INTEGER PRIMARY KEY,
             timestamp TEXT NOT NULL,

@@ -10,7 +10,7 @@ Imports: store, domain, clock, errors; never engine/orders/net. Every write runs
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from krakenbot.clock import Clock
@@ -25,12 +25,12 @@ from krakenbot.domain.ledger import (
     TradeRecord,
 )
 from krakenbot.errors import InvariantError
+from krakenbot.store import journal
 from krakenbot.store.codec import (
     dec_to_text,
     from_json,
     ns_to_iso,
     opt_dec_to_text,
-    opt_text_to_dec,
     text_to_dec,
     to_json,
 )
@@ -61,20 +61,22 @@ class LedgerRepository:
         tag: str = "",
         status: OrderStatus = OrderStatus.PENDING_NEW,
         txid: str | None = None,
+        reduces_position: bool = False,
+        created_ns: int | None = None,
     ) -> OrderRecord:
         """Persist an order *before* it is sent (PENDING_NEW); its cl_ord_id must be new.
 
         `status` / `txid` are for adopting an order found on the exchange during
-        reconciliation, which is recorded as it is there.
+        reconciliation, which is recorded as it is there. `created_ns` defaults to now.
         """
-        now = self._clock.now_ns()
+        now = self._clock.now_ns() if created_ns is None else created_ns
         try:
             async with self._db.transaction():
                 await self._db.insert(
                     """INSERT INTO orders (order_id, txid, pair, type, ordertype, price, volume,
                     status, timestamp, filled_volume, avg_fill_price, time_in_force, post_only,
-                    tag, reason, created_ns, updated_at, updated_ns)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '0', NULL, ?, ?, ?, NULL, ?, ?, ?)""",
+                    reduces_position, tag, reason, created_ns, updated_at, updated_ns)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '0', NULL, ?, ?, ?, ?, NULL, ?, ?, ?)""",
                     (
                         order.cl_ord_id,
                         txid,
@@ -87,6 +89,7 @@ class LedgerRepository:
                         ns_to_iso(now),
                         order.time_in_force.value,
                         int(order.post_only),
+                        int(reduces_position),
                         tag,
                         now,
                         ns_to_iso(now),
@@ -108,6 +111,11 @@ class LedgerRepository:
         filled_volume: Decimal | None = None,
         avg_fill_price: Decimal | None = None,
         reason: str | None = None,
+        filled_cost: Decimal | None = None,
+        fees: Decimal | None = None,
+        venue_cum_qty: Decimal | None = None,
+        cancel_requested: bool | None = None,
+        updated_ns: int | None = None,
     ) -> OrderRecord:
         """Change the given columns of one order (None = leave as is); returns the new row."""
         sets: list[str] = []
@@ -118,11 +126,15 @@ class LedgerRepository:
             ("filled_volume", opt_dec_to_text(filled_volume)),
             ("avg_fill_price", opt_dec_to_text(avg_fill_price)),
             ("reason", reason),
+            ("filled_cost", opt_dec_to_text(filled_cost)),
+            ("fees", opt_dec_to_text(fees)),
+            ("venue_cum_qty", opt_dec_to_text(venue_cum_qty)),
+            ("cancel_requested", None if cancel_requested is None else int(cancel_requested)),
         ):
             if value is not None:
                 sets.append(f"{column} = ?")
                 params.append(value)
-        now = self._clock.now_ns()
+        now = self._clock.now_ns() if updated_ns is None else updated_ns
         sets += ["updated_at = ?", "updated_ns = ?"]
         params += [ns_to_iso(now), now, cl_ord_id]
         try:
@@ -158,6 +170,16 @@ class LedgerRepository:
         rows = await self._db.fetchall(
             f"SELECT * FROM orders WHERE status IN ({marks}) ORDER BY created_ns, id",
             _OPEN_STATUSES,
+        )
+        return [order_from_row(r) for r in rows]
+
+    async def orders_since(self, since_ns: int) -> list[OrderRecord]:
+        """Every non-terminal order plus every order created at or after `since_ns`."""
+        marks = ", ".join("?" for _ in _OPEN_STATUSES)
+        rows = await self._db.fetchall(
+            f"""SELECT * FROM orders WHERE status IN ({marks}) OR created_ns >= ?
+            ORDER BY created_ns, id""",
+            (*_OPEN_STATUSES, since_ns),
         )
         return [order_from_row(r) for r in rows]
 
@@ -223,6 +245,13 @@ class LedgerRepository:
         )
         return [fill_from_row(r) for r in rows]
 
+    async def load_fills(self, since_ns: int = 0) -> list[Fill]:
+        """Every recorded fill executed at or after `since_ns`, in execution order."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM fills WHERE exchange_ns >= ? ORDER BY exchange_ns, id", (since_ns,)
+        )
+        return [fill_from_row(r) for r in rows]
+
     async def _owning_order(self, fill: Fill) -> OrderRecord | None:
         if fill.cl_ord_id:
             order = await self.order_by_cl_ord_id(fill.cl_ord_id)
@@ -232,19 +261,23 @@ class LedgerRepository:
 
     async def _refresh_order_fills(self, order: OrderRecord, txid: str, now: int) -> None:
         rows = await self._db.fetchall(
-            "SELECT price, volume FROM fills WHERE order_id = ?", (order.cl_ord_id,)
+            "SELECT price, volume, cost, fee FROM fills WHERE order_id = ?", (order.cl_ord_id,)
         )
         qty = sum((text_to_dec(r["volume"]) for r in rows), Decimal(0))
+        cost = sum((text_to_dec(r["cost"]) for r in rows), Decimal(0))
+        fees = sum((text_to_dec(r["fee"]) for r in rows), Decimal(0))
         notional = sum(
             (text_to_dec(r["price"]) * text_to_dec(r["volume"]) for r in rows), Decimal(0)
         )
         avg = notional / qty if qty else None
         await self._db.execute(
-            """UPDATE orders SET filled_volume = ?, avg_fill_price = ?,
+            """UPDATE orders SET filled_volume = ?, avg_fill_price = ?, filled_cost = ?, fees = ?,
             txid = COALESCE(txid, ?), updated_at = ?, updated_ns = ? WHERE order_id = ?""",
             (
                 dec_to_text(qty),
                 opt_dec_to_text(avg),
+                dec_to_text(cost),
+                dec_to_text(fees),
                 txid or None,
                 ns_to_iso(now),
                 now,
@@ -285,9 +318,11 @@ class LedgerRepository:
 
     # ---- audit trail, state ----------------------------------------------------------------
 
-    async def record_event(self, kind: str, payload: Mapping[str, object] | None = None) -> int:
-        """Append to the audit trail; returns the event id."""
-        now = self._clock.now_ns()
+    async def record_event(
+        self, kind: str, payload: Mapping[str, object] | None = None, at_ns: int | None = None
+    ) -> int:
+        """Append to the audit trail (at `at_ns`, default now); returns the event id."""
+        now = self._clock.now_ns() if at_ns is None else at_ns
         async with self._db.transaction():
             return await self._db.insert(
                 "INSERT INTO events (timestamp, ts_ns, kind, payload) VALUES (?, ?, ?, ?)",
@@ -324,69 +359,66 @@ class LedgerRepository:
     # ---- metrics, learning data ------------------------------------------------------------
 
     async def insert_metrics(self, snapshot: MetricsSnapshot) -> int:
-        ts = snapshot.ts_ns or self._clock.now_ns()
-        async with self._db.transaction():
-            return await self._db.insert(
-                """INSERT INTO metrics (timestamp, balance_usd, total_trades, winning_trades,
-                total_profit_loss, daily_profit_loss, timestamp_ns) VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    ns_to_iso(ts),
-                    dec_to_text(snapshot.balance_usd),
-                    snapshot.total_trades,
-                    snapshot.winning_trades,
-                    dec_to_text(snapshot.total_profit_loss),
-                    dec_to_text(snapshot.daily_profit_loss),
-                    ts,
-                ),
-            )
+        """One `metrics` row; its time is `snapshot.ts_ns`, or now when that is 0."""
+        return await journal.insert_metrics(
+            self._db, snapshot, snapshot.ts_ns or self._clock.now_ns()
+        )
+
+    async def record_metrics(self, row: Mapping[str, str], at_ns: int) -> None:
+        """One `metrics` row from text values keyed by column name (balance_usd, …)."""
+        await journal.insert_metrics(self._db, journal.metrics_from_mapping(row, at_ns), at_ns)
 
     async def latest_metrics(self) -> MetricsSnapshot | None:
-        row = await self._db.fetchone(
-            "SELECT * FROM metrics ORDER BY timestamp_ns DESC, id DESC LIMIT 1"
-        )
-        if row is None:
-            return None
-        return MetricsSnapshot(
-            balance_usd=text_to_dec(row["balance_usd"]),
-            total_trades=int(row["total_trades"]),
-            winning_trades=int(row["winning_trades"]),
-            total_profit_loss=text_to_dec(row["total_profit_loss"]),
-            daily_profit_loss=text_to_dec(row["daily_profit_loss"]),
-            ts_ns=int(row["timestamp_ns"]),
-        )
+        return await journal.latest_metrics(self._db)
 
     async def insert_learning_data(
-        self, features: Mapping[str, object], *, cl_ord_id: str | None = None
+        self,
+        features: Mapping[str, object],
+        *,
+        cl_ord_id: str | None = None,
+        symbol: str | None = None,
     ) -> int:
         """Store the features behind a decision; returns the row id for the later outcome."""
-        now = self._clock.now_ns()
-        async with self._db.transaction():
-            return await self._db.insert(
-                """INSERT INTO learning_data (timestamp, feature_data, outcome, profit_loss,
-                order_id, timestamp_ns) VALUES (?, ?, NULL, NULL, ?, ?)""",
-                (ns_to_iso(now), to_json(features), cl_ord_id, now),
-            )
+        return await journal.insert_learning(
+            self._db, features, cl_ord_id, symbol, self._clock.now_ns()
+        )
 
     async def update_learning_outcome(
         self, row_id: int, outcome: str, profit_loss: Decimal | None = None
     ) -> None:
-        async with self._db.transaction():
-            changed = await self._db.execute(
-                "UPDATE learning_data SET outcome = ?, profit_loss = ? WHERE id = ?",
-                (outcome, opt_dec_to_text(profit_loss), row_id),
-            )
+        changed = await journal.set_outcome(
+            self._db,
+            where="id = ?",
+            key=row_id,
+            outcome=outcome,
+            profit_loss=profit_loss,
+            ts_ns=self._clock.now_ns(),
+        )
         if changed != 1:
             raise InvariantError(f"no learning_data row {row_id}")
 
-    async def learning_row(self, row_id: int) -> LearningRow | None:
-        row = await self._db.fetchone("SELECT * FROM learning_data WHERE id = ?", (row_id,))
-        if row is None:
-            return None
-        return LearningRow(
-            id=int(row["id"]),
-            ts_ns=int(row["timestamp_ns"]),
-            features=from_json(row["feature_data"]),
-            cl_ord_id=row["order_id"],
-            outcome=row["outcome"],
-            profit_loss=opt_text_to_dec(row["profit_loss"]),
+    async def open_learning_entry(
+        self, cl_ord_id: str, symbol: str, features: Sequence[tuple[str, str]], at_ns: int
+    ) -> None:
+        """A `learning_data` row for an entry order (features as name/value text pairs)."""
+        await journal.insert_learning(self._db, features, cl_ord_id, symbol, at_ns)
+
+    async def close_learning_entry(
+        self, cl_ord_id: str, outcome: str, pnl: Decimal, at_ns: int
+    ) -> None:
+        """Set the outcome of the open learning rows of entry order `cl_ord_id` (if any)."""
+        await journal.set_outcome(
+            self._db,
+            where="order_id = ? AND outcome IS NULL",
+            key=cl_ord_id,
+            outcome=outcome,
+            profit_loss=pnl,
+            ts_ns=at_ns,
         )
+
+    async def learning_row(self, row_id: int) -> LearningRow | None:
+        rows = await journal.learning_rows(self._db, "id = ?", row_id)
+        return rows[0] if rows else None
+
+    async def learning_rows_for_order(self, cl_ord_id: str) -> list[LearningRow]:
+        return await journal.learning_rows(self._db, "order_id = ?", cl_ord_id)

@@ -32,6 +32,11 @@ def order_from_row(row: Row) -> OrderRecord:
         reason=row["reason"],
         created_ns=int(row["created_ns"]),
         updated_ns=int(row["updated_ns"]),
+        filled_cost=text_to_dec(row["filled_cost"]),
+        fees=text_to_dec(row["fees"]),
+        venue_cum_qty=text_to_dec(row["venue_cum_qty"]),
+        reduces_position=bool(row["reduces_position"]),
+        cancel_requested=bool(row["cancel_requested"]),
     )
 
 

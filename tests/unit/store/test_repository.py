@@ -327,3 +327,97 @@ async def test_adopting_an_exchange_order_and_txid_conflicts(repo: LedgerReposit
         await repo.update_order("x3", txid="OX1")
     x3 = await repo.order_by_cl_ord_id("x3")
     assert x3 is not None and x3.txid is None
+
+
+async def test_engine_order_fields_round_trip(repo: LedgerRepository, clock: ManualClock) -> None:
+    saved = await repo.insert_order(
+        _order("e1"), reduces_position=True, created_ns=1_767_225_000_000_000_000
+    )
+    assert saved.reduces_position and saved.created_ns == 1_767_225_000_000_000_000
+    assert (saved.filled_cost, saved.fees, saved.venue_cum_qty) == (0, 0, 0)
+    assert not saved.cancel_requested
+    updated = await repo.update_order(
+        "e1",
+        status=OrderStatus.PARTIALLY_FILLED,
+        filled_cost=D("4.00"),
+        fees=D("0.0064"),
+        venue_cum_qty=D("40"),
+        cancel_requested=True,
+        updated_ns=1_767_225_000_500_000_000,
+    )
+    assert (updated.filled_cost, updated.fees, updated.venue_cum_qty) == (
+        D("4.00"),
+        D("0.0064"),
+        D("40"),
+    )
+    assert updated.cancel_requested and updated.updated_ns == 1_767_225_000_500_000_000
+
+
+async def test_fills_update_the_orders_cost_and_fees(repo: LedgerRepository) -> None:
+    await repo.insert_order(_order())
+    await repo.insert_fill(_fill("T1", price="0.1", qty="40", fee="0.0064"))
+    await repo.insert_fill(_fill("T2", price="0.11", qty="10", fee="0.0018"))
+    order = await repo.order_by_cl_ord_id("c1")
+    assert order is not None
+    assert order.filled_cost == D("5.10") and order.fees == D("0.0082")
+
+
+async def test_orders_since_is_open_orders_plus_recent_ones(
+    repo: LedgerRepository, clock: ManualClock
+) -> None:
+    await repo.insert_order(_order("old-open"))
+    await repo.insert_order(_order("old-done"))
+    await repo.update_order("old-done", status=OrderStatus.FILLED)
+    clock.advance(10)
+    cutoff = clock.now_ns()
+    await repo.insert_order(_order("new-done"))
+    await repo.update_order("new-done", status=OrderStatus.CANCELED)
+    assert [o.cl_ord_id for o in await repo.orders_since(cutoff)] == ["old-open", "new-done"]
+
+
+async def test_load_fills_in_execution_order(repo: LedgerRepository) -> None:
+    await repo.insert_fill(_fill("T2", exchange_ns=20, cl_ord_id=None, order_id="O1"))
+    await repo.insert_fill(_fill("T1", exchange_ns=10, cl_ord_id=None, order_id="O1"))
+    await repo.insert_fill(_fill("T3", exchange_ns=30, cl_ord_id=None, order_id="O1"))
+    assert [f.trade_id for f in await repo.load_fills()] == ["T1", "T2", "T3"]
+    assert [f.trade_id for f in await repo.load_fills(since_ns=20)] == ["T2", "T3"]
+
+
+async def test_event_at_a_given_time(repo: LedgerRepository) -> None:
+    await repo.record_event("reconcile", {"diff": "none"}, 42)
+    (event,) = await repo.events()
+    assert event.ts_ns == 42
+
+
+async def test_metrics_from_text_row(repo: LedgerRepository) -> None:
+    row = {
+        "balance_usd": "100.25",
+        "total_trades": "3",
+        "winning_trades": "2",
+        "total_profit_loss": "1.5",
+        "daily_profit_loss": "-0.25",
+    }
+    await repo.record_metrics(row, 99)
+    assert await repo.latest_metrics() == MetricsSnapshot(
+        D("100.25"), 3, 2, D("1.5"), D("-0.25"), ts_ns=99
+    )
+    with pytest.raises(InvariantError, match="daily_profit_loss"):
+        await repo.record_metrics({k: v for k, v in row.items() if k != "daily_profit_loss"}, 1)
+    with pytest.raises(InvariantError):
+        await repo.record_metrics({**row, "total_trades": "three"}, 1)
+
+
+async def test_learning_entry_opened_and_closed_by_order(repo: LedgerRepository) -> None:
+    await repo.open_learning_entry("c1", "XLM/USD", [("zscore", "-2.1"), ("spread", "3")], 5)
+    await repo.close_learning_entry("c1", "win", D("0.30"), 9)
+    await repo.close_learning_entry("c1", "loss", D("-1"), 10)  # already closed: untouched
+    await repo.close_learning_entry("unknown", "win", D("1"), 11)  # nothing to close
+    (row,) = await repo.learning_rows_for_order("c1")
+    assert row.features == {"zscore": "-2.1", "spread": "3"}
+    assert (row.symbol, row.ts_ns, row.outcome, row.profit_loss, row.outcome_ns) == (
+        "XLM/USD",
+        5,
+        "win",
+        D("0.30"),
+        9,
+    )
