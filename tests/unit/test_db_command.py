@@ -66,3 +66,23 @@ def test_backup_bad_settings_exit_2(
 ) -> None:
     monkeypatch.setenv("ALLOWED_PAIRS", "nonsense")
     assert main(["--env-file", str(env_file), "db", "backup", str(tmp_path / "c.db")]) == 2
+
+
+def test_unusable_database_path_exits_1_without_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    isolate(monkeypatch, tmp_path)
+    (tmp_path / "a_directory").mkdir()
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "a_directory"))
+    assert main(["db", "migrate"]) == 1
+    assert "db migrate failed" in capsys.readouterr().err
+
+
+def test_backup_to_an_unwritable_place_exits_1(
+    env_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--env-file", str(env_file), "db", "migrate"]) == 0
+    (tmp_path / "blocker").write_text("a file, not a directory")
+    target = tmp_path / "blocker" / "copy.db"
+    assert main(["--env-file", str(env_file), "db", "backup", str(target)]) == 1
+    assert "db backup failed" in capsys.readouterr().err

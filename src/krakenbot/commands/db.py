@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,9 @@ async def migrate_command(args: argparse.Namespace) -> int:
     except InstanceLockedError as exc:
         print(f"krakenbot: {exc}", file=sys.stderr)
         return exc.exit_status
+    except (sqlite3.Error, OSError) as exc:
+        print(f"krakenbot: db migrate failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     if result.applied == 0:
         print(f"{db_path}: already at schema version {result.to_version}")
     else:
@@ -74,7 +78,11 @@ def backup_command(args: argparse.Namespace) -> int:
     if target.exists():
         print(f"krakenbot: {target} already exists; choose a new file", file=sys.stderr)
         return EXIT_FAILED
-    asyncio.run(_backup(source, target))
+    try:
+        asyncio.run(_backup(source, target))
+    except (sqlite3.Error, OSError) as exc:
+        print(f"krakenbot: db backup failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     print(f"{source} backed up to {target}")
     return EXIT_OK
 
