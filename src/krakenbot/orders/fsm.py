@@ -66,6 +66,8 @@ class Row:
 
 
 # BY_QTY: partially_filled, or filled once the executed quantity reaches the order quantity.
+# Every live (non-terminal) target is refined the same way when the venue reports executed
+# quantity (e.g. a snapshot `new` row with cum_qty > 0 for an order we still had pending).
 ROWS: Final[tuple[Row, ...]] = (
     # --- pending_new: persisted and sent (or validated by Kraken), not yet known live
     Row(P, Kind.ACK, O, "REST/WS ack with the txid: the order exists on the book"),
@@ -206,10 +208,16 @@ def apply(order: Order, event: OrderEvent) -> Order:
 
 
 def _resolve(target: Target, order: Order) -> OrderStatus:
-    if target != BY_QTY:
+    """The table's target, with live states refined by the executed quantity: an order the
+    venue reports (partly) executed is partially_filled / filled whatever report said so."""
+    if target != BY_QTY and OrderStatus(target).is_terminal:
         return OrderStatus(target)
     executed = max(order.filled_qty, order.venue_cum_qty)
-    return OrderStatus.FILLED if executed >= order.qty else OrderStatus.PARTIALLY_FILLED
+    if executed >= order.qty:
+        return OrderStatus.FILLED
+    if executed > 0 or target == BY_QTY:
+        return OrderStatus.PARTIALLY_FILLED
+    return OrderStatus(target)
 
 
 def _fill_of(event: OrderEvent) -> Fill | None:

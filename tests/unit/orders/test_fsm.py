@@ -262,3 +262,10 @@ def test_order_from_intent_and_place_command() -> None:
 
 def test_avg_price_none_without_fills() -> None:
     assert order().avg_price is None
+
+
+def test_live_states_are_refined_by_venue_quantity() -> None:
+    o = apply(order(), report(ExecType.NEW, cum_qty=D("5"), is_snapshot=True))
+    assert o.status is OrderStatus.PARTIALLY_FILLED and o.missing_fill_qty == D("5")
+    o = apply(o, report(ExecType.NEW, cum_qty=D("40")))
+    assert o.status is OrderStatus.FILLED
