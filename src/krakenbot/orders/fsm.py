@@ -257,6 +257,8 @@ def _absorb(order: Order, event: OrderEvent, fill: Fill | None) -> Order:
         if event.exec_type is ExecType.AMENDED:
             qty = event.order_qty if event.order_qty is not None else qty
             limit_price = event.limit_price if event.limit_price is not None else limit_price
+        if event.exec_type is ExecType.FILLED:
+            venue_cum = max(venue_cum, qty)  # `filled` means fully executed, cum_qty or not
     filled_qty, filled_cost = order.filled_qty, order.filled_cost
     fees, fill_ids = order.fees, order.fill_ids
     if fill is not None:

@@ -269,3 +269,8 @@ def test_live_states_are_refined_by_venue_quantity() -> None:
     assert o.status is OrderStatus.PARTIALLY_FILLED and o.missing_fill_qty == D("5")
     o = apply(o, report(ExecType.NEW, cum_qty=D("40")))
     assert o.status is OrderStatus.FILLED
+
+
+def test_filled_report_without_cum_qty_implies_full_execution() -> None:
+    o = apply(order(OrderStatus.OPEN), report(ExecType.FILLED))
+    assert o.status is OrderStatus.FILLED and o.missing_fill_qty == D("40")
