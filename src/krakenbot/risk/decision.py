@@ -35,6 +35,7 @@ class Rule(StrEnum):
     BALANCE = "balance"
     ORDER_RATE = "order_rate"
     NOT_REDUCING = "not_reducing"
+    INVALID_NUMBER = "invalid_number"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,25 @@ class Denied:
     item: Checked
     rule: Rule
     reason: str
+
+    def describe(self) -> dict[str, str]:
+        """The audit-log row (`events`) for this denial."""
+        item = self.item
+        row = {"kind": "risk_denied", "rule": str(self.rule), "reason": self.reason}
+        if isinstance(item, OrderIntent | PlaceOrder):
+            price = "" if item.limit_price is None else str(item.limit_price)
+            row |= {
+                "symbol": item.symbol,
+                "side": str(item.side),
+                "qty": str(item.qty),
+                "price": price,
+                "order_type": str(item.order_type),
+            }
+        if isinstance(item, OrderIntent):
+            row["tag"] = item.tag
+        if isinstance(item, PlaceOrder):
+            row["cl_ord_id"] = item.cl_ord_id
+        return row
 
 
 Decision = Approved | Denied

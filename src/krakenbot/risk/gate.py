@@ -113,6 +113,12 @@ class RiskGate:
 
     # ------------------------------------------------------------------ shared rules
     def _common(self, p: _Proposal, ctx: RiskContext) -> None:
+        # NaN/Infinity would make Decimal comparisons raise: refuse them up front.
+        _require(
+            p.qty.is_finite() and (p.limit_price is None or p.limit_price.is_finite()),
+            Rule.INVALID_NUMBER,
+            "quantity and price must be finite numbers",
+        )
         _require(
             ctx.trading_state is not TradingState.HALTED,
             Rule.TRADING_HALTED,

@@ -278,3 +278,26 @@ def test_place_order_is_checked_as_entry_excluding_itself() -> None:
     assert isinstance(gate().check(cmd, c), Approved)
     other = working(cl_ord_id="kbother00000000001")
     assert denied(gate().check(cmd, ctx(working=(other,), balances={"USD": D("9")})), Rule.BALANCE)
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [buy(qty="NaN"), buy(price="Infinity"), buy(price="sNaN"), sell_exit(qty="-Infinity")],
+)
+def test_non_finite_numbers_are_denied_not_raised(intent: object) -> None:
+    c = ctx(positions=LONG, balances=HELD)
+    assert denied(gate().check(intent, c), Rule.INVALID_NUMBER)  # type: ignore[arg-type]
+
+
+def test_denials_describe_themselves_for_the_audit_log() -> None:
+    d = gate().check(buy(qty="9"), ctx())
+    assert isinstance(d, Denied)
+    row = d.describe()
+    assert row["kind"] == "risk_denied" and row["rule"] == "exchange_constraint"
+    assert row["symbol"] == "XLM/USD" and row["qty"] == "9" and row["tag"] == "entry"
+    market = buy(order_type=OrderType.MARKET, limit_price=None)
+    d2 = gate().check(market, ctx())
+    assert isinstance(d2, Denied) and d2.describe()["price"] == ""
+    cmd = PlaceOrder("kbcmd0000000000001", "ETH/USD", Side.BUY, OrderType.LIMIT, D("1"), D("2"))
+    d3 = gate().check(cmd, ctx())
+    assert isinstance(d3, Denied) and d3.describe()["cl_ord_id"] == "kbcmd0000000000001"
