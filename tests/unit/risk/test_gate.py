@@ -301,3 +301,9 @@ def test_denials_describe_themselves_for_the_audit_log() -> None:
     cmd = PlaceOrder("kbcmd0000000000001", "ETH/USD", Side.BUY, OrderType.LIMIT, D("1"), D("2"))
     d3 = gate().check(cmd, ctx())
     assert isinstance(d3, Denied) and d3.describe()["cl_ord_id"] == "kbcmd0000000000001"
+
+
+def test_describe_of_a_denied_cancel_has_no_order_fields() -> None:
+    # The gate never denies cancels; a shell may still record one it refused itself.
+    row = Denied(CancelIntent("kb1"), Rule.TRADING_HALTED, "operator").describe()
+    assert row == {"kind": "risk_denied", "rule": "trading_halted", "reason": "operator"}
