@@ -19,6 +19,7 @@ Kraken facts behind the odd rows (docs: websocket-v2/executions, rest-api/add-or
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from enum import StrEnum
 from typing import Final, Literal
 
@@ -202,18 +203,15 @@ def apply(order: Order, event: OrderEvent) -> Order:
         raise InvariantError(
             f"illegal order transition {order.status} + {kind}", cl_ord_id=order.cl_ord_id
         )
-    updated = _absorb(order, event, fill)
-    status = _resolve(target, updated)
-    return replace(updated, status=status)
+    return _absorb(order, event, fill, target)
 
 
-def _resolve(target: Target, order: Order) -> OrderStatus:
+def _resolve(target: Target, executed: Decimal, qty: Decimal) -> OrderStatus:
     """The table's target, with live states refined by the executed quantity: an order the
     venue reports (partly) executed is partially_filled / filled whatever report said so."""
     if target != BY_QTY and OrderStatus(target).is_terminal:
         return OrderStatus(target)
-    executed = max(order.filled_qty, order.venue_cum_qty)
-    if executed >= order.qty:
+    if executed >= qty:
         return OrderStatus.FILLED
     if executed > 0 or target == BY_QTY:
         return OrderStatus.PARTIALLY_FILLED
@@ -242,8 +240,8 @@ def _check_identity(order: Order, event: OrderEvent) -> None:
         )
 
 
-def _absorb(order: Order, event: OrderEvent, fill: Fill | None) -> Order:
-    """Copy what the event tells us (ids, quantities, reason) into the order."""
+def _absorb(order: Order, event: OrderEvent, fill: Fill | None, target: Target) -> Order:
+    """The order with what the event tells us (ids, quantities, reason) and its new status."""
     event_order_id = None if isinstance(event, OrderRejected) else event.order_id
     stamp = event.exchange_ns if isinstance(event, Fill) else event.recv_ns
     qty, limit_price, reason = order.qty, order.limit_price, order.reason
@@ -286,6 +284,7 @@ def _absorb(order: Order, event: OrderEvent, fill: Fill | None) -> Order:
         filled_cost=filled_cost,
         fees=fees,
         fill_ids=fill_ids,
+        status=_resolve(target, venue_cum, qty),
     )
 
 
