@@ -178,7 +178,7 @@ def _intent(world: World, gate: RiskGate, step: tuple[object, ...]) -> None:
         assert world.now - world.book_ns[symbol] <= 5 * S
         assert -world.pnl < LIMITS.max_daily_loss_usd
         assert before + notional <= LIMITS.max_total_exposure_usd
-        at_risk = {s for s, q in world.positions.items() if q} | {
+        at_risk = {s for s, q in world.positions.items() if abs(q) >= 1} | {  # ordermin 1
             w.symbol for w in world.working if not w.reduces_position
         }
         assert len(at_risk | {symbol}) <= LIMITS.max_positions

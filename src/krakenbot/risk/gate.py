@@ -261,7 +261,8 @@ class RiskGate:
         )
 
     def _check_positions(self, p: _Proposal, ctx: RiskContext) -> None:
-        at_risk = {s for s, q in ctx.positions.items() if q != 0}
+        # Dust below the pair's ordermin cannot be sold and is not a position to manage.
+        at_risk = {s for s, q in ctx.positions.items() if q != 0 and not _dust(s, q, ctx)}
         at_risk |= {w.symbol for w in _others(ctx.working, p) if not w.reduces_position}
         at_risk.add(p.symbol)
         _require(
@@ -308,6 +309,11 @@ class RiskGate:
 def _others(working: Iterable[WorkingOrder], p: _Proposal) -> list[WorkingOrder]:
     """Working orders other than the one being checked (a re-checked command is excluded)."""
     return [w for w in working if p.cl_ord_id is None or w.cl_ord_id != p.cl_ord_id]
+
+
+def _dust(symbol: str, qty: Decimal, ctx: RiskContext) -> bool:
+    instrument = ctx.instruments.get(symbol)
+    return instrument is not None and abs(qty) < instrument.ordermin
 
 
 def _ask(symbol: str, ctx: RiskContext) -> Decimal | None:

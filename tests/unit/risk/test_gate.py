@@ -168,6 +168,13 @@ def test_max_positions() -> None:
     assert denied(one.check(buy(), btc_order), Rule.MAX_POSITIONS)
     same = ctx(positions={"XLM/USD": D("10"), "BTC/USD": D("0")})
     assert isinstance(one.check(buy(), same), Approved)
+    dust = ctx(positions={"BTC/USD": D("0.00001")})  # below BTC ordermin 0.0001
+    assert isinstance(one.check(buy(), dust), Approved)
+    unknown = ctx(
+        positions={"ETH/USD": D("0.00001")},
+        books={"XLM/USD": book(), "ETH/USD": book("ETH/USD", "3000", "3001")},
+    )
+    assert denied(one.check(buy(), unknown), Rule.MAX_POSITIONS)
 
 
 def test_balance_for_buys_includes_fees_and_working_buys() -> None:
