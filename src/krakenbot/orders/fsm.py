@@ -6,7 +6,10 @@ Must not import: anything that does I/O, reads a clock or knows about Kraken's w
 (it sees only `domain` events). A row missing from the table is an illegal transition and
 raises `InvariantError`: we stop rather than trade on a picture we cannot explain.
 
-Kraken facts behind the odd rows (docs: websocket-v2/executions, rest-api/add-order):
+Kraken facts behind the odd rows (docs: websocket-v2/executions, rest-api/add-order,
+exchange/guides/general/order-lifecycle):
+* an accepted request can still fail the engine's validation (insufficient funds, rate
+  limit): that shows as pending → canceled, not as a rejection;
 * the REST AddOrder response and the WS `executions` stream race each other, so an ack can
   arrive after `new`, `trade` or even `filled`;
 * a fill arrives as `exec_type: trade` (order_status `partially_filled` even when it completes
@@ -76,7 +79,7 @@ ROWS: Final[tuple[Row, ...]] = (
     Row(P, Kind.NEW, O, "normal path: live on the book"),
     Row(P, Kind.TRADE, BY_QTY, "a trade report overtaking `new` and the ack (marketable/IOC)"),
     Row(P, Kind.FILLED, F, "completion report first (IOC filled at once); trades follow"),
-    Row(P, Kind.CANCELED, C, "post-only that would cross is cancelled at once; unfilled IOC"),
+    Row(P, Kind.CANCELED, C, "engine validation failed (funds, rate limit) / post-only cross"),
     Row(P, Kind.EXPIRED, X, "IOC remainder or GTD expiry before we saw `new`"),
     Row(P, Kind.REJECT, R, "the venue refused the request"),
     Row(P, Kind.INFO, P, "a status/restated report before `new`: nothing to do"),
