@@ -20,9 +20,10 @@ from decimal import Decimal
 from typing import Protocol
 
 from krakenbot.domain.commands import CancelOrder, PlaceOrder
+from krakenbot.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from krakenbot.domain.events import AccountEvent, Fill, MarketEvent, StateEvent
 from krakenbot.domain.instrument import Instrument
-from krakenbot.domain.order import Order, OrderSnapshot
+from krakenbot.domain.order import OrderSnapshot
 
 
 class Venue(Protocol):
@@ -85,31 +86,108 @@ class MarketFeed(Protocol):
         ...
 
 
+class StoredOrder(Protocol):
+    """An order row as the ledger returns it (store's `OrderRecord` has these fields)."""
+
+    @property
+    def cl_ord_id(self) -> str: ...
+    @property
+    def txid(self) -> str | None: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def side(self) -> Side: ...
+    @property
+    def order_type(self) -> OrderType: ...
+    @property
+    def limit_price(self) -> Decimal | None: ...
+    @property
+    def qty(self) -> Decimal: ...
+    @property
+    def status(self) -> OrderStatus: ...
+    @property
+    def filled_qty(self) -> Decimal: ...
+    @property
+    def time_in_force(self) -> TimeInForce: ...
+    @property
+    def post_only(self) -> bool: ...
+    @property
+    def tag(self) -> str: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def created_ns(self) -> int: ...
+    @property
+    def updated_ns(self) -> int: ...
+    @property
+    def filled_cost(self) -> Decimal: ...
+    @property
+    def fees(self) -> Decimal: ...
+    @property
+    def venue_cum_qty(self) -> Decimal: ...
+    @property
+    def reduces_position(self) -> bool: ...
+    @property
+    def cancel_requested(self) -> bool: ...
+
+
 class Repository(Protocol):
-    """The ledger (SQLite). Decimals round-trip exactly; one writer."""
+    """The ledger (SQLite; store's `LedgerRepository` implements it). Decimals round-trip
+    exactly; one writer. Persist-then-send: `insert_order` commits before the venue call."""
 
-    async def save_order(self, order: Order) -> None:
-        """Insert a new order row; committed before the order is sent (persist-then-send)."""
+    async def insert_order(
+        self,
+        order: PlaceOrder,
+        *,
+        tag: str = "",
+        status: OrderStatus = OrderStatus.PENDING_NEW,
+        txid: str | None = None,
+        reduces_position: bool = False,
+        created_ns: int | None = None,
+    ) -> StoredOrder:
+        """Insert a new order row (status/txid only when adopting an exchange order)."""
         ...
 
-    async def update_order(self, order: Order) -> None:
-        """Store the order's new state (status, txid, cumulative fill values, reason)."""
+    async def update_order(
+        self,
+        cl_ord_id: str,
+        *,
+        status: OrderStatus | None = None,
+        txid: str | None = None,
+        filled_volume: Decimal | None = None,
+        avg_fill_price: Decimal | None = None,
+        reason: str | None = None,
+        filled_cost: Decimal | None = None,
+        fees: Decimal | None = None,
+        venue_cum_qty: Decimal | None = None,
+        cancel_requested: bool | None = None,
+        updated_ns: int | None = None,
+    ) -> StoredOrder:
+        """Change the given columns (None = unchanged); returns the new row."""
         ...
 
-    async def record_fill(self, fill: Fill, order: Order) -> bool:
-        """Insert the fill (UNIQUE trade_id) and update its order in one transaction;
-        False, with nothing changed, when the trade id is already stored."""
+    async def insert_fill(self, fill: Fill) -> bool:
+        """Insert the fill (UNIQUE trade_id) and refresh its order's fill totals and the
+        round trip in one transaction; False, with nothing changed, for a known trade id."""
         ...
 
-    async def load_orders(self, since_ns: int) -> Sequence[Order]:
+    async def order_by_cl_ord_id(self, cl_ord_id: str) -> StoredOrder | None: ...
+
+    async def order_by_txid(self, txid: str) -> StoredOrder | None: ...
+
+    async def orders_since(self, since_ns: int) -> Sequence[StoredOrder]:
         """Every non-terminal order plus every order created since `since_ns`."""
         ...
+
+    async def fills_for_order(self, cl_ord_id: str) -> Sequence[Fill]: ...
 
     async def load_fills(self, since_ns: int = 0) -> Sequence[Fill]:
         """Fills in execution order (the portfolio is rebuilt from them at start-up)."""
         ...
 
-    async def record_event(self, kind: str, detail: Mapping[str, str], at_ns: int) -> None:
+    async def record_event(
+        self, kind: str, payload: Mapping[str, object] | None = None, at_ns: int | None = None
+    ) -> object:
         """Append to the audit log `events` (risk denials, reconciliation corrections...)."""
         ...
 

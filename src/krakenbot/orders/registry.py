@@ -1,9 +1,10 @@
 """In-memory index of our orders: routes venue events to the right order and lists the
 working ones for the risk gate and strategies.
 
-Owns: `OrderRegistry` (cl_ord_id → Order, txid → cl_ord_id). Imports: domain, errors,
-orders. Pure and synchronous: the async order manager persists what `apply` returns (the
-database is the ledger; this is its hot copy). Events that name no order of ours return
+Owns: `OrderRegistry` (cl_ord_id → Order, txid → cl_ord_id) and `order_from_stored`
+(ledger row → Order). Imports: domain, errors, orders, ports. Pure and synchronous: the
+async order manager persists what `apply` returns (the database is the ledger; this is
+its hot copy). Events that name no order of ours return
 None — the caller reports them and asks for reconciliation, it never guesses.
 """
 
@@ -16,6 +17,35 @@ from krakenbot.domain.order import Order
 from krakenbot.domain.portfolio import WorkingOrder
 from krakenbot.errors import InvariantError
 from krakenbot.orders.fsm import OrderEvent, apply
+from krakenbot.ports import StoredOrder
+
+
+def order_from_stored(row: StoredOrder, fill_ids: Iterable[str] = ()) -> Order:
+    """The FSM's `Order` for a ledger row (start-up load); `fill_ids` are its recorded
+    trade ids, so a fill re-delivered after a restart is still recognised as a duplicate."""
+    return Order(
+        cl_ord_id=row.cl_ord_id,
+        symbol=row.symbol,
+        side=row.side,
+        order_type=row.order_type,
+        qty=row.qty,
+        limit_price=row.limit_price,
+        created_ns=row.created_ns,
+        time_in_force=row.time_in_force,
+        post_only=row.post_only,
+        reduces_position=row.reduces_position,
+        tag=row.tag,
+        status=row.status,
+        order_id=row.txid,
+        filled_qty=row.filled_qty,
+        filled_cost=row.filled_cost,
+        fees=row.fees,
+        fill_ids=frozenset(fill_ids),
+        venue_cum_qty=max(row.venue_cum_qty, row.filled_qty),
+        updated_ns=row.updated_ns,
+        reason=row.reason or "",
+        cancel_requested=row.cancel_requested,
+    )
 
 
 class OrderRegistry:

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal as D
 
 import pytest
 
-from krakenbot.domain.enums import ExecType, Liquidity, OrderStatus, OrderType, Side
+from krakenbot.domain.enums import ExecType, Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from krakenbot.domain.events import ExecutionReport, Fill, OrderAccepted, OrderRejected
 from krakenbot.domain.order import Order
 from krakenbot.errors import InvariantError
 from krakenbot.orders.fsm import request_cancel
-from krakenbot.orders.registry import OrderRegistry
+from krakenbot.orders.registry import OrderRegistry, order_from_stored
 
 
 def order(cl: str, symbol: str = "XLM/USD", **kw: object) -> Order:
@@ -82,3 +83,54 @@ def test_duplicates_and_unknown_updates_are_bugs() -> None:
         reg.add(order("kba"))
     with pytest.raises(InvariantError, match="unknown"):
         reg.update(order("kbz"))
+
+
+@dataclass(frozen=True)
+class Row:
+    """Shaped like the store's OrderRecord."""
+
+    cl_ord_id: str = "kba"
+    txid: str | None = "OA"
+    symbol: str = "XLM/USD"
+    side: Side = Side.SELL
+    order_type: OrderType = OrderType.LIMIT
+    limit_price: D | None = D("0.26")
+    qty: D = D("40")
+    status: OrderStatus = OrderStatus.PARTIALLY_FILLED
+    filled_qty: D = D("10")
+    avg_fill_price: D | None = D("0.26")
+    time_in_force: TimeInForce = TimeInForce.GTC
+    post_only: bool = True
+    tag: str = "take_profit"
+    reason: str | None = None
+    created_ns: int = 5
+    updated_ns: int = 6
+    filled_cost: D = D("2.6")
+    fees: D = D("0.0065")
+    venue_cum_qty: D = D("0")
+    reduces_position: bool = True
+    cancel_requested: bool = False
+
+
+def test_order_from_stored_row_keeps_fill_ids_for_dedup() -> None:
+    o = order_from_stored(Row(), ["T1"])
+    assert o.order_id == "OA" and o.status is OrderStatus.PARTIALLY_FILLED
+    assert o.filled_qty == D("10") and o.venue_cum_qty == D("10") and o.reason == ""
+    assert o.reduces_position and o.tag == "take_profit" and o.fill_ids == frozenset({"T1"})
+    reg = OrderRegistry([o])
+    fill = Fill(
+        "T1",
+        "OA",
+        "kba",
+        "XLM/USD",
+        Side.SELL,
+        D("0.26"),
+        D("10"),
+        D("2.6"),
+        D("0.0065"),
+        "USD",
+        Liquidity.MAKER,
+        9,
+    )
+    routed = reg.apply(fill)
+    assert routed is not None and routed[0] is routed[1]
