@@ -24,6 +24,8 @@ class OrderIntent:
     post_only: bool = False
     reduces_position: bool = False  # exits: allowed while REDUCING
     tag: str = ""  # why: "entry", "take_profit", "stop_loss", "time_stop", "flatten"
+    # What the strategy saw when it decided (name, decimal text), stored in learning_data.
+    features: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

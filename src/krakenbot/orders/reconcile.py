@@ -1,0 +1,377 @@
+"""Reconciliation as a pure diff: our orders and fills vs. the exchange's, as corrections.
+
+Owns: `reconcile(local, exchange) -> tuple[Correction, ...]` and `balance_mismatches`.
+Imports: domain, errors, orders. Must not import: I/O, clock, venue code. The async shell
+fetches (in this order, so an order closing mid-query shows up at least once) open orders,
+closed orders since `closed_since_ns`, and trade history since the same time; it then
+applies the corrections in the order returned and writes every one of them to `events`.
+
+Principles:
+* adopt: an exchange order carrying our cl_ord_id prefix that we do not know is ours
+  (e.g. persisted-then-crashed, or the database was restored) — adopt it, never cancel it;
+* never guess: a local order the exchange does not list is resolved by lookup (QueryOrders
+  by txid), and is marked rejected only when its absence is provable — it never got a txid,
+  it was created inside the closed-orders window, and its request deadline has long passed
+  (Kraken drops a request after its `deadline`; docs: rest-api/add-order);
+* fills come only from trade history, never invented from cumulative quantities; a gap
+  between the venue's executed quantity and the fills we can see asks for a lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import ClassVar
+
+from krakenbot.domain.enums import ExecType, OrderStatus
+from krakenbot.domain.events import ExecutionReport, Fill, OrderRejected
+from krakenbot.domain.order import Order, OrderSnapshot
+from krakenbot.orders.clordid import DEFAULT_PREFIX, is_ours
+
+ZERO = Decimal(0)
+_NS = 1_000_000_000
+_TERMINAL_EXEC = {
+    OrderStatus.FILLED: ExecType.FILLED,
+    OrderStatus.CANCELED: ExecType.CANCELED,
+    OrderStatus.EXPIRED: ExecType.EXPIRED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LocalState:
+    orders: Sequence[Order]  # every local order created since the exchange window starts
+    fill_ids: frozenset[str]  # trade ids already in the ledger
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeState:
+    open_orders: Sequence[OrderSnapshot]
+    closed_orders: Sequence[OrderSnapshot]
+    trades: Sequence[Fill]
+    closed_since_ns: int  # closed orders and trades are complete from this time on
+    queried_ns: int  # when the queries started (our clock)
+
+
+@dataclass(frozen=True, slots=True)
+class AdoptOrder:
+    """Ours by prefix, unknown locally: insert `order`, then apply the fills that follow."""
+
+    kind: ClassVar[str] = "adopt_order"
+    order: Order
+    snapshot: OrderSnapshot
+
+    def describe(self) -> dict[str, str]:
+        s = self.snapshot
+        return _d(self.kind, s.cl_ord_id, s.order_id, f"{s.status} {s.side} {s.qty} {s.symbol}")
+
+
+@dataclass(frozen=True, slots=True)
+class MissingFill:
+    """A trade in the exchange's history that our ledger lacks: apply it to the order."""
+
+    kind: ClassVar[str] = "missing_fill"
+    cl_ord_id: str
+    event: Fill
+
+    def describe(self) -> dict[str, str]:
+        f = self.event
+        detail = f"{f.trade_id} {f.side} {f.qty} @ {f.price} fee {f.fee}"
+        return _d(self.kind, self.cl_ord_id, f.order_id, detail)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCorrection:
+    """The exchange's state differs from ours: apply `event` (a synthesized report)."""
+
+    kind: ClassVar[str] = "status_correction"
+    cl_ord_id: str
+    local: OrderStatus
+    venue: OrderStatus
+    event: ExecutionReport
+
+    def describe(self) -> dict[str, str]:
+        detail = f"local {self.local} -> venue {self.venue}"
+        return _d(self.kind, self.cl_ord_id, self.event.order_id, detail)
+
+
+@dataclass(frozen=True, slots=True)
+class LookupRequired:
+    """Cannot be decided from these lists: query the order (by txid) or older history."""
+
+    kind: ClassVar[str] = "lookup_required"
+    cl_ord_id: str
+    order_id: str | None
+    reason: str
+
+    def describe(self) -> dict[str, str]:
+        return _d(self.kind, self.cl_ord_id, self.order_id, self.reason)
+
+
+@dataclass(frozen=True, slots=True)
+class ProvablyAbsent:
+    """The order provably never reached the book: apply `event` (a rejection)."""
+
+    kind: ClassVar[str] = "provably_absent"
+    cl_ord_id: str
+    event: OrderRejected
+
+    def describe(self) -> dict[str, str]:
+        return _d(self.kind, self.cl_ord_id, None, self.event.error)
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Our terminal record contradicts the exchange: a bug or tampering — halt and look."""
+
+    kind: ClassVar[str] = "conflict"
+    cl_ord_id: str
+    order_id: str | None
+    detail: str
+
+    def describe(self) -> dict[str, str]:
+        return _d(self.kind, self.cl_ord_id, self.order_id, self.detail)
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignOrder:
+    """An open order that is not ours (manual trading?): reported, never touched."""
+
+    kind: ClassVar[str] = "foreign_order"
+    snapshot: OrderSnapshot
+
+    def describe(self) -> dict[str, str]:
+        s = self.snapshot
+        return _d(self.kind, s.cl_ord_id, s.order_id, f"{s.side} {s.qty} {s.symbol}")
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignFill:
+    """A trade for an order that is not ours: reported, not booked."""
+
+    kind: ClassVar[str] = "foreign_fill"
+    event: Fill
+
+    def describe(self) -> dict[str, str]:
+        f = self.event
+        return _d(self.kind, f.cl_ord_id, f.order_id, f"{f.trade_id} {f.side} {f.qty} {f.symbol}")
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceMismatch:
+    kind: ClassVar[str] = "balance_mismatch"
+    asset: str
+    expected: Decimal
+    actual: Decimal
+
+    def describe(self) -> dict[str, str]:
+        detail = f"{self.asset}: expected {self.expected}, exchange {self.actual}"
+        return _d(self.kind, None, None, detail)
+
+
+Correction = (
+    AdoptOrder
+    | MissingFill
+    | StatusCorrection
+    | LookupRequired
+    | ProvablyAbsent
+    | Conflict
+    | ForeignOrder
+    | ForeignFill
+)
+
+
+def _d(kind: str, cl_ord_id: str | None, order_id: str | None, detail: str) -> dict[str, str]:
+    return {
+        "kind": kind,
+        "cl_ord_id": cl_ord_id or "",
+        "order_id": order_id or "",
+        "detail": detail,
+    }
+
+
+def reconcile(
+    local: LocalState,
+    exchange: ExchangeState,
+    *,
+    prefix: str = DEFAULT_PREFIX,
+    absent_after_s: float = 90.0,
+) -> tuple[Correction, ...]:
+    """All differences, ordered for application: adoptions, missing fills, status
+    corrections, then what needs a human or a lookup, then what is not ours."""
+    venue = _merge(exchange.open_orders, exchange.closed_orders)
+    by_order_id = {s.order_id: s for s in venue}
+    by_cl_ord_id = {s.cl_ord_id: s for s in venue if s.cl_ord_id}
+    adopted: list[AdoptOrder] = []
+    known = {o.cl_ord_id for o in local.orders}
+    for snapshot in venue:
+        if is_ours(snapshot.cl_ord_id, prefix) and snapshot.cl_ord_id not in known:
+            adopted.append(AdoptOrder(_adopted(snapshot), snapshot))
+    orders = [*local.orders, *(a.order for a in adopted)]
+    owner = _owners(orders, by_cl_ord_id)
+
+    fills: list[MissingFill] = []
+    foreign_fills: list[ForeignFill] = []
+    new_qty: dict[str, Decimal] = {}
+    for fill in exchange.trades:
+        if fill.trade_id in local.fill_ids:
+            continue
+        order = owner.get(fill.order_id)
+        if order is None:
+            foreign_fills.append(ForeignFill(fill))
+            continue
+        fills.append(MissingFill(order.cl_ord_id, replace(fill, cl_ord_id=order.cl_ord_id)))
+        new_qty[order.cl_ord_id] = new_qty.get(order.cl_ord_id, ZERO) + fill.qty
+
+    statuses: list[StatusCorrection] = []
+    unresolved: list[LookupRequired | ProvablyAbsent | Conflict] = []
+    for order in orders:
+        found = _find(order, by_order_id, by_cl_ord_id)
+        if found is None:
+            unresolved.extend(_missing(order, exchange, absent_after_s))
+            continue
+        correction = _compare(order, found, exchange.queried_ns)
+        if isinstance(correction, StatusCorrection):
+            statuses.append(correction)
+        elif correction is not None:
+            unresolved.append(correction)
+        seen = order.filled_qty + new_qty.get(order.cl_ord_id, ZERO)
+        if found.filled_qty > seen:
+            unresolved.append(
+                LookupRequired(
+                    order.cl_ord_id,
+                    found.order_id,
+                    f"venue executed {found.filled_qty}, fills found for {seen}",
+                )
+            )
+    foreign_orders = [
+        ForeignOrder(s)
+        for s in exchange.open_orders
+        if not is_ours(s.cl_ord_id, prefix) and s.order_id not in owner
+    ]
+    return (*adopted, *fills, *statuses, *unresolved, *foreign_orders, *foreign_fills)
+
+
+def _merge(
+    open_orders: Iterable[OrderSnapshot], closed_orders: Iterable[OrderSnapshot]
+) -> list[OrderSnapshot]:
+    """One snapshot per order id; the closed one wins (it is the later state)."""
+    merged = {s.order_id: s for s in open_orders}
+    merged.update({s.order_id: s for s in closed_orders})
+    return list(merged.values())
+
+
+def _owners(orders: Iterable[Order], by_cl_ord_id: Mapping[str, OrderSnapshot]) -> dict[str, Order]:
+    """Map exchange order ids to our orders (trade history carries only the txid)."""
+    owner: dict[str, Order] = {}
+    for order in orders:
+        snapshot = by_cl_ord_id.get(order.cl_ord_id)
+        for order_id in (order.order_id, snapshot.order_id if snapshot else None):
+            if order_id:
+                owner[order_id] = order
+    return owner
+
+
+def _find(
+    order: Order,
+    by_order_id: Mapping[str, OrderSnapshot],
+    by_cl_ord_id: Mapping[str, OrderSnapshot],
+) -> OrderSnapshot | None:
+    if order.order_id and order.order_id in by_order_id:
+        return by_order_id[order.order_id]
+    return by_cl_ord_id.get(order.cl_ord_id)
+
+
+def _adopted(s: OrderSnapshot) -> Order:
+    """The local record for an adopted order; fills arrive as MissingFill corrections."""
+    return Order(
+        cl_ord_id=s.cl_ord_id or "",
+        symbol=s.symbol,
+        side=s.side,
+        order_type=s.order_type,
+        qty=s.qty,
+        limit_price=s.limit_price,
+        created_ns=s.opened_ns,
+        time_in_force=s.time_in_force,
+        post_only=s.post_only,
+        tag="adopted",
+        status=s.status,
+        order_id=s.order_id,
+        venue_cum_qty=s.filled_qty,
+        updated_ns=s.closed_ns or s.opened_ns,
+        reason=s.reason,
+    )
+
+
+def _report(order: Order, s: OrderSnapshot, exec_type: ExecType, now_ns: int) -> ExecutionReport:
+    return ExecutionReport(
+        exec_type=exec_type,
+        order_id=s.order_id,
+        cl_ord_id=order.cl_ord_id,
+        order_status=s.status,
+        exchange_ns=s.closed_ns or s.opened_ns,
+        symbol=s.symbol,
+        side=s.side,
+        order_qty=s.qty,
+        limit_price=s.limit_price,
+        cum_qty=s.filled_qty,
+        cum_cost=s.filled_cost,
+        reason=s.reason or None,
+        recv_ns=now_ns,
+    )
+
+
+def _compare(order: Order, s: OrderSnapshot, now_ns: int) -> StatusCorrection | Conflict | None:
+    local, venue = order.status, s.status
+    if local.is_terminal:
+        # A terminal record must agree with the exchange, or our ledger is wrong.
+        if local is venue:
+            return None
+        return Conflict(order.cl_ord_id, s.order_id, f"local {local}, venue {venue}")
+    if venue is OrderStatus.REJECTED:
+        return Conflict(order.cl_ord_id, s.order_id, "venue lists a rejected order")
+    if venue.is_terminal:
+        report = _report(order, s, _TERMINAL_EXEC[venue], now_ns)
+        return StatusCorrection(order.cl_ord_id, local, venue, report)
+    if local is OrderStatus.PENDING_NEW and venue is not OrderStatus.PENDING_NEW:
+        report = _report(order, s, ExecType.NEW, now_ns)
+        return StatusCorrection(order.cl_ord_id, local, venue, report)
+    if order.order_id is None:
+        report = _report(order, s, ExecType.PENDING_NEW, now_ns)
+        return StatusCorrection(order.cl_ord_id, local, venue, report)
+    return None
+
+
+def _missing(
+    order: Order, exchange: ExchangeState, absent_after_s: float
+) -> list[LookupRequired | ProvablyAbsent]:
+    if order.is_terminal:
+        return []  # finished and outside the lists' window: nothing to check
+    if order.order_id is not None:
+        reason = "acknowledged order missing from open and closed orders"
+        return [LookupRequired(order.cl_ord_id, order.order_id, reason)]
+    inside_window = order.created_ns >= exchange.closed_since_ns
+    expired = exchange.queried_ns - order.created_ns >= absent_after_s * _NS
+    if order.status is OrderStatus.PENDING_NEW and inside_window and expired:
+        error = "reconcile: never reached the exchange (absent from open and closed orders)"
+        return [
+            ProvablyAbsent(
+                order.cl_ord_id,
+                OrderRejected(order.cl_ord_id, error, "reconcile", exchange.queried_ns),
+            )
+        ]
+    return [LookupRequired(order.cl_ord_id, None, "not listed yet; absence not provable")]
+
+
+def balance_mismatches(
+    expected: Mapping[str, Decimal],
+    actual: Mapping[str, Decimal],
+    tolerance: Decimal = ZERO,
+) -> list[BalanceMismatch]:
+    """Assets whose exchange balance differs from what our ledger implies (→ breaker)."""
+    found: list[BalanceMismatch] = []
+    for asset in sorted(set(expected) | set(actual)):
+        want, have = expected.get(asset, ZERO), actual.get(asset, ZERO)
+        if abs(want - have) > tolerance:
+            found.append(BalanceMismatch(asset, want, have))
+    return found

@@ -1,0 +1,110 @@
+"""In-memory index of our orders: routes venue events to the right order and lists the
+working ones for the risk gate and strategies.
+
+Owns: `OrderRegistry` (cl_ord_id → Order, txid → cl_ord_id) and `order_from_stored`
+(ledger row → Order). Imports: domain, errors, orders, ports. Pure and synchronous: the
+async order manager persists what `apply` returns (the database is the ledger; this is
+its hot copy). Events that name no order of ours return
+None — the caller reports them and asks for reconciliation, it never guesses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from krakenbot.domain.events import OrderRejected
+from krakenbot.domain.order import Order
+from krakenbot.domain.portfolio import WorkingOrder
+from krakenbot.errors import InvariantError
+from krakenbot.orders.fsm import OrderEvent, apply
+from krakenbot.ports import StoredOrder
+
+
+def order_from_stored(row: StoredOrder, fill_ids: Iterable[str] = ()) -> Order:
+    """The FSM's `Order` for a ledger row (start-up load); `fill_ids` are its recorded
+    trade ids, so a fill re-delivered after a restart is still recognised as a duplicate."""
+    return Order(
+        cl_ord_id=row.cl_ord_id,
+        symbol=row.symbol,
+        side=row.side,
+        order_type=row.order_type,
+        qty=row.qty,
+        limit_price=row.limit_price,
+        created_ns=row.created_ns,
+        time_in_force=row.time_in_force,
+        post_only=row.post_only,
+        reduces_position=row.reduces_position,
+        tag=row.tag,
+        status=row.status,
+        order_id=row.txid,
+        filled_qty=row.filled_qty,
+        filled_cost=row.filled_cost,
+        fees=row.fees,
+        fill_ids=frozenset(fill_ids),
+        venue_cum_qty=max(row.venue_cum_qty, row.filled_qty),
+        updated_ns=row.updated_ns,
+        reason=row.reason or "",
+        cancel_requested=row.cancel_requested,
+    )
+
+
+class OrderRegistry:
+    def __init__(self, orders: Iterable[Order] = ()) -> None:
+        self._orders: dict[str, Order] = {}
+        self._by_txid: dict[str, str] = {}
+        for order in orders:
+            self.add(order)
+
+    def add(self, order: Order) -> None:
+        """Track a new (or loaded / adopted) order; a reused cl_ord_id is a bug."""
+        if order.cl_ord_id in self._orders:
+            raise InvariantError("duplicate cl_ord_id", cl_ord_id=order.cl_ord_id)
+        self._store(order)
+
+    def _store(self, order: Order) -> None:
+        self._orders[order.cl_ord_id] = order
+        if order.order_id:
+            self._by_txid[order.order_id] = order.cl_ord_id
+
+    def update(self, order: Order) -> None:
+        """Replace a tracked order (e.g. after `fsm.request_cancel`)."""
+        if order.cl_ord_id not in self._orders:
+            raise InvariantError("update of an unknown order", cl_ord_id=order.cl_ord_id)
+        self._store(order)
+
+    def get(self, cl_ord_id: str) -> Order | None:
+        return self._orders.get(cl_ord_id)
+
+    def find(self, cl_ord_id: str | None, order_id: str | None) -> Order | None:
+        """By client id first (ours), else by Kraken txid."""
+        if cl_ord_id is not None and cl_ord_id in self._orders:
+            return self._orders[cl_ord_id]
+        if order_id and order_id in self._by_txid:
+            return self._orders[self._by_txid[order_id]]
+        return None
+
+    def apply(self, event: OrderEvent) -> tuple[Order, Order] | None:
+        """(before, after) for the order the event is about, or None if it is not ours.
+
+        `before is after` means nothing changed (e.g. a duplicate fill)."""
+        order_id = None if isinstance(event, OrderRejected) else event.order_id
+        before = self.find(event.cl_ord_id, order_id)
+        if before is None:
+            return None
+        after = apply(before, event)
+        if after is not before:
+            self._store(after)
+        return before, after
+
+    def live(self) -> list[Order]:
+        return [o for o in self._orders.values() if not o.is_terminal]
+
+    def working(self, symbol: str | None = None) -> list[WorkingOrder]:
+        """Live orders as the risk gate and strategies see them."""
+        return [WorkingOrder.of(o) for o in self.live() if symbol is None or o.symbol == symbol]
+
+    def all(self) -> list[Order]:
+        return list(self._orders.values())
+
+    def __len__(self) -> int:
+        return len(self._orders)

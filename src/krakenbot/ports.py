@@ -1,0 +1,214 @@
+"""Ports: the protocols the engine talks to — `Venue`, `MarketFeed`, `Repository`.
+
+Owns: the async seams between the pure core and the shells. Imports: domain and errors only
+(never net/, store/, sim/). One code path serves live Kraken, the simulator (the live venue
+pointed at a loopback URL) and paper trading: only the objects the composition root injects
+differ. Commands go down as method calls; what happens to them comes back as events on the
+inbound stream, never as return values (a return only says "handed over").
+
+Error contract for every method (see errors.py): `TransientError` = provably not done, retry
+later; `AmbiguousOrderError` = an order request may or may not have reached the exchange —
+do NOT re-send, reconcile (query by cl_ord_id / txid); `RejectedError` only for refusals the
+venue reports synchronously (most refusals arrive as `OrderRejected` events);
+`FatalExchangeError` = halt trading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from decimal import Decimal
+from typing import Protocol
+
+from krakenbot.domain.commands import CancelOrder, PlaceOrder
+from krakenbot.domain.enums import OrderStatus, OrderType, Side, TimeInForce
+from krakenbot.domain.events import AccountEvent, Fill, MarketEvent, StateEvent
+from krakenbot.domain.instrument import Instrument
+from krakenbot.domain.order import OrderSnapshot
+
+
+class Venue(Protocol):
+    """Where orders go: live Kraken (REST + private WS), paper, or the sim."""
+
+    async def place(self, command: PlaceOrder) -> None:
+        """Send one order (already persisted by the order manager). Its fate arrives on
+        `events()` as OrderAccepted / OrderRejected / ExecutionReport."""
+        ...
+
+    async def cancel(self, command: CancelOrder) -> None:
+        """Ask to cancel by cl_ord_id or txid; outcome arrives as ExecutionReport(canceled)
+        or CancelRejected (e.g. `EOrder:Unknown order` when a fill won the race)."""
+        ...
+
+    async def cancel_all(self) -> None:
+        """Cancel every open order of the account (operator emergency stop)."""
+        ...
+
+    async def cancel_all_after(self, timeout_s: int) -> None:
+        """Arm/refresh Kraken's dead man's switch (0 disarms; docs: CancelAllOrdersAfter)."""
+        ...
+
+    async def open_orders(self) -> Sequence[OrderSnapshot]:
+        """Every open order of the account (ours and foreign)."""
+        ...
+
+    async def closed_orders(self, since_ns: int) -> Sequence[OrderSnapshot]:
+        """Every order closed since `since_ns` (all pages)."""
+        ...
+
+    async def query_orders(self, order_ids: Sequence[str]) -> Sequence[OrderSnapshot]:
+        """Orders by txid (reconciliation lookups); unknown ids are simply absent."""
+        ...
+
+    async def trades_history(self, since_ns: int) -> Sequence[Fill]:
+        """Every fill since `since_ns` (all pages), `cl_ord_id` possibly None."""
+        ...
+
+    async def balances(self) -> Mapping[str, Decimal]:
+        """Total balance per normalized asset code (e.g. "USD", "XLM")."""
+        ...
+
+    def events(self) -> AsyncIterator[AccountEvent | StateEvent]:
+        """The inbound stream: execution reports, acks, rejections, balance changes,
+        connection and system-status changes. Runs until the venue is closed."""
+        ...
+
+
+class MarketFeed(Protocol):
+    """Public market data: verified books, tickers, trades, instruments, system status."""
+
+    async def instruments(self, symbols: Sequence[str]) -> Mapping[str, Instrument]:
+        """Pair constraints from AssetPairs / the instrument channel."""
+        ...
+
+    def events(self) -> AsyncIterator[MarketEvent | StateEvent]:
+        """BookTop (verified or not), BookStatus, Ticker, MarketTrade, ConnectionChanged,
+        SystemStatusChanged... Runs until the feed is closed."""
+        ...
+
+
+class StoredOrder(Protocol):
+    """An order row as the ledger returns it (store's `OrderRecord` has these fields)."""
+
+    @property
+    def cl_ord_id(self) -> str: ...
+    @property
+    def txid(self) -> str | None: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def side(self) -> Side: ...
+    @property
+    def order_type(self) -> OrderType: ...
+    @property
+    def limit_price(self) -> Decimal | None: ...
+    @property
+    def qty(self) -> Decimal: ...
+    @property
+    def status(self) -> OrderStatus: ...
+    @property
+    def filled_qty(self) -> Decimal: ...
+    @property
+    def time_in_force(self) -> TimeInForce: ...
+    @property
+    def post_only(self) -> bool: ...
+    @property
+    def tag(self) -> str: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def created_ns(self) -> int: ...
+    @property
+    def updated_ns(self) -> int: ...
+    @property
+    def filled_cost(self) -> Decimal: ...
+    @property
+    def fees(self) -> Decimal: ...
+    @property
+    def venue_cum_qty(self) -> Decimal: ...
+    @property
+    def reduces_position(self) -> bool: ...
+    @property
+    def cancel_requested(self) -> bool: ...
+
+
+class Repository(Protocol):
+    """The ledger (SQLite; store's `LedgerRepository` implements it). Decimals round-trip
+    exactly; one writer. Persist-then-send: `insert_order` commits before the venue call."""
+
+    async def insert_order(
+        self,
+        order: PlaceOrder,
+        *,
+        tag: str = "",
+        status: OrderStatus = OrderStatus.PENDING_NEW,
+        txid: str | None = None,
+        reduces_position: bool = False,
+        created_ns: int | None = None,
+    ) -> StoredOrder:
+        """Insert a new order row (status/txid only when adopting an exchange order)."""
+        ...
+
+    async def update_order(
+        self,
+        cl_ord_id: str,
+        *,
+        status: OrderStatus | None = None,
+        txid: str | None = None,
+        filled_volume: Decimal | None = None,
+        avg_fill_price: Decimal | None = None,
+        reason: str | None = None,
+        filled_cost: Decimal | None = None,
+        fees: Decimal | None = None,
+        venue_cum_qty: Decimal | None = None,
+        cancel_requested: bool | None = None,
+        updated_ns: int | None = None,
+    ) -> StoredOrder:
+        """Change the given columns (None = unchanged); returns the new row."""
+        ...
+
+    async def insert_fill(self, fill: Fill) -> bool:
+        """Insert the fill (UNIQUE trade_id) and refresh its order's fill totals and the
+        round trip in one transaction; False, with nothing changed, for a known trade id."""
+        ...
+
+    async def order_by_cl_ord_id(self, cl_ord_id: str) -> StoredOrder | None: ...
+
+    async def order_by_txid(self, txid: str) -> StoredOrder | None: ...
+
+    async def orders_since(self, since_ns: int) -> Sequence[StoredOrder]:
+        """Every non-terminal order plus every order created since `since_ns`."""
+        ...
+
+    async def fills_for_order(self, cl_ord_id: str) -> Sequence[Fill]: ...
+
+    async def load_fills(self, since_ns: int = 0) -> Sequence[Fill]:
+        """Fills in execution order (the portfolio is rebuilt from them at start-up)."""
+        ...
+
+    async def record_event(
+        self, kind: str, payload: Mapping[str, object] | None = None, at_ns: int | None = None
+    ) -> object:
+        """Append to the audit log `events` (risk denials, reconciliation corrections...)."""
+        ...
+
+    async def get_state(self, key: str) -> str | None:
+        """Persisted daemon state (e.g. "trading_state", "loss_halted_day")."""
+        ...
+
+    async def set_state(self, key: str, value: str) -> None: ...
+
+    async def open_learning_entry(
+        self, cl_ord_id: str, symbol: str, features: Sequence[tuple[str, str]], at_ns: int
+    ) -> None:
+        """A `learning_data` row for an entry order, with the strategy's features."""
+        ...
+
+    async def close_learning_entry(
+        self, cl_ord_id: str, outcome: str, pnl: Decimal, at_ns: int
+    ) -> None:
+        """Fill in outcome and PnL when the position opened by that entry closes."""
+        ...
+
+    async def record_metrics(self, row: Mapping[str, str], at_ns: int) -> None:
+        """One `metrics` row (written every minute)."""
+        ...

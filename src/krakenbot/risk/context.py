@@ -1,0 +1,31 @@
+"""What the gate needs to know at decision time, as one frozen value.
+
+Owns: `RiskContext`. Imports: domain. The engine builds a context from its books, portfolio,
+orders and balances right before it calls `RiskGate.check`; the gate never looks anything
+up itself, so a decision is a pure function of (limits, gate memory, context, item).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from krakenbot.domain.enums import SystemState, TradingState
+from krakenbot.domain.events import BookTop
+from krakenbot.domain.instrument import Instrument
+from krakenbot.domain.portfolio import WorkingOrder
+
+
+@dataclass(frozen=True, slots=True)
+class RiskContext:
+    now_ns: int  # the time of the event being handled (from the injected clock)
+    trading_state: TradingState
+    system_state: SystemState
+    breaker_open: bool  # the resilience breaker's state, read by the shell
+    instruments: Mapping[str, Instrument]
+    books: Mapping[str, BookTop]  # latest top of book per symbol, with `recv_ns` and `verified`
+    positions: Mapping[str, Decimal]  # signed base quantity per symbol, from fills
+    working: Sequence[WorkingOrder]  # our live orders (the one being checked excluded)
+    daily_pnl: Decimal | None  # realized today (UTC) + unrealized now; None = unknown
+    balances: Mapping[str, Decimal] = field(default_factory=dict)  # total per asset

@@ -1,0 +1,284 @@
+"""The built-in `mean_reversion` strategy: one small long position on one liquid pair.
+
+Owns: `MeanReversionParams` (validated from settings) and `MeanReversion`. Imports: domain,
+errors, strategy. Makes no claim of profitability: it is a simple, inspectable default.
+
+Rules (all prices Decimal; floats only inside the indicator):
+* flat, warmed up, and the mid at least `entry_z` standard deviations below its
+  exponential average → a post-only limit buy at the best bid worth `trade_usd`
+  (MAX_TRADE_SIZE), quantity rounded down to the lot, skipped when below ordermin/costmin;
+  the intent carries the features used, for `learning_data`;
+* an entry still working after `entry_timeout_s` is cancelled;
+* long → a post-only take-profit sell at avg_entry × (1 + take_profit_pct %);
+* bid ≤ avg_entry × (1 − stop_loss_pct %), or held longer than `max_hold_s` → cancel the
+  take-profit (and any entry remainder) and exit with an IOC limit sell at the bid.
+State is re-derived from the view on every decision (position, working orders), so a
+restart or a denied intent cannot desynchronize it; the only memory is the indicator and
+two throttles that keep a denied intent from being re-sent on every tick.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from decimal import Decimal, InvalidOperation
+
+from krakenbot.domain.commands import CancelIntent, Intent, OrderIntent
+from krakenbot.domain.enums import OrderType, Side, TimeInForce
+from krakenbot.domain.events import BookTop, Event, TimerTick
+from krakenbot.domain.instrument import Instrument
+from krakenbot.domain.portfolio import WorkingOrder
+from krakenbot.errors import ConfigError
+from krakenbot.strategy.base import StrategyView
+from krakenbot.strategy.indicators import EwmaStats
+
+HUNDRED = Decimal(100)
+_NS = 1_000_000_000
+ENTRY, TAKE_PROFIT, STOP_LOSS, TIME_STOP = "entry", "take_profit", "stop_loss", "time_stop"
+
+
+@dataclass(frozen=True, slots=True)
+class MeanReversionParams:
+    symbol: str = "XLM/USD"
+    trade_usd: Decimal = Decimal("10")  # MAX_TRADE_SIZE: the notional of one entry
+    ema_halflife_s: float = 300.0
+    warmup_s: float = 900.0  # history needed before the first entry
+    min_samples: int = 50
+    entry_z: float = 2.0
+    entry_timeout_s: float = 60.0
+    take_profit_pct: Decimal = Decimal("0.8")  # above two maker fees (2 × 0.25 %)
+    stop_loss_pct: Decimal = Decimal("1.5")
+    max_hold_s: float = 4 * 3600.0
+    cooldown_s: float = 60.0  # between entry attempts
+    exit_retry_s: float = 5.0  # between exit attempts
+
+    def __post_init__(self) -> None:
+        if "/" not in self.symbol:
+            raise ConfigError(f"mean_reversion: symbol {self.symbol!r} is not BASE/QUOTE")
+        positive: dict[str, Decimal | float] = {
+            "trade_usd": self.trade_usd,
+            "ema_halflife_s": self.ema_halflife_s,
+            "entry_z": self.entry_z,
+            "entry_timeout_s": self.entry_timeout_s,
+            "take_profit_pct": self.take_profit_pct,
+            "stop_loss_pct": self.stop_loss_pct,
+            "max_hold_s": self.max_hold_s,
+        }
+        for name, value in positive.items():
+            if not value > 0:
+                raise ConfigError(f"mean_reversion: {name} must be > 0, got {value}")
+        non_negative: dict[str, Decimal | float] = {
+            "warmup_s": self.warmup_s,
+            "min_samples": self.min_samples,
+            "cooldown_s": self.cooldown_s,
+            "exit_retry_s": self.exit_retry_s,
+        }
+        for name, value in non_negative.items():
+            if value < 0:
+                raise ConfigError(f"mean_reversion: {name} must be >= 0, got {value}")
+        if self.stop_loss_pct >= HUNDRED:
+            raise ConfigError("mean_reversion: stop_loss_pct must be < 100")
+
+    @classmethod
+    def parse(cls, params: Mapping[str, object]) -> MeanReversionParams:
+        """Build from settings text (or values); unknown names and bad numbers are errors."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ConfigError(f"mean_reversion: unknown parameter(s) {', '.join(unknown)}")
+        values: dict[str, object] = {}
+        for name, raw in params.items():
+            default = getattr(cls(), name)
+            values[name] = _coerce(name, raw, type(default))
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _coerce(name: str, raw: object, kind: type) -> object:
+    text = str(raw).strip()
+    try:
+        if kind is Decimal:
+            value = Decimal(text)
+            if not value.is_finite():
+                raise ValueError(text)
+            return value
+        if kind is int:
+            return int(text)
+        if kind is float:
+            number = float(text)
+            if not math.isfinite(number):
+                raise ValueError(text)
+            return number
+    except (ValueError, InvalidOperation) as exc:
+        raise ConfigError(f"mean_reversion: {name}={text!r} is not a number") from exc
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class _Tick:
+    now_ns: int
+    instrument: Instrument
+    bid: Decimal
+    ask: Decimal
+
+
+class MeanReversion:
+    name = "mean_reversion"
+
+    def __init__(self, params: MeanReversionParams | None = None) -> None:
+        self.params = params or MeanReversionParams()
+        self.stats = EwmaStats(self.params.ema_halflife_s)
+        self._last_entry_ns: int | None = None
+        self._last_exit_ns: int | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, object]) -> MeanReversion:
+        return cls(MeanReversionParams.parse(params))
+
+    @property
+    def symbols(self) -> frozenset[str]:
+        return frozenset({self.params.symbol})
+
+    def on_event(self, event: Event, view: StrategyView) -> Sequence[Intent]:
+        if isinstance(event, BookTop):
+            if event.symbol != self.params.symbol or not event.verified:
+                return []
+            decision = self._decide(event.recv_ns, view)  # signal vs. the prior average
+            mid = event.mid
+            if mid is not None:
+                self.stats.update(float(mid), event.recv_ns)
+            return decision
+        if isinstance(event, TimerTick):
+            return self._decide(event.now_ns, view)
+        return []
+
+    # ------------------------------------------------------------------ decisions
+    def _decide(self, now_ns: int, view: StrategyView) -> list[Intent]:
+        symbol = self.params.symbol
+        book, instrument = view.book(symbol), view.instrument(symbol)
+        if book is None or instrument is None or not book.verified:
+            return []
+        bid, ask = book.best_bid, book.best_ask
+        if bid is None or ask is None:
+            return []
+        working = [w for w in view.working_orders(symbol) if not w.cancel_requested]
+        held = instrument.quantize_qty(max(view.position(symbol), Decimal(0)))
+        tick = _Tick(now_ns, instrument, bid, ask)
+        if held >= instrument.ordermin:
+            return self._manage_long(tick, view, held, working)
+        return self._manage_flat(tick, working)
+
+    def _manage_flat(self, tick: _Tick, working: list[WorkingOrder]) -> list[Intent]:
+        now_ns = tick.now_ns
+        # Leftover exits (position already gone) are cancelled; entries time out.
+        intents: list[Intent] = [
+            CancelIntent(w.cl_ord_id, "flat") for w in working if w.tag != ENTRY
+        ]
+        entries = [w for w in working if w.tag == ENTRY]
+        intents += self._timeouts(now_ns, entries)
+        if entries or not self._may(now_ns, self._last_entry_ns, self.params.cooldown_s):
+            return intents
+        entry = self._entry(tick)
+        if entry is not None:
+            self._last_entry_ns = now_ns
+            intents.append(entry)
+        return intents
+
+    def _manage_long(
+        self, tick: _Tick, view: StrategyView, held: Decimal, working: list[WorkingOrder]
+    ) -> list[Intent]:
+        p = self.params
+        now_ns, bid = tick.now_ns, tick.bid
+        symbol = p.symbol
+        entry_price = view.avg_entry(symbol) or bid
+        opened = view.position_opened_ns(symbol)
+        stop = bid <= entry_price * (1 - p.stop_loss_pct / HUNDRED)
+        timed_out = opened is not None and now_ns - opened >= p.max_hold_s * _NS
+        if stop or timed_out:
+            tag = STOP_LOSS if stop else TIME_STOP
+            exits_live = [w for w in working if w.tag in (STOP_LOSS, TIME_STOP)]
+            intents: list[Intent] = [
+                CancelIntent(w.cl_ord_id, tag) for w in working if w not in exits_live
+            ]
+            if not exits_live and self._may(now_ns, self._last_exit_ns, p.exit_retry_s):
+                self._last_exit_ns = now_ns
+                ioc = _sell(symbol, held, bid, tif=TimeInForce.IOC, post_only=False, tag=tag)
+                intents.append(ioc)
+            return intents
+        entries = [w for w in working if w.tag == ENTRY]
+        if entries:  # let the entry finish (fill or time out) before placing the exit
+            return list(self._timeouts(now_ns, entries))
+        if working or not self._may(now_ns, self._last_exit_ns, p.exit_retry_s):
+            return []
+        instrument = tick.instrument
+        target = instrument.quantize_price(entry_price * (1 + p.take_profit_pct / HUNDRED), up=True)
+        price = max(target, tick.ask)  # never below the ask: a post-only sell must rest
+        if held * price < instrument.costmin:
+            return []
+        self._last_exit_ns = now_ns
+        return [_sell(symbol, held, price, tif=TimeInForce.GTC, post_only=True, tag=TAKE_PROFIT)]
+
+    def _timeouts(self, now_ns: int, entries: list[WorkingOrder]) -> list[Intent]:
+        limit_ns = self.params.entry_timeout_s * _NS
+        return [
+            CancelIntent(w.cl_ord_id, "entry_timeout")
+            for w in entries
+            if now_ns - w.created_ns >= limit_ns
+        ]
+
+    def _entry(self, tick: _Tick) -> OrderIntent | None:
+        p = self.params
+        now_ns, instrument, bid, ask = tick.now_ns, tick.instrument, tick.bid, tick.ask
+        stats = self.stats
+        if stats.samples < p.min_samples or stats.age_s(now_ns) < p.warmup_s:
+            return None
+        mid = (bid + ask) / 2
+        z = stats.zscore(float(mid))
+        if z is None or z > -p.entry_z:
+            return None
+        qty = instrument.quantize_qty(p.trade_usd / bid)
+        if qty < instrument.ordermin or qty * bid < instrument.costmin:
+            return None
+        features = (
+            ("mid", str(mid)),
+            ("bid", str(bid)),
+            ("ask", str(ask)),
+            ("spread", str(ask - bid)),
+            ("ema", repr(stats.mean)),
+            ("std", repr(stats.std)),
+            ("z", repr(z)),
+            ("samples", str(stats.samples)),
+            ("halflife_s", repr(p.ema_halflife_s)),
+            ("entry_z", repr(p.entry_z)),
+        )
+        return OrderIntent(
+            symbol=p.symbol,
+            side=Side.BUY,
+            order_type=OrderType.LIMIT,
+            qty=qty,
+            limit_price=bid,
+            time_in_force=TimeInForce.GTC,
+            post_only=True,
+            tag=ENTRY,
+            features=features,
+        )
+
+    @staticmethod
+    def _may(now_ns: int, last_ns: int | None, wait_s: float) -> bool:
+        return last_ns is None or now_ns - last_ns >= wait_s * _NS
+
+
+def _sell(
+    symbol: str, qty: Decimal, price: Decimal, *, tif: TimeInForce, post_only: bool, tag: str
+) -> OrderIntent:
+    return OrderIntent(
+        symbol=symbol,
+        side=Side.SELL,
+        order_type=OrderType.LIMIT,
+        qty=qty,
+        limit_price=price,
+        time_in_force=tif,
+        post_only=post_only,
+        reduces_position=True,
+        tag=tag,
+    )
