@@ -5,15 +5,15 @@ from decimal import Decimal
 
 import aiohttp
 import pytest
+from simtest_helpers import RestClient
 
 from krakenbot.sim import Sim, SimConfig, running_sim
-
-from simtest_helpers import RestClient
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Sim]:
-    cfg = SimConfig(balances={"USD": Decimal("1000"), "XLM": Decimal("500"), "BTC": Decimal("0.01")})
+    balances = {"USD": Decimal("1000"), "XLM": Decimal("500"), "BTC": Decimal("0.01")}
+    cfg = SimConfig(balances=balances)
     async with running_sim(cfg) as running:
         running.control.pause_feed()
         yield running

@@ -89,10 +89,10 @@ class RestClient:
 
 
 async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], *, timeout: float = 3.0, interval: float = 0.01
+    check: Callable[[], bool | Awaitable[bool]], *, within_s: float = 3.0, interval: float = 0.01
 ) -> None:
     """Poll `check` until it is true (bounded), instead of sleeping for synchronization."""
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within_s):
         while True:
             result = check()
             if not isinstance(result, bool):

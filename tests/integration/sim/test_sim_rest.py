@@ -56,8 +56,13 @@ async def test_signature_vector_from_the_docs_verifies() -> None:
 
 async def test_limit_order_rests_then_fills_when_market_crosses(sim: Sim, rest: RestClient) -> None:
     res = await rest.ok(
-        "AddOrder", pair="XLMUSD", type="buy", ordertype="limit", price="0.280000",
-        volume="40", cl_ord_id="my-order-1",
+        "AddOrder",
+        pair="XLMUSD",
+        type="buy",
+        ordertype="limit",
+        price="0.280000",
+        volume="40",
+        cl_ord_id="my-order-1",
     )
     (txid,) = res["txid"]
     assert res["descr"]["order"] == "buy 40.00000000 XLMUSD @ limit 0.280000"
@@ -85,8 +90,13 @@ async def test_market_order_pays_taker_fee_and_cancel_by_userref(rest: RestClien
         Decimal("0.0001")
     )
     res = await rest.ok(
-        "AddOrder", pair="XBTUSD", type="buy", ordertype="limit", price="50000.0",
-        volume="0.0002", userref="77",
+        "AddOrder",
+        pair="XBTUSD",
+        type="buy",
+        ordertype="limit",
+        price="50000.0",
+        volume="0.0002",
+        userref="77",
     )
     assert (await rest.ok("CancelOrder", txid="77")) == {"count": 1}
     assert (await rest.private("CancelOrder", txid="77"))["error"] == ["EOrder:Unknown order"]
