@@ -148,6 +148,8 @@ class RateModel:
     trade_margin: float = 2.0
     # Queries leave this much REST headroom for order lookups and emergency calls.
     query_reserve: float = 2.0
+    # New orders leave room for one worst-case cancel, so adds can never starve cancels.
+    cancel_reserve: float = UNKNOWN_AGE_CANCEL_PENALTY
 
     def rest_wait_s(self, state: KeyState, method: str, now_ns: int, *, query: bool) -> float:
         cost = rest_cost(method)
@@ -161,10 +163,14 @@ class RateModel:
         state.rest.decay_to(now_ns, self.limits.rest_decay_per_s)
         state.rest.level += rest_cost(method)
 
-    def trade_wait_s(self, state: KeyState, pair: str, cost: float, now_ns: int) -> float:
+    def trade_wait_s(
+        self, state: KeyState, pair: str, cost: float, now_ns: int, *, cancel: bool = False
+    ) -> float:
         counter = state.pair(pair)
         counter.decay_to(now_ns, self.limits.trade_decay_per_s)
         limit = self.limits.trade_threshold - self.trade_margin
+        if not cancel:
+            limit -= self.cancel_reserve
         return counter.wait_s(cost, limit, self.limits.trade_decay_per_s)
 
     def charge_trade(self, state: KeyState, pair: str, cost: float, now_ns: int) -> None:

@@ -187,7 +187,7 @@ class OrderSender:
         trade = None
         if placed is not None:
             age_s = (self._clock.now_ns() - placed.created_ns) / 1e9
-            trade = TradeCharge(placed.pair, cancel_cost(age_s), wait=False)
+            trade = TradeCharge(placed.pair, cancel_cost(age_s), cancel=True)
         params: dict[str, ParamValue] = {"txid": txid} if txid else {"cl_ord_id": ident}
         return await self._idempotent("CancelOrder", params, cl_ord_id=cl_ord_id, trade=trade)
 

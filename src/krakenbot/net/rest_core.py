@@ -87,7 +87,7 @@ class TradeCharge:
 
     pair: str
     cost: float
-    wait: bool = True  # cancels never wait for headroom: they must always go
+    cancel: bool = False  # cancels may use the headroom new orders leave for them
 
 
 class RestCore:
@@ -252,8 +252,11 @@ class RestCore:
         assert self._store is not None
         state = self._store.state
         wait = self.model.rest_wait_s(state, method, now, query=prio is Priority.QUERY)
-        if trade is not None and trade.wait:
-            wait = max(wait, self.model.trade_wait_s(state, trade.pair, trade.cost, now))
+        if trade is not None:
+            trade_wait = self.model.trade_wait_s(
+                state, trade.pair, trade.cost, now, cancel=trade.cancel
+            )
+            wait = max(wait, trade_wait)
         return wait
 
     async def _send_private(

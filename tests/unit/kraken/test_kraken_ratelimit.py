@@ -80,9 +80,10 @@ def test_following_the_waits_never_exceeds_the_threshold(steps: list[tuple[int, 
     t = 0
     for gap, cost in steps:
         t += gap
-        wait = model.trade_wait_s(state, "P", cost, t)
+        cancel = cost == 3
+        wait = model.trade_wait_s(state, "P", cost, t, cancel=cancel)
         t += int(wait * NS) + 1
-        assert model.trade_wait_s(state, "P", cost, t) == 0
+        assert model.trade_wait_s(state, "P", cost, t, cancel=cancel) == 0
         model.charge_trade(state, "P", cost, t)
         assert state.pair("P").level <= limits.trade_threshold
 
@@ -93,3 +94,13 @@ def test_state_round_trips_through_json() -> None:
     state.pair("XLM/USD").level = 7
     again = KeyState.from_json(state.to_json())
     assert again.to_json() == state.to_json()
+
+
+def test_new_orders_leave_room_for_a_worst_case_cancel() -> None:
+    limits = TIER_LIMITS[Tier.STARTER]
+    model = RateModel(limits)
+    state = KeyState()
+    while model.trade_wait_s(state, "P", 1, 0) == 0:
+        model.charge_trade(state, "P", 1, 0)
+    assert state.pair("P").level == limits.trade_threshold - 2 - 8
+    assert model.trade_wait_s(state, "P", cancel_cost(0), 0, cancel=True) == 0
