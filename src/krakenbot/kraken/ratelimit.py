@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 NS = 1_000_000_000
+MIN_WAIT_S = 0.001
 
 
 class Tier(StrEnum):
@@ -102,9 +103,10 @@ class Counter:
     def wait_s(self, cost: float, limit: float, per_s: float) -> float:
         """Seconds until `level + cost <= limit` (after `decay_to` was applied)."""
         excess = self.level + cost - limit
-        if excess <= 0:
+        if excess <= 1e-9:
             return 0.0
-        return excess / per_s
+        # At least 1 ms: float residue must never turn into a zero-length busy wait.
+        return max(excess / per_s, MIN_WAIT_S)
 
 
 @dataclass(slots=True)

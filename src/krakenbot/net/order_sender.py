@@ -101,11 +101,20 @@ class OrderSender:
                     cl_ord_id=req.cl_ord_id,
                 )
             sends += 1
+            # The deadline is fixed when the request is signed (after any rate wait).
             deadline_ns = self._clock.now_ns() + int(cfg.order_deadline_s * 1e9)
-            params = orders.add_order_params(req, deadline_ns)
+
+            def params_at(now_ns: int) -> dict[str, ParamValue]:
+                nonlocal deadline_ns
+                deadline_ns = now_ns + int(cfg.order_deadline_s * 1e9)
+                return orders.add_order_params(req, deadline_ns)
+
             try:
                 env = await self._core.private(
-                    "AddOrder", params, cl_ord_id=req.cl_ord_id, trade=TradeCharge(pair, ADD_COST)
+                    "AddOrder",
+                    params_at,
+                    cl_ord_id=req.cl_ord_id,
+                    trade=TradeCharge(pair, ADD_COST),
                 )
             except RejectedError as exc:
                 raise self._note_rejection(f"AddOrder {pair}", exc) from exc

@@ -10,6 +10,7 @@ table) are the pure modules in `kraken/`; this module only sequences them around
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +80,10 @@ class RestConfig:
             raise ConfigError("request_timeout_s must be positive")
         if not self.base_url.startswith(("http://", "https://")):
             raise ConfigError("base_url must be an http(s) URL")
+
+
+# Parameters, or a function of the send time (ns) returning them.
+Params = dict[str, ParamValue] | Callable[[int], dict[str, ParamValue]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +157,7 @@ class RestCore:
     async def private(
         self,
         method: str,
-        params: dict[str, ParamValue],
+        params: Params,
         *,
         cl_ord_id: str | None = None,
         priority: Priority | None = None,
@@ -173,7 +178,7 @@ class RestCore:
     async def _private_retrying_nonce(
         self,
         method: str,
-        params: dict[str, ParamValue],
+        params: Params,
         cl_ord_id: str | None,
         priority: Priority | None,
         trade: TradeCharge | None,
@@ -197,7 +202,7 @@ class RestCore:
     async def _private_once(
         self,
         method: str,
-        params: dict[str, ParamValue],
+        params: Params,
         cl_ord_id: str | None,
         priority: Priority | None,
         trade: TradeCharge | None,
@@ -221,7 +226,9 @@ class RestCore:
                         if trade is not None:
                             self.model.charge_trade(state, trade.pair, trade.cost, now)
                         self._store.save()
-                        body = encode_form(nonce, params)
+                        # Time-dependent parameters (AddOrder's deadline) are rendered only
+                        # now, after any rate-limit wait, so they cannot go stale in a queue.
+                        body = encode_form(nonce, params(now) if callable(params) else params)
                         headers = {
                             "API-Key": self._api_key,
                             "API-Sign": self._signer.sign(path, nonce, body),
