@@ -41,6 +41,14 @@ NONCE_ADVICE = (
 )
 
 
+KEY_STATE_SUBDIR = "kraken-keys"
+
+
+def key_state_dir(data_dir: Path) -> Path:
+    """Where every krakenbot process keeps per-key nonce/rate state: they must all agree."""
+    return data_dir / KEY_STATE_SUBDIR
+
+
 @dataclass(frozen=True, slots=True)
 class Credentials:
     api_key: str = field(repr=False)
