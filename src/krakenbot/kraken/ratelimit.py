@@ -121,7 +121,8 @@ class KeyState:
         return {
             "nonce": self.nonce_high_water,
             "rest": [self.rest.level, self.rest.at_ns],
-            "trading": {pair: [c.level, c.at_ns] for pair, c in self.trading.items()},
+            # Fully decayed pairs are dropped: the state stays a few hundred bytes.
+            "trading": {p: [c.level, c.at_ns] for p, c in self.trading.items() if c.level > 0},
         }
 
     @classmethod

@@ -44,9 +44,13 @@ def epoch_ns(value: Any) -> int:
     return int(dec(value).scaleb(9))
 
 
+# One decoder for every response (json.loads with parse_float builds a new one per call).
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
 def loads(raw: bytes | str) -> Any:
     try:
-        return json.loads(raw, parse_float=Decimal)
+        return _DECODER.decode(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CodecError("response body is not JSON") from exc
 

@@ -11,8 +11,8 @@ is the grand total; `ofs` pages through them.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -52,8 +52,8 @@ class OrderRequest:
 
 def rfc3339(ns: int) -> str:
     """RFC3339 UTC with milliseconds, as AddOrder's `deadline` accepts."""
-    dt = datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC)
-    return f"{dt:%Y-%m-%dT%H:%M:%S}.{(ns // 1_000_000) % 1000:03d}Z"
+    whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000))
+    return f"{whole}.{(ns // 1_000_000) % 1000:03d}Z"
 
 
 def add_order_params(req: OrderRequest, deadline_ns: int | None) -> dict[str, ParamValue]:

@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from urllib.parse import quote_plus
@@ -20,6 +21,13 @@ from urllib.parse import quote_plus
 from krakenbot.errors import ConfigError
 
 ParamValue = str | int | Decimal | bool
+
+# Text made only of these needs no percent-encoding (RFC 3986 unreserved characters).
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _quote(text: str) -> str:
+    return text if _UNRESERVED.fullmatch(text) else quote_plus(text)
 
 
 def _decode_secret(secret: str) -> bytes:
@@ -74,10 +82,10 @@ def encode_form(nonce: int, params: Mapping[str, ParamValue]) -> str:
     for name, value in params.items():
         if name == "nonce":
             raise ValueError("the nonce is added by the client, not passed as a parameter")
-        parts.append(f"{quote_plus(name)}={quote_plus(param_text(value))}")
+        parts.append(f"{_quote(name)}={_quote(param_text(value))}")
     return "&".join(parts)
 
 
 def encode_query(params: Mapping[str, ParamValue]) -> str:
     """Query string for public GET endpoints (no nonce)."""
-    return "&".join(f"{quote_plus(k)}={quote_plus(param_text(v))}" for k, v in params.items())
+    return "&".join(f"{_quote(k)}={_quote(param_text(v))}" for k, v in params.items())

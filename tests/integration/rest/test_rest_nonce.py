@@ -15,7 +15,8 @@ from resttest_helpers import client, sim_running
 from krakenbot.clock import ManualClock
 from krakenbot.errors import ConfigError
 from krakenbot.kraken.errors import InvalidNonceError
-from krakenbot.net.nonce_store import KeyStateStore
+from krakenbot.kraken.ratelimit import KeyState
+from krakenbot.net.nonce_store import SLOT_BYTES, KeyStateStore, encode_slot
 
 WORKER = Path(__file__).with_name("nonce_worker.py")
 SRC = Path(__file__).parents[3] / "src"
@@ -85,10 +86,27 @@ async def test_a_corrupt_state_file_is_refused_not_reset(tmp_path: Path) -> None
     store.path.write_text("{not json")
     with pytest.raises(ConfigError):
         await store.acquire()
-    # The lock was released on the way out.
-    store.path.write_text('{"nonce": 7}')
+    store.close()
+    # The lock was released on the way out; a valid file loads again.
+    store.path.write_bytes(encode_slot(3, KeyState(nonce_high_water=7)))
     assert (await store.acquire()).nonce_high_water == 7
     store.close()
+
+
+async def test_a_torn_write_keeps_the_previous_state(tmp_path: Path) -> None:
+    store = KeyStateStore(tmp_path, "key-1")
+    for hwm in (100, 200, 300):
+        (await store.acquire()).nonce_high_water = hwm
+        store.save()
+        store.release()
+    store.close()
+    raw = bytearray(store.path.read_bytes())
+    newest = 3 % 2  # the slot written last
+    raw[newest * SLOT_BYTES + 20] ^= 0xFF  # damage it, as a power cut mid-write could
+    store.path.write_bytes(bytes(raw))
+    again = KeyStateStore(tmp_path, "key-1")
+    assert (await again.acquire()).nonce_high_water == 200
+    again.close()
 
 
 async def test_lock_timeout_is_a_clear_error(tmp_path: Path) -> None:
