@@ -26,7 +26,13 @@ from krakenbot.errors import (
 )
 from krakenbot.kraken import rest_codec as codec
 from krakenbot.kraken import rest_orders as orders
-from krakenbot.kraken.errors import UnknownOrderError, outcome_unknown
+from krakenbot.kraken.errors import (
+    RestRateLimitedError,
+    ThrottledError,
+    TradingRateLimitedError,
+    UnknownOrderError,
+    outcome_unknown,
+)
 from krakenbot.kraken.methods import Priority
 from krakenbot.kraken.ratelimit import ADD_COST, cancel_cost
 from krakenbot.kraken.signing import ParamValue
@@ -70,6 +76,7 @@ class OrderSender:
         find_open: OpenLookup,
         find_closed: ClosedLookup,
         note_rejection: RejectionNote,
+        reset_rejection: Callable[[str], None],
         pair_key: Callable[[str], str],
     ) -> None:
         self._core = core
@@ -79,6 +86,7 @@ class OrderSender:
         self._find_open = find_open
         self._find_closed = find_closed
         self._note_rejection = note_rejection
+        self._reset_rejection = reset_rejection
         self._pair_key = pair_key
         self._placed: dict[str, Placed] = {}  # by cl_ord_id and txid: order ages for penalties
 
@@ -128,7 +136,10 @@ class OrderSender:
                     delay = next(not_sent, None) if retry and sends < cfg.max_order_sends else None
                     if delay is None:
                         raise
-                    if isinstance(exc, RequestNotSentError):
+                    if isinstance(exc, ThrottledError) and exc.retry_at_s is not None:
+                        delay = max(delay, exc.retry_at_s - self._clock.now_ns() / 1e9)
+                    if not isinstance(exc, RestRateLimitedError | TradingRateLimitedError):
+                        # (the rate model already makes the next send wait for those two)
                         await self._clock.sleep(delay)
                     continue
                 found = await self._resolve(req.cl_ord_id, deadline_ns, exc)
@@ -149,6 +160,7 @@ class OrderSender:
                 )
                 continue
             result = orders.parse_add_order(env.result, req.cl_ord_id)
+            self._reset_rejection(f"AddOrder {pair}")
             self._remember((req.cl_ord_id, *result.txids), pair, self._clock.now_ns())
             return result
 

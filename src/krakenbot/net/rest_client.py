@@ -95,6 +95,7 @@ class RestClient:
             find_open=lambda cid: self.open_orders(cl_ord_id=cid, priority=Priority.ORDER),
             find_closed=lambda cid: self.closed_orders_all(cl_ord_id=cid, priority=Priority.ORDER),
             note_rejection=self._note_rejection,
+            reset_rejection=self._reset_rejection,
             pair_key=self.pair_key,
         )
 
@@ -169,6 +170,9 @@ class RestClient:
                     extra={"endpoint": method, "error": str(exc), "delay_s": delay},
                 )
                 await self._clock.sleep(delay)
+
+    def _reset_rejection(self, key: str) -> None:
+        self._rejections.pop(key, None)
 
     def _note_rejection(self, key: str, exc: RejectedError) -> RejectedError:
         """Count identical consecutive rejections; the threshold-th one is reported as such."""

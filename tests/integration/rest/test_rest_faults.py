@@ -100,6 +100,24 @@ async def test_read_only_calls_retry_transient_faults(tmp_path: Path) -> None:
             await c.balance()
 
 
+async def test_definite_refusals_of_an_order_are_not_ambiguous(tmp_path: Path) -> None:
+    clock = real_now_clock()
+    async with sim_running(clock) as sim, client(sim, tmp_path, clock) as c:
+        req = post_only_buy()
+        sim.control.faults.kraken_error("EService:Deadline elapsed", method="AddOrder")
+        with pytest.raises(TransientError) as info:
+            await c.add_order(req)
+        assert info.value.kraken_error == "EService:Deadline elapsed"
+        assert orders_with(sim, req.cl_ord_id) == []
+        # Throttling and rate limits are waited out, then the order goes (once).
+        retry_at = clock.now_ns() // 10**9 + 3
+        sim.control.faults.kraken_error(f"EService:Throttled: {retry_at}", method="AddOrder")
+        sim.control.faults.kraken_error("EOrder:Rate limit exceeded", method="AddOrder")
+        res = await c.add_order(req)
+        assert clock.now_ns() >= retry_at * 10**9
+        assert [o["txid"] for o in orders_with(sim, req.cl_ord_id)] == [res.txid]
+
+
 async def test_invalid_nonce_retried_once_then_breaker_and_advice(tmp_path: Path) -> None:
     async with sim_running() as sim, client(sim, tmp_path, real_now_clock()) as c:
         sim.control.faults.kraken_error("EAPI:Invalid nonce", method="Balance")
