@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from resttest_helpers import client, orders_with, post_only_buy, real_now_clock, sim_running
+from resttest_helpers import client, config, orders_with, post_only_buy, real_now_clock, sim_running
 
 from krakenbot.domain.enums import OrderType, Side
-from krakenbot.errors import TransientError, TransportError
+from krakenbot.errors import AmbiguousOrderError, ConfigError, TransientError, TransportError
 from krakenbot.kraken.errors import InvalidNonceError
 from krakenbot.kraken.rest_orders import OrderRequest
+from krakenbot.net.rest_client import RestClient
 from krakenbot.resilience.breaker import BreakerState, BreakerTransition, CircuitOpenError
 from krakenbot.sim import Sim
 
@@ -66,6 +68,30 @@ async def test_ambiguous_then_filled_order_is_found_in_closed_orders(tmp_path: P
         (order,) = orders_with(sim, req.cl_ord_id)
         assert res.recovered and res.txid == order["txid"] and order["status"] == "closed"
         assert await c.open_orders(cl_ord_id=req.cl_ord_id) == ()
+
+
+async def test_unresolvable_ambiguity_is_reported_never_resent(tmp_path: Path) -> None:
+    clock = real_now_clock()
+    async with (
+        sim_running(clock) as sim,
+        client(sim, tmp_path, clock, lookup_attempts=2, read_retries=1) as c,
+    ):
+        req = post_only_buy()
+        sim.control.faults.lose_response(method="AddOrder")
+        sim.control.faults.http_status(502, count=1000, method="OpenOrders")
+        with pytest.raises(AmbiguousOrderError) as info:
+            await c.add_order(req)
+        assert info.value.cl_ord_id == req.cl_ord_id
+        assert len(orders_with(sim, req.cl_ord_id)) == 1  # the one that executed; no twin
+
+
+async def test_private_call_without_credentials_is_a_config_error(tmp_path: Path) -> None:
+    async with sim_running() as sim:
+        cfg = config(sim, tmp_path)
+        async with RestClient(cfg, None, clock=real_now_clock(), rng=random.Random(1)) as c:
+            assert (await c.server_time()).unixtime > 0  # public calls need no key
+            with pytest.raises(ConfigError):
+                await c.balance()
 
 
 async def test_repeated_ambiguity_gives_up_without_duplicates(tmp_path: Path) -> None:
