@@ -144,7 +144,7 @@ async def handle_private(request: web.Request) -> web.StreamResponse:
         # The request executed; the client never learns the outcome (ambiguous order).
         if request.transport is not None:
             request.transport.abort()
-        raise ConnectionResetError("sim fault: response lost")
+        return web.Response(status=502)  # never reaches the client: the socket is gone
     return envelope(result, error)
 
 
