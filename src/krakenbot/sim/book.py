@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import zlib
 from bisect import bisect_left, insort
+from collections.abc import Iterator
 from decimal import Decimal
 
 ZERO = Decimal(0)
@@ -61,10 +62,15 @@ class SideBook:
         return self._keys[-1] if self.bids else self._keys[0]
 
     def best_market(self) -> Decimal | None:
-        for price in self.prices():
-            if self.market_qty(price) > 0:
+        own = self.own
+        for price in self.iter_prices():
+            if price not in own or self.market_qty(price) > 0:
                 return price
         return None
+
+    def iter_prices(self) -> Iterator[Decimal]:
+        """Prices best first, without copying (do not modify the side while iterating)."""
+        return reversed(self._keys) if self.bids else iter(self._keys)
 
     def prices(self) -> list[Decimal]:
         """All prices, best first."""

@@ -15,7 +15,6 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-import orjson
 from aiohttp import WSMsgType, web
 
 from krakenbot.sim import wire_ws
@@ -26,6 +25,7 @@ from krakenbot.sim.ws_methods import dispatch
 
 logger = logging.getLogger(__name__)
 Json = wire_ws.Json
+_HEARTBEAT = '{"channel":"heartbeat"}'
 
 
 @dataclass(eq=False)
@@ -40,6 +40,7 @@ class Conn:
     authed_tokens: set[str] = field(default_factory=set)
     stalled: bool = False
     held: str | None = None  # an execution report held back by the out-of-order fault
+    last_send: float = 0.0  # event-loop time of the last frame written
 
     def send(self, msg: Json) -> None:
         self.queue.put_nowait(wire_ws.dumps(msg))
@@ -91,23 +92,19 @@ class Hub:
 
     async def _writer(self, conn: Conn) -> None:
         faults = self.state.faults
-        heartbeat_s = self.state.cfg.heartbeat_s
         ws = conn.ws
+        queue = conn.queue
+        loop = asyncio.get_running_loop()
         while True:
-            try:
-                frame = await asyncio.wait_for(conn.queue.get(), heartbeat_s)
-            except TimeoutError:
-                if conn.subs and not conn.stalled:
-                    frame = '{"channel":"heartbeat"}'
-                else:
-                    continue
+            frame = queue.get_nowait() if queue.qsize() else await queue.get()
             if frame is None or ws.closed:
                 return
             if conn.stalled:
                 continue
-            if faults.latency_s:
-                await asyncio.sleep(faults.latency_s)
+            conn.last_send = loop.time()
             try:
+                if faults.latency_s:
+                    await asyncio.sleep(faults.latency_s)
                 if faults.has_ws_garbage(conn.kind):
                     spoil = faults.take_ws_garbage(conn.kind)
                     bad = "}{not json" if spoil == "malformed" else frame[: max(1, len(frame) // 2)]
@@ -115,6 +112,18 @@ class Hub:
                 await ws.send_str(frame)
             except (ConnectionError, RuntimeError):
                 return
+
+    async def heartbeats(self) -> None:
+        """`{"channel":"heartbeat"}` to subscribed connections that were quiet for a period."""
+        period = self.state.cfg.heartbeat_s
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(period / 4)
+            now = loop.time()
+            for conn in self.conns:
+                if conn.subs and not conn.stalled and now - conn.last_send >= period:
+                    conn.last_send = now
+                    conn.queue.put_nowait(_HEARTBEAT)
 
     def drop(self, mode: str, channel: str) -> None:
         """Apply a `ws_drop` fault to every current connection on `channel`."""
@@ -241,8 +250,10 @@ class Hub:
             conn.queue.put_nowait(frame)
 
 
-def attach_ws(app: web.Application, state: SimState, closing: asyncio.Event) -> web.Application:
-    """Add public `/v2` to `app`; return the private (ws-auth) app to serve on its own port."""
+def attach_ws(
+    app: web.Application, state: SimState, closing: asyncio.Event
+) -> tuple[web.Application, Hub]:
+    """Add public `/v2` to `app`; return the private (ws-auth) app for its own port + the hub."""
     hub = Hub(state, closing)
 
     async def public(request: web.Request) -> web.WebSocketResponse:
@@ -254,5 +265,4 @@ def attach_ws(app: web.Application, state: SimState, closing: asyncio.Event) -> 
     app.router.add_get("/v2", public)
     private_app = web.Application()
     private_app.router.add_get("/v2", private)
-    _ = orjson
-    return private_app
+    return private_app, hub
