@@ -12,6 +12,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import json
 import multiprocessing as mp
 import time
 import urllib.parse
@@ -90,36 +91,77 @@ async def bench_rest(url: str, keys: list[tuple[str, str]], seconds: float) -> f
     return count / elapsed
 
 
+async def _raw_ws(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A bare RFC 6455 client handshake: the load generator must be lighter than the sim."""
+    parsed = urllib.parse.urlsplit(url)
+    reader, writer = await asyncio.open_connection(parsed.hostname, parsed.port)
+    key = base64.b64encode(b"bench-sim-ws-key").decode()
+    writer.write(
+        f"GET {parsed.path} HTTP/1.1\r\nHost: {parsed.netloc}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    await reader.readuntil(b"\r\n\r\n")
+    return reader, writer
+
+
+def _client_frame(text: str) -> bytes:
+    data = text.encode()
+    mask = b"\x00\x00\x00\x00"  # a zero mask keeps the payload as-is
+    n = len(data)
+    head = bytes((0x81, 0x80 | n)) if n < 126 else bytes((0x81, 0xFE)) + n.to_bytes(2, "big")
+    return head + mask + data
+
+
 async def bench_ws(url: str, conns: int, seconds: float) -> float:
     count = 0
-    async with aiohttp.ClientSession() as session:
+    book = b'{"channel":"book"'
+    sub = json.dumps({"method": "subscribe", "params": {"channel": "book", "symbol": list(PAIRS)}})
 
-        async def reader(ws: aiohttp.ClientWebSocketResponse, stop: float) -> None:
-            nonlocal count
-            while time.monotonic() < stop:
-                msg = await ws.receive()
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    return
-                if msg.data.startswith('{"channel":"book"'):
+    async def reader(r: asyncio.StreamReader, stop: float) -> None:
+        nonlocal count
+        buf = b""
+        while time.monotonic() < stop:
+            chunk = await r.read(1 << 16)
+            if not chunk:
+                return
+            buf += chunk
+            pos = 0
+            while len(buf) - pos >= 2:
+                n = buf[pos + 1] & 0x7F
+                start = pos + 2
+                if n == 126:
+                    n, start = int.from_bytes(buf[pos + 2 : pos + 4], "big"), pos + 4
+                elif n == 127:
+                    n, start = int.from_bytes(buf[pos + 2 : pos + 10], "big"), pos + 10
+                if start + n > len(buf):
+                    break
+                if buf.startswith(book, start):
                     count += 1
+                pos = start + n
+            buf = buf[pos:]
 
-        sockets = []
-        for _ in range(conns):
-            ws = await session.ws_connect(url)
-            await ws.send_json(
-                {"method": "subscribe", "params": {"channel": "book", "symbol": list(PAIRS)}}
-            )
-            sockets.append(ws)
-        await asyncio.sleep(0.5)
-        count = 0
-        start = time.monotonic()
-        stop = start + seconds
-        async with asyncio.TaskGroup() as tg:
-            for ws in sockets:
-                tg.create_task(reader(ws, stop))
-        elapsed = time.monotonic() - start
-        for ws in sockets:
-            await ws.close()
+    sockets = []
+    for _ in range(conns):
+        r, w = await _raw_ws(url)
+        w.write(_client_frame(sub))
+        sockets.append((r, w))
+    await asyncio.sleep(0.5)
+    for r, _ in sockets:  # drop what arrived during warm-up
+        while True:
+            try:
+                await asyncio.wait_for(r.read(1 << 20), 0.01)
+            except TimeoutError:
+                break
+    count = 0
+    start = time.monotonic()
+    stop = start + seconds
+    async with asyncio.TaskGroup() as tg:
+        for r, _ in sockets:
+            tg.create_task(reader(r, stop))
+    elapsed = time.monotonic() - start
+    for _, w in sockets:
+        w.close()
     return count / elapsed
 
 

@@ -13,6 +13,7 @@ import zlib
 from bisect import bisect_left, insort
 from collections.abc import Iterator
 from decimal import Decimal
+from functools import lru_cache
 
 ZERO = Decimal(0)
 
@@ -87,14 +88,15 @@ class SideBook:
         return self._keys[0] if self.bids else self._keys[-1]
 
 
-def _digits(text: str) -> str:
-    return text.replace(".", "").lstrip("0")
+@lru_cache(maxsize=1 << 16)
+def _level(price: str, qty: str) -> str:
+    return price.replace(".", "").lstrip("0") + qty.replace(".", "").lstrip("0")
 
 
 def checksum_text(asks: list[tuple[str, str]], bids: list[tuple[str, str]]) -> str:
     """The string Kraken CRC32s: asks (best first) then bids (best first), 10 levels each."""
-    parts = [_digits(p) + _digits(q) for p, q in asks[:10]]
-    parts.extend(_digits(p) + _digits(q) for p, q in bids[:10])
+    parts = [_level(p, q) for p, q in asks[:10]]
+    parts.extend(_level(p, q) for p, q in bids[:10])
     return "".join(parts)
 
 

@@ -71,7 +71,8 @@ class Market:
         # Level spacing: about 0.5 bp of price, never below one tick.
         raw = spec.start_price * Decimal("0.00005")
         self.step = max(spec.tick_size, self._round_tick(raw, down=True))
-        self.unit_qty = (Decimal(400) / spec.start_price).quantize(spec.lot_step)
+        self.lot = spec.lot_step
+        self.unit_qty = (Decimal(400) / spec.start_price).quantize(self.lot)
         self.recenter(spec.start_price, now_ns)
         self._candle_for(now_ns)
 
@@ -82,8 +83,8 @@ class Market:
         return (n * tick).quantize(self.spec.price_step)
 
     def _rand_qty(self) -> Decimal:
-        factor = Decimal(str(round(self.rng.uniform(0.05, 3.0), 4)))
-        return max(self.spec.lot_step, (self.unit_qty * factor).quantize(self.spec.lot_step))
+        factor = Decimal(self.rng.randrange(500, 30000)) / 10000
+        return max(self.lot, (self.unit_qty * factor).quantize(self.lot))
 
     # -- feed operations -----------------------------------------------------------------
     def recenter(self, mid: Decimal, now_ns: int) -> None:
