@@ -7,6 +7,7 @@ WS shells consult it per request / per frame. Imports: stdlib only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 HTTP_STATUS = "http_status"
@@ -29,14 +30,14 @@ class HttpFault:
 
 class FaultInjector:
     def __init__(self) -> None:
+        # Set by the WebSocket shell: applies a drop to the connections open right now.
+        self.ws_drop_hook: Callable[[str, str], None] | None = None
         self.clear()
 
     def clear(self) -> None:
         """Disarm everything."""
         self.latency_s = 0.0
         self._http: list[HttpFault] = []
-        self.ws_drop_requests: list[tuple[str, str]] = []  # (mode, channel)
-        self.ws_stalled: set[str] = set()
         self._ws_malformed: dict[str, int] = {}
         self._ws_truncated: dict[str, int] = {}
         self.book_bad_checksum_count = 0
@@ -72,9 +73,8 @@ class FaultInjector:
             raise ValueError("mode must be close, reset or stall")
         if channel not in ("public", "private"):
             raise ValueError("channel must be public or private")
-        if mode == "stall":
-            self.ws_stalled.add(channel)
-        self.ws_drop_requests.append((mode, channel))
+        if self.ws_drop_hook is not None:
+            self.ws_drop_hook(mode, channel)
 
     def ws_malformed(self, *, count: int = 1, channel: str = "public") -> None:
         self._ws_malformed[channel] = self._ws_malformed.get(channel, 0) + count

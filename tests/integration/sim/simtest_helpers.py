@@ -100,3 +100,58 @@ async def eventually(
             if result:
                 return
             await asyncio.sleep(interval)
+
+
+class WsClient:
+    """A minimal v2 client: send requests, read frames until one matches (bounded)."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.seen: list[Any] = []
+
+    @classmethod
+    async def connect(cls, session: aiohttp.ClientSession, url: str) -> WsClient:
+        ws = await session.ws_connect(url, timeout=aiohttp.ClientWSTimeout(ws_close=2))
+        return cls(ws)
+
+    async def send(self, method: str, req_id: int | None = None, **params: Any) -> None:
+        msg: dict[str, Any] = {"method": method}
+        if params:
+            msg["params"] = params
+        if req_id is not None:
+            msg["req_id"] = req_id
+        await self.ws.send_str(json.dumps(msg))
+
+    async def recv(self, within_s: float = 3.0) -> Any:
+        async with asyncio.timeout(within_s):
+            msg = await self.ws.receive()
+        if msg.type != aiohttp.WSMsgType.TEXT:
+            raise ConnectionError(f"websocket closed: {msg.type}")
+        parsed = json.loads(msg.data)
+        self.seen.append(parsed)
+        return parsed
+
+    async def until(self, pred: Callable[[Any], bool], within_s: float = 3.0) -> Any:
+        async with asyncio.timeout(within_s):
+            while True:
+                msg = await self.recv(within_s)
+                if pred(msg):
+                    return msg
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+def is_channel(channel: str, kind: str | None = None) -> Callable[[Any], bool]:
+    def pred(msg: Any) -> bool:
+        return (
+            isinstance(msg, dict)
+            and msg.get("channel") == channel
+            and (kind is None or msg.get("type") == kind)
+        )
+
+    return pred
+
+
+def is_method(method: str) -> Callable[[Any], bool]:
+    return lambda msg: isinstance(msg, dict) and msg.get("method") == method
