@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from krakenbot.domain.commands import PlaceOrder
 from krakenbot.domain.enums import OrderType, Side, TimeInForce
+from krakenbot.domain.instrument import Instrument
 from krakenbot.kraken.rest_codec import CodecError, dec, epoch_ns
 from krakenbot.kraken.signing import ParamValue
 
@@ -36,8 +38,11 @@ class OrderRequest:
     post_only: bool = False
     time_in_force: TimeInForce = TimeInForce.GTC
     validate: bool = False
+    deadline_s: float | None = None  # Kraken's `deadline` relative to send; None: client default
 
     def __post_init__(self) -> None:
+        if self.deadline_s is not None and not 2.0 <= self.deadline_s <= 60.0:
+            raise ValueError("deadline_s must be within Kraken's 2…60 s")
         if self.volume <= 0:
             raise ValueError("volume must be positive")
         if self.order_type is OrderType.LIMIT and (self.price is None or self.price <= 0):
@@ -48,6 +53,27 @@ class OrderRequest:
             raise ValueError("post-only applies to limit orders only")
         if not self.cl_ord_id:
             raise ValueError("every order carries a cl_ord_id")
+
+
+def order_request(cmd: PlaceOrder, instrument: Instrument) -> OrderRequest:
+    """The REST request for a venue command, checked against the pair's exchange rules.
+
+    Raises ValueError (with Kraken's own error text) instead of sending an order Kraken
+    would refuse: off-tick price, off-lot volume, below ordermin / costmin."""
+    problem = instrument.violation(cmd.limit_price, cmd.qty)
+    if problem is not None:
+        raise ValueError(f"{cmd.cl_ord_id}: {problem}")
+    return OrderRequest(
+        pair=instrument.altname,
+        side=cmd.side,
+        order_type=cmd.order_type,
+        volume=cmd.qty,
+        cl_ord_id=cmd.cl_ord_id,
+        price=cmd.limit_price,
+        post_only=cmd.post_only,
+        time_in_force=cmd.time_in_force,
+        deadline_s=cmd.deadline_s,
+    )
 
 
 def rfc3339(ns: int) -> str:

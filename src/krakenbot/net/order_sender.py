@@ -100,6 +100,7 @@ class OrderSender:
         cfg = self._core.config
         pair = self._pair_key(req.pair)
         not_sent = self._backoff.delays(self._rng)
+        window_ns = int((req.deadline_s or cfg.order_deadline_s) * 1e9)
         sends = 0
         while True:
             if not self._core.breaker.allow():
@@ -110,11 +111,11 @@ class OrderSender:
                 )
             sends += 1
             # The deadline is fixed when the request is signed (after any rate wait).
-            deadline_ns = self._clock.now_ns() + int(cfg.order_deadline_s * 1e9)
+            deadline_ns = self._clock.now_ns() + window_ns
 
             def params_at(now_ns: int) -> dict[str, ParamValue]:
                 nonlocal deadline_ns
-                deadline_ns = now_ns + int(cfg.order_deadline_s * 1e9)
+                deadline_ns = now_ns + window_ns
                 return orders.add_order_params(req, deadline_ns)
 
             try:

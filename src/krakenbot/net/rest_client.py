@@ -134,10 +134,9 @@ class RestClient:
     async def call(self, method: str, params: dict[str, ParamValue] | None = None) -> Any:
         """A raw call (for `krakenbot api`): the decoded `result`. Read-only ones retry."""
         params = dict(params or {})
-        if is_public(method):
-            return (await self._read(method, params)).result
         if is_read_only(method):
             return (await self._read(method, params)).result
+        # Anything else may trade: one send, never retried (except a refused nonce).
         return (await self._core.private(method, params)).result
 
     async def _read(

@@ -1,8 +1,10 @@
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from krakenbot.domain.commands import PlaceOrder
 from krakenbot.domain.enums import OrderType, Side, SystemState, TimeInForce
 from krakenbot.errors import FatalExchangeError, RejectedError
 from krakenbot.kraken import rest_codec as codec
@@ -201,3 +203,33 @@ def test_malformed_rows_are_codec_errors() -> None:
         codec.parse_ticker({"P": {"a": []}})
     with pytest.raises(codec.CodecError):
         codec.parse_system_status({"status": "weird"})
+
+
+def test_order_request_from_a_venue_command_checks_exchange_rules() -> None:
+    xlm = codec.parse_asset_pairs(result("rest_assetpairs_xxlmzusd__php_test_circa2021.json"))[
+        "XLM/USD"
+    ]
+    cmd = PlaceOrder(
+        "cid-1",
+        "XLM/USD",
+        Side.BUY,
+        OrderType.LIMIT,
+        Decimal("25"),
+        Decimal("0.100000"),
+        post_only=True,
+        deadline_s=5,
+    )
+    req = orders.order_request(cmd, xlm)
+    assert (req.pair, req.volume, req.price, req.post_only, req.deadline_s) == (
+        "XLMUSD",
+        Decimal("25"),
+        Decimal("0.100000"),
+        True,
+        5,
+    )
+    with pytest.raises(ValueError, match="Order minimum not met"):
+        orders.order_request(replace(cmd, qty=Decimal("5")), xlm)
+    with pytest.raises(ValueError, match="Tick size"):
+        orders.order_request(replace(cmd, limit_price=Decimal("0.1000001")), xlm)
+    with pytest.raises(ValueError):
+        replace(req, deadline_s=1.0)
