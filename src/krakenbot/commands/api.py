@@ -119,7 +119,8 @@ async def run(args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"{method} can trade or move money; add --allow-trading to really send it"
             )
-        env = read_api_env(args.env_file, status_key=args.status_key)
+        env_file = getattr(args, "api_env_file", None) or getattr(args, "env_file", None)
+        env = read_api_env(env_file, status_key=args.status_key)
         if env.credentials is None and not is_public(method):
             which = "KRAKEN_STATUS_API_KEY/SECRET" if args.status_key else "KRAKEN_API_KEY/SECRET"
             raise ConfigError(f"{method} is private: set {which}")
@@ -153,6 +154,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("method", help="Kraken method name, e.g. Balance, OpenOrders, Ticker")
     p.add_argument("params", nargs="*", metavar="key=value", help="method parameters")
     p.add_argument("--json", action="store_true", help="compact single-line JSON")
+    p.add_argument(
+        "--env-file",
+        dest="api_env_file",
+        default=None,
+        metavar="PATH",
+        help="read settings from this file (same as the global --env-file)",
+    )
     p.add_argument("--status-key", action="store_true", help="use KRAKEN_STATUS_API_KEY/SECRET")
     p.add_argument(
         "--allow-trading", action="store_true", help="permit methods that trade or move money"
