@@ -1,1 +1,1 @@
-"""Pure Kraken protocol code: signing, nonces, error table, codecs, rate-limit accounting."""
+"""Pure Kraken protocol code: codecs, checksums, signing. No I/O, no clock reads."""
