@@ -1,0 +1,1 @@
+"""Pure Kraken protocol code: codecs, checksums, signing. No I/O, no clock reads."""

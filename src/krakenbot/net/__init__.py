@@ -1,0 +1,1 @@
+"""I/O shells: the only aiohttp/websockets client code."""
