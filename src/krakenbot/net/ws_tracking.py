@@ -43,15 +43,27 @@ class BookKeeper:
     """Books by symbol. `decimals` maps symbol -> (price_decimals, qty_decimals) when the
     feed's number text must be re-padded (recordings); live Kraken text is used verbatim."""
 
-    def __init__(self, depth: int, decimals: Mapping[str, tuple[int, int]] | None = None) -> None:
+    def __init__(
+        self,
+        depth: int,
+        decimals: Mapping[str, tuple[int | None, int | None]] | None = None,
+        *,
+        default_decimals: tuple[int | None, int | None] = (None, None),
+    ) -> None:
         self.depth = depth
         self._decimals = dict(decimals or {})
+        self._default_decimals = default_decimals
         self.books: dict[str, BookState] = {}
+
+    def set_decimals(self, symbol: str, price_decimals: int, qty_decimals: int) -> None:
+        """Learn a pair's precision (e.g. from the instrument channel) before its snapshot."""
+        self._decimals[symbol] = (price_decimals, qty_decimals)
+        self.books.pop(symbol, None)
 
     def state(self, symbol: str) -> BookState:
         st = self.books.get(symbol)
         if st is None:
-            pdec, qdec = self._decimals.get(symbol, (None, None))
+            pdec, qdec = self._decimals.get(symbol, self._default_decimals)
             st = BookState(
                 OrderBook(
                     symbol,
