@@ -1,0 +1,258 @@
+"""The simulator's WebSocket v2 shell (aiohttp): public `/v2` and private (ws-auth) `/v2`.
+
+Owns: connections (one writer task + queue each, so pushes from the synchronous core never
+interleave and faults — latency, stalls, garbage frames — apply per frame), subscription
+bookkeeping, heartbeats, and fan-out of market data and private events. Request handling
+lives in ws_methods.py. aiohttp's WebSocket server is used rather than `websockets` so REST
+and public WS share one server, one event loop and one set of fault hooks.
+Imports: aiohttp, orjson, stdlib and sim.* only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from krakenbot.sim import wire_ws
+from krakenbot.sim.model import ExecEvent, LedgerEvent
+from krakenbot.sim.state import SimState
+from krakenbot.sim.ws_feed import BookGroup, MarketWatch
+from krakenbot.sim.ws_methods import dispatch
+
+logger = logging.getLogger(__name__)
+Json = wire_ws.Json
+
+
+@dataclass(eq=False)
+class Conn:
+    ws: web.WebSocketResponse
+    kind: str  # "public" | "private"
+    connection_id: int
+    queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    subs: dict[tuple[str, str], dict[str, object]] = field(default_factory=dict)
+    exec_seq: int = 0
+    bal_seq: int = 0
+    authed_tokens: set[str] = field(default_factory=set)
+    stalled: bool = False
+    held: str | None = None  # an execution report held back by the out-of-order fault
+
+    def send(self, msg: Json) -> None:
+        self.queue.put_nowait(wire_ws.dumps(msg))
+
+    def subscribed(self, channel: str, symbol: str = "") -> bool:
+        return (channel, symbol) in self.subs
+
+
+class Hub:
+    def __init__(self, state: SimState, closing: asyncio.Event) -> None:
+        self.state = state
+        self.closing = closing
+        self.conns: set[Conn] = set()
+        self.groups: dict[tuple[str, int], tuple[BookGroup, set[Conn]]] = {}
+        self.watch = {s: MarketWatch(m) for s, m in state.exchange.markets.items()}
+        state.publish = self.publish
+        state.on_status = self.push_status
+        state.faults.ws_drop_hook = self.drop
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def handle(self, request: web.Request, kind: str) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
+        await ws.prepare(request)
+        conn = Conn(ws, kind, self.state.rng.getrandbits(64))
+        self.conns.add(conn)
+        conn.send(wire_ws.status(self.state.exchange.system, conn.connection_id))
+        writer = asyncio.create_task(self._writer(conn), name="sim-ws-writer")
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    break
+                if conn.stalled:
+                    continue
+                try:
+                    dispatch(self, conn, msg.data)
+                except Exception:  # a bad request must never kill the connection task
+                    logger.exception("sim ws request failed")
+        finally:
+            self._forget(conn)
+            conn.queue.put_nowait(None)
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+        return ws
+
+    def _forget(self, conn: Conn) -> None:
+        self.conns.discard(conn)
+        for _, members in self.groups.values():
+            members.discard(conn)
+
+    async def _writer(self, conn: Conn) -> None:
+        faults = self.state.faults
+        heartbeat_s = self.state.cfg.heartbeat_s
+        ws = conn.ws
+        while True:
+            try:
+                frame = await asyncio.wait_for(conn.queue.get(), heartbeat_s)
+            except TimeoutError:
+                if conn.subs and not conn.stalled:
+                    frame = '{"channel":"heartbeat"}'
+                else:
+                    continue
+            if frame is None or ws.closed:
+                return
+            if conn.stalled:
+                continue
+            if faults.latency_s:
+                await asyncio.sleep(faults.latency_s)
+            try:
+                if faults.has_ws_garbage(conn.kind):
+                    spoil = faults.take_ws_garbage(conn.kind)
+                    bad = "}{not json" if spoil == "malformed" else frame[: max(1, len(frame) // 2)]
+                    await ws.send_str(bad)
+                await ws.send_str(frame)
+            except (ConnectionError, RuntimeError):
+                return
+
+    def drop(self, mode: str, channel: str) -> None:
+        """Apply a `ws_drop` fault to every current connection on `channel`."""
+        for conn in [c for c in self.conns if c.kind == channel]:
+            if mode == "stall":
+                conn.stalled = True
+            elif mode == "close":
+                self._forget(conn)
+                asyncio.get_running_loop().create_task(conn.ws.close(code=1001))
+            else:
+                self._forget(conn)
+                transport = conn.ws._req.transport if conn.ws._req else None
+                if transport is not None:
+                    transport.abort()
+
+    # -- fan-out -------------------------------------------------------------------------
+    def push_status(self) -> None:
+        system = self.state.exchange.system
+        for conn in self.conns:
+            conn.send(wire_ws.status(system, conn.connection_id))
+
+    def group(self, symbol: str, depth: int) -> tuple[BookGroup, set[Conn]]:
+        key = (symbol, depth)
+        entry = self.groups.get(key)
+        if entry is None:
+            entry = self.groups[key] = (
+                BookGroup(self.state.exchange.markets[symbol], depth),
+                set(),
+            )
+        return entry
+
+    def publish(self) -> None:
+        """Push everything that changed since the last call (runs synchronously)."""
+        state = self.state
+        events = state.exchange.drain()
+        if events:
+            self._publish_private(events)
+        now = state.now_ns()
+        for symbol, market in state.exchange.markets.items():
+            if not market.dirty:
+                continue
+            market.dirty = False
+            self._publish_market(symbol, now)
+
+    def _publish_market(self, symbol: str, now: int) -> None:
+        faults = self.state.faults
+        for (sym, _depth), (group, members) in self.groups.items():
+            if sym != symbol or not members:
+                continue
+            msg = group.update(now, corrupt=faults.take_bad_checksum())
+            if msg is not None:
+                frame = wire_ws.dumps(msg)
+                for conn in members:
+                    conn.queue.put_nowait(frame)
+        watch = self.watch[symbol]
+        trades = watch.new_trades()
+        bbo = watch.bbo_changed()
+        market = self.state.exchange.markets[symbol]
+        listeners = [c for c in self.conns if c.subs]
+        if not listeners:
+            return
+        ticker_frame = None
+        trade_frame = None
+        ohlc_frames: dict[int, str] = {}
+        for conn in listeners:
+            sub = conn.subs.get(("ticker", symbol))
+            if sub is not None and (trades or (bbo and sub.get("event_trigger") == "bbo")):
+                if ticker_frame is None:
+                    ticker_frame = wire_ws.dumps(wire_ws.ticker(market, "update", now))
+                conn.queue.put_nowait(ticker_frame)
+            if trades and ("trade", symbol) in conn.subs:
+                if trade_frame is None:
+                    trade_frame = wire_ws.dumps(
+                        {"channel": "trade", "type": "update", "data": trades}
+                    )
+                conn.queue.put_nowait(trade_frame)
+            sub = conn.subs.get(("ohlc", symbol))
+            if sub is not None and trades:
+                interval = int(sub["interval"])  # type: ignore[call-overload]
+                if interval not in ohlc_frames:
+                    candle = market.candles_for(interval, now)[-1]
+                    ohlc_frames[interval] = wire_ws.dumps(
+                        {
+                            "channel": "ohlc",
+                            "type": "update",
+                            "timestamp": wire_ws.ts9(now),
+                            "data": [wire_ws.ohlc_row(market.spec, candle, interval)],
+                        }
+                    )
+                conn.queue.put_nowait(ohlc_frames[interval])
+
+    def _publish_private(self, events: list[ExecEvent | LedgerEvent]) -> None:
+        reports = [wire_ws.exec_report(e) for e in events if isinstance(e, ExecEvent)]
+        ledgers = [wire_ws.ledger_row(e) for e in events if isinstance(e, LedgerEvent)]
+        for conn in self.conns:
+            if conn.kind != "private":
+                continue
+            if reports and conn.subscribed("executions"):
+                for report in reports:
+                    self._send_exec(conn, report)
+            if ledgers and conn.subscribed("balances"):
+                conn.bal_seq += 1
+                conn.send(wire_ws.balances_update(ledgers, conn.bal_seq))
+
+    def _send_exec(self, conn: Conn, report: Json) -> None:
+        faults = self.state.faults
+        if faults.exec_gap_pending:
+            faults.exec_gap_pending = False
+            conn.exec_seq += 1  # a sequence number is skipped
+        conn.exec_seq += 1
+        frame = wire_ws.dumps(wire_ws.executions("update", [report], conn.exec_seq))
+        if conn.held is not None:
+            conn.queue.put_nowait(frame)
+            conn.queue.put_nowait(conn.held)
+            conn.held = None
+            return
+        if faults.exec_out_of_order_count > 0:
+            faults.exec_out_of_order_count -= 1
+            conn.held = frame  # sent after the next report
+            return
+        conn.queue.put_nowait(frame)
+        if faults.exec_duplicate_count > 0:
+            faults.exec_duplicate_count -= 1
+            conn.queue.put_nowait(frame)
+
+
+def attach_ws(app: web.Application, state: SimState, closing: asyncio.Event) -> web.Application:
+    """Add public `/v2` to `app`; return the private (ws-auth) app to serve on its own port."""
+    hub = Hub(state, closing)
+
+    async def public(request: web.Request) -> web.WebSocketResponse:
+        return await hub.handle(request, "public")
+
+    async def private(request: web.Request) -> web.WebSocketResponse:
+        return await hub.handle(request, "private")
+
+    app.router.add_get("/v2", public)
+    private_app = web.Application()
+    private_app.router.add_get("/v2", private)
+    _ = orjson
+    return private_app
