@@ -428,7 +428,7 @@ class WsSession:
 
     async def request_executions_snapshot(self, reason: str) -> None:
         """Engine-requested: a fresh executions snapshot (open orders + last fills)."""
-        self.executions.reset()
+        self.executions.expect_snapshot()
         self._put(ReconcileRequested(reason, self._now()))
         await self._send(self._private, self._private_resubscribe("executions"))
 
@@ -518,7 +518,6 @@ class WsSession:
             self.stats.gaps += 1
             logger.warning("private sequence gap", extra={"reason": result.resync_reason})
             inbound.put(ReconcileRequested(result.resync_reason, batch.recv_ns))
-            tracker.reset()
             conn.outbox.extend(self._private_resubscribe(batch.channel))
 
     def _on_subscription_ack(self, conn: _Conn, ack: SubscriptionAck) -> None:

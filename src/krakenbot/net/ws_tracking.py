@@ -139,8 +139,13 @@ class SequenceTracker:
         self.duplicates_dropped = 0
 
     def reset(self) -> None:
-        """A new subscription is coming: its numbering restarts with a snapshot."""
+        """A new connection: the new subscription's numbering starts with its snapshot."""
         self.last_sequence = None
+        self.awaiting_snapshot = True
+
+    def expect_snapshot(self) -> None:
+        """A resubscription was requested on the same connection. Keep checking the old
+        numbering (so repeats are still caught) until the fresh snapshot restarts it."""
         self.awaiting_snapshot = True
 
     def _new_fill(self, report: ExecutionReport) -> bool:
@@ -180,17 +185,17 @@ class SequenceTracker:
             return self._dedupe(batch.items, fills_only=False)
         last = self.last_sequence
         if seq is None or last is None:
-            # Before the snapshot (or without numbering) nothing can be checked: deliver,
-            # de-duplicated; the snapshot that follows restores continuity.
-            if seq is not None and not self.awaiting_snapshot:
-                self.last_sequence = seq
+            # Before the first snapshot (or without numbering) nothing can be checked:
+            # deliver, de-duplicated; the snapshot that follows restores continuity.
             return self._dedupe(batch.items, fills_only=False)
         if seq <= last:
             # A repeat or a late (out-of-order) push: its state is stale, but a fill we have
             # not seen is still a fill — deliver only those.
             return self._dedupe(batch.items, fills_only=True)
         result = self._dedupe(batch.items, fills_only=False)
-        if seq != last + 1:
+        if seq != last + 1 and not self.awaiting_snapshot:
+            # One resync at a time: a fresh snapshot is already on its way otherwise.
             result.resync_reason = f"{self.channel} sequence gap: {last} -> {seq}"
+            self.awaiting_snapshot = True
         self.last_sequence = seq
         return result

@@ -12,13 +12,15 @@ import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 
 import aiohttp
 import pytest
 
 from krakenbot.clock import SystemClock
-from krakenbot.domain.events import Event
+from krakenbot.domain.commands import PlaceOrder
+from krakenbot.domain.enums import OrderType, Side
+from krakenbot.domain.events import BookTop, Event
 from krakenbot.net.ws_backoff import Backoff
 from krakenbot.net.ws_inbound import InboundQueue
 from krakenbot.net.ws_session import WsSession, WsSessionConfig
@@ -116,6 +118,18 @@ def fast_config(sim: Sim, **overrides: object) -> WsSessionConfig:
     }
     base.update(overrides)
     return WsSessionConfig(**base)  # type: ignore[arg-type]
+
+
+def _verified_top(e: object) -> bool:
+    return isinstance(e, BookTop) and e.verified and e.best_bid is not None
+
+
+async def marketable_buy(events: Collector, cl_ord_id: str, qty: str = "20") -> PlaceOrder:
+    """A limit buy 2% through the best ask of XLM/USD (fills at once in the sim)."""
+    top = await events.wait_for(_verified_top)
+    assert isinstance(top, BookTop) and top.best_ask is not None
+    price = (top.best_ask * Decimal("1.02")).quantize(Decimal("0.000001"), rounding=ROUND_UP)
+    return PlaceOrder(cl_ord_id, "XLM/USD", Side.BUY, OrderType.LIMIT, Decimal(qty), price)
 
 
 @asynccontextmanager

@@ -96,11 +96,15 @@ def test_tracker_dedupes_fills_and_detects_gaps() -> None:
     # A gap: delivered, and a resync is requested.
     r = t.on_batch(_batch(4, _report(4, "T2")))
     assert len(r.items) == 1 and r.resync_reason == "executions sequence gap: 2 -> 4"
+    assert t.awaiting_snapshot
     # The late seq 3 carries a fill we have not seen: only that fill is delivered.
     r = t.on_batch(_batch(3, _report(3), _report(3, "T3")))
     assert [i.fill.trade_id for i in r.items if isinstance(i, ExecutionReport) and i.fill] == ["T3"]
+    # A repeat of seq 4 while the fresh snapshot is on its way is still caught.
+    assert t.on_batch(_batch(4, _report(4))).items == []
+    # A second gap before the snapshot does not ask for another resync.
+    assert t.on_batch(_batch(7, _report(7))).resync_reason is None
     # A fresh snapshot re-sending old fills delivers none of them twice.
-    t.reset()
     r = t.on_batch(_batch(1, _report(1, "T1"), _report(1, "T2"), _report(1, "T4"), snapshot=True))
     assert [i.fill.trade_id for i in r.items if isinstance(i, ExecutionReport) and i.fill] == ["T4"]
     assert t.last_sequence == 1
