@@ -7,19 +7,23 @@ verifies with it).
 
 Why text: exchange checksums are computed over the printed digits, and a float (or even a
 normalised Decimal) loses trailing zeros. Each level keeps its `(price_text, qty_text)` and the
-pre-built checksum fragment, so verifying a message costs one join and one CRC.
+pre-built checksum fragment, so verifying a message costs one join and one CRC. Levels are
+keyed by their price text (a venue prints one price one way; with `price_decimals` set the
+text is re-padded to a canonical form first), and a Decimal is built only when a new price
+level appears, for ordering.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 
 from krakenbot.domain.events import BookTop, PriceLevel
 
 Level = tuple[str, str]  # (price_text, qty_text) exactly as printed by the venue
 FragmentFn = Callable[[str, str], str]
+_Entry = tuple[Decimal, str, str]  # (price, qty_text, fragment)
 
 
 def _no_fragment(price_text: str, qty_text: str) -> str:
@@ -30,34 +34,26 @@ class BookError(ValueError):
     """A book message carried a level that is not a valid non-negative number."""
 
 
-def _is_zero(text: str) -> bool:
-    # Fast path for the fixed-point wire form ("0.00000000"); exponent forms go via Decimal.
-    if "e" in text or "E" in text:
-        return Decimal(text) == 0
-    return not text.strip("0.")
-
-
 class _Side:
-    """One side of the book: levels keyed by exact price, plus an ascending key list."""
+    """One side: entries by price text plus an ascending list of (price, price_text)."""
 
-    __slots__ = ("keys", "levels")
+    __slots__ = ("joined", "keys", "levels", "n_joined")
 
     def __init__(self) -> None:
-        self.levels: dict[Decimal, tuple[str, str, str]] = {}
-        self.keys: list[Decimal] = []  # ascending for both sides
+        self.levels: dict[str, _Entry] = {}
+        self.keys: list[tuple[Decimal, str]] = []  # ascending for both sides
+        self.joined: str | None = None  # cached fragments string of the best levels
+        self.n_joined = 0
 
     def clear(self) -> None:
         self.levels.clear()
         self.keys.clear()
+        self.joined = None
 
-    def set(self, price: Decimal, entry: tuple[str, str, str]) -> None:
-        if price not in self.levels:
-            insort(self.keys, price)
-        self.levels[price] = entry
-
-    def delete(self, price: Decimal) -> None:
-        if self.levels.pop(price, None) is not None:
-            del self.keys[bisect_left(self.keys, price)]
+    def delete(self, price_text: str) -> None:
+        entry = self.levels.pop(price_text, None)
+        if entry is not None:
+            del self.keys[bisect_left(self.keys, (entry[0],))]
 
 
 class OrderBook:
@@ -118,40 +114,54 @@ class OrderBook:
         Raises BookError on a level that is not a non-negative number; the book may then be
         partly updated and must be treated as invalid until the next snapshot.
         """
-        self._apply_side(self._bids, bids)
-        self._apply_side(self._asks, asks)
         depth = self.depth
-        # Bids keep the highest prices (the end of the ascending list), asks the lowest.
-        side = self._bids
-        while len(side.keys) > depth:
-            del side.levels[side.keys.pop(0)]
-        side = self._asks
-        while len(side.keys) > depth:
-            del side.levels[side.keys.pop()]
+        if bids:
+            side = self._bids
+            self._apply_side(side, bids)
+            # Bids keep the highest prices (the end of the ascending list).
+            while len(side.keys) > depth:
+                del side.levels[side.keys.pop(0)[1]]
+        if asks:
+            side = self._asks
+            self._apply_side(side, asks)
+            while len(side.keys) > depth:
+                del side.levels[side.keys.pop()[1]]
         if exchange_ns:
             self.exchange_ns = exchange_ns
 
-    def _apply_side(self, side: _Side, levels: Iterable[Level]) -> None:
+    def _apply_side(self, side: _Side, levels: Sequence[Level]) -> None:
+        side.joined = None
         fragment = self._fragment
+        entries = side.levels
         pdec = self._price_decimals
         qdec = self._qty_decimals
-        for raw_price, raw_qty in levels:
-            price_text, qty_text = raw_price, raw_qty
+        for price_text, qty_text in levels:
             try:
                 if pdec is not None:
-                    price_text = _fixed(raw_price, pdec)
+                    price_text = _fixed(price_text, pdec)  # noqa: PLW2901
                 if qdec is not None:
-                    qty_text = _fixed(raw_qty, qdec)
-                price = Decimal(price_text)
-                zero = _is_zero(qty_text)
-            except (InvalidOperation, ValueError, TypeError) as exc:
+                    qty_text = _fixed(qty_text, qdec)  # noqa: PLW2901
+                if "e" in qty_text or "E" in qty_text:
+                    zero = Decimal(qty_text) == 0
+                else:
+                    # The fixed-point wire form: zero iff only zeros and a point.
+                    zero = not qty_text.strip("0.")
+                if zero:
+                    side.delete(price_text)
+                    continue
+                if qty_text[0] == "-":
+                    raise BookError(f"negative qty {qty_text!r}")
+                entry = entries.get(price_text)
+                if entry is not None:
+                    price = entry[0]
+                else:
+                    price = Decimal(price_text)
+                    if not price.is_finite() or price <= 0:
+                        raise BookError(f"bad price {price_text!r}")
+                    insort(side.keys, (price, price_text))
+            except (InvalidOperation, ValueError, TypeError, IndexError) as exc:
                 raise BookError(f"bad level {price_text!r} {qty_text!r}") from exc
-            if zero:
-                side.delete(price)
-            elif qty_text.startswith("-") or not price.is_finite() or price <= 0:
-                raise BookError(f"bad level {price_text!r} {qty_text!r}")
-            else:
-                side.set(price, (price_text, qty_text, fragment(price_text, qty_text)))
+            entries[price_text] = (price, qty_text, fragment(price_text, qty_text))
 
     def clear(self) -> None:
         self._bids.clear()
@@ -166,40 +176,50 @@ class OrderBook:
         """Best (highest) first."""
         side = self._bids
         keys = side.keys if n is None else side.keys[-n:]
-        return [side.levels[k][:2] for k in reversed(keys)]
+        levels = side.levels
+        return [(t, levels[t][1]) for _, t in reversed(keys)]
 
     def ask_levels(self, n: int | None = None) -> list[Level]:
         """Best (lowest) first."""
         side = self._asks
         keys = side.keys if n is None else side.keys[:n]
-        return [side.levels[k][:2] for k in keys]
+        levels = side.levels
+        return [(t, levels[t][1]) for _, t in keys]
 
     def bid_fragments(self, n: int) -> list[str]:
-        side = self._bids
-        levels = side.levels
-        return [levels[k][2] for k in reversed(side.keys[-n:])]
+        levels = self._bids.levels
+        return [levels[t][2] for _, t in reversed(self._bids.keys[-n:])]
 
     def ask_fragments(self, n: int) -> list[str]:
         levels = self._asks.levels
-        return [levels[k][2] for k in self._asks.keys[:n]]
+        return [levels[t][2] for _, t in self._asks.keys[:n]]
+
+    def fragments_joined(self, n: int) -> tuple[str, str]:
+        """(asks, bids) fragment strings of the best `n` levels, cached until a side changes."""
+        asks = self._asks
+        if asks.joined is None or asks.n_joined != n:
+            asks.joined = "".join(self.ask_fragments(n))
+            asks.n_joined = n
+        bids = self._bids
+        if bids.joined is None or bids.n_joined != n:
+            bids.joined = "".join(self.bid_fragments(n))
+            bids.n_joined = n
+        return asks.joined, bids.joined
 
     def best_bid(self) -> Decimal | None:
-        return self._bids.keys[-1] if self._bids.keys else None
+        return self._bids.keys[-1][0] if self._bids.keys else None
 
     def best_ask(self) -> Decimal | None:
-        return self._asks.keys[0] if self._asks.keys else None
+        return self._asks.keys[0][0] if self._asks.keys else None
 
     def top(self, n: int, *, verified: bool, recv_ns: int = 0) -> BookTop:
-        """An immutable top-N view for the engine (Decimal levels built only here)."""
+        """An immutable top-N view for the engine (Decimal quantities built only here)."""
+        bl = self._bids.levels
+        al = self._asks.levels
         return BookTop(
             symbol=self.symbol,
-            bids=tuple(
-                PriceLevel(k, Decimal(self._bids.levels[k][1]))
-                for k in reversed(self._bids.keys[-n:])
-            ),
-            asks=tuple(
-                PriceLevel(k, Decimal(self._asks.levels[k][1])) for k in self._asks.keys[:n]
-            ),
+            bids=tuple(PriceLevel(p, Decimal(bl[t][1])) for p, t in reversed(self._bids.keys[-n:])),
+            asks=tuple(PriceLevel(p, Decimal(al[t][1])) for p, t in self._asks.keys[:n]),
             verified=verified,
             exchange_ns=self.exchange_ns,
             recv_ns=recv_ns,

@@ -23,7 +23,8 @@ def number_fragment(text: str) -> str:
 
 
 def level_fragment(price_text: str, qty_text: str) -> str:
-    return number_fragment(price_text) + number_fragment(qty_text)
+    # Inlined number_fragment: this runs for every book level we store.
+    return price_text.replace(".", "").lstrip("0") + qty_text.replace(".", "").lstrip("0")
 
 
 def checksum_of_fragments(asks: Iterable[str], bids: Iterable[str]) -> int:

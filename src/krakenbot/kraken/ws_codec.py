@@ -17,6 +17,7 @@ A frame we cannot understand becomes a `DecodeFailed` message; decode never rais
 from __future__ import annotations
 
 import json
+import json.scanner
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
@@ -89,7 +90,19 @@ def _reject_constant(name: str) -> NoReturn:
 
 
 _DECODER = json.JSONDecoder(parse_float=str, parse_constant=_reject_constant)
-_loads: Callable[[str], Any] = _DECODER.decode
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(_DECODER)  # type: ignore[arg-type]
+
+
+def _loads(text: str) -> Any:
+    # JSONDecoder.decode runs two whitespace regexes around the C scanner; Kraken frames have
+    # no surrounding whitespace, so try the scanner alone and fall back only when needed.
+    try:
+        obj, end = _SCAN(text, 0)
+    except StopIteration:
+        return _DECODER.decode(text)  # raises the proper JSONDecodeError
+    if end != len(text):
+        return _DECODER.decode(text)  # trailing whitespace (fine) or garbage (error)
+    return obj
 
 
 def _failed(channel: str, reason: str, frame: str | bytes, recv_ns: int) -> DecodeFailed:
@@ -236,7 +249,17 @@ def _method_response(msg: Mapping[str, Any], recv_ns: int) -> MethodResponse:
 def _levels(rows: object) -> tuple[Level, ...]:
     if type(rows) is not list:
         raise MalformedError("book side is not a list")
-    return tuple([(num_text(r["price"]), num_text(r["qty"])) for r in rows])
+    out = []
+    for r in rows:
+        # Hot loop (every book level): type checks inlined instead of num_text() calls.
+        p = r["price"]
+        q = r["qty"]
+        if type(p) is not str:
+            p = num_text(p)
+        if type(q) is not str:
+            q = num_text(q)
+        out.append((p, q))
+    return tuple(out)
 
 
 def _book(msg: Mapping[str, Any], recv_ns: int) -> list[WsMessage]:
@@ -244,18 +267,27 @@ def _book(msg: Mapping[str, Any], recv_ns: int) -> list[WsMessage]:
     out: list[WsMessage] = []
     for row in _data_list(msg):
         checksum = row.get("checksum")
+        symbol = row["symbol"]
+        if type(symbol) is not str:
+            raise MalformedError("book symbol is not a string")
+        if checksum is not None and type(checksum) is not int:
+            raise MalformedError("book checksum is not an integer")
+        ts = row.get("timestamp")
         out.append(
             BookMessage(
-                symbol=string(row["symbol"]),
-                is_snapshot=snapshot,
-                bids=_levels(row.get("bids", ())),
-                asks=_levels(row.get("asks", ())),
-                checksum=None if checksum is None else integer(checksum),
-                exchange_ns=opt_ts(row.get("timestamp")),
-                recv_ns=recv_ns,
+                symbol,
+                snapshot,
+                _levels(row.get("bids", _EMPTY)),
+                _levels(row.get("asks", _EMPTY)),
+                checksum,
+                0 if ts is None else parse_timestamp_ns(ts),
+                recv_ns,
             )
         )
     return out
+
+
+_EMPTY: list[Any] = []
 
 
 def _ticker(msg: Mapping[str, Any], recv_ns: int) -> list[WsMessage]:

@@ -87,6 +87,12 @@ def parse_timestamp_ns(text: object) -> int:
     if type(text) is not str or len(text) < 19 or text[10] != "T":
         raise MalformedError(f"bad timestamp {text!r}")
     base = text[:19]
+    seconds = _SECONDS_CACHE.get(base)
+    # Fast path for the usual `.ffffffZ` form with a cached second.
+    if seconds is not None and len(text) == 27 and text[19] == "." and text[26] == "Z":
+        micros = text[20:26]
+        if micros.isdigit() and micros.isascii():
+            return seconds * 1_000_000_000 + int(micros) * 1000
     rest = text[19:]
     if rest.endswith("Z"):
         rest = rest[:-1]
@@ -96,7 +102,6 @@ def parse_timestamp_ns(text: object) -> int:
         if rest[0] != "." or not digits.isdigit() or not digits.isascii() or len(digits) > 9:
             raise MalformedError(f"bad timestamp {text!r}")
         frac = int(digits.ljust(9, "0"))
-    seconds = _SECONDS_CACHE.get(base)
     if seconds is None:
         parsed = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
         seconds = int((parsed - _EPOCH).total_seconds())

@@ -17,10 +17,11 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from zlib import crc32
 
 from krakenbot.domain.book import BookError, OrderBook
 from krakenbot.domain.events import ExecutionReport
-from krakenbot.kraken.checksum import CHECKSUM_LEVELS, checksum_of_fragments, level_fragment
+from krakenbot.kraken.checksum import CHECKSUM_LEVELS, level_fragment
 from krakenbot.kraken.ws_messages import BookMessage, PrivateItem, SequencedBatch
 
 
@@ -89,9 +90,8 @@ class BookKeeper:
         except BookError as exc:
             return self._fail(st, f"bad level: {exc}"), st
         expected = msg.checksum
-        actual = checksum_of_fragments(
-            book.ask_fragments(CHECKSUM_LEVELS), book.bid_fragments(CHECKSUM_LEVELS)
-        )
+        asks, bids = book.fragments_joined(CHECKSUM_LEVELS)
+        actual = crc32((asks + bids).encode("ascii"))
         if expected is None or actual != expected:
             return self._fail(st, f"checksum mismatch: got {actual}, expected {expected}"), st
         if st.valid:
