@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import random
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import orjson
 import psutil
+from aiohttp import web
 
 from krakenbot.clock import SystemClock
 from krakenbot.domain.enums import Channel
@@ -35,6 +37,7 @@ from krakenbot.kraken.ws_requests import dump
 from krakenbot.net.ws_inbound import InboundQueue
 from krakenbot.net.ws_session import WsSession, WsSessionConfig, _Conn
 from krakenbot.net.ws_tracking import BookKeeper, BookOutcome
+from krakenbot.sim import SimConfig, running_sim
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "ws"
@@ -87,6 +90,27 @@ def bench_ticker(seconds: float) -> float:
     return n / (time.perf_counter() - start)
 
 
+def bench_ticker_reader(seconds: float) -> float:
+    """The session reader's ticker path: peek the symbol, conflate; typed decode deferred to
+    the consumer (who takes one Ticker per symbol per drain)."""
+    frame = TICKER.read_text().strip()
+    inbound = InboundQueue()
+    session = WsSession(
+        WsSessionConfig(symbols=("ETH/USD",)), inbound, clock=SystemClock(), rng=random.Random(1)
+    )
+    conn = _Conn(Channel.PUBLIC, "ws://unused")
+    on_frame = session.on_frame
+    n = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while time.perf_counter() < deadline:
+        for _ in range(1000):
+            on_frame(conn, frame, 0)
+        inbound.drain()  # the consumer decodes the latest ticker
+        n += 1000
+    return n / (time.perf_counter() - start)
+
+
 def bench_parsers(repeat: int) -> dict[str, float]:
     frames = _fixed_frames()[1:]
     dec = json.JSONDecoder(parse_float=str).decode
@@ -117,22 +141,19 @@ def bench_rss(total: int) -> tuple[float, float]:
         WsSessionConfig(symbols=("BTC/USD",)), inbound, clock=SystemClock(), rng=random.Random(1)
     )
     conn = _Conn(Channel.PUBLIC, "ws://unused")
-    handle = session._handle
+    on_frame = session.on_frame
     now = time.time_ns
     stream = frames[1:]
 
     def run(n: int) -> None:
         i = 0
         while i < n:
-            for m in decode(frames[0], now()):
-                handle(conn, m)
+            on_frame(conn, frames[0], now())
             for frame in stream:
-                for m in decode(frame, now()):
-                    handle(conn, m)
+                on_frame(conn, frame, now())
                 i += 1
                 if i % 4 == 0:
-                    for m in decode(ticker, now()):
-                        handle(conn, m)
+                    on_frame(conn, ticker, now())
                     i += 1
                 if len(inbound) > 2:
                     inbound.drain()
@@ -152,8 +173,6 @@ def bench_rss(total: int) -> tuple[float, float]:
 
 
 async def bench_loopback(seconds: float) -> dict[str, float]:
-    from krakenbot.sim import SimConfig, running_sim
-
     cfg = SimConfig(pairs=("XLM/USD", "BTC/USD"), seed=5, feed_interval_s=0.05, heartbeat_s=1.0)
     async with running_sim(cfg) as sim:
         inbound = InboundQueue()
@@ -197,11 +216,78 @@ async def bench_loopback(seconds: float) -> dict[str, float]:
             await runner
             drain.cancel()
     return {
-        "loopback_frames_per_s": round(frames / elapsed),
-        "loopback_frames": frames,
-        "loopback_events_consumed": consumed,
-        "loopback_coalesced": inbound.stats.coalesced,
-        "loopback_book_failures": failures,
+        "sim_loopback_frames_per_s": round(frames / elapsed),
+        "sim_loopback_book_failures": failures,
+    }
+
+
+async def bench_blaster(seconds: float) -> dict[str, float]:
+    """The client end to end over a loopback socket, fed as fast as a plain aiohttp server
+    can send the real recorded book frames (snapshot, 509 updates, repeat) plus tickers.
+    The simulator above is the bottleneck there; this isolates the client."""
+    frames = _fixed_frames()
+    ticker = TICKER.read_text().strip().replace("ETH/USD", "BTC/USD")
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.receive()  # first subscribe
+        i = 0
+        with contextlib.suppress(ConnectionError):
+            while not ws.closed:
+                for frame in frames:
+                    await ws.send_str(frame)
+                    i += 1
+                    if i % 4 == 0:
+                        await ws.send_str(ticker)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/v2", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    inbound = InboundQueue()
+    session = WsSession(
+        WsSessionConfig(
+            public_url=f"ws://127.0.0.1:{port}/v2",
+            private_url=None,
+            symbols=("BTC/USD",),
+            stale_after_heartbeats=1000.0,
+        ),
+        inbound,
+        clock=SystemClock(),
+        rng=random.Random(1),
+    )
+    consumed = 0
+
+    async def consume() -> None:
+        nonlocal consumed
+        while True:
+            await inbound.get()
+            consumed += 1
+
+    async with asyncio.TaskGroup() as tg:
+        run = tg.create_task(session.run())
+        drain = tg.create_task(consume())
+        await session.wait_connected(Channel.PUBLIC)
+        await asyncio.sleep(0.2)
+        f0 = session.stats.frames
+        start = time.perf_counter()
+        await asyncio.sleep(seconds)
+        frames_n = session.stats.frames - f0
+        elapsed = time.perf_counter() - start
+        session.stop()
+        await run
+        drain.cancel()
+    await runner.cleanup()
+    return {
+        "blaster_loopback_frames_per_s": round(frames_n / elapsed),
+        "blaster_events_consumed": consumed,
+        "blaster_coalesced": inbound.stats.coalesced,
+        "blaster_book_failures": session.stats.book_failures,
     }
 
 
@@ -217,9 +303,11 @@ def main() -> None:
         pass
     figures["calibration_ns_per_loop_iter"] = round((time.perf_counter() - t) * 1000, 1)
     figures["book_verified_updates_per_s"] = round(bench_book(secs))
-    figures["ticker_decodes_per_s"] = round(bench_ticker(secs))
+    figures["ticker_typed_decodes_per_s"] = round(bench_ticker(secs))
+    figures["ticker_reader_frames_per_s"] = round(bench_ticker_reader(secs))
     figures.update(bench_parsers(20 if args.quick else 100))
     figures.update(asyncio.run(bench_loopback(secs)))
+    figures.update(asyncio.run(bench_blaster(secs)))
     growth, fps = bench_rss(100_000 if args.quick else 1_000_000)
     figures["rss_growth_mb"] = round(growth, 2)
     figures["rss_run_frames_per_s"] = round(fps)

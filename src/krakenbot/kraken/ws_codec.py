@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import json.scanner
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any, NoReturn
 
 from krakenbot.domain.enums import OrderType, Side, SystemState
@@ -80,29 +81,64 @@ __all__ = [
     "encode_subscribe",
     "encode_unsubscribe",
     "parse_timestamp_ns",
+    "peek_ticker_symbol",
 ]
 
 EXCERPT_CHARS = 200
+
+
+_Scanner = Callable[[str, int], tuple[Any, int]]
 
 
 def _reject_constant(name: str) -> NoReturn:
     raise MalformedError(f"non-finite number {name}")
 
 
-_DECODER = json.JSONDecoder(parse_float=str, parse_constant=_reject_constant)
-_SCAN: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(_DECODER)  # type: ignore[arg-type]
+# Two decoders, chosen by a cheap prefix test. Book frames keep every number as its exact
+# text (parse_float=str): the checksum is computed over the printed digits and most levels
+# never need a Decimal. Every other frame gets Decimals straight from the C scanner
+# (parse_float=Decimal), which is faster than converting text in Python. Both are exact.
+_TEXT_DECODER = json.JSONDecoder(parse_float=str, parse_constant=_reject_constant)
+_DEC_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+_TEXT_SCAN: _Scanner = json.scanner.make_scanner(_TEXT_DECODER)  # type: ignore[arg-type]
+_DEC_SCAN: _Scanner = json.scanner.make_scanner(_DEC_DECODER)  # type: ignore[arg-type]
+_BOOK_PREFIX = '{"channel":"book"'
 
 
 def _loads(text: str) -> Any:
     # JSONDecoder.decode runs two whitespace regexes around the C scanner; Kraken frames have
     # no surrounding whitespace, so try the scanner alone and fall back only when needed.
+    if text.startswith(_BOOK_PREFIX):
+        scan, decoder = _TEXT_SCAN, _TEXT_DECODER
+    else:
+        scan, decoder = _DEC_SCAN, _DEC_DECODER
     try:
-        obj, end = _SCAN(text, 0)
+        obj, end = scan(text, 0)
     except StopIteration:
-        return _DECODER.decode(text)  # raises the proper JSONDecodeError
+        return decoder.decode(text)  # raises the proper JSONDecodeError
     if end != len(text):
-        return _DECODER.decode(text)  # trailing whitespace (fine) or garbage (error)
+        return decoder.decode(text)  # trailing whitespace (fine) or garbage (error)
     return obj
+
+
+_TICKER_UPDATE_PREFIX = '{"channel":"ticker","type":"update","data":[{"symbol":"'
+
+
+def peek_ticker_symbol(text: str | bytes) -> str | None:
+    """The symbol of a single-symbol ticker *update* frame, found without parsing it; None
+    when the frame is anything else (then decode it normally).
+
+    Lets the session conflate tickers at ~1 us per frame and defer the full typed decode to
+    the moment the engine takes the latest one (docs: websocket-v2/ticker frame shape).
+    """
+    if type(text) is not str or not text.startswith(_TICKER_UPDATE_PREFIX):
+        return None
+    start = len(_TICKER_UPDATE_PREFIX)
+    end = text.find('"', start)
+    if end <= start or text.find('"symbol"', end) != -1:
+        return None  # unterminated, or several symbols in one frame
+    symbol = text[start:end]
+    return None if "\\" in symbol else symbol
 
 
 def _failed(channel: str, reason: str, frame: str | bytes, recv_ns: int) -> DecodeFailed:

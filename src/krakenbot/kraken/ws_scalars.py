@@ -28,15 +28,24 @@ DECODE_ERRORS = (
 
 
 def num_text(value: object) -> str:
-    """Exact number text of a JSON number (str via parse_float) or a quoted number."""
+    """Exact number text of a JSON number or a quoted number.
+
+    A JSON number reaches us as its text (parse_float=str) or as a Decimal built from that
+    text (parse_float=Decimal); `format(d, "f")` reproduces the digits exactly, trailing zeros
+    included (`Decimal("0.00000000")` -> "0.00000000"; `str()` would print "0E-8").
+    """
     if type(value) is str:
         return value
+    if type(value) is Decimal:
+        return format(value, "f")
     if type(value) is int:
         return str(value)
     raise MalformedError(f"not a number: {value!r}")
 
 
 def dec(value: object) -> Decimal:
+    if type(value) is Decimal:
+        return value  # from the JSON number grammar: always finite
     if type(value) is str or type(value) is int:
         d = Decimal(value)
         if d.is_finite():

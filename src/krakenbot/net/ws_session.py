@@ -38,7 +38,13 @@ from krakenbot.domain.events import (
     SubscriptionFailed,
     Ticker,
 )
-from krakenbot.kraken.ws_codec import decode, encode_ping, encode_subscribe, encode_unsubscribe
+from krakenbot.kraken.ws_codec import (
+    decode,
+    encode_ping,
+    encode_subscribe,
+    encode_unsubscribe,
+    peek_ticker_symbol,
+)
 from krakenbot.kraken.ws_messages import (
     BookMessage,
     MethodResponse,
@@ -63,6 +69,7 @@ CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TRY_AGAIN_LATER = 1013
 _SLOW_CLOSE_CODES = frozenset({CLOSE_POLICY_VIOLATION, CLOSE_TRY_AGAIN_LATER})
 # Kraken errors on a private subscribe that mean the token is bad: reconnect with a new one.
+_YIELD_EVERY_MASK = 63  # yield to other tasks every 64 frames
 _TOKEN_ERRORS = ("EAPI:Invalid token", "ESession:Invalid session", "EAPI:Invalid key")
 
 
@@ -108,6 +115,25 @@ class SessionStats:
     book_failures: int = 0
     gaps: int = 0
     decode_failures: int = 0
+
+
+class _LazyTicker:
+    """A ticker frame held in the conflation slot; decoded when the engine takes it."""
+
+    __slots__ = ("frame", "recv_ns")
+
+    def __init__(self, frame: str | bytes, recv_ns: int) -> None:
+        self.frame = frame
+        self.recv_ns = recv_ns
+
+    def __call__(self) -> Event:
+        items = decode(self.frame, self.recv_ns)
+        if len(items) == 1 and type(items[0]) is Ticker:
+            return items[0]
+        failed = [i for i in items if type(i) is DecodeFailed]
+        if failed:
+            return failed[0]
+        return DecodeFailed("ticker", "unexpected ticker frame shape", str(self.frame)[:200])
 
 
 @dataclass(slots=True)
@@ -312,7 +338,6 @@ class WsSession:
         receive = ws.receive
         mono = self._clock.monotonic_ns
         now = self._clock.now_ns
-        handle = self._handle
         stats = self.stats
         while True:
             msg = await receive()
@@ -320,8 +345,11 @@ class WsSession:
             if kind is aiohttp.WSMsgType.TEXT or kind is aiohttp.WSMsgType.BINARY:
                 conn.last_frame_ns = mono()
                 stats.frames += 1
-                for item in decode(msg.data, now()):
-                    handle(conn, item)
+                self.on_frame(conn, msg.data, now())
+                if not stats.frames & _YIELD_EVERY_MASK:
+                    # receive() does not suspend while frames are buffered: under a flood the
+                    # reader would starve the engine. Yield now and then.
+                    await asyncio.sleep(0)
                 if conn.outbox:
                     outbox, conn.outbox = conn.outbox, []
                     for text in outbox:
@@ -460,6 +488,17 @@ class WsSession:
             extra={"channel": conn.channel.value, "state": state.value, "reason": reason},
         )
         self._put(ConnectionChanged(conn.channel, state, reason, self._now()))
+
+    def on_frame(self, conn: _Conn, frame: str | bytes, recv_ns: int) -> None:
+        """Everything the reader does with one frame (synchronous; never waits)."""
+        symbol = peek_ticker_symbol(frame)
+        if symbol is not None:
+            # Conflate first, parse later: only the ticker the engine actually takes is
+            # decoded, so a ticker flood costs the reader next to nothing.
+            self.inbound.put_latest(("ticker", symbol), _LazyTicker(frame, recv_ns))
+            return
+        for item in decode(frame, recv_ns):
+            self._handle(conn, item)
 
     def _handle(self, conn: _Conn, msg: WsMessage) -> None:
         handler = self._handlers.get(type(msg))
