@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass
 
 from krakenbot.domain.events import Event, MarketTrade
@@ -105,6 +105,11 @@ class InboundQueue:
         while not self._items:
             await self._nonempty.wait()
         return self.get_nowait()
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every event, forever (until the consuming task is cancelled)."""
+        while True:
+            yield await self.get()
 
     def drain(self) -> list[Event]:
         """Everything pending, in order (for tests and shutdown)."""

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -222,6 +222,10 @@ class WsSession:
     def stop(self) -> None:
         self._stopping.set()
 
+    def events(self) -> AsyncIterator[Event]:
+        """The inbound stream (the engine's `MarketFeed.events()` / `Venue.events()`)."""
+        return self.inbound.events()
+
     async def wait_connected(self, channel: Channel) -> None:
         conn = self._public if channel is Channel.PUBLIC else self._private
         await conn.ready.wait()
@@ -238,11 +242,8 @@ class WsSession:
     async def _connection_loop(self, conn: _Conn, http: aiohttp.ClientSession) -> None:
         attempt = 0
         cfg = self.config
+        self._emit_conn(conn, ConnectionState.CONNECTING, "")
         while True:
-            state = (
-                ConnectionState.RECONNECTING if conn.ever_connected else ConnectionState.CONNECTING
-            )
-            self._emit_conn(conn, state, conn.close_reason)
             started = self._clock.monotonic_ns()
             conn.slow_retry = False
             try:
@@ -265,10 +266,7 @@ class WsSession:
             else:
                 delay = cfg.backoff.delay(attempt, self._rng)
             attempt += 1
-            logger.info(
-                "ws reconnect scheduled",
-                extra={"channel": conn.channel.value, "delay_s": round(delay, 3), "reason": reason},
-            )
+            self._emit_conn(conn, ConnectionState.RECONNECTING, f"{reason}; retry in {delay:.2f} s")
             await self._clock.sleep(delay)
 
     async def _connect_once(self, conn: _Conn, http: aiohttp.ClientSession) -> str:
