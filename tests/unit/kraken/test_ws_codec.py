@@ -242,3 +242,32 @@ def test_timestamps() -> None:
     assert parse_timestamp_ns("1970-01-01T00:00:01.5Z") == 1_500_000_000
     assert parse_timestamp_ns("2023-10-04T15:25:00.000000001Z") % 1_000_000_000 == 1
     assert parse_timestamp_ns("2022-06-13T08:09:10.7890123") % 1_000_000_000 == 789012300
+
+
+def test_ratecount_rows_become_rate_counters() -> None:
+    # Kraken documents `ratecounter: true` but prints no example; accept the counter either on
+    # its own row or alongside a report (both carry the pair's `symbol`).
+    from krakenbot.domain.events import RateCounter
+
+    frame = json.dumps(
+        {
+            "channel": "executions",
+            "type": "update",
+            "sequence": 3,
+            "data": [
+                {"symbol": "XLM/USD", "ratecount": 4},
+                {
+                    "exec_type": "new",
+                    "order_id": "O1",
+                    "order_status": "new",
+                    "symbol": "XLM/USD",
+                    "ratecount": 5,
+                },
+            ],
+        }
+    )
+    (batch,) = decode(frame)
+    assert isinstance(batch, SequencedBatch)
+    counters = [i for i in batch.items if isinstance(i, RateCounter)]
+    assert [(c.symbol, c.count) for c in counters] == [("XLM/USD", 4), ("XLM/USD", 5)]
+    assert sum(isinstance(i, ExecutionReport) for i in batch.items) == 1
