@@ -16,6 +16,7 @@ from krakenbot.domain.events import (
     DecodeFailed,
     ExecutionReport,
     MarketTrade,
+    RateCounter,
     Ticker,
 )
 from krakenbot.kraken.ws_codec import decode, parse_timestamp_ns
@@ -247,8 +248,6 @@ def test_timestamps() -> None:
 def test_ratecount_rows_become_rate_counters() -> None:
     # Kraken documents `ratecounter: true` but prints no example; accept the counter either on
     # its own row or alongside a report (both carry the pair's `symbol`).
-    from krakenbot.domain.events import RateCounter
-
     frame = json.dumps(
         {
             "channel": "executions",
