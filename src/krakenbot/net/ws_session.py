@@ -97,6 +97,7 @@ class WsSessionConfig:
     backoff_reset_after_s: float = 30.0  # a connection that lived this long resets backoff
     slow_close_delay_s: float = 60.0  # after close code 1008/1013
     token_timeout_s: float = 15.0
+    book_resync_min_interval_s: float = 1.0  # between resubscribes of one failing book
 
     @property
     def stale_after_s(self) -> float:
@@ -115,6 +116,21 @@ class SessionStats:
     book_failures: int = 0
     gaps: int = 0
     decode_failures: int = 0
+
+
+class _BookView:
+    """The conflation slot's value for a book: the top-N view is built when taken."""
+
+    __slots__ = ("depth", "recv_ns", "state")
+
+    def __init__(self, state: BookState, depth: int) -> None:
+        self.state = state
+        self.depth = depth
+        self.recv_ns = 0
+
+    def __call__(self) -> BookTop:
+        st = self.state
+        return st.book.top(self.depth, verified=st.valid, recv_ns=self.recv_ns)
 
 
 class _LazyTicker:
@@ -175,6 +191,8 @@ class WsSession:
         self._public = _Conn(Channel.PUBLIC, config.public_url)
         self._private = _Conn(Channel.PRIVATE, config.private_url or "")
         self._stopping = asyncio.Event()
+        self._views: dict[str, _BookView] = {}
+        self._resync_interval_ns = int(config.book_resync_min_interval_s * 1e9)
         self._req_id = 0
         self.trading = TradingRequests(
             self._send_private, self._next_req_id, clock, token=self._private_token
@@ -369,6 +387,9 @@ class WsSession:
         step = max(cfg.heartbeat_interval_s / 2, 0.01)
         while True:
             await self._clock.sleep(step)
+            if conn.channel is Channel.PUBLIC and conn.ws is not None:
+                for text in self._due_book_resyncs():
+                    await conn.ws.send_str(text)
             silent = self._clock.monotonic_ns() - conn.last_frame_ns
             if silent > limit_ns:
                 reason = f"stale: no frame for {silent / 1e9:.1f} s"
@@ -513,22 +534,16 @@ class WsSession:
     def _on_candle(self, conn: _Conn, msg: Candle) -> None:
         self.inbound.put_latest(("ohlc", msg.symbol, msg.interval_min, msg.begin_ns), msg)
 
-    def _book_thunk(self, st: BookState) -> Callable[[], BookTop]:
-        depth = self.config.book_depth
-        recv = self._now()
-
-        def view() -> BookTop:
-            return st.book.top(depth, verified=st.valid, recv_ns=recv)
-
-        return view
-
     def _on_book(self, conn: _Conn, msg: BookMessage) -> None:
         outcome, st = self.books.on_message(msg)
-        if outcome is BookOutcome.APPLIED:
-            self.inbound.put_latest(("book", msg.symbol), self._book_thunk(st))
-        elif outcome is BookOutcome.VERIFIED:
-            self._put(BookStatus(msg.symbol, True, st.last_reason, msg.recv_ns))
-            self.inbound.put_latest(("book", msg.symbol), self._book_thunk(st))
+        if outcome is BookOutcome.APPLIED or outcome is BookOutcome.VERIFIED:
+            if outcome is BookOutcome.VERIFIED:
+                self._put(BookStatus(msg.symbol, True, st.last_reason, msg.recv_ns))
+            view = self._views.get(msg.symbol)
+            if view is None:
+                view = self._views[msg.symbol] = _BookView(st, self.config.book_depth)
+            view.recv_ns = msg.recv_ns
+            self.inbound.put_latest(("book", msg.symbol), view)
         elif outcome is BookOutcome.INVALID:
             self.stats.book_failures += 1
             logger.warning(
@@ -536,7 +551,25 @@ class WsSession:
                 extra={"symbol": msg.symbol, "reason": st.last_reason},
             )
             self._put(BookStatus(msg.symbol, False, st.last_reason, msg.recv_ns))
-            conn.outbox.extend(self._book_resubscribe(msg.symbol))
+            now = self._clock.monotonic_ns()
+            if now - st.last_resync_ns >= self._resync_interval_ns:
+                st.last_resync_ns = now
+                st.resync_pending = False
+                conn.outbox.extend(self._book_resubscribe(msg.symbol))
+            else:
+                # Failing again right after a resync: don't hammer Kraken; the watchdog
+                # loop sends it once the minimum interval has passed.
+                st.resync_pending = True
+
+    def _due_book_resyncs(self) -> list[str]:
+        now = self._clock.monotonic_ns()
+        out: list[str] = []
+        for symbol, st in self.books.books.items():
+            if st.resync_pending and now - st.last_resync_ns >= self._resync_interval_ns:
+                st.resync_pending = False
+                st.last_resync_ns = now
+                out.extend(self._book_resubscribe(symbol))
+        return out
 
     def _on_private_batch(self, conn: _Conn, batch: SequencedBatch) -> None:
         tracker = self.executions if batch.channel == "executions" else self.balances

@@ -38,6 +38,8 @@ class BookState:
     valid: bool = False
     failures: int = 0
     last_reason: str = ""
+    last_resync_ns: int = -(1 << 62)  # monotonic ns of the last resubscribe we sent
+    resync_pending: bool = False
 
 
 class BookKeeper:

@@ -148,3 +148,28 @@ def test_refused_private_subscription_drops_the_connection_for_a_new_token() -> 
     (failed,) = q.drain()
     assert isinstance(failed, SubscriptionFailed) and failed.error == "EAPI:Invalid token"
     assert conn.drop_reason is not None and "token" in conn.drop_reason
+
+
+def test_repeated_book_failures_resubscribe_at_most_once_per_interval() -> None:
+    clock = ManualClock()
+    q = InboundQueue()
+    session = WsSession(
+        WsSessionConfig(symbols=("BTC/USD",), book_resync_min_interval_s=1.0),
+        q,
+        clock=clock,
+        rng=random.Random(1),
+    )
+    conn = _Conn(Channel.PUBLIC, "ws://x")
+    lines = RECORDING.read_text().splitlines()
+    # Without the decimals this lossy recording fails every snapshot: a failing book.
+    session.on_frame(conn, lines[0], 1)
+    assert len(conn.outbox) == 2
+    conn.outbox.clear()
+    session.on_frame(conn, lines[0], 2)
+    assert conn.outbox == [] and session.books.books["BTC/USD"].resync_pending
+    assert session._due_book_resyncs() == []
+    clock.advance(1.0)
+    due = [json.loads(t)["method"] for t in session._due_book_resyncs()]
+    assert due == ["unsubscribe", "subscribe"]
+    assert session._due_book_resyncs() == []
+    assert [e.verified for e in q.drain() if isinstance(e, BookStatus)] == [False, False]
