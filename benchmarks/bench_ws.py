@@ -35,7 +35,7 @@ from krakenbot.kraken.ws_codec import decode
 from krakenbot.kraken.ws_messages import BookMessage
 from krakenbot.kraken.ws_requests import dump
 from krakenbot.net.ws_inbound import InboundQueue
-from krakenbot.net.ws_session import WsSession, WsSessionConfig, _Conn
+from krakenbot.net.ws_session import Conn, WsSession, WsSessionConfig
 from krakenbot.net.ws_tracking import BookKeeper, BookOutcome
 from krakenbot.sim import SimConfig, running_sim
 
@@ -98,7 +98,7 @@ def bench_ticker_reader(seconds: float) -> float:
     session = WsSession(
         WsSessionConfig(symbols=("ETH/USD",)), inbound, clock=SystemClock(), rng=random.Random(1)
     )
-    conn = _Conn(Channel.PUBLIC, "ws://unused")
+    conn = Conn(Channel.PUBLIC, "ws://unused")
     on_frame = session.on_frame
     n = 0
     start = time.perf_counter()
@@ -140,7 +140,7 @@ def bench_rss(total: int) -> tuple[float, float]:
     session = WsSession(
         WsSessionConfig(symbols=("BTC/USD",)), inbound, clock=SystemClock(), rng=random.Random(1)
     )
-    conn = _Conn(Channel.PUBLIC, "ws://unused")
+    conn = Conn(Channel.PUBLIC, "ws://unused")
     on_frame = session.on_frame
     now = time.time_ns
     stream = frames[1:]

@@ -21,7 +21,7 @@ from krakenbot.domain.events import (
 )
 from krakenbot.kraken.ws_codec import peek_ticker_symbol
 from krakenbot.net.ws_inbound import InboundQueue
-from krakenbot.net.ws_session import WsSession, WsSessionConfig, _Conn
+from krakenbot.net.ws_session import Conn, WsSession, WsSessionConfig
 
 MESSAGES = DATA / "ws" / "real_messages"
 RECORDING = DATA / "ws" / "book10_BTCUSD_2023-07-30.jsonl"
@@ -45,7 +45,7 @@ def test_peek_ticker_symbol() -> None:
 
 def test_ticker_updates_are_conflated_and_decoded_on_take() -> None:
     session, q = _session()
-    conn = _Conn(Channel.PUBLIC, "ws://x")
+    conn = Conn(Channel.PUBLIC, "ws://x")
     frame = (MESSAGES / "ws_ticker_update__real_roq_ethusd.json").read_text().strip()
     for i in range(5):
         session.on_frame(conn, frame.replace("3215.88,", f"3215.8{i},", 1), 100 + i)
@@ -59,7 +59,7 @@ def test_ticker_updates_are_conflated_and_decoded_on_take() -> None:
 
 def test_recorded_book_verifies_and_corruption_resubscribes() -> None:
     session, q = _session(book_decimals=(("BTC/USD", 1, 8),))
-    conn = _Conn(Channel.PUBLIC, "ws://x")
+    conn = Conn(Channel.PUBLIC, "ws://x")
     lines = RECORDING.read_text().splitlines()
     for line in lines[:50]:
         session.on_frame(conn, line, 1)
@@ -115,8 +115,7 @@ def _exec_frame(seq: int, exec_id: str | None, *, snapshot: bool = False) -> str
 
 def test_private_gap_requests_snapshot_and_reconcile() -> None:
     session, q = _session()
-    conn = _Conn(Channel.PRIVATE, "ws://x", token="TOKEN")
-    session._private = conn
+    conn = Conn(Channel.PRIVATE, "ws://x", token="TOKEN")
     session.on_frame(conn, _exec_frame(1, None, snapshot=True), 1)
     session.on_frame(conn, _exec_frame(2, "T1"), 2)
     session.on_frame(conn, _exec_frame(2, "T1"), 3)  # duplicate
@@ -135,7 +134,7 @@ def test_private_gap_requests_snapshot_and_reconcile() -> None:
 
 def test_refused_private_subscription_drops_the_connection_for_a_new_token() -> None:
     session, q = _session()
-    conn = _Conn(Channel.PRIVATE, "ws://x", token="OLD")
+    conn = Conn(Channel.PRIVATE, "ws://x", token="OLD")
     ack = json.dumps(
         {
             "method": "subscribe",
@@ -159,7 +158,7 @@ def test_repeated_book_failures_resubscribe_at_most_once_per_interval() -> None:
         clock=clock,
         rng=random.Random(1),
     )
-    conn = _Conn(Channel.PUBLIC, "ws://x")
+    conn = Conn(Channel.PUBLIC, "ws://x")
     lines = RECORDING.read_text().splitlines()
     # Without the decimals this lossy recording fails every snapshot: a failing book.
     session.on_frame(conn, lines[0], 1)
@@ -167,9 +166,9 @@ def test_repeated_book_failures_resubscribe_at_most_once_per_interval() -> None:
     conn.outbox.clear()
     session.on_frame(conn, lines[0], 2)
     assert conn.outbox == [] and session.books.books["BTC/USD"].resync_pending
-    assert session._due_book_resyncs() == []
+    assert session._router.due_book_resyncs() == []
     clock.advance(1.0)
-    due = [json.loads(t)["method"] for t in session._due_book_resyncs()]
+    due = [json.loads(t)["method"] for t in session._router.due_book_resyncs()]
     assert due == ["unsubscribe", "subscribe"]
-    assert session._due_book_resyncs() == []
+    assert session._router.due_book_resyncs() == []
     assert [e.verified for e in q.drain() if isinstance(e, BookStatus)] == [False, False]
