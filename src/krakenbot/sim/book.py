@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import zlib
 from bisect import bisect_left, insort
+from collections.abc import Iterator
 from decimal import Decimal
+from functools import lru_cache
 
 ZERO = Decimal(0)
 
@@ -61,10 +63,15 @@ class SideBook:
         return self._keys[-1] if self.bids else self._keys[0]
 
     def best_market(self) -> Decimal | None:
-        for price in self.prices():
-            if self.market_qty(price) > 0:
+        own = self.own
+        for price in self.iter_prices():
+            if price not in own or self.market_qty(price) > 0:
                 return price
         return None
+
+    def iter_prices(self) -> Iterator[Decimal]:
+        """Prices best first, without copying (do not modify the side while iterating)."""
+        return reversed(self._keys) if self.bids else iter(self._keys)
 
     def prices(self) -> list[Decimal]:
         """All prices, best first."""
@@ -81,14 +88,15 @@ class SideBook:
         return self._keys[0] if self.bids else self._keys[-1]
 
 
-def _digits(text: str) -> str:
-    return text.replace(".", "").lstrip("0")
+@lru_cache(maxsize=1 << 16)
+def _level(price: str, qty: str) -> str:
+    return price.replace(".", "").lstrip("0") + qty.replace(".", "").lstrip("0")
 
 
 def checksum_text(asks: list[tuple[str, str]], bids: list[tuple[str, str]]) -> str:
     """The string Kraken CRC32s: asks (best first) then bids (best first), 10 levels each."""
-    parts = [_digits(p) + _digits(q) for p, q in asks[:10]]
-    parts.extend(_digits(p) + _digits(q) for p, q in bids[:10])
+    parts = [_level(p, q) for p, q in asks[:10]]
+    parts.extend(_level(p, q) for p, q in bids[:10])
     return "".join(parts)
 
 

@@ -34,4 +34,5 @@ class SimConfig:
     allow_remote: bool = False  # binding to a non-loopback host needs this
     pair_overrides: dict[str, dict[str, object]] = field(default_factory=dict)
     heartbeat_s: float = 1.0
+    rest_rate_limit: bool = True  # False only for benchmarks that measure raw throughput
     rng: random.Random | None = None  # overrides `seed` when given

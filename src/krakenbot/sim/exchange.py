@@ -408,10 +408,12 @@ class Exchange:
         if order.remaining <= 0:
             self._close(order, "closed", now_ns)
 
-    def feed_trade(self, symbol: str, now_ns: int) -> None:
+    def feed_trade(
+        self, symbol: str, now_ns: int, *, side: str | None = None, qty: Decimal | None = None
+    ) -> None:
         """A market taker arrives; it hits own resting orders first when they are better."""
         market = self.markets[symbol]
-        side = "buy" if self.rng.random() < 0.5 else "sell"
+        side = side or ("buy" if self.rng.random() < 0.5 else "sell")
         book = market.asks if side == "buy" else market.bids
         best_market = book.best_market()
         if self.system == "online" and book.own:
@@ -427,10 +429,10 @@ class Exchange:
                         and order.side == maker_side
                         and (order.price == own_best)
                     ):
-                        qty = min(order.remaining, market.unit_qty)
-                        self._maker_fill(order, qty, now_ns)
+                        take = min(order.remaining, qty or market.unit_qty)
+                        self._maker_fill(order, take, now_ns)
                         return
-        market.feed_trade(side, now_ns)
+        market.feed_trade(side, now_ns, qty=qty)
 
     def set_mid(self, symbol: str, price: Decimal, now_ns: int) -> None:
         self.markets[symbol].recenter(price, now_ns)

@@ -71,7 +71,8 @@ class Market:
         # Level spacing: about 0.5 bp of price, never below one tick.
         raw = spec.start_price * Decimal("0.00005")
         self.step = max(spec.tick_size, self._round_tick(raw, down=True))
-        self.unit_qty = (Decimal(400) / spec.start_price).quantize(spec.lot_step)
+        self.lot = spec.lot_step
+        self.unit_qty = (Decimal(400) / spec.start_price).quantize(self.lot)
         self.recenter(spec.start_price, now_ns)
         self._candle_for(now_ns)
 
@@ -82,8 +83,8 @@ class Market:
         return (n * tick).quantize(self.spec.price_step)
 
     def _rand_qty(self) -> Decimal:
-        factor = Decimal(str(round(self.rng.uniform(0.05, 3.0), 4)))
-        return max(self.spec.lot_step, (self.unit_qty * factor).quantize(self.spec.lot_step))
+        factor = Decimal(self.rng.randrange(500, 30000)) / 10000
+        return max(self.lot, (self.unit_qty * factor).quantize(self.lot))
 
     # -- feed operations -----------------------------------------------------------------
     def recenter(self, mid: Decimal, now_ns: int) -> None:
@@ -102,12 +103,13 @@ class Market:
 
     def _reshape(self, side: SideBook, touch: Decimal, *, up: bool) -> None:
         # Remove market liquidity on the wrong side of the new touch.
-        for price in side.prices():
-            if (price < touch) if up else (price > touch):
-                if side.market_qty(price) > 0:
-                    side.set_market(price, ZERO)
-            else:
+        crossed = []
+        for price in side.iter_prices():
+            if not ((price < touch) if up else (price > touch)):
                 break
+            crossed.append(price)
+        for price in crossed:
+            side.set_market(price, ZERO)
         best = side.best_market()
         if best is not None and abs(best - touch) > self.step * 40:
             # A jump (set_mid, replay gap): the old levels are far away; rebuild the side.
@@ -124,7 +126,7 @@ class Market:
                 side.set_market(price, self._rand_qty())
                 added += 1
             price = self._next(price, up=up)
-        count = sum(1 for p in side.levels if side.market_qty(p) > 0)
+        count = len(side) - len(side.own)  # about right; own levels are few
         # Extend at the far end if the side is thin, trim it if too deep.
         far = side.worst() or touch
         while count < DEPTH_LEVELS:
@@ -145,7 +147,7 @@ class Market:
         """Small random changes near the touch (qty changes, pulled and new levels)."""
         for _ in range(self.rng.randint(1, 3)):
             side = self.asks if self.rng.random() < 0.5 else self.bids
-            prices = side.prices()[:15]
+            prices = [p for _, p in zip(range(15), side.iter_prices(), strict=False)]
             if not prices:
                 continue
             price = self.rng.choice(prices)
@@ -183,7 +185,7 @@ class Market:
         book = self.asks if side == "buy" else self.bids
         total = ZERO
         remaining = qty
-        for price in book.prices():
+        for price in book.iter_prices():
             avail = book.market_qty(price)
             got = min(avail, remaining)
             total += got * price
@@ -212,15 +214,18 @@ class Market:
         candle.count += 1
         return trade
 
-    def feed_trade(self, side: str, now_ns: int) -> tuple[Decimal, Decimal] | None:
+    def feed_trade(
+        self, side: str, now_ns: int, *, qty: Decimal | None = None
+    ) -> tuple[Decimal, Decimal] | None:
         """A market participant takes some of the touch; returns (price, qty) or None."""
         book = self.asks if side == "buy" else self.bids
         best = book.best_market()
         if best is None:
             return None
         avail = book.market_qty(best)
-        part = (avail * Decimal("0.3")).quantize(self.spec.lot_step)
-        qty = min(avail, max(self.spec.lot_step, part))
+        if qty is None:
+            qty = (avail * Decimal("0.3")).quantize(self.spec.lot_step)
+        qty = min(avail, max(self.spec.lot_step, qty))
         book.set_market(best, avail - qty)
         ord_type = "market" if self.rng.random() < 0.6 else "limit"
         self.print_trade(best, qty, side, ord_type, now_ns)

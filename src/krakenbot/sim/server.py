@@ -21,6 +21,7 @@ from krakenbot.clock import SystemClock
 from krakenbot.sim.config import SimConfig
 from krakenbot.sim.control import SimControl
 from krakenbot.sim.feed import Feed, RandomFeed
+from krakenbot.sim.replay import ReplayFeed
 from krakenbot.sim.rest import build_app
 from krakenbot.sim.state import SimState
 from krakenbot.sim.ws import attach_ws
@@ -53,6 +54,8 @@ def _check_host(cfg: SimConfig) -> None:
 
 
 def make_feed(state: SimState) -> Feed:
+    if state.cfg.feed == "replay":
+        return ReplayFeed(state.exchange, state.rng, state.now_ns(), speed=state.cfg.speed)
     if state.cfg.feed != "random":
         raise ValueError("feed must be 'random' or 'replay'")
     return RandomFeed(state.exchange, state.rng)
@@ -97,7 +100,7 @@ async def running_sim(cfg: SimConfig | None = None) -> AsyncIterator[Sim]:
     feed = make_feed(state)
     state.feed_tick = lambda: feed.tick(state.now_ns())
     app = build_app(state, closing)
-    private_app = attach_ws(app, state, closing)
+    private_app, hub = attach_ws(app, state, closing)
     runners: list[web.AppRunner] = []
     # The loops are owned by this context manager rather than a TaskGroup because their
     # lifetime is the caller's `async with` block; they are cancelled and awaited on exit.
@@ -109,6 +112,7 @@ async def running_sim(cfg: SimConfig | None = None) -> AsyncIterator[Sim]:
         runners.append(auth_runner)
         tasks.append(asyncio.create_task(_feed_loop(state, feed), name="sim-feed"))
         tasks.append(asyncio.create_task(_timer_loop(state), name="sim-timers"))
+        tasks.append(asyncio.create_task(hub.heartbeats(), name="sim-heartbeats"))
         host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
         yield Sim(
             rest_url=f"http://{host}:{port}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 import orjson
 
@@ -25,15 +26,25 @@ F = orjson.Fragment
 VERSION = "2.0.10"
 
 
+@lru_cache(maxsize=1 << 16)
+def fixed(value: Decimal, decimals: int) -> str:
+    """Fixed-precision text; cached because book levels repeat from one update to the next."""
+    return f"{value:.{decimals}f}"
+
+
 def num(value: Decimal, decimals: int) -> orjson.Fragment:
-    return F(f"{value:.{decimals}f}")
+    return F(fixed(value, decimals))
+
+
+@lru_cache(maxsize=4)
+def _second(secs: int) -> str:
+    return datetime.fromtimestamp(secs, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def ts(ns: int) -> str:
     """RFC3339 UTC with 6 fractional digits, e.g. 2023-09-22T10:33:05.709950Z."""
     secs, rem = divmod(ns, NS)
-    base = datetime.fromtimestamp(secs, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{base}.{rem // 1000:06d}Z"
+    return f"{_second(secs)}.{rem // 1000:06d}Z"
 
 
 def ts9(ns: int) -> str:
@@ -115,7 +126,7 @@ def ticker(m: Market, kind: str, now_ns: int) -> Json:
 
 def level_text(spec: PairSpec, levels: list[tuple[Decimal, Decimal]]) -> list[tuple[str, str]]:
     pd, ld = spec.pair_decimals, spec.lot_decimals
-    return [(f"{p:.{pd}f}", f"{q:.{ld}f}") for p, q in levels]
+    return [(fixed(p, pd), fixed(q, ld)) for p, q in levels]
 
 
 def book_msg(

@@ -23,9 +23,16 @@ from krakenbot.sim.model import ExecEvent, LedgerEvent
 from krakenbot.sim.state import SimState
 from krakenbot.sim.ws_feed import BookGroup, MarketWatch
 from krakenbot.sim.ws_methods import dispatch
+from krakenbot.sim.wsframe import payload, text_frame
 
 logger = logging.getLogger(__name__)
 Json = wire_ws.Json
+_HEARTBEAT = text_frame(b'{"channel":"heartbeat"}')
+_SLOW_CONSUMER_BYTES = 8 << 20  # a client this far behind is disconnected, as Kraken does
+
+
+def frame_of(msg: Json) -> bytes:
+    return text_frame(orjson.dumps(msg))
 
 
 @dataclass(eq=False)
@@ -33,16 +40,18 @@ class Conn:
     ws: web.WebSocketResponse
     kind: str  # "public" | "private"
     connection_id: int
-    queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    transport: asyncio.Transport | None = None
+    queue: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
     subs: dict[tuple[str, str], dict[str, object]] = field(default_factory=dict)
     exec_seq: int = 0
     bal_seq: int = 0
     authed_tokens: set[str] = field(default_factory=set)
     stalled: bool = False
-    held: str | None = None  # an execution report held back by the out-of-order fault
+    held: bytes | None = None  # an execution report held back by the out-of-order fault
+    last_send: float = 0.0  # event-loop time of the last frame written
 
     def send(self, msg: Json) -> None:
-        self.queue.put_nowait(wire_ws.dumps(msg))
+        self.queue.put_nowait(frame_of(msg))
 
     def subscribed(self, channel: str, symbol: str = "") -> bool:
         return (channel, symbol) in self.subs
@@ -61,9 +70,10 @@ class Hub:
 
     # -- lifecycle -----------------------------------------------------------------------
     async def handle(self, request: web.Request, kind: str) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
+        # No permessage-deflate: frames are pre-encoded once per broadcast.
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20, compress=False)
         await ws.prepare(request)
-        conn = Conn(ws, kind, self.state.rng.getrandbits(64))
+        conn = Conn(ws, kind, self.state.rng.getrandbits(64), request.transport)
         self.conns.add(conn)
         conn.send(wire_ws.status(self.state.exchange.system, conn.connection_id))
         writer = asyncio.create_task(self._writer(conn), name="sim-ws-writer")
@@ -90,31 +100,58 @@ class Hub:
             members.discard(conn)
 
     async def _writer(self, conn: Conn) -> None:
+        """Write queued frames in batches: one socket write for everything pending."""
         faults = self.state.faults
-        heartbeat_s = self.state.cfg.heartbeat_s
-        ws = conn.ws
+        queue = conn.queue
+        loop = asyncio.get_running_loop()
         while True:
-            try:
-                frame = await asyncio.wait_for(conn.queue.get(), heartbeat_s)
-            except TimeoutError:
-                if conn.subs and not conn.stalled:
-                    frame = '{"channel":"heartbeat"}'
-                else:
-                    continue
-            if frame is None or ws.closed:
+            batch = [queue.get_nowait() if queue.qsize() else await queue.get()]
+            while queue.qsize():
+                batch.append(queue.get_nowait())
+            done = None in batch
+            frames = [f for f in batch if f is not None]
+            transport = conn.transport
+            if transport is None or transport.is_closing() or conn.ws.closed:
                 return
-            if conn.stalled:
-                continue
-            if faults.latency_s:
-                await asyncio.sleep(faults.latency_s)
-            try:
+            if frames and not conn.stalled:
+                conn.last_send = loop.time()
+                if faults.latency_s:
+                    await asyncio.sleep(faults.latency_s)
+                    if transport.is_closing():
+                        return
                 if faults.has_ws_garbage(conn.kind):
-                    spoil = faults.take_ws_garbage(conn.kind)
-                    bad = "}{not json" if spoil == "malformed" else frame[: max(1, len(frame) // 2)]
-                    await ws.send_str(bad)
-                await ws.send_str(frame)
-            except (ConnectionError, RuntimeError):
+                    frames = self._spoil(conn.kind, frames)
+                transport.write(b"".join(frames))
+                if transport.get_write_buffer_size() > _SLOW_CONSUMER_BYTES:
+                    logger.warning("sim ws: slow consumer disconnected")
+                    transport.abort()
+                    return
+            if done:
                 return
+
+    def _spoil(self, kind: str, frames: list[bytes]) -> list[bytes]:
+        """Put a garbage frame before each frame while malformed/truncated faults are armed."""
+        out: list[bytes] = []
+        for frame in frames:
+            spoil = self.state.faults.take_ws_garbage(kind)
+            if spoil is not None:
+                text = payload(frame)
+                bad = b"}{not json" if spoil == "malformed" else text[: max(1, len(text) // 2)]
+                out.append(text_frame(bad))
+            out.append(frame)
+        return out
+
+    async def heartbeats(self) -> None:
+        """`{"channel":"heartbeat"}` to subscribed connections that were quiet for a period."""
+        period = self.state.cfg.heartbeat_s
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(period / 4)
+            now = loop.time()
+            for conn in self.conns:
+                if conn.subs and not conn.stalled and now - conn.last_send >= period:
+                    conn.last_send = now
+                    conn.queue.put_nowait(_HEARTBEAT)
 
     def drop(self, mode: str, channel: str) -> None:
         """Apply a `ws_drop` fault to every current connection on `channel`."""
@@ -126,9 +163,8 @@ class Hub:
                 asyncio.get_running_loop().create_task(conn.ws.close(code=1001))
             else:
                 self._forget(conn)
-                transport = conn.ws._req.transport if conn.ws._req else None
-                if transport is not None:
-                    transport.abort()
+                if conn.transport is not None:
+                    conn.transport.abort()
 
     # -- fan-out -------------------------------------------------------------------------
     def push_status(self) -> None:
@@ -166,7 +202,7 @@ class Hub:
                 continue
             msg = group.update(now, corrupt=faults.take_bad_checksum())
             if msg is not None:
-                frame = wire_ws.dumps(msg)
+                frame = frame_of(msg)
                 for conn in members:
                     conn.queue.put_nowait(frame)
         watch = self.watch[symbol]
@@ -178,25 +214,23 @@ class Hub:
             return
         ticker_frame = None
         trade_frame = None
-        ohlc_frames: dict[int, str] = {}
+        ohlc_frames: dict[int, bytes] = {}
         for conn in listeners:
             sub = conn.subs.get(("ticker", symbol))
             if sub is not None and (trades or (bbo and sub.get("event_trigger") == "bbo")):
                 if ticker_frame is None:
-                    ticker_frame = wire_ws.dumps(wire_ws.ticker(market, "update", now))
+                    ticker_frame = frame_of(wire_ws.ticker(market, "update", now))
                 conn.queue.put_nowait(ticker_frame)
             if trades and ("trade", symbol) in conn.subs:
                 if trade_frame is None:
-                    trade_frame = wire_ws.dumps(
-                        {"channel": "trade", "type": "update", "data": trades}
-                    )
+                    trade_frame = frame_of({"channel": "trade", "type": "update", "data": trades})
                 conn.queue.put_nowait(trade_frame)
             sub = conn.subs.get(("ohlc", symbol))
             if sub is not None and trades:
                 interval = int(sub["interval"])  # type: ignore[call-overload]
                 if interval not in ohlc_frames:
                     candle = market.candles_for(interval, now)[-1]
-                    ohlc_frames[interval] = wire_ws.dumps(
+                    ohlc_frames[interval] = frame_of(
                         {
                             "channel": "ohlc",
                             "type": "update",
@@ -225,7 +259,7 @@ class Hub:
             faults.exec_gap_pending = False
             conn.exec_seq += 1  # a sequence number is skipped
         conn.exec_seq += 1
-        frame = wire_ws.dumps(wire_ws.executions("update", [report], conn.exec_seq))
+        frame = frame_of(wire_ws.executions("update", [report], conn.exec_seq))
         if conn.held is not None:
             conn.queue.put_nowait(frame)
             conn.queue.put_nowait(conn.held)
@@ -241,8 +275,10 @@ class Hub:
             conn.queue.put_nowait(frame)
 
 
-def attach_ws(app: web.Application, state: SimState, closing: asyncio.Event) -> web.Application:
-    """Add public `/v2` to `app`; return the private (ws-auth) app to serve on its own port."""
+def attach_ws(
+    app: web.Application, state: SimState, closing: asyncio.Event
+) -> tuple[web.Application, Hub]:
+    """Add public `/v2` to `app`; return the private (ws-auth) app for its own port + the hub."""
     hub = Hub(state, closing)
 
     async def public(request: web.Request) -> web.WebSocketResponse:
@@ -254,5 +290,4 @@ def attach_ws(app: web.Application, state: SimState, closing: asyncio.Event) -> 
     app.router.add_get("/v2", public)
     private_app = web.Application()
     private_app.router.add_get("/v2", private)
-    _ = orjson
-    return private_app
+    return private_app, hub

@@ -89,10 +89,15 @@ class MarketWatch:
 
     def new_trades(self) -> list[wire_ws.Json]:
         m = self.market
-        rows = [wire_ws.trade_row(m.spec, t) for t in m.trades if t.trade_id > self.last_trade_id]
-        if m.trades:
-            self.last_trade_id = m.trades[-1].trade_id
-        return rows
+        fresh = []
+        for t in reversed(m.trades):  # newest first; stop at the first one already pushed
+            if t.trade_id <= self.last_trade_id:
+                break
+            fresh.append(t)
+        if not fresh:
+            return []
+        self.last_trade_id = fresh[0].trade_id
+        return [wire_ws.trade_row(m.spec, t) for t in reversed(fresh)]
 
     def bbo_changed(self) -> bool:
         bbo = self._bbo()

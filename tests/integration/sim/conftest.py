@@ -7,6 +7,7 @@ import aiohttp
 import pytest
 from simtest_helpers import RestClient
 
+from krakenbot.clock import ManualClock
 from krakenbot.sim import Sim, SimConfig, running_sim
 
 
@@ -28,3 +29,17 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 @pytest.fixture
 def rest(sim: Sim, session: aiohttp.ClientSession) -> RestClient:
     return RestClient(session, sim.rest_url, sim.api_key, sim.api_secret)
+
+
+@pytest.fixture
+async def msim() -> AsyncIterator[Sim]:
+    """A sim on a ManualClock: time only moves through `control.advance`."""
+    balances = {"USD": Decimal("1000"), "XLM": Decimal("500"), "BTC": Decimal("0.01")}
+    async with running_sim(SimConfig(balances=balances, clock=ManualClock())) as running:
+        running.control.pause_feed()
+        yield running
+
+
+@pytest.fixture
+def mrest(msim: Sim, session: aiohttp.ClientSession) -> RestClient:
+    return RestClient(session, msim.rest_url, msim.api_key, msim.api_secret)
