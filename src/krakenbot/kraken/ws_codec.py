@@ -174,7 +174,11 @@ def peek_ticker_symbol(text: str | bytes) -> str | None:
     Lets the session conflate tickers at ~1 us per frame and defer the full typed decode to
     the moment the engine takes the latest one (docs: websocket-v2/ticker frame shape).
     """
-    if type(text) is not str or not text.startswith(_TICKER_UPDATE_PREFIX):
+    if (
+        type(text) is not str
+        or not text.startswith(_TICKER_UPDATE_PREFIX)
+        or not text.endswith("}]}")  # a cut-short frame must surface as DecodeFailed now
+    ):
         return None
     start = len(_TICKER_UPDATE_PREFIX)
     end = text.find('"', start)

@@ -41,6 +41,7 @@ def test_peek_ticker_symbol() -> None:
     two = update.replace("}]}", '},{"symbol":"X/Y"}]}')
     assert peek_ticker_symbol(two) is None
     assert peek_ticker_symbol('{"channel":"book"}') is None
+    assert peek_ticker_symbol(update[: len(update) // 2]) is None  # truncated
 
 
 def test_ticker_updates_are_conflated_and_decoded_on_take() -> None:
