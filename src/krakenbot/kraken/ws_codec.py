@@ -61,6 +61,7 @@ from krakenbot.kraken.ws_scalars import (
     DECODE_ERRORS,
     MalformedError,
     dec,
+    epoch_seconds,
     integer,
     num_text,
     opt_dec,
@@ -130,12 +131,13 @@ def _loads(text: str) -> Any:
 # and tests check both paths agree.
 _NUM = r"(?:\d+\.\d+|\d+)"
 _LEVEL = r'\{"price":' + _NUM + r',"qty":' + _NUM + r"\}"
-_LEVELS_RE = re.compile(r"(?:" + _LEVEL + r"(?:," + _LEVEL + r")*)?")
+_LEVELS = r"((?:" + _LEVEL + r"(?:," + _LEVEL + r")*)?)"  # validated by the frame regex
 _LEVEL_RE = re.compile(r'\{"price":(' + _NUM + r'),"qty":(' + _NUM + r")\}")
 _BOOK_RE = re.compile(
     r'\{"channel":"book","type":"(snapshot|update)","data":\[\{"symbol":"([A-Za-z0-9/._-]+)",'
-    r'"bids":\[([^\]]*)\],"asks":\[([^\]]*)\],"checksum":(\d+)'
-    r'(?:,"timestamp":"([0-9T:.Z-]+)")?\}\]\}'
+    r'"bids":\[' + _LEVELS + r'\],"asks":\[' + _LEVELS + r'\],"checksum":(\d+)'
+    r'(?:,"timestamp":"(?:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})Z|([0-9T:.Z-]+))")?'
+    r"\}\]\}"
 )
 
 
@@ -144,20 +146,19 @@ def fast_book(text: str, recv_ns: int = 0) -> BookMessage | None:
     m = _BOOK_RE.fullmatch(text)
     if m is None:
         return None
-    kind, symbol, bids, asks, checksum, ts = m.groups()
-    if (bids and _LEVELS_RE.fullmatch(bids) is None) or (
-        asks and _LEVELS_RE.fullmatch(asks) is None
-    ):
-        return None
+    kind, symbol, bids, asks, checksum, ts_base, ts_micros, ts_other = m.groups()
     try:
-        exchange_ns = 0 if ts is None else parse_timestamp_ns(ts)
-    except MalformedError:
+        if ts_base is not None:  # the usual `...:SS.ffffffZ`: split by the regex already
+            exchange_ns = epoch_seconds(ts_base) * 1_000_000_000 + int(ts_micros) * 1000
+        else:
+            exchange_ns = 0 if ts_other is None else parse_timestamp_ns(ts_other)
+    except (MalformedError, ValueError):
         return None
     return BookMessage(
         symbol,
         kind == "snapshot",
-        tuple(_LEVEL_RE.findall(bids)),
-        tuple(_LEVEL_RE.findall(asks)),
+        tuple(_LEVEL_RE.findall(bids)) if bids else (),
+        tuple(_LEVEL_RE.findall(asks)) if asks else (),
         int(checksum),
         exchange_ns,
         recv_ns,
