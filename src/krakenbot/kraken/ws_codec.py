@@ -83,6 +83,7 @@ __all__ = [
     "encode_subscribe",
     "encode_unsubscribe",
     "fast_book",
+    "fast_ticker",
     "parse_timestamp_ns",
     "peek_ticker_symbol",
 ]
@@ -106,6 +107,7 @@ _DEC_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_cons
 _TEXT_SCAN: _Scanner = json.scanner.make_scanner(_TEXT_DECODER)  # type: ignore[arg-type]
 _DEC_SCAN: _Scanner = json.scanner.make_scanner(_DEC_DECODER)  # type: ignore[arg-type]
 _BOOK_PREFIX = '{"channel":"book"'
+_TICKER_PREFIX = '{"channel":"ticker"'
 
 
 def _loads(text: str) -> Any:
@@ -165,6 +167,60 @@ def fast_book(text: str, recv_ns: int = 0) -> BookMessage | None:
     )
 
 
+# The same idea for ticker frames (docs: websocket-v2/ticker field order; real pushes add
+# fields such as `volume_usd`/`trades` before `timestamp`, which the pattern skips).
+_SNUM = r"(-?\d+(?:\.\d+)?)"
+_TICKER_RE = re.compile(
+    r'\{"channel":"ticker","type":"(?:snapshot|update)","data":\[\{"symbol":"([A-Za-z0-9/._-]+)",'
+    + ",".join(
+        f'"{name}":{_SNUM}'
+        for name in (
+            "bid",
+            "bid_qty",
+            "ask",
+            "ask_qty",
+            "last",
+            "volume",
+            "vwap",
+            "low",
+            "high",
+            "change",
+            "change_pct",
+        )
+    )
+    + r'(?:,"[a-z_]+":-?\d+(?:\.\d+)?)*'
+    r',"timestamp":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})Z"\}\]\}'
+)
+
+
+def fast_ticker(text: str, recv_ns: int = 0) -> Ticker | None:
+    """Decode a canonical single-symbol ticker frame without JSON; None if not canonical."""
+    m = _TICKER_RE.fullmatch(text)
+    if m is None:
+        return None
+    g = m.groups()
+    try:
+        exchange_ns = epoch_seconds(g[12]) * 1_000_000_000 + int(g[13]) * 1000
+    except ValueError:
+        return None
+    return Ticker(
+        g[0],
+        Decimal(g[1]),
+        Decimal(g[2]),
+        Decimal(g[3]),
+        Decimal(g[4]),
+        Decimal(g[5]),
+        Decimal(g[6]),
+        Decimal(g[7]),
+        Decimal(g[8]),
+        Decimal(g[9]),
+        Decimal(g[10]),
+        Decimal(g[11]),
+        exchange_ns,
+        recv_ns,
+    )
+
+
 _TICKER_UPDATE_PREFIX = '{"channel":"ticker","type":"update","data":[{"symbol":"'
 
 
@@ -209,6 +265,10 @@ def decode(frame: str | bytes, recv_ns: int = 0) -> list[WsMessage]:
             book = fast_book(text, recv_ns)
             if book is not None:
                 return [book]
+        elif text.startswith(_TICKER_PREFIX):
+            ticker = fast_ticker(text, recv_ns)
+            if ticker is not None:
+                return [ticker]
         msg = _loads(text)
     except DECODE_ERRORS as exc:
         return [_failed("?", f"invalid JSON: {exc}", frame, recv_ns)]
