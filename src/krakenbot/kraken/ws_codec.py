@@ -398,16 +398,22 @@ def _levels(rows: object) -> tuple[Level, ...]:
     if type(rows) is not list:
         raise MalformedError("book side is not a list")
     out = []
+    valid = _NUMBER_TEXT.fullmatch
     for r in rows:
-        # Hot loop (every book level): type checks inlined instead of num_text() calls.
         p = r["price"]
         q = r["qty"]
         if type(p) is not str:
             p = num_text(p)
         if type(q) is not str:
             q = num_text(q)
+        # A quoted level ("price":"abc") reaches us as a str too: only number text may pass.
+        if valid(p) is None or valid(q) is None:
+            raise MalformedError(f"book level is not numeric: {p!r} {q!r}")
         out.append((p, q))
     return tuple(out)
+
+
+_NUMBER_TEXT = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
 def _book(msg: Mapping[str, Any], recv_ns: int) -> list[WsMessage]:

@@ -202,6 +202,7 @@ def test_balances_snapshot_and_update() -> None:
         '{"channel":"book","type":"update","data":[{"symbol":"X/Y","bids":[{"price":1.0',
         "[1,2,3]",
         '{"channel":"book","type":"update","data":[{"symbol":"X/Y","bids":[{"price":true,"qty":1.0}]}]}',
+        '{"channel":"book","type":"update","data":[{"symbol":"X/Y","bids":[{"price":"1.0","qty":"x"}]}]}',
         '{"channel":"ticker","type":"update","data":[{"symbol":"X/Y","bid":NaN}]}',
         '{"channel":"ticker","type":"snapshot","data":[{"symbol":"X/Y"}]}',
         '{"channel":"status","type":"update","data":[{"system":"sleeping"}]}',
