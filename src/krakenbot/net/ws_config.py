@@ -21,6 +21,7 @@ class WsSessionConfig:
     private_url: str | None = "wss://ws-auth.kraken.com/v2"
     symbols: tuple[str, ...] = ("XLM/USD",)
     ticker: bool = True
+    ticker_event_trigger: str = "trades"  # or "bbo" (docs: websocket-v2/ticker)
     book: bool = True
     trade: bool = True
     book_depth: int = 10  # 10, 25, 100, 500, 1000 (docs: websocket-v2/book)

@@ -86,6 +86,8 @@ class LazyTicker:
 
 
 class FrameRouter:
+    """Per-frame decisions for both connections; owns the books and the private trackers."""
+
     def __init__(
         self,
         config: WsSessionConfig,
@@ -131,7 +133,14 @@ class FrameRouter:
         cfg = self.config
         out = []
         if cfg.ticker:
-            out.append(encode_subscribe("ticker", symbols=symbols, req_id=self._next_req_id()))
+            out.append(
+                encode_subscribe(
+                    "ticker",
+                    symbols=symbols,
+                    req_id=self._next_req_id(),
+                    event_trigger=cfg.ticker_event_trigger,
+                )
+            )
         if cfg.book:
             out.append(
                 encode_subscribe(
