@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from krakenbot.domain.enums import Channel
+from krakenbot.errors import ConfigError
 from krakenbot.net.ws_backoff import Backoff
+
+BOOK_DEPTHS = frozenset({10, 25, 100, 500, 1000})  # docs: websocket-v2/book
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,21 @@ class WsSessionConfig:
     slow_close_delay_s: float = 60.0  # after close code 1008/1013
     token_timeout_s: float = 15.0
     book_resync_min_interval_s: float = 1.0  # between resubscribes of one failing book
+
+    def __post_init__(self) -> None:
+        if self.book_depth not in BOOK_DEPTHS:
+            raise ConfigError(f"book_depth must be one of {sorted(BOOK_DEPTHS)}")
+        if self.ticker_event_trigger not in ("trades", "bbo"):
+            raise ConfigError("ticker_event_trigger must be 'trades' or 'bbo'")
+        for name in (
+            "heartbeat_interval_s",
+            "stale_after_heartbeats",
+            "ping_interval_s",
+            "connect_timeout_s",
+            "token_timeout_s",
+        ):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be positive")
 
     @property
     def stale_after_s(self) -> float:

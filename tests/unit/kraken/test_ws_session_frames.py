@@ -6,6 +6,7 @@ import json
 import random
 from decimal import Decimal
 
+import pytest
 from tests.conftest import DATA
 
 from krakenbot.clock import ManualClock
@@ -19,6 +20,7 @@ from krakenbot.domain.events import (
     SubscriptionFailed,
     Ticker,
 )
+from krakenbot.errors import ConfigError
 from krakenbot.kraken.ws_codec import peek_ticker_symbol
 from krakenbot.net.ws_inbound import InboundQueue
 from krakenbot.net.ws_session import Conn, WsSession, WsSessionConfig
@@ -173,3 +175,13 @@ def test_repeated_book_failures_resubscribe_at_most_once_per_interval() -> None:
     assert due == ["unsubscribe", "subscribe"]
     assert session._router.due_book_resyncs() == []
     assert [e.verified for e in q.drain() if isinstance(e, BookStatus)] == [False, False]
+
+
+def test_config_is_validated() -> None:
+    with pytest.raises(ConfigError):
+        WsSessionConfig(book_depth=11)
+    with pytest.raises(ConfigError):
+        WsSessionConfig(ticker_event_trigger="sometimes")
+    with pytest.raises(ConfigError):
+        WsSessionConfig(heartbeat_interval_s=0)
+    assert WsSessionConfig(book_depth=25).stale_after_s == 5.0
