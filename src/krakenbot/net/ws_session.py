@@ -98,8 +98,8 @@ class WsSession:
     # ---- lifecycle ------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Serve until `stop()`. Network failures never escape: they cause reconnects."""
-        self._stopping.clear()
+        """Serve until `stop()` (which may come before run starts). Network failures never
+        escape: they cause reconnects."""
         timeout = aiohttp.ClientTimeout(total=None, connect=self.config.connect_timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as http, asyncio.TaskGroup() as tg:
             tasks = []
@@ -113,6 +113,7 @@ class WsSession:
         for conn in (self._public, self._private):
             if conn.ever_connected:
                 self._emit_conn(conn, ConnectionState.CLOSED, "stopped")
+        self._stopping.clear()  # a later run() starts afresh
 
     def stop(self) -> None:
         self._stopping.set()
