@@ -54,7 +54,8 @@ def _check_host(cfg: SimConfig) -> None:
 
 
 def make_feed(state: SimState) -> Feed:
-    backfill_history(state.exchange, state.now_ns())
+    if state.cfg.history_minutes > 0:
+        backfill_history(state.exchange, state.now_ns(), state.cfg.history_minutes)
     if state.cfg.feed == "replay":
         return ReplayFeed(state.exchange, state.rng, state.now_ns(), speed=state.cfg.speed)
     if state.cfg.feed != "random":
