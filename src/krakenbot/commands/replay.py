@@ -9,7 +9,8 @@ Number text: live Kraken prints full precision. Decimals come from, in order: th
 `--price-decimals/--qty-decimals` flags (all symbols), an `instrument` frame in the recording,
 the built-in table of known pairs, else the text is used verbatim. Re-padding lets a
 recording whose numbers lost trailing zeros (re-serialised through floats) be checked.
-No network, no clock besides timing.
+No network, no clock besides timing. Imports: stdlib, kraken (codec) and net.ws_tracking (the
+live session's BookKeeper, so replay checks exactly what production checks).
 """
 
 from __future__ import annotations
