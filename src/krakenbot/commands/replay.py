@@ -44,8 +44,20 @@ def register(subparsers: Any) -> None:
         "replay", help="verify every order-book checksum in a recorded JSONL WebSocket feed"
     )
     p.add_argument("file", type=Path, help="JSONL recording (one WS v2 frame per line)")
-    p.add_argument("--price-decimals", type=int, default=None, metavar="N")
-    p.add_argument("--qty-decimals", type=int, default=None, metavar="N")
+    p.add_argument(
+        "--price-decimals",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pad prices to N decimals (pair_decimals) before checksumming",
+    )
+    p.add_argument(
+        "--qty-decimals",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pad quantities to N decimals (lot_decimals) before checksumming",
+    )
     p.add_argument("--depth", type=int, default=10, help="subscribed book depth (default 10)")
     p.set_defaults(handler=run)
 
