@@ -27,6 +27,7 @@ from krakenbot.sim import Sim, SimConfig, running_sim
 from krakenbot.store import open_ledger
 from krakenbot.store.repository import LedgerRepository
 from krakenbot.strategy.base import Strategy, StrategyView
+from krakenbot.strategy.mean_reversion import MeanReversion, MeanReversionParams
 
 XLM = "XLM/USD"
 WAIT_S = 10.0
@@ -249,3 +250,40 @@ async def engine_env(
 
 def sim_orders(sim: Sim, tag_prefix: str = "kb") -> list[dict[str, object]]:
     return [o for o in sim.control.orders() if str(o.get("cl_ord_id") or "").startswith(tag_prefix)]
+
+
+def mean_reversion(**overrides: Any) -> Strategy:
+    params: dict[str, Any] = {
+        "symbol": XLM,
+        "trade_usd": Decimal("10"),
+        "ema_halflife_s": 5.0,
+        "warmup_s": 0.0,
+        "min_samples": 6,  # = the warm-up views: no entry before the drop
+        "entry_z": 1.0,
+        "entry_timeout_s": 30.0,
+        "cooldown_s": 0.0,
+        "exit_retry_s": 0.2,
+    }
+    params.update(overrides)
+    return MeanReversion(MeanReversionParams(**params))
+
+
+async def move_mid(env: Env, price: str) -> None:
+    """Set the sim's mid and wait until the engine has seen a book around it."""
+    target = Decimal(price)
+    env.sim.control.set_mid(XLM, target)
+
+    def seen() -> bool:
+        book = env.engine.books.get(XLM)
+        return book is not None and book.verified and abs((book.mid or 0) - target) < target / 5000
+
+    await eventually(seen, what=f"book around {price}")
+
+
+async def warm_up(env: Env) -> None:
+    for price in ("0.290000", "0.290300", "0.289700", "0.290200", "0.289800", "0.290000"):
+        await move_mid(env, price)
+
+
+def ours(env: Env) -> list[dict[str, object]]:
+    return sim_orders(env.sim)
