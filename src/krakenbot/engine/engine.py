@@ -28,6 +28,7 @@ from krakenbot.domain.commands import CancelIntent, Intent
 from krakenbot.domain.enums import (
     Channel,
     ConnectionState,
+    Side,
     SystemState,
     TradingState,
 )
@@ -158,6 +159,9 @@ class Engine:
         self._refused: set[str] = set()  # symbols whose book subscription failed
         self._fatal_reason = ""
         self._account_epoch = 0  # bumped by every balance change and new fill
+        # Fill effects not yet confirmed by a balance update: Kraken reports the execution
+        # and the balance change on different channels, in either order.
+        self._unconfirmed: dict[str, Decimal] = {}
 
     # ================================================================== start-up
     async def load(self) -> None:
@@ -320,6 +324,7 @@ class Engine:
         elif isinstance(event, BalanceChange):
             self._account_epoch += 1
             self.balances[event.asset] = event.balance
+            self._unconfirmed.pop(event.asset, None)
         elif isinstance(event, BookStatus):
             book = self.books.get(event.symbol)
             if book is not None and book.verified != event.verified:
@@ -421,6 +426,7 @@ class Engine:
         if fill is not None:
             self._fill_ids.add(fill.trade_id)
             self._account_epoch += 1
+            self._book_balance_delta(fill)
             self._bump(fills=1)
             closed = self.trips.apply(fill)
             if closed is not None:
@@ -465,6 +471,7 @@ class Engine:
                 if trip is not None:
                     await self._trip(trip)
             self.balances.update(venue_balances)
+            self._unconfirmed.clear()  # REST balances include every fill so far
 
     # ================================================================== risk plumbing
     def risk_context(self, now_ns: int | None = None) -> RiskContext:
@@ -479,8 +486,27 @@ class Engine:
             positions=self.portfolio.positions(),
             working=self.registry.working(),
             daily_pnl=self._daily_pnl(now),
-            balances=self.balances,
+            balances=self.risk_balances(),
         )
+
+    def _book_balance_delta(self, fill: Fill) -> None:
+        instrument = self.instruments.get(fill.symbol)
+        if instrument is None:
+            return
+        sign = 1 if fill.side is Side.BUY else -1
+        fee_quote = fill.fee if fill.fee_asset == instrument.quote else ZERO
+        for asset, delta in (
+            (instrument.base, sign * fill.qty),
+            (instrument.quote, -sign * fill.cost - fee_quote),
+        ):
+            self._unconfirmed[asset] = self._unconfirmed.get(asset, ZERO) + delta
+
+    def risk_balances(self) -> dict[str, Decimal]:
+        """Exchange balances plus the fills the balance stream has not reported yet."""
+        found = dict(self.balances)
+        for asset, delta in self._unconfirmed.items():
+            found[asset] = found.get(asset, ZERO) + delta
+        return found
 
     def _marks(self) -> dict[str, Decimal]:
         return {s: b.mid for s, b in self.books.items() if b.verified and b.mid is not None}
