@@ -288,7 +288,7 @@ def _private_sub(ctx: Ctx, channel: str, params: Json, *, subscribe: bool) -> No
         conn.bal_seq = 1
         if snapshot:
             conn.send(wire_ws.balances_snapshot(ex.balances, conn.bal_seq))
-    conn.subs[(channel, "")] = {}
+    conn.subs[(channel, "")] = {"order_status": _flag(params, "order_status", True)}
 
 
 def _flag(params: Json, name: str, default: bool) -> bool:
