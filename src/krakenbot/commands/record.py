@@ -26,6 +26,7 @@ from krakenbot.kraken.ws_codec import encode_subscribe
 logger = logging.getLogger(__name__)
 
 DEFAULT_URL = "wss://ws.kraken.com/v2"
+CONNECT_TIMEOUT_S = 10.0
 CHANNELS = ("ticker", "book", "trade", "ohlc", "instrument")
 
 
@@ -56,7 +57,12 @@ async def _record_once(
     http: aiohttp.ClientSession, url: str, subs: list[str], out: TextIO, deadline: float | None
 ) -> int:
     frames = 0
-    async with http.ws_connect(url, autoping=True, heartbeat=None) as ws:
+    async with http.ws_connect(
+        url,
+        autoping=True,
+        heartbeat=None,
+        timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
+    ) as ws:
         for text in subs:
             await ws.send_str(text)
         while True:
@@ -91,7 +97,8 @@ async def record(
     deadline = None if duration_s is None else time.monotonic() + duration_s
     total = 0
     with out_path.open("a", encoding="utf-8") as out:
-        async with aiohttp.ClientSession() as http:
+        timeout = aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT_S)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
             while deadline is None or time.monotonic() < deadline:
                 try:
                     total += await _record_once(http, url, subs, out, deadline)

@@ -42,7 +42,7 @@ class _Side:
     def __init__(self) -> None:
         self.levels: dict[str, _Entry] = {}
         self.keys: list[tuple[Decimal, str]] = []  # ascending for both sides
-        self.joined: str | None = None  # cached fragments string of the best levels
+        self.joined: bytes | None = None  # cached fragments of the best levels
         self.n_joined = 0
 
     def clear(self) -> None:
@@ -194,15 +194,16 @@ class OrderBook:
         levels = self._asks.levels
         return [levels[t][2] for _, t in self._asks.keys[:n]]
 
-    def fragments_joined(self, n: int) -> tuple[str, str]:
-        """(asks, bids) fragment strings of the best `n` levels, cached until a side changes."""
+    def fragments_joined(self, n: int) -> tuple[bytes, bytes]:
+        """(asks, bids) fragments of the best `n` levels as ASCII bytes, each side cached
+        until that side changes (most updates touch one side only)."""
         asks = self._asks
         if asks.joined is None or asks.n_joined != n:
-            asks.joined = "".join(self.ask_fragments(n))
+            asks.joined = "".join(self.ask_fragments(n)).encode("ascii")
             asks.n_joined = n
         bids = self._bids
         if bids.joined is None or bids.n_joined != n:
-            bids.joined = "".join(self.bid_fragments(n))
+            bids.joined = "".join(self.bid_fragments(n)).encode("ascii")
             bids.n_joined = n
         return asks.joined, bids.joined
 
