@@ -96,12 +96,13 @@ class Scripted:
 
     name: str = "scripted"
     symbol: str = XLM
+    also: tuple[str, ...] = ()  # further pairs to subscribe to
     queue: list[Callable[[StrategyView], Sequence[Intent]]] = field(default_factory=list)
     seen: list[Event] = field(default_factory=list)
 
     @property
     def symbols(self) -> frozenset[str]:
-        return frozenset({self.symbol})
+        return frozenset({self.symbol, *self.also})
 
     def on_event(self, event: Event, view: StrategyView) -> Sequence[Intent]:
         self.seen.append(event)
@@ -157,7 +158,7 @@ def cancel(cl_ord_id: str) -> CancelIntent:
 @asynccontextmanager
 async def sim_for_engine(**overrides: Any) -> AsyncIterator[Sim]:
     config = SimConfig(
-        pairs=(XLM,),
+        pairs=overrides.pop("pairs", (XLM,)),
         balances=overrides.pop("balances", {"USD": Decimal("1000"), "XLM": Decimal("0")}),
         feed_interval_s=0.05,
         **overrides,
