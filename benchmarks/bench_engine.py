@@ -188,8 +188,9 @@ async def run_venue(live: bool, n: int) -> list[float]:
                     strategy.armed = True
                     mid = mid + (Decimal("0.000050") if i % 2 else Decimal("-0.000050"))
                     sim.control.set_mid(XLM, mid)
-                    want = i + 1
-                    await _until(lambda: len(sent) >= want and not engine.registry.live())
+                    await _until(
+                        lambda want=i + 1: len(sent) >= want and not engine.registry.live()
+                    )
     return [(s - r) / 1e3 for r, s in zip(strategy.stamps, sent, strict=False)]
 
 
