@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from enginetest_helpers import (
     XLM,
     Scripted,
@@ -89,3 +90,23 @@ async def test_exchange_order_with_our_prefix_is_adopted(tmp_path: Path) -> None
             assert row is not None and row.tag == "adopted"
             kinds = await eventually_async(lambda: env.repo.events("reconcile"))
             assert kinds[0].payload["kind"] == "adopt_order"
+
+
+@pytest.mark.parametrize("live", [True, False], ids=["sim", "paper"])
+async def test_shutdown_cancels_our_orders_through_the_gate_and_confirms(
+    tmp_path: Path, live: bool
+) -> None:
+    async with engine_env(tmp_path, Scripted(), live=live) as env:
+        engine = env.engine
+        await move_mid(env, "0.290000")
+        await eventually(env.stack.healthy, what="healthy")
+        await engine.submit([buy("30", "0.289000")])
+        order = await resting(env, "entry")
+        report = await env.stack.shutdown(5.0)
+        assert report.clean and report.cancels_sent == 1 and report.still_open == ()
+        assert engine.registry.get(order.cl_ord_id).status is OrderStatus.CANCELED  # type: ignore[union-attr]
+        assert engine.health().stop_requested
+        if live:
+            assert [o["status"] for o in ours(env)] == ["canceled"]
+        await engine.submit([buy("30", "0.289000")])  # after stop: nothing new goes out
+        assert len(engine.registry.all()) == 1
