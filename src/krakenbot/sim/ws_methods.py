@@ -154,6 +154,9 @@ def _subscription(ctx: Ctx, params: Json, *, subscribe: bool) -> None:
 
 def _subscribe_symbol(ctx: Ctx, channel: str, symbol: str, params: Json) -> None:
     hub, conn = ctx.hub, ctx.conn
+    if (channel, symbol) in conn.subs:
+        ctx.err("Already subscribed", symbol=symbol)
+        return
     market = hub.state.exchange.markets[symbol]
     now = hub.state.now_ns()
     snapshot = _flag(params, "snapshot", channel != "trade")

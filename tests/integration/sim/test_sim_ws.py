@@ -216,3 +216,21 @@ async def test_garbage_requests_never_break_the_connection(
     errors = [m for m in c.seen if isinstance(m, dict) and m.get("success") is False]
     assert len(errors) >= len(junk), errors
     await c.close()
+
+
+async def test_double_subscribe_is_refused_and_unsubscribe_stops_updates(
+    sim: Sim, session: aiohttp.ClientSession
+) -> None:
+    c = await WsClient.connect(session, sim.ws_url)
+    await c.send("subscribe", channel="book", symbol=["XLM/USD"])
+    await c.until(is_channel("book", "snapshot"))
+    await c.send("subscribe", channel="book", symbol=["XLM/USD"], depth=25)
+    assert (await c.until(is_method("subscribe")))["error"] == "Already subscribed"
+    await c.send("unsubscribe", channel="book", symbol=["XLM/USD"])
+    ack = await c.until(is_method("unsubscribe"))
+    assert ack["success"] and ack["result"]["symbol"] == "XLM/USD"
+    sim.control.tick_feed(20)
+    await c.send("ping", 1)
+    await c.until(is_method("pong"))
+    assert not [m for m in c.seen if m.get("channel") == "book" and m.get("type") == "update"]
+    await c.close()
