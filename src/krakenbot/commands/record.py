@@ -4,7 +4,8 @@ Owns: the operator command that subscribes to public channels and appends each r
 frame as one JSONL line (frames are compact JSON; any raw CR/LF - only possible as
 insignificant whitespace - becomes a space so one frame stays one line). Reconnects (with a
 short pause) until `--duration` elapses; SIGINT stops cleanly. Works against real Kraken or
-`krakenbot sim` (`--url`). Public data only: no keys, no tokens.
+`krakenbot sim` (`--url`). Public data only: no keys, no tokens. Imports: aiohttp, stdlib,
+kraken (request encoders); as an operator command it may import anything.
 """
 
 from __future__ import annotations

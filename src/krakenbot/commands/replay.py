@@ -9,7 +9,8 @@ Number text: live Kraken prints full precision. Decimals come from, in order: th
 `--price-decimals/--qty-decimals` flags (all symbols), an `instrument` frame in the recording,
 the built-in table of known pairs, else the text is used verbatim. Re-padding lets a
 recording whose numbers lost trailing zeros (re-serialised through floats) be checked.
-No network, no clock besides timing.
+No network, no clock besides timing. Imports: stdlib, kraken (codec) and net.ws_tracking (the
+live session's BookKeeper, so replay checks exactly what production checks).
 """
 
 from __future__ import annotations
@@ -43,8 +44,20 @@ def register(subparsers: Any) -> None:
         "replay", help="verify every order-book checksum in a recorded JSONL WebSocket feed"
     )
     p.add_argument("file", type=Path, help="JSONL recording (one WS v2 frame per line)")
-    p.add_argument("--price-decimals", type=int, default=None, metavar="N")
-    p.add_argument("--qty-decimals", type=int, default=None, metavar="N")
+    p.add_argument(
+        "--price-decimals",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pad prices to N decimals (pair_decimals) before checksumming",
+    )
+    p.add_argument(
+        "--qty-decimals",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pad quantities to N decimals (lot_decimals) before checksumming",
+    )
     p.add_argument("--depth", type=int, default=10, help="subscribed book depth (default 10)")
     p.set_defaults(handler=run)
 
