@@ -28,6 +28,7 @@ from krakenbot.domain.commands import CancelIntent, Intent
 from krakenbot.domain.enums import (
     Channel,
     ConnectionState,
+    OrderStatus,
     Side,
     SystemState,
     TradingState,
@@ -287,24 +288,55 @@ class Engine:
         return len(result.corrections)
 
     async def shutdown(self, timeout_s: float) -> ShutdownReport:
-        """Cancel every live order of ours (through the gate), wait for confirmation
-        (bounded, by lookup since the streams may be gone), then settle the ledger."""
+        """Cancel every live order of ours (through the gate), confirm by polling the
+        venue's open orders (1 REST point per poll: the streams may already be gone), then
+        one reconciliation settles the ledger. Bounded by `timeout_s`; never raises."""
         self.request_stop("shutdown")
-        deadline = self.clock.monotonic_ns() + int(timeout_s * _NS)
-        async with self.lock:
-            sent = await self.manager.cancel_all_ours("shutdown", self.risk_context())
-        await self.manager.drain(max(0.1, timeout_s / 2))
+        clock = self.clock
+        deadline = clock.monotonic_ns() + int(timeout_s * _NS)
+        sent = 0
         still: tuple[str, ...] = ()
-        while True:
-            await self.reconcile("shutdown")
-            still = tuple(o.cl_ord_id for o in self.registry.live())
-            if not still or self.clock.monotonic_ns() >= deadline:
-                break
-            await self.clock.sleep(min(0.2, max(0.0, timeout_s / 10)))
-        await self.manager.drain(0.1)
-        detail = "all orders closed" if not still else f"{len(still)} order(s) still open"
-        await self.repo.record_event("shutdown", {"cancels": str(sent), "detail": detail})
+        try:
+            async with self.lock:
+                sent = await self.manager.cancel_all_ours("shutdown", self.risk_context())
+            await self.manager.drain(max(0.1, timeout_s / 3))
+            while True:
+                still = await self._ours_still_open()
+                if not still or clock.monotonic_ns() >= deadline:
+                    break
+                await clock.sleep(min(0.5, max(0.01, timeout_s / 20)))
+                async with self.lock:  # re-sent only after cancel_retry_s (idempotent)
+                    for cl_ord_id in still:
+                        intent = CancelIntent(cl_ord_id, "shutdown")
+                        await self.manager.cancel(intent, self.risk_context())
+            if clock.monotonic_ns() < deadline:
+                await self.reconcile("shutdown")
+                still = tuple(o.cl_ord_id for o in self.registry.live())
+            await self.manager.drain(0.1)
+            detail = "all orders closed" if not still else f"{len(still)} order(s) still open"
+            await self.repo.record_event("shutdown", {"cancels": str(sent), "detail": detail})
+        except Exception as exc:
+            logger.error("shutdown incomplete", extra={"error": repr(exc)})
+            self._last_error = f"shutdown: {exc!r}"
+            still = still or tuple(o.cl_ord_id for o in self.registry.live())
+            return ShutdownReport(sent, still, False, f"shutdown failed: {exc!r}")
         return ShutdownReport(sent, still, not still and self._ledger_ok, detail)
+
+    async def _ours_still_open(self) -> tuple[str, ...]:
+        live = {o.cl_ord_id: o for o in self.registry.live()}
+        if not live:
+            return ()
+        try:
+            listed = await self.venue.open_orders()
+        except Exception as exc:  # unknown: count them all as open and try again
+            self._last_error = f"shutdown lookup: {exc!r}"
+            return tuple(live)
+        by_txid = {o.order_id: c for c, o in live.items() if o.order_id}
+        found = {s.cl_ord_id for s in listed if s.cl_ord_id in live}
+        found |= {by_txid[s.order_id] for s in listed if s.order_id in by_txid}
+        # An order still pending locally and not listed may be in flight: keep waiting.
+        pending = {c for c, o in live.items() if o.status is OrderStatus.PENDING_NEW}
+        return tuple(sorted(found | (pending - found)))
 
     # ================================================================== handling
     async def _handle(self, event: Event) -> None:
