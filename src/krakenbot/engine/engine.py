@@ -409,6 +409,10 @@ class Engine:
         if now >= self._next_metrics_ns:
             self._next_metrics_ns = now + int(self.config.metrics_interval_s * _NS)
             await self._write_metrics(now)
+            # Finished orders older than the reconciliation window leave the hot copy
+            # (never sooner: reconciliation must still recognise them as ours).
+            keep_s = self.config.reconcile.lookback_s + 86400.0
+            self.registry.forget_finished(now - int(keep_s * _NS))
 
     async def _decide(self, event: Event) -> None:
         if self._stop.is_set():

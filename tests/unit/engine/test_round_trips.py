@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from krakenbot.domain.enums import Side
+from krakenbot.domain.enums import OrderStatus, OrderType, Side
 from krakenbot.domain.events import Fill
+from krakenbot.domain.order import Order
 from krakenbot.domain.portfolio import Portfolio
 from krakenbot.engine.view import RoundTrips
+from krakenbot.orders.registry import OrderRegistry
 
 
 def fill(tid: str, side: Side, qty: str, price: str, cl: str | None = "e1") -> Fill:
@@ -48,3 +50,30 @@ def test_losing_trip_and_a_flip_through_zero() -> None:
     again = trips.apply(fill("3", Side.BUY, "5", "0.8", "y"))
     assert again is not None and again.entry_ids == ()
     assert (trips.total, trips.winning) == (2, 1)
+
+
+def test_registry_forgets_only_old_finished_orders() -> None:
+    def order(cl: str, status: OrderStatus, updated: int) -> Order:
+        return Order(
+            cl,
+            "XLM/USD",
+            Side.BUY,
+            OrderType.LIMIT,
+            D("1"),
+            D("1"),
+            0,
+            status=status,
+            order_id="O" + cl,
+            updated_ns=updated,
+        )
+
+    registry = OrderRegistry(
+        [
+            order("a", OrderStatus.FILLED, 10),
+            order("b", OrderStatus.FILLED, 100),
+            order("c", OrderStatus.OPEN, 10),
+        ]
+    )
+    assert registry.forget_finished(50) == 1
+    assert [o.cl_ord_id for o in registry.all()] == ["b", "c"]
+    assert registry.find(None, "Oa") is None and registry.find(None, "Ob") is not None
