@@ -217,7 +217,8 @@ class Engine:
                 await self.clock.sleep(cfg.min_gap_s)  # merge a burst of requests
                 self._reconcile_wanted.clear()
                 reasons, self._reconcile_reasons = self._reconcile_reasons, []
-                await self.reconcile(", ".join(dict.fromkeys(reasons)) or "requested")
+                reason = ", ".join(dict.fromkeys(reasons)) or "requested"
+                await asyncio.shield(self.reconcile(reason))  # never cut a ledger write
 
         await self._until_stopped(loop())
 
@@ -238,7 +239,13 @@ class Engine:
             await self.post(event)
 
     async def post(self, event: Event) -> None:
-        """Handle one event under the engine lock (the only way events enter)."""
+        """Handle one event under the engine lock (the only way events enter).
+
+        Shielded: stopping a service cancels its wait for the next event, never the
+        handling of one (a ledger transaction cut in half would poison the connection)."""
+        await asyncio.shield(self._post(event))
+
+    async def _post(self, event: Event) -> None:
         async with self.lock:
             try:
                 await self._handle(event)
