@@ -127,6 +127,10 @@ class TradingStack:
         self.request_stop("shutdown")
         return await self.engine.shutdown(timeout_s)
 
+    async def emergency_stop(self, reason: str) -> None:
+        """Trading HALTED (persisted) and Kraken's CancelAll, through the risk gate."""
+        await self.engine.emergency_stop(reason)
+
     def health(self) -> EngineHealth:
         return self.engine.health()
 

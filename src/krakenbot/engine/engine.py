@@ -281,6 +281,14 @@ class Engine:
         )
         logger.warning("trading state changed", extra={"to": state.value, "reason": reason})
 
+    async def emergency_stop(self, reason: str) -> None:
+        """HALTED (persisted), then cancel everything on the account (through the gate);
+        the outcome arrives as events and is confirmed by reconciliation."""
+        async with self.lock:
+            await self.set_trading_state(TradingState.HALTED, f"emergency: {reason}")
+            await self.manager.cancel_everything(reason, self.risk_context())
+        self.request_reconcile(f"emergency stop: {reason}")
+
     async def reconcile(self, reason: str) -> int:
         """Run one reconciliation now; returns the number of corrections."""
         try:
