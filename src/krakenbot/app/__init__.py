@@ -1,0 +1,1 @@
+"""Composition root: the daemon, its services, signals, health and the trading stack."""
