@@ -1,0 +1,131 @@
+"""`SimControl`: the test-facing handle of a running simulator (synchronous calls).
+
+Owns: the control surface documented in _notes/SIM_API.md — keys, system status, market
+moves, feed pause, the exchange's own view of orders/fills/balances, counters, timers and
+the `faults` injector. Imports: stdlib, krakenbot.clock and sim.* only.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from krakenbot.clock import ManualClock
+from krakenbot.sim.auth import ALL_PERMISSIONS
+from krakenbot.sim.exchange import SYSTEM_STATES
+from krakenbot.sim.faults import FaultInjector
+from krakenbot.sim.state import SimState
+
+
+class SimControl:
+    def __init__(self, state: SimState) -> None:
+        self._state = state
+
+    @property
+    def faults(self) -> FaultInjector:
+        return self._state.faults
+
+    def add_key(
+        self,
+        api_key: str,
+        api_secret: str,
+        *,
+        permissions: frozenset[str] = ALL_PERMISSIONS,
+        nonce_window: int = 0,
+    ) -> None:
+        self._state.keys.add(
+            api_key, api_secret, permissions=permissions, nonce_window=nonce_window
+        )
+
+    def set_system_status(self, state: str) -> None:
+        if state not in SYSTEM_STATES:
+            raise ValueError(f"system status must be one of {SYSTEM_STATES}")
+        self._state.exchange.system = state
+        self._state.status_changed()
+
+    def set_mid(self, symbol: str, price: Decimal) -> None:
+        """Move the book around `price`; resting orders the market crosses are filled."""
+        ex = self._state.exchange
+        spec = ex.index.resolve(symbol)
+        if spec is None:
+            raise ValueError(f"unknown pair {symbol!r}")
+        ex.set_mid(spec.symbol, Decimal(price), self._state.now_ns())
+        self._state.changed()
+
+    def pause_feed(self) -> None:
+        self._state.feed_paused = True
+
+    def resume_feed(self) -> None:
+        self._state.feed_paused = False
+
+    def orders(self) -> list[dict[str, object]]:
+        return [
+            {
+                "txid": o.txid,
+                "cl_ord_id": o.cl_ord_id,
+                "userref": o.userref,
+                "pair": o.pair.symbol,
+                "side": o.side,
+                "type": o.ordertype,
+                "price": o.price,
+                "vol": o.vol,
+                "vol_exec": o.vol_exec,
+                "status": o.status,
+                "cost": o.cost,
+                "fee": o.fee,
+                "tif": o.tif,
+                "post_only": o.post_only,
+                "reason": o.reason,
+            }
+            for o in self._state.exchange.orders.values()
+        ]
+
+    def trades(self) -> list[dict[str, object]]:
+        return [
+            {
+                "trade_id": f.txid,
+                "public_trade_id": f.trade_id,
+                "ordertxid": f.ordertxid,
+                "pair": f.pair.symbol,
+                "side": f.side,
+                "price": f.price,
+                "vol": f.vol,
+                "cost": f.cost,
+                "fee": f.fee,
+                "maker": f.maker,
+                "time_ns": f.time_ns,
+            }
+            for f in self._state.exchange.fills
+        ]
+
+    def balances(self) -> dict[str, Decimal]:
+        return self._state.balances()
+
+    def holds(self) -> dict[str, Decimal]:
+        return self._state.exchange.holds()
+
+    def rest_counter(self, api_key: str) -> Decimal:
+        return self._state.rest_counters.value(api_key, self._state.now_ns())
+
+    def trading_counter(self, api_key: str, symbol: str) -> Decimal:
+        """The per-pair trading counter (one account: every key shares it)."""
+        spec = self._state.exchange.index.resolve(symbol)
+        if spec is None:
+            raise ValueError(f"unknown pair {symbol!r}")
+        return self._state.exchange.trading.value(spec.symbol, self._state.now_ns())
+
+    def dead_man_trigger_ns(self) -> int | None:
+        return self._state.exchange.dms_trigger_ns
+
+    def advance(self, seconds: float) -> None:
+        """Move a ManualClock forward and run the timers (dead man's switch, GTD expiry)."""
+        clock = self._state.clock
+        if not isinstance(clock, ManualClock):
+            raise TypeError("advance() needs SimConfig(clock=ManualClock())")
+        clock.advance(seconds)
+        self._state.changed()
+
+    def tick_feed(self, n: int = 1) -> None:
+        """Run the market feed `n` steps now (deterministic tests with a paused feed)."""
+        for _ in range(n):
+            self._state.feed_tick()
+        self._state.changed()

@@ -1,0 +1,122 @@
+"""Replay feed: real Kraken XBT/USDT candles and trades, rescaled to every simulated pair.
+
+Owns: `ReplayFeed` and the loader of the bundled data (sim/data/, see PROVENANCE.md). Each
+1-minute candle lasts 60/speed seconds of sim time; inside it the mid follows
+open → low/high → high/low → close (the extreme nearer the close last), trades arrive at the
+candle's real rate with sizes drawn from the real trade tape, scaled by notional. The path
+repeats at the end, continuing from the current price. Imports: stdlib and sim.* only; the
+data files are read once with importlib.resources (package data, no network).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib import resources
+
+from krakenbot.sim.exchange import Exchange
+
+NS = 1_000_000_000
+_OHLC = "ohlc_1m_XBTUSDT_2025-11-10_nautilus.json"
+_TRADES = "trades_XBTUSDT_2025-11-10_nautilus.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    count: int
+
+
+def _load(name: str) -> dict[str, object]:
+    text = resources.files("krakenbot.sim").joinpath("data", name).read_text(encoding="utf-8")
+    parsed = json.loads(text)
+    result = parsed["result"]
+    assert isinstance(result, dict)
+    return result
+
+
+def load_bars() -> list[Bar]:
+    rows = _load(_OHLC)["XBTUSDT"]
+    assert isinstance(rows, list)
+    return [
+        Bar(Decimal(r[1]), Decimal(r[2]), Decimal(r[3]), Decimal(r[4]), int(r[7])) for r in rows
+    ]
+
+
+def load_trade_notionals() -> list[tuple[str, Decimal]]:
+    """(taker side, notional in quote) of each real trade."""
+    rows = _load(_TRADES)["XBTUSDT"]
+    assert isinstance(rows, list)
+    return [("buy" if r[3] == "b" else "sell", Decimal(r[0]) * Decimal(r[1])) for r in rows]
+
+
+def intra_candle(bar: Bar, frac: float) -> Decimal:
+    """Price at `frac` ∈ [0, 1] through the candle: o → first extreme → second → c."""
+    up = bar.close >= bar.open
+    points = [bar.open, bar.low if up else bar.high, bar.high if up else bar.low, bar.close]
+    pos = min(max(frac, 0.0), 1.0) * 3
+    i = min(int(pos), 2)
+    t = Decimal(str(round(pos - i, 6)))
+    return points[i] + (points[i + 1] - points[i]) * t
+
+
+class ReplayFeed:
+    def __init__(
+        self, exchange: Exchange, rng: random.Random, start_ns: int, *, speed: float = 1.0
+    ) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.exchange = exchange
+        self.rng = rng
+        self.speed = speed
+        self.bars = load_bars()
+        self.tape = load_trade_notionals()
+        self.start_ns = start_ns
+        self.last_ns = start_ns
+        self.loop = 0
+        self.scale = {
+            sym: m.spec.start_price / self.bars[0].open for sym, m in exchange.markets.items()
+        }
+        self._pending = dict.fromkeys(exchange.markets, 0.0)
+        self._tape_pos = 0
+
+    def _position(self, now_ns: int) -> tuple[int, float]:
+        minutes = max(0, now_ns - self.start_ns) * self.speed / (60 * NS)
+        index = int(minutes)
+        return index, minutes - index
+
+    def tick(self, now_ns: int) -> None:
+        index, frac = self._position(now_ns)
+        loop, index = divmod(index, len(self.bars))
+        if loop != self.loop:
+            self.loop = loop  # start the path again from wherever the price is now
+            for sym, m in self.exchange.markets.items():
+                self.scale[sym] = m.mid / self.bars[0].open
+        bar = self.bars[index]
+        elapsed_min = max(0, now_ns - self.last_ns) * self.speed / (60 * NS)
+        self.last_ns = now_ns
+        base = intra_candle(bar, frac)
+        for symbol, market in self.exchange.markets.items():
+            mid = (base * self.scale[symbol]).quantize(market.spec.price_step)
+            if mid != market.mid:
+                market.recenter(mid, now_ns)
+            market.perturb()
+            self._pending[symbol] += bar.count * elapsed_min
+            while self._pending[symbol] >= 1.0:
+                self._pending[symbol] -= 1.0
+                self._trade(symbol, now_ns)
+            market.touch_candle(now_ns)
+            self.exchange.cross(symbol, now_ns)
+
+    def _trade(self, symbol: str, now_ns: int) -> None:
+        side, notional = self.tape[self._tape_pos % len(self.tape)]
+        self._tape_pos += 1
+        market = self.exchange.markets[symbol]
+        # The real trade's quote value is kept; its size follows this pair's price level.
+        qty = (notional / market.mid).quantize(market.spec.lot_step)
+        self.exchange.feed_trade(symbol, now_ns, side=side, qty=max(qty, market.spec.lot_step))

@@ -1,0 +1,349 @@
+"""Kraken REST methods as plain functions on the simulator state (no sockets).
+
+Owns: one function per public and private REST method, each `(state, params) -> (result,
+error)`, and the tables mapping method names to them with the key permission they need.
+Imports: stdlib and sim.* only. Shapes follow API.md §5 and vectors/real_messages/rest_*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from krakenbot.sim import wire_rest as wire
+from krakenbot.sim.auth import PERM_QUERY, PERM_TRADE, PERM_WEBSOCKET
+from krakenbot.sim.exchange import E_UNAVAILABLE
+from krakenbot.sim.model import SimOrder
+from krakenbot.sim.pairs import ASSETS, PairSpec, normalize_asset
+from krakenbot.sim.parse import (
+    E_ARGS,
+    E_UNKNOWN_PAIR,
+    check_deadline,
+    decimal_text,
+    parse_rest_order,
+    truthy,
+)
+from krakenbot.sim.ratelimit import NS
+from krakenbot.sim.state import SimState
+
+Params = dict[str, object]
+Result = tuple[object | None, str | None]
+Method = Callable[[SimState, Params], Result]
+OHLC_INTERVALS = (1, 5, 15, 30, 60, 240, 1440, 10080, 21600)
+
+
+def _pairs(state: SimState, params: Params) -> list[PairSpec] | None:
+    raw = params.get("pair")
+    if not raw:
+        return list(state.exchange.index)
+    out = []
+    for name in str(raw).split(","):
+        spec = state.exchange.index.resolve(name)
+        if spec is None:
+            return None
+        out.append(spec)
+    return out
+
+
+def _one_pair(state: SimState, params: Params) -> PairSpec | str:
+    raw = params.get("pair")
+    if not raw:
+        return f"{E_ARGS}:pair"
+    spec = state.exchange.index.resolve(str(raw))
+    return spec if spec is not None else E_UNKNOWN_PAIR
+
+
+def _int(params: Params, name: str, default: int) -> int | None:
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(str(raw))
+    except ValueError:
+        return None
+
+
+# -- public ------------------------------------------------------------------------------
+def m_time(state: SimState, params: Params) -> Result:
+    return wire.time_result(state.now_ns()), None
+
+
+def m_system_status(state: SimState, params: Params) -> Result:
+    return wire.system_status(state.exchange.system, state.now_ns()), None
+
+
+def m_assets(state: SimState, params: Params) -> Result:
+    codes = sorted({c for p in state.exchange.index for c in (p.base, p.quote)})
+    if params.get("asset"):
+        wanted = []
+        for name in str(params["asset"]).split(","):
+            code = normalize_asset(name)
+            if code is None or code not in ASSETS:
+                return None, "EQuery:Unknown asset"
+            wanted.append(code)
+        codes = wanted
+    return wire.assets_result(codes), None
+
+
+def m_asset_pairs(state: SimState, params: Params) -> Result:
+    pairs = _pairs(state, params)
+    if pairs is None:
+        return None, E_UNKNOWN_PAIR
+    info = str(params.get("info") or "info")
+    if info not in ("info", "leverage", "fees", "margin"):
+        return None, f"{E_ARGS}:info"
+    return {p.rest_id: wire.asset_pair(p, info) for p in pairs}, None
+
+
+def m_ticker(state: SimState, params: Params) -> Result:
+    pairs = _pairs(state, params)
+    if pairs is None:
+        return None, E_UNKNOWN_PAIR
+    return {p.rest_id: wire.ticker(state.exchange.markets[p.symbol]) for p in pairs}, None
+
+
+def m_ohlc(state: SimState, params: Params) -> Result:
+    spec = _one_pair(state, params)
+    if isinstance(spec, str):
+        return None, spec
+    interval = _int(params, "interval", 1)
+    since = _int(params, "since", 0)
+    if interval not in OHLC_INTERVALS or since is None:
+        return None, f"{E_ARGS}:interval"
+    rows = wire.ohlc(state.exchange.markets[spec.symbol], interval, since or None, state.now_ns())
+    last = rows[-2][0] if len(rows) > 1 else (rows[-1][0] if rows else 0)
+    return {spec.rest_id: rows, "last": last}, None
+
+
+def m_depth(state: SimState, params: Params) -> Result:
+    spec = _one_pair(state, params)
+    if isinstance(spec, str):
+        return None, spec
+    count = _int(params, "count", 100)
+    if count is None or not 1 <= count <= 500:
+        return None, f"{E_ARGS}:count"
+    return {
+        spec.rest_id: wire.depth(state.exchange.markets[spec.symbol], count, state.now_ns())
+    }, None
+
+
+def m_trades(state: SimState, params: Params) -> Result:
+    spec = _one_pair(state, params)
+    if isinstance(spec, str):
+        return None, spec
+    count = _int(params, "count", 1000)
+    since = _int(params, "since", 0)
+    if count is None or since is None:
+        return None, f"{E_ARGS}:count"
+    since_ns = since * NS if 0 < since < 10**12 else (since or None)
+    rows, last = wire.trades(state.exchange.markets[spec.symbol], since_ns, count)
+    return {spec.rest_id: rows, "last": last}, None
+
+
+PUBLIC: dict[str, Method] = {
+    "Time": m_time,
+    "SystemStatus": m_system_status,
+    "Assets": m_assets,
+    "AssetPairs": m_asset_pairs,
+    "Ticker": m_ticker,
+    "OHLC": m_ohlc,
+    "Depth": m_depth,
+    "Trades": m_trades,
+}
+
+
+# -- private: account ----------------------------------------------------------------------
+def m_balance(state: SimState, params: Params) -> Result:
+    return wire.balance(state.exchange), None
+
+
+def m_balance_ex(state: SimState, params: Params) -> Result:
+    return wire.balance_ex(state.exchange), None
+
+
+def m_trade_balance(state: SimState, params: Params) -> Result:
+    return wire.trade_balance(state.exchange), None
+
+
+def _filter(orders: list[SimOrder], params: Params) -> list[SimOrder]:
+    if params.get("userref") not in (None, ""):
+        ref = str(params["userref"])
+        orders = [o for o in orders if str(o.userref) == ref]
+    if params.get("cl_ord_id") not in (None, ""):
+        orders = [o for o in orders if o.cl_ord_id == params["cl_ord_id"]]
+    return orders
+
+
+def m_open_orders(state: SimState, params: Params) -> Result:
+    trades = truthy(params.get("trades", False))
+    orders = _filter(list(state.exchange.open.values()), params)
+    return {"open": {o.txid: wire.order(o, with_trades=trades) for o in orders}}, None
+
+
+def m_closed_orders(state: SimState, params: Params) -> Result:
+    trades = truthy(params.get("trades", False))
+    closed = [o for o in state.exchange.orders.values() if not o.is_open]
+    closed.sort(key=lambda o: o.closetm_ns or 0, reverse=True)
+    closed = _filter(closed, params)
+    ofs = _int(params, "ofs", 0) or 0
+    page = closed[ofs : ofs + 50]
+    return {
+        "closed": {o.txid: wire.order(o, with_trades=trades) for o in page},
+        "count": len(closed),
+    }, None
+
+
+def m_query_orders(state: SimState, params: Params) -> Result:
+    raw = str(params.get("txid") or "")
+    ids = [t.strip() for t in raw.split(",") if t.strip()]
+    if not ids or len(ids) > 50:
+        return None, f"{E_ARGS}:txid"
+    trades = truthy(params.get("trades", False))
+    out = {}
+    for txid in ids:
+        order = state.exchange.orders.get(txid)
+        if order is None:
+            return None, "EOrder:Invalid order"
+        out[txid] = wire.order(order, with_trades=trades)
+    return out, None
+
+
+def m_trades_history(state: SimState, params: Params) -> Result:
+    fills = sorted(state.exchange.fills, key=lambda f: f.time_ns, reverse=True)
+    ofs = _int(params, "ofs", 0) or 0
+    page = fills[ofs : ofs + 50]
+    return {"trades": {f.txid: wire.trade(f) for f in page}, "count": len(fills)}, None
+
+
+# -- private: trading ----------------------------------------------------------------------
+def m_add_order(state: SimState, params: Params) -> Result:
+    now = state.now_ns()
+    err = check_deadline(params.get("deadline"), now, ws=False)
+    if err:
+        return None, err
+    req = parse_rest_order(params, state.exchange.index, now)
+    if isinstance(req, str):
+        return None, req
+    order, err = state.exchange.add_order(req, now)
+    if err or order is None:
+        return None, err
+    result: dict[str, object] = {"descr": {"order": order.descr()}}
+    if not req.validate:
+        result["txid"] = [order.txid]
+    return result, None
+
+
+def m_add_order_batch(state: SimState, params: Params) -> Result:
+    now = state.now_ns()
+    err = check_deadline(params.get("deadline"), now, ws=False)
+    if err:
+        return None, err
+    raw = params.get("orders")
+    if not isinstance(raw, list) or not 2 <= len(raw) <= 15:
+        return None, f"{E_ARGS}:orders"
+    reqs = []
+    validate = truthy(params.get("validate", False))
+    for entry in raw:
+        if not isinstance(entry, dict):
+            return None, f"{E_ARGS}:orders"
+        req = parse_rest_order(entry, state.exchange.index, now, pair=params.get("pair"))
+        if isinstance(req, str):
+            return None, req
+        err = state.exchange.check_state(req) or state.exchange.validate(req, ws=False)
+        if err:
+            return None, err  # the whole batch fails validation (API.md §5.3)
+        reqs.append(req)
+    if validate:
+        return {
+            "orders": [
+                {"descr": {"order": state.exchange._new_order(r, now).descr()}} for r in reqs
+            ]
+        }, None
+    ex = state.exchange
+    if not ex.trading.charge_add(reqs[0].pair.symbol, now, n_orders=len(reqs)):
+        return None, "EOrder:Rate limit exceeded"
+    rows: list[object] = []
+    for req in reqs:
+        order, err = ex.add_order(req, now, charged=True)
+        if err or order is None:
+            rows.append({"error": err})
+        else:
+            rows.append({"txid": order.txid, "descr": {"order": order.descr()}})
+    return {"orders": rows}, None
+
+
+def _ref(raw: object) -> str | int:
+    if isinstance(raw, int):
+        return raw
+    return str(raw)
+
+
+def m_cancel_order(state: SimState, params: Params) -> Result:
+    ex = state.exchange
+    raw = params.get("txid") if params.get("txid") not in (None, "") else params.get("cl_ord_id")
+    if raw in (None, ""):
+        return None, f"{E_ARGS}:txid"
+    if ex.system == "maintenance":
+        return None, E_UNAVAILABLE
+    orders = ex.find_open(_ref(raw))
+    err = ex.cancel(orders, state.now_ns())
+    if err:
+        return None, err
+    return {"count": len(orders)}, None
+
+
+def m_cancel_order_batch(state: SimState, params: Params) -> Result:
+    ex = state.exchange
+    refs = list(params.get("orders") or []) + list(params.get("cl_ord_ids") or [])  # type: ignore[call-overload]
+    if not refs or len(refs) > 50:
+        return None, f"{E_ARGS}:orders"
+    orders: list[SimOrder] = []
+    for ref in refs:
+        for o in ex.find_open(_ref(ref)):
+            if o not in orders:
+                orders.append(o)
+    err = ex.cancel(orders, state.now_ns(), force=True) if orders else None
+    if err:
+        return None, err
+    return {"count": len(orders)}, None
+
+
+def m_cancel_all(state: SimState, params: Params) -> Result:
+    if state.exchange.system == "maintenance":
+        return None, E_UNAVAILABLE
+    return {"count": state.exchange.cancel_all(state.now_ns())}, None
+
+
+def m_cancel_all_after(state: SimState, params: Params) -> Result:
+    timeout = decimal_text(params.get("timeout"))
+    if timeout is None or timeout != int(timeout) or timeout >= 86400:
+        return None, f"{E_ARGS}:timeout"
+    now = state.now_ns()
+    trigger = state.exchange.cancel_all_after(int(timeout), now)
+    return {
+        "currentTime": wire.rfc3339_s(now),
+        "triggerTime": wire.rfc3339_s(trigger) if timeout else "0",
+    }, None
+
+
+def m_ws_token(state: SimState, params: Params) -> Result:
+    return {"token": state.new_token(), "expires": 900}, None
+
+
+PRIVATE: dict[str, tuple[str, Method]] = {
+    "Balance": (PERM_QUERY, m_balance),
+    "BalanceEx": (PERM_QUERY, m_balance_ex),
+    "TradeBalance": (PERM_QUERY, m_trade_balance),
+    "OpenOrders": (PERM_QUERY, m_open_orders),
+    "ClosedOrders": (PERM_QUERY, m_closed_orders),
+    "QueryOrders": (PERM_QUERY, m_query_orders),
+    "TradesHistory": (PERM_QUERY, m_trades_history),
+    "AddOrder": (PERM_TRADE, m_add_order),
+    "AddOrderBatch": (PERM_TRADE, m_add_order_batch),
+    "CancelOrder": (PERM_TRADE, m_cancel_order),
+    "CancelOrderBatch": (PERM_TRADE, m_cancel_order_batch),
+    "CancelAll": (PERM_TRADE, m_cancel_all),
+    "CancelAllOrdersAfter": (PERM_TRADE, m_cancel_all_after),
+    "GetWebSocketsToken": (PERM_WEBSOCKET, m_ws_token),
+}
+_ = Decimal

@@ -1,0 +1,280 @@
+"""REST result rendering, written from the Kraken facts (API.md §5), not from any client codec.
+
+Owns: turning exchange state into the JSON-ready `result` objects of Kraken's REST methods:
+numbers as fixed-precision strings, times as epoch-second numbers, ids as strings, pair keys
+as REST ids, assets as legacy codes. Imports: stdlib and sim.* only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from krakenbot.sim.exchange import Exchange
+from krakenbot.sim.market import Market
+from krakenbot.sim.model import Fill, SimOrder
+from krakenbot.sim.pairs import ASSETS, PairSpec
+
+NS = 1_000_000_000
+Json = dict[str, object]
+
+
+def fixed(value: Decimal, decimals: int) -> str:
+    return f"{value:.{decimals}f}"
+
+
+def epoch(ns: int) -> float:
+    return round(ns / NS, 6)
+
+
+def rfc3339_s(ns: int) -> str:
+    return datetime.fromtimestamp(ns // NS, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def time_result(now_ns: int) -> Json:
+    stamp = datetime.fromtimestamp(now_ns // NS, UTC)
+    return {"unixtime": now_ns // NS, "rfc1123": stamp.strftime("%a, %d %b %y %H:%M:%S +0000")}
+
+
+def system_status(state: str, now_ns: int) -> Json:
+    return {"status": state, "timestamp": rfc3339_s(now_ns)}
+
+
+def assets_result(codes: list[str]) -> Json:
+    out: Json = {}
+    for code in codes:
+        spec = ASSETS[code]
+        out[spec.legacy] = {
+            "aclass": "currency",
+            "altname": "XBT" if code == "BTC" else code,
+            "decimals": spec.decimals,
+            "display_decimals": spec.display_decimals,
+            "status": "enabled",
+        }
+    return out
+
+
+def _fees(table: tuple[tuple[int, Decimal], ...]) -> list[list[object]]:
+    return [[vol, float(pct)] for vol, pct in table]
+
+
+def asset_pair(spec: PairSpec, info: str) -> Json:
+    base, quote = ASSETS[spec.base].legacy, ASSETS[spec.quote].legacy
+    if info == "leverage":
+        return {"leverage_buy": list(spec.leverage), "leverage_sell": list(spec.leverage)}
+    if info == "fees":
+        return {"fees": _fees(spec.taker_fees), "fee_volume_currency": "ZUSD"}
+    if info == "margin":
+        return {"margin_call": 80, "margin_level": 40}
+    return {
+        "altname": spec.altname,
+        "wsname": spec.wsname,
+        "aclass_base": "currency",
+        "base": base,
+        "aclass_quote": "currency",
+        "quote": quote,
+        "lot": "unit",
+        "cost_decimals": spec.cost_decimals,
+        "pair_decimals": spec.pair_decimals,
+        "lot_decimals": spec.lot_decimals,
+        "lot_multiplier": 1,
+        "leverage_buy": list(spec.leverage),
+        "leverage_sell": list(spec.leverage),
+        "fees": _fees(spec.taker_fees),
+        "fees_maker": _fees(spec.maker_fees),
+        "fee_volume_currency": "ZUSD",
+        "margin_call": 80,
+        "margin_stop": 40,
+        "ordermin": str(spec.ordermin),
+        "costmin": str(spec.costmin),
+        "tick_size": str(spec.tick_size),
+        "status": spec.status,
+        "long_position_limit": spec.long_position_limit,
+        "short_position_limit": spec.short_position_limit,
+    }
+
+
+def ticker(m: Market) -> Json:
+    spec = m.spec
+    pd, ld = 5 if spec.pair_decimals <= 5 else spec.pair_decimals, spec.lot_decimals
+    ask = m.asks.best() or m.mid
+    bid = m.bids.best() or m.mid
+    return {
+        "a": [fixed(ask, pd), "1", "1.000"],
+        "b": [fixed(bid, pd), "1", "1.000"],
+        "c": [fixed(m.last_price, pd), fixed(m.last_qty, ld)],
+        "v": [fixed(m.volume, ld), fixed(m.volume, ld)],
+        "p": [fixed(m.vwap, pd), fixed(m.vwap, pd)],
+        "t": [m.trade_count, m.trade_count],
+        "l": [fixed(m.low, pd), fixed(m.low, pd)],
+        "h": [fixed(m.high, pd), fixed(m.high, pd)],
+        "o": fixed(m.open_price, pd),
+    }
+
+
+def ohlc(m: Market, interval: int, since_s: int | None, now_ns: int) -> list[list[object]]:
+    pd, ld = m.spec.pair_decimals, m.spec.lot_decimals
+    rows: list[list[object]] = []
+    for c in m.candles_for(interval, now_ns)[-720:]:
+        t = c.begin_ns // NS
+        if since_s is not None and t <= since_s:
+            continue
+        rows.append(
+            [
+                t,
+                fixed(c.open, pd),
+                fixed(c.high, pd),
+                fixed(c.low, pd),
+                fixed(c.close, pd),
+                fixed(c.vwap, pd),
+                fixed(c.volume, ld),
+                c.count,
+            ]
+        )
+    return rows
+
+
+def depth(m: Market, count: int, now_ns: int) -> Json:
+    pd = 5 if m.spec.pair_decimals <= 5 else m.spec.pair_decimals
+    ld = m.spec.lot_decimals
+    ts = m.last_change_ns // NS
+
+    def side(levels: list[tuple[Decimal, Decimal]]) -> list[list[object]]:
+        return [[fixed(p, pd), fixed(q, ld), ts] for p, q in levels]
+
+    return {"asks": side(m.asks.top(count)), "bids": side(m.bids.top(count))}
+
+
+def trades(m: Market, since_ns: int | None, count: int) -> tuple[list[list[object]], str]:
+    pd = 5 if m.spec.pair_decimals <= 5 else m.spec.pair_decimals
+    ld = m.spec.lot_decimals
+    rows = [t for t in m.trades if since_ns is None or t.time_ns > since_ns][:count]
+    out: list[list[object]] = [
+        [
+            fixed(t.price, pd),
+            fixed(t.qty, ld),
+            round(t.time_ns / NS, 7),
+            t.side[0],
+            t.ord_type[0],
+            "",
+            t.trade_id,
+        ]
+        for t in rows
+    ]
+    last = rows[-1].time_ns if rows else (since_ns or 0)
+    return out, str(last)
+
+
+def order(o: SimOrder, *, with_trades: bool) -> Json:
+    spec = o.pair
+    pd, ld = spec.pair_decimals, spec.lot_decimals
+    qd = ASSETS[spec.quote].decimals
+    flags = ["post"] if o.post_only else []
+    flags.append("fciq")
+    status = {"pending": "pending", "open": "open"}.get(o.status, o.status)
+    out: Json = {
+        "refid": None,
+        "userref": o.userref,
+        "cl_ord_id": o.cl_ord_id,
+        "status": status,
+        "opentm": epoch(o.opentm_ns),
+        "starttm": 0,
+        "expiretm": epoch(o.expire_ns) if o.expire_ns else 0,
+        "descr": {
+            "pair": spec.altname,
+            "aclass": "forex",
+            "type": o.side,
+            "ordertype": o.ordertype,
+            "price": fixed(o.price, pd) if o.price is not None else "0",
+            "price2": "0",
+            "leverage": "none",
+            "order": o.descr(),
+            "close": "",
+        },
+        "vol": fixed(o.vol, ld),
+        "vol_exec": fixed(o.vol_exec, ld),
+        "cost": fixed(o.cost, qd),
+        "fee": fixed(o.fee, qd),
+        "price": fixed(o.avg_price, pd),
+        "stopprice": fixed(Decimal(0), pd),
+        "limitprice": fixed(Decimal(0), pd),
+        "misc": "partial" if o.vol_exec and o.vol_exec < o.vol else "",
+        "oflags": ",".join(flags),
+        "time_in_force": o.tif.lower(),
+    }
+    if o.cl_ord_id is None:
+        del out["cl_ord_id"]
+    if not o.is_open:
+        out["reason"] = o.reason
+        out["closetm"] = epoch(o.closetm_ns or o.opentm_ns)
+    if with_trades and o.trades:
+        out["trades"] = list(o.trades)
+    return out
+
+
+def trade(f: Fill) -> Json:
+    spec = f.pair
+    qd = ASSETS[spec.quote].decimals
+    return {
+        "ordertxid": f.ordertxid,
+        "postxid": f.postxid,
+        "pair": spec.rest_id,
+        "time": epoch(f.time_ns),
+        "type": f.side,
+        "ordertype": f.ordertype,
+        "price": fixed(f.price, max(spec.pair_decimals, 5)),
+        "cost": fixed(f.cost, qd),
+        "fee": fixed(f.fee, qd),
+        "vol": fixed(f.vol, spec.lot_decimals),
+        "margin": fixed(Decimal(0), qd),
+        "misc": "",
+        "trade_id": f.trade_id,
+        "maker": f.maker,
+    }
+
+
+def balance(ex: Exchange) -> Json:
+    out: Json = {}
+    for code, amount in ex.balances.items():
+        spec = ASSETS.get(code)
+        if spec:
+            out[spec.legacy] = fixed(amount, spec.decimals)
+    return out
+
+
+def balance_ex(ex: Exchange) -> Json:
+    holds = ex.holds()
+    out: Json = {}
+    for code, amount in ex.balances.items():
+        spec = ASSETS.get(code)
+        if spec:
+            out[spec.legacy] = {
+                "balance": fixed(amount, spec.decimals),
+                "hold_trade": fixed(holds.get(code, Decimal(0)), spec.decimals),
+            }
+    return out
+
+
+def trade_balance(ex: Exchange) -> Json:
+    total = Decimal(0)
+    for code, amount in ex.balances.items():
+        if code == "USD":
+            total += amount
+            continue
+        for m in ex.markets.values():
+            if m.spec.base == code and m.spec.quote == "USD":
+                total += amount * m.mid
+                break
+    text = fixed(total, 4)
+    zero = "0.0000"
+    return {
+        "eb": text,
+        "tb": text,
+        "m": zero,
+        "n": zero,
+        "c": zero,
+        "v": zero,
+        "e": text,
+        "mf": text,
+        "ml": zero,
+    }
