@@ -1,0 +1,1 @@
+"""Pure Kraken protocol code: signing, nonces, error table, codecs, rate-limit accounting."""

@@ -1,0 +1,1 @@
+"""The network shells: the only aiohttp / websockets client code."""

@@ -1,0 +1,261 @@
+"""Exactly-once order placement and idempotent cancels on top of the REST core.
+
+Owns: the AddOrder send → (ambiguous?) → wait out the deadline → look up by cl_ord_id in
+open and closed orders → re-send only if provably absent loop, and the cancel retry loop.
+Must not import: anything above `net`. Used through RestClient's methods.
+Why the deadline: AddOrder carries `deadline` (docs: AddOrder, RFC3339, now+2…60 s); after
+it Kraken's engine refuses the request, so once it has passed an order that is not in open
+or closed orders can never appear later, and a re-send cannot create a twin.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from krakenbot.clock import Clock
+from krakenbot.errors import (
+    AmbiguousOrderError,
+    KrakenbotError,
+    RateLimitedError,
+    RejectedError,
+    TransientError,
+    TransportError,
+)
+from krakenbot.kraken import rest_codec as codec
+from krakenbot.kraken import rest_orders as orders
+from krakenbot.kraken.errors import (
+    RestRateLimitedError,
+    ThrottledError,
+    TradingRateLimitedError,
+    UnknownOrderError,
+    outcome_unknown,
+)
+from krakenbot.kraken.methods import Priority
+from krakenbot.kraken.ratelimit import ADD_COST, cancel_cost
+from krakenbot.kraken.signing import ParamValue
+from krakenbot.net.http import RequestNotSentError
+from krakenbot.net.rest_core import RestCore, TradeCharge
+from krakenbot.resilience.backoff import Backoff
+from krakenbot.resilience.breaker import CircuitOpenError
+
+logger = logging.getLogger(__name__)
+
+_MAX_REMEMBERED = 10_000
+
+OpenLookup = Callable[[str], Awaitable[tuple[orders.OrderInfo, ...]]]
+ClosedLookup = Callable[[str], Awaitable[tuple[orders.OrderInfo, ...]]]
+RejectionNote = Callable[[str, RejectedError], RejectedError]
+
+
+@dataclass(slots=True)
+class Placed:
+    pair: str
+    created_ns: int
+
+
+def is_ambiguous(exc: KrakenbotError) -> bool:
+    """Might Kraken have executed the order request that failed with `exc`?"""
+    if isinstance(exc, RequestNotSentError):
+        return False
+    if isinstance(exc, TransportError):
+        return True
+    return exc.kraken_error is not None and outcome_unknown(exc.kraken_error)
+
+
+class OrderSender:
+    def __init__(
+        self,
+        core: RestCore,
+        *,
+        clock: Clock,
+        rng: random.Random,
+        backoff: Backoff,
+        find_open: OpenLookup,
+        find_closed: ClosedLookup,
+        note_rejection: RejectionNote,
+        reset_rejection: Callable[[str], None],
+        pair_key: Callable[[str], str],
+    ) -> None:
+        self._core = core
+        self._clock = clock
+        self._rng = rng
+        self._backoff = backoff
+        self._find_open = find_open
+        self._find_closed = find_closed
+        self._note_rejection = note_rejection
+        self._reset_rejection = reset_rejection
+        self._pair_key = pair_key
+        self._placed: dict[str, Placed] = {}  # by cl_ord_id and txid: order ages for penalties
+
+    def _remember(self, ids: tuple[str, ...], pair: str, created_ns: int) -> None:
+        for ident in ids:
+            self._placed[ident] = Placed(pair, created_ns)
+        while len(self._placed) > _MAX_REMEMBERED:
+            self._placed.pop(next(iter(self._placed)))
+
+    async def add_order(self, req: orders.OrderRequest) -> orders.AddOrderResult:
+        cfg = self._core.config
+        pair = self._pair_key(req.pair)
+        not_sent = self._backoff.delays(self._rng)
+        window_ns = int((req.deadline_s or cfg.order_deadline_s) * 1e9)
+        sends = 0
+        while True:
+            if not self._core.breaker.allow():
+                raise CircuitOpenError(
+                    "circuit breaker is open: new orders are refused",
+                    endpoint="AddOrder",
+                    cl_ord_id=req.cl_ord_id,
+                )
+            sends += 1
+            # The deadline is fixed when the request is signed (after any rate wait).
+            deadline_ns = self._clock.now_ns() + window_ns
+
+            def params_at(now_ns: int) -> dict[str, ParamValue]:
+                nonlocal deadline_ns
+                deadline_ns = now_ns + window_ns
+                return orders.add_order_params(req, deadline_ns)
+
+            try:
+                env = await self._core.private(
+                    "AddOrder",
+                    params_at,
+                    cl_ord_id=req.cl_ord_id,
+                    trade=TradeCharge(pair, ADD_COST),
+                )
+            except RejectedError as exc:
+                raise self._note_rejection(f"AddOrder {pair}", exc) from exc
+            except CircuitOpenError:
+                raise
+            except TransientError as exc:
+                if req.validate or not is_ambiguous(exc):
+                    # Provably not executed: rate limits wait in the model, a connection that
+                    # never opened is retried after a pause; everything else goes up.
+                    retry = isinstance(exc, RateLimitedError | RequestNotSentError)
+                    delay = next(not_sent, None) if retry and sends < cfg.max_order_sends else None
+                    if delay is None:
+                        raise
+                    if isinstance(exc, ThrottledError) and exc.retry_at_s is not None:
+                        delay = max(delay, exc.retry_at_s - self._clock.now_ns() / 1e9)
+                    if not isinstance(exc, RestRateLimitedError | TradingRateLimitedError):
+                        # (the rate model already makes the next send wait for those two)
+                        await self._clock.sleep(delay)
+                    continue
+                found = await self._resolve(req.cl_ord_id, deadline_ns, exc)
+                if found is not None:
+                    self._remember((req.cl_ord_id, found.txid), pair, found.open_ns)
+                    return orders.AddOrderResult(
+                        (found.txid,), "", None, req.cl_ord_id, recovered=True
+                    )
+                if sends >= cfg.max_order_sends:
+                    raise TransientError(
+                        f"order not placed: {sends} sends failed and Kraken has no such order",
+                        endpoint="AddOrder",
+                        cl_ord_id=req.cl_ord_id,
+                    ) from exc
+                logger.warning(
+                    "order provably absent after an ambiguous send; sending it again",
+                    extra={"cl_ord_id": req.cl_ord_id, "cause": str(exc)},
+                )
+                continue
+            result = orders.parse_add_order(env.result, req.cl_ord_id)
+            self._reset_rejection(f"AddOrder {pair}")
+            self._remember((req.cl_ord_id, *result.txids), pair, self._clock.now_ns())
+            return result
+
+    async def _resolve(
+        self, cl_ord_id: str, deadline_ns: int, cause: KrakenbotError
+    ) -> orders.OrderInfo | None:
+        """The order with `cl_ord_id` if Kraken has it; None only when provably absent."""
+        grace_ns = int(self._core.config.deadline_grace_s * 1e9)
+        wait_s = (deadline_ns + grace_ns - self._clock.now_ns()) / 1e9
+        logger.warning(
+            "order outcome unknown; looking it up after its deadline",
+            extra={"cl_ord_id": cl_ord_id, "cause": str(cause), "wait_s": wait_s},
+        )
+        if wait_s > 0:
+            await self._clock.sleep(wait_s)
+        attempts = Backoff(
+            base_s=self._backoff.base_s,
+            cap_s=self._backoff.cap_s,
+            max_attempts=self._core.config.lookup_attempts,
+        ).delays(self._rng)
+        while True:
+            try:
+                opened = await self._find_open(cl_ord_id)
+                if opened:
+                    return opened[0]
+                closed = await self._find_closed(cl_ord_id)
+                return closed[0] if closed else None
+            except TransientError as exc:
+                delay = next(attempts, None)
+                if delay is None:
+                    raise AmbiguousOrderError(
+                        "order state unknown: the send was ambiguous and lookups keep failing",
+                        endpoint="AddOrder",
+                        cl_ord_id=cl_ord_id,
+                    ) from exc
+                await self._clock.sleep(delay)
+
+    async def cancel(self, *, txid: str | None, cl_ord_id: str | None) -> codec.CancelResult:
+        """Cancel one order; an order that is already gone counts as cancelled (count 0)."""
+        if (txid is None) == (cl_ord_id is None):
+            raise ValueError("cancel by exactly one of txid or cl_ord_id")
+        ident = txid if txid is not None else cl_ord_id
+        assert ident is not None
+        placed = self._placed.get(ident)
+        trade = None
+        if placed is not None:
+            age_s = (self._clock.now_ns() - placed.created_ns) / 1e9
+            trade = TradeCharge(placed.pair, cancel_cost(age_s), cancel=True)
+        params: dict[str, ParamValue] = {"txid": txid} if txid else {"cl_ord_id": ident}
+        return await self._idempotent("CancelOrder", params, cl_ord_id=cl_ord_id, trade=trade)
+
+    async def _idempotent(
+        self,
+        method: str,
+        params: dict[str, ParamValue],
+        *,
+        cl_ord_id: str | None = None,
+        trade: TradeCharge | None = None,
+    ) -> codec.CancelResult:
+        delays = self._backoff.delays(self._rng)
+        while True:
+            try:
+                env = await self._core.private(
+                    method, params, cl_ord_id=cl_ord_id, priority=Priority.CANCEL, trade=trade
+                )
+                return codec.parse_cancel(env.result)
+            except UnknownOrderError:
+                return codec.CancelResult(0)
+            except RejectedError as exc:
+                raise self._note_rejection(method, exc) from exc
+            except TransientError:
+                # Cancels are idempotent: repeating one is always safe (breaker or not).
+                delay = next(delays, None)
+                if delay is None:
+                    raise
+                await self._clock.sleep(delay)
+
+    async def cancel_all(self) -> codec.CancelResult:
+        return await self._idempotent("CancelAll", {})
+
+    async def cancel_all_after(self, timeout_s: int) -> codec.CancelAfterResult:
+        if not 0 <= timeout_s < 86400:
+            raise ValueError("CancelAllOrdersAfter timeout must be within 0…86399 s")
+        delays = self._backoff.delays(self._rng)
+        while True:
+            try:
+                env = await self._core.private(
+                    "CancelAllOrdersAfter", {"timeout": timeout_s}, priority=Priority.CANCEL
+                )
+                return codec.parse_cancel_after(env.result)
+            except RejectedError as exc:
+                raise self._note_rejection("CancelAllOrdersAfter", exc) from exc
+            except TransientError:
+                delay = next(delays, None)
+                if delay is None:
+                    raise
+                await self._clock.sleep(delay)

@@ -1,0 +1,342 @@
+"""The async Kraken REST client: typed calls, safe retries, exactly-once orders.
+
+Owns: the public API the engine, reconciliation and `krakenbot api` call. Read-only calls
+retry transient errors with capped, jittered backoff. AddOrder is never blindly re-sent:
+every order carries a `cl_ord_id` and a `deadline`; after an ambiguous outcome (timeout,
+5xx, connection lost after sending, EService:Unavailable/Busy, EGeneral:Internal error) the
+client waits until the deadline has passed — after it, Kraken can no longer accept that
+request — then looks the id up in open AND closed orders, and re-sends only when Kraken
+provably has no such order. CancelOrder is idempotent (an unknown/closed order counts as
+cancelled). While the breaker is open new orders are refused; cancels always go.
+Must not import: anything above `net`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+from krakenbot.clock import Clock
+from krakenbot.domain.instrument import Instrument
+from krakenbot.errors import (
+    RejectedError,
+    TransientError,
+)
+from krakenbot.kraken import rest_codec as codec
+from krakenbot.kraken import rest_orders as orders
+from krakenbot.kraken.errors import (
+    InvalidNonceError,
+    RepeatedRejectionError,
+    ThrottledError,
+    UnknownOrderError,
+)
+from krakenbot.kraken.methods import Priority, is_public, is_read_only
+from krakenbot.kraken.signing import ParamValue
+from krakenbot.net.http import AiohttpTransport, HttpTransport
+from krakenbot.net.order_sender import OrderSender
+from krakenbot.net.rest_core import Credentials, RestConfig, RestCore
+from krakenbot.resilience.backoff import Backoff
+from krakenbot.resilience.breaker import (
+    BreakerState,
+    BreakerTransition,
+    CircuitBreaker,
+    CircuitOpenError,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Credentials", "RestClient", "RestConfig"]
+
+
+class RestClient:
+    """Use as `async with RestClient(config, creds, clock=…, rng=…) as client:`."""
+
+    def __init__(
+        self,
+        config: RestConfig,
+        credentials: Credentials | None,
+        *,
+        clock: Clock,
+        rng: random.Random,
+        transport: HttpTransport | None = None,
+        on_breaker_transition: Callable[[BreakerTransition], None] | None = None,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._rng = rng
+        self.breaker = CircuitBreaker(
+            clock,
+            threshold=config.breaker_threshold,
+            cooldown_s=config.breaker_cooldown_s,
+            on_transition=on_breaker_transition,
+        )
+        self._core = RestCore(
+            config,
+            credentials,
+            clock=clock,
+            transport=transport
+            or AiohttpTransport(
+                user_agent=config.user_agent, connect_timeout_s=config.connect_timeout_s
+            ),
+            breaker=self.breaker,
+        )
+        self._backoff = Backoff(
+            base_s=config.retry_base_s, cap_s=config.retry_cap_s, max_attempts=config.read_retries
+        )
+        self._aliases: dict[str, str] = {}
+        self._rejections: dict[str, tuple[str, int]] = {}
+        self._orders = OrderSender(
+            self._core,
+            clock=clock,
+            rng=rng,
+            backoff=self._backoff,
+            find_open=lambda cid: self.open_orders(cl_ord_id=cid, priority=Priority.ORDER),
+            find_closed=lambda cid: self.closed_orders_all(cl_ord_id=cid, priority=Priority.ORDER),
+            note_rejection=self._note_rejection,
+            reset_rejection=self._reset_rejection,
+            pair_key=self.pair_key,
+        )
+
+    def __repr__(self) -> str:
+        return f"RestClient({self._core!r}, breaker={self.breaker.state.value})"
+
+    async def __aenter__(self) -> RestClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._core.close()
+
+    # ------------------------------------------------------------ observability
+
+    @property
+    def breaker_state(self) -> BreakerState:
+        return self.breaker.state
+
+    @property
+    def invalid_nonce_count(self) -> int:
+        return self._core.invalid_nonce_count
+
+    def observe_trading_counter(self, pair: str, value: float) -> None:
+        """Feed Kraken's live per-pair `ratecounter` (WS v2 executions) into the rate model."""
+        self._core.observe_trading_counter(self.pair_key(pair), value)
+
+    def pair_key(self, pair: str) -> str:
+        """One name per pair for the trading counter, whatever spelling the caller used."""
+        return self._aliases.get(pair, pair)
+
+    # ------------------------------------------------------------ generic
+
+    async def call(self, method: str, params: dict[str, ParamValue] | None = None) -> Any:
+        """A raw call (for `krakenbot api`): the decoded `result`. Read-only ones retry."""
+        params = dict(params or {})
+        if is_read_only(method):
+            return (await self._read(method, params)).result
+        # Anything else may trade: one send, never retried (except a refused nonce).
+        return (await self._core.private(method, params)).result
+
+    async def _read(
+        self,
+        method: str,
+        params: dict[str, ParamValue],
+        *,
+        priority: Priority | None = None,
+    ) -> codec.Envelope:
+        delays = self._backoff.delays(self._rng)
+        while True:
+            try:
+                if is_public(method):
+                    return await self._core.public(method, params)
+                env = await self._core.private(method, params, priority=priority)
+                self._rejections.pop(method, None)
+                return env
+            except RejectedError as exc:
+                raise self._note_rejection(method, exc) from exc
+            except (InvalidNonceError, CircuitOpenError):
+                raise
+            except TransientError as exc:
+                delay = next(delays, None)
+                if delay is None:
+                    raise
+                if isinstance(exc, ThrottledError) and exc.retry_at_s is not None:
+                    delay = max(delay, exc.retry_at_s - self._clock.now_ns() / 1e9)
+                logger.info(
+                    "retrying read-only call",
+                    extra={"endpoint": method, "error": str(exc), "delay_s": delay},
+                )
+                await self._clock.sleep(delay)
+
+    def _reset_rejection(self, key: str) -> None:
+        self._rejections.pop(key, None)
+
+    def _note_rejection(self, key: str, exc: RejectedError) -> RejectedError:
+        """Count identical consecutive rejections; the threshold-th one is reported as such."""
+        text = exc.kraken_error or exc.message
+        last, count = self._rejections.get(key, ("", 0))
+        count = count + 1 if last == text else 1
+        self._rejections[key] = (text, count)
+        if count >= self.config.repeated_rejection_threshold and not isinstance(
+            exc, UnknownOrderError
+        ):
+            logger.warning(
+                "the same request was refused repeatedly",
+                extra={"endpoint": exc.endpoint, "kraken_error": text, "count": count},
+            )
+            rep = RepeatedRejectionError(
+                f"refused {count} times in a row: {text}",
+                kraken_error=exc.kraken_error,
+                endpoint=exc.endpoint,
+                cl_ord_id=exc.cl_ord_id,
+            )
+            rep.count = count
+            return rep
+        return exc
+
+    # ------------------------------------------------------------ public market data
+
+    async def server_time(self) -> codec.ServerTime:
+        return codec.parse_time((await self._read("Time", {})).result)
+
+    async def system_status(self) -> codec.SystemStatusInfo:
+        return codec.parse_system_status((await self._read("SystemStatus", {})).result)
+
+    async def asset_pairs(self, pairs: list[str] | None = None) -> dict[str, Instrument]:
+        """Instruments by WS v2 symbol; also teaches the client each pair's other names."""
+        params: dict[str, ParamValue] = {"pair": ",".join(pairs)} if pairs else {}
+        insts = codec.parse_asset_pairs((await self._read("AssetPairs", params)).result)
+        for inst in insts.values():
+            for name in (inst.rest_id, inst.altname, inst.wsname, inst.symbol):
+                if name:
+                    self._aliases[name] = inst.symbol
+        return insts
+
+    async def ticker(self, pairs: list[str]) -> dict[str, codec.RestTicker]:
+        result = await self._read("Ticker", {"pair": ",".join(pairs)})
+        return codec.parse_ticker(result.result)
+
+    async def depth(self, pair: str, count: int = 100) -> codec.Depth:
+        books = codec.parse_depth(
+            (await self._read("Depth", {"pair": pair, "count": count})).result
+        )
+        if len(books) != 1:
+            raise codec.CodecError(f"Depth: expected one book, got {len(books)}", endpoint="Depth")
+        return next(iter(books.values()))
+
+    # ------------------------------------------------------------ account
+
+    async def balance(self) -> codec.Balances:
+        return codec.parse_balance((await self._read("Balance", {})).result)
+
+    async def balance_ex(self) -> codec.Balances:
+        return codec.parse_balance_ex((await self._read("BalanceEx", {})).result)
+
+    async def get_websockets_token(self) -> codec.WsToken:
+        return codec.parse_ws_token((await self._read("GetWebSocketsToken", {})).result)
+
+    async def open_orders(
+        self, *, cl_ord_id: str | None = None, priority: Priority | None = None
+    ) -> tuple[orders.OrderInfo, ...]:
+        params: dict[str, ParamValue] = {"cl_ord_id": cl_ord_id} if cl_ord_id else {}
+        env = await self._read("OpenOrders", params, priority=priority)
+        found = orders.parse_open_orders(env.result)
+        # Filter here as well: the answer must be right even if the filter was ignored.
+        return tuple(o for o in found if o.cl_ord_id == cl_ord_id) if cl_ord_id else found
+
+    async def closed_orders(
+        self,
+        *,
+        ofs: int = 0,
+        start: int | None = None,
+        end: int | None = None,
+        cl_ord_id: str | None = None,
+        priority: Priority | None = None,
+    ) -> orders.OrdersPage:
+        """One page (50) of closed orders; `count` is the grand total. `start`/`end`: epoch s."""
+        params: dict[str, ParamValue] = {}
+        if cl_ord_id:
+            params["cl_ord_id"] = cl_ord_id
+        if start is not None:
+            params["start"] = start
+        if end is not None:
+            params["end"] = end
+        if ofs:
+            params["ofs"] = ofs
+        env = await self._read("ClosedOrders", params, priority=priority)
+        return orders.parse_closed_orders(env.result)
+
+    async def closed_orders_all(
+        self,
+        *,
+        start: int | None = None,
+        cl_ord_id: str | None = None,
+        max_pages: int = 100,
+        priority: Priority | None = None,
+    ) -> tuple[orders.OrderInfo, ...]:
+        """Every closed order (since `start`), following `ofs` until `count` is reached."""
+        seen: dict[str, orders.OrderInfo] = {}
+        for _ in range(max_pages):
+            page = await self.closed_orders(
+                ofs=len(seen), start=start, cl_ord_id=cl_ord_id, priority=priority
+            )
+            before = len(seen)
+            seen.update((o.txid, o) for o in page.orders)
+            if len(seen) >= page.count or len(seen) == before:
+                break
+        found = tuple(seen.values())
+        return tuple(o for o in found if o.cl_ord_id == cl_ord_id) if cl_ord_id else found
+
+    async def query_orders(self, txids: list[str]) -> tuple[orders.OrderInfo, ...]:
+        out: list[orders.OrderInfo] = []
+        for i in range(0, len(txids), 50):  # QueryOrders takes at most 50 ids
+            env = await self._read("QueryOrders", {"txid": ",".join(txids[i : i + 50])})
+            out.extend(orders.parse_query_orders(env.result))
+        return tuple(out)
+
+    async def trades_history(
+        self, *, ofs: int = 0, start: int | None = None, end: int | None = None
+    ) -> orders.TradesPage:
+        params: dict[str, ParamValue] = {}
+        if start is not None:
+            params["start"] = start
+        if end is not None:
+            params["end"] = end
+        if ofs:
+            params["ofs"] = ofs
+        return orders.parse_trades_history((await self._read("TradesHistory", params)).result)
+
+    async def trades_history_all(
+        self, *, start: int | None = None, max_pages: int = 100
+    ) -> tuple[orders.TradeInfo, ...]:
+        seen: dict[str, orders.TradeInfo] = {}
+        for _ in range(max_pages):
+            page = await self.trades_history(ofs=len(seen), start=start)
+            before = len(seen)
+            seen.update((t.trade_txid, t) for t in page.trades)
+            if len(seen) >= page.count or len(seen) == before:
+                break
+        return tuple(seen.values())
+
+    # ------------------------------------------------------------ trading
+
+    async def add_order(self, req: orders.OrderRequest) -> orders.AddOrderResult:
+        """Place one order exactly once (see module docstring). Raises RejectedError (incl.
+        RepeatedRejectionError), CircuitOpenError, RateLimitedError, AmbiguousOrderError
+        (state unknown after all lookups), or TransientError (provably not placed)."""
+        return await self._orders.add_order(req)
+
+    async def cancel_order(
+        self, *, txid: str | None = None, cl_ord_id: str | None = None
+    ) -> codec.CancelResult:
+        """Idempotent: an order that is already closed or unknown returns count 0."""
+        return await self._orders.cancel(txid=txid, cl_ord_id=cl_ord_id)
+
+    async def cancel_all(self) -> codec.CancelResult:
+        return await self._orders.cancel_all()
+
+    async def cancel_all_orders_after(self, timeout_s: int) -> codec.CancelAfterResult:
+        """Arm/refresh the dead man's switch (0 disarms it)."""
+        return await self._orders.cancel_all_after(timeout_s)

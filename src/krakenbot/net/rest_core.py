@@ -1,0 +1,349 @@
+"""The signed-request engine under the REST client: one call in, one Kraken envelope out.
+
+Owns: building and signing requests, per-key nonce issuing and rate-limit waiting under the
+shared state lock, the in-process priority order (cancels > orders > queries), the breaker
+bookkeeping of outcomes, and the single invalid-nonce retry.
+Must not import: anything above `net`. Decisions (signing, nonce rule, rate model, error
+table) are the pure modules in `kraken/`; this module only sequences them around I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from krakenbot.clock import Clock
+from krakenbot.errors import ConfigError, RateLimitedError, TransientError, TransportError
+from krakenbot.kraken.errors import (
+    InvalidNonceError,
+    RestRateLimitedError,
+    TradingRateLimitedError,
+    outcome_unknown,
+)
+from krakenbot.kraken.methods import Priority, is_public, priority_of, url_path
+from krakenbot.kraken.nonce import next_nonce
+from krakenbot.kraken.ratelimit import TIER_LIMITS, RateModel, Tier
+from krakenbot.kraken.rest_codec import Envelope, decode_envelope
+from krakenbot.kraken.signing import ParamValue, Signer, encode_form, encode_query
+from krakenbot.net.http import HttpTransport
+from krakenbot.net.nonce_store import KeyStateStore
+from krakenbot.net.priority import PriorityLock
+from krakenbot.resilience.breaker import CircuitBreaker
+
+logger = logging.getLogger(__name__)
+
+NONCE_ADVICE = (
+    "Kraken refused two fresh nonces in a row: another program is using this API key "
+    "(or its clock/nonce scale is ahead of ours). Give krakenbot its own key, or set a "
+    "nonce window on the key in Kraken's API settings."
+)
+
+
+KEY_STATE_SUBDIR = "kraken-keys"
+
+
+def key_state_dir(data_dir: Path) -> Path:
+    """Where every krakenbot process keeps per-key nonce/rate state: they must all agree."""
+    return data_dir / KEY_STATE_SUBDIR
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    api_key: str = field(repr=False)
+    api_secret: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Credentials(api_key={self.api_key[:4]}…, api_secret=<hidden>)"
+
+
+@dataclass(frozen=True, slots=True)
+class RestConfig:
+    """Everything the REST client needs; built by the composition root from Settings."""
+
+    state_dir: Path
+    base_url: str = "https://api.kraken.com"
+    tier: Tier = Tier.STARTER
+    request_timeout_s: float = 10.0
+    connect_timeout_s: float = 5.0
+    lock_timeout_s: float = 30.0
+    breaker_threshold: int = 5
+    breaker_cooldown_s: float = 30.0
+    order_deadline_s: float = 5.0  # AddOrder `deadline`: Kraken accepts now+2 s … now+60 s
+    deadline_grace_s: float = 1.0  # extra wait past the deadline before an order lookup
+    max_rate_wait_s: float = 300.0  # a wait longer than this fails with RateLimitedError
+    read_retries: int = 4
+    retry_base_s: float = 0.25
+    retry_cap_s: float = 8.0
+    lookup_attempts: int = 6
+    max_order_sends: int = 3
+    repeated_rejection_threshold: int = 3
+    user_agent: str = "krakenbot/0.1 (+rest)"
+
+    def __post_init__(self) -> None:
+        if not 2.0 <= self.order_deadline_s <= 60.0:
+            raise ConfigError("order_deadline_s must be within Kraken's 2…60 s")
+        if self.request_timeout_s <= 0:
+            raise ConfigError("request_timeout_s must be positive")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError("base_url must be an http(s) URL")
+
+
+# Parameters, or a function of the send time (ns) returning them.
+Params = dict[str, ParamValue] | Callable[[int], dict[str, ParamValue]]
+
+
+@dataclass(frozen=True, slots=True)
+class TradeCharge:
+    """What a trading call costs on a pair's matching-engine counter."""
+
+    pair: str
+    cost: float
+    cancel: bool = False  # cancels may use the headroom new orders leave for them
+
+
+class RestCore:
+    def __init__(
+        self,
+        config: RestConfig,
+        credentials: Credentials | None,
+        *,
+        clock: Clock,
+        transport: HttpTransport,
+        breaker: CircuitBreaker,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.breaker = breaker
+        self.model = RateModel(TIER_LIMITS[config.tier])
+        self._transport = transport
+        self._base = config.base_url.rstrip("/")
+        self._api_key = credentials.api_key if credentials else None
+        self._signer = Signer(credentials.api_secret) if credentials else None
+        self._store = (
+            KeyStateStore(
+                config.state_dir, credentials.api_key, lock_timeout_s=config.lock_timeout_s
+            )
+            if credentials
+            else None
+        )
+        self._plock = PriorityLock()
+        self._observed: dict[str, tuple[float, int]] = {}
+        self.invalid_nonce_count = 0
+
+    def __repr__(self) -> str:
+        return f"RestCore(base_url={self._base!r}, tier={self.config.tier.value})"
+
+    @property
+    def has_credentials(self) -> bool:
+        return self._signer is not None
+
+    async def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+        await self._transport.close()
+
+    # ------------------------------------------------------------ public
+
+    async def public(self, method: str, params: dict[str, ParamValue]) -> Envelope:
+        query = encode_query(params)
+        url = f"{self._base}{url_path(method)}" + (f"?{query}" if query else "")
+        try:
+            resp = await self._transport.request(
+                "GET", url, body=None, headers={}, timeout_s=self.config.request_timeout_s
+            )
+            env = self._decode(method, resp.status, resp.body, None)
+        except Exception as exc:
+            self.record(exc)
+            raise
+        self.record(None)
+        return env
+
+    # ------------------------------------------------------------ private
+
+    async def private(
+        self,
+        method: str,
+        params: Params,
+        *,
+        cl_ord_id: str | None = None,
+        priority: Priority | None = None,
+        trade: TradeCharge | None = None,
+    ) -> Envelope:
+        """One signed call; retried once (only) on `EAPI:Invalid nonce`, which proves the
+        request was refused before execution."""
+        if is_public(method):
+            raise ValueError(f"{method} is a public method")
+        try:
+            env = await self._private_retrying_nonce(method, params, cl_ord_id, priority, trade)
+        except Exception as exc:
+            self.record(exc)
+            raise
+        self.record(None)
+        return env
+
+    async def _private_retrying_nonce(
+        self,
+        method: str,
+        params: Params,
+        cl_ord_id: str | None,
+        priority: Priority | None,
+        trade: TradeCharge | None,
+    ) -> Envelope:
+        try:
+            env = await self._private_once(method, params, cl_ord_id, priority, trade)
+        except InvalidNonceError:
+            self.invalid_nonce_count += 1
+            logger.warning(
+                "invalid nonce; retrying once with a fresh nonce", extra={"endpoint": method}
+            )
+            try:
+                env = await self._private_once(method, params, cl_ord_id, priority, trade)
+            except InvalidNonceError:
+                self.invalid_nonce_count += 1
+                logger.error(NONCE_ADVICE, extra={"endpoint": method})
+                self.breaker.trip("EAPI:Invalid nonce twice in a row")
+                raise
+        return env
+
+    async def _private_once(
+        self,
+        method: str,
+        params: Params,
+        cl_ord_id: str | None,
+        priority: Priority | None,
+        trade: TradeCharge | None,
+    ) -> Envelope:
+        if self._signer is None or self._store is None or self._api_key is None:
+            raise ConfigError(f"{method} needs an API key and secret", endpoint=method)
+        prio = priority if priority is not None else priority_of(method)
+        path = url_path(method)
+        while True:
+            await self._plock.acquire(prio)
+            try:
+                state = await self._store.acquire()
+                try:
+                    now = self.clock.now_ns()
+                    self._fold_observed(now)
+                    wait = self._wait_s(method, prio, trade, now)
+                    if wait <= 0:
+                        nonce = next_nonce(now, state.nonce_high_water)
+                        state.nonce_high_water = nonce
+                        self.model.charge_rest(state, method, now)
+                        if trade is not None:
+                            self.model.charge_trade(state, trade.pair, trade.cost, now)
+                        self._store.save()
+                        # Time-dependent parameters (AddOrder's deadline) are rendered only
+                        # now, after any rate-limit wait, so they cannot go stale in a queue.
+                        body = encode_form(nonce, params(now) if callable(params) else params)
+                        headers = {
+                            "API-Key": self._api_key,
+                            "API-Sign": self._signer.sign(path, nonce, body),
+                            "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                        }
+                        return await self._send_private(
+                            method,
+                            path=path,
+                            body=body,
+                            headers=headers,
+                            cl_ord_id=cl_ord_id,
+                            trade=trade,
+                        )
+                finally:
+                    self._store.release()
+            finally:
+                self._plock.release()
+            if wait > self.config.max_rate_wait_s:
+                raise RateLimitedError(
+                    f"rate budget would need {wait:.1f} s to recover",
+                    endpoint=method,
+                    cl_ord_id=cl_ord_id,
+                )
+            logger.debug("waiting for rate headroom", extra={"endpoint": method, "wait_s": wait})
+            await self.clock.sleep(wait)
+
+    def _wait_s(self, method: str, prio: Priority, trade: TradeCharge | None, now: int) -> float:
+        assert self._store is not None
+        state = self._store.state
+        wait = self.model.rest_wait_s(state, method, now, query=prio is Priority.QUERY)
+        if trade is not None:
+            trade_wait = self.model.trade_wait_s(
+                state, trade.pair, trade.cost, now, cancel=trade.cancel
+            )
+            wait = max(wait, trade_wait)
+        return wait
+
+    async def _send_private(
+        self,
+        method: str,
+        *,
+        path: str,
+        body: str,
+        headers: dict[str, str],
+        cl_ord_id: str | None,
+        trade: TradeCharge | None,
+    ) -> Envelope:
+        assert self._store is not None
+        resp = await self._transport.request(
+            "POST",
+            f"{self._base}{path}",
+            body=body.encode("utf-8"),
+            headers=headers,
+            timeout_s=self.config.request_timeout_s,
+        )
+        try:
+            return self._decode(method, resp.status, resp.body, cl_ord_id)
+        except RestRateLimitedError:
+            self.model.on_rest_limited(self._store.state, self.clock.now_ns())
+            self._store.save()
+            raise
+        except TradingRateLimitedError:
+            if trade is not None:
+                self.model.on_trade_limited(self._store.state, trade.pair, self.clock.now_ns())
+                self._store.save()
+            raise
+
+    def _decode(self, method: str, status: int, body: bytes, cl_ord_id: str | None) -> Envelope:
+        if status != 200:
+            # Kraken answers API errors with HTTP 200; anything else is the edge (docs: legacy
+            # General Usage), and for a POST the request may still have executed.
+            raise TransportError(f"HTTP {status}", endpoint=method, cl_ord_id=cl_ord_id)
+        env = decode_envelope(body, endpoint=method, cl_ord_id=cl_ord_id)
+        for warning in env.warnings:
+            logger.warning("kraken warning", extra={"endpoint": method, "kraken_warning": warning})
+        return env
+
+    # ------------------------------------------------------------ breaker feed
+
+    def record(self, exc: BaseException | None) -> None:
+        """Feed a call's outcome to the breaker: transport trouble and server faults count."""
+        if exc is None:
+            self.breaker.record_success()
+        elif isinstance(exc, TransportError) or (
+            isinstance(exc, TransientError)
+            and exc.kraken_error is not None
+            and outcome_unknown(exc.kraken_error)
+        ):
+            self.breaker.record_failure(str(exc))
+        elif isinstance(exc, InvalidNonceError | RateLimitedError):
+            pass
+        else:
+            # Kraken answered on the merits: the API is reachable.
+            self.breaker.record_success()
+
+    def observe_trading_counter(self, pair: str, value: float) -> None:
+        """Record Kraken's live per-pair counter (WS `ratecounter`) for the rate model.
+
+        The value is folded in at the next private call, under the key's lock (the shared
+        state file is only ever written there), decayed for the time it waited."""
+        self._observed[pair] = (value, self.clock.now_ns())
+
+    def _fold_observed(self, now: int) -> None:
+        if not self._observed or self._store is None:
+            return
+        decay = self.model.limits.trade_decay_per_s
+        for pair, (value, at_ns) in self._observed.items():
+            decayed = max(0.0, value - max(0, now - at_ns) / 1e9 * decay)
+            self.model.observe_trading_counter(self._store.state, pair, decayed, now)
+        self._observed.clear()

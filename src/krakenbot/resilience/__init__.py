@@ -1,0 +1,1 @@
+"""Retry pacing and circuit breaking, independent of any transport."""
