@@ -236,6 +236,20 @@ class DecodeFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class SubscriptionFailed:
+    """The venue refused a market-data or private subscription (e.g. unknown pair, bad token).
+
+    The engine must not trade a symbol whose book subscription failed; the session retries
+    the subscription on its next (re)connect.
+    """
+
+    channel: str
+    symbol: str | None
+    error: str
+    recv_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class TimerTick:
     """The engine's periodic wake-up (timeouts, metrics), on the injected clock."""
 
@@ -245,6 +259,11 @@ class TimerTick:
 MarketEvent = Ticker | BookTop | BookStatus | MarketTrade | Candle
 AccountEvent = ExecutionReport | BalanceChange | OrderAccepted | OrderRejected | CancelRejected
 StateEvent = (
-    SystemStatusChanged | ConnectionChanged | ReconcileRequested | RateCounter | DecodeFailed
+    SystemStatusChanged
+    | ConnectionChanged
+    | ReconcileRequested
+    | RateCounter
+    | DecodeFailed
+    | SubscriptionFailed
 )
 Event = MarketEvent | AccountEvent | StateEvent | TimerTick

@@ -1,1 +1,1 @@
-"""Pure Kraken protocol code: signing, nonces, error table, codecs, rate-limit accounting."""
+"""Pure Kraken protocol code: signing, nonces, error table, codecs, checksums, rate-limit accounting. No I/O."""

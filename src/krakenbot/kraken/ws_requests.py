@@ -1,0 +1,208 @@
+"""Kraken WebSocket v2 request encoders (pure).
+
+Owns: the JSON text of `subscribe`, `unsubscribe`, `ping` and the trading methods `add_order`,
+`cancel_order`, `cancel_all`, `cancel_all_orders_after`, `batch_add`, with Kraken v2 field
+names (docs.kraken.com/api/docs/websocket-v2/add_order etc.; API.md 7.6). Imports: stdlib and
+domain only. Money is written as bare JSON numbers from the Decimal's exact text (never a
+float). Tokens go into `params.token`; these strings must never be logged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from krakenbot.domain.commands import PlaceOrder
+from krakenbot.domain.enums import OrderType, TimeInForce
+
+JsonValue = str | int | bool | Decimal | None | Sequence["JsonValue"] | Mapping[str, "JsonValue"]
+
+# add_order `deadline` must lie in now+500 ms .. now+60 s (docs: websocket-v2/add_order).
+MIN_DEADLINE_S = 0.5
+MAX_DEADLINE_S = 60.0
+BATCH_MIN, BATCH_MAX = 2, 15  # docs: websocket-v2/batch_add
+
+
+def dump(value: JsonValue) -> str:
+    """Compact JSON with Decimals as exact bare numbers (`Decimal("0.10")` -> `0.10`)."""
+    if isinstance(value, bool) or value is None:
+        return "true" if value is True else "false" if value is False else "null"
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError("non-finite Decimal cannot be sent")
+        return f"{value:f}"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=True)
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{json.dumps(k)}:{dump(v)}" for k, v in value.items()) + "}"
+    return "[" + ",".join(dump(v) for v in value) + "]"
+
+
+def _request(method: str, params: Mapping[str, JsonValue] | None, req_id: int | None) -> str:
+    body: dict[str, JsonValue] = {"method": method}
+    if params is not None:
+        body["params"] = params
+    if req_id is not None:
+        body["req_id"] = req_id
+    return dump(body)
+
+
+def rfc3339_ms(epoch_ns: int) -> str:
+    """`2024-07-21T09:53:59.050Z` (the form of the docs' deadline example)."""
+    dt = datetime.fromtimestamp(epoch_ns // 1_000_000_000, tz=UTC)
+    millis = (epoch_ns // 1_000_000) % 1000
+    return f"{dt:%Y-%m-%dT%H:%M:%S}.{millis:03d}Z"
+
+
+def encode_subscribe(
+    channel: str,
+    *,
+    symbols: Sequence[str] | None = None,
+    token: str | None = None,
+    req_id: int | None = None,
+    **options: bool | int | str,
+) -> str:
+    """e.g. `encode_subscribe("book", symbols=["XLM/USD"], depth=10)`;
+    executions: `encode_subscribe("executions", token=t, snap_orders=True, snap_trades=True,
+    ratecounter=True)`."""
+    return _request("subscribe", _sub_params(channel, symbols, token, options), req_id)
+
+
+def encode_unsubscribe(
+    channel: str,
+    *,
+    symbols: Sequence[str] | None = None,
+    token: str | None = None,
+    req_id: int | None = None,
+    **options: bool | int | str,
+) -> str:
+    return _request("unsubscribe", _sub_params(channel, symbols, token, options), req_id)
+
+
+def _sub_params(
+    channel: str,
+    symbols: Sequence[str] | None,
+    token: str | None,
+    options: Mapping[str, bool | int | str],
+) -> dict[str, JsonValue]:
+    params: dict[str, JsonValue] = {"channel": channel}
+    if symbols is not None:
+        params["symbol"] = list(symbols)
+    params.update(options)
+    if token is not None:
+        params["token"] = token
+    return params
+
+
+def encode_ping(req_id: int | None = None) -> str:
+    return _request("ping", None, req_id)
+
+
+def _order_fields(order: PlaceOrder) -> dict[str, JsonValue]:
+    if order.qty <= 0:
+        raise ValueError("order_qty must be positive")
+    fields: dict[str, JsonValue] = {
+        "order_type": order.order_type.value,
+        "side": order.side.value,
+        "order_qty": order.qty,
+    }
+    if order.order_type is OrderType.LIMIT:
+        if order.limit_price is None or order.limit_price <= 0:
+            raise ValueError("a limit order needs a positive limit_price")
+        fields["limit_price"] = order.limit_price
+    elif order.limit_price is not None:
+        raise ValueError("a market order takes no limit_price")
+    if order.time_in_force is not TimeInForce.GTC:
+        fields["time_in_force"] = order.time_in_force.value  # lower case on add_order
+    if order.post_only:
+        fields["post_only"] = True
+    fields["cl_ord_id"] = order.cl_ord_id
+    return fields
+
+
+def _deadline(deadline_s: float | None, now_ns: int) -> str | None:
+    if deadline_s is None:
+        return None
+    if not MIN_DEADLINE_S <= deadline_s <= MAX_DEADLINE_S:
+        raise ValueError(f"deadline must be {MIN_DEADLINE_S}..{MAX_DEADLINE_S} s ahead")
+    return rfc3339_ms(now_ns + round(deadline_s * 1_000_000_000))
+
+
+def encode_add_order(
+    order: PlaceOrder,
+    *,
+    token: str,
+    now_ns: int,
+    req_id: int | None = None,
+    validate: bool = False,
+) -> str:
+    params = _order_fields(order)
+    params["symbol"] = order.symbol
+    deadline = _deadline(order.deadline_s, now_ns)
+    if deadline is not None:
+        params["deadline"] = deadline
+    if validate:
+        params["validate"] = True
+    params["token"] = token
+    return _request("add_order", params, req_id)
+
+
+def encode_batch_add(
+    orders: Sequence[PlaceOrder],
+    *,
+    token: str,
+    now_ns: int,
+    req_id: int | None = None,
+    deadline_s: float | None = None,
+    validate: bool = False,
+) -> str:
+    """All orders must share one symbol; 2..15 orders (docs: websocket-v2/batch_add)."""
+    if not BATCH_MIN <= len(orders) <= BATCH_MAX:
+        raise ValueError(f"batch_add takes {BATCH_MIN}..{BATCH_MAX} orders")
+    symbols = {o.symbol for o in orders}
+    if len(symbols) != 1:
+        raise ValueError("batch_add orders must share one symbol")
+    params: dict[str, JsonValue] = {
+        "symbol": orders[0].symbol,
+        "orders": [_order_fields(o) for o in orders],
+    }
+    deadline = _deadline(deadline_s, now_ns)
+    if deadline is not None:
+        params["deadline"] = deadline
+    if validate:
+        params["validate"] = True
+    params["token"] = token
+    return _request("batch_add", params, req_id)
+
+
+def encode_cancel_order(
+    *,
+    token: str,
+    order_ids: Sequence[str] = (),
+    cl_ord_ids: Sequence[str] = (),
+    req_id: int | None = None,
+) -> str:
+    if not order_ids and not cl_ord_ids:
+        raise ValueError("cancel_order needs an order_id or a cl_ord_id")
+    params: dict[str, JsonValue] = {}
+    if order_ids:
+        params["order_id"] = list(order_ids)
+    if cl_ord_ids:
+        params["cl_ord_id"] = list(cl_ord_ids)
+    params["token"] = token
+    return _request("cancel_order", params, req_id)
+
+
+def encode_cancel_all(*, token: str, req_id: int | None = None) -> str:
+    return _request("cancel_all", {"token": token}, req_id)
+
+
+def encode_cancel_all_orders_after(timeout_s: int, *, token: str, req_id: int | None = None) -> str:
+    """Dead man's switch: cancel everything unless re-armed within `timeout_s` (0 disarms)."""
+    if not 0 <= timeout_s < 86400:
+        raise ValueError("timeout must be 0..86399 s")
+    return _request("cancel_all_orders_after", {"timeout": timeout_s, "token": token}, req_id)

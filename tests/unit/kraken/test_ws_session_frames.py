@@ -1,0 +1,150 @@
+"""The session's synchronous frame handling, fed real frames without a socket."""
+
+from __future__ import annotations
+
+import json
+import random
+from decimal import Decimal
+
+from tests.conftest import DATA
+
+from krakenbot.clock import ManualClock
+from krakenbot.domain.enums import Channel
+from krakenbot.domain.events import (
+    BookStatus,
+    BookTop,
+    DecodeFailed,
+    ExecutionReport,
+    ReconcileRequested,
+    SubscriptionFailed,
+    Ticker,
+)
+from krakenbot.kraken.ws_codec import peek_ticker_symbol
+from krakenbot.net.ws_inbound import InboundQueue
+from krakenbot.net.ws_session import WsSession, WsSessionConfig, _Conn
+
+MESSAGES = DATA / "ws" / "real_messages"
+RECORDING = DATA / "ws" / "book10_BTCUSD_2023-07-30.jsonl"
+
+
+def _session(**kw: object) -> tuple[WsSession, InboundQueue]:
+    q = InboundQueue()
+    cfg = WsSessionConfig(symbols=("BTC/USD",), **kw)  # type: ignore[arg-type]
+    return WsSession(cfg, q, clock=ManualClock(), rng=random.Random(1)), q
+
+
+def test_peek_ticker_symbol() -> None:
+    update = (MESSAGES / "ws_ticker_update__real_roq_ethusd.json").read_text().strip()
+    assert peek_ticker_symbol(update) == "ETH/USD"
+    snap = (MESSAGES / "ws_ticker_snapshot__real_roq_ethusdc.json").read_text().strip()
+    assert peek_ticker_symbol(snap) is None  # snapshots take the normal path
+    two = update.replace("}]}", '},{"symbol":"X/Y"}]}')
+    assert peek_ticker_symbol(two) is None
+    assert peek_ticker_symbol('{"channel":"book"}') is None
+
+
+def test_ticker_updates_are_conflated_and_decoded_on_take() -> None:
+    session, q = _session()
+    conn = _Conn(Channel.PUBLIC, "ws://x")
+    frame = (MESSAGES / "ws_ticker_update__real_roq_ethusd.json").read_text().strip()
+    for i in range(5):
+        session.on_frame(conn, frame.replace("3215.88,", f"3215.8{i},", 1), 100 + i)
+    (t,) = q.drain()
+    assert isinstance(t, Ticker) and t.bid == Decimal("3215.84") and t.recv_ns == 104
+    # A broken ticker frame surfaces as DecodeFailed when taken, never as an exception.
+    session.on_frame(conn, frame[:-20], 1)
+    (bad,) = q.drain()
+    assert isinstance(bad, DecodeFailed)
+
+
+def test_recorded_book_verifies_and_corruption_resubscribes() -> None:
+    session, q = _session(book_decimals=(("BTC/USD", 1, 8),))
+    conn = _Conn(Channel.PUBLIC, "ws://x")
+    lines = RECORDING.read_text().splitlines()
+    for line in lines[:50]:
+        session.on_frame(conn, line, 1)
+    events = q.drain()
+    assert isinstance(events[0], BookStatus) and events[0].verified
+    tops = [e for e in events if isinstance(e, BookTop)]
+    assert len(tops) == 1 and tops[0].verified  # conflated: only the latest view
+    assert conn.outbox == []
+    frame = json.loads(lines[50])
+    frame["data"][0]["checksum"] += 1
+    session.on_frame(conn, json.dumps(frame), 2)
+    (status,) = [e for e in q.drain() if isinstance(e, BookStatus)]
+    assert not status.verified and "checksum mismatch" in status.reason
+    sent = [json.loads(t) for t in conn.outbox]
+    assert [m["method"] for m in sent] == ["unsubscribe", "subscribe"]
+    assert sent[1]["params"] == {"channel": "book", "symbol": ["BTC/USD"], "depth": 10}
+    # Updates are ignored until a snapshot verifies again.
+    session.on_frame(conn, lines[51], 3)
+    assert not [e for e in q.drain() if isinstance(e, BookTop)]
+    session.on_frame(conn, lines[0], 4)
+    assert any(isinstance(e, BookStatus) and e.verified for e in q.drain())
+
+
+def _exec_frame(seq: int, exec_id: str | None, *, snapshot: bool = False) -> str:
+    row: dict[str, object] = {
+        "order_id": "O1",
+        "cl_ord_id": "c1",
+        "exec_type": "trade" if exec_id else "new",
+        "order_status": "partially_filled" if exec_id else "new",
+        "timestamp": "2024-01-01T00:00:00.000001Z",
+    }
+    if exec_id:
+        row.update(
+            exec_id=exec_id,
+            trade_id=1,
+            symbol="XLM/USD",
+            side="buy",
+            last_qty=10.00000000,
+            last_price=0.100000,
+            cost=1.00000,
+            liquidity_ind="t",
+            fees=[{"asset": "USD", "qty": 0.0040}],
+        )
+    return json.dumps(
+        {
+            "channel": "executions",
+            "type": "snapshot" if snapshot else "update",
+            "data": [row],
+            "sequence": seq,
+        }
+    )
+
+
+def test_private_gap_requests_snapshot_and_reconcile() -> None:
+    session, q = _session()
+    conn = _Conn(Channel.PRIVATE, "ws://x", token="TOKEN")
+    session._private = conn
+    session.on_frame(conn, _exec_frame(1, None, snapshot=True), 1)
+    session.on_frame(conn, _exec_frame(2, "T1"), 2)
+    session.on_frame(conn, _exec_frame(2, "T1"), 3)  # duplicate
+    session.on_frame(conn, _exec_frame(5, "T2"), 4)  # gap
+    events = q.drain()
+    fills = [e.fill.trade_id for e in events if isinstance(e, ExecutionReport) and e.fill]
+    assert fills == ["T1", "T2"]
+    assert any(isinstance(e, ReconcileRequested) and "gap: 2 -> 5" in e.reason for e in events)
+    sent = [json.loads(t) for t in conn.outbox]
+    assert [(m["method"], m["params"]["channel"]) for m in sent] == [
+        ("unsubscribe", "executions"),
+        ("subscribe", "executions"),
+    ]
+    assert sent[1]["params"]["snap_trades"] is True and sent[1]["params"]["token"] == "TOKEN"
+
+
+def test_refused_private_subscription_drops_the_connection_for_a_new_token() -> None:
+    session, q = _session()
+    conn = _Conn(Channel.PRIVATE, "ws://x", token="OLD")
+    ack = json.dumps(
+        {
+            "method": "subscribe",
+            "success": False,
+            "error": "EAPI:Invalid token",
+            "result": {"channel": "executions"},
+        }
+    )
+    session.on_frame(conn, ack, 1)
+    (failed,) = q.drain()
+    assert isinstance(failed, SubscriptionFailed) and failed.error == "EAPI:Invalid token"
+    assert conn.drop_reason is not None and "token" in conn.drop_reason
