@@ -1,2 +1,1 @@
-"""Pure Kraken protocol code: signing, nonces, error table, codecs, checksums, rate-limit
-accounting. No I/O, no clock reads."""
+"""Pure Kraken protocol code: signing, nonces, errors, codecs, checksums, rate limits. No I/O."""

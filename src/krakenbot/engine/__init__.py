@@ -1,0 +1,1 @@
+"""The trading engine: the thin async loop around the pure decision core."""

@@ -1,0 +1,226 @@
+"""The live Kraken venue: orders over REST (exactly once), fate over the private WebSocket.
+
+Owns: `KrakenVenue` (implements `ports.Venue`) and the REST → domain mappings for orders and
+trades (`snapshot_of`, `fill_of`). Imports: net, kraken, domain, errors, ports. Must not
+import: engine, orders, risk, store. The simulator is this same class pointed at loopback
+URLs; there is no other difference.
+
+Why REST for AddOrder: `RestClient.add_order` carries a `cl_ord_id` and a `deadline`, and
+after an ambiguous outcome waits out the deadline and looks the id up before it would ever
+send again (docs: rest-api/add-order). Its answer is turned into an `OrderAccepted` event on
+the same stream as the private WS `executions` reports, so the engine sees one ordered story.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from decimal import Decimal
+
+from krakenbot.clock import Clock
+from krakenbot.domain.commands import CancelOrder, PlaceOrder
+from krakenbot.domain.enums import Channel, Liquidity, OrderStatus, OrderType, TimeInForce
+from krakenbot.domain.events import (
+    AccountEvent,
+    BalanceChange,
+    CancelRejected,
+    ConnectionChanged,
+    DecodeFailed,
+    ExecutionReport,
+    Fill,
+    OrderAccepted,
+    OrderRejected,
+    RateCounter,
+    ReconcileRequested,
+    StateEvent,
+    SubscriptionFailed,
+    SystemStatusChanged,
+)
+from krakenbot.domain.instrument import Instrument
+from krakenbot.domain.order import OrderSnapshot
+from krakenbot.errors import InvariantError, RejectedError
+from krakenbot.kraken import rest_orders
+from krakenbot.net.rest_client import RestClient
+from krakenbot.net.ws_session import WsSession
+
+logger = logging.getLogger(__name__)
+_NS = 1_000_000_000
+
+# REST order status → ours (docs: rest-api/get-open-orders, get-closed-orders). Kraken's
+# `closed` means fully executed; `open` with executed volume is partially filled.
+_STATUS = {
+    "pending": OrderStatus.PENDING_NEW,
+    "open": OrderStatus.OPEN,
+    "closed": OrderStatus.FILLED,
+    "canceled": OrderStatus.CANCELED,
+    "expired": OrderStatus.EXPIRED,
+}
+
+
+def snapshot_of(info: rest_orders.OrderInfo, symbol: str) -> OrderSnapshot:
+    status = _STATUS.get(info.status, OrderStatus.OPEN)
+    if status is OrderStatus.OPEN and info.volume_exec > 0:
+        status = OrderStatus.PARTIALLY_FILLED
+    try:
+        order_type = OrderType(info.order_type)
+    except ValueError:
+        order_type = OrderType.LIMIT  # stop-loss & co. are never ours; shown as limit
+    try:
+        tif = TimeInForce((info.time_in_force or "gtc").lower())
+    except ValueError:
+        tif = TimeInForce.GTC
+    return OrderSnapshot(
+        order_id=info.txid,
+        cl_ord_id=info.cl_ord_id,
+        symbol=symbol,
+        side=info.side,
+        order_type=order_type,
+        qty=info.volume,
+        limit_price=info.price if order_type is OrderType.LIMIT else None,
+        status=status,
+        filled_qty=info.volume_exec,
+        filled_cost=info.cost,
+        fee=info.fee,
+        opened_ns=info.open_ns,
+        closed_ns=info.close_ns or 0,
+        time_in_force=tif,
+        post_only=info.post_only,
+        reason=info.reason or "",
+    )
+
+
+def fill_of(trade: rest_orders.TradeInfo, instrument: Instrument | None, symbol: str) -> Fill:
+    liquidity = (
+        None if trade.maker is None else (Liquidity.MAKER if trade.maker else Liquidity.TAKER)
+    )
+    # Spot fees are charged in the quote currency unless `fcib` was sent (we never do).
+    fee_asset = instrument.quote if instrument is not None else symbol.partition("/")[2]
+    return Fill(
+        trade_id=trade.trade_txid,
+        order_id=trade.order_txid,
+        cl_ord_id=None,
+        symbol=symbol,
+        side=trade.side,
+        price=trade.price,
+        qty=trade.volume,
+        cost=trade.cost,
+        fee=trade.fee,
+        fee_asset=fee_asset,
+        liquidity=liquidity,
+        exchange_ns=trade.time_ns,
+    )
+
+
+class KrakenVenue:
+    """`ports.Venue` over a `RestClient` (trading key) and a private-only `WsSession`."""
+
+    def __init__(
+        self,
+        rest: RestClient,
+        session: WsSession,
+        instruments: Mapping[str, Instrument],
+        *,
+        clock: Clock,
+    ) -> None:
+        self.rest = rest
+        self.session = session
+        self.instruments = dict(instruments)
+        self._clock = clock
+
+    # ------------------------------------------------------------------ lifecycle
+    async def run(self) -> None:
+        """Serve the private WebSocket until `stop()`."""
+        await self.session.run()
+
+    def stop(self) -> None:
+        self.session.stop()
+
+    async def wait_connected(self) -> None:
+        await self.session.wait_connected(Channel.PRIVATE)
+
+    def _symbol(self, pair: str) -> str:
+        return self.rest.pair_key(pair)
+
+    def _instrument(self, symbol: str) -> Instrument:
+        instrument = self.instruments.get(symbol)
+        if instrument is None:
+            raise RejectedError(f"no instrument for {symbol}", endpoint="AddOrder")
+        return instrument
+
+    # ------------------------------------------------------------------ orders
+    async def place(self, command: PlaceOrder) -> None:
+        instrument = self._instrument(command.symbol)
+        try:
+            request = rest_orders.order_request(command, instrument)
+        except ValueError as exc:
+            raise RejectedError(str(exc), endpoint="AddOrder", cl_ord_id=command.cl_ord_id) from exc
+        result = await self.rest.add_order(request)
+        if not result.txids:
+            raise InvariantError("AddOrder answered without a txid", cl_ord_id=command.cl_ord_id)
+        self.session.inbound.put(
+            OrderAccepted(command.cl_ord_id, result.txids[0], self._clock.now_ns())
+        )
+
+    async def cancel(self, command: CancelOrder) -> None:
+        await self.rest.cancel_order(txid=command.order_id, cl_ord_id=command.cl_ord_id)
+
+    async def cancel_all(self) -> None:
+        await self.rest.cancel_all()
+
+    async def cancel_all_after(self, timeout_s: int) -> None:
+        await self.rest.cancel_all_orders_after(timeout_s)
+
+    # ------------------------------------------------------------------ queries
+    async def open_orders(self) -> Sequence[OrderSnapshot]:
+        found = await self.rest.open_orders()
+        return [snapshot_of(o, self._symbol(o.pair)) for o in found]
+
+    async def closed_orders(self, since_ns: int) -> Sequence[OrderSnapshot]:
+        found = await self.rest.closed_orders_all(start=since_ns // _NS)
+        return [snapshot_of(o, self._symbol(o.pair)) for o in found]
+
+    async def query_orders(self, order_ids: Sequence[str]) -> Sequence[OrderSnapshot]:
+        if not order_ids:
+            return []
+        found = await self.rest.query_orders(list(order_ids))
+        return [snapshot_of(o, self._symbol(o.pair)) for o in found]
+
+    async def trades_history(self, since_ns: int) -> Sequence[Fill]:
+        found = await self.rest.trades_history_all(start=since_ns // _NS)
+        out: list[Fill] = []
+        for trade in found:
+            symbol = self._symbol(trade.pair)
+            out.append(fill_of(trade, self.instruments.get(symbol), symbol))
+        return out
+
+    async def balances(self) -> Mapping[str, Decimal]:
+        found = await self.rest.balance()
+        totals: dict[str, Decimal] = {}
+        for entry in found.entries:
+            if not entry.wallet:  # spot only; earn wallets cannot pay for orders
+                totals[entry.asset] = totals.get(entry.asset, Decimal(0)) + entry.balance
+        return totals
+
+    async def events(self) -> AsyncIterator[AccountEvent | StateEvent]:
+        async for event in self.session.events():
+            if isinstance(event, RateCounter):
+                # Kraken's own per-pair counter keeps the client's trading-rate model honest.
+                self.rest.observe_trading_counter(event.symbol, float(event.count))
+            if isinstance(event, _ACCOUNT_OR_STATE):
+                yield event
+
+
+# What the private session delivers (market events never come from it; ignored if they did).
+_ACCOUNT_OR_STATE = (
+    ExecutionReport,
+    BalanceChange,
+    OrderAccepted,
+    OrderRejected,
+    CancelRejected,
+    SystemStatusChanged,
+    ConnectionChanged,
+    ReconcileRequested,
+    RateCounter,
+    DecodeFailed,
+    SubscriptionFailed,
+)

@@ -1,0 +1,307 @@
+"""The order manager: risk gate → persist → send, exactly once; venue events → ledger.
+
+Owns: `OrderManager` — the ONLY code that hands orders and cancels to a `Venue`. Every item
+(entries, exits, cancels, shutdown and emergency cancels) passes `RiskGate.check` first and
+every `Denied` is written to `events`. An approved order is committed to the ledger with its
+`cl_ord_id` before the request leaves (persist-then-send); the send runs as its own task so a
+slow or ambiguous request never blocks the engine, and its outcome comes back as an event
+through `deliver`. Venue events are applied with the FSM (`orders.fsm`) and persisted; each
+fill is inserted once (`Repository.insert_fill`, UNIQUE trade id) before the in-memory
+order is trusted with it.
+
+Ambiguity is never resolved by re-sending: an `AmbiguousOrderError` from the venue leaves the
+order pending and asks for reconciliation (lookup by cl_ord_id / txid); a `TransientError`
+means provably not placed and becomes a local rejection.
+Imports: domain, errors, orders, risk, ports. Must not import: net, store, engine, app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from krakenbot.clock import Clock
+from krakenbot.domain.commands import CancelIntent, CancelOrder, OrderIntent, PlaceOrder
+from krakenbot.domain.enums import OrderStatus
+from krakenbot.domain.events import (
+    Event,
+    ExecutionReport,
+    Fill,
+    OrderRejected,
+    ReconcileRequested,
+)
+from krakenbot.domain.order import Order
+from krakenbot.errors import (
+    AmbiguousOrderError,
+    FatalExchangeError,
+    RejectedError,
+    TransientError,
+)
+from krakenbot.orders.clordid import DEFAULT_PREFIX, new_cl_ord_id
+from krakenbot.orders.fsm import OrderEvent, order_from_intent, place_command, request_cancel
+from krakenbot.orders.registry import OrderRegistry
+from krakenbot.ports import Repository, Venue
+from krakenbot.risk.context import RiskContext
+from krakenbot.risk.decision import Decision, Denied
+from krakenbot.risk.gate import RiskGate
+
+logger = logging.getLogger(__name__)
+
+_NS = 1_000_000_000
+Deliver = Callable[[Event], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ManagerConfig:
+    prefix: str = DEFAULT_PREFIX
+    order_deadline_s: float | None = None  # Kraken `deadline` for AddOrder; None: venue default
+    order_timeout_s: float = 900.0  # any unfilled working order older than this is cancelled
+    cancel_retry_s: float = 10.0  # a cancel not confirmed by then is sent again (idempotent)
+    ack_timeout_s: float = 30.0  # a pending_new order unacknowledged this long → reconcile
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What one venue event did: the order before and after, and the fill it added."""
+
+    before: Order
+    after: Order
+    new_fill: Fill | None
+
+
+class OrderManager:
+    def __init__(
+        self,
+        *,
+        venue: Venue,
+        repo: Repository,
+        gate: RiskGate,
+        registry: OrderRegistry,
+        clock: Clock,
+        rng: random.Random,
+        deliver: Deliver,
+        config: ManagerConfig | None = None,
+        on_fatal: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self.venue = venue
+        self.repo = repo
+        self.gate = gate
+        self.registry = registry
+        self.config = config or ManagerConfig()
+        self._clock = clock
+        self._rng = rng
+        self._deliver = deliver
+        self._on_fatal = on_fatal
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._cancel_sent_ns: dict[str, int] = {}
+        self.denials = 0
+        self.orders_sent = 0
+        self.last_denial: Denied | None = None
+
+    # ------------------------------------------------------------------ commands down
+    async def submit(self, intent: OrderIntent, ctx: RiskContext) -> Decision:
+        """Gate, persist (committed), then send in the background. Returns the verdict."""
+        decision = self.gate.check(intent, ctx)
+        if isinstance(decision, Denied):
+            await self._denied(decision, ctx.now_ns)
+            return decision
+        now = ctx.now_ns
+        cl_ord_id = new_cl_ord_id(now, self._rng, self.config.prefix)
+        while self.registry.get(cl_ord_id) is not None:  # same ms and same random digits
+            cl_ord_id = new_cl_ord_id(now, self._rng, self.config.prefix)
+        order = order_from_intent(intent, cl_ord_id, now)
+        command = place_command(order, self.config.order_deadline_s)
+        # Persist-then-send: the row is committed before anything leaves the process, so a
+        # crash after this point leaves a pending_new row that reconciliation resolves.
+        await self.repo.insert_order(
+            command, tag=intent.tag, reduces_position=intent.reduces_position, created_ns=now
+        )
+        self.registry.add(order)
+        if intent.features:
+            await self.repo.open_learning_entry(cl_ord_id, intent.symbol, intent.features, now)
+        self._spawn(self._send(command))
+        return decision
+
+    async def cancel(self, intent: CancelIntent, ctx: RiskContext) -> Decision:
+        """Cancel one of our orders (through the gate, which always approves cancels)."""
+        decision = self.gate.check(intent, ctx)
+        if isinstance(decision, Denied):  # the gate's policy could change: still audited
+            await self._denied(decision, ctx.now_ns)
+            return decision
+        order = self.registry.get(intent.cl_ord_id)
+        if order is None or order.is_terminal:
+            return decision
+        if order.cancel_requested and not self._cancel_due(order, ctx.now_ns):
+            return decision
+        if not order.cancel_requested:
+            order = request_cancel(order)
+            self.registry.update(order)
+            await self.repo.update_order(
+                order.cl_ord_id, cancel_requested=True, updated_ns=ctx.now_ns
+            )
+        self._cancel_sent_ns[order.cl_ord_id] = ctx.now_ns
+        command = CancelOrder(cl_ord_id=order.cl_ord_id, order_id=order.order_id)
+        self._spawn(self._send_cancel(command, intent.reason))
+        return decision
+
+    async def cancel_all_ours(self, reason: str, ctx: RiskContext) -> int:
+        """Cancel every live order of ours (shutdown / emergency), each through the gate."""
+        count = 0
+        for order in self.registry.live():
+            if order.cancel_requested:
+                self._cancel_sent_ns.pop(order.cl_ord_id, None)  # send it again now
+            await self.cancel(CancelIntent(order.cl_ord_id, reason), ctx)
+            count += 1
+        return count
+
+    async def housekeeping(self, ctx: RiskContext) -> list[str]:
+        """Timeouts: old unfilled orders are cancelled, unconfirmed cancels re-sent; returns
+        the ids of orders still unacknowledged after `ack_timeout_s` (→ reconcile)."""
+        now = ctx.now_ns
+        cfg = self.config
+        stale: list[str] = []
+        for order in self.registry.live():
+            age_s = (now - order.created_ns) / _NS
+            if order.status is OrderStatus.PENDING_NEW and age_s >= cfg.ack_timeout_s:
+                stale.append(order.cl_ord_id)
+            elif order.cancel_requested and self._cancel_due(order, now):
+                await self.cancel(CancelIntent(order.cl_ord_id, "cancel_retry"), ctx)
+            elif (
+                not order.cancel_requested
+                and not order.reduces_position
+                and order.status is not OrderStatus.PENDING_NEW
+                and age_s >= cfg.order_timeout_s
+            ):
+                await self.cancel(CancelIntent(order.cl_ord_id, "order_timeout"), ctx)
+        return stale
+
+    def _cancel_due(self, order: Order, now_ns: int) -> bool:
+        sent = self._cancel_sent_ns.get(order.cl_ord_id)
+        return sent is None or now_ns - sent >= self.config.cancel_retry_s * _NS
+
+    async def _denied(self, denied: Denied, now_ns: int) -> None:
+        self.denials += 1
+        self.last_denial = denied
+        await self.repo.record_event("risk_denied", denied.describe(), now_ns)
+
+    # ------------------------------------------------------------------ background sends
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait (bounded) for the sends in flight, e.g. before shutdown."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout_s)
+        for task in pending:
+            task.cancel()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    async def _send(self, command: PlaceOrder) -> None:
+        self.orders_sent += 1
+        now = self._clock.now_ns
+        try:
+            await self.venue.place(command)
+        except AmbiguousOrderError as exc:
+            logger.warning("order outcome unknown", extra={"cl_ord_id": command.cl_ord_id})
+            await self._deliver(
+                ReconcileRequested(f"ambiguous submission {command.cl_ord_id}: {exc}", now())
+            )
+        except RejectedError as exc:
+            error = exc.kraken_error or str(exc)
+            await self._deliver(OrderRejected(command.cl_ord_id, error, "place", now()))
+        except TransientError as exc:
+            # Provably not placed (the venue says so): a local rejection, never a re-send.
+            error = f"not placed: {exc.kraken_error or exc}"
+            await self._deliver(OrderRejected(command.cl_ord_id, error, "place", now()))
+        except FatalExchangeError as exc:
+            await self._deliver(OrderRejected(command.cl_ord_id, str(exc), "place", now()))
+            if self._on_fatal is not None:
+                self._on_fatal(exc)
+        except Exception as exc:  # an unknown failure: the request may have left
+            logger.exception("order send failed", extra={"cl_ord_id": command.cl_ord_id})
+            await self._deliver(
+                ReconcileRequested(f"send of {command.cl_ord_id} failed: {exc!r}", now())
+            )
+
+    async def _send_cancel(self, command: CancelOrder, reason: str) -> None:
+        try:
+            await self.venue.cancel(command)
+        except FatalExchangeError as exc:
+            if self._on_fatal is not None:
+                self._on_fatal(exc)
+        except Exception as exc:  # retried by housekeeping; the order's fate comes as events
+            logger.warning(
+                "cancel failed",
+                extra={"cl_ord_id": command.cl_ord_id, "reason": reason, "error": repr(exc)},
+            )
+
+    # ------------------------------------------------------------------ events up
+    async def apply(self, event: OrderEvent) -> Applied | None:
+        """Apply a venue event to its order and persist the result; None if not ours.
+
+        Raises InvariantError for an illegal transition (the caller halts trading)."""
+        routed = self.registry.apply(event)
+        if routed is None:
+            return None
+        before, after = routed
+        if after is before:
+            return Applied(before, after, None)
+        fill = _fill_of(event)
+        new_fill: Fill | None = None
+        if fill is not None and fill.trade_id in after.fill_ids - before.fill_ids:
+            new_fill = replace(fill, cl_ord_id=after.cl_ord_id)
+            inserted = await self.repo.insert_fill(new_fill)
+            if not inserted:  # the ledger had it (e.g. recorded before a restart)
+                new_fill = None
+        await self._persist(before, after)
+        if after.is_terminal:
+            self._cancel_sent_ns.pop(after.cl_ord_id, None)
+        return Applied(before, after, new_fill)
+
+    async def _persist(self, before: Order, after: Order) -> None:
+        changed_reason = after.reason if after.reason != before.reason else None
+        await self.repo.update_order(
+            after.cl_ord_id,
+            status=after.status if after.status is not before.status else None,
+            txid=after.order_id if after.order_id != before.order_id else None,
+            reason=changed_reason or None,
+            venue_cum_qty=after.venue_cum_qty,
+            updated_ns=after.updated_ns or self._clock.now_ns(),
+        )
+
+    async def adopt(self, order: Order) -> bool:
+        """Record an exchange order of ours that the ledger lacks (reconciliation)."""
+        if self.registry.get(order.cl_ord_id) is not None:
+            return False
+        await self.repo.insert_order(
+            place_command(order),
+            tag=order.tag,
+            status=order.status,
+            txid=order.order_id,
+            reduces_position=order.reduces_position,
+            created_ns=order.created_ns,
+        )
+        await self.repo.update_order(order.cl_ord_id, venue_cum_qty=order.venue_cum_qty)
+        self.registry.add(replace(order, filled_qty=Decimal(0)))
+        return True
+
+
+def _fill_of(event: OrderEvent) -> Fill | None:
+    if isinstance(event, Fill):
+        return event
+    if isinstance(event, ExecutionReport):
+        return event.fill
+    return None
+
+
+__all__ = ["Applied", "ManagerConfig", "OrderManager"]

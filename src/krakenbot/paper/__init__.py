@@ -1,0 +1,1 @@
+"""Paper trading: a `Venue` that fills orders in-process against the live public book."""

@@ -1,0 +1,319 @@
+"""The paper venue: Kraken's order lifecycle simulated in-process against the live book.
+
+Owns: `PaperVenue` (implements `ports.Venue`: no private calls, no keys) and `PaperFeed` (a
+`ports.MarketFeed` decorator that shows every public book view to the paper venue before the
+engine sees it, so resting paper orders fill when the real market reaches them). Imports:
+domain, errors, paper. Must not import: net, store, engine, app.
+
+Lifecycle as Kraken reports it on WS v2 `executions` (docs: websocket-v2/executions): an
+accepted order is `new`; each execution is a `trade` report carrying the fill; completion is
+a separate `filled` report; a cancel is `canceled`; a post-only order that would take is
+cancelled at once ("Post only order"); an IOC remainder is cancelled. Balances are totals
+per asset with holds for open orders; every change is also reported as a `BalanceChange`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from krakenbot.clock import Clock
+from krakenbot.domain.commands import CancelOrder, PlaceOrder
+from krakenbot.domain.enums import (
+    ExecType,
+    Liquidity,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+from krakenbot.domain.events import (
+    AccountEvent,
+    BalanceChange,
+    BookTop,
+    CancelRejected,
+    ExecutionReport,
+    Fill,
+    MarketEvent,
+    OrderAccepted,
+    StateEvent,
+)
+from krakenbot.domain.instrument import Instrument
+from krakenbot.domain.order import OrderSnapshot
+from krakenbot.errors import RejectedError
+from krakenbot.paper.matching import crossed, fee_of, take, would_cross
+from krakenbot.ports import MarketFeed
+
+ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class _Order:
+    txid: str
+    command: PlaceOrder
+    created_ns: int
+    status: OrderStatus = OrderStatus.OPEN
+    filled: Decimal = ZERO
+    cost: Decimal = ZERO
+    fee: Decimal = ZERO
+    closed_ns: int = 0
+    reason: str = ""
+    trades: list[str] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.command.qty - self.filled
+
+    def snapshot(self) -> OrderSnapshot:
+        c = self.command
+        return OrderSnapshot(
+            order_id=self.txid,
+            cl_ord_id=c.cl_ord_id,
+            symbol=c.symbol,
+            side=c.side,
+            order_type=c.order_type,
+            qty=c.qty,
+            limit_price=c.limit_price,
+            status=self.status,
+            filled_qty=self.filled,
+            filled_cost=self.cost,
+            fee=self.fee,
+            opened_ns=self.created_ns,
+            closed_ns=self.closed_ns,
+            time_in_force=c.time_in_force,
+            post_only=c.post_only,
+            reason=self.reason,
+        )
+
+
+class PaperVenue:
+    def __init__(
+        self,
+        instruments: Mapping[str, Instrument],
+        balances: Mapping[str, Decimal],
+        *,
+        clock: Clock,
+    ) -> None:
+        self.instruments = dict(instruments)
+        self._balances: dict[str, Decimal] = dict(balances)
+        self._clock = clock
+        self._orders: dict[str, _Order] = {}  # by txid
+        self._by_cl: dict[str, str] = {}
+        self._fills: list[Fill] = []
+        self._books: dict[str, BookTop] = {}
+        self._queue: asyncio.Queue[AccountEvent | StateEvent] = asyncio.Queue()
+        self._seq = 0
+
+    # ------------------------------------------------------------------ helpers
+    def _id(self, prefix: str) -> str:
+        self._seq += 1
+        return f"{prefix}{self._seq:06d}-PAPER"
+
+    def _emit(self, event: AccountEvent | StateEvent) -> None:
+        self._queue.put_nowait(event)
+
+    def _report(self, o: _Order, exec_type: ExecType, fill: Fill | None = None) -> None:
+        c = self.command_of(o)
+        now = self._clock.now_ns()
+        self._emit(
+            ExecutionReport(
+                exec_type=exec_type,
+                order_id=o.txid,
+                cl_ord_id=c.cl_ord_id,
+                order_status=o.status,
+                exchange_ns=now,
+                symbol=c.symbol,
+                side=c.side,
+                order_type=c.order_type,
+                order_qty=c.qty,
+                limit_price=c.limit_price,
+                time_in_force=c.time_in_force,
+                post_only=c.post_only,
+                cum_qty=o.filled,
+                cum_cost=o.cost,
+                avg_price=o.cost / o.filled if o.filled else None,
+                fill=fill,
+                reason=o.reason or None,
+                recv_ns=now,
+            )
+        )
+
+    @staticmethod
+    def command_of(o: _Order) -> PlaceOrder:
+        return o.command
+
+    def _hold(self, asset: str) -> Decimal:
+        held = ZERO
+        for o in self._orders.values():
+            if o.status.is_terminal:
+                continue
+            c = o.command
+            inst = self.instruments[c.symbol]
+            if c.side is Side.SELL and inst.base == asset:
+                held += o.remaining
+            elif c.side is Side.BUY and inst.quote == asset:
+                price = c.limit_price or ZERO
+                held += o.remaining * price * (1 + inst.taker_fee_pct / 100)
+        return held
+
+    # ------------------------------------------------------------------ market
+    def on_book(self, book: BookTop) -> None:
+        """A new public book view: resting orders it reaches are filled (maker)."""
+        self._books[book.symbol] = book
+        if not book.verified:
+            return
+        for o in list(self._orders.values()):
+            c = o.command
+            if o.status.is_terminal or c.symbol != book.symbol or c.limit_price is None:
+                continue
+            qty = crossed(book, c.side, c.limit_price, o.remaining)
+            if qty > 0:
+                self._execute(o, c.limit_price, qty, maker=True)
+
+    def _execute(self, o: _Order, price: Decimal, qty: Decimal, *, maker: bool) -> None:
+        c = o.command
+        inst = self.instruments[c.symbol]
+        cost = price * qty
+        fee = fee_of(inst, cost, maker=maker)
+        now = self._clock.now_ns()
+        fill = Fill(
+            trade_id=self._id("T"),
+            order_id=o.txid,
+            cl_ord_id=c.cl_ord_id,
+            symbol=c.symbol,
+            side=c.side,
+            price=price,
+            qty=qty,
+            cost=cost,
+            fee=fee,
+            fee_asset=inst.quote,
+            liquidity=Liquidity.MAKER if maker else Liquidity.TAKER,
+            exchange_ns=now,
+        )
+        o.filled += qty
+        o.cost += cost
+        o.fee += fee
+        o.trades.append(fill.trade_id)
+        self._fills.append(fill)
+        sign = 1 if c.side is Side.BUY else -1
+        self._move(inst.base, sign * qty)
+        self._move(inst.quote, -sign * cost - fee)
+        done = o.filled >= c.qty
+        o.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
+        self._report(o, ExecType.TRADE, fill)
+        if done:
+            o.closed_ns = now
+            self._report(o, ExecType.FILLED)
+
+    def _move(self, asset: str, amount: Decimal) -> None:
+        balance = self._balances.get(asset, ZERO) + amount
+        self._balances[asset] = balance
+        self._emit(BalanceChange(asset, balance, amount, False, self._clock.now_ns()))
+
+    def _close(self, o: _Order, status: OrderStatus, reason: str) -> None:
+        o.status = status
+        o.reason = reason
+        o.closed_ns = self._clock.now_ns()
+        self._report(o, ExecType.CANCELED if status is OrderStatus.CANCELED else ExecType.EXPIRED)
+
+    # ------------------------------------------------------------------ Venue: orders
+    async def place(self, command: PlaceOrder) -> None:
+        inst = self.instruments.get(command.symbol)
+        if inst is None:
+            raise RejectedError("EQuery:Unknown asset pair", endpoint="AddOrder")
+        problem = inst.violation(command.limit_price, command.qty)
+        if problem is not None:
+            raise RejectedError(problem, endpoint="AddOrder", cl_ord_id=command.cl_ord_id)
+        if command.cl_ord_id in self._by_cl:
+            raise RejectedError("EOrder:Duplicate order", endpoint="AddOrder")
+        book = self._books.get(command.symbol)
+        if book is None or not book.verified:
+            raise RejectedError(
+                "EService:Unavailable (no verified paper book)", endpoint="AddOrder"
+            )
+        price = command.limit_price
+        ref = price if price is not None else (book.best_ask or ZERO)
+        need_asset = inst.quote if command.side is Side.BUY else inst.base
+        need = command.qty * ref * (1 + inst.taker_fee_pct / 100)
+        if command.side is Side.SELL:
+            need = command.qty
+        if self._balances.get(need_asset, ZERO) - self._hold(need_asset) < need:
+            raise RejectedError("EOrder:Insufficient funds", endpoint="AddOrder")
+        o = _Order(self._id("O"), command, self._clock.now_ns())
+        self._orders[o.txid] = o
+        self._by_cl[command.cl_ord_id] = o.txid
+        self._emit(OrderAccepted(command.cl_ord_id, o.txid, self._clock.now_ns()))
+        if command.post_only and price is not None and would_cross(book, command.side, price):
+            self._close(o, OrderStatus.CANCELED, "Post only order")
+            return
+        self._report(o, ExecType.NEW)
+        limit = price if command.order_type is OrderType.LIMIT else None
+        for level_price, qty in take(book, command.side, command.qty, limit):
+            self._execute(o, level_price, qty, maker=False)
+        if not o.status.is_terminal and command.time_in_force is TimeInForce.IOC:
+            self._close(o, OrderStatus.CANCELED, "IOC remainder")
+
+    def _find(self, command: CancelOrder) -> _Order | None:
+        txid = command.order_id or self._by_cl.get(command.cl_ord_id or "")
+        return self._orders.get(txid) if txid else None
+
+    async def cancel(self, command: CancelOrder) -> None:
+        o = self._find(command)
+        if o is None or o.status.is_terminal:
+            now = self._clock.now_ns()
+            self._emit(
+                CancelRejected(command.cl_ord_id, command.order_id, "EOrder:Unknown order", now)
+            )
+            return
+        self._close(o, OrderStatus.CANCELED, "User requested")
+
+    async def cancel_all(self) -> None:
+        for o in list(self._orders.values()):
+            if not o.status.is_terminal:
+                self._close(o, OrderStatus.CANCELED, "User requested")
+
+    async def cancel_all_after(self, timeout_s: int) -> None:
+        """Nothing can outlive this process here: paper orders die with it."""
+
+    # ------------------------------------------------------------------ Venue: queries
+    async def open_orders(self) -> Sequence[OrderSnapshot]:
+        return [o.snapshot() for o in self._orders.values() if not o.status.is_terminal]
+
+    async def closed_orders(self, since_ns: int) -> Sequence[OrderSnapshot]:
+        return [
+            o.snapshot()
+            for o in self._orders.values()
+            if o.status.is_terminal and o.closed_ns >= since_ns
+        ]
+
+    async def query_orders(self, order_ids: Sequence[str]) -> Sequence[OrderSnapshot]:
+        return [self._orders[i].snapshot() for i in order_ids if i in self._orders]
+
+    async def trades_history(self, since_ns: int) -> Sequence[Fill]:
+        return [f for f in self._fills if f.exchange_ns >= since_ns]
+
+    async def balances(self) -> Mapping[str, Decimal]:
+        return dict(self._balances)
+
+    async def events(self) -> AsyncIterator[AccountEvent | StateEvent]:
+        while True:
+            yield await self._queue.get()
+
+
+class PaperFeed:
+    """A `MarketFeed` that lets the paper venue see each book view first."""
+
+    def __init__(self, inner: MarketFeed, venue: PaperVenue) -> None:
+        self.inner = inner
+        self.venue = venue
+
+    async def instruments(self, symbols: Sequence[str]) -> Mapping[str, Instrument]:
+        return await self.inner.instruments(symbols)
+
+    async def events(self) -> AsyncIterator[MarketEvent | StateEvent]:
+        async for event in self.inner.events():
+            if isinstance(event, BookTop):
+                self.venue.on_book(event)
+            yield event
