@@ -218,7 +218,7 @@ class Daemon:
             wanted.append(("private", "ws_private"))
         for label, attr in wanted:
             state = getattr(health, attr, None)
-            if state is not None and str(getattr(state, "value", state)) != _CONNECTED:
+            if str(getattr(state, "value", state)) != _CONNECTED:
                 pending.append(label)
         return pending
 
@@ -273,10 +273,14 @@ class Daemon:
         self.stack.request_stop(f"failure: {message}")
         self._stop.set()
         remaining: object = None
+        budget = self.config.shutdown_timeout_s
         try:
-            async with asyncio.timeout(self.config.shutdown_timeout_s + 5):
-                self.shutdown_report = await self.stack.shutdown(self.config.shutdown_timeout_s)
+            async with asyncio.timeout(budget):
+                self.shutdown_report = await self.stack.shutdown(budget * 0.8)
+            still_open = getattr(self.shutdown_report, "still_open", None)
             remaining = getattr(self.stack.health(), "open_orders", None)
+            if isinstance(still_open, list | tuple) and still_open:
+                remaining = max(len(still_open), int(remaining or 0))
         except Exception as exc:
             logger.error("safe stop could not finish cancelling", extra={"error": str(exc)})
         if isinstance(remaining, list | tuple):

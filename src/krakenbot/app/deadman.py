@@ -26,6 +26,7 @@ from krakenbot.domain.sections import DeadManSwitchSection
 from krakenbot.errors import KrakenbotError
 
 logger = logging.getLogger(__name__)
+_RETRY_S = 1.0
 
 
 class CancelAfterResultLike(Protocol):
@@ -134,7 +135,12 @@ class DeadMansSwitch:
         """Refresh every `refresh_s` until `stop` is set (waits on the injected clock)."""
         while not stop.is_set():
             await self.step()
-            sleeper = asyncio.ensure_future(self._clock.sleep(self._section.refresh_s))
+            # Until armed (start-up, or after a lapse) look again every second, so the switch
+            # covers the first orders; once armed, refresh at the configured period.
+            period: float = self._section.refresh_s
+            if self.state is not DmsState.ARMED:
+                period = min(period, _RETRY_S)
+            sleeper = asyncio.ensure_future(self._clock.sleep(period))
             stopper = asyncio.ensure_future(stop.wait())
             try:
                 await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)

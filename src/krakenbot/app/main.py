@@ -22,7 +22,6 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, TextIO
 
 from krakenbot.app import summary as sim_summary
@@ -32,6 +31,7 @@ from krakenbot.app.deadman import DeadMansSwitch
 from krakenbot.app.exitcodes import RunExit, exit_for_step
 from krakenbot.app.health_server import HealthServer
 from krakenbot.app.runtime import RuntimeInfo, new_token, remove_runtime, write_runtime
+from krakenbot.app.simdemo import sim_config, sim_strategy
 from krakenbot.app.startup import (
     RunMode,
     StartupStepError,
@@ -46,16 +46,16 @@ from krakenbot.clock import Clock, SystemClock
 from krakenbot.config import Settings
 from krakenbot.lock import InstanceLock, InstanceLockedError
 from krakenbot.logs import LoggingHandle, configure_logging
-from krakenbot.sim import SimConfig, running_sim
+from krakenbot.sim import running_sim
 from krakenbot.store import LedgerRepository
 
 logger = logging.getLogger(__name__)
 
-# Replay-feed compression for `--sim`: one real 1-minute candle every 2 s, so a 60 s demo
-# covers half an hour of real market movement (entries, fills and exits), while the
-# daemon's own clock — rate limits, dead man's switch, timeouts — stays real time.
-SIM_SPEED = 30.0
-SIM_PAIRS = ("XLM/USD", "BTC/USD", "ETH/USD")
+# Replay-feed compression for `--sim`: one real 1-minute candle every 0.2 s, so a 60 s demo
+# covers five hours of real market movement — enough for entries, fills and exits with the
+# strategy's default thresholds — while the daemon's own clock (rate limits, dead man's
+# switch, timeouts) stays real time. See app/simdemo.py.
+SIM_SPEED = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,13 +179,7 @@ async def _maybe_sim(opts: RunOptions, settings: Settings) -> AsyncIterator[tupl
     if not opts.sim:
         yield settings, None
         return
-    pairs = tuple(p for p in settings.allowed_pairs if p in SIM_PAIRS) or ("XLM/USD",)
-    cfg = SimConfig(
-        pairs=pairs,
-        feed=opts.sim_feed,
-        speed=opts.sim_speed,
-        balances={"USD": Decimal("1000"), "XLM": Decimal("0"), "XBT": Decimal("0")},
-    )
+    cfg = sim_config(settings, speed=opts.sim_speed, feed=opts.sim_feed)
     try:
         sim_cm = running_sim(cfg)
         sim = await sim_cm.__aenter__()
@@ -239,6 +233,11 @@ async def _run_with_settings(
         )
         if mode.name == "live":
             _live_banner(settings)
+        extra: dict[str, Any] = {}
+        if mode.name == "sim":
+            demo = sim_strategy(settings, speed=opts.sim_speed)
+            if demo is not None:
+                extra["strategy"] = demo
         try:
             stack: StackLike = await exits.enter_async_context(
                 open_stack(
@@ -249,6 +248,7 @@ async def _run_with_settings(
                     repo=repo,
                     clock=clock,
                     rng=rng,
+                    **extra,
                 )
             )
         except StartupStepError:
