@@ -148,6 +148,7 @@ class Engine:
         self._reconcile_wanted = asyncio.Event()
         self._reconcile_reasons: list[str] = []
         self._connections: dict[Channel, ConnectionState] = {}
+        self._ever_connected: set[Channel] = set()
         self._last_market_ns = 0
         self._last_tick_mono = clock.monotonic_ns()
         self._next_metrics_ns = 0
@@ -352,11 +353,13 @@ class Engine:
         await self._decide(book)
 
     async def _on_connection(self, event: ConnectionChanged) -> None:
-        before = self._connections.get(event.channel)
         self._connections[event.channel] = event.state
-        if event.state is ConnectionState.CONNECTED and before is not None:
+        if event.state is not ConnectionState.CONNECTED:
+            return
+        if event.channel in self._ever_connected:
             self._bump(reconnects=1)
             self.request_reconcile(f"{event.channel} websocket reconnected")
+        self._ever_connected.add(event.channel)
 
     async def _on_tick(self, tick: TimerTick) -> None:
         now = tick.now_ns
@@ -375,6 +378,11 @@ class Engine:
             return
         intents = self.strategy.on_event(event, self.view)
         if intents:
+            await self.execute(intents)
+
+    async def submit(self, intents: Sequence[Intent]) -> None:
+        """Operator/test entry point: like strategy output, under the engine lock."""
+        async with self.lock:
             await self.execute(intents)
 
     async def execute(self, intents: Sequence[Intent]) -> None:

@@ -162,7 +162,11 @@ class KrakenVenue:
         )
 
     async def cancel(self, command: CancelOrder) -> None:
-        await self.rest.cancel_order(txid=command.order_id, cl_ord_id=command.cl_ord_id)
+        # CancelOrder takes exactly one reference; the txid is Kraken's own, so prefer it.
+        if command.order_id:
+            await self.rest.cancel_order(txid=command.order_id)
+        else:
+            await self.rest.cancel_order(cl_ord_id=command.cl_ord_id)
 
     async def cancel_all(self) -> None:
         await self.rest.cancel_all()

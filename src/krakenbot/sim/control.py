@@ -51,6 +51,16 @@ class SimControl:
         ex.set_mid(spec.symbol, Decimal(price), self._state.now_ns())
         self._state.changed()
 
+    def market_trade(self, symbol: str, side: str, qty: Decimal) -> None:
+        """A market taker of `qty` arrives (`side` is the taker's: "buy" or "sell"); it hits
+        our resting orders first when they are better than the market (partial fills)."""
+        ex = self._state.exchange
+        spec = ex.index.resolve(symbol)
+        if spec is None:
+            raise ValueError(f"unknown pair {symbol!r}")
+        ex.feed_trade(spec.symbol, self._state.now_ns(), side=side, qty=Decimal(qty))
+        self._state.changed()
+
     def pause_feed(self) -> None:
         self._state.feed_paused = True
 

@@ -1,0 +1,294 @@
+"""The trading stack: builds and wires venue, feed, engine for live Kraken, the sim or paper.
+
+Owns: `open_stack` (the async context the daemon enters), `TradingStack` (its handle:
+services to run, stop, shutdown, health), `Endpoints`, `StartupError`, `StackTuning`. This is
+the composition root's one place where the mode is decided: `live=True` builds
+`KrakenVenue` (REST + private WebSocket, keys required; the simulator is just loopback
+endpoints), `live=False` builds `PaperVenue` (public data only, no keys). Everything below
+runs the same code either way.
+
+Start-up (each step named in a `StartupError` if it fails): REST SystemStatus, AssetPairs
+for the configured pairs, the account balances (live), the ledger load, and a full
+reconciliation against the venue before any order can be placed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import TypeVar
+
+from krakenbot.clock import Clock
+from krakenbot.config import Settings
+from krakenbot.domain.enums import SystemState
+from krakenbot.domain.instrument import Instrument
+from krakenbot.domain.sections import Credentials
+from krakenbot.engine.engine import Engine, EngineConfig
+from krakenbot.engine.health import EngineHealth, ShutdownReport
+from krakenbot.errors import KrakenbotError
+from krakenbot.kraken.ratelimit import Tier
+from krakenbot.net.kraken_feed import KrakenFeed
+from krakenbot.net.kraken_venue import KrakenVenue
+from krakenbot.net.rest_client import RestClient
+from krakenbot.net.rest_core import Credentials as RestCredentials
+from krakenbot.net.rest_core import RestConfig, key_state_dir
+from krakenbot.net.ws_inbound import InboundQueue
+from krakenbot.net.ws_session import WsSession, WsSessionConfig
+from krakenbot.paper.venue import PaperFeed, PaperVenue
+from krakenbot.ports import MarketFeed, Repository, Venue
+from krakenbot.risk.breaker import BreakerPolicy
+from krakenbot.risk.gate import RiskGate
+from krakenbot.risk.limits import BreakerLimits, RiskLimits
+from krakenbot.strategy.base import Strategy
+from krakenbot.strategy.loader import load_strategy
+
+logger = logging.getLogger(__name__)
+
+Service = Callable[[], Awaitable[None]]
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    rest_url: str
+    ws_url: str
+    ws_auth_url: str
+
+
+class StartupError(Exception):
+    """The stack could not come up; `step` names where ("exchange", "instruments",
+    "balances", "ledger", "reconcile", "config")."""
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(f"{step}: {message}")
+        self.step = step
+
+
+@dataclass(frozen=True, slots=True)
+class StackTuning:
+    """Knobs the settings do not carry (tests, benchmarks, paper capital)."""
+
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    paper_balances: Mapping[str, Decimal] = field(default_factory=lambda: {"USD": Decimal("1000")})
+    risk: RiskLimits | None = None  # None: from settings
+    breaker: BreakerLimits = field(default_factory=BreakerLimits)
+    order_deadline_s: float = 5.0
+    deadline_grace_s: float = 1.0
+    ws_heartbeat_s: float = 1.0
+    user_agent: str = "krakenbot/0.1"
+
+
+class TradingStack:
+    """The running stack; the daemon runs `services()` in its TaskGroup."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        rest: RestClient | None,
+        sessions: Mapping[str, WsSession],
+        venue: Venue,
+        feed: MarketFeed,
+    ) -> None:
+        self.engine = engine
+        self.rest = rest  # the trading key's client (dead man's switch, status); None in paper
+        self.venue = venue
+        self.feed = feed
+        self._sessions = dict(sessions)
+
+    def services(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
+        """Long-running coroutines; each returns when stop is requested."""
+        engine = self.engine
+        found: list[tuple[str, Service]] = [
+            (f"ws_{name}", session.run) for name, session in self._sessions.items()
+        ]
+        found += [
+            ("engine_market", engine.run_market),
+            ("engine_account", engine.run_account),
+            ("engine_timer", engine.run_timer),
+            ("reconcile", engine.run_reconciler),
+        ]
+        return found
+
+    def request_stop(self, reason: str) -> None:
+        """No new orders from now on; services wind down."""
+        self.engine.request_stop(reason)
+        for session in self._sessions.values():
+            session.stop()
+
+    async def shutdown(self, timeout_s: float) -> ShutdownReport:
+        """Cancel our open orders (through the gate), confirm by lookup (bounded)."""
+        self.request_stop("shutdown")
+        return await self.engine.shutdown(timeout_s)
+
+    def health(self) -> EngineHealth:
+        return self.engine.health()
+
+    def healthy(self) -> bool:
+        return self.engine.healthy()
+
+
+def risk_limits(settings: Settings) -> RiskLimits:
+    section = settings.risk_limits()
+    return RiskLimits(
+        allowed_symbols=frozenset(section.allowed_pairs),
+        max_trade_usd=section.max_trade_usd,
+        min_order_usd=section.min_order_usd,
+        max_total_exposure_usd=section.max_total_exposure_usd,
+        max_positions=section.max_positions,
+        max_daily_loss_usd=section.max_daily_loss_usd,
+        post_only=section.post_only,
+    )
+
+
+def _rest_config(settings: Settings, url: str, tuning: StackTuning) -> RestConfig:
+    return RestConfig(
+        state_dir=key_state_dir(settings.data_dir),
+        base_url=url.rstrip("/"),
+        tier=Tier(settings.kraken_api_tier.value),
+        request_timeout_s=settings.rest_timeout_s,
+        breaker_threshold=settings.circuit_breaker_threshold,
+        breaker_cooldown_s=settings.circuit_breaker_cooldown_s,
+        order_deadline_s=tuning.order_deadline_s,
+        deadline_grace_s=tuning.deadline_grace_s,
+        user_agent=tuning.user_agent,
+    )
+
+
+def _ws_config(settings: Settings, tuning: StackTuning, **kw: object) -> WsSessionConfig:
+    return WsSessionConfig(
+        book_depth=settings.ws_book_depth,
+        connect_timeout_s=settings.ws_connect_timeout_s,
+        heartbeat_interval_s=tuning.ws_heartbeat_s,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def _step(step: str, work: Awaitable[_T]) -> _T:
+    try:
+        return await work
+    except (KrakenbotError, OSError, TimeoutError, ValueError) as exc:
+        raise StartupError(step, f"{type(exc).__name__}: {exc}") from exc
+
+
+@asynccontextmanager
+async def open_stack(
+    settings: Settings,
+    *,
+    live: bool,
+    endpoints: Endpoints,
+    credentials: Credentials | None,
+    repo: Repository,
+    clock: Clock,
+    rng: random.Random,
+    strategy: Strategy | None = None,
+    tuning: StackTuning | None = None,
+) -> AsyncIterator[TradingStack]:
+    tuning = tuning or StackTuning()
+    if live and credentials is None:
+        raise StartupError("config", "live trading needs KRAKEN_API_KEY and KRAKEN_API_SECRET")
+    pairs = tuple(settings.allowed_pairs)
+    try:
+        strategy = strategy or load_strategy(settings.strategy)
+        limits = tuning.risk or risk_limits(settings)
+    except KrakenbotError as exc:
+        raise StartupError("config", str(exc)) from exc
+    symbols = tuple(sorted(set(pairs) | set(strategy.symbols)))
+    keys = (
+        RestCredentials(
+            credentials.api_key.get_secret_value(), credentials.api_secret.get_secret_value()
+        )
+        if live and credentials is not None
+        else None
+    )
+    rest = RestClient(
+        _rest_config(settings, endpoints.rest_url, tuning), keys, clock=clock, rng=rng
+    )
+    sessions: dict[str, WsSession] = {}
+    try:
+        status = await _step("exchange", rest.system_status())
+        public = WsSession(
+            _ws_config(
+                settings,
+                tuning,
+                public_url=endpoints.ws_url,
+                private_url=None,
+                symbols=symbols,
+                executions=False,
+                balances=False,
+            ),
+            InboundQueue(),
+            clock=clock,
+            rng=rng,
+        )
+        sessions["public"] = public
+        kraken_feed = KrakenFeed(rest, public)
+        instruments: Mapping[str, Instrument] = await _step(
+            "instruments", kraken_feed.instruments(symbols)
+        )
+        venue: Venue
+        feed: MarketFeed
+        if live:
+
+            async def token() -> str:
+                return (await rest.get_websockets_token()).token
+
+            private = WsSession(
+                _ws_config(
+                    settings,
+                    tuning,
+                    public_url=endpoints.ws_url,
+                    private_url=endpoints.ws_auth_url,
+                    symbols=(),
+                ),
+                InboundQueue(),
+                clock=clock,
+                rng=rng,
+                token_provider=token,
+            )
+            sessions["private"] = private
+            venue = KrakenVenue(rest, private, instruments, clock=clock)
+            feed = kraken_feed
+        else:
+            paper = PaperVenue(instruments, tuning.paper_balances, clock=clock)
+            venue, feed = paper, PaperFeed(kraken_feed, paper)
+        balances = await _step("balances", venue.balances())
+        engine_config = tuning.engine
+        if not live and engine_config.require_private_ws:
+            engine_config = _no_private(engine_config)
+        engine = Engine(
+            strategy=strategy,
+            gate=RiskGate(limits),
+            policy=BreakerPolicy(tuning.breaker),
+            breaker=rest.breaker,
+            venue=venue,
+            feed=feed,
+            repo=repo,
+            clock=clock,
+            rng=rng,
+            instruments=instruments,
+            balances=balances,
+            system_state=SystemState(status.status),
+            config=engine_config,
+        )
+        await _step("ledger", engine.load())
+        if await engine.reconcile("start-up") < 0:
+            raise StartupError("reconcile", engine.health().last_error or "reconciliation failed")
+        stack = TradingStack(engine, rest if live else None, sessions, venue, feed)
+        logger.info(
+            "trading stack ready",
+            extra={"live": live, "pairs": ",".join(symbols), "strategy": strategy.name},
+        )
+        yield stack
+    finally:
+        for session in sessions.values():
+            session.stop()
+        await asyncio.shield(rest.close())
+
+
+def _no_private(config: EngineConfig) -> EngineConfig:
+    return replace(config, require_private_ws=False)
