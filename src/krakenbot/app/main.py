@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import os
 import random
@@ -32,6 +31,7 @@ from krakenbot.app.exitcodes import RunExit, exit_for_step
 from krakenbot.app.health_server import HealthServer
 from krakenbot.app.runtime import RuntimeInfo, new_token, remove_runtime, write_runtime
 from krakenbot.app.simdemo import sim_config, sim_strategy
+from krakenbot.app.stack import Endpoints, open_stack
 from krakenbot.app.startup import (
     RunMode,
     StartupStepError,
@@ -112,14 +112,7 @@ class _Signals:
 
 def default_opener() -> tuple[StackOpener, Any]:
     """open_stack and Endpoints from app/stack.py (the engine side's composition)."""
-    try:
-        module = importlib.import_module("krakenbot.app.stack")
-    except ImportError as exc:
-        raise StartupStepError(
-            "engine", RunExit.ENGINE, f"the trading stack is not available: {exc}"
-        ) from None
-    opener: StackOpener = module.open_stack
-    return opener, module.Endpoints
+    return open_stack, Endpoints
 
 
 async def run_daemon(
