@@ -67,6 +67,7 @@ def daemon_env(home: Path, sim: Sim, **extra: str) -> dict[str, str]:
             "HEALTH_PORT": "0",
             "LOG_CONSOLE": "false",
             "ALLOWED_PAIRS": "XLM/USD",
+            "KRAKEN_API_TIER": "pro",  # the sim runs at tier pro: restarts are quick
             "STRATEGY": "e2e_strategy:Ladder",
             "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
             "DEAD_MAN_SWITCH_TIMEOUT_S": "60",
