@@ -1,8 +1,11 @@
 """How fast is krakenbot.sim? Signed private REST requests/s and WebSocket book messages/s.
 
 The simulator runs in its own process (as it would beside a client under test); this
-process is the load generator. Prints figures; not a test. Usage:
-    python benchmarks/bench_sim.py [--seconds 5] [--rest-workers 16] [--ws-conns 20]
+process is the load generator. Besides the measured rate it prints the sim process's own CPU
+use, so "per sim CPU-second" says what the sim sustains with a core to itself even when the
+load generator (and everything else on a small machine) competes for the CPU.
+Prints figures; not a test. Usage:
+    python benchmarks/bench_sim.py [--seconds 5] [--rest-workers 16] [--ws-conns 50]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import aiohttp
 from krakenbot.sim import SimConfig, running_sim
 
 PAIRS = ("XLM/USD", "BTC/USD", "ETH/USD", "SOL/USD", "ETH/BTC")
+WARMUP_S = 0.5
 
 
 def _serve(conn: Connection, n_keys: int, feed_interval_s: float) -> None:
@@ -44,7 +48,8 @@ def _serve(conn: Connection, n_keys: int, feed_interval_s: float) -> None:
                 keys.append((f"bench-{i}", secret))
             conn.send((sim.rest_url, sim.ws_url, keys))
             loop = asyncio.get_running_loop()
-            await loop.run_in_executor(None, conn.recv)  # wait for "stop"
+            while await loop.run_in_executor(None, conn.recv) == "cpu":
+                conn.send(time.process_time())  # the sim process's own CPU seconds
 
     asyncio.run(main())
 
@@ -55,18 +60,40 @@ def _sign(secret: str, path: str, nonce: str, body: bytes) -> str:
     return base64.b64encode(mac.digest()).decode()
 
 
-async def bench_rest(url: str, keys: list[tuple[str, str]], seconds: float) -> float:
-    count = 0
+class Window:
+    """Counts events; the measured window starts after a warm-up."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first = 0
+        self.start = 0.0
+
+    def open(self) -> None:
+        self.first, self.start = self.count, time.monotonic()
+
+    def close(self) -> tuple[int, float]:
+        return self.count - self.first, time.monotonic() - self.start
+
+
+async def _measure(window: Window, seconds: float) -> tuple[int, float]:
+    await asyncio.sleep(WARMUP_S)
+    window.open()
+    await asyncio.sleep(seconds)
+    return window.close()
+
+
+async def bench_rest(url: str, keys: list[tuple[str, str]], seconds: float) -> tuple[int, float]:
+    window = Window()
     errors = 0
-    deadline = time.monotonic() + seconds
+    stop = time.monotonic() + WARMUP_S + seconds
     path = "/0/private/Balance"
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def worker(key: str, secret: str) -> None:
-            nonlocal count, errors
+            nonlocal errors
             nonce = time.time_ns()
-            while time.monotonic() < deadline:
+            while time.monotonic() < stop:
                 nonce += 1
                 body = urllib.parse.urlencode({"nonce": nonce}).encode()
                 headers = {
@@ -79,16 +106,15 @@ async def bench_rest(url: str, keys: list[tuple[str, str]], seconds: float) -> f
                 if reply["error"]:
                     errors += 1
                 else:
-                    count += 1
+                    window.count += 1
 
-        start = time.monotonic()
         async with asyncio.TaskGroup() as tg:
             for key, secret in keys:
                 tg.create_task(worker(key, secret))
-        elapsed = time.monotonic() - start
+            result = await _measure(window, seconds)
     if errors:
         print(f"  (REST errors: {errors})")
-    return count / elapsed
+    return result
 
 
 async def _raw_ws(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -113,13 +139,14 @@ def _client_frame(text: str) -> bytes:
     return head + mask + data
 
 
-async def bench_ws(url: str, conns: int, seconds: float) -> float:
-    count = 0
+async def bench_ws(url: str, conns: int, seconds: float) -> tuple[int, float]:
+    window = Window()
     book = b'{"channel":"book"'
     sub = json.dumps({"method": "subscribe", "params": {"channel": "book", "symbol": list(PAIRS)}})
+    stop = time.monotonic() + WARMUP_S + seconds + 1
 
-    async def reader(r: asyncio.StreamReader, stop: float) -> None:
-        nonlocal count
+    async def reader(r: asyncio.StreamReader) -> None:
+        # Reads from the first byte on, so it always stays on frame boundaries.
         buf = b""
         while time.monotonic() < stop:
             chunk = await r.read(1 << 16)
@@ -137,7 +164,7 @@ async def bench_ws(url: str, conns: int, seconds: float) -> float:
                 if start + n > len(buf):
                     break
                 if buf.startswith(book, start):
-                    count += 1
+                    window.count += 1
                 pos = start + n
             buf = buf[pos:]
 
@@ -146,67 +173,73 @@ async def bench_ws(url: str, conns: int, seconds: float) -> float:
         r, w = await _raw_ws(url)
         w.write(_client_frame(sub))
         sockets.append((r, w))
-    await asyncio.sleep(0.5)
-    for r, _ in sockets:  # drop what arrived during warm-up
-        while True:
-            try:
-                await asyncio.wait_for(r.read(1 << 20), 0.01)
-            except TimeoutError:
-                break
-    count = 0
-    start = time.monotonic()
-    stop = start + seconds
-    async with asyncio.TaskGroup() as tg:
-        for r, _ in sockets:
-            tg.create_task(reader(r, stop))
-    elapsed = time.monotonic() - start
+    tasks = [asyncio.create_task(reader(r)) for r, _ in sockets]
+    result = await _measure(window, seconds)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
     for _, w in sockets:
         w.close()
-    return count / elapsed
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--rest-workers", type=int, default=16)
-    ap.add_argument("--ws-conns", type=int, default=20)
-    ap.add_argument("--feed-interval", type=float, default=0.002)
-    args = ap.parse_args()
-    rest = _with_sim(
-        args.rest_workers,
-        0.05,
-        lambda url, _ws, keys: asyncio.run(bench_rest(url, keys, args.seconds)),
-    )
-    print(f"signed private REST (Balance), {args.rest_workers} keys in parallel: {rest:,.0f} req/s")
-    ws = _with_sim(
-        1,
-        args.feed_interval,
-        lambda _url, ws_url, _keys: asyncio.run(bench_ws(ws_url, args.ws_conns, args.seconds)),
-    )
-    print(
-        f"WS book messages received ({args.ws_conns} conns x {len(PAIRS)} books, "
-        f"feed every {args.feed_interval * 1000:g} ms): {ws:,.0f} msg/s"
-    )
+    return result
 
 
 def _with_sim(
     n_keys: int,
     feed_interval_s: float,
-    fn: Callable[[str, str, list[tuple[str, str]]], float],
-) -> float:
-    """Run `fn` against a simulator served by a child process."""
+    fn: Callable[[str, str, list[tuple[str, str]]], tuple[int, float]],
+) -> tuple[int, float, float]:
+    """Run `fn` against a simulator in a child process: (count, window s, sim CPU s in it)."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=_serve, args=(child, n_keys, feed_interval_s))
     proc.start()
     try:
         rest_url, ws_url, keys = parent.recv()
-        return fn(rest_url, ws_url, keys)
+        parent.send("cpu")
+        before, started = float(parent.recv()), time.monotonic()
+        count, wall = fn(rest_url, ws_url, keys)
+        parent.send("cpu")
+        cpu = float(parent.recv()) - before
+        # The share of the sim's CPU time that fell inside the measured window.
+        return count, wall, max(cpu * wall / (time.monotonic() - started), 1e-9)
     finally:
         parent.send("stop")
         proc.join(10)
         if proc.is_alive():
             proc.terminate()
+
+
+def _report(count: int, wall: float, cpu: float, unit: str) -> None:
+    print(
+        f"  measured {count / wall:,.0f} {unit}/s; sim process busy {cpu / wall:.0%} "
+        f"-> {count / cpu:,.0f} {unit}/s per sim CPU-second"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--rest-workers", type=int, default=16)
+    ap.add_argument("--ws-conns", type=int, default=50)
+    ap.add_argument("--feed-interval", type=float, default=0.002)
+    args = ap.parse_args()
+    count, wall, cpu = _with_sim(
+        args.rest_workers,
+        0.05,
+        lambda url, _ws, keys: asyncio.run(bench_rest(url, keys, args.seconds)),
+    )
+    print(f"signed private REST (Balance), {args.rest_workers} keys in parallel:")
+    _report(count, wall, cpu, "req")
+    count, wall, cpu = _with_sim(
+        1,
+        args.feed_interval,
+        lambda _url, ws_url, _keys: asyncio.run(bench_ws(ws_url, args.ws_conns, args.seconds)),
+    )
+    print(
+        f"WS book messages ({args.ws_conns} conns x {len(PAIRS)} books, "
+        f"feed every {args.feed_interval * 1000:g} ms):"
+    )
+    _report(count, wall, cpu, "msg")
 
 
 if __name__ == "__main__":

@@ -80,3 +80,54 @@ def test_recorded_and_real_frames_agree_on_both_paths() -> None:
         text = (DATA / "ws" / "real_messages" / name).read_text().strip()
         assert fast_book(text, 5) is not None
         assert decode(text, 5) == _slow(text)
+
+
+def _slow_ticker(text: str) -> object:
+    return ws_codec._ticker(ws_codec._loads(text), 5)
+
+
+signed = st.builds(lambda neg, n: ("-" if neg else "") + n, st.booleans(), number)
+TICKER_FIELDS = (
+    "bid",
+    "bid_qty",
+    "ask",
+    "ask_qty",
+    "last",
+    "volume",
+    "vwap",
+    "low",
+    "high",
+    "change",
+    "change_pct",
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=st.lists(signed, min_size=11, max_size=11),
+    sym=symbol,
+    extra=st.sampled_from(["", ',"volume_usd":6968011.52', ',"trades":38144']),
+    kind=st.sampled_from(["snapshot", "update"]),
+)
+def test_ticker_fast_path_equals_json_path(
+    values: list[str], sym: str, extra: str, kind: str
+) -> None:
+    body = ",".join(f'"{k}":{v}' for k, v in zip(TICKER_FIELDS, values, strict=True))
+    text = (
+        f'{{"channel":"ticker","type":"{kind}","data":[{{"symbol":"{sym}",{body}{extra},'
+        f'"timestamp":"2026-01-19T15:05:26.339692Z"}}]}}'
+    )
+    fast = ws_codec.fast_ticker(text, 5)
+    assert fast is not None
+    assert [fast] == _slow_ticker(text) == decode(text, 5)
+
+
+def test_real_ticker_frames_agree_on_both_paths() -> None:
+    for path in sorted((DATA / "ws" / "real_messages").glob("ws_ticker_*.json")):
+        text = path.read_text().strip()
+        assert ws_codec.fast_ticker(text, 5) is not None, path.name
+        assert decode(text, 5) == _slow_ticker(text)
+    odd = (DATA / "ws" / "real_messages" / "ws_ticker_update__docs_algousd.json").read_text()
+    odd = odd.strip().replace('"bid":0.10025', '"bid":1e-05')
+    assert ws_codec.fast_ticker(odd) is None
+    assert decode(odd, 5) == _slow_ticker(odd)

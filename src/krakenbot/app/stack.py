@@ -32,6 +32,7 @@ from krakenbot.engine.engine import Engine, EngineConfig
 from krakenbot.engine.health import EngineHealth, ShutdownReport
 from krakenbot.errors import KrakenbotError
 from krakenbot.kraken.ratelimit import Tier
+from krakenbot.net.http import HttpTransport
 from krakenbot.net.kraken_feed import KrakenFeed
 from krakenbot.net.kraken_venue import KrakenVenue
 from krakenbot.net.rest_client import RestClient
@@ -81,6 +82,7 @@ class StackTuning:
     deadline_grace_s: float = 1.0
     ws_heartbeat_s: float = 1.0
     user_agent: str = "krakenbot/0.1"
+    transport: HttpTransport | None = None  # None: aiohttp (benchmarks wrap it to time sends)
 
 
 class TradingStack:
@@ -205,9 +207,8 @@ async def open_stack(
         if live and credentials is not None
         else None
     )
-    rest = RestClient(
-        _rest_config(settings, endpoints.rest_url, tuning), keys, clock=clock, rng=rng
-    )
+    rest_config = _rest_config(settings, endpoints.rest_url, tuning)
+    rest = RestClient(rest_config, keys, clock=clock, rng=rng, transport=tuning.transport)
     sessions: dict[str, WsSession] = {}
     try:
         status = await _step("exchange", rest.system_status())

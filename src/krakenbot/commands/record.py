@@ -4,7 +4,8 @@ Owns: the operator command that subscribes to public channels and appends each r
 frame as one JSONL line (frames are compact JSON; any raw CR/LF - only possible as
 insignificant whitespace - becomes a space so one frame stays one line). Reconnects (with a
 short pause) until `--duration` elapses; SIGINT stops cleanly. Works against real Kraken or
-`krakenbot sim` (`--url`). Public data only: no keys, no tokens.
+`krakenbot sim` (`--url`). Public data only: no keys, no tokens. Imports: aiohttp, stdlib,
+kraken (request encoders); as an operator command it may import anything.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from krakenbot.kraken.ws_codec import encode_subscribe
 logger = logging.getLogger(__name__)
 
 DEFAULT_URL = "wss://ws.kraken.com/v2"
+CONNECT_TIMEOUT_S = 10.0
 CHANNELS = ("ticker", "book", "trade", "ohlc", "instrument")
 
 
@@ -56,7 +58,12 @@ async def _record_once(
     http: aiohttp.ClientSession, url: str, subs: list[str], out: TextIO, deadline: float | None
 ) -> int:
     frames = 0
-    async with http.ws_connect(url, autoping=True, heartbeat=None) as ws:
+    async with http.ws_connect(
+        url,
+        autoping=True,
+        heartbeat=None,
+        timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
+    ) as ws:
         for text in subs:
             await ws.send_str(text)
         while True:
@@ -91,7 +98,8 @@ async def record(
     deadline = None if duration_s is None else time.monotonic() + duration_s
     total = 0
     with out_path.open("a", encoding="utf-8") as out:
-        async with aiohttp.ClientSession() as http:
+        timeout = aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT_S)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
             while deadline is None or time.monotonic() < deadline:
                 try:
                     total += await _record_once(http, url, subs, out, deadline)

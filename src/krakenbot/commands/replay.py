@@ -5,10 +5,12 @@ Owns: the operator command that feeds a recording (one WS v2 frame per line, as 
 one JSON summary line: frames, book messages, checksums verified/failed, first failure,
 frames/s. Exit 0 when every checksum verified, 1 otherwise (2 for an unreadable file).
 
-Number text: live Kraken prints full precision, so by default the text is used verbatim; a
-recording whose numbers lost trailing zeros (re-serialised through floats) can be checked by
-giving `--price-decimals/--qty-decimals` (the pair's pair_decimals/lot_decimals). An
-`instrument` frame in the recording also supplies them. No network, no clock besides timing.
+Number text: live Kraken prints full precision. Decimals come from, in order: the
+`--price-decimals/--qty-decimals` flags (all symbols), an `instrument` frame in the recording,
+the built-in table of known pairs, else the text is used verbatim. Re-padding lets a
+recording whose numbers lost trailing zeros (re-serialised through floats) be checked.
+No network, no clock besides timing. Imports: stdlib, kraken (codec) and net.ws_tracking (the
+live session's BookKeeper, so replay checks exactly what production checks).
 """
 
 from __future__ import annotations
@@ -27,14 +29,35 @@ from krakenbot.net.ws_tracking import BookKeeper, BookOutcome
 
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
 
+# Kraken's fixed precision (AssetPairs pair_decimals / lot_decimals) for the pairs we trade
+# or record most; re-padding full-precision wire text to these changes nothing, and it makes
+# lossy recordings of these pairs checkable without flags.
+KNOWN_DECIMALS: dict[str, tuple[int | None, int | None]] = {
+    "BTC/USD": (1, 8),
+    "ETH/USD": (2, 8),
+    "XLM/USD": (6, 8),
+}
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "replay", help="verify every order-book checksum in a recorded JSONL WebSocket feed"
     )
     p.add_argument("file", type=Path, help="JSONL recording (one WS v2 frame per line)")
-    p.add_argument("--price-decimals", type=int, default=None, metavar="N")
-    p.add_argument("--qty-decimals", type=int, default=None, metavar="N")
+    p.add_argument(
+        "--price-decimals",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pad prices to N decimals (pair_decimals) before checksumming",
+    )
+    p.add_argument(
+        "--qty-decimals",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pad quantities to N decimals (lot_decimals) before checksumming",
+    )
     p.add_argument("--depth", type=int, default=10, help="subscribed book depth (default 10)")
     p.set_defaults(handler=run)
 
@@ -47,8 +70,12 @@ def replay_lines(
     qty_decimals: int | None = None,
 ) -> dict[str, Any]:
     """Pure core of the command: returns the summary dict."""
-    keeper = BookKeeper(depth, default_decimals=(price_decimals, qty_decimals))
     flags_given = price_decimals is not None or qty_decimals is not None
+    keeper = BookKeeper(
+        depth,
+        None if flags_given else KNOWN_DECIMALS,
+        default_decimals=(price_decimals, qty_decimals),
+    )
     frames = book_messages = verified = failed = skipped = undecodable = 0
     first_failure: dict[str, Any] | None = None
     started = time.perf_counter()

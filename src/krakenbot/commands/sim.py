@@ -57,6 +57,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--tier", choices=sorted(TIERS), default="starter")
     p.add_argument("--api-key", default=None)
     p.add_argument("--api-secret", default=None)
+    p.add_argument(
+        "--history-minutes",
+        type=int,
+        default=240,
+        help="minutes of real 1-minute candles available at start",
+    )
     p.add_argument("--balance", type=_balances, default={"USD": Decimal(1000), "XLM": Decimal(0)})
     p.set_defaults(handler=run)
 
@@ -78,6 +84,7 @@ async def run(args: argparse.Namespace) -> int:
         port=args.port,
         ws_auth_port=args.ws_auth_port,
         allow_remote=args.allow_remote,
+        history_minutes=max(0, min(args.history_minutes, 720)),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

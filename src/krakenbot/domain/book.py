@@ -42,18 +42,13 @@ class _Side:
     def __init__(self) -> None:
         self.levels: dict[str, _Entry] = {}
         self.keys: list[tuple[Decimal, str]] = []  # ascending for both sides
-        self.joined: str | None = None  # cached fragments string of the best levels
+        self.joined: bytes | None = None  # cached fragments of the best levels
         self.n_joined = 0
 
     def clear(self) -> None:
         self.levels.clear()
         self.keys.clear()
         self.joined = None
-
-    def delete(self, price_text: str) -> None:
-        entry = self.levels.pop(price_text, None)
-        if entry is not None:
-            del self.keys[bisect_left(self.keys, (entry[0],))]
 
 
 class OrderBook:
@@ -133,6 +128,7 @@ class OrderBook:
         side.joined = None
         fragment = self._fragment
         entries = side.levels
+        keys = side.keys
         pdec = self._price_decimals
         qdec = self._qty_decimals
         for price_text, qty_text in levels:
@@ -141,13 +137,16 @@ class OrderBook:
                     price_text = _fixed(price_text, pdec)  # noqa: PLW2901
                 if qdec is not None:
                     qty_text = _fixed(qty_text, qdec)  # noqa: PLW2901
-                if "e" in qty_text or "E" in qty_text:
+                rest = qty_text.strip("0.")
+                if "e" in rest or "E" in rest:
                     zero = Decimal(qty_text) == 0
                 else:
                     # The fixed-point wire form: zero iff only zeros and a point.
-                    zero = not qty_text.strip("0.")
+                    zero = not rest and qty_text != ""
                 if zero:
-                    side.delete(price_text)
+                    old = entries.pop(price_text, None)
+                    if old is not None:
+                        del keys[bisect_left(keys, (old[0],))]
                     continue
                 if qty_text[0] == "-":
                     raise BookError(f"negative qty {qty_text!r}")
@@ -158,7 +157,7 @@ class OrderBook:
                     price = Decimal(price_text)
                     if not price.is_finite() or price <= 0:
                         raise BookError(f"bad price {price_text!r}")
-                    insort(side.keys, (price, price_text))
+                    insort(keys, (price, price_text))
             except (InvalidOperation, ValueError, TypeError, IndexError) as exc:
                 raise BookError(f"bad level {price_text!r} {qty_text!r}") from exc
             entries[price_text] = (price, qty_text, fragment(price_text, qty_text))
@@ -194,15 +193,16 @@ class OrderBook:
         levels = self._asks.levels
         return [levels[t][2] for _, t in self._asks.keys[:n]]
 
-    def fragments_joined(self, n: int) -> tuple[str, str]:
-        """(asks, bids) fragment strings of the best `n` levels, cached until a side changes."""
+    def fragments_joined(self, n: int) -> tuple[bytes, bytes]:
+        """(asks, bids) fragments of the best `n` levels as ASCII bytes, each side cached
+        until that side changes (most updates touch one side only)."""
         asks = self._asks
         if asks.joined is None or asks.n_joined != n:
-            asks.joined = "".join(self.ask_fragments(n))
+            asks.joined = "".join(self.ask_fragments(n)).encode("ascii")
             asks.n_joined = n
         bids = self._bids
         if bids.joined is None or bids.n_joined != n:
-            bids.joined = "".join(self.bid_fragments(n))
+            bids.joined = "".join(self.bid_fragments(n)).encode("ascii")
             bids.n_joined = n
         return asks.joined, bids.joined
 

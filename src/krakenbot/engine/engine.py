@@ -28,6 +28,8 @@ from krakenbot.domain.commands import CancelIntent, Intent
 from krakenbot.domain.enums import (
     Channel,
     ConnectionState,
+    OrderStatus,
+    Side,
     SystemState,
     TradingState,
 )
@@ -158,6 +160,9 @@ class Engine:
         self._refused: set[str] = set()  # symbols whose book subscription failed
         self._fatal_reason = ""
         self._account_epoch = 0  # bumped by every balance change and new fill
+        # Fill effects not yet confirmed by a balance update: Kraken reports the execution
+        # and the balance change on different channels, in either order.
+        self._unconfirmed: dict[str, Decimal] = {}
 
     # ================================================================== start-up
     async def load(self) -> None:
@@ -283,24 +288,55 @@ class Engine:
         return len(result.corrections)
 
     async def shutdown(self, timeout_s: float) -> ShutdownReport:
-        """Cancel every live order of ours (through the gate), wait for confirmation
-        (bounded, by lookup since the streams may be gone), then settle the ledger."""
+        """Cancel every live order of ours (through the gate), confirm by polling the
+        venue's open orders (1 REST point per poll: the streams may already be gone), then
+        one reconciliation settles the ledger. Bounded by `timeout_s`; never raises."""
         self.request_stop("shutdown")
-        deadline = self.clock.monotonic_ns() + int(timeout_s * _NS)
-        async with self.lock:
-            sent = await self.manager.cancel_all_ours("shutdown", self.risk_context())
-        await self.manager.drain(max(0.1, timeout_s / 2))
+        clock = self.clock
+        deadline = clock.monotonic_ns() + int(timeout_s * _NS)
+        sent = 0
         still: tuple[str, ...] = ()
-        while True:
-            await self.reconcile("shutdown")
-            still = tuple(o.cl_ord_id for o in self.registry.live())
-            if not still or self.clock.monotonic_ns() >= deadline:
-                break
-            await self.clock.sleep(min(0.2, max(0.0, timeout_s / 10)))
-        await self.manager.drain(0.1)
-        detail = "all orders closed" if not still else f"{len(still)} order(s) still open"
-        await self.repo.record_event("shutdown", {"cancels": str(sent), "detail": detail})
+        try:
+            async with self.lock:
+                sent = await self.manager.cancel_all_ours("shutdown", self.risk_context())
+            await self.manager.drain(max(0.1, timeout_s / 3))
+            while True:
+                still = await self._ours_still_open()
+                if not still or clock.monotonic_ns() >= deadline:
+                    break
+                await clock.sleep(min(0.5, max(0.01, timeout_s / 20)))
+                async with self.lock:  # re-sent only after cancel_retry_s (idempotent)
+                    for cl_ord_id in still:
+                        intent = CancelIntent(cl_ord_id, "shutdown")
+                        await self.manager.cancel(intent, self.risk_context())
+            if clock.monotonic_ns() < deadline:
+                await self.reconcile("shutdown")
+                still = tuple(o.cl_ord_id for o in self.registry.live())
+            await self.manager.drain(0.1)
+            detail = "all orders closed" if not still else f"{len(still)} order(s) still open"
+            await self.repo.record_event("shutdown", {"cancels": str(sent), "detail": detail})
+        except Exception as exc:
+            logger.error("shutdown incomplete", extra={"error": repr(exc)})
+            self._last_error = f"shutdown: {exc!r}"
+            still = still or tuple(o.cl_ord_id for o in self.registry.live())
+            return ShutdownReport(sent, still, False, f"shutdown failed: {exc!r}")
         return ShutdownReport(sent, still, not still and self._ledger_ok, detail)
+
+    async def _ours_still_open(self) -> tuple[str, ...]:
+        live = {o.cl_ord_id: o for o in self.registry.live()}
+        if not live:
+            return ()
+        try:
+            listed = await self.venue.open_orders()
+        except Exception as exc:  # unknown: count them all as open and try again
+            self._last_error = f"shutdown lookup: {exc!r}"
+            return tuple(live)
+        by_txid = {o.order_id: c for c, o in live.items() if o.order_id}
+        found = {s.cl_ord_id for s in listed if s.cl_ord_id in live}
+        found |= {by_txid[s.order_id] for s in listed if s.order_id in by_txid}
+        # An order still pending locally and not listed may be in flight: keep waiting.
+        pending = {c for c, o in live.items() if o.status is OrderStatus.PENDING_NEW}
+        return tuple(sorted(found | (pending - found)))
 
     # ================================================================== handling
     async def _handle(self, event: Event) -> None:
@@ -320,6 +356,7 @@ class Engine:
         elif isinstance(event, BalanceChange):
             self._account_epoch += 1
             self.balances[event.asset] = event.balance
+            self._unconfirmed.pop(event.asset, None)
         elif isinstance(event, BookStatus):
             book = self.books.get(event.symbol)
             if book is not None and book.verified != event.verified:
@@ -372,6 +409,10 @@ class Engine:
         if now >= self._next_metrics_ns:
             self._next_metrics_ns = now + int(self.config.metrics_interval_s * _NS)
             await self._write_metrics(now)
+            # Finished orders older than the reconciliation window leave the hot copy
+            # (never sooner: reconciliation must still recognise them as ours).
+            keep_s = self.config.reconcile.lookback_s + 86400.0
+            self.registry.forget_finished(now - int(keep_s * _NS))
 
     async def _decide(self, event: Event) -> None:
         if self._stop.is_set():
@@ -421,6 +462,7 @@ class Engine:
         if fill is not None:
             self._fill_ids.add(fill.trade_id)
             self._account_epoch += 1
+            self._book_balance_delta(fill)
             self._bump(fills=1)
             closed = self.trips.apply(fill)
             if closed is not None:
@@ -465,6 +507,7 @@ class Engine:
                 if trip is not None:
                     await self._trip(trip)
             self.balances.update(venue_balances)
+            self._unconfirmed.clear()  # REST balances include every fill so far
 
     # ================================================================== risk plumbing
     def risk_context(self, now_ns: int | None = None) -> RiskContext:
@@ -479,8 +522,27 @@ class Engine:
             positions=self.portfolio.positions(),
             working=self.registry.working(),
             daily_pnl=self._daily_pnl(now),
-            balances=self.balances,
+            balances=self.risk_balances(),
         )
+
+    def _book_balance_delta(self, fill: Fill) -> None:
+        instrument = self.instruments.get(fill.symbol)
+        if instrument is None:
+            return
+        sign = 1 if fill.side is Side.BUY else -1
+        fee_quote = fill.fee if fill.fee_asset == instrument.quote else ZERO
+        for asset, delta in (
+            (instrument.base, sign * fill.qty),
+            (instrument.quote, -sign * fill.cost - fee_quote),
+        ):
+            self._unconfirmed[asset] = self._unconfirmed.get(asset, ZERO) + delta
+
+    def risk_balances(self) -> dict[str, Decimal]:
+        """Exchange balances plus the fills the balance stream has not reported yet."""
+        found = dict(self.balances)
+        for asset, delta in self._unconfirmed.items():
+            found[asset] = found.get(asset, ZERO) + delta
+        return found
 
     def _marks(self) -> dict[str, Decimal]:
         return {s: b.mid for s, b in self.books.items() if b.verified and b.mid is not None}

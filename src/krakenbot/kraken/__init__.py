@@ -1,1 +1,1 @@
-"""Pure Kraken protocol code: signing, nonces, errors, codecs, checksums, rate limits. No I/O."""
+"""Pure Kraken protocol code: codecs, checksums, signing. No I/O, no clock reads."""

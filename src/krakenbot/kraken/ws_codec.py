@@ -61,6 +61,7 @@ from krakenbot.kraken.ws_scalars import (
     DECODE_ERRORS,
     MalformedError,
     dec,
+    epoch_seconds,
     integer,
     num_text,
     opt_dec,
@@ -82,6 +83,7 @@ __all__ = [
     "encode_subscribe",
     "encode_unsubscribe",
     "fast_book",
+    "fast_ticker",
     "parse_timestamp_ns",
     "peek_ticker_symbol",
 ]
@@ -105,6 +107,7 @@ _DEC_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_cons
 _TEXT_SCAN: _Scanner = json.scanner.make_scanner(_TEXT_DECODER)  # type: ignore[arg-type]
 _DEC_SCAN: _Scanner = json.scanner.make_scanner(_DEC_DECODER)  # type: ignore[arg-type]
 _BOOK_PREFIX = '{"channel":"book"'
+_TICKER_PREFIX = '{"channel":"ticker"'
 
 
 def _loads(text: str) -> Any:
@@ -130,12 +133,13 @@ def _loads(text: str) -> Any:
 # and tests check both paths agree.
 _NUM = r"(?:\d+\.\d+|\d+)"
 _LEVEL = r'\{"price":' + _NUM + r',"qty":' + _NUM + r"\}"
-_LEVELS_RE = re.compile(r"(?:" + _LEVEL + r"(?:," + _LEVEL + r")*)?")
+_LEVELS = r"((?:" + _LEVEL + r"(?:," + _LEVEL + r")*)?)"  # validated by the frame regex
 _LEVEL_RE = re.compile(r'\{"price":(' + _NUM + r'),"qty":(' + _NUM + r")\}")
 _BOOK_RE = re.compile(
     r'\{"channel":"book","type":"(snapshot|update)","data":\[\{"symbol":"([A-Za-z0-9/._-]+)",'
-    r'"bids":\[([^\]]*)\],"asks":\[([^\]]*)\],"checksum":(\d+)'
-    r'(?:,"timestamp":"([0-9T:.Z-]+)")?\}\]\}'
+    r'"bids":\[' + _LEVELS + r'\],"asks":\[' + _LEVELS + r'\],"checksum":(\d+)'
+    r'(?:,"timestamp":"(?:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})Z|([0-9T:.Z-]+))")?'
+    r"\}\]\}"
 )
 
 
@@ -144,21 +148,74 @@ def fast_book(text: str, recv_ns: int = 0) -> BookMessage | None:
     m = _BOOK_RE.fullmatch(text)
     if m is None:
         return None
-    kind, symbol, bids, asks, checksum, ts = m.groups()
-    if (bids and _LEVELS_RE.fullmatch(bids) is None) or (
-        asks and _LEVELS_RE.fullmatch(asks) is None
-    ):
-        return None
+    kind, symbol, bids, asks, checksum, ts_base, ts_micros, ts_other = m.groups()
     try:
-        exchange_ns = 0 if ts is None else parse_timestamp_ns(ts)
-    except MalformedError:
+        if ts_base is not None:  # the usual `...:SS.ffffffZ`: split by the regex already
+            exchange_ns = epoch_seconds(ts_base) * 1_000_000_000 + int(ts_micros) * 1000
+        else:
+            exchange_ns = 0 if ts_other is None else parse_timestamp_ns(ts_other)
+    except (MalformedError, ValueError):
         return None
     return BookMessage(
         symbol,
         kind == "snapshot",
-        tuple(_LEVEL_RE.findall(bids)),
-        tuple(_LEVEL_RE.findall(asks)),
+        tuple(_LEVEL_RE.findall(bids)) if bids else (),
+        tuple(_LEVEL_RE.findall(asks)) if asks else (),
         int(checksum),
+        exchange_ns,
+        recv_ns,
+    )
+
+
+# The same idea for ticker frames (docs: websocket-v2/ticker field order; real pushes add
+# fields such as `volume_usd`/`trades` before `timestamp`, which the pattern skips).
+_SNUM = r"(-?\d+(?:\.\d+)?)"
+_TICKER_RE = re.compile(
+    r'\{"channel":"ticker","type":"(?:snapshot|update)","data":\[\{"symbol":"([A-Za-z0-9/._-]+)",'
+    + ",".join(
+        f'"{name}":{_SNUM}'
+        for name in (
+            "bid",
+            "bid_qty",
+            "ask",
+            "ask_qty",
+            "last",
+            "volume",
+            "vwap",
+            "low",
+            "high",
+            "change",
+            "change_pct",
+        )
+    )
+    + r'(?:,"[a-z_]+":-?\d+(?:\.\d+)?)*'
+    r',"timestamp":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})Z"\}\]\}'
+)
+
+
+def fast_ticker(text: str, recv_ns: int = 0) -> Ticker | None:
+    """Decode a canonical single-symbol ticker frame without JSON; None if not canonical."""
+    m = _TICKER_RE.fullmatch(text)
+    if m is None:
+        return None
+    g = m.groups()
+    try:
+        exchange_ns = epoch_seconds(g[12]) * 1_000_000_000 + int(g[13]) * 1000
+    except ValueError:
+        return None
+    return Ticker(
+        g[0],
+        Decimal(g[1]),
+        Decimal(g[2]),
+        Decimal(g[3]),
+        Decimal(g[4]),
+        Decimal(g[5]),
+        Decimal(g[6]),
+        Decimal(g[7]),
+        Decimal(g[8]),
+        Decimal(g[9]),
+        Decimal(g[10]),
+        Decimal(g[11]),
         exchange_ns,
         recv_ns,
     )
@@ -174,7 +231,11 @@ def peek_ticker_symbol(text: str | bytes) -> str | None:
     Lets the session conflate tickers at ~1 us per frame and defer the full typed decode to
     the moment the engine takes the latest one (docs: websocket-v2/ticker frame shape).
     """
-    if type(text) is not str or not text.startswith(_TICKER_UPDATE_PREFIX):
+    if (
+        type(text) is not str
+        or not text.startswith(_TICKER_UPDATE_PREFIX)
+        or not text.endswith("}]}")  # a cut-short frame must surface as DecodeFailed now
+    ):
         return None
     start = len(_TICKER_UPDATE_PREFIX)
     end = text.find('"', start)
@@ -204,6 +265,10 @@ def decode(frame: str | bytes, recv_ns: int = 0) -> list[WsMessage]:
             book = fast_book(text, recv_ns)
             if book is not None:
                 return [book]
+        elif text.startswith(_TICKER_PREFIX):
+            ticker = fast_ticker(text, recv_ns)
+            if ticker is not None:
+                return [ticker]
         msg = _loads(text)
     except DECODE_ERRORS as exc:
         return [_failed("?", f"invalid JSON: {exc}", frame, recv_ns)]
@@ -333,16 +398,22 @@ def _levels(rows: object) -> tuple[Level, ...]:
     if type(rows) is not list:
         raise MalformedError("book side is not a list")
     out = []
+    valid = _NUMBER_TEXT.fullmatch
     for r in rows:
-        # Hot loop (every book level): type checks inlined instead of num_text() calls.
         p = r["price"]
         q = r["qty"]
         if type(p) is not str:
             p = num_text(p)
         if type(q) is not str:
             q = num_text(q)
+        # A quoted level ("price":"abc") reaches us as a str too: only number text may pass.
+        if valid(p) is None or valid(q) is None:
+            raise MalformedError(f"book level is not numeric: {p!r} {q!r}")
         out.append((p, q))
     return tuple(out)
+
+
+_NUMBER_TEXT = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
 def _book(msg: Mapping[str, Any], recv_ns: int) -> list[WsMessage]:

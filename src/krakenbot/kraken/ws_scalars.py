@@ -120,5 +120,17 @@ def parse_timestamp_ns(text: object) -> int:
     return seconds * 1_000_000_000 + frac
 
 
+def epoch_seconds(base: str) -> int:
+    """`YYYY-MM-DDTHH:MM:SS` (UTC) -> epoch seconds, cached (frames share their second)."""
+    seconds = _SECONDS_CACHE.get(base)
+    if seconds is None:
+        parsed = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+        seconds = int((parsed - _EPOCH).total_seconds())
+        if len(_SECONDS_CACHE) >= 4096:
+            _SECONDS_CACHE.clear()
+        _SECONDS_CACHE[base] = seconds
+    return seconds
+
+
 def opt_ts(value: object) -> int:
     return 0 if value is None else parse_timestamp_ns(value)

@@ -1,1 +1,1 @@
-"""The network shells: the only aiohttp / websockets client code."""
+"""I/O shells: the only aiohttp/websockets client code."""

@@ -4,7 +4,8 @@ Owns: the connections (aiohttp), subscriptions, liveness (watchdog + ping), reco
 with capped exponential backoff and jitter, resubscription, book verification and resync,
 execution de-duplication and gap recovery, and delivery of typed events to one
 `InboundQueue`. Imports: aiohttp, stdlib, domain, kraken and net only. Decisions live in the
-pure helpers (`ws_tracking`, `ws_backoff`, `kraken.ws_codec`); this module does the I/O.
+pure helpers (`ws_router` for per-frame handling, `ws_tracking`, `ws_backoff`,
+`kraken.ws_codec`); this module does the I/O.
 
 Engine contract: consume `inbound.get()`; every item is a `krakenbot.domain.events` event.
 Books are trustworthy only between `BookStatus(verified=True)` and the next
@@ -19,44 +20,19 @@ import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 
 import aiohttp
 
 from krakenbot.clock import Clock
 from krakenbot.domain.enums import Channel, ConnectionState
-from krakenbot.domain.events import (
-    BookStatus,
-    BookTop,
-    Candle,
-    ConnectionChanged,
-    DecodeFailed,
-    Event,
-    MarketTrade,
-    RateCounter,
-    ReconcileRequested,
-    SubscriptionFailed,
-    Ticker,
-)
-from krakenbot.kraken.ws_codec import (
-    decode,
-    encode_ping,
-    encode_subscribe,
-    encode_unsubscribe,
-    peek_ticker_symbol,
-)
-from krakenbot.kraken.ws_messages import (
-    BookMessage,
-    MethodResponse,
-    SequencedBatch,
-    StatusMessage,
-    SubscriptionAck,
-    WsMessage,
-)
-from krakenbot.net.ws_backoff import Backoff
+from krakenbot.domain.events import BookStatus, ConnectionChanged, Event, ReconcileRequested
+from krakenbot.kraken.ws_codec import encode_ping
+from krakenbot.net.ws_config import Conn, SessionStats, WsSessionConfig
 from krakenbot.net.ws_inbound import InboundQueue
-from krakenbot.net.ws_tracking import BookKeeper, BookOutcome, BookState, SequenceTracker
+from krakenbot.net.ws_router import FrameRouter
 from krakenbot.net.ws_trading import TradingRequests
+
+__all__ = ["Conn", "SessionStats", "TokenProvider", "WsSession", "WsSessionConfig"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,87 +44,7 @@ TokenProvider = Callable[[], Awaitable[str]]
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TRY_AGAIN_LATER = 1013
 _SLOW_CLOSE_CODES = frozenset({CLOSE_POLICY_VIOLATION, CLOSE_TRY_AGAIN_LATER})
-# Kraken errors on a private subscribe that mean the token is bad: reconnect with a new one.
 _YIELD_EVERY_MASK = 63  # yield to other tasks every 64 frames
-_TOKEN_ERRORS = ("EAPI:Invalid token", "ESession:Invalid session", "EAPI:Invalid key")
-
-
-@dataclass(frozen=True, slots=True)
-class WsSessionConfig:
-    public_url: str = "wss://ws.kraken.com/v2"
-    private_url: str | None = "wss://ws-auth.kraken.com/v2"
-    symbols: tuple[str, ...] = ("XLM/USD",)
-    ticker: bool = True
-    book: bool = True
-    trade: bool = True
-    book_depth: int = 10  # 10, 25, 100, 500, 1000 (docs: websocket-v2/book)
-    # (symbol, price_decimals, qty_decimals): re-pad number text (only for lossy feeds).
-    book_decimals: tuple[tuple[str, int, int], ...] = ()
-    executions: bool = True
-    balances: bool = True
-    snap_trades: bool = True  # last 50 fills in every executions snapshot: closes gaps
-    ratecounter: bool = True
-    # Kraken sends a heartbeat ~1/s once subscribed (docs: websocket-v2/heartbeat).
-    heartbeat_interval_s: float = 1.0
-    stale_after_heartbeats: float = 5.0
-    ping_interval_s: float = 10.0
-    connect_timeout_s: float = 10.0
-    backoff: Backoff = field(default_factory=Backoff)
-    backoff_reset_after_s: float = 30.0  # a connection that lived this long resets backoff
-    slow_close_delay_s: float = 60.0  # after close code 1008/1013
-    token_timeout_s: float = 15.0
-
-    @property
-    def stale_after_s(self) -> float:
-        return self.heartbeat_interval_s * self.stale_after_heartbeats
-
-    @property
-    def wants_public(self) -> bool:
-        return bool(self.symbols) and (self.ticker or self.book or self.trade)
-
-
-@dataclass(slots=True)
-class SessionStats:
-    frames: int = 0
-    connects: int = 0
-    disconnects: int = 0
-    book_failures: int = 0
-    gaps: int = 0
-    decode_failures: int = 0
-
-
-class _LazyTicker:
-    """A ticker frame held in the conflation slot; decoded when the engine takes it."""
-
-    __slots__ = ("frame", "recv_ns")
-
-    def __init__(self, frame: str | bytes, recv_ns: int) -> None:
-        self.frame = frame
-        self.recv_ns = recv_ns
-
-    def __call__(self) -> Event:
-        items = decode(self.frame, self.recv_ns)
-        if len(items) == 1 and type(items[0]) is Ticker:
-            return items[0]
-        failed = [i for i in items if type(i) is DecodeFailed]
-        if failed:
-            return failed[0]
-        return DecodeFailed("ticker", "unexpected ticker frame shape", str(self.frame)[:200])
-
-
-@dataclass(slots=True)
-class _Conn:
-    channel: Channel
-    url: str
-    ws: aiohttp.ClientWebSocketResponse | None = None
-    ever_connected: bool = False
-    last_frame_ns: int = 0
-    close_reason: str = ""
-    slow_retry: bool = False
-    token: str | None = None
-    outbox: list[str] = field(default_factory=list)
-    drop_reason: str | None = None  # set by a handler: end this connection after the frame
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class WsSession:
@@ -169,27 +65,26 @@ class WsSession:
         self._rng = rng
         self._token_provider = token_provider
         self.stats = SessionStats()
-        self.books = BookKeeper(config.book_depth, {s: (p, q) for s, p, q in config.book_decimals})
-        self.executions = SequenceTracker("executions")
-        self.balances = SequenceTracker("balances")
-        self._public = _Conn(Channel.PUBLIC, config.public_url)
-        self._private = _Conn(Channel.PRIVATE, config.private_url or "")
+        self._public = Conn(Channel.PUBLIC, config.public_url)
+        self._private = Conn(Channel.PRIVATE, config.private_url or "")
         self._stopping = asyncio.Event()
         self._req_id = 0
         self.trading = TradingRequests(
             self._send_private, self._next_req_id, clock, token=self._private_token
         )
-        self._handlers: dict[type, Callable[[_Conn, WsMessage], None]] = {
-            BookMessage: self._on_book,  # type: ignore[dict-item]
-            SequencedBatch: self._on_private_batch,  # type: ignore[dict-item]
-            SubscriptionAck: self._on_subscription_ack,  # type: ignore[dict-item]
-            MethodResponse: self._on_method_response,  # type: ignore[dict-item]
-            StatusMessage: self._on_status,  # type: ignore[dict-item]
-            DecodeFailed: self._on_decode_failed,  # type: ignore[dict-item]
-            Ticker: self._on_ticker,  # type: ignore[dict-item]
-            MarketTrade: self._on_trade,  # type: ignore[dict-item]
-            Candle: self._on_candle,  # type: ignore[dict-item]
-        }
+        self._router = FrameRouter(
+            config,
+            inbound,
+            clock=clock,
+            stats=self.stats,
+            trading=self.trading,
+            next_req_id=self._next_req_id,
+        )
+        self.books = self._router.books
+        self.executions = self._router.executions
+        self.balances = self._router.balances
+        # The reader's per-frame entry point (synchronous, never waits on the consumer).
+        self.on_frame = self._router.on_frame
 
     @property
     def wants_private(self) -> bool:
@@ -203,8 +98,8 @@ class WsSession:
     # ---- lifecycle ------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Serve until `stop()`. Network failures never escape: they cause reconnects."""
-        self._stopping.clear()
+        """Serve until `stop()` (which may come before run starts). Network failures never
+        escape: they cause reconnects."""
         timeout = aiohttp.ClientTimeout(total=None, connect=self.config.connect_timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as http, asyncio.TaskGroup() as tg:
             tasks = []
@@ -218,6 +113,7 @@ class WsSession:
         for conn in (self._public, self._private):
             if conn.ever_connected:
                 self._emit_conn(conn, ConnectionState.CLOSED, "stopped")
+        self._stopping.clear()  # a later run() starts afresh
 
     def stop(self) -> None:
         self._stopping.set()
@@ -239,7 +135,7 @@ class WsSession:
 
     # ---- connection loop ------------------------------------------------------------------
 
-    async def _connection_loop(self, conn: _Conn, http: aiohttp.ClientSession) -> None:
+    async def _connection_loop(self, conn: Conn, http: aiohttp.ClientSession) -> None:
         attempt = 0
         cfg = self.config
         self._emit_conn(conn, ConnectionState.CONNECTING, "")
@@ -269,7 +165,7 @@ class WsSession:
             self._emit_conn(conn, ConnectionState.RECONNECTING, f"{reason}; retry in {delay:.2f} s")
             await self._clock.sleep(delay)
 
-    async def _connect_once(self, conn: _Conn, http: aiohttp.ClientSession) -> str:
+    async def _connect_once(self, conn: Conn, http: aiohttp.ClientSession) -> str:
         cfg = self.config
         if conn.channel is Channel.PRIVATE:
             assert self._token_provider is not None
@@ -313,7 +209,7 @@ class WsSession:
             return watchdog.result()
         return reader.result() if reader in done and not reader.cancelled() else "closed"
 
-    async def _close_ws(self, conn: _Conn) -> None:
+    async def _close_ws(self, conn: Conn) -> None:
         ws, conn.ws = conn.ws, None
         conn.ready.clear()
         if ws is not None and not ws.closed:
@@ -321,7 +217,7 @@ class WsSession:
                 async with asyncio.timeout(1.0):
                     await ws.close()
 
-    def _on_disconnected(self, conn: _Conn, reason: str) -> None:
+    def _on_disconnected(self, conn: Conn, reason: str) -> None:
         self.stats.disconnects += 1
         conn.close_reason = reason
         now = self._now()
@@ -332,7 +228,7 @@ class WsSession:
             for event in self.trading.on_disconnect():
                 self._put(event)
 
-    async def _read(self, conn: _Conn, ws: aiohttp.ClientWebSocketResponse) -> str:
+    async def _read(self, conn: Conn, ws: aiohttp.ClientWebSocketResponse) -> str:
         receive = ws.receive
         mono = self._clock.monotonic_ns
         now = self._clock.now_ns
@@ -363,12 +259,15 @@ class WsSession:
                 return f"error: {ws.exception()!r}"
             return f"closed by server (code {code})"
 
-    async def _watchdog(self, conn: _Conn) -> str:
+    async def _watchdog(self, conn: Conn) -> str:
         cfg = self.config
         limit_ns = int(cfg.stale_after_s * 1e9)
         step = max(cfg.heartbeat_interval_s / 2, 0.01)
         while True:
             await self._clock.sleep(step)
+            if conn.channel is Channel.PUBLIC and conn.ws is not None:
+                for text in self._router.due_book_resyncs():
+                    await conn.ws.send_str(text)
             silent = self._clock.monotonic_ns() - conn.last_frame_ns
             if silent > limit_ns:
                 reason = f"stale: no frame for {silent / 1e9:.1f} s"
@@ -382,65 +281,15 @@ class WsSession:
 
     # ---- subscriptions --------------------------------------------------------------------
 
-    def _public_subscriptions(self, symbols: list[str]) -> list[str]:
-        cfg = self.config
-        out = []
-        if cfg.ticker:
-            out.append(encode_subscribe("ticker", symbols=symbols, req_id=self._next_req_id()))
-        if cfg.book:
-            out.append(
-                encode_subscribe(
-                    "book", symbols=symbols, depth=cfg.book_depth, req_id=self._next_req_id()
-                )
-            )
-        if cfg.trade:
-            out.append(encode_subscribe("trade", symbols=symbols, req_id=self._next_req_id()))
-        return out
-
-    def _executions_subscription(self, token: str) -> str:
-        cfg = self.config
-        return encode_subscribe(
-            "executions",
-            token=token,
-            req_id=self._next_req_id(),
-            snap_orders=True,
-            snap_trades=cfg.snap_trades,
-            ratecounter=cfg.ratecounter,
-        )
-
-    async def _subscribe_all(self, conn: _Conn, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _subscribe_all(self, conn: Conn, ws: aiohttp.ClientWebSocketResponse) -> None:
+        router = self._router
         if conn.channel is Channel.PUBLIC:
-            texts = self._public_subscriptions(list(self.config.symbols))
+            texts = router.public_subscriptions(list(self.config.symbols))
         else:
             assert conn.token is not None
-            texts = []
-            if self.config.executions:
-                texts.append(self._executions_subscription(conn.token))
-            if self.config.balances:
-                texts.append(
-                    encode_subscribe("balances", token=conn.token, req_id=self._next_req_id())
-                )
+            texts = router.private_subscriptions(conn.token)
         for text in texts:
             await ws.send_str(text)
-
-    def _book_resubscribe(self, symbol: str) -> list[str]:
-        depth = self.config.book_depth
-        return [
-            encode_unsubscribe("book", symbols=[symbol], depth=depth, req_id=self._next_req_id()),
-            encode_subscribe("book", symbols=[symbol], depth=depth, req_id=self._next_req_id()),
-        ]
-
-    def _private_resubscribe(self, channel: str) -> list[str]:
-        token = self._private.token
-        if token is None:
-            return []
-        sub = (
-            self._executions_subscription(token)
-            if channel == "executions"
-            else encode_subscribe("balances", token=token, req_id=self._next_req_id())
-        )
-        unsub = encode_unsubscribe(channel, token=token, req_id=self._next_req_id())
-        return [unsub, sub]
 
     async def resync_book(self, symbol: str) -> None:
         """Engine-requested: drop the local book and fetch a fresh verified snapshot."""
@@ -450,15 +299,17 @@ class WsSession:
         st.book.clear()
         if was_valid:
             self._put(BookStatus(symbol, False, "resync requested", self._now()))
-        await self._send(self._public, self._book_resubscribe(symbol))
+        await self._send(self._public, self._router.book_resubscribe(symbol))
 
     async def request_executions_snapshot(self, reason: str) -> None:
         """Engine-requested: a fresh executions snapshot (open orders + last fills)."""
         self.executions.expect_snapshot()
         self._put(ReconcileRequested(reason, self._now()))
-        await self._send(self._private, self._private_resubscribe("executions"))
+        await self._send(
+            self._private, self._router.private_resubscribe(self._private.token, "executions")
+        )
 
-    async def _send(self, conn: _Conn, texts: list[str]) -> None:
+    async def _send(self, conn: Conn, texts: list[str]) -> None:
         ws = conn.ws
         if ws is None or ws.closed:
             return  # the next connection subscribes afresh anyway
@@ -480,107 +331,9 @@ class WsSession:
     def _put(self, event: Event) -> None:
         self.inbound.put(event)
 
-    def _emit_conn(self, conn: _Conn, state: ConnectionState, reason: str) -> None:
+    def _emit_conn(self, conn: Conn, state: ConnectionState, reason: str) -> None:
         logger.info(
             "ws connection state",
             extra={"channel": conn.channel.value, "state": state.value, "reason": reason},
         )
         self._put(ConnectionChanged(conn.channel, state, reason, self._now()))
-
-    def on_frame(self, conn: _Conn, frame: str | bytes, recv_ns: int) -> None:
-        """Everything the reader does with one frame (synchronous; never waits)."""
-        symbol = peek_ticker_symbol(frame)
-        if symbol is not None:
-            # Conflate first, parse later: only the ticker the engine actually takes is
-            # decoded, so a ticker flood costs the reader next to nothing.
-            self.inbound.put_latest(("ticker", symbol), _LazyTicker(frame, recv_ns))
-            return
-        for item in decode(frame, recv_ns):
-            self._handle(conn, item)
-
-    def _handle(self, conn: _Conn, msg: WsMessage) -> None:
-        handler = self._handlers.get(type(msg))
-        if handler is not None:
-            handler(conn, msg)
-        # Heartbeat, Pong, InstrumentMessage: liveness only (last_frame_ns already moved).
-
-    def _on_ticker(self, conn: _Conn, msg: Ticker) -> None:
-        self.inbound.put_latest(("ticker", msg.symbol), msg)
-
-    def _on_trade(self, conn: _Conn, msg: MarketTrade) -> None:
-        self.inbound.put(msg)
-
-    def _on_candle(self, conn: _Conn, msg: Candle) -> None:
-        self.inbound.put_latest(("ohlc", msg.symbol, msg.interval_min, msg.begin_ns), msg)
-
-    def _book_thunk(self, st: BookState) -> Callable[[], BookTop]:
-        depth = self.config.book_depth
-        recv = self._now()
-
-        def view() -> BookTop:
-            return st.book.top(depth, verified=st.valid, recv_ns=recv)
-
-        return view
-
-    def _on_book(self, conn: _Conn, msg: BookMessage) -> None:
-        outcome, st = self.books.on_message(msg)
-        if outcome is BookOutcome.APPLIED:
-            self.inbound.put_latest(("book", msg.symbol), self._book_thunk(st))
-        elif outcome is BookOutcome.VERIFIED:
-            self._put(BookStatus(msg.symbol, True, st.last_reason, msg.recv_ns))
-            self.inbound.put_latest(("book", msg.symbol), self._book_thunk(st))
-        elif outcome is BookOutcome.INVALID:
-            self.stats.book_failures += 1
-            logger.warning(
-                "book invalid; resubscribing",
-                extra={"symbol": msg.symbol, "reason": st.last_reason},
-            )
-            self._put(BookStatus(msg.symbol, False, st.last_reason, msg.recv_ns))
-            conn.outbox.extend(self._book_resubscribe(msg.symbol))
-
-    def _on_private_batch(self, conn: _Conn, batch: SequencedBatch) -> None:
-        tracker = self.executions if batch.channel == "executions" else self.balances
-        result = tracker.on_batch(batch)
-        inbound = self.inbound
-        for item in result.items:
-            if type(item) is RateCounter:
-                inbound.put_latest(("ratecounter", item.symbol), item)
-            elif type(item) is DecodeFailed:
-                self.stats.decode_failures += 1
-                inbound.put(item)
-                inbound.put(ReconcileRequested(f"undecodable {batch.channel} row", batch.recv_ns))
-            else:
-                inbound.put(item)
-        if result.resync_reason is not None:
-            self.stats.gaps += 1
-            logger.warning("private sequence gap", extra={"reason": result.resync_reason})
-            inbound.put(ReconcileRequested(result.resync_reason, batch.recv_ns))
-            conn.outbox.extend(self._private_resubscribe(batch.channel))
-
-    def _on_subscription_ack(self, conn: _Conn, ack: SubscriptionAck) -> None:
-        if ack.success:
-            return
-        error = ack.error or "unknown error"
-        if ack.method == "unsubscribe":
-            return  # e.g. "Subscription Not Found" while resyncing: harmless
-        logger.warning(
-            "subscription refused",
-            extra={"channel": ack.channel, "symbol": ack.symbol, "error": error},
-        )
-        self._put(SubscriptionFailed(ack.channel or "?", ack.symbol, error, ack.recv_ns))
-        if conn.channel is Channel.PRIVATE and error.startswith(_TOKEN_ERRORS):
-            # Bad/expired token: drop this connection; the next one fetches a fresh token.
-            conn.drop_reason = f"token refused: {error}"
-
-    def _on_method_response(self, conn: _Conn, resp: MethodResponse) -> None:
-        for event in self.trading.on_response(resp):
-            self._put(event)
-
-    def _on_status(self, conn: _Conn, msg: StatusMessage) -> None:
-        self._put(msg.event)
-
-    def _on_decode_failed(self, conn: _Conn, msg: DecodeFailed) -> None:
-        self.stats.decode_failures += 1
-        self._put(msg)
-        if conn.channel is Channel.PRIVATE:
-            self._put(ReconcileRequested("undecodable private frame", msg.recv_ns))

@@ -38,6 +38,8 @@ class BookState:
     valid: bool = False
     failures: int = 0
     last_reason: str = ""
+    last_resync_ns: int = -(1 << 62)  # monotonic ns of the last resubscribe we sent
+    resync_pending: bool = False
 
 
 class BookKeeper:
@@ -78,7 +80,7 @@ class BookKeeper:
         return st
 
     def on_message(self, msg: BookMessage) -> tuple[BookOutcome, BookState]:
-        st = self.state(msg.symbol)
+        st = self.books.get(msg.symbol) or self.state(msg.symbol)
         book = st.book
         try:
             if msg.is_snapshot:
@@ -91,7 +93,7 @@ class BookKeeper:
             return self._fail(st, f"bad level: {exc}"), st
         expected = msg.checksum
         asks, bids = book.fragments_joined(CHECKSUM_LEVELS)
-        actual = crc32((asks + bids).encode("ascii"))
+        actual = crc32(bids, crc32(asks))  # running CRC: asks string, then bids string
         if expected is None or actual != expected:
             return self._fail(st, f"checksum mismatch: got {actual}, expected {expected}"), st
         if st.valid:

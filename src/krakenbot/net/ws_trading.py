@@ -56,9 +56,6 @@ class TradingRequests:
         self._token = token
         self._pending: dict[int, _Pending] = {}
 
-    def bind_token(self, token: Callable[[], str | None]) -> None:
-        self._token = token
-
     def _require_token(self) -> str:
         token = self._token()
         if token is None:

@@ -95,7 +95,7 @@ class OrderManager:
         self._clock = clock
         self._rng = rng
         self._deliver = deliver
-        self._on_fatal = on_fatal
+        self.on_fatal = on_fatal
         self._tasks: set[asyncio.Task[None]] = set()
         self._cancel_sent_ns: dict[str, int] = {}
         self.denials = 0
@@ -201,6 +201,7 @@ class OrderManager:
         _, pending = await asyncio.wait(set(self._tasks), timeout=timeout_s)
         for task in pending:
             task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     @property
     def in_flight(self) -> int:
@@ -225,8 +226,8 @@ class OrderManager:
             await self._deliver(OrderRejected(command.cl_ord_id, error, "place", now()))
         except FatalExchangeError as exc:
             await self._deliver(OrderRejected(command.cl_ord_id, str(exc), "place", now()))
-            if self._on_fatal is not None:
-                self._on_fatal(exc)
+            if self.on_fatal is not None:
+                self.on_fatal(exc)
         except Exception as exc:  # an unknown failure: the request may have left
             logger.exception("order send failed", extra={"cl_ord_id": command.cl_ord_id})
             await self._deliver(
@@ -237,8 +238,8 @@ class OrderManager:
         try:
             await self.venue.cancel(command)
         except FatalExchangeError as exc:
-            if self._on_fatal is not None:
-                self._on_fatal(exc)
+            if self.on_fatal is not None:
+                self.on_fatal(exc)
         except Exception as exc:  # retried by housekeeping; the order's fate comes as events
             logger.warning(
                 "cancel failed",

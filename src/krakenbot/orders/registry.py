@@ -72,6 +72,20 @@ class OrderRegistry:
             raise InvariantError("update of an unknown order", cl_ord_id=order.cl_ord_id)
         self._store(order)
 
+    def forget_finished(self, before_ns: int) -> int:
+        """Drop terminal orders last updated before `before_ns` (the ledger keeps them);
+        keeps a long-running daemon's hot copy small. Returns how many were dropped."""
+        old = [
+            o
+            for o in self._orders.values()
+            if o.is_terminal and max(o.updated_ns, o.created_ns) < before_ns
+        ]
+        for order in old:
+            del self._orders[order.cl_ord_id]
+            if order.order_id:
+                self._by_txid.pop(order.order_id, None)
+        return len(old)
+
     def get(self, cl_ord_id: str) -> Order | None:
         return self._orders.get(cl_ord_id)
 

@@ -197,12 +197,12 @@ class PaperVenue:
         o.fee += fee
         o.trades.append(fill.trade_id)
         self._fills.append(fill)
-        sign = 1 if c.side is Side.BUY else -1
-        self._move(inst.base, sign * qty)
-        self._move(inst.quote, -sign * cost - fee)
         done = o.filled >= c.qty
         o.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
         self._report(o, ExecType.TRADE, fill)
+        sign = 1 if c.side is Side.BUY else -1  # as on Kraken: execution, then balances
+        self._move(inst.base, sign * qty)
+        self._move(inst.quote, -sign * cost - fee)
         if done:
             o.closed_ns = now
             self._report(o, ExecType.FILLED)

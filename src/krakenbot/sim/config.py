@@ -34,5 +34,6 @@ class SimConfig:
     allow_remote: bool = False  # binding to a non-loopback host needs this
     pair_overrides: dict[str, dict[str, object]] = field(default_factory=dict)
     heartbeat_s: float = 1.0
+    history_minutes: int = 0  # 1-minute candles of real history before start (CLI: 240)
     rest_rate_limit: bool = True  # False only for benchmarks that measure raw throughput
     rng: random.Random | None = None  # overrides `seed` when given

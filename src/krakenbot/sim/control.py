@@ -138,4 +138,4 @@ class SimControl:
         """Run the market feed `n` steps now (deterministic tests with a paused feed)."""
         for _ in range(n):
             self._state.feed_tick()
-        self._state.changed()
+            self._state.changed()

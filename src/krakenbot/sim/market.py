@@ -244,6 +244,12 @@ class Market:
         self.candles.append(candle)
         return candle
 
+    def backfill(self, history: list[Candle]) -> None:
+        """Put older candles before the ones the sim has made itself."""
+        first = self.candles[0].begin_ns if self.candles else None
+        older = [c for c in history if first is None or c.begin_ns < first]
+        self.candles.extendleft(reversed(older))
+
     def touch_candle(self, now_ns: int) -> None:
         self._candle_for(now_ns)
 

@@ -17,6 +17,7 @@ from decimal import Decimal
 from importlib import resources
 
 from krakenbot.sim.exchange import Exchange
+from krakenbot.sim.market import MINUTE_NS, Candle
 
 NS = 1_000_000_000
 _OHLC = "ohlc_1m_XBTUSDT_2025-11-10_nautilus.json"
@@ -30,6 +31,8 @@ class Bar:
     low: Decimal
     close: Decimal
     count: int
+    volume: Decimal = Decimal(0)
+    vwap: Decimal = Decimal(0)
 
 
 def _load(name: str) -> dict[str, object]:
@@ -44,8 +47,43 @@ def load_bars() -> list[Bar]:
     rows = _load(_OHLC)["XBTUSDT"]
     assert isinstance(rows, list)
     return [
-        Bar(Decimal(r[1]), Decimal(r[2]), Decimal(r[3]), Decimal(r[4]), int(r[7])) for r in rows
+        Bar(
+            Decimal(r[1]),
+            Decimal(r[2]),
+            Decimal(r[3]),
+            Decimal(r[4]),
+            int(r[7]),
+            Decimal(r[6]),
+            Decimal(r[5]),
+        )
+        for r in rows
     ]
+
+
+def backfill_history(exchange: Exchange, now_ns: int, minutes: int = 240) -> None:
+    """Give every market `minutes` of 1-minute candles before `now_ns` from the real data.
+
+    The last bars of the bundled day are rescaled so that their final close is the pair's
+    start price, which is also where the live feed begins: the history joins up with it.
+    """
+    bars = load_bars()[-minutes:]
+    begin = now_ns - now_ns % MINUTE_NS - len(bars) * MINUTE_NS
+    for market in exchange.markets.values():
+        spec = market.spec
+        scale = spec.start_price / bars[-1].close
+        history = []
+        for i, bar in enumerate(bars):
+            o, h, lo, c = (
+                (v * scale).quantize(spec.price_step)
+                for v in (bar.open, bar.high, bar.low, bar.close)
+            )
+            # Keep each bar's quote value: base volume scales inversely with the price.
+            volume = (bar.volume / scale).quantize(spec.lot_step)
+            vwap = (bar.vwap * scale).quantize(spec.price_step)
+            history.append(
+                Candle(begin + i * MINUTE_NS, o, h, lo, c, volume, volume * vwap, bar.count)
+            )
+        market.backfill(history)
 
 
 def load_trade_notionals() -> list[tuple[str, Decimal]]:

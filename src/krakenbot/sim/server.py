@@ -21,7 +21,7 @@ from krakenbot.clock import SystemClock
 from krakenbot.sim.config import SimConfig
 from krakenbot.sim.control import SimControl
 from krakenbot.sim.feed import Feed, RandomFeed
-from krakenbot.sim.replay import ReplayFeed
+from krakenbot.sim.replay import ReplayFeed, backfill_history
 from krakenbot.sim.rest import build_app
 from krakenbot.sim.state import SimState
 from krakenbot.sim.ws import attach_ws
@@ -54,6 +54,8 @@ def _check_host(cfg: SimConfig) -> None:
 
 
 def make_feed(state: SimState) -> Feed:
+    if state.cfg.history_minutes > 0:
+        backfill_history(state.exchange, state.now_ns(), state.cfg.history_minutes)
     if state.cfg.feed == "replay":
         return ReplayFeed(state.exchange, state.rng, state.now_ns(), speed=state.cfg.speed)
     if state.cfg.feed != "random":

@@ -174,7 +174,8 @@ def order(o: SimOrder, *, with_trades: bool) -> Json:
     status = {"pending": "pending", "open": "open"}.get(o.status, o.status)
     out: Json = {
         "refid": None,
-        "userref": o.userref,
+        # Kraken prints 0 when no client id was given and null when cl_ord_id was used.
+        "userref": o.userref if o.userref is not None else (None if o.cl_ord_id else 0),
         "cl_ord_id": o.cl_ord_id,
         "status": status,
         "opentm": epoch(o.opentm_ns),

@@ -28,6 +28,7 @@ from krakenbot.sim.wsframe import payload, text_frame
 logger = logging.getLogger(__name__)
 Json = wire_ws.Json
 _HEARTBEAT = text_frame(b'{"channel":"heartbeat"}')
+_OPEN_CLOSE = frozenset({"new", "filled", "canceled", "expired"})
 _SLOW_CONSUMER_BYTES = 8 << 20  # a client this far behind is disconnected, as Kraken does
 
 
@@ -246,9 +247,13 @@ class Hub:
         for conn in self.conns:
             if conn.kind != "private":
                 continue
-            if reports and conn.subscribed("executions"):
+            sub = conn.subs.get(("executions", ""))
+            if reports and sub is not None:
+                every = sub.get("order_status", True)
                 for report in reports:
-                    self._send_exec(conn, report)
+                    # order_status=false: only new / filled / canceled / expired (docs).
+                    if every or report.get("exec_type") in _OPEN_CLOSE:
+                        self._send_exec(conn, report)
             if ledgers and conn.subscribed("balances"):
                 conn.bal_seq += 1
                 conn.send(wire_ws.balances_update(ledgers, conn.bal_seq))

@@ -154,6 +154,9 @@ def _subscription(ctx: Ctx, params: Json, *, subscribe: bool) -> None:
 
 def _subscribe_symbol(ctx: Ctx, channel: str, symbol: str, params: Json) -> None:
     hub, conn = ctx.hub, ctx.conn
+    if (channel, symbol) in conn.subs:
+        ctx.err("Already subscribed", symbol=symbol)
+        return
     market = hub.state.exchange.markets[symbol]
     now = hub.state.now_ns()
     snapshot = _flag(params, "snapshot", channel != "trade")
@@ -288,7 +291,7 @@ def _private_sub(ctx: Ctx, channel: str, params: Json, *, subscribe: bool) -> No
         conn.bal_seq = 1
         if snapshot:
             conn.send(wire_ws.balances_snapshot(ex.balances, conn.bal_seq))
-    conn.subs[(channel, "")] = {}
+    conn.subs[(channel, "")] = {"order_status": _flag(params, "order_status", True)}
 
 
 def _flag(params: Json, name: str, default: bool) -> bool:

@@ -17,8 +17,9 @@ from krakenbot.app.stack import Endpoints, StackTuning, TradingStack, open_stack
 from krakenbot.clock import SystemClock
 from krakenbot.config import Settings
 from krakenbot.domain.commands import CancelIntent, Intent, OrderIntent
-from krakenbot.domain.enums import OrderType, Side, TimeInForce
+from krakenbot.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from krakenbot.domain.events import BookTop, Event
+from krakenbot.domain.order import Order
 from krakenbot.domain.sections import Credentials, Secret
 from krakenbot.engine.engine import Engine, EngineConfig
 from krakenbot.engine.reconciler import ReconcileConfig
@@ -95,12 +96,13 @@ class Scripted:
 
     name: str = "scripted"
     symbol: str = XLM
+    also: tuple[str, ...] = ()  # further pairs to subscribe to
     queue: list[Callable[[StrategyView], Sequence[Intent]]] = field(default_factory=list)
     seen: list[Event] = field(default_factory=list)
 
     @property
     def symbols(self) -> frozenset[str]:
-        return frozenset({self.symbol})
+        return frozenset({self.symbol, *self.also})
 
     def on_event(self, event: Event, view: StrategyView) -> Sequence[Intent]:
         self.seen.append(event)
@@ -156,7 +158,7 @@ def cancel(cl_ord_id: str) -> CancelIntent:
 @asynccontextmanager
 async def sim_for_engine(**overrides: Any) -> AsyncIterator[Sim]:
     config = SimConfig(
-        pairs=(XLM,),
+        pairs=overrides.pop("pairs", (XLM,)),
         balances=overrides.pop("balances", {"USD": Decimal("1000"), "XLM": Decimal("0")}),
         feed_interval_s=0.05,
         **overrides,
@@ -245,7 +247,24 @@ async def engine_env(
                 sim, tmp_path, repo, strategy, live=live, tuning=tuning, settings=settings
             )
         )
-        yield Env(sim, repo, running)
+        env = Env(sim, repo, running)
+        try:
+            yield env
+        except BaseException:
+            await dump(env)
+            raise
+
+
+async def dump(env: Env) -> None:
+    """What the engine, the ledger and the exchange believe (shown for a failed test)."""
+    print("HEALTH", env.engine.health())
+    for event in await env.repo.events(limit=50):
+        print("EVENT", event.kind, event.payload)
+    for order in env.engine.registry.all():
+        print("ORDER", order)
+    for row in env.sim.control.orders():
+        print("SIM", row)
+    print("BALANCES", env.engine.balances, env.engine.risk_balances())
 
 
 def sim_orders(sim: Sim, tag_prefix: str = "kb") -> list[dict[str, object]]:
@@ -287,3 +306,16 @@ async def warm_up(env: Env) -> None:
 
 def ours(env: Env) -> list[dict[str, object]]:
     return sim_orders(env.sim)
+
+
+async def resting(env: Env, tag: str) -> Order:
+    """Wait until an order with `tag` is acknowledged and resting (status open)."""
+
+    def find() -> Order | None:
+        for order in env.engine.registry.live():
+            if order.tag == tag and order.status is OrderStatus.OPEN:
+                return order
+        return None
+
+    found: Order = await eventually(find, what=f"{tag} order resting")
+    return found

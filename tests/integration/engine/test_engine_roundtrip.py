@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from enginetest_helpers import (
     XLM,
     Scripted,
@@ -16,6 +17,7 @@ from enginetest_helpers import (
     mean_reversion,
     move_mid,
     ours,
+    resting,
     sell,
     warm_up,
 )
@@ -47,20 +49,19 @@ async def test_scripted_entry_fill_and_exit_are_persisted_once(tmp_path: Path) -
         assert len(trades) == 1
 
 
-async def test_mean_reversion_round_trip_entry_fill_take_profit(tmp_path: Path) -> None:
-    async with engine_env(tmp_path, mean_reversion()) as env:
+@pytest.mark.parametrize("live", [True, False], ids=["sim", "paper"])
+async def test_mean_reversion_round_trip_entry_fill_take_profit(tmp_path: Path, live: bool) -> None:
+    async with engine_env(tmp_path, mean_reversion(), live=live) as env:
         engine, repo = env.engine, env.repo
         await warm_up(env)
         await move_mid(env, "0.288000")  # far below the average: entry at the bid
-        entry = await eventually(engine.registry.live, what="entry order")
-        assert entry[0].tag == "entry" and entry[0].post_only
+        entry = [await resting(env, "entry")]
+        assert entry[0].post_only
         await move_mid(env, "0.286000")  # the market trades through the bid: filled
         await eventually(lambda: engine.portfolio.position(XLM) > 0, what="long")
-        tp = await eventually(
-            lambda: [o for o in engine.registry.live() if o.tag == "take_profit"],
-            what="take-profit order",
-        )
-        assert tp[0].limit_price is not None and tp[0].limit_price > entry[0].limit_price
+        tp = [await resting(env, "take_profit")]
+        assert tp[0].limit_price is not None and entry[0].limit_price is not None
+        assert tp[0].limit_price > entry[0].limit_price
         await move_mid(env, "0.293000")  # up through the take-profit
         await eventually(lambda: engine.portfolio.position(XLM) == 0, what="flat again")
         rows = await eventually_async(lambda: repo.learning_rows_for_order(entry[0].cl_ord_id))
@@ -69,7 +70,9 @@ async def test_mean_reversion_round_trip_entry_fill_take_profit(tmp_path: Path) 
         assert dict(rows[0].features)["z"]
         assert await eventually_async(repo.latest_metrics)
         statuses = {o["cl_ord_id"]: o["status"] for o in ours(env)}
-        assert sorted(statuses.values()) == ["closed", "closed"]
+        # Live: both orders were on the exchange; paper: nothing private ever left.
+        assert sorted(statuses.values()) == (["closed", "closed"] if live else [])
+        assert (env.stack.rest is None) is (not live)
 
 
 async def _outcome(repo: LedgerRepository, cl_ord_id: str) -> LearningRow | None:
@@ -82,7 +85,7 @@ async def test_mean_reversion_stop_loss_exits_with_ioc(tmp_path: Path) -> None:
         engine = env.engine
         await warm_up(env)
         await move_mid(env, "0.288000")
-        await eventually(engine.registry.live, what="entry order")
+        await resting(env, "entry")
         await move_mid(env, "0.287000")
         await eventually(lambda: engine.portfolio.position(XLM) > 0, what="long")
         await move_mid(env, "0.283000")  # more than 1 % under the entry
@@ -99,8 +102,7 @@ async def test_unfilled_entry_times_out_and_is_cancelled(tmp_path: Path) -> None
         engine = env.engine
         await warm_up(env)
         await move_mid(env, "0.288000")
-        entry = await eventually(engine.registry.live, what="entry order")
-        cid = entry[0].cl_ord_id
+        cid = (await resting(env, "entry")).cl_ord_id
         done = await eventually(
             lambda: (o := engine.registry.get(cid)) is not None and o.is_terminal and o,
             what="entry cancelled",
@@ -126,13 +128,8 @@ async def test_partial_fill_then_cancel_keeps_the_filled_part(tmp_path: Path) ->
         order = (await eventually(engine.registry.live))[0]
         await eventually(lambda: ours(env), what="resting on the exchange")
         sim.control.market_trade(XLM, "sell", Decimal("10"))
-        await eventually(
-            lambda: (
-                engine.registry.get(order.cl_ord_id).status  # type: ignore[union-attr]
-                is OrderStatus.PARTIALLY_FILLED
-            )
-        )
-        assert engine.portfolio.position(XLM) == Decimal("10")
+        await eventually(lambda: engine.portfolio.position(XLM) == Decimal("10"))
+        assert engine.registry.get(order.cl_ord_id).status is OrderStatus.PARTIALLY_FILLED  # type: ignore[union-attr]
         await engine.submit([cancel(order.cl_ord_id)])
         final = await eventually(
             lambda: (o := engine.registry.get(order.cl_ord_id)) and o.is_terminal and o

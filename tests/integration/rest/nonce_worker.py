@@ -1,7 +1,8 @@
 """A separate process hammering the sim with private calls through a shared key state dir.
 
 Usage: python nonce_worker.py REST_URL API_KEY API_SECRET STATE_DIR N
-Prints one JSON line: {"ok": n_success, "invalid_nonce": n, "errors": [..]}.
+Prints "ready", waits for a line on stdin (so several workers start together), then prints
+one JSON line: {"ok": n_success, "invalid_nonce": n, "errors": [..]}.
 """
 
 from __future__ import annotations
@@ -37,4 +38,6 @@ async def main(url: str, key: str, secret: str, state_dir: str, n: int) -> dict[
 
 if __name__ == "__main__":
     url, key, secret, state_dir, n = sys.argv[1:6]
+    print("ready", flush=True)
+    sys.stdin.readline()  # the start signal (before the event loop exists)
     print(json.dumps(asyncio.run(main(url, key, secret, state_dir, int(n)))))

@@ -23,20 +23,29 @@ SRC = Path(__file__).parents[3] / "src"
 
 
 async def test_two_processes_sharing_a_key_never_collide(tmp_path: Path) -> None:
+    n = 200
     async with sim_running() as sim:
         env = {**os.environ, "PYTHONPATH": str(SRC)}
-        args = [sim.rest_url, sim.api_key, sim.api_secret, str(tmp_path), "150"]
+        args = [sim.rest_url, sim.api_key, sim.api_secret, str(tmp_path), str(n)]
         procs = [
             await asyncio.create_subprocess_exec(
-                sys.executable, str(WORKER), *args, env=env, stdout=asyncio.subprocess.PIPE
+                sys.executable,
+                str(WORKER),
+                *args,
+                env=env,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
             )
             for _ in range(2)
         ]
-        outs = await asyncio.wait_for(asyncio.gather(*(p.communicate() for p in procs)), 60)
+        for p in procs:  # both are up and imported: start them together
+            assert p.stdout is not None
+            assert (await asyncio.wait_for(p.stdout.readline(), 30)).strip() == b"ready"
+        outs = await asyncio.wait_for(asyncio.gather(*(p.communicate(b"go\n") for p in procs)), 60)
     reports = [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outs]
     assert all(p.returncode == 0 for p in procs)
     assert [r["errors"] for r in reports] == [[], []]
-    assert [r["ok"] for r in reports] == [150, 150]
+    assert [r["ok"] for r in reports] == [n, n]
     assert [r["invalid_nonce"] for r in reports] == [0, 0]
 
 

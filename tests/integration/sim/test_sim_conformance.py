@@ -208,6 +208,7 @@ async def test_public_ws_messages_match_real_shapes(
         await c.until(is_channel("ohlc", "update")), real("ws_ohlc_update__docs_maticusd.json")
     )
     same_shape(await c.until(is_channel("heartbeat")), real("ws_heartbeat__real.json"))
+    await c.send("unsubscribe", channel="trade", symbol=["BTC/USD"])
     await c.send("subscribe", channel="trade", symbol=["BTC/USD"], snapshot=True)
     same_shape(
         await c.until(is_channel("trade", "snapshot")),

@@ -184,3 +184,16 @@ async def test_set_mid_fills_and_pushes(sim: Sim, rest: RestClient) -> None:
     (fill,) = sim.control.trades()
     assert fill["maker"] is True and fill["price"] == Decimal("0.300000")
     assert sim.control.balances()["XLM"] == Decimal("400")
+
+
+async def test_market_trade_partially_fills_a_better_resting_order(
+    sim: Sim, rest: RestClient
+) -> None:
+    res = await rest.ok(
+        "AddOrder", pair="XLMUSD", type="buy", ordertype="limit", price="0.289999", volume="100"
+    )
+    txid = res["txid"][0]
+    sim.control.market_trade("XLM/USD", "sell", Decimal("30"))
+    order = (await rest.ok("QueryOrders", txid=txid))[txid]
+    assert order["status"] == "open" and order["vol_exec"] == "30.00000000"
+    assert order["misc"] == "partial"

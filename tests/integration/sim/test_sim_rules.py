@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 from decimal import Decimal
 
-from simtest_helpers import RestClient
+import aiohttp
+from simtest_helpers import RestClient, WsClient, is_method
 
 from krakenbot.sim import Sim
 
@@ -237,3 +238,21 @@ async def test_add_order_batch_and_cancel_batch(msim: Sim, mrest: RestClient) ->
         res = await resp.json()
     assert res == {"error": ["EOrder:Order minimum not met"]}  # whole batch refused
     assert (await mrest.ok("OpenOrders"))["open"] == {}
+
+
+async def test_ws_token_must_be_used_within_15_minutes(
+    msim: Sim, mrest: RestClient, session: aiohttp.ClientSession
+) -> None:
+    assert isinstance(session, aiohttp.ClientSession)
+    stale = (await mrest.ok("GetWebSocketsToken"))["token"]
+    msim.control.advance(901)
+    fresh_later = (await mrest.ok("GetWebSocketsToken"))["token"]
+    c = await WsClient.connect(session, msim.ws_auth_url)
+    await c.send("subscribe", channel="executions", token=stale)
+    assert (await c.until(is_method("subscribe")))["error"] == "EAPI:Invalid token"
+    await c.send("subscribe", channel="executions", token=fresh_later)
+    assert (await c.until(is_method("subscribe")))["success"] is True
+    msim.control.advance(3600)  # once used on a connection it stays valid there
+    await c.send("cancel_all", token=fresh_later)
+    assert (await c.until(is_method("cancel_all")))["result"] == {"count": 0}
+    await c.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import zlib
 from decimal import Decimal
@@ -46,14 +47,20 @@ class RawBook:
 
 async def _raw_frames(ws: aiohttp.ClientWebSocketResponse, n: int) -> list[dict[str, Any]]:
     out = []
-    while len(out) < n:
-        msg = await ws.receive(timeout=3)
+    async with asyncio.timeout(5):
+        while len(out) < n:
+            out.extend(await _next_book(ws))
+    return out
+
+
+async def _next_book(ws: aiohttp.ClientWebSocketResponse) -> list[dict[str, Any]]:
+    while True:
+        msg = await ws.receive()
         assert msg.type == aiohttp.WSMsgType.TEXT
         # parse_float=str keeps the exact number text, as a careful client must.
         parsed = json.loads(msg.data, parse_float=str)
         if parsed.get("channel") == "book":
-            out.append(parsed)
-    return out
+            return [parsed]
 
 
 async def test_book_checksums_hold_across_many_updates(
@@ -68,13 +75,21 @@ async def test_book_checksums_hold_across_many_updates(
             }
         )
     )
-    sim.control.resume_feed()
-    frames = await _raw_frames(ws, 40)
+    frames = await _raw_frames(ws, 1)  # the snapshot: the subscription is live
+    sim.control.tick_feed(60)
+    frames += await _raw_frames(ws, 39)
     book = RawBook(10)
     assert frames[0]["type"] == "snapshot"
     for frame in frames:
         assert book.apply(frame["data"][0]), frame
+    while True:  # drain the rest of the burst
+        try:
+            async with asyncio.timeout(0.2):
+                book.apply((await _next_book(ws))[0]["data"][0])
+        except TimeoutError:
+            break
     sim.control.faults.book_bad_checksum()
+    sim.control.tick_feed(5)
     bad = await _raw_frames(ws, 1)
     assert not book.apply(bad[0]["data"][0])
     await ws.close()
@@ -172,4 +187,50 @@ async def test_ws_add_order_errors_use_ws_wording(
         symbol="XLM/USD",
     )
     assert (await c.until(is_method("add_order")))["error"] == "EOrder:Tick size check failed"
+    await c.close()
+
+
+async def test_garbage_requests_never_break_the_connection(
+    sim: Sim, session: aiohttp.ClientSession
+) -> None:
+    c = await WsClient.connect(session, sim.ws_url)
+    junk = [
+        "[]",
+        "1",
+        '"x"',
+        "{}",
+        '{"method": 5}',
+        '{"method": "subscribe", "params": []}',
+        '{"method": "subscribe", "params": {"channel": "book", "symbol": "XLM/USD"}}',
+        '{"method": "subscribe", "params": {"channel": "book", "symbol": [1, null]}}',
+        '{"method": "subscribe", "params": {"channel": "book", "symbol": ["XLM/USD"], "depth": 7}}',
+        '{"method": "add_order", "params": {"token": 5}}',
+        '{"method": "unsubscribe", "params": {"channel": "ticker", "symbol": ["XLM/USD"]}}',
+        '{"method": "nope"}',
+    ]
+    for text in junk:
+        await c.ws.send_str(text)
+    await c.send("ping", 99)
+    pong = await c.until(is_method("pong"))
+    assert pong["req_id"] == 99
+    errors = [m for m in c.seen if isinstance(m, dict) and m.get("success") is False]
+    assert len(errors) >= len(junk), errors
+    await c.close()
+
+
+async def test_double_subscribe_is_refused_and_unsubscribe_stops_updates(
+    sim: Sim, session: aiohttp.ClientSession
+) -> None:
+    c = await WsClient.connect(session, sim.ws_url)
+    await c.send("subscribe", channel="book", symbol=["XLM/USD"])
+    await c.until(is_channel("book", "snapshot"))
+    await c.send("subscribe", channel="book", symbol=["XLM/USD"], depth=25)
+    assert (await c.until(is_method("subscribe")))["error"] == "Already subscribed"
+    await c.send("unsubscribe", channel="book", symbol=["XLM/USD"])
+    ack = await c.until(is_method("unsubscribe"))
+    assert ack["success"] and ack["result"]["symbol"] == "XLM/USD"
+    sim.control.tick_feed(20)
+    await c.send("ping", 1)
+    await c.until(is_method("pong"))
+    assert not [m for m in c.seen if m.get("channel") == "book" and m.get("type") == "update"]
     await c.close()

@@ -67,7 +67,7 @@ async def test_policy_violation_close_waits_the_long_delay(
     async with asyncio.TaskGroup() as tg:
         run = tg.create_task(session.run())
         drain = tg.create_task(events.run())
-        await eventually(lambda: len(connects) >= 4)
+        await eventually(lambda: len(connects) >= 4 and session.stats.connects >= 4)
         session.stop()
         await asyncio.wait_for(run, 5)
         drain.cancel()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 import pytest
 from tests.integration.ws.ws_helpers import eventually, marketable_buy, session_running
 
-from krakenbot.domain.enums import Channel, ConnectionState
+from krakenbot.domain.commands import PlaceOrder
+from krakenbot.domain.enums import Channel, ConnectionState, OrderType, Side
 from krakenbot.domain.events import (
     BookStatus,
     BookTop,
@@ -154,3 +156,22 @@ async def test_out_of_order_reports_never_double_count(sim: Sim) -> None:
         )
         fills = [e.fill.trade_id for e in events.of(ExecutionReport) if e.fill is not None]
         assert len(fills) == len(set(fills)) == len(sim.control.trades())
+
+
+async def test_garbage_on_the_private_channel_requests_reconciliation(sim: Sim) -> None:
+    async with session_running(sim, book=False, trade=False, ticker=False) as (session, events):
+        await session.wait_connected(Channel.PRIVATE)
+        await events.wait_for(_balances)
+        mark = len(events.events)
+        sim.control.faults.ws_malformed(count=1, channel="private")
+        # Any private push carries the garbage in front of it: place an order to cause one.
+        order = PlaceOrder(
+            "pg-1", "XLM/USD", Side.BUY, OrderType.LIMIT, Decimal("20"), Decimal("0.100000")
+        )
+        await session.trading.add_order(order)
+        await events.wait_for(lambda e: isinstance(e, DecodeFailed), after=mark)
+        await events.wait_for(
+            lambda e: isinstance(e, ReconcileRequested) and "undecodable" in e.reason, after=mark
+        )
+        await events.wait_for(lambda e: isinstance(e, OrderAccepted), after=mark)
+        assert session.stats.connects == 1  # no reconnect needed for one bad frame

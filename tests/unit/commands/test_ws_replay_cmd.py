@@ -31,10 +31,21 @@ def test_replay_verifies_every_checksum_with_decimals(capsys: pytest.CaptureFixt
     assert summary["first_failure"] is None and summary["frames_per_s"] > 0
 
 
-def test_replay_without_decimals_fails_on_lossy_numbers(capsys: pytest.CaptureFixture[str]) -> None:
+def test_replay_uses_known_pair_precision_by_default(capsys: pytest.CaptureFixture[str]) -> None:
     code, summary = _run(capsys, str(RECORDING))
+    assert code == 0 and summary["checksums_verified"] == 510
+
+
+def test_replay_of_lossy_unknown_pair_needs_the_flags(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    lossy = tmp_path / "foo.jsonl"
+    lossy.write_text(RECORDING.read_text().replace("BTC/USD", "FOO/USD"))
+    code, summary = _run(capsys, str(lossy))
     assert code == 1
     assert summary["checksums_failed"] >= 1 and summary["first_failure"]["line"] == 1
+    code, summary = _run(capsys, str(lossy), "--price-decimals", "1", "--qty-decimals", "8")
+    assert code == 0 and summary["checksums_verified"] == 510
 
 
 def test_replay_reports_first_corrupted_line(

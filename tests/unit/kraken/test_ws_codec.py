@@ -16,6 +16,7 @@ from krakenbot.domain.events import (
     DecodeFailed,
     ExecutionReport,
     MarketTrade,
+    RateCounter,
     Ticker,
 )
 from krakenbot.kraken.ws_codec import decode, parse_timestamp_ns
@@ -201,6 +202,7 @@ def test_balances_snapshot_and_update() -> None:
         '{"channel":"book","type":"update","data":[{"symbol":"X/Y","bids":[{"price":1.0',
         "[1,2,3]",
         '{"channel":"book","type":"update","data":[{"symbol":"X/Y","bids":[{"price":true,"qty":1.0}]}]}',
+        '{"channel":"book","type":"update","data":[{"symbol":"X/Y","bids":[{"price":"1.0","qty":"x"}]}]}',
         '{"channel":"ticker","type":"update","data":[{"symbol":"X/Y","bid":NaN}]}',
         '{"channel":"ticker","type":"snapshot","data":[{"symbol":"X/Y"}]}',
         '{"channel":"status","type":"update","data":[{"system":"sleeping"}]}',
@@ -242,3 +244,30 @@ def test_timestamps() -> None:
     assert parse_timestamp_ns("1970-01-01T00:00:01.5Z") == 1_500_000_000
     assert parse_timestamp_ns("2023-10-04T15:25:00.000000001Z") % 1_000_000_000 == 1
     assert parse_timestamp_ns("2022-06-13T08:09:10.7890123") % 1_000_000_000 == 789012300
+
+
+def test_ratecount_rows_become_rate_counters() -> None:
+    # Kraken documents `ratecounter: true` but prints no example; accept the counter either on
+    # its own row or alongside a report (both carry the pair's `symbol`).
+    frame = json.dumps(
+        {
+            "channel": "executions",
+            "type": "update",
+            "sequence": 3,
+            "data": [
+                {"symbol": "XLM/USD", "ratecount": 4},
+                {
+                    "exec_type": "new",
+                    "order_id": "O1",
+                    "order_status": "new",
+                    "symbol": "XLM/USD",
+                    "ratecount": 5,
+                },
+            ],
+        }
+    )
+    (batch,) = decode(frame)
+    assert isinstance(batch, SequencedBatch)
+    counters = [i for i in batch.items if isinstance(i, RateCounter)]
+    assert [(c.symbol, c.count) for c in counters] == [("XLM/USD", 4), ("XLM/USD", 5)]
+    assert sum(isinstance(i, ExecutionReport) for i in batch.items) == 1

@@ -6,6 +6,7 @@ import json
 import random
 from decimal import Decimal
 
+import pytest
 from tests.conftest import DATA
 
 from krakenbot.clock import ManualClock
@@ -19,9 +20,10 @@ from krakenbot.domain.events import (
     SubscriptionFailed,
     Ticker,
 )
+from krakenbot.errors import ConfigError
 from krakenbot.kraken.ws_codec import peek_ticker_symbol
 from krakenbot.net.ws_inbound import InboundQueue
-from krakenbot.net.ws_session import WsSession, WsSessionConfig, _Conn
+from krakenbot.net.ws_session import Conn, WsSession, WsSessionConfig
 
 MESSAGES = DATA / "ws" / "real_messages"
 RECORDING = DATA / "ws" / "book10_BTCUSD_2023-07-30.jsonl"
@@ -41,11 +43,12 @@ def test_peek_ticker_symbol() -> None:
     two = update.replace("}]}", '},{"symbol":"X/Y"}]}')
     assert peek_ticker_symbol(two) is None
     assert peek_ticker_symbol('{"channel":"book"}') is None
+    assert peek_ticker_symbol(update[: len(update) // 2]) is None  # truncated
 
 
 def test_ticker_updates_are_conflated_and_decoded_on_take() -> None:
     session, q = _session()
-    conn = _Conn(Channel.PUBLIC, "ws://x")
+    conn = Conn(Channel.PUBLIC, "ws://x")
     frame = (MESSAGES / "ws_ticker_update__real_roq_ethusd.json").read_text().strip()
     for i in range(5):
         session.on_frame(conn, frame.replace("3215.88,", f"3215.8{i},", 1), 100 + i)
@@ -59,7 +62,7 @@ def test_ticker_updates_are_conflated_and_decoded_on_take() -> None:
 
 def test_recorded_book_verifies_and_corruption_resubscribes() -> None:
     session, q = _session(book_decimals=(("BTC/USD", 1, 8),))
-    conn = _Conn(Channel.PUBLIC, "ws://x")
+    conn = Conn(Channel.PUBLIC, "ws://x")
     lines = RECORDING.read_text().splitlines()
     for line in lines[:50]:
         session.on_frame(conn, line, 1)
@@ -115,8 +118,7 @@ def _exec_frame(seq: int, exec_id: str | None, *, snapshot: bool = False) -> str
 
 def test_private_gap_requests_snapshot_and_reconcile() -> None:
     session, q = _session()
-    conn = _Conn(Channel.PRIVATE, "ws://x", token="TOKEN")
-    session._private = conn
+    conn = Conn(Channel.PRIVATE, "ws://x", token="TOKEN")
     session.on_frame(conn, _exec_frame(1, None, snapshot=True), 1)
     session.on_frame(conn, _exec_frame(2, "T1"), 2)
     session.on_frame(conn, _exec_frame(2, "T1"), 3)  # duplicate
@@ -135,7 +137,7 @@ def test_private_gap_requests_snapshot_and_reconcile() -> None:
 
 def test_refused_private_subscription_drops_the_connection_for_a_new_token() -> None:
     session, q = _session()
-    conn = _Conn(Channel.PRIVATE, "ws://x", token="OLD")
+    conn = Conn(Channel.PRIVATE, "ws://x", token="OLD")
     ack = json.dumps(
         {
             "method": "subscribe",
@@ -148,3 +150,38 @@ def test_refused_private_subscription_drops_the_connection_for_a_new_token() -> 
     (failed,) = q.drain()
     assert isinstance(failed, SubscriptionFailed) and failed.error == "EAPI:Invalid token"
     assert conn.drop_reason is not None and "token" in conn.drop_reason
+
+
+def test_repeated_book_failures_resubscribe_at_most_once_per_interval() -> None:
+    clock = ManualClock()
+    q = InboundQueue()
+    session = WsSession(
+        WsSessionConfig(symbols=("BTC/USD",), book_resync_min_interval_s=1.0),
+        q,
+        clock=clock,
+        rng=random.Random(1),
+    )
+    conn = Conn(Channel.PUBLIC, "ws://x")
+    lines = RECORDING.read_text().splitlines()
+    # Without the decimals this lossy recording fails every snapshot: a failing book.
+    session.on_frame(conn, lines[0], 1)
+    assert len(conn.outbox) == 2
+    conn.outbox.clear()
+    session.on_frame(conn, lines[0], 2)
+    assert conn.outbox == [] and session.books.books["BTC/USD"].resync_pending
+    assert session._router.due_book_resyncs() == []
+    clock.advance(1.0)
+    due = [json.loads(t)["method"] for t in session._router.due_book_resyncs()]
+    assert due == ["unsubscribe", "subscribe"]
+    assert session._router.due_book_resyncs() == []
+    assert [e.verified for e in q.drain() if isinstance(e, BookStatus)] == [False, False]
+
+
+def test_config_is_validated() -> None:
+    with pytest.raises(ConfigError):
+        WsSessionConfig(book_depth=11)
+    with pytest.raises(ConfigError):
+        WsSessionConfig(ticker_event_trigger="sometimes")
+    with pytest.raises(ConfigError):
+        WsSessionConfig(heartbeat_interval_s=0)
+    assert WsSessionConfig(book_depth=25).stale_after_s == 5.0

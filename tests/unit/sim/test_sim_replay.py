@@ -9,7 +9,14 @@ from krakenbot.sim.exchange import Exchange
 from krakenbot.sim.feed import RandomFeed
 from krakenbot.sim.pairs import make_pairs
 from krakenbot.sim.ratelimit import TIERS
-from krakenbot.sim.replay import Bar, ReplayFeed, intra_candle, load_bars, load_trade_notionals
+from krakenbot.sim.replay import (
+    Bar,
+    ReplayFeed,
+    backfill_history,
+    intra_candle,
+    load_bars,
+    load_trade_notionals,
+)
 
 NS = 1_000_000_000
 
@@ -61,3 +68,13 @@ def test_replay_tracks_the_real_path_rescaled() -> None:
     expected = (intra_candle(bars[0], 0.5) * scale).quantize(Decimal("0.000001"))
     assert ex.markets["XLM/USD"].mid == expected
     assert ex.markets["XLM/USD"].asks.best() > expected > ex.markets["XLM/USD"].bids.best()  # type: ignore[operator]
+
+
+def test_history_backfill_joins_the_start_price() -> None:
+    now = 1_700_000_000 * NS
+    ex = Exchange(make_pairs(("XLM/USD",)), TIERS["starter"], {}, random.Random(1), now)
+    backfill_history(ex, now, 240)
+    candles = ex.markets["XLM/USD"].candles_for(1, now)
+    assert len(candles) == 241
+    assert candles[-2].close == Decimal("0.290000")
+    assert [c.begin_ns for c in candles] == sorted({c.begin_ns for c in candles})
