@@ -391,5 +391,6 @@ async def _print_summary(
         log=str(settings.log_file),
         exit_status=int(outcome.exit_status),
         reason=outcome.reason,
+        max_trade_usd=settings.max_trade_size,
     )
     print(summary.text(), file=opts.out, flush=True)
