@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import sys
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +24,7 @@ from e2e_helpers import (
 
 from krakenbot.sim import Sim, SimConfig, running_sim
 
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses POSIX signals")
 
 
@@ -79,6 +82,8 @@ async def test_second_instance_is_refused_and_status_codes(sim: Sim, tmp_path: P
         await eventually(lambda: healthy(tmp_path, env), 30, "status reports healthy")
         second = await start_daemon(tmp_path, env)
         assert await second.wait(20) == 3
+        script = await _simple_status(tmp_path, env)
+        assert script == 0  # the seed operators' script runs the same check
         # Degraded: the private WebSocket drops and cannot get a new token.
         sim.control.faults.http_status(503, count=10_000, method="GetWebSocketsToken")
         sim.control.faults.ws_drop("close", channel="private")
@@ -97,6 +102,15 @@ async def test_second_instance_is_refused_and_status_codes(sim: Sim, tmp_path: P
         assert await daemon.wait(30) == 0
     finally:
         daemon.kill9()
+
+
+async def _simple_status(home: Path, env: dict[str, str]) -> int:
+    script = SCRIPTS / "simple_status.py"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), "--json", cwd=home, env=env, stdout=asyncio.subprocess.DEVNULL
+    )
+    async with asyncio.timeout(30):
+        return await proc.wait()
 
 
 async def _status_code(home: Path, env: dict[str, str], code: int) -> bool:

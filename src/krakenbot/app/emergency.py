@@ -177,7 +177,9 @@ async def stop_daemon(
                 "(use --cancel-all to cancel orders directly and terminate it)"
             )
         result.daemon_gone = gone
-    if cancel_all and (outcome is None or outcome.remaining != 0 or pid is not None):
+    has_key = outcome is not None and outcome.error != "no key"
+    if cancel_all and has_key and (outcome is None or outcome.remaining != 0 or pid is not None):
+        # Again once the daemon is gone: nothing can place a new order after this one.
         outcome = await _cancel_all(settings, clock, result)
     if flatten and result.daemon_gone:
         result.lines.extend(await flatten_positions(settings, clock))
