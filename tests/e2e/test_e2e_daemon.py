@@ -117,16 +117,25 @@ async def _status_code(home: Path, env: dict[str, str], code: int) -> bool:
     return (await cli(home, env, "status", "--json")).code == code
 
 
-async def test_stop_cancel_all_against_a_hung_daemon(sim: Sim, tmp_path: Path) -> None:
-    env = daemon_env(tmp_path, sim, E2E_OFFSET_PCT="1")  # rests 1 % below the market
+async def test_stop_cancel_all_and_flatten_against_a_hung_daemon(sim: Sim, tmp_path: Path) -> None:
+    env = daemon_env(tmp_path, sim, E2E_OFFSET_PCT="1")  # rests 1 % away from the market
     daemon = await start_daemon(tmp_path, env)
     try:
-        await eventually(lambda: bool(open_orders(sim)), 30, "a resting order")
+        await eventually(lambda: bool(open_orders(sim)), 30, "a resting entry")
+        sim.control.pause_feed()
+        sim.control.set_mid("XLM/USD", _mid(sim) * Decimal("0.98"))  # fills it
+        await eventually(
+            lambda: any(o["side"] == "sell" for o in open_orders(sim)), 15, "a resting exit"
+        )
+        assert sim.control.balances()["XLM"] > 0
         os.kill(daemon.pid, signal.SIGSTOP)  # hung: no refresh, no answer, no cancel
-        stop = await cli(tmp_path, env, "stop", "--cancel-all", "--timeout", "2")
+        stop = await cli(tmp_path, env, "stop", "--cancel-all", "--flatten", "--timeout", "2")
         assert stop.code == 0, stop.out + stop.err
         assert open_orders(sim) == []
         assert await daemon.wait(10) == -signal.SIGKILL
+        assert sim.control.balances()["XLM"] == 0  # the position was sold (IOC at the bid)
+        tags = [r[0] for r in ledger(tmp_path, "SELECT tag FROM orders")]
+        assert "flatten" in tags  # persisted before it was sent
     finally:
         daemon.kill9()
 
