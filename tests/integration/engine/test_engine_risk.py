@@ -24,7 +24,14 @@ from enginetest_helpers import (
 )
 
 from krakenbot.domain.commands import CancelIntent, OrderIntent
-from krakenbot.domain.enums import OrderStatus, SystemState, TimeInForce, TradingState
+from krakenbot.domain.enums import (
+    OrderStatus,
+    OrderType,
+    SystemState,
+    TimeInForce,
+    TradingState,
+)
+from krakenbot.domain.events import BookStatus
 from krakenbot.risk.limits import RiskLimits
 
 BTC, ETH = "BTC/USD", "ETH/USD"
@@ -90,6 +97,15 @@ async def test_each_risk_limit_denies_and_is_audited(tmp_path: Path) -> None:
         await _denied(env, buy("0.0001", btc_bid, symbol=BTC), "max_positions")
         await _denied(env, _xlm_buy(env, "5"), "balance")
         await _denied(env, _xlm_buy(env, "3.1"), "order_rate")
+        market = replace(_xlm_buy(env, "3.1"), order_type=OrderType.MARKET, limit_price=None)
+        await _denied(env, market, "order_type")
+        await _denied(env, sell("30", engine.books[XLM].best_ask or 0), "not_reducing")
+        await engine.set_trading_state(TradingState.REDUCING, "test")
+        await _denied(env, _xlm_buy(env, "3.1"), "reducing_only")
+        await engine.set_trading_state(TradingState.ACTIVE, "test")
+        await engine.post(BookStatus(XLM, False, "checksum mismatch", 0))
+        await _denied(env, _xlm_buy(env, "3.1"), "market_data")
+        await move_mid(env, "0.290100")  # a fresh verified book
         sim.control.set_system_status("cancel_only")
         await eventually(lambda: engine.system_state is SystemState.CANCEL_ONLY)
         await _denied(env, _xlm_buy(env, "3.1"), "system_status")

@@ -176,28 +176,30 @@ async def test_restart_restores_trading_state_and_loss_halt(tmp_path: Path) -> N
     clock = ManualClock(start_ns=1_763_776_800_000_000_000)
     db = await open_ledger(tmp_path / "t.db", clock)
     repo = LedgerRepository(db, clock)
-    await repo.set_state("trading_state", "REDUCING")
-    await repo.set_state("loss_halted_day", "2025-11-22")
-    engine = Engine(
-        strategy=Quiet(),
-        gate=RiskGate(LIMITS),
-        policy=BreakerPolicy(BreakerLimits()),
-        breaker=CircuitBreaker(clock, threshold=5, cooldown_s=300),
-        venue=PaperVenue({"XLM/USD": XLM}, {}, clock=clock),
-        feed=NoFeed(),
-        repo=repo,
-        clock=clock,
-        rng=random.Random(1),
-        instruments={"XLM/USD": XLM},
-    )
-    await engine.load()
-    assert engine.trading_state is TradingState.REDUCING
-    assert str(engine.gate.loss_halted_day) == "2025-11-22"
-    clock.advance(86400)  # next UTC day: the halt lifts
-    await engine.post(TimerTick(clock.now_ns()))
-    assert engine.gate.loss_halted_day is None
-    assert await repo.get_state("loss_halted_day") == ""
-    await db.close()
+    try:
+        await repo.set_state("trading_state", "REDUCING")
+        await repo.set_state("loss_halted_day", "2025-11-22")
+        engine = Engine(
+            strategy=Quiet(),
+            gate=RiskGate(LIMITS),
+            policy=BreakerPolicy(BreakerLimits()),
+            breaker=CircuitBreaker(clock, threshold=5, cooldown_s=300),
+            venue=PaperVenue({"XLM/USD": XLM}, {}, clock=clock),
+            feed=NoFeed(),
+            repo=repo,
+            clock=clock,
+            rng=random.Random(1),
+            instruments={"XLM/USD": XLM},
+        )
+        await engine.load()
+        assert engine.trading_state is TradingState.REDUCING
+        assert str(engine.gate.loss_halted_day) == "2025-11-22"
+        clock.advance(86400)  # next UTC day: the halt lifts
+        await engine.post(TimerTick(clock.now_ns()))
+        assert engine.gate.loss_halted_day is None
+        assert await repo.get_state("loss_halted_day") == ""
+    finally:
+        await db.close()
 
 
 async def test_state_events_and_metrics(

@@ -1,0 +1,137 @@
+"""The reconciliation runner's lookup pass: an acknowledged order missing from the open and
+closed lists is looked up by txid (QueryOrders), never guessed; what the lookup explains is
+applied, fills come from trade history only."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Mapping, Sequence
+from decimal import Decimal as D
+from pathlib import Path
+
+from krakenbot.clock import ManualClock
+from krakenbot.domain.commands import Intent, OrderIntent
+from krakenbot.domain.enums import OrderStatus, OrderType, Side
+from krakenbot.domain.events import (
+    BookTop,
+    Event,
+    MarketEvent,
+    PriceLevel,
+    StateEvent,
+)
+from krakenbot.domain.instrument import Instrument
+from krakenbot.domain.order import OrderSnapshot
+from krakenbot.engine.engine import Engine
+from krakenbot.paper.venue import PaperVenue
+from krakenbot.resilience.breaker import CircuitBreaker
+from krakenbot.risk.breaker import BreakerPolicy
+from krakenbot.risk.gate import RiskGate
+from krakenbot.risk.limits import BreakerLimits, RiskLimits
+from krakenbot.store import LedgerRepository, open_ledger
+from krakenbot.strategy.base import StrategyView
+
+XLM = Instrument(
+    symbol="XLM/USD",
+    rest_id="XXLMZUSD",
+    altname="XLMUSD",
+    wsname="XLM/USD",
+    base="XLM",
+    quote="USD",
+    price_decimals=6,
+    lot_decimals=8,
+    cost_decimals=5,
+    tick_size=D("0.000001"),
+    ordermin=D("10"),
+    costmin=D("0.5"),
+)
+
+
+class Quiet:
+    name = "quiet"
+    symbols = frozenset({"XLM/USD"})
+
+    def on_event(self, event: Event, view: StrategyView) -> Sequence[Intent]:
+        return []
+
+
+class NoFeed:
+    async def instruments(self, symbols: Sequence[str]) -> Mapping[str, Instrument]:
+        return {"XLM/USD": XLM}
+
+    async def events(self) -> AsyncIterator[MarketEvent | StateEvent]:
+        for item in ():
+            yield item
+
+
+class ForgetfulVenue(PaperVenue):
+    """Lists nothing (as if the order closed outside the queried window) but answers
+    QueryOrders by txid."""
+
+    looked_up: list[str]
+
+    async def open_orders(self) -> Sequence[OrderSnapshot]:
+        return []
+
+    async def closed_orders(self, since_ns: int) -> Sequence[OrderSnapshot]:
+        return []
+
+    async def query_orders(self, order_ids: Sequence[str]) -> Sequence[OrderSnapshot]:
+        self.looked_up = list(order_ids)
+        return await super().query_orders(order_ids)
+
+
+def top(now: int, bid: str, ask: str) -> BookTop:
+    return BookTop(
+        "XLM/USD", (PriceLevel(D(bid), D("100")),), (PriceLevel(D(ask), D("100")),), True, now, now
+    )
+
+
+async def test_missing_acknowledged_order_is_resolved_by_lookup(tmp_path: Path) -> None:
+    clock = ManualClock(start_ns=1_763_776_800_000_000_000)
+    db = await open_ledger(tmp_path / "t.db", clock)
+    repo = LedgerRepository(db, clock)
+    try:
+        venue = ForgetfulVenue({"XLM/USD": XLM}, {"USD": D("100")}, clock=clock)
+        limits = RiskLimits(
+            allowed_symbols=frozenset({"XLM/USD"}),
+            max_trade_usd=D("10"),
+            min_order_usd=D("1"),
+            max_total_exposure_usd=D("10"),
+            max_positions=1,
+            max_daily_loss_usd=D("5"),
+        )
+        engine = Engine(
+            strategy=Quiet(),
+            gate=RiskGate(limits),
+            policy=BreakerPolicy(BreakerLimits()),
+            breaker=CircuitBreaker(clock, threshold=5, cooldown_s=300),
+            venue=venue,
+            feed=NoFeed(),
+            repo=repo,
+            clock=clock,
+            rng=random.Random(1),
+            instruments={"XLM/USD": XLM},
+            balances={"USD": D("100")},
+        )
+        await engine.load()
+        book = top(clock.now_ns(), "0.289", "0.291")
+        venue.on_book(book)
+        await engine.post(book)
+        await engine.submit(
+            [OrderIntent("XLM/USD", Side.BUY, OrderType.LIMIT, D("30"), D("0.289"), post_only=True)]
+        )
+        await engine.manager.drain(1.0)
+        accepted = venue._queue.get_nowait()  # the ack reaches the engine ...
+        await engine.post(accepted)
+        venue.on_book(top(clock.now_ns(), "0.285", "0.287"))  # ... the fill never does
+        order = engine.registry.all()[0]
+        assert order.order_id is not None and order.status is OrderStatus.OPEN
+        assert await engine.reconcile("test") >= 1
+        assert venue.looked_up == [order.order_id]
+        done = engine.registry.get(order.cl_ord_id)
+        assert done is not None and done.status is OrderStatus.FILLED
+        assert engine.portfolio.position("XLM/USD") == D("30")
+        kinds = [e.payload["kind"] for e in await repo.events("reconcile")]
+        assert kinds == ["missing_fill", "lookup_required"]
+    finally:
+        await db.close()
