@@ -179,3 +179,13 @@ def assert_ledger_matches_exchange(home: Path, sim: Sim) -> None:
     fills = ledger(home, "SELECT trade_id FROM fills")
     assert len(fills) == len({f[0] for f in fills}), "a fill was recorded twice"
     assert {str(t["trade_id"]) for t in trades} == {f[0] for f in fills}
+
+
+def ledger_matches_exchange(home: Path, sim: Sim) -> bool:
+    """`assert_ledger_matches_exchange` as a predicate, for a running daemon (an order it has
+    just sent is acknowledged in the ledger a moment after the exchange lists it)."""
+    try:
+        assert_ledger_matches_exchange(home, sim)
+    except (AssertionError, sqlite3.Error):
+        return False
+    return True

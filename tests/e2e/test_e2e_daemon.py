@@ -69,6 +69,9 @@ async def test_start_trade_status_stop(sim: Sim, tmp_path: Path) -> None:
         assert after.code == 2
         assert after.json()["running"] is False
         assert_ledger_matches_exchange(tmp_path, sim)
+        compared = (await cli(tmp_path, env, "status", "--json", "--exchange")).json()
+        assert compared["exchange"]["differences"] == [], compared["exchange"]
+        assert compared["exchange"]["open_orders"] == []
         kinds = [r[0] for r in ledger(tmp_path, "SELECT kind FROM events")]
         assert "daemon_started" in kinds and "daemon_stopped" in kinds
     finally:

@@ -21,6 +21,7 @@ from e2e_helpers import (
     eventually,
     healthy,
     ledger,
+    ledger_matches_exchange,
     open_orders,
     start_daemon,
 )
@@ -71,7 +72,9 @@ async def test_kill_9_at_several_points_then_clean_recovery(sim: Sim, tmp_path: 
     await eventually(
         lambda: any(o["side"] == "sell" for o in open_orders(sim)), 30, "a resting exit"
     )
-    assert_ledger_matches_exchange(tmp_path, sim)  # the adopted entry and its fill
+    await eventually(  # the adopted entry, its fill while down, the new exit
+        lambda: ledger_matches_exchange(tmp_path, sim), 10, "the ledger matches the exchange"
+    )
     _move(sim, Decimal("1.03"))
     await eventually(lambda: len(sim.control.trades()) >= 2, 10, "the exit fills")
     daemon.kill9()
@@ -90,7 +93,9 @@ async def test_kill_9_at_several_points_then_clean_recovery(sim: Sim, tmp_path: 
     # Clean recovery: restart, reconcile, stop gracefully; nothing lost, nothing doubled.
     daemon = await start_daemon(tmp_path, env)
     await eventually(lambda: healthy(tmp_path, env), 40, "healthy after the last crash")
-    assert_ledger_matches_exchange(tmp_path, sim)
+    await eventually(
+        lambda: ledger_matches_exchange(tmp_path, sim), 10, "the ledger matches the exchange"
+    )
     stop = await cli(tmp_path, env, "stop", "--timeout", "30")
     assert stop.code == 0, stop.out
     assert await daemon.wait(10) == 0
@@ -151,7 +156,7 @@ async def test_run_sim_duration_prints_a_summary(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KRAKEN_", "TRADING_"))}
     env["DATA_DIR"] = str(tmp_path / "data")
     env["LOG_CONSOLE"] = "false"
-    result = await cli(tmp_path, env, "run", "--sim", "--duration", "4", timeout_s=60)
+    result = await cli(tmp_path, env, "run", "--sim", "--duration", "2", timeout_s=60)
     assert result.code == 0, result.err
     assert "krakenbot --sim summary" in result.out
     assert (tmp_path / "data" / "sim" / "trading.db").is_file()

@@ -80,13 +80,17 @@ class Daemon:
         self.dms = dms
         self.started_ns = started_ns
         self.data_files = data_files
-        self._extra = extra_tasks
+        self._extra = list(extra_tasks)
         self._stop = asyncio.Event()  # graceful stop requested
         self._done = asyncio.Event()  # shutdown finished: the auxiliary tasks end
         self.ready = asyncio.Event()  # start-up finished (WebSocket sessions connected)
         self.stop_reason: str | None = None
         self.shutdown_report: object = None
         self.phase = "websocket"
+
+    def add_job(self, name: str, job: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+        """Another task for the group; `job(done)` must return once `done` is set."""
+        self._extra.append((name, job))
 
     # ------------------------------------------------------------------ control
     def request_stop(self, reason: str) -> None:

@@ -10,6 +10,7 @@ and whenever a signal cannot be used. Binds to loopback unless HEALTH_ALLOW_REMO
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Callable
@@ -61,6 +62,13 @@ class HealthServer:
             raise
         self._runner = runner
         self.port = int(runner.addresses[0][1])
+
+    async def serve_until(self, done: asyncio.Event) -> None:
+        """The daemon's TaskGroup task for this server: serve until the daemon is done."""
+        try:
+            await done.wait()
+        finally:
+            await self.close()
 
     async def close(self) -> None:
         runner, self._runner = self._runner, None

@@ -296,6 +296,7 @@ async def _run_with_settings(
                 f"{exc} (set HEALTH_PORT to a free port)",
             ) from None
         exits.push_async_callback(server.close)
+        daemon.add_job("health server", server.serve_until)
         write_runtime(
             settings.data_dir,
             RuntimeInfo(
