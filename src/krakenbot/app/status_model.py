@@ -167,7 +167,7 @@ def from_engine_health(
         position=position,
         daily_pnl=_text(getattr(health, "daily_pnl", None)),
         total_pnl=_text(getattr(health, "total_pnl", None)),
-        last_error=_text(getattr(health, "last_error", None)),
+        last_error=_text(getattr(health, "last_error", None)) or None,
         dms_state=dms_state,
         dms_trigger_time=dms_trigger_time,
         data_files=dict(data_files),
