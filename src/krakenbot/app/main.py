@@ -77,6 +77,7 @@ class _Signals:
     def __init__(self) -> None:
         self.daemon: Daemon | None = None
         self.startup_cancelled: str | None = None
+        self.console_logging = False
         self._task = asyncio.current_task()
         self._loop = asyncio.get_running_loop()
         self._installed: list[int] = []
@@ -134,6 +135,7 @@ async def run_daemon(
     log: LoggingHandle | None = None
     try:
         settings, mode = run_settings(opts.env_file, sim=opts.sim, live=opts.live)
+        signals.console_logging = settings.log_console
         log = configure_logging(settings.log(), settings.secret_values(), capture_uncaught=True)
         async with _maybe_sim(opts, settings) as (settings, sim_handle):
             if sim_handle is not None and log is not None:
@@ -145,14 +147,16 @@ async def run_daemon(
                 opts, settings=settings, mode=mode, clock=clock, signals=signals, opener=opener
             )
     except StartupStepError as exc:
-        _say(opts.err, f"krakenbot: start-up failed at step '{exc.step}': {exc.message}", log)
+        message = f"krakenbot: start-up failed at step '{exc.step}': {exc.message}"
+        _say(opts.err, message, log, console=signals.console_logging)
         return int(exc.exit_status)
     except asyncio.CancelledError:
         task = asyncio.current_task()
         if signals.startup_cancelled is None or task is None:
             raise
         task.uncancel()
-        _say(opts.err, f"krakenbot: start-up interrupted by {signals.startup_cancelled}", log)
+        message = f"krakenbot: start-up interrupted by {signals.startup_cancelled}"
+        _say(opts.err, message, log, console=signals.console_logging)
         return int(RunExit.INTERRUPTED)
     finally:
         signals.remove()
@@ -161,10 +165,12 @@ async def run_daemon(
             log.close()
 
 
-def _say(stream: TextIO, message: str, log: LoggingHandle | None) -> None:
+def _say(stream: TextIO, message: str, log: LoggingHandle | None, *, console: bool) -> None:
+    """To the log when it is set up, and to stderr unless the log's console already shows it."""
     if log is not None:
         logger.error(message)
-    print(message, file=stream, flush=True)
+    if log is None or not console:
+        print(message, file=stream, flush=True)
 
 
 @asynccontextmanager
