@@ -15,6 +15,7 @@ reconciliation against the venue before any order can be placed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -127,6 +128,10 @@ class TradingStack:
         self.request_stop("shutdown")
         return await self.engine.shutdown(timeout_s)
 
+    async def emergency_stop(self, reason: str) -> None:
+        """Trading HALTED (persisted) and Kraken's CancelAll, through the risk gate."""
+        await self.engine.emergency_stop(reason)
+
     def health(self) -> EngineHealth:
         return self.engine.health()
 
@@ -210,6 +215,7 @@ async def open_stack(
     rest_config = _rest_config(settings, endpoints.rest_url, tuning)
     rest = RestClient(rest_config, keys, clock=clock, rng=rng, transport=tuning.transport)
     sessions: dict[str, WsSession] = {}
+    built: Engine | None = None
     try:
         status = await _step("exchange", rest.system_status())
         public = WsSession(
@@ -276,6 +282,7 @@ async def open_stack(
             system_state=SystemState(status.status),
             config=engine_config,
         )
+        built = engine
         await _step("ledger", engine.load())
         if await engine.reconcile("start-up") < 0:
             raise StartupError("reconcile", engine.health().last_error or "reconciliation failed")
@@ -288,6 +295,9 @@ async def open_stack(
     finally:
         for session in sessions.values():
             session.stop()
+        if built is not None:  # nothing may touch the ledger after we return
+            with contextlib.suppress(Exception):
+                await built.quiesce(5.0)
         await asyncio.shield(rest.close())
 
 

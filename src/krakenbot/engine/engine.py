@@ -159,6 +159,7 @@ class Engine:
         self._ledger_ok = True
         self._refused: set[str] = set()  # symbols whose book subscription failed
         self._fatal_reason = ""
+        self._inflight: set[asyncio.Future[None]] = set()
         self._account_epoch = 0  # bumped by every balance change and new fill
         # Fill effects not yet confirmed by a balance update: Kraken reports the execution
         # and the balance change on different channels, in either order.
@@ -217,7 +218,8 @@ class Engine:
                 await self.clock.sleep(cfg.min_gap_s)  # merge a burst of requests
                 self._reconcile_wanted.clear()
                 reasons, self._reconcile_reasons = self._reconcile_reasons, []
-                await self.reconcile(", ".join(dict.fromkeys(reasons)) or "requested")
+                reason = ", ".join(dict.fromkeys(reasons)) or "requested"
+                await self._shielded(self._reconcile_quietly(reason))  # never cut a write
 
         await self._until_stopped(loop())
 
@@ -232,13 +234,34 @@ class Engine:
             await asyncio.gather(stop, return_exceptions=True)
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            if self._inflight:  # a handler cut loose by the cancel finishes first
+                await asyncio.wait(set(self._inflight))
 
     async def _pump(self, source: AsyncIterator[Event]) -> None:
         async for event in source:
             await self.post(event)
 
     async def post(self, event: Event) -> None:
-        """Handle one event under the engine lock (the only way events enter)."""
+        """Handle one event under the engine lock (the only way events enter).
+
+        Shielded: stopping a service cancels its wait for the next event, never the
+        handling of one (a ledger transaction cut in half would poison the connection)."""
+        await self._shielded(self._post(event))
+
+    async def _shielded(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        await asyncio.shield(task)
+
+    async def quiesce(self, timeout_s: float = 5.0) -> None:
+        """Wait (bounded) for sends and event handling still in flight, e.g. before the
+        ledger is closed."""
+        await self.manager.drain(timeout_s)
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=timeout_s)
+
+    async def _post(self, event: Event) -> None:
         async with self.lock:
             try:
                 await self._handle(event)
@@ -273,6 +296,17 @@ class Engine:
             "trading_state", {"from": old.value, "to": state.value, "reason": reason}
         )
         logger.warning("trading state changed", extra={"to": state.value, "reason": reason})
+
+    async def _reconcile_quietly(self, reason: str) -> None:
+        await self.reconcile(reason)
+
+    async def emergency_stop(self, reason: str) -> None:
+        """HALTED (persisted), then cancel everything on the account (through the gate);
+        the outcome arrives as events and is confirmed by reconciliation."""
+        async with self.lock:
+            await self.set_trading_state(TradingState.HALTED, f"emergency: {reason}")
+            await self.manager.cancel_everything(reason, self.risk_context())
+        self.request_reconcile(f"emergency stop: {reason}")
 
     async def reconcile(self, reason: str) -> int:
         """Run one reconciliation now; returns the number of corrections."""

@@ -158,6 +158,24 @@ class OrderManager:
             count += 1
         return count
 
+    async def cancel_everything(self, reason: str, ctx: RiskContext) -> Decision:
+        """Emergency: Kraken's CancelAll for the whole account (ours and manual orders),
+        through the gate like every cancel; our live orders are marked as cancelling."""
+        decision = self.gate.check(CancelOrder(), ctx)
+        if isinstance(decision, Denied):
+            await self._denied(decision, ctx.now_ns)
+            return decision
+        for order in self.registry.live():
+            if not order.cancel_requested:
+                self.registry.update(request_cancel(order))
+                await self.repo.update_order(
+                    order.cl_ord_id, cancel_requested=True, updated_ns=ctx.now_ns
+                )
+            self._cancel_sent_ns[order.cl_ord_id] = ctx.now_ns
+        await self.repo.record_event("cancel_all", {"reason": reason}, ctx.now_ns)
+        await self.venue.cancel_all()
+        return decision
+
     async def housekeeping(self, ctx: RiskContext) -> list[str]:
         """Timeouts: old unfilled orders are cancelled, unconfirmed cancels re-sent; returns
         the ids of orders still unacknowledged after `ack_timeout_s` (→ reconcile)."""

@@ -10,6 +10,7 @@ aiosqlite, stdlib, errors; never engine/orders/net.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -89,7 +90,14 @@ class Database:
             try:
                 # IMMEDIATE: take the write lock now, so a commit never fails half-way for
                 # lack of it.
-                await self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    await self._conn.execute("BEGIN IMMEDIATE")
+                except asyncio.CancelledError:
+                    # Cancelled while BEGIN sat in aiosqlite's queue: the worker thread still
+                    # runs it, so undo it (queued after it) or the next BEGIN would fail.
+                    with contextlib.suppress(Exception):
+                        await self._conn.execute("ROLLBACK")
+                    raise
                 try:
                     yield self
                 except BaseException:

@@ -21,7 +21,7 @@ from enginetest_helpers import (
     sim_orders,
 )
 
-from krakenbot.domain.enums import OrderStatus
+from krakenbot.domain.enums import OrderStatus, TradingState
 
 
 async def test_ambiguous_submission_resolves_to_exactly_one_order(tmp_path: Path) -> None:
@@ -110,3 +110,21 @@ async def test_shutdown_cancels_our_orders_through_the_gate_and_confirms(
             assert [o["status"] for o in ours(env)] == ["canceled"]
         await engine.submit([buy("30", "0.289000")])  # after stop: nothing new goes out
         assert len(engine.registry.all()) == 1
+
+
+async def test_emergency_stop_halts_and_cancels_everything(tmp_path: Path) -> None:
+    async with engine_env(tmp_path, Scripted()) as env:
+        engine = env.engine
+        await move_mid(env, "0.290000")
+        await engine.submit([buy("30", "0.289000")])
+        order = await resting(env, "entry")
+        await env.stack.emergency_stop("operator")
+        assert engine.trading_state is TradingState.HALTED
+        assert await env.repo.get_state("trading_state") == "HALTED"
+        await eventually(lambda: [o["status"] for o in ours(env)] == ["canceled"])
+        await eventually(
+            lambda: (
+                engine.registry.get(order.cl_ord_id).status  # type: ignore[union-attr]
+                is OrderStatus.CANCELED
+            )
+        )

@@ -460,3 +460,28 @@ async def test_fatal_errors_without_a_handler_are_still_contained(kit: Kit) -> N
     await kit.manager.cancel(CancelIntent(order.cl_ord_id), kit.ctx())
     await kit.settle()
     assert [type(e) for e in kit.delivered] == [OrderRejected] and kit.fatal == []
+
+
+@dataclass
+class CountingVenue(FakeVenue):
+    cancel_alls: int = 0
+
+    async def cancel_all(self) -> None:
+        self.cancel_alls += 1
+
+
+async def test_emergency_cancel_everything_goes_through_the_gate(kit: Kit) -> None:
+    venue = CountingVenue(repo=kit.repo)
+    kit.manager.venue = venue
+    first = await placed(kit)
+    second = await placed(kit, qty="20")
+    await kit.manager.cancel(CancelIntent(second.cl_ord_id), kit.ctx())
+    await kit.manager.cancel_everything("operator", kit.ctx())
+    assert venue.cancel_alls == 1
+    assert all(o.cancel_requested for o in kit.manager.registry.live())
+    row = await kit.repo.order_by_cl_ord_id(first.cl_ord_id)
+    assert row is not None and row.cancel_requested
+    assert (await kit.repo.events("cancel_all"))[0].payload["reason"] == "operator"
+    kit.manager.gate = DenyAll()  # type: ignore[assignment]
+    denied = await kit.manager.cancel_everything("operator", kit.ctx())
+    assert isinstance(denied, Denied) and venue.cancel_alls == 1
