@@ -60,11 +60,16 @@ async def test_start_trade_status_stop(sim: Sim, tmp_path: Path) -> None:
         assert doc["running"] is True and doc["mode"] == "live" and doc["pid"] == daemon.pid
         assert doc["ws_private"] == "connected" and doc["dms_state"] == "armed"
         assert doc["counts"]["fills"] >= 2
-        stop = await cli(tmp_path, env, "stop", "--timeout", "30")
+        # The emergency button on a live daemon: HALTED + CancelAll through the gate, then
+        # a clean stop (`stop` without --cancel-all is exercised in test_e2e_recovery).
+        stop = await cli(tmp_path, env, "stop", "--cancel-all", "--timeout", "30")
         assert stop.code == 0, stop.out + stop.err
+        assert "emergency stop" in stop.out
         assert await daemon.wait(10) == 0
         assert open_orders(sim) == []
         assert sim.control.dead_man_trigger_ns() is None  # disabled on a clean stop
+        halted = ledger(tmp_path, "SELECT value FROM state WHERE key = 'trading_state'")
+        assert halted == [("HALTED",)]  # stays halted until the operator resumes
         after = await cli(tmp_path, env, "status", "--json")
         assert after.code == 2
         assert after.json()["running"] is False

@@ -102,6 +102,22 @@ class Daemon:
         self._stop.set()
         self.stack.request_stop(reason)
 
+    async def emergency(self, reason: str, timeout_s: float = 10.0) -> bool:
+        """`stop --cancel-all` reaching a live daemon: trading HALTED (persisted) and Kraken's
+        CancelAll through the risk gate (the stack's emergency stop), then a graceful stop.
+        True when the emergency stop completed within `timeout_s`."""
+        done = False
+        emergency = getattr(self.stack, "emergency_stop", None)
+        if emergency is not None and not self._done.is_set():
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await emergency(reason)
+                done = True
+            except Exception as exc:  # the caller cancels directly through REST anyway
+                logger.error("emergency stop failed", extra={"error": _describe(exc)})
+        self.request_stop(f"emergency stop: {reason}")
+        return done
+
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()

@@ -1,7 +1,9 @@
 """`krakenbot stop`: ask the daemon to stop, cancel every order directly, terminate if hung.
 
 Owns: `stop_daemon` and its `StopResult`. Order of work: ask (POST /stop with the token from
-the data directory; SIGTERM on POSIX when that does not answer) → with `--cancel-all`, cancel
+the data directory — with `--cancel-all` the daemon first runs its emergency stop: trading
+HALTED, persisted, and Kraken's CancelAll through the risk gate; SIGTERM on POSIX when the
+request is not answered) → with `--cancel-all`, cancel
 every open order at once through REST with the status key (or the main key), so a hung daemon's
 orders go immediately → wait for the process (bounded) → with `--cancel-all`, terminate a
 daemon still there → cancel-all again and verify that no order is open → with `--flatten`,
@@ -51,13 +53,15 @@ class StopResult:
         self.lines.append(line)
 
 
-async def _post_stop(url: str, token: str) -> bool:
+async def _post_stop(url: str, token: str, *, cancel_all: bool) -> bool:
     try:
         async with (
-            asyncio.timeout(_ASK_TIMEOUT_S),
+            asyncio.timeout(_ASK_TIMEOUT_S + (10.0 if cancel_all else 0.0)),
             aiohttp.ClientSession() as session,
             session.post(
-                f"{url}/stop", headers={TOKEN_HEADER: token}, json={"reason": "krakenbot stop"}
+                f"{url}/stop",
+                headers={TOKEN_HEADER: token},
+                json={"reason": "krakenbot stop", "cancel_all": cancel_all},
             ) as response,
         ):
             return response.status == 202
@@ -65,12 +69,13 @@ async def _post_stop(url: str, token: str) -> bool:
         return False
 
 
-async def _ask(settings: Settings, pid: int, result: StopResult) -> None:
+async def _ask(settings: Settings, pid: int, result: StopResult, *, cancel_all: bool) -> None:
     runtime = read_runtime(settings.data_dir)
     token = read_token(settings.data_dir)
     if runtime is not None and runtime.pid == pid and token is not None:
-        if await _post_stop(runtime.health_url, token):
-            result.say(f"asked the daemon (PID {pid}) to stop via its stop request")
+        if await _post_stop(runtime.health_url, token, cancel_all=cancel_all):
+            what = "emergency stop (HALTED, cancel all)" if cancel_all else "stop"
+            result.say(f"asked the daemon (PID {pid}) to {what} via its stop request")
             return
         result.say(f"the daemon (PID {pid}) did not answer its stop request")
     if sys.platform != "win32":
@@ -158,7 +163,7 @@ async def stop_daemon(
     if pid is None:
         result.say("no krakenbot daemon is running")
     else:
-        await _ask(settings, pid, result)
+        await _ask(settings, pid, result, cancel_all=cancel_all)
     outcome: CancelAllOutcome | None = None
     if cancel_all:
         outcome = await _cancel_all(settings, clock, result)

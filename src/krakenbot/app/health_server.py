@@ -3,9 +3,11 @@
 Owns: the aiohttp app and its lifetime. `/health` answers 200 when healthy and 503 when
 degraded, with the same JSON as `krakenbot status --json`. `/stop` needs the token from the
 data directory's `.stop_token` in the `X-Krakenbot-Stop-Token` header (compared in constant
-time) and asks for a graceful stop; it is how `krakenbot stop` reaches the daemon on Windows
-and whenever a signal cannot be used. Binds to loopback unless HEALTH_ALLOW_REMOTE is set
-(config checks that). Imports: aiohttp, stdlib, app.
+time) and asks for a graceful stop; with `{"cancel_all": true}` it first runs the stack's
+emergency stop (trading HALTED, Kraken's CancelAll through the risk gate). It is how
+`krakenbot stop` reaches the daemon on Windows and whenever a signal cannot be used. Binds to
+loopback unless HEALTH_ALLOW_REMOTE is set (config checks that). Imports: aiohttp, stdlib,
+app.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -34,11 +36,13 @@ class HealthServer:
         report: Callable[[], StatusReport],
         request_stop: Callable[[str], None],
         token: str,
+        emergency: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self._host = host
         self._port = port
         self._report = report
         self._request_stop = request_stop
+        self._emergency = emergency
         self._token = token
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -95,5 +99,8 @@ class HealthServer:
                 body = None
         if isinstance(body, dict) and isinstance(body.get("reason"), str):
             reason = f"stop request: {body['reason'][:200]}"
+        if isinstance(body, dict) and body.get("cancel_all") is True and self._emergency:
+            cancelled = await self._emergency(reason)
+            return web.json_response({"stopping": True, "emergency": cancelled}, status=202)
         self._request_stop(reason)
         return web.json_response({"stopping": True}, status=202)

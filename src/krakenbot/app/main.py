@@ -289,6 +289,7 @@ async def _run_with_settings(
             report=daemon.report,
             request_stop=daemon.request_stop,
             token=token,
+            emergency=daemon.emergency,
         )
         try:
             await server.start()

@@ -30,6 +30,7 @@ class ScriptedStack:
     rest: object = None
     stop_reason: str | None = None
     shutdowns: list[float] = field(default_factory=list)
+    emergencies: list[str] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def services(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
@@ -51,6 +52,9 @@ class ScriptedStack:
     async def shutdown(self, timeout_s: float) -> ShutdownReport:
         self.shutdowns.append(timeout_s)
         return ShutdownReport(cancels_sent=1, still_open=(), clean=True)
+
+    async def emergency_stop(self, reason: str) -> None:
+        self.emergencies.append(reason)
 
     def health(self) -> EngineHealth:
         state = ConnectionState.CONNECTED if self.connect else ConnectionState.CONNECTING
@@ -136,6 +140,7 @@ async def test_health_endpoint_and_authenticated_stop(repo: LedgerRepository) ->
         report=daemon.report,
         request_stop=daemon.request_stop,
         token="secret-token",
+        emergency=daemon.emergency,
     )
     await server.start()
     try:
@@ -150,11 +155,17 @@ async def test_health_endpoint_and_authenticated_stop(repo: LedgerRepository) ->
             async with http.post(f"{server.url}/stop", headers={TOKEN_HEADER: "wrong"}) as r:
                 assert r.status == 403
             assert not daemon.stopping
-            async with http.post(f"{server.url}/stop", headers={TOKEN_HEADER: "secret-token"}) as r:
+            async with http.post(
+                f"{server.url}/stop",
+                headers={TOKEN_HEADER: "secret-token"},
+                json={"cancel_all": True},
+            ) as r:
                 assert r.status == 202
+                assert (await r.json())["emergency"] is True
+            assert stack.emergencies == ["stop request"]
         async with asyncio.timeout(10):
             outcome = await run
         assert outcome.exit_status is RunExit.OK
-        assert outcome.reason == "stop request"
+        assert outcome.reason == "emergency stop: stop request"
     finally:
         await server.close()
