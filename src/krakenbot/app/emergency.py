@@ -69,10 +69,27 @@ async def _post_stop(url: str, token: str, *, cancel_all: bool) -> bool:
         return False
 
 
+async def _answers(url: str) -> bool:
+    """Whether the daemon's health server answers at all (a frozen daemon does not)."""
+    try:
+        async with (
+            asyncio.timeout(_ASK_TIMEOUT_S),
+            aiohttp.ClientSession() as session,
+            session.get(f"{url}/health") as response,
+        ):
+            return response.status in (200, 503)
+    except (TimeoutError, aiohttp.ClientError):
+        return False
+
+
 async def _ask(settings: Settings, pid: int, result: StopResult, *, cancel_all: bool) -> None:
     runtime = read_runtime(settings.data_dir)
     token = read_token(settings.data_dir)
-    if runtime is not None and runtime.pid == pid and token is not None:
+    usable = runtime is not None and runtime.pid == pid and token is not None
+    if usable and runtime is not None and not await _answers(runtime.health_url):
+        result.say(f"the daemon (PID {pid}) does not answer on {runtime.health_url}")
+        usable = False
+    if usable and runtime is not None and token is not None:
         if await _post_stop(runtime.health_url, token, cancel_all=cancel_all):
             what = "emergency stop (HALTED, cancel all)" if cancel_all else "stop"
             result.say(f"asked the daemon (PID {pid}) to {what} via its stop request")
