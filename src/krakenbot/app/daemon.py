@@ -183,16 +183,18 @@ class Daemon:
         except ComponentFailedError:
             raise
         except Exception as exc:
-            raise ComponentFailedError(name, _describe(exc), self._fail_exit()) from exc
+            raise ComponentFailedError(name, _describe(exc), self._fail_exit(name)) from exc
         if not self._stop.is_set():
-            raise ComponentFailedError(name, "ended unexpectedly", self._fail_exit())
+            raise ComponentFailedError(name, "ended unexpectedly", self._fail_exit(name))
 
-    def _fail_exit(self) -> RunExit:
-        if self.phase == "websocket":
+    def _fail_exit(self, name: str = "") -> RunExit:
+        """Before the daemon is running, a failure is the start-up step it belongs to: the
+        WebSocket sessions (8) or the engine (9); afterwards it is a run-time failure (1)."""
+        if self.phase == "running":
+            return RunExit.FAILED
+        if name.startswith(("ws", "websocket")):
             return RunExit.WEBSOCKET
-        if self.phase == "engine":
-            return RunExit.ENGINE
-        return RunExit.FAILED
+        return RunExit.ENGINE
 
     async def _guard(self, name: str, work: Awaitable[None]) -> None:
         try:
@@ -200,7 +202,7 @@ class Daemon:
         except ComponentFailedError:
             raise
         except Exception as exc:
-            raise ComponentFailedError(name, _describe(exc), self._fail_exit()) from exc
+            raise ComponentFailedError(name, _describe(exc), self._fail_exit(name)) from exc
 
     async def _wait_done(self, seconds: float) -> bool:
         """Sleep up to `seconds` (real time); True when the daemon is done."""
