@@ -50,7 +50,8 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Kraken's cancel_after timeout must stay below one day (docs: websocket-v2/cancel_after).
 MAX_DMS_TIMEOUT_S = 86_399
 _PAIR = re.compile(r"^[A-Z0-9]{1,16}/[A-Z0-9]{1,16}$")
-_STRATEGY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# A built-in name, or `package.module:ClassName` as strategy.loader accepts.
+_STRATEGY = re.compile(r"^(?:[a-z][a-z0-9_]{0,63}|[A-Za-z_][\w.]{0,127}:[A-Za-z_]\w{0,63})$")
 _POSITIVE_DECIMALS = (
     "max_trade_size",
     "max_total_exposure",
@@ -182,7 +183,9 @@ class Settings(BaseSettings):
     @classmethod
     def _check_strategy(cls, value: str) -> str:
         if not _STRATEGY.match(value):
-            raise ValueError("must be a lower-case identifier such as mean_reversion")
+            raise ValueError(
+                "must be a built-in name such as mean_reversion, or package.module:ClassName"
+            )
         return value
 
     @field_validator("log_level", mode="before")

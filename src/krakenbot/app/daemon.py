@@ -1,0 +1,368 @@
+"""The running daemon: ONE asyncio.TaskGroup, graceful stop and safe stop.
+
+Owns: `Daemon` — runs the stack's services, the dead man's switch, the health server's
+report, the periodic jobs, the start-up watch (WebSocket sessions connected) and the
+`--duration` timer in one TaskGroup. A graceful stop (signal, stop request, duration) says
+"no new orders", lets the stack cancel our open orders and wait for their confirmations
+(bounded), then disables the dead man's switch. If any task fails the whole group is
+cancelled and the daemon goes to the safe state: no new orders, cancel what it still can,
+record why in `events`, leave the dead man's switch armed when orders may remain (Kraken
+then cancels them) — never half-alive. Imports: anything (composition root).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from krakenbot.app.contract import StackLike
+from krakenbot.app.deadman import DeadMansSwitch, DmsState
+from krakenbot.app.exitcodes import RunExit
+from krakenbot.app.status_model import StatusReport, from_engine_health, jsonable
+from krakenbot.clock import Clock
+from krakenbot.store import LedgerRepository
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOT_EVERY_S = 5.0
+STATUS_STATE_KEY = "daemon_status"
+DMS_STATE_KEY = "dms_trigger_time"
+_CONNECTED = "connected"
+
+
+class ComponentFailedError(Exception):
+    """A long-running task ended or failed; `component` names it."""
+
+    def __init__(self, component: str, message: str, exit_status: RunExit = RunExit.FAILED):
+        super().__init__(f"{component}: {message}")
+        self.component = component
+        self.exit_status = exit_status
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonConfig:
+    mode: str  # paper | live | sim
+    live_path: bool
+    shutdown_timeout_s: float = 15.0
+    startup_timeout_s: float = 30.0
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    exit_status: RunExit
+    reason: str
+    failed_component: str | None = None
+
+
+class Daemon:
+    def __init__(
+        self,
+        *,
+        config: DaemonConfig,
+        stack: StackLike,
+        repo: LedgerRepository,
+        clock: Clock,
+        dms: DeadMansSwitch | None,
+        started_ns: int,
+        data_files: dict[str, str],
+        extra_tasks: tuple[tuple[str, Callable[[asyncio.Event], Awaitable[None]]], ...] = (),
+    ) -> None:
+        self.config = config
+        self.stack = stack
+        self.repo = repo
+        self.clock = clock
+        self.dms = dms
+        self.started_ns = started_ns
+        self.data_files = data_files
+        self._extra = list(extra_tasks)
+        self._stop = asyncio.Event()  # graceful stop requested
+        self._done = asyncio.Event()  # shutdown finished: the auxiliary tasks end
+        self.ready = asyncio.Event()  # start-up finished (WebSocket sessions connected)
+        self.stop_reason: str | None = None
+        self.shutdown_report: object = None
+        self.phase = "websocket"
+
+    def add_job(self, name: str, job: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+        """Another task for the group; `job(done)` must return once `done` is set."""
+        self._extra.append((name, job))
+
+    # ------------------------------------------------------------------ control
+    def request_stop(self, reason: str) -> None:
+        """Graceful stop (signal, stop request, --duration). Idempotent; first reason wins."""
+        if self._stop.is_set():
+            return
+        self.stop_reason = reason
+        logger.info("stop requested", extra={"reason": reason})
+        self._stop.set()
+        self.stack.request_stop(reason)
+
+    async def emergency(self, reason: str, timeout_s: float = 10.0) -> bool:
+        """`stop --cancel-all` reaching a live daemon: trading HALTED (persisted) and Kraken's
+        CancelAll through the risk gate (the stack's emergency stop), then a graceful stop.
+        True when the emergency stop completed within `timeout_s`."""
+        done = False
+        emergency = getattr(self.stack, "emergency_stop", None)
+        if emergency is not None and not self._done.is_set():
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await emergency(reason)
+                done = True
+            except Exception as exc:  # the caller cancels directly through REST anyway
+                logger.error("emergency stop failed", extra={"error": _describe(exc)})
+        self.request_stop(f"emergency stop: {reason}")
+        return done
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def report(self) -> StatusReport:
+        dms_state = self.dms.state.value if self.dms else None
+        trigger = self.dms.trigger_time if self.dms else None
+        try:
+            health = self.stack.health()
+            healthy = self.stack.healthy()
+        except Exception as exc:  # the report must answer even when the engine is broken
+            return StatusReport(
+                running=True,
+                source="daemon",
+                pid=os.getpid(),
+                mode=self.config.mode,
+                started_ns=self.started_ns,
+                last_error=f"health unavailable: {exc}",
+                healthy=False,
+                stopping=self.stopping,
+                dms_state=dms_state,
+                dms_trigger_time=trigger,
+                data_files=self.data_files,
+            )
+        return from_engine_health(
+            health,
+            now_ns=self.clock.now_ns(),
+            pid=os.getpid(),
+            mode=self.config.mode,
+            started_ns=self.started_ns,
+            healthy=healthy,
+            dms_state=dms_state,
+            dms_trigger_time=trigger,
+            data_files=self.data_files,
+            stopping=self.stopping,
+        )
+
+    # ------------------------------------------------------------------ run
+    async def run(self) -> RunOutcome:
+        failure: BaseException | None = None
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for name, fn in self.stack.services():
+                    tg.create_task(self._service(name, fn), name=f"service:{name}")
+                if self.dms is not None:
+                    tg.create_task(self._guard("dead man's switch", self.dms.run(self._done)))
+                tg.create_task(self._guard("periodic jobs", self._periodic()))
+                tg.create_task(self._guard("start-up", self._startup_watch()))
+                for name, job in self._extra:
+                    tg.create_task(self._guard(name, job(self._done)))
+                if self.config.duration_s is not None:
+                    tg.create_task(self._guard("duration", self._duration(self.config.duration_s)))
+                tg.create_task(self._guard("shutdown", self._stopper()))
+        except* Exception as group:
+            failure = _first_leaf(group)
+        if failure is None:
+            return await self._finish_clean()
+        return await self._safe_stop(failure)
+
+    async def _service(self, name: str, fn: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await fn()
+        except ComponentFailedError:
+            raise
+        except Exception as exc:
+            raise ComponentFailedError(name, _describe(exc), self._fail_exit(name)) from exc
+        if not self._stop.is_set():
+            raise ComponentFailedError(name, "ended unexpectedly", self._fail_exit(name))
+
+    def _fail_exit(self, name: str = "") -> RunExit:
+        """Before the daemon is running, a failure is the start-up step it belongs to: the
+        WebSocket sessions (8) or the engine (9); afterwards it is a run-time failure (1)."""
+        if self.phase == "running":
+            return RunExit.FAILED
+        if name.startswith(("ws", "websocket")):
+            return RunExit.WEBSOCKET
+        return RunExit.ENGINE
+
+    async def _guard(self, name: str, work: Awaitable[None]) -> None:
+        try:
+            await work
+        except ComponentFailedError:
+            raise
+        except Exception as exc:
+            raise ComponentFailedError(name, _describe(exc), self._fail_exit(name)) from exc
+
+    async def _wait_done(self, seconds: float) -> bool:
+        """Sleep up to `seconds` (real time); True when the daemon is done."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._done.wait()
+        return self._done.is_set()
+
+    async def _startup_watch(self) -> None:
+        """Start-up step 'WebSocket sessions': connected within the start-up timeout."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.config.startup_timeout_s
+        while not self._done.is_set():
+            pending = self._ws_pending()
+            if not pending:
+                break
+            if loop.time() > give_up:
+                raise ComponentFailedError(
+                    "websocket",
+                    f"{' and '.join(pending)} WebSocket not connected after "
+                    f"{self.config.startup_timeout_s:g} s",
+                    RunExit.WEBSOCKET,
+                )
+            if await self._wait_done(0.05):
+                return
+        self.phase = "running"
+        self.ready.set()
+        logger.info("krakenbot is running", extra={"mode": self.config.mode})
+
+    def _ws_pending(self) -> list[str]:
+        health = self.stack.health()
+        pending: list[str] = []
+        wanted = [("public", "ws_public")]
+        if self.config.live_path:
+            wanted.append(("private", "ws_private"))
+        for label, attr in wanted:
+            state = getattr(health, attr, None)
+            if str(getattr(state, "value", state)) != _CONNECTED:
+                pending.append(label)
+        return pending
+
+    async def _duration(self, seconds: float) -> None:
+        if not await self._wait_done(seconds):
+            self.request_stop(f"--duration {seconds:g} s elapsed")
+
+    async def _periodic(self) -> None:
+        """Keep the last known status in the ledger, so `status` can show it when we are down."""
+        while True:
+            await self._snapshot()
+            if await self._wait_done(SNAPSHOT_EVERY_S):
+                return
+
+    async def _snapshot(self) -> None:
+        doc = self.report().to_json()
+        await self.repo.set_state(STATUS_STATE_KEY, json.dumps(doc, sort_keys=True))
+        if self.dms is not None and self.dms.trigger_time:
+            await self.repo.set_state(DMS_STATE_KEY, self.dms.trigger_time)
+
+    async def _stopper(self) -> None:
+        await self._stop.wait()
+        try:
+            async with asyncio.timeout(self.config.shutdown_timeout_s + 5):
+                self.shutdown_report = await self.stack.shutdown(self.config.shutdown_timeout_s)
+        finally:
+            self._done.set()
+
+    # ------------------------------------------------------------------ endings
+    async def _finish_clean(self) -> RunOutcome:
+        reason = self.stop_reason or "stopped"
+        if self.dms is not None:
+            await self.dms.disable()
+        await self._record(
+            "daemon_stopped",
+            {"reason": reason, "exit_status": 0, "shutdown": jsonable(self.shutdown_report)},
+        )
+        await self._final_snapshot(stopped=True)
+        return RunOutcome(RunExit.OK, reason)
+
+    async def _safe_stop(self, failure: BaseException) -> RunOutcome:
+        component = failure.component if isinstance(failure, ComponentFailedError) else "daemon"
+        exit_status = (
+            failure.exit_status if isinstance(failure, ComponentFailedError) else RunExit.FAILED
+        )
+        message = str(failure)
+        logger.error(
+            "a component failed: going to the safe state",
+            extra={"component": component, "error": message},
+            exc_info=(type(failure), failure, failure.__traceback__),
+        )
+        self.stack.request_stop(f"failure: {message}")
+        self._stop.set()
+        remaining: object = None
+        budget = self.config.shutdown_timeout_s
+        try:
+            async with asyncio.timeout(budget):
+                self.shutdown_report = await self.stack.shutdown(budget * 0.8)
+            still_open = getattr(self.shutdown_report, "still_open", None)
+            remaining = getattr(self.stack.health(), "open_orders", None)
+            if isinstance(still_open, list | tuple) and still_open:
+                remaining = max(len(still_open), int(remaining or 0))
+        except Exception as exc:
+            logger.error("safe stop could not finish cancelling", extra={"error": str(exc)})
+        if isinstance(remaining, list | tuple):
+            remaining = len(remaining)
+        if self.dms is not None:
+            if remaining == 0:
+                await self.dms.disable()
+            else:
+                logger.warning(
+                    "leaving the dead man's switch armed: open orders may remain and Kraken "
+                    "will cancel them when it fires",
+                    extra={"trigger_time": self.dms.trigger_time},
+                )
+        await self._record(
+            "daemon_failed",
+            {
+                "component": component,
+                "error": message,
+                "exit_status": int(exit_status),
+                "open_orders_after": remaining if isinstance(remaining, int) else None,
+                "dms": self.dms.state.value if self.dms else DmsState.OFF.value,
+                "shutdown": jsonable(self.shutdown_report),
+            },
+        )
+        await self._final_snapshot(stopped=True)
+        return RunOutcome(exit_status, message, component)
+
+    async def _record(self, kind: str, payload: dict[str, object]) -> None:
+        try:
+            await self.repo.record_event(kind, payload)
+        except Exception as exc:  # the ledger may be what failed: the log still has it
+            logger.error("could not record %s", kind, extra={"error": str(exc)})
+
+    async def _final_snapshot(self, *, stopped: bool) -> None:
+        try:
+            doc = self.report().to_json()
+            doc["running"] = not stopped
+            doc["stopped_ns"] = self.clock.now_ns()
+            await self.repo.set_state(STATUS_STATE_KEY, json.dumps(doc, sort_keys=True))
+        except Exception as exc:
+            logger.error("could not write the final status", extra={"error": str(exc)})
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _first_leaf(group: BaseExceptionGroup[Exception]) -> BaseException:
+    """The root cause in a (nested) exception group; ComponentFailedError preferred."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    for leaf in leaves:
+        if isinstance(leaf, ComponentFailedError):
+            return leaf
+    return leaves[0]

@@ -1,0 +1,404 @@
+"""`krakenbot run`: the start-up sequence, in order, then the daemon until it stops.
+
+Owns: `RunOptions` and `run_daemon`. Steps and their exit statuses (app.exitcodes.RunExit):
+instance lock (3) → settings (2) → [--sim: embedded simulator (11)] → database migrate with
+backup (4) → nonce state (5) → trading stack: REST SystemStatus/AssetPairs/balances (6),
+reconciliation (7) → health server (10) → the TaskGroup: WebSocket sessions connected (8),
+engine (9) → running; a failure while running exits 1 after the safe stop. Signals
+(SIGINT/SIGTERM; Ctrl+C/Ctrl+Break on Windows) and `POST /stop` ask for a graceful stop.
+Imports: anything (composition root).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from krakenbot.app import summary as sim_summary
+from krakenbot.app.contract import StackLike, StackOpener
+from krakenbot.app.daemon import Daemon, DaemonConfig, RunOutcome
+from krakenbot.app.deadman import DeadMansSwitch
+from krakenbot.app.exitcodes import RunExit, exit_for_step
+from krakenbot.app.health_server import HealthServer
+from krakenbot.app.runtime import RuntimeInfo, new_token, remove_runtime, write_runtime
+from krakenbot.app.simdemo import sim_config, sim_strategy
+from krakenbot.app.stack import Endpoints, open_stack
+from krakenbot.app.startup import (
+    RunMode,
+    StartupStepError,
+    check_nonce_state,
+    fresh_sim_database,
+    lock_path_hint,
+    open_database,
+    run_settings,
+    sim_settings,
+)
+from krakenbot.clock import Clock, SystemClock
+from krakenbot.config import Settings
+from krakenbot.lock import InstanceLock, InstanceLockedError
+from krakenbot.logs import LoggingHandle, configure_logging
+from krakenbot.sim import running_sim
+from krakenbot.store import LedgerRepository
+
+logger = logging.getLogger(__name__)
+
+# Replay-feed compression for `--sim`: one real 1-minute candle every 0.2 s, so a 60 s demo
+# covers five hours of real market movement — enough for entries, fills and exits with the
+# strategy's default thresholds — while the daemon's own clock (rate limits, dead man's
+# switch, timeouts) stays real time. See app/simdemo.py.
+SIM_SPEED = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    sim: bool = False
+    live: bool = False
+    duration_s: float | None = None
+    env_file: str | None = None
+    sim_speed: float = SIM_SPEED
+    sim_feed: str = "replay"
+    out: TextIO = field(default=sys.stdout)
+    err: TextIO = field(default=sys.stderr)
+
+
+class _Signals:
+    """Routes SIGINT/SIGTERM (Ctrl+C/Ctrl+Break on Windows) to the daemon, or, during start-up,
+    cancels start-up (exit 130)."""
+
+    def __init__(self) -> None:
+        self.daemon: Daemon | None = None
+        self.startup_cancelled: str | None = None
+        self.console_logging = False
+        self._task = asyncio.current_task()
+        self._loop = asyncio.get_running_loop()
+        self._installed: list[int] = []
+
+    def install(self) -> None:
+        names = [("SIGINT", signal.SIGINT), ("SIGTERM", signal.SIGTERM)]
+        if sys.platform == "win32":  # pragma: no cover - Windows only
+            names = [("SIGINT", signal.SIGINT), ("SIGBREAK", signal.SIGBREAK)]
+            for name, sig in names:
+                signal.signal(sig, self._threadsafe(name))
+            return
+        for name, sig in names:
+            self._loop.add_signal_handler(sig, self.fire, name)
+            self._installed.append(sig)
+
+    def _threadsafe(self, name: str) -> Callable[[int, Any], None]:  # pragma: no cover
+        def handler(signum: int, frame: Any) -> None:
+            self._loop.call_soon_threadsafe(self.fire, name)
+
+        return handler
+
+    def fire(self, name: str) -> None:
+        if self.daemon is not None:
+            self.daemon.request_stop(name)
+        elif self.startup_cancelled is None and self._task is not None:
+            self.startup_cancelled = name
+            self._task.cancel()
+
+    def remove(self) -> None:
+        for sig in self._installed:
+            self._loop.remove_signal_handler(sig)
+
+
+def default_opener() -> tuple[StackOpener, Any]:
+    """open_stack and Endpoints from app/stack.py (the engine side's composition)."""
+    return open_stack, Endpoints
+
+
+async def run_daemon(
+    opts: RunOptions,
+    *,
+    opener: tuple[StackOpener, Any] | None = None,
+    clock: Clock | None = None,
+) -> int:
+    clock = clock or SystemClock()
+    signals = _Signals()
+    signals.install()
+    lock = InstanceLock(lock_path_hint(opts.env_file, sim=opts.sim), clock=clock)
+    try:
+        lock.acquire()
+    except InstanceLockedError as exc:
+        print(f"krakenbot: {exc}", file=opts.err)
+        signals.remove()
+        return int(RunExit.LOCKED)
+    log: LoggingHandle | None = None
+    try:
+        settings, mode = run_settings(opts.env_file, sim=opts.sim, live=opts.live)
+        signals.console_logging = settings.log_console
+        log = configure_logging(settings.log(), settings.secret_values(), capture_uncaught=True)
+        async with _maybe_sim(opts, settings) as (settings, sim_handle):
+            if sim_handle is not None and log is not None:
+                log.close()
+                log = configure_logging(
+                    settings.log(), settings.secret_values(), capture_uncaught=True
+                )
+            return await _run_with_settings(
+                opts, settings=settings, mode=mode, clock=clock, signals=signals, opener=opener
+            )
+    except StartupStepError as exc:
+        message = f"krakenbot: start-up failed at step '{exc.step}': {exc.message}"
+        _say(opts.err, message, log, console=signals.console_logging)
+        return int(exc.exit_status)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if signals.startup_cancelled is None or task is None:
+            raise
+        task.uncancel()
+        message = f"krakenbot: start-up interrupted by {signals.startup_cancelled}"
+        _say(opts.err, message, log, console=signals.console_logging)
+        return int(RunExit.INTERRUPTED)
+    finally:
+        signals.remove()
+        lock.release()
+        if log is not None:
+            log.close()
+
+
+def _say(stream: TextIO, message: str, log: LoggingHandle | None, *, console: bool) -> None:
+    """To the log when it is set up, and to stderr unless the log's console already shows it."""
+    if log is not None:
+        logger.error(message)
+    if log is None or not console:
+        print(message, file=stream, flush=True)
+
+
+@asynccontextmanager
+async def _maybe_sim(opts: RunOptions, settings: Settings) -> AsyncIterator[tuple[Settings, Any]]:
+    if not opts.sim:
+        yield settings, None
+        return
+    cfg = sim_config(settings, speed=opts.sim_speed, feed=opts.sim_feed)
+    try:
+        sim_cm = running_sim(cfg)
+        sim = await sim_cm.__aenter__()
+    except (OSError, ValueError) as exc:
+        raise StartupStepError("simulator", RunExit.SIMULATOR, f"cannot start: {exc}") from None
+    try:
+        derived = sim_settings(
+            settings,
+            rest_url=sim.rest_url,
+            ws_url=sim.ws_url,
+            ws_auth_url=sim.ws_auth_url,
+            key=sim.api_key,
+            secret=sim.api_secret,
+        )
+        fresh_sim_database(derived.database_path)
+        yield derived, sim
+    except BaseException as exc:
+        await sim_cm.__aexit__(type(exc), exc, exc.__traceback__)
+        raise
+    else:
+        await sim_cm.__aexit__(None, None, None)
+
+
+async def _run_with_settings(
+    opts: RunOptions,
+    *,
+    settings: Settings,
+    mode: RunMode,
+    clock: Clock,
+    signals: _Signals,
+    opener: tuple[StackOpener, Any] | None,
+) -> int:
+    rng = random.Random()
+    started_ns = clock.now_ns()
+    db, migration = await open_database(settings.database_path, clock)
+    async with AsyncExitStack() as exits:
+        exits.push_async_callback(db.close)
+        if migration.backup_path is not None:
+            logger.info(
+                "ledger backed up before migrating",
+                extra={"backup": str(migration.backup_path)},
+            )
+        repo = LedgerRepository(db, clock)
+        credentials = settings.credentials() if mode.live_path else None
+        await check_nonce_state(settings.data_dir, credentials)
+        open_stack, endpoints_cls = opener or default_opener()
+        endpoints = endpoints_cls(
+            rest_url=settings.kraken_rest_url.rstrip("/"),
+            ws_url=settings.kraken_ws_url,
+            ws_auth_url=settings.kraken_ws_auth_url,
+        )
+        if mode.name == "live":
+            _live_banner(settings)
+        extra: dict[str, Any] = {}
+        if mode.name == "sim":
+            demo = sim_strategy(settings, speed=opts.sim_speed)
+            if demo is not None:
+                extra["strategy"] = demo
+        try:
+            stack: StackLike = await exits.enter_async_context(
+                open_stack(
+                    settings,
+                    live=mode.live_path,
+                    endpoints=endpoints,
+                    credentials=credentials,
+                    repo=repo,
+                    clock=clock,
+                    rng=rng,
+                    **extra,
+                )
+            )
+        except StartupStepError:
+            raise
+        except Exception as exc:
+            step = str(getattr(exc, "step", "engine"))
+            await _record(repo, "daemon_failed", {"component": step, "error": str(exc)})
+            raise StartupStepError(step, exit_for_step(step), str(exc)) from None
+        data_files = {
+            "database": str(settings.database_path),
+            "log": str(settings.log_file),
+            "lock": str(settings.lock_file),
+            "data_dir": str(settings.data_dir),
+        }
+        dms = None
+        if mode.live_path and stack.rest is not None:
+            dms = DeadMansSwitch(
+                stack.rest, settings.dead_man_switch(), healthy=stack.healthy, clock=clock
+            )
+        daemon = Daemon(
+            config=DaemonConfig(
+                mode=mode.name,
+                live_path=mode.live_path,
+                duration_s=opts.duration_s,
+                startup_timeout_s=max(15.0, settings.ws_connect_timeout_s * 2),
+            ),
+            stack=stack,
+            repo=repo,
+            clock=clock,
+            dms=dms,
+            started_ns=started_ns,
+            data_files=data_files,
+        )
+        token = new_token(settings.data_dir)
+        exits.callback(remove_runtime, settings.data_dir, os.getpid())
+        server = HealthServer(
+            host=settings.health_host,
+            port=settings.health_port,
+            report=daemon.report,
+            request_stop=daemon.request_stop,
+            token=token,
+            emergency=daemon.emergency,
+        )
+        try:
+            await server.start()
+        except OSError as exc:
+            stack.request_stop("health server failed")
+            await stack.shutdown(5.0)
+            raise StartupStepError(
+                "health",
+                RunExit.HEALTH_SERVER,
+                f"cannot serve /health on {settings.health_host}:{settings.health_port}: "
+                f"{exc} (set HEALTH_PORT to a free port)",
+            ) from None
+        exits.push_async_callback(server.close)
+        daemon.add_job("health server", server.serve_until)
+        write_runtime(
+            settings.data_dir,
+            RuntimeInfo(
+                pid=os.getpid(),
+                mode=mode.name,
+                started_ns=started_ns,
+                health_url=server.url,
+                data_files=data_files,
+            ),
+        )
+        await _record(
+            repo,
+            "daemon_started",
+            {"mode": mode.name, "pid": os.getpid(), "health_url": server.url},
+        )
+        logger.info(
+            "krakenbot starting",
+            extra={"mode": mode.name, "health_url": server.url, "database": data_files["database"]},
+        )
+        signals.daemon = daemon
+        if signals.startup_cancelled is not None:
+            daemon.request_stop(signals.startup_cancelled)
+        outcome = await daemon.run()
+        signals.daemon = None
+        if opts.sim:
+            await _print_summary(
+                opts,
+                settings=settings,
+                daemon=daemon,
+                outcome=outcome,
+                started_ns=started_ns,
+                clock=clock,
+            )
+        else:
+            print(
+                f"krakenbot: stopped ({outcome.reason}); exit status {int(outcome.exit_status)}",
+                file=opts.err,
+                flush=True,
+            )
+        return int(outcome.exit_status)
+
+
+def _live_banner(settings: Settings) -> None:
+    limits = settings.risk_limits()
+    banner = (
+        "LIVE TRADING WITH REAL MONEY on %s: max %s USD per trade, max exposure %s USD, "
+        "max %d position(s), daily loss limit %s USD, pairs %s, post-only %s; dead man's "
+        "switch %d s (cancels EVERY order on the account if krakenbot stops refreshing it)"
+    )
+    logger.warning(
+        banner,
+        settings.kraken_rest_url,
+        limits.max_trade_usd,
+        limits.max_total_exposure_usd,
+        limits.max_positions,
+        limits.max_daily_loss_usd,
+        ",".join(limits.allowed_pairs),
+        limits.post_only,
+        settings.dead_man_switch_timeout_s,
+    )
+
+
+async def _record(repo: LedgerRepository, kind: str, payload: dict[str, object]) -> None:
+    with contextlib.suppress(Exception):
+        await repo.record_event(kind, payload)
+
+
+async def _print_summary(
+    opts: RunOptions,
+    *,
+    settings: Settings,
+    daemon: Daemon,
+    outcome: RunOutcome,
+    started_ns: int,
+    clock: Clock,
+) -> None:
+    report = daemon.report()
+    open_on_exchange: int | None = None
+    rest = daemon.stack.rest
+    if rest is not None:
+        try:
+            async with asyncio.timeout(5):
+                open_on_exchange = len(await rest.open_orders())
+        except Exception:
+            open_on_exchange = None
+    summary = await sim_summary.gather(
+        daemon.repo.db,
+        seconds=(clock.now_ns() - started_ns) / 1e9,
+        speed=opts.sim_speed,
+        reconnects=report.counts.get("reconnects"),
+        open_on_exchange=open_on_exchange,
+        database=str(settings.database_path),
+        log=str(settings.log_file),
+        exit_status=int(outcome.exit_status),
+        reason=outcome.reason,
+        max_trade_usd=settings.max_trade_size,
+    )
+    print(summary.text(), file=opts.out, flush=True)

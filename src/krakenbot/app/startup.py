@@ -1,0 +1,177 @@
+"""The daemon's start-up steps before the trading stack: lock, settings, database, nonce state.
+
+Owns: `StartupStepError` (a failed step with its exit status and an operator message), the lock
+path (read before the settings are validated, so a second instance is refused first), the
+run-mode rules (live needs TRADING_MODE=live AND --live AND keys), the `--sim` settings
+(its own data directory, loopback endpoints, the simulator's throwaway credentials), opening
+and migrating the ledger (with a backup), and the check of the per-key nonce state.
+Imports: anything (composition root).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+from pydantic import SecretStr
+
+from krakenbot.app.exitcodes import RunExit
+from krakenbot.clock import Clock
+from krakenbot.config import Settings, load_settings
+from krakenbot.domain.sections import Credentials, TradingMode
+from krakenbot.errors import ConfigError, KrakenbotError
+from krakenbot.net.nonce_store import KeyStateStore
+from krakenbot.net.rest_core import key_state_dir
+from krakenbot.store import Database, migrate
+from krakenbot.store.migrations import MigrationResult
+
+SIM_SUBDIR = "sim"
+_NONCE_LOCK_TIMEOUT_S = 10.0
+
+
+class StartupStepError(Exception):
+    """A start-up step failed; `exit_status` is the process's exit status."""
+
+    def __init__(self, step: str, exit_status: RunExit, message: str) -> None:
+        super().__init__(message)
+        self.step = step
+        self.exit_status = exit_status
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class RunMode:
+    name: str  # "paper" | "live" | "sim"
+    live_path: bool  # True: KrakenVenue over REST + private WS (live and sim)
+
+
+def _raw_env(env_file: str | None) -> dict[str, str]:
+    values: dict[str, str] = {}
+    source = Path(env_file) if env_file else Path(".env")
+    if source.is_file():
+        values.update({k: v for k, v in dotenv_values(source).items() if v})
+    values.update({k: v for k, v in os.environ.items() if v})
+    return values
+
+
+def lock_path_hint(env_file: str | None, *, sim: bool) -> Path:
+    """The lock file, read from the raw environment (LOCK_FILE, DATA_DIR) before validation.
+
+    Pydantic-settings matches names case-insensitively; so do we."""
+    raw = {k.upper(): v for k, v in _raw_env(env_file).items()}
+    if sim:
+        return Path(raw.get("DATA_DIR", "data")) / SIM_SUBDIR / ".trading_lock"
+    return Path(raw.get("LOCK_FILE", ".trading_lock"))
+
+
+def run_settings(env_file: str | None, *, sim: bool, live: bool) -> tuple[Settings, RunMode]:
+    """Validated settings and the run mode; StartupStepError(settings, exit 2) when refused."""
+    try:
+        settings = load_settings(env_file)
+    except ConfigError as exc:
+        raise StartupStepError("settings", RunExit.SETTINGS, str(exc)) from None
+    if sim:
+        if live:
+            raise StartupStepError(
+                "settings", RunExit.SETTINGS, "--sim and --live exclude each other"
+            )
+        return settings, RunMode("sim", live_path=True)
+    wants_live = settings.trading_mode is TradingMode.LIVE
+    if live and not wants_live:
+        raise StartupStepError(
+            "settings",
+            RunExit.SETTINGS,
+            "--live given but TRADING_MODE is paper: set TRADING_MODE=live as well "
+            "(both are required to trade real money)",
+        )
+    if wants_live and not live:
+        raise StartupStepError(
+            "settings",
+            RunExit.SETTINGS,
+            "TRADING_MODE=live but --live was not given: add --live to trade real money, "
+            "or set TRADING_MODE=paper",
+        )
+    if live and settings.credentials() is None:
+        raise StartupStepError(
+            "settings", RunExit.SETTINGS, "live trading needs KRAKEN_API_KEY and KRAKEN_API_SECRET"
+        )
+    return settings, RunMode("live" if live else "paper", live_path=live)
+
+
+def sim_root(settings: Settings) -> Path:
+    return settings.data_dir / SIM_SUBDIR
+
+
+def sim_settings(
+    settings: Settings, *, rest_url: str, ws_url: str, ws_auth_url: str, key: str, secret: str
+) -> Settings:
+    """`--sim`: the live code path against the loopback simulator, in its own data directory.
+
+    The simulator's exchange starts empty on every run, so its ledger does too (the previous
+    run's database is replaced); nothing of the real ledger is touched."""
+    root = sim_root(settings)
+    return settings.model_copy(
+        update={
+            "trading_mode": TradingMode.LIVE,
+            "kraken_rest_url": rest_url,
+            "kraken_ws_url": ws_url,
+            "kraken_ws_auth_url": ws_auth_url,
+            "kraken_api_key": SecretStr(key),
+            "kraken_api_secret": SecretStr(secret),
+            "kraken_status_api_key": None,
+            "kraken_status_api_secret": None,
+            "data_dir": root,
+            "database_path": root / "trading.db",
+            "log_file": root / "krakenbot.log",
+            "lock_file": root / ".trading_lock",
+            "health_port": 0,
+        }
+    )
+
+
+def fresh_sim_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        target = path.with_name(path.name + suffix)
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+
+
+async def open_database(path: Path, clock: Clock) -> tuple[Database, MigrationResult]:
+    """Open the ledger and migrate it (backing up an existing one first)."""
+    try:
+        db = await Database.open(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise StartupStepError("database", RunExit.DATABASE, f"cannot open {path}: {exc}") from None
+    try:
+        result = await migrate(db, clock)
+    except (ConfigError, sqlite3.Error, OSError) as exc:
+        await db.close()
+        raise StartupStepError("database", RunExit.DATABASE, f"{path}: {exc}") from None
+    return db, result
+
+
+async def check_nonce_state(data_dir: Path, credentials: Credentials | None) -> Path | None:
+    """Load the key's nonce/rate state once under its lock: a corrupt file or a lock held by a
+    stuck process stops us here instead of at the first order."""
+    if credentials is None:
+        return None
+    try:
+        store = KeyStateStore(
+            key_state_dir(data_dir),
+            credentials.api_key.get_secret_value(),
+            lock_timeout_s=_NONCE_LOCK_TIMEOUT_S,
+        )
+    except KrakenbotError as exc:
+        raise StartupStepError("nonce", RunExit.NONCE_STATE, str(exc)) from None
+    try:
+        await store.acquire()
+        store.release()
+    except (KrakenbotError, OSError) as exc:
+        raise StartupStepError("nonce", RunExit.NONCE_STATE, f"nonce state: {exc}") from None
+    finally:
+        store.close()
+    return store.path

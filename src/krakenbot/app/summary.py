@@ -1,0 +1,131 @@
+"""The short report `run --sim` prints at exit: orders, fills, PnL, denials, reconnects, files.
+
+Owns: `SimSummary` (gathered from the ledger and the engine's counters) and its text.
+Imports: store, app.status_model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from krakenbot.store import Database
+
+
+@dataclass(frozen=True, slots=True)
+class SimSummary:
+    seconds: float
+    speed: float
+    orders: int
+    orders_by_status: dict[str, int]
+    fills: int
+    closed_trades: int
+    open_trades: int
+    realized_pnl: Decimal
+    fees: Decimal
+    denials: int
+    reconnects: int | None
+    open_orders_on_exchange: int | None
+    database: str
+    log: str
+    exit_status: int
+    reason: str
+    order_lines: tuple[str, ...] = ()
+    largest_order_usd: Decimal = Decimal(0)
+    max_trade_usd: Decimal | None = None
+
+    def text(self) -> str:
+        statuses = ", ".join(f"{k} {v}" for k, v in sorted(self.orders_by_status.items()))
+        lines = [
+            f"krakenbot --sim summary ({self.seconds:.0f} s, replay feed at {self.speed:g}x)",
+            f"  orders            {self.orders}" + (f"  ({statuses})" if statuses else ""),
+            f"  fills             {self.fills}",
+            f"  round trips       {self.closed_trades} closed, {self.open_trades} open",
+            f"  realized PnL      {self.realized_pnl:+} USD (fees {self.fees} USD)",
+            f"  risk denials      {self.denials}",
+            f"  WS reconnects     {'?' if self.reconnects is None else self.reconnects}",
+        ]
+        if self.max_trade_usd is not None:
+            verdict = "held" if self.largest_order_usd <= self.max_trade_usd else "EXCEEDED"
+            lines.append(
+                f"  largest entry     {self.largest_order_usd} USD "
+                f"(MAX_TRADE_SIZE {self.max_trade_usd} USD: {verdict})"
+            )
+        if self.open_orders_on_exchange is not None:
+            lines.append(f"  open at exit      {self.open_orders_on_exchange} (on the exchange)")
+        lines += [
+            f"  database          {self.database}",
+            f"  log               {self.log}",
+            f"  exit status       {self.exit_status} ({self.reason})",
+        ]
+        if self.order_lines:
+            lines.append("  orders (oldest first):")
+            lines.extend(f"    {line}" for line in self.order_lines)
+        return "\n".join(lines)
+
+
+async def _scalar(db: Database, sql: str) -> int:
+    row = await db.fetchone(sql)
+    return 0 if row is None or row[0] is None else int(row[0])
+
+
+async def gather(
+    db: Database,
+    *,
+    seconds: float,
+    speed: float,
+    reconnects: int | None,
+    open_on_exchange: int | None,
+    database: str,
+    log: str,
+    exit_status: int,
+    reason: str,
+    max_trade_usd: Decimal | None = None,
+    max_order_lines: int = 12,
+) -> SimSummary:
+    rows = await db.fetchall("SELECT status, COUNT(*) FROM orders GROUP BY status")
+    by_status = {str(r[0]).lower(): int(r[1]) for r in rows}
+    pnl_rows = await db.fetchall("SELECT profit_loss, fees FROM trades WHERE status = 'CLOSED'")
+    pnl = sum((Decimal(str(r[0])) for r in pnl_rows), Decimal(0))
+    fee_rows = await db.fetchall("SELECT fee FROM fills")
+    fees = sum((Decimal(str(r[0])) for r in fee_rows), Decimal(0))
+    order_rows = await db.fetchall(
+        """SELECT timestamp, type, tag, price, volume, filled_volume, avg_fill_price, status,
+        reduces_position FROM orders ORDER BY created_ns, id"""
+    )
+    largest = Decimal(0)
+    order_lines: list[str] = []
+    for r in order_rows:
+        price = Decimal(str(r["price"])) if r["price"] is not None else None
+        if price is not None and not r["reduces_position"]:  # exits may sell the whole position
+            largest = max(largest, price * Decimal(str(r["volume"])))
+        avg = f" avg {r['avg_fill_price']}" if r["avg_fill_price"] else ""
+        order_lines.append(
+            f"{str(r['timestamp'])[11:19]} {r['type']:<4} {r['tag'] or '-':<12} "
+            f"{r['volume']} @ {r['price']} -> {str(r['status']).lower()} "
+            f"(filled {r['filled_volume']}{avg})"
+        )
+    if len(order_lines) > max_order_lines:
+        hidden = len(order_lines) - max_order_lines
+        order_lines = [*order_lines[:max_order_lines], f"... and {hidden} more"]
+    return SimSummary(
+        seconds=seconds,
+        speed=speed,
+        orders=sum(by_status.values()),
+        orders_by_status=by_status,
+        fills=await _scalar(db, "SELECT COUNT(*) FROM fills"),
+        closed_trades=len(pnl_rows),
+        open_trades=await _scalar(db, "SELECT COUNT(*) FROM trades WHERE status = 'OPEN'"),
+        realized_pnl=pnl,
+        fees=fees,
+        denials=await _scalar(db, "SELECT COUNT(*) FROM events WHERE kind LIKE '%denied%'"),
+        reconnects=reconnects,
+        open_orders_on_exchange=open_on_exchange,
+        database=database,
+        log=log,
+        exit_status=exit_status,
+        reason=reason,
+        order_lines=tuple(order_lines),
+        largest_order_usd=largest.quantize(Decimal("0.01")),
+        max_trade_usd=max_trade_usd,
+    )

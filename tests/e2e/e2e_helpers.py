@@ -1,0 +1,191 @@
+"""Helpers for the end-to-end tests: real `python -m krakenbot` processes against the sim.
+
+The simulator runs in the test's own event loop (so a test can inject faults, move the
+market and read the exchange's own view); the daemon, `status` and `stop` are separate
+processes started with asyncio's subprocess API, configured only through the environment.
+Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from krakenbot.sim import Sim
+
+HERE = Path(__file__).resolve().parent
+CLOSED = ("closed", "canceled", "expired")
+
+
+@dataclass
+class Daemon:
+    proc: asyncio.subprocess.Process
+    env: dict[str, str]
+    home: Path
+    stderr: list[str] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    async def wait(self, timeout_s: float) -> int:
+        async with asyncio.timeout(timeout_s):
+            return await self.proc.wait()
+
+    def kill9(self) -> None:
+        if self.proc.returncode is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+
+
+def daemon_env(home: Path, sim: Sim, **extra: str) -> dict[str, str]:
+    data = home / "data"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("KRAKEN_", "TRADING_", "MAX_", "DEAD_MAN", "HEALTH_", "E2E_"))
+    }
+    env.update(
+        {
+            "TRADING_MODE": "live",
+            "KRAKEN_API_KEY": sim.api_key,
+            "KRAKEN_API_SECRET": sim.api_secret,
+            "KRAKEN_REST_URL": sim.rest_url,
+            "KRAKEN_WS_URL": sim.ws_url,
+            "KRAKEN_WS_AUTH_URL": sim.ws_auth_url,
+            "DATA_DIR": str(data),
+            "DATABASE_PATH": str(data / "trading.db"),
+            "LOG_FILE": str(data / "krakenbot.log"),
+            "LOCK_FILE": str(data / ".trading_lock"),
+            "HEALTH_PORT": "0",
+            "LOG_CONSOLE": "false",
+            "ALLOWED_PAIRS": "XLM/USD",
+            "KRAKEN_API_TIER": "pro",  # the sim runs at tier pro: restarts are quick
+            "STRATEGY": "e2e_strategy:Ladder",
+            "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+            "DEAD_MAN_SWITCH_TIMEOUT_S": "60",
+            "DEAD_MAN_SWITCH_REFRESH_S": "20",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+async def start_daemon(home: Path, env: dict[str, str], *args: str) -> Daemon:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "krakenbot",
+        "run",
+        "--live",
+        *args,
+        cwd=home,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    daemon = Daemon(proc, env, home)
+    asyncio.get_running_loop().create_task(_drain(proc, daemon.stderr))
+    return daemon
+
+
+async def _drain(proc: asyncio.subprocess.Process, sink: list[str]) -> None:
+    assert proc.stderr is not None
+    while line := await proc.stderr.readline():
+        sink.append(line.decode("utf-8", "replace"))
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict[str, Any]:
+        doc = json.loads(self.out)
+        assert isinstance(doc, dict)
+        return doc
+
+
+async def cli(home: Path, env: dict[str, str], *args: str, timeout_s: float = 60) -> Result:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "krakenbot",
+        *args,
+        cwd=home,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(timeout_s):
+        out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return Result(proc.returncode, out.decode(), err.decode())
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]] | Callable[[], bool], timeout_s: float, what: str
+) -> None:
+    """Poll `check` (sync or async) until true; fail with `what` after `timeout_s`."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + timeout_s
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return
+        if loop.time() > give_up:
+            raise AssertionError(f"timed out after {timeout_s:g} s waiting for: {what}")
+        await asyncio.sleep(0.1)
+
+
+async def healthy(home: Path, env: dict[str, str]) -> bool:
+    return (await cli(home, env, "status", "--json")).code == 0
+
+
+def open_orders(sim: Sim) -> list[dict[str, object]]:
+    return [o for o in sim.control.orders() if o["status"] not in CLOSED]
+
+
+def ledger(home: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+    """Read the daemon's ledger (read-only; WAL lets us read while it writes)."""
+    db = home / "data" / "trading.db"
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        return list(conn.execute(sql, params).fetchall())
+    finally:
+        conn.close()
+
+
+def assert_ledger_matches_exchange(home: Path, sim: Sim) -> None:
+    """Every exchange order with a cl_ord_id and every fill is in the ledger exactly once."""
+    ours = [o for o in sim.control.orders() if o["cl_ord_id"]]
+    rows = ledger(home, "SELECT order_id, txid, status FROM orders")
+    by_id = {r[0]: r for r in rows}
+    assert len(by_id) == len(rows)
+    for order in ours:
+        assert order["cl_ord_id"] in by_id, f"exchange order {order} missing from the ledger"
+        assert by_id[str(order["cl_ord_id"])][1] == order["txid"]
+    trades = sim.control.trades()
+    fills = ledger(home, "SELECT trade_id FROM fills")
+    assert len(fills) == len({f[0] for f in fills}), "a fill was recorded twice"
+    assert {str(t["trade_id"]) for t in trades} == {f[0] for f in fills}
+
+
+def ledger_matches_exchange(home: Path, sim: Sim) -> bool:
+    """`assert_ledger_matches_exchange` as a predicate, for a running daemon (an order it has
+    just sent is acknowledged in the ledger a moment after the exchange lists it)."""
+    try:
+        assert_ledger_matches_exchange(home, sim)
+    except (AssertionError, sqlite3.Error):
+        return False
+    return True

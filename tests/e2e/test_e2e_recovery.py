@@ -1,0 +1,163 @@
+"""End to end: crash safety (kill -9 at several points), a failing component, start-up steps.
+
+Each crash leaves the ledger and the exchange in some intermediate state; the next `run`
+must reconcile so that every order and fill on the exchange is recorded exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from e2e_helpers import (
+    assert_ledger_matches_exchange,
+    cli,
+    daemon_env,
+    eventually,
+    healthy,
+    ledger,
+    ledger_matches_exchange,
+    open_orders,
+    start_daemon,
+)
+
+from krakenbot.sim import Sim, SimConfig, running_sim
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses POSIX signals")
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Sim]:
+    cfg = SimConfig(pairs=("XLM/USD",), feed="random", feed_interval_s=0.1, seed=11, tier="pro")
+    async with running_sim(cfg) as s:
+        yield s
+
+
+def _move(sim: Sim, factor: Decimal) -> None:
+    """Move the market by `factor` at once (crossing resting orders), the feed paused."""
+    sim.control.pause_feed()
+    mid = Decimal(sim.state.exchange.markets["XLM/USD"].mid)
+    sim.control.set_mid("XLM/USD", mid * factor)
+    sim.control.resume_feed()
+
+
+def _ledger_orders(home: Path) -> int:
+    try:
+        return len(ledger(home, "SELECT 1 FROM orders"))
+    except sqlite3.Error:
+        return 0
+
+
+async def test_kill_9_at_several_points_then_clean_recovery(sim: Sim, tmp_path: Path) -> None:
+    env = daemon_env(tmp_path, sim, E2E_OFFSET_PCT="0.5")
+    # 1. Between sending an order and its acknowledgement: Kraken executes it, the answer
+    #    is lost, and the daemon dies while it is still finding out.
+    sim.control.faults.lose_response(method="AddOrder")
+    daemon = await start_daemon(tmp_path, env)
+    await eventually(lambda: bool(sim.control.orders()), 30, "the order reaches the exchange")
+    daemon.kill9()
+    await daemon.wait(10)
+    sim.control.faults.clear()
+
+    # 2. The entry fills while the daemon is down; the restarted daemon reconciles the fill,
+    #    places its exit, the exit fills, and the daemon dies right after.
+    _move(sim, Decimal("0.98"))
+    await eventually(lambda: bool(sim.control.trades()), 10, "the entry fills while down")
+    daemon = await start_daemon(tmp_path, env)
+    await eventually(
+        lambda: any(o["side"] == "sell" for o in open_orders(sim)), 30, "a resting exit"
+    )
+    await eventually(  # the adopted entry, its fill while down, the new exit
+        lambda: ledger_matches_exchange(tmp_path, sim), 10, "the ledger matches the exchange"
+    )
+    _move(sim, Decimal("1.03"))
+    await eventually(lambda: len(sim.control.trades()) >= 2, 10, "the exit fills")
+    daemon.kill9()
+    await daemon.wait(10)
+
+    # 3. Between writing an order and sending it on: the next entry is persisted, its
+    #    request hangs unexecuted, and the daemon dies.
+    before = _ledger_orders(tmp_path)
+    sim.control.faults.timeout(method="AddOrder", count=3)
+    daemon = await start_daemon(tmp_path, env)
+    await eventually(lambda: _ledger_orders(tmp_path) > before, 30, "a new order is persisted")
+    daemon.kill9()
+    await daemon.wait(10)
+    sim.control.faults.clear()
+
+    # Clean recovery: restart, reconcile, stop gracefully; nothing lost, nothing doubled.
+    daemon = await start_daemon(tmp_path, env)
+    await eventually(lambda: healthy(tmp_path, env), 40, "healthy after the last crash")
+    await eventually(
+        lambda: ledger_matches_exchange(tmp_path, sim), 10, "the ledger matches the exchange"
+    )
+    stop = await cli(tmp_path, env, "stop", "--timeout", "30")
+    assert stop.code == 0, stop.out
+    assert await daemon.wait(10) == 0
+    assert open_orders(sim) == []
+    assert_ledger_matches_exchange(tmp_path, sim)
+    ids = [r[0] for r in ledger(tmp_path, "SELECT order_id FROM orders")]
+    assert len(ids) == len(set(ids))
+    assert {o["cl_ord_id"] for o in sim.control.orders()} <= set(ids)
+
+
+async def test_a_failing_component_brings_the_daemon_to_a_safe_stop(
+    sim: Sim, tmp_path: Path
+) -> None:
+    env = daemon_env(tmp_path, sim, E2E_OFFSET_PCT="1")
+    daemon = await start_daemon(tmp_path, env)
+    try:
+        await eventually(lambda: bool(open_orders(sim)), 30, "a resting order")
+        # Another program locks the ledger for longer than twice SQLite's busy timeout (5 s):
+        # the daemon's status snapshot (every 5 s) cannot be written, its job fails, and the
+        # whole daemon must go down safely (the engine may have failed a write before it).
+        blocker = sqlite3.connect(tmp_path / "data" / "trading.db", timeout=1)
+        blocker.execute("BEGIN EXCLUSIVE")
+        try:
+            await asyncio.sleep(12)
+        finally:
+            blocker.rollback()
+            blocker.close()
+        code = await daemon.wait(40)
+        assert code == 1, "".join(daemon.stderr[-20:])
+        kinds = [r[0] for r in ledger(tmp_path, "SELECT kind FROM events")]
+        assert "daemon_failed" in kinds
+        assert open_orders(sim) == []  # cancelled on the way down
+        status = await cli(tmp_path, env, "status", "--json")
+        assert status.code == 2 and status.json()["last_error"]
+    finally:
+        daemon.kill9()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"MAX_TRADE_SIZE": "lots"}, 2),
+        ({"DATABASE_PATH": "{home}"}, 4),  # a directory, not a database file
+        ({"KRAKEN_REST_URL": "http://127.0.0.1:9"}, 6),  # nothing listens there
+    ],
+)
+async def test_start_up_steps_fail_with_their_exit_status(
+    sim: Sim, tmp_path: Path, change: dict[str, str], expected: int
+) -> None:
+    env = daemon_env(tmp_path, sim, REST_TIMEOUT_S="2")
+    env.update({k: v.format(home=tmp_path) for k, v in change.items()})
+    daemon = await start_daemon(tmp_path, env)
+    assert await daemon.wait(60) == expected, "".join(daemon.stderr)
+    assert "start-up failed" in "".join(daemon.stderr)
+
+
+async def test_run_sim_duration_prints_a_summary(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KRAKEN_", "TRADING_"))}
+    env["DATA_DIR"] = str(tmp_path / "data")
+    env["LOG_CONSOLE"] = "false"
+    result = await cli(tmp_path, env, "run", "--sim", "--duration", "2", timeout_s=60)
+    assert result.code == 0, result.err
+    assert "krakenbot --sim summary" in result.out
+    assert (tmp_path / "data" / "sim" / "trading.db").is_file()
+    assert "exit status       0" in result.out

@@ -1,0 +1,171 @@
+"""The daemon's TaskGroup semantics with a scripted stack (the engine is another seam; the
+real stack is covered end to end in tests/e2e). Real ledger, real health server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from krakenbot.app.daemon import STATUS_STATE_KEY, Daemon, DaemonConfig
+from krakenbot.app.exitcodes import RunExit
+from krakenbot.app.health_server import HealthServer
+from krakenbot.app.runtime import TOKEN_HEADER
+from krakenbot.clock import SystemClock
+from krakenbot.domain.enums import ConnectionState, TradingState
+from krakenbot.engine.health import EngineHealth, ShutdownReport
+from krakenbot.resilience.breaker import BreakerState
+from krakenbot.store import LedgerRepository, open_ledger
+
+
+@dataclass
+class ScriptedStack:
+    fail_after_s: float | None = None
+    connect: bool = True
+    rest: object = None
+    stop_reason: str | None = None
+    shutdowns: list[float] = field(default_factory=list)
+    emergencies: list[str] = field(default_factory=list)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def services(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
+        return [("engine loop", self._loop), ("ws public", self._ws)]
+
+    async def _loop(self) -> None:
+        if self.fail_after_s is not None:
+            await asyncio.sleep(self.fail_after_s)
+            raise RuntimeError("engine exploded")
+        await self._stop.wait()
+
+    async def _ws(self) -> None:
+        await self._stop.wait()
+
+    def request_stop(self, reason: str) -> None:
+        self.stop_reason = self.stop_reason or reason
+        self._stop.set()
+
+    async def shutdown(self, timeout_s: float) -> ShutdownReport:
+        self.shutdowns.append(timeout_s)
+        return ShutdownReport(cancels_sent=1, still_open=(), clean=True)
+
+    async def emergency_stop(self, reason: str) -> None:
+        self.emergencies.append(reason)
+
+    def health(self) -> EngineHealth:
+        state = ConnectionState.CONNECTED if self.connect else ConnectionState.CONNECTING
+        return EngineHealth(
+            trading_state=TradingState.ACTIVE,
+            breaker_state=BreakerState.CLOSED,
+            last_market_data_ns=SystemClock().now_ns(),
+            book_verified=True,
+            ws_public=state,
+            ws_private=None,
+            open_orders=0,
+        )
+
+    def healthy(self) -> bool:
+        return True
+
+
+@pytest.fixture
+async def repo(tmp_path: Path) -> AsyncIterator[LedgerRepository]:
+    clock = SystemClock()
+    db = await open_ledger(tmp_path / "t.db", clock)
+    yield LedgerRepository(db, clock)
+    await db.close()
+
+
+def _daemon(stack: ScriptedStack, repo: LedgerRepository, **cfg: object) -> Daemon:
+    return Daemon(
+        config=DaemonConfig(mode="paper", live_path=False, **cfg),  # type: ignore[arg-type]
+        stack=stack,
+        repo=repo,
+        clock=SystemClock(),
+        dms=None,
+        started_ns=SystemClock().now_ns(),
+        data_files={"database": "t.db"},
+    )
+
+
+async def test_duration_stops_gracefully(repo: LedgerRepository) -> None:
+    stack = ScriptedStack()
+    daemon = _daemon(stack, repo, duration_s=0.3)
+    async with asyncio.timeout(10):
+        outcome = await daemon.run()
+    assert outcome.exit_status is RunExit.OK
+    assert stack.shutdowns and stack.stop_reason and "duration" in stack.stop_reason
+    stopped = await repo.events("daemon_stopped")
+    assert len(stopped) == 1 and stopped[0].payload["exit_status"] == 0
+    snapshot = json.loads(await repo.get_state(STATUS_STATE_KEY) or "{}")
+    assert snapshot["running"] is False
+
+
+async def test_a_failing_component_brings_everything_to_a_safe_stop(
+    repo: LedgerRepository,
+) -> None:
+    stack = ScriptedStack(fail_after_s=0.3)
+    daemon = _daemon(stack, repo)
+    async with asyncio.timeout(10):
+        outcome = await daemon.run()
+    assert outcome.exit_status is RunExit.FAILED
+    assert outcome.failed_component == "engine loop"
+    assert stack.shutdowns  # open orders cancelled through the stack
+    assert stack.stop_reason and stack.stop_reason.startswith("failure")
+    failed = await repo.events("daemon_failed")
+    assert failed and "engine exploded" in str(failed[0].payload["error"])
+
+
+async def test_websocket_that_never_connects_is_a_start_up_failure(
+    repo: LedgerRepository,
+) -> None:
+    stack = ScriptedStack(connect=False)
+    daemon = _daemon(stack, repo, startup_timeout_s=0.3)
+    async with asyncio.timeout(10):
+        outcome = await daemon.run()
+    assert outcome.exit_status is RunExit.WEBSOCKET
+    assert stack.shutdowns
+
+
+async def test_health_endpoint_and_authenticated_stop(repo: LedgerRepository) -> None:
+    stack = ScriptedStack()
+    daemon = _daemon(stack, repo)
+    server = HealthServer(
+        host="127.0.0.1",
+        port=0,
+        report=daemon.report,
+        request_stop=daemon.request_stop,
+        token="secret-token",
+        emergency=daemon.emergency,
+    )
+    await server.start()
+    try:
+        run = asyncio.create_task(daemon.run())
+        async with asyncio.timeout(10):
+            await daemon.ready.wait()
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{server.url}/health") as response:
+                doc = await response.json()
+                assert response.status == 200
+            assert doc["status"] == "healthy" and doc["mode"] == "paper"
+            async with http.post(f"{server.url}/stop", headers={TOKEN_HEADER: "wrong"}) as r:
+                assert r.status == 403
+            assert not daemon.stopping
+            async with http.post(
+                f"{server.url}/stop",
+                headers={TOKEN_HEADER: "secret-token"},
+                json={"cancel_all": True},
+            ) as r:
+                assert r.status == 202
+                assert (await r.json())["emergency"] is True
+            assert stack.emergencies == ["stop request"]
+        async with asyncio.timeout(10):
+            outcome = await run
+        assert outcome.exit_status is RunExit.OK
+        assert outcome.reason == "emergency stop: stop request"
+    finally:
+        await server.close()

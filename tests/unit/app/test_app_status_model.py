@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from krakenbot.app.exitcodes import RunExit, StatusExit, exit_for_step
+from krakenbot.app.status_model import StatusReport, assess, from_engine_health, render_text
+from krakenbot.domain.enums import ConnectionState, TradingState
+from krakenbot.engine.health import EngineCounts, EngineHealth
+from krakenbot.resilience.breaker import BreakerState
+
+NS = 1_000_000_000
+
+
+def _health(**changes: object) -> EngineHealth:
+    base: dict[str, object] = {
+        "trading_state": TradingState.ACTIVE,
+        "breaker_state": BreakerState.CLOSED,
+        "last_market_data_ns": 100 * NS,
+        "book_verified": True,
+        "ws_public": ConnectionState.CONNECTED,
+        "ws_private": ConnectionState.CONNECTED,
+        "open_orders": 1,
+        "position": {"XLM/USD": Decimal("25.5")},
+        "daily_pnl": Decimal("-0.10"),
+        "total_pnl": Decimal("1.25"),
+        "counts": EngineCounts(orders=3, fills=2, reconnects=1),
+    }
+    base.update(changes)
+    return EngineHealth(**base)  # type: ignore[arg-type]
+
+
+def _report(health: EngineHealth, *, now_s: float = 101.0, healthy: bool = True) -> StatusReport:
+    return from_engine_health(
+        health,
+        now_ns=int(now_s * NS),
+        pid=42,
+        mode="sim",
+        started_ns=90 * NS,
+        healthy=healthy,
+        dms_state="armed",
+        dms_trigger_time="2026-01-01T00:01:00Z",
+        data_files={"database": "x.db"},
+        stopping=False,
+    )
+
+
+def test_healthy_engine_is_healthy_and_round_trips_through_json() -> None:
+    report = _report(_health())
+    assert assess(report) == (StatusExit.HEALTHY, ())
+    doc = report.to_json()
+    assert doc["status"] == "healthy"
+    assert doc["position"] == {"XLM/USD": "25.5"}
+    assert doc["total_pnl"] == "1.25"
+    assert doc["counts"]["reconnects"] == 1
+    assert doc["uptime_s"] == 11.0
+    again = StatusReport.from_json(doc)
+    assert again == report
+    assert "PID 42" in render_text(report)
+
+
+def test_each_degradation_is_reported() -> None:
+    cases = [
+        _report(_health(trading_state=TradingState.HALTED)),
+        _report(_health(breaker_state=BreakerState.OPEN)),
+        _report(_health(), now_s=100 + 31),
+        _report(_health(last_market_data_ns=0)),
+        _report(_health(book_verified=False)),
+        _report(_health(ws_public=ConnectionState.RECONNECTING)),
+        _report(_health(ws_private=ConnectionState.STALE)),
+        _report(_health(), healthy=False),
+    ]
+    for report in cases:
+        verdict, problems = assess(report)
+        assert verdict is StatusExit.DEGRADED, report
+        assert problems
+
+
+def test_paper_has_no_private_stream_and_stays_healthy() -> None:
+    assert assess(_report(_health(ws_private=None)))[0] is StatusExit.HEALTHY
+
+
+def test_not_running_is_exit_2() -> None:
+    assert assess(StatusReport(running=False, source="database"))[0] is StatusExit.NOT_RUNNING
+
+
+def test_start_up_steps_have_distinct_exit_statuses() -> None:
+    steps = ["settings", "lock", "database", "nonce", "exchange", "reconcile", "websocket"]
+    codes = [exit_for_step(s) for s in steps] + [exit_for_step("engine")]
+    assert len(set(codes)) == len(codes)
+    assert exit_for_step("lock") is RunExit.LOCKED and int(RunExit.LOCKED) == 3
+    assert exit_for_step("settings") == 2
+    assert exit_for_step("something-new") is RunExit.ENGINE
