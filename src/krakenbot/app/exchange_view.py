@@ -41,7 +41,12 @@ def operator_key(settings: Settings) -> OperatorKey | None:
 
 
 def operator_client(
-    settings: Settings, key: OperatorKey | None, *, clock: Clock, lock_timeout_s: float = 5.0
+    settings: Settings,
+    key: OperatorKey | None,
+    *,
+    clock: Clock,
+    lock_timeout_s: float = 5.0,
+    read_retries: int = 1,
 ) -> RestClient:
     config = RestConfig(
         state_dir=key_state_dir(settings.data_dir),
@@ -49,7 +54,7 @@ def operator_client(
         tier=Tier(settings.kraken_api_tier.value),
         request_timeout_s=settings.rest_timeout_s,
         lock_timeout_s=lock_timeout_s,
-        read_retries=1,
+        read_retries=read_retries,
         user_agent="krakenbot/0.1 (+operator)",
     )
     return RestClient(config, key.credentials if key else None, clock=clock, rng=random.Random())

@@ -41,7 +41,8 @@ class SimSummary:
             f"  orders            {self.orders}" + (f"  ({statuses})" if statuses else ""),
             f"  fills             {self.fills}",
             f"  round trips       {self.closed_trades} closed, {self.open_trades} open",
-            f"  realized PnL      {self.realized_pnl:+} USD (fees {self.fees} USD)",
+            f"  realized PnL      {_cents(self.realized_pnl, sign=True)} USD"
+            f" (fees {_cents(self.fees)} USD)",
             f"  risk denials      {self.denials}",
             f"  WS reconnects     {'?' if self.reconnects is None else self.reconnects}",
         ]
@@ -129,3 +130,9 @@ async def gather(
         largest_order_usd=largest.quantize(Decimal("0.01")),
         max_trade_usd=max_trade_usd,
     )
+
+
+def _cents(amount: Decimal, *, sign: bool = False) -> str:
+    """Display only (the ledger keeps every digit): four places are enough for a person."""
+    shown = amount.quantize(Decimal("0.0001"))
+    return f"{shown:+}" if sign else f"{shown}"

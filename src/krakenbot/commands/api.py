@@ -6,71 +6,36 @@ method not on the read-only allow-list) is refused without `--allow-trading`. Th
 through the same RestClient as the daemon — same per-key nonce/rate state under DATA_DIR —
 so running it beside a live daemon on the same key never causes `EAPI:Invalid nonce`.
 Exit status: 0 success, 1 Kraken/transport error (error strings on stderr), 2 usage/config.
-Settings come from the environment / --env-file (python-dotenv) in `read_api_env`, the one
-place to switch to config.Settings.
+Settings are the daemon's own validated `config.Settings` (environment over `--env-file`),
+and the client is built by the same helper as `status --exchange` and `stop --cancel-all`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import random
 import sys
-from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from dotenv import dotenv_values
-
+from krakenbot.app.exchange_view import OperatorKey, operator_client
 from krakenbot.clock import SystemClock
+from krakenbot.config import Settings, load_settings
 from krakenbot.errors import ConfigError, KrakenbotError
 from krakenbot.kraken.methods import is_public, is_read_only
-from krakenbot.kraken.ratelimit import Tier
-from krakenbot.net.rest_client import Credentials, RestClient, RestConfig
-from krakenbot.net.rest_core import key_state_dir
+from krakenbot.net.rest_client import Credentials
 
 EXIT_OK, EXIT_KRAKEN, EXIT_USAGE = 0, 1, 2
 
 
-@dataclass(frozen=True, slots=True)
-class ApiEnv:
-    base_url: str
-    tier: Tier
-    data_dir: Path
-    credentials: Credentials | None = field(repr=False)
-
-
-def read_api_env(env_file: str | None, *, status_key: bool) -> ApiEnv:
-    """Settings for one raw call: process environment over the env file (./.env by default)."""
-    values: dict[str, str | None] = {}
-    if env_file is not None:
-        if not Path(env_file).is_file():
-            raise ConfigError(f"env file {env_file} not found")
-        values.update(dotenv_values(env_file))
-    elif Path(".env").is_file():
-        values.update(dotenv_values(".env"))
-    values.update(os.environ)
-
-    def get(name: str, default: str | None = None) -> str | None:
-        value = values.get(name)
-        return value.strip() if value and value.strip() else default
-
-    prefix = "KRAKEN_STATUS_API" if status_key else "KRAKEN_API"
-    key, secret = get(f"{prefix}_KEY"), get(f"{prefix}_SECRET")
-    if (key is None) != (secret is None):
-        raise ConfigError(f"{prefix}_KEY and {prefix}_SECRET must be set together")
-    tier_text = (get("KRAKEN_API_TIER", "starter") or "starter").lower()
-    try:
-        tier = Tier(tier_text)
-    except ValueError as exc:
-        raise ConfigError("KRAKEN_API_TIER must be starter, intermediate or pro") from exc
-    return ApiEnv(
-        base_url=get("KRAKEN_REST_URL", "https://api.kraken.com") or "",
-        tier=tier,
-        data_dir=Path(get("DATA_DIR", "data") or "data"),
-        credentials=Credentials(key, secret) if key and secret else None,
+def _key(settings: Settings, *, status_key: bool) -> OperatorKey | None:
+    """The main key, or the status key when asked for (never silently the other one)."""
+    creds = settings.status_credentials() if status_key else settings.credentials()
+    if creds is None:
+        return None
+    return OperatorKey(
+        Credentials(creds.api_key.get_secret_value(), creds.api_secret.get_secret_value()),
+        "status key" if status_key else "main key",
     )
 
 
@@ -120,20 +85,16 @@ async def run(args: argparse.Namespace) -> int:
                 f"{method} can trade or move money; add --allow-trading to really send it"
             )
         env_file = getattr(args, "api_env_file", None) or getattr(args, "env_file", None)
-        env = read_api_env(env_file, status_key=args.status_key)
-        if env.credentials is None and not is_public(method):
+        settings = load_settings(env_file)
+        key = _key(settings, status_key=args.status_key)
+        if key is None and not is_public(method):
             which = "KRAKEN_STATUS_API_KEY/SECRET" if args.status_key else "KRAKEN_API_KEY/SECRET"
             raise ConfigError(f"{method} is private: set {which}")
-        cfg = RestConfig(
-            state_dir=key_state_dir(env.data_dir), base_url=env.base_url, tier=env.tier
-        )
     except ConfigError as exc:
         print(f"krakenbot api: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        async with RestClient(
-            cfg, env.credentials, clock=SystemClock(), rng=random.Random()
-        ) as client:
+        async with operator_client(settings, key, clock=SystemClock(), read_retries=4) as client:
             result = await client.call(method, dict(params))
     except ConfigError as exc:
         print(f"krakenbot api: {exc}", file=sys.stderr)

@@ -121,6 +121,18 @@ class OrderManager:
             command, tag=intent.tag, reduces_position=intent.reduces_position, created_ns=now
         )
         self.registry.add(order)
+        # Operators follow the daemon on its console: every order that leaves is announced.
+        logger.info(
+            "order placed",
+            extra={
+                "cl_ord_id": cl_ord_id,
+                "symbol": intent.symbol,
+                "side": intent.side.value,
+                "qty": str(intent.qty),
+                "price": str(intent.limit_price),
+                "tag": intent.tag,
+            },
+        )
         if intent.features:
             await self.repo.open_learning_entry(cl_ord_id, intent.symbol, intent.features, now)
         self._spawn(self._send(command))
@@ -204,6 +216,7 @@ class OrderManager:
     async def _denied(self, denied: Denied, now_ns: int) -> None:
         self.denials += 1
         self.last_denial = denied
+        logger.warning("risk denied", extra={"rule": str(denied.rule), "reason": denied.reason})
         await self.repo.record_event("risk_denied", denied.describe(), now_ns)
 
     # ------------------------------------------------------------------ background sends
@@ -282,7 +295,24 @@ class OrderManager:
             inserted = await self.repo.insert_fill(new_fill)
             if not inserted:  # the ledger had it (e.g. recorded before a restart)
                 new_fill = None
+            else:
+                logger.info(
+                    "fill recorded",
+                    extra={
+                        "cl_ord_id": after.cl_ord_id,
+                        "trade_id": fill.trade_id,
+                        "side": fill.side.value,
+                        "qty": str(fill.qty),
+                        "price": str(fill.price),
+                        "fee": str(fill.fee),
+                    },
+                )
         await self._persist(before, after)
+        if after.status is not before.status:
+            logger.info(
+                "order status",
+                extra={"cl_ord_id": after.cl_ord_id, "status": after.status.value},
+            )
         if after.is_terminal:
             self._cancel_sent_ns.pop(after.cl_ord_id, None)
         return Applied(before, after, new_fill)

@@ -91,7 +91,7 @@ def test_usage_and_config_errors_exit_2_before_any_request(
     assert _main(monkeypatch, tmp_path, "Balance", "--status-key") == 2
     assert _main(monkeypatch, tmp_path, "Balance", tier="platinum") == 2
     assert _main(monkeypatch, tmp_path, "Balance", "--env-file", str(tmp_path / "missing")) == 2
-    assert "not found" in capsys.readouterr().err
+    assert "no such file" in capsys.readouterr().err
     assert "c2VjcmV0" not in capsys.readouterr().err
 
 
