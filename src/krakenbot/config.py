@@ -92,6 +92,9 @@ class Settings(BaseSettings):
 
     trading_mode: TradingMode = TradingMode.PAPER
     strategy: str = "mean_reversion"
+    # The strategy's own parameters as `name=value` pairs, comma separated; the strategy
+    # validates names and values at start-up (and `config check` loads it to prove that).
+    strategy_params: str = ""
 
     # Risk limits, USD.
     max_trade_size: Decimal = Decimal("10")
@@ -186,6 +189,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must be a built-in name such as mean_reversion, or package.module:ClassName"
             )
+        return value
+
+    @field_validator("strategy_params")
+    @classmethod
+    def _check_strategy_params(cls, value: str) -> str:
+        _parse_params(value)
         return value
 
     @field_validator("log_level", mode="before")
@@ -370,6 +379,15 @@ class Settings(BaseSettings):
     def lock(self) -> LockSection:
         return LockSection(path=self.lock_file)
 
+    def strategy_parameters(self) -> dict[str, str]:
+        """What the configured strategy is built from: for the built-in strategy, the first
+        allowed pair and MAX_TRADE_SIZE as its symbol and entry size, then STRATEGY_PARAMS."""
+        params: dict[str, str] = {}
+        if self.strategy == "mean_reversion":
+            params = {"symbol": self.allowed_pairs[0], "trade_usd": str(self.max_trade_size)}
+        params.update(_parse_params(self.strategy_params))
+        return params
+
     def strategy_config(self) -> StrategySection:
         return StrategySection(name=self.strategy, pairs=self.allowed_pairs, mode=self.trading_mode)
 
@@ -395,6 +413,22 @@ class Settings(BaseSettings):
                 text = str(value)
             shown[_env(name)] = text
         return shown
+
+
+def _parse_params(text: str) -> dict[str, str]:
+    """`entry_z=2.5, take_profit_pct=1` -> {"entry_z": "2.5", "take_profit_pct": "1"}."""
+    params: dict[str, str] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        name, sep, value = item.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name.isidentifier() or not value:
+            raise ValueError(f"expected name=value pairs separated by commas, got {item.strip()!r}")
+        if name in params:
+            raise ValueError(f"parameter {name!r} is given twice")
+        params[name] = value
+    return params
 
 
 def load_settings(env_file: Path | str | None = None) -> Settings:

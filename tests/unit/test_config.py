@@ -273,3 +273,27 @@ def test_unreadable_env_file_is_a_config_error(env: pytest.MonkeyPatch, tmp_path
     bad.write_bytes(b"MAX_TRADE_SIZE=\xff\xfe\n")
     with pytest.raises(ConfigError, match="UTF-8"):
         load_settings(bad)
+
+
+def test_strategy_parameters_default_from_limits_then_overrides(env: pytest.MonkeyPatch) -> None:
+    env.setenv("MAX_TRADE_SIZE", "5")
+    env.setenv("STRATEGY_PARAMS", "entry_z=2.5, take_profit_pct=1.2")
+    assert load_settings().strategy_parameters() == {
+        "symbol": "XLM/USD",
+        "trade_usd": "5",
+        "entry_z": "2.5",
+        "take_profit_pct": "1.2",
+    }
+
+
+def test_user_strategy_gets_only_its_own_parameters(env: pytest.MonkeyPatch) -> None:
+    env.setenv("STRATEGY", "mypkg.strat:Mine")
+    env.setenv("STRATEGY_PARAMS", "window=20")
+    assert load_settings().strategy_parameters() == {"window": "20"}
+
+
+@pytest.mark.parametrize("text", ["entry_z", "entry_z=", "=2", "2x=1", "a=1,a=2"])
+def test_malformed_strategy_params_name_the_setting(env: pytest.MonkeyPatch, text: str) -> None:
+    env.setenv("STRATEGY_PARAMS", text)
+    with pytest.raises(ConfigError, match="STRATEGY_PARAMS"):
+        load_settings()

@@ -76,3 +76,16 @@ def test_real_process_bad_secret_exits_2_without_traceback(tmp_path: Path) -> No
     assert "Traceback" not in proc.stderr
     assert "not-base64-secret" not in proc.stderr + proc.stdout
     assert FAKE_KEY not in proc.stderr + proc.stdout
+
+
+def test_check_loads_the_strategy_so_a_bad_parameter_exits_2(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.setenv("STRATEGY_PARAMS", "entry_zz=2")
+    assert main(["config", "check"]) == 2
+    assert "entry_zz" in capsys.readouterr().err
+    env.setenv("STRATEGY_PARAMS", "entry_z=-1")
+    assert main(["config", "check"]) == 2
+    assert "entry_z" in capsys.readouterr().err
+    env.setenv("STRATEGY_PARAMS", "entry_z=3")
+    assert main(["config", "check"]) == 0

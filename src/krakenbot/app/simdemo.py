@@ -47,8 +47,7 @@ def sim_strategy(settings: Settings, *, speed: float) -> Strategy | None:
     user strategy (it is loaded unchanged)."""
     if settings.strategy != MeanReversion.name:
         return None
-    symbol = settings.allowed_pairs[0]
-    params = MeanReversionParams(symbol=symbol, trade_usd=settings.max_trade_size)
+    params = MeanReversionParams.parse(settings.strategy_parameters())
     changes: dict[str, object] = {}
     names = {f.name for f in fields(MeanReversionParams)}
     for name, floor in _TIME_PARAMS.items():

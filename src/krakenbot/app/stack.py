@@ -200,7 +200,7 @@ async def open_stack(
         raise StartupError("config", "live trading needs KRAKEN_API_KEY and KRAKEN_API_SECRET")
     pairs = tuple(settings.allowed_pairs)
     try:
-        strategy = strategy or load_strategy(settings.strategy)
+        strategy = strategy or load_strategy(settings.strategy, settings.strategy_parameters())
         limits = tuning.risk or risk_limits(settings)
     except KrakenbotError as exc:
         raise StartupError("config", str(exc)) from exc

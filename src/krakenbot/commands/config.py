@@ -12,6 +12,7 @@ from typing import Any
 
 from krakenbot.config import load_settings
 from krakenbot.errors import ConfigError
+from krakenbot.strategy.loader import load_strategy
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -29,6 +30,8 @@ def register(subparsers: Any) -> None:
 def check_command(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.env_file)
+        # The strategy validates its own parameters: load it so a typo fails here, not at run.
+        load_strategy(settings.strategy, settings.strategy_parameters())
     except ConfigError as exc:
         print(f"krakenbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
