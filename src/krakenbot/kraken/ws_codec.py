@@ -159,6 +159,9 @@ def _second_ns(base: str) -> int:
     return ns
 
 
+_tuple_new = tuple.__new__
+
+
 def fast_book(text: str, recv_ns: int = 0) -> BookMessage | None:
     """Decode a canonical single-symbol book frame without JSON; None if not canonical."""
     m = _BOOK_RE.fullmatch(text)
@@ -175,14 +178,21 @@ def fast_book(text: str, recv_ns: int = 0) -> BookMessage | None:
             exchange_ns = 0 if ts_other is None else parse_timestamp_ns(ts_other)
     except (MalformedError, ValueError):
         return None
-    return BookMessage(
-        symbol,
-        kind == "snapshot",
-        tuple(_LEVEL_RE.findall(bids)) if bids else (),
-        tuple(_LEVEL_RE.findall(asks)) if asks else (),
-        int(checksum),
-        exchange_ns,
-        recv_ns,
+    findall = _LEVEL_RE.findall
+    # tuple.__new__ is what the NamedTuple's generated __new__ does after binding its seven
+    # arguments; calling it directly skips that Python frame (~0.25 us of ~4 us per frame).
+    # All seven fields are given here, in declaration order (tests compare with the JSON path).
+    return _tuple_new(
+        BookMessage,
+        (
+            symbol,
+            kind == "snapshot",
+            tuple(findall(bids)) if bids else (),
+            tuple(findall(asks)) if asks else (),
+            int(checksum),
+            exchange_ns,
+            recv_ns,
+        ),
     )
 
 
