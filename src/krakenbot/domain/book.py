@@ -131,18 +131,22 @@ class OrderBook:
         keys = side.keys
         pdec = self._price_decimals
         qdec = self._qty_decimals
+        refit = pdec is not None or qdec is not None  # one test per level on the live path
         for price_text, qty_text in levels:
             try:
-                if pdec is not None:
-                    price_text = _fixed(price_text, pdec)  # noqa: PLW2901
-                if qdec is not None:
-                    qty_text = _fixed(qty_text, qdec)  # noqa: PLW2901
+                if refit:
+                    if pdec is not None:
+                        price_text = _fixed(price_text, pdec)  # noqa: PLW2901
+                    if qdec is not None:
+                        qty_text = _fixed(qty_text, qdec)  # noqa: PLW2901
                 rest = qty_text.strip("0.")
-                if "e" in rest or "E" in rest:
+                if not rest:
+                    # The fixed-point wire form: zero iff only zeros and a point.
+                    zero = qty_text != ""
+                elif "e" in rest or "E" in rest:
                     zero = Decimal(qty_text) == 0
                 else:
-                    # The fixed-point wire form: zero iff only zeros and a point.
-                    zero = not rest and qty_text != ""
+                    zero = False
                 if zero:
                     old = entries.pop(price_text, None)
                     if old is not None:
@@ -196,15 +200,24 @@ class OrderBook:
     def fragments_joined(self, n: int) -> tuple[bytes, bytes]:
         """(asks, bids) fragments of the best `n` levels as ASCII bytes, each side cached
         until that side changes (most updates touch one side only)."""
+        # Inlined ask_fragments/bid_fragments: this runs for every verified book message.
         asks = self._asks
-        if asks.joined is None or asks.n_joined != n:
-            asks.joined = "".join(self.ask_fragments(n)).encode("ascii")
+        ask_joined = asks.joined
+        if ask_joined is None or asks.n_joined != n:
+            levels = asks.levels
+            ask_joined = "".join([levels[t][2] for _, t in asks.keys[:n]]).encode("ascii")
+            asks.joined = ask_joined
             asks.n_joined = n
         bids = self._bids
-        if bids.joined is None or bids.n_joined != n:
-            bids.joined = "".join(self.bid_fragments(n)).encode("ascii")
+        bid_joined = bids.joined
+        if bid_joined is None or bids.n_joined != n:
+            levels = bids.levels
+            bid_joined = "".join([levels[t][2] for _, t in reversed(bids.keys[-n:])]).encode(
+                "ascii"
+            )
+            bids.joined = bid_joined
             bids.n_joined = n
-        return asks.joined, bids.joined
+        return ask_joined, bid_joined
 
     def best_bid(self) -> Decimal | None:
         return self._bids.keys[-1][0] if self._bids.keys else None

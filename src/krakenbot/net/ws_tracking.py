@@ -32,6 +32,13 @@ class BookOutcome(Enum):
     IGNORED = "ignored"  # update while waiting for a snapshot
 
 
+# Module constants for the per-message path: an Enum member lookup through the class costs
+# ~10x a global read on 3.11 (bench_ws.py book figure).
+_APPLIED = BookOutcome.APPLIED
+_VERIFIED = BookOutcome.VERIFIED
+_IGNORED = BookOutcome.IGNORED
+
+
 @dataclass(slots=True)
 class BookState:
     book: OrderBook
@@ -88,7 +95,7 @@ class BookKeeper:
             elif st.valid:
                 book.apply_update(msg.bids, msg.asks, msg.exchange_ns)
             else:
-                return BookOutcome.IGNORED, st
+                return _IGNORED, st
         except BookError as exc:
             return self._fail(st, f"bad level: {exc}"), st
         expected = msg.checksum
@@ -97,10 +104,10 @@ class BookKeeper:
         if expected is None or actual != expected:
             return self._fail(st, f"checksum mismatch: got {actual}, expected {expected}"), st
         if st.valid:
-            return BookOutcome.APPLIED, st
+            return _APPLIED, st
         st.valid = True
         st.last_reason = "snapshot verified"
-        return BookOutcome.VERIFIED, st
+        return _VERIFIED, st
 
     def _fail(self, st: BookState, reason: str) -> BookOutcome:
         st.valid = False
