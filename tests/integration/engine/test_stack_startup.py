@@ -92,7 +92,10 @@ async def test_services_and_health_of_a_live_stack(tmp_path: Path) -> None:
         names = [name for name, _ in env.stack.services()]
         assert {"ws_public", "ws_private", "engine_market", "engine_account"} <= set(names)
         assert env.stack.rest is not None
+        # healthy() does not need a verified book (the dead man's switch must not lapse over
+        # a book resync), so wait for the first verified snapshot separately.
         await eventually(env.stack.healthy, what="healthy")
+        await eventually(lambda: env.stack.health().book_verified, what="book verified")
         health = env.stack.health()
         assert health.book_verified and health.ws_private is not None
 
