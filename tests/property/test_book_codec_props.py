@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import DATA
 
+from krakenbot.domain.events import Ticker
 from krakenbot.kraken import ws_codec
 from krakenbot.kraken.ws_codec import decode, fast_book
 
@@ -119,7 +120,14 @@ def test_ticker_fast_path_equals_json_path(
     )
     fast = ws_codec.fast_ticker(text, 5)
     assert fast is not None
-    assert [fast] == _slow_ticker(text) == decode(text, 5)
+    assert fast.numbers == tuple(values)  # the exact wire text
+    assert [fast] == decode(text, 5)
+    # The JSON path agrees in value (it cannot keep "-0", which JSON reads as the int 0).
+    assert [_ticker_values(fast)] == [_ticker_values(t) for t in _slow_ticker(text)]
+
+
+def _ticker_values(t: Ticker) -> tuple[object, ...]:
+    return (t.symbol, *(getattr(t, name) for name in TICKER_FIELDS), t.exchange_ns, t.recv_ns)
 
 
 def test_real_ticker_frames_agree_on_both_paths() -> None:

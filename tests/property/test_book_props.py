@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from krakenbot.domain.book import OrderBook
-from krakenbot.kraken.checksum import book_checksum, checksum_of_fragments, level_fragment
+from krakenbot.kraken.checksum import book_checksum, checksum_of_fragments, number_fragment
 
 # Prices on a 0.1 grid with 1 decimal, quantities with 8 decimals (0 deletes).
 price = st.integers(min_value=1, max_value=400).map(lambda n: f"{Decimal(n) / 10:.1f}")
@@ -40,7 +40,7 @@ def test_book_matches_a_naive_model(
     snapshot: tuple[list[tuple[str, str]], list[tuple[str, str]]],
     updates: list[tuple[list[tuple[str, str]], list[tuple[str, str]]]],
 ) -> None:
-    book = OrderBook("X/Y", depth, fragment=level_fragment)
+    book = OrderBook("X/Y", depth, fragment=number_fragment)
     bids: dict[str, str] = {}
     asks: dict[str, str] = {}
     for i, (b, a) in enumerate([snapshot, *updates]):

@@ -2,31 +2,31 @@
 
 Owns: `OrderBook` — snapshot + updates applied in message order, qty 0 deletes, truncation to
 the subscribed depth, top-N views. Imports: stdlib and domain only (it knows nothing of Kraken:
-the venue's checksum rule is injected as a per-level `fragment` function and the session
-verifies with it).
+the venue's checksum rule is injected as a per-number `fragment` function — a level's fragment
+is its price fragment followed by its qty fragment — and the session verifies with it).
 
 Why text: exchange checksums are computed over the printed digits, and a float (or even a
-normalised Decimal) loses trailing zeros. Each level keeps its `(price_text, qty_text)` and the
-pre-built checksum fragment, so verifying a message costs one join and one CRC. Levels are
-keyed by their price text (a venue prints one price one way; with `price_decimals` set the
-text is re-padded to a canonical form first), and a Decimal is built only when a new price
-level appears, for ordering.
+normalised Decimal) loses trailing zeros. Each side keeps its levels best-first in parallel
+lists (sort key, price text, qty text, level fragment), so verifying a message is one slice,
+one join and one CRC, with no per-level Python work. Levels are found by their price text (a
+venue prints one price one way; with `price_decimals` set the text is re-padded to a
+canonical form first); a Decimal is built only when a new price level appears, for ordering,
+and its price fragment is kept so a changed quantity rebuilds only the qty part.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 
 from krakenbot.domain.events import BookTop, PriceLevel
 
 Level = tuple[str, str]  # (price_text, qty_text) exactly as printed by the venue
-FragmentFn = Callable[[str, str], str]
-_Entry = tuple[Decimal, str, str]  # (price, qty_text, fragment)
+FragmentFn = Callable[[str], str]  # number text -> its checksum fragment
 
 
-def _no_fragment(price_text: str, qty_text: str) -> str:
+def _no_fragment(text: str) -> str:
     return ""
 
 
@@ -35,20 +35,31 @@ class BookError(ValueError):
 
 
 class _Side:
-    """One side: entries by price text plus an ascending list of (price, price_text)."""
+    """One side, best first. `keys` ascend on both sides: the price for asks, the negated
+    price for bids, so index 0 is always the best level and truncation is one `del [depth:]`.
+    `index` maps a price text to (key, price fragment)."""
 
-    __slots__ = ("joined", "keys", "levels", "n_joined")
+    __slots__ = ("frags", "index", "joined", "keys", "n_joined", "qtys", "texts")
 
     def __init__(self) -> None:
-        self.levels: dict[str, _Entry] = {}
-        self.keys: list[tuple[Decimal, str]] = []  # ascending for both sides
+        self.index: dict[str, tuple[Decimal, str]] = {}
+        self.keys: list[Decimal] = []
+        self.texts: list[str] = []
+        self.qtys: list[str] = []
+        self.frags: list[str] = []
         self.joined: bytes | None = None  # cached fragments of the best levels
         self.n_joined = 0
 
     def clear(self) -> None:
-        self.levels.clear()
-        self.keys.clear()
+        self.index.clear()
+        del self.keys[:], self.texts[:], self.qtys[:], self.frags[:]
         self.joined = None
+
+    def truncate(self, depth: int) -> None:
+        index = self.index
+        for text in self.texts[depth:]:
+            del index[text]
+        del self.keys[depth:], self.texts[depth:], self.qtys[depth:], self.frags[depth:]
 
 
 class OrderBook:
@@ -66,6 +77,7 @@ class OrderBook:
         "_fragment",
         "_price_decimals",
         "_qty_decimals",
+        "_refit",
         "depth",
         "exchange_ns",
         "symbol",
@@ -88,6 +100,7 @@ class OrderBook:
         self._fragment: FragmentFn = fragment or _no_fragment
         self._price_decimals = price_decimals
         self._qty_decimals = qty_decimals
+        self._refit = price_decimals is not None or qty_decimals is not None
         self._bids = _Side()
         self._asks = _Side()
 
@@ -112,33 +125,29 @@ class OrderBook:
         depth = self.depth
         if bids:
             side = self._bids
-            self._apply_side(side, bids)
-            # Bids keep the highest prices (the end of the ascending list).
-            while len(side.keys) > depth:
-                del side.levels[side.keys.pop(0)[1]]
+            self._apply_side(side, bids, True)
+            if len(side.keys) > depth:
+                side.truncate(depth)
         if asks:
             side = self._asks
-            self._apply_side(side, asks)
-            while len(side.keys) > depth:
-                del side.levels[side.keys.pop()[1]]
+            self._apply_side(side, asks, False)
+            if len(side.keys) > depth:
+                side.truncate(depth)
         if exchange_ns:
             self.exchange_ns = exchange_ns
 
-    def _apply_side(self, side: _Side, levels: Sequence[Level]) -> None:
+    def _apply_side(self, side: _Side, levels: Sequence[Level], is_bid: bool) -> None:
+        # Hot path (every book message): attributes are read only in the branch that needs
+        # them, since most messages carry one or two levels.
         side.joined = None
         fragment = self._fragment
-        entries = side.levels
+        index = side.index
         keys = side.keys
-        pdec = self._price_decimals
-        qdec = self._qty_decimals
-        refit = pdec is not None or qdec is not None  # one test per level on the live path
+        refit = self._refit
         for price_text, qty_text in levels:
             try:
                 if refit:
-                    if pdec is not None:
-                        price_text = _fixed(price_text, pdec)  # noqa: PLW2901
-                    if qdec is not None:
-                        qty_text = _fixed(qty_text, qdec)  # noqa: PLW2901
+                    price_text, qty_text = self._refit_level(price_text, qty_text)  # noqa: PLW2901
                 rest = qty_text.strip("0.")
                 if not rest:
                     # The fixed-point wire form: zero iff only zeros and a point.
@@ -147,24 +156,52 @@ class OrderBook:
                     zero = Decimal(qty_text) == 0
                 else:
                     zero = False
+                known = index.get(price_text)
                 if zero:
-                    old = entries.pop(price_text, None)
-                    if old is not None:
-                        del keys[bisect_left(keys, (old[0],))]
+                    if known is not None:
+                        i = bisect_left(keys, known[0])
+                        del keys[i], side.texts[i], side.qtys[i], side.frags[i]
+                        del index[price_text]
                     continue
                 if qty_text[0] == "-":
                     raise BookError(f"negative qty {qty_text!r}")
-                entry = entries.get(price_text)
-                if entry is not None:
-                    price = entry[0]
-                else:
-                    price = Decimal(price_text)
-                    if not price.is_finite() or price <= 0:
-                        raise BookError(f"bad price {price_text!r}")
-                    insort(keys, (price, price_text))
+                if known is not None:
+                    i = bisect_left(keys, known[0])
+                    side.qtys[i] = qty_text
+                    side.frags[i] = known[1] + fragment(qty_text)
+                    continue
+                price = Decimal(price_text)
+                if not price.is_finite() or price <= 0:
+                    raise BookError(f"bad price {price_text!r}")
             except (InvalidOperation, ValueError, TypeError, IndexError) as exc:
                 raise BookError(f"bad level {price_text!r} {qty_text!r}") from exc
-            entries[price_text] = (price, qty_text, fragment(price_text, qty_text))
+            self._insert(side, price, price_text, qty_text, is_bid)
+
+    def _insert(
+        self, side: _Side, price: Decimal, price_text: str, qty_text: str, is_bid: bool
+    ) -> None:
+        key = price.copy_negate() if is_bid else price  # exact: no context rounding
+        keys = side.keys
+        i = bisect_left(keys, key)
+        if i < len(keys) and keys[i] == key:
+            # One value printed two ways ("10.0" and "10.00"): the checksum text would be
+            # ambiguous, so the book cannot be trusted.
+            raise BookError(f"price {price_text!r} already present as {side.texts[i]!r}")
+        fragment = self._fragment
+        price_frag = fragment(price_text)
+        side.index[price_text] = (key, price_frag)
+        keys.insert(i, key)
+        side.texts.insert(i, price_text)
+        side.qtys.insert(i, qty_text)
+        side.frags.insert(i, price_frag + fragment(qty_text))
+
+    def _refit_level(self, price_text: str, qty_text: str) -> Level:
+        pdec = self._price_decimals
+        qdec = self._qty_decimals
+        return (
+            price_text if pdec is None else _fixed(price_text, pdec),
+            qty_text if qdec is None else _fixed(qty_text, qdec),
+        )
 
     def clear(self) -> None:
         self._bids.clear()
@@ -178,61 +215,55 @@ class OrderBook:
     def bid_levels(self, n: int | None = None) -> list[Level]:
         """Best (highest) first."""
         side = self._bids
-        keys = side.keys if n is None else side.keys[-n:]
-        levels = side.levels
-        return [(t, levels[t][1]) for _, t in reversed(keys)]
+        return list(zip(side.texts[:n], side.qtys[:n], strict=True))
 
     def ask_levels(self, n: int | None = None) -> list[Level]:
         """Best (lowest) first."""
         side = self._asks
-        keys = side.keys if n is None else side.keys[:n]
-        levels = side.levels
-        return [(t, levels[t][1]) for _, t in keys]
+        return list(zip(side.texts[:n], side.qtys[:n], strict=True))
 
     def bid_fragments(self, n: int) -> list[str]:
-        levels = self._bids.levels
-        return [levels[t][2] for _, t in reversed(self._bids.keys[-n:])]
+        return self._bids.frags[:n]
 
     def ask_fragments(self, n: int) -> list[str]:
-        levels = self._asks.levels
-        return [levels[t][2] for _, t in self._asks.keys[:n]]
+        return self._asks.frags[:n]
 
     def fragments_joined(self, n: int) -> tuple[bytes, bytes]:
         """(asks, bids) fragments of the best `n` levels as ASCII bytes, each side cached
         until that side changes (most updates touch one side only)."""
-        # Inlined ask_fragments/bid_fragments: this runs for every verified book message.
         asks = self._asks
         ask_joined = asks.joined
         if ask_joined is None or asks.n_joined != n:
-            levels = asks.levels
-            ask_joined = "".join([levels[t][2] for _, t in asks.keys[:n]]).encode("ascii")
-            asks.joined = ask_joined
+            ask_joined = asks.joined = "".join(asks.frags[:n]).encode("ascii")
             asks.n_joined = n
         bids = self._bids
         bid_joined = bids.joined
         if bid_joined is None or bids.n_joined != n:
-            levels = bids.levels
-            bid_joined = "".join([levels[t][2] for _, t in reversed(bids.keys[-n:])]).encode(
-                "ascii"
-            )
-            bids.joined = bid_joined
+            bid_joined = bids.joined = "".join(bids.frags[:n]).encode("ascii")
             bids.n_joined = n
         return ask_joined, bid_joined
 
     def best_bid(self) -> Decimal | None:
-        return self._bids.keys[-1][0] if self._bids.keys else None
+        keys = self._bids.keys
+        return keys[0].copy_negate() if keys else None
 
     def best_ask(self) -> Decimal | None:
-        return self._asks.keys[0][0] if self._asks.keys else None
+        keys = self._asks.keys
+        return keys[0] if keys else None
 
     def top(self, n: int, *, verified: bool, recv_ns: int = 0) -> BookTop:
         """An immutable top-N view for the engine (Decimal quantities built only here)."""
-        bl = self._bids.levels
-        al = self._asks.levels
+        bids = self._bids
+        asks = self._asks
         return BookTop(
             symbol=self.symbol,
-            bids=tuple(PriceLevel(p, Decimal(bl[t][1])) for p, t in reversed(self._bids.keys[-n:])),
-            asks=tuple(PriceLevel(p, Decimal(al[t][1])) for p, t in self._asks.keys[:n]),
+            bids=tuple(
+                PriceLevel(k.copy_negate(), Decimal(q))
+                for k, q in zip(bids.keys[:n], bids.qtys[:n], strict=True)
+            ),
+            asks=tuple(
+                PriceLevel(k, Decimal(q)) for k, q in zip(asks.keys[:n], asks.qtys[:n], strict=True)
+            ),
             verified=verified,
             exchange_ns=self.exchange_ns,
             recv_ns=recv_ns,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from krakenbot.domain.enums import (
     Channel,
@@ -30,22 +31,81 @@ class PriceLevel:
     qty: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class Ticker:
+# The ticker's numbers, in `Ticker.numbers` order (Kraken's ticker field names).
+TICKER_FIELDS = (
+    "bid",
+    "bid_qty",
+    "ask",
+    "ask_qty",
+    "last",
+    "volume",
+    "vwap",
+    "low",
+    "high",
+    "change",
+    "change_pct",
+)
+TickerNumbers = tuple[str, str, str, str, str, str, str, str, str, str, str]
+
+
+class Ticker(NamedTuple):
+    """Best bid/ask and 24 h statistics for one symbol.
+
+    The eleven numbers are kept as exact decimal text (validated by the decoder) and each
+    becomes a Decimal when read: a symbol's ticker stream is mostly superseded before anyone
+    reads it, and building eleven Decimals per frame was most of the decode cost
+    (benchmarks/bench_ws.py). A NamedTuple for the same reason as the wire BookMessage:
+    a frozen dataclass's __init__ costs several times more.
+    """
+
     symbol: str
-    bid: Decimal
-    bid_qty: Decimal
-    ask: Decimal
-    ask_qty: Decimal
-    last: Decimal
-    volume: Decimal
-    vwap: Decimal
-    low: Decimal
-    high: Decimal
-    change: Decimal
-    change_pct: Decimal
+    numbers: TickerNumbers  # TICKER_FIELDS order
     exchange_ns: int
     recv_ns: int = 0
+
+    @property
+    def bid(self) -> Decimal:
+        return Decimal(self.numbers[0])
+
+    @property
+    def bid_qty(self) -> Decimal:
+        return Decimal(self.numbers[1])
+
+    @property
+    def ask(self) -> Decimal:
+        return Decimal(self.numbers[2])
+
+    @property
+    def ask_qty(self) -> Decimal:
+        return Decimal(self.numbers[3])
+
+    @property
+    def last(self) -> Decimal:
+        return Decimal(self.numbers[4])
+
+    @property
+    def volume(self) -> Decimal:
+        return Decimal(self.numbers[5])
+
+    @property
+    def vwap(self) -> Decimal:
+        return Decimal(self.numbers[6])
+
+    @property
+    def low(self) -> Decimal:
+        return Decimal(self.numbers[7])
+
+    @property
+    def high(self) -> Decimal:
+        return Decimal(self.numbers[8])
+
+    @property
+    def change(self) -> Decimal:
+        return Decimal(self.numbers[9])
+
+    @property
+    def change_pct(self) -> Decimal:
+        return Decimal(self.numbers[10])
 
 
 @dataclass(frozen=True, slots=True)

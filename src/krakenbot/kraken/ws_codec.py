@@ -21,16 +21,19 @@ import json.scanner
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from krakenbot.domain.enums import OrderType, Side, SystemState
 from krakenbot.domain.events import (
+    TICKER_FIELDS,
     Candle,
     DecodeFailed,
     MarketTrade,
     SystemStatusChanged,
     Ticker,
+    TickerNumbers,
 )
+from krakenbot.kraken.ws_fast import fast_book, fast_ticker, peek_ticker_symbol
 from krakenbot.kraken.ws_messages import (
     BookMessage,
     Heartbeat,
@@ -61,7 +64,6 @@ from krakenbot.kraken.ws_scalars import (
     DECODE_ERRORS,
     MalformedError,
     dec,
-    epoch_seconds,
     integer,
     num_text,
     opt_dec,
@@ -124,158 +126,6 @@ def _loads(text: str) -> Any:
     if end != len(text):
         return decoder.decode(text)  # trailing whitespace (fine) or garbage (error)
     return obj
-
-
-# Fast path for the canonical Kraken book frame (key order and number form exactly as the
-# live wire prints them, docs: websocket-v2/book): two C regex passes replace the JSON parse
-# and the dict walk (~30% of decode time, bench_ws.py). Anything else - quoted numbers,
-# signs, exponents, other key orders, extra fields - falls back to the full JSON decoder,
-# and tests check both paths agree.
-# Possessive quantifiers (`++`, `?+`, `*+`, Python 3.11+): every number and list is followed by
-# a fixed delimiter, so giving back characters can never help a match; forbidding it spares
-# the engine its backtracking bookkeeping (~20% of the match time, bench_ws.py).
-_NUM = r"\d++(?:\.\d++)?+"
-_LEVEL = r'\{"price":' + _NUM + r',"qty":' + _NUM + r"\}"
-_LEVELS = r"((?:" + _LEVEL + r"(?:," + _LEVEL + r")*+)?+)"  # validated by the frame regex
-_LEVEL_RE = re.compile(r'\{"price":(' + _NUM + r'),"qty":(' + _NUM + r")\}")
-_BOOK_RE = re.compile(
-    r'\{"channel":"book","type":"(snapshot|update)","data":\[\{"symbol":"([A-Za-z0-9/._-]++)",'
-    r'"bids":\[' + _LEVELS + r'\],"asks":\[' + _LEVELS + r'\],"checksum":(\d++)'
-    r'(?:,"timestamp":"(?:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})Z|([0-9T:.Z-]+))")?'
-    r"\}\]\}"
-)
-
-
-# Epoch ns of a frame's whole second, looked up before calling epoch_seconds: consecutive
-# book frames share their second, and the call itself is a measurable part of fast_book.
-_SECOND_NS: dict[str, int] = {}
-
-
-def _second_ns(base: str) -> int:
-    ns = epoch_seconds(base) * 1_000_000_000  # raises ValueError on a bad date
-    if len(_SECOND_NS) >= 4096:
-        _SECOND_NS.clear()
-    _SECOND_NS[base] = ns
-    return ns
-
-
-_tuple_new = tuple.__new__
-
-
-def fast_book(text: str, recv_ns: int = 0) -> BookMessage | None:
-    """Decode a canonical single-symbol book frame without JSON; None if not canonical."""
-    m = _BOOK_RE.fullmatch(text)
-    if m is None:
-        return None
-    kind, symbol, bids, asks, checksum, ts_base, ts_micros, ts_other = m.groups()
-    try:
-        if ts_base is not None:  # the usual `...:SS.ffffffZ`: split by the regex already
-            second_ns = _SECOND_NS.get(ts_base)
-            if second_ns is None:
-                second_ns = _second_ns(ts_base)
-            exchange_ns = second_ns + int(ts_micros) * 1000
-        else:
-            exchange_ns = 0 if ts_other is None else parse_timestamp_ns(ts_other)
-    except (MalformedError, ValueError):
-        return None
-    findall = _LEVEL_RE.findall
-    # tuple.__new__ is what the NamedTuple's generated __new__ does after binding its seven
-    # arguments; calling it directly skips that Python frame (~0.25 us of ~4 us per frame).
-    # All seven fields are given here, in declaration order (tests compare with the JSON path).
-    return _tuple_new(
-        BookMessage,
-        (
-            symbol,
-            kind == "snapshot",
-            tuple(findall(bids)) if bids else (),
-            tuple(findall(asks)) if asks else (),
-            int(checksum),
-            exchange_ns,
-            recv_ns,
-        ),
-    )
-
-
-# The same idea for ticker frames (docs: websocket-v2/ticker field order; real pushes add
-# fields such as `volume_usd`/`trades` before `timestamp`, which the pattern skips).
-_SNUM = r"(-?\d++(?:\.\d++)?+)"
-_TICKER_RE = re.compile(
-    r'\{"channel":"ticker","type":"(?:snapshot|update)","data":\[\{"symbol":"([A-Za-z0-9/._-]++)",'
-    + ",".join(
-        f'"{name}":{_SNUM}'
-        for name in (
-            "bid",
-            "bid_qty",
-            "ask",
-            "ask_qty",
-            "last",
-            "volume",
-            "vwap",
-            "low",
-            "high",
-            "change",
-            "change_pct",
-        )
-    )
-    + r'(?:,"[a-z_]++":-?\d++(?:\.\d++)?+)*+'
-    r',"timestamp":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{6})Z"\}\]\}'
-)
-
-
-def fast_ticker(text: str, recv_ns: int = 0) -> Ticker | None:
-    """Decode a canonical single-symbol ticker frame without JSON; None if not canonical."""
-    m = _TICKER_RE.fullmatch(text)
-    if m is None:
-        return None
-    g = m.groups()
-    second_ns = _SECOND_NS.get(g[12])
-    if second_ns is None:
-        try:
-            second_ns = _second_ns(g[12])
-        except ValueError:
-            return None
-    exchange_ns = second_ns + int(g[13]) * 1000
-    D = Decimal  # noqa: N806 - a local: eleven lookups per frame
-    return Ticker(
-        g[0],
-        D(g[1]),
-        D(g[2]),
-        D(g[3]),
-        D(g[4]),
-        D(g[5]),
-        D(g[6]),
-        D(g[7]),
-        D(g[8]),
-        D(g[9]),
-        D(g[10]),
-        D(g[11]),
-        exchange_ns,
-        recv_ns,
-    )
-
-
-_TICKER_UPDATE_PREFIX = '{"channel":"ticker","type":"update","data":[{"symbol":"'
-
-
-def peek_ticker_symbol(text: str | bytes) -> str | None:
-    """The symbol of a single-symbol ticker *update* frame, found without parsing it; None
-    when the frame is anything else (then decode it normally).
-
-    Lets the session conflate tickers at ~1 us per frame and defer the full typed decode to
-    the moment the engine takes the latest one (docs: websocket-v2/ticker frame shape).
-    """
-    if (
-        type(text) is not str
-        or not text.startswith(_TICKER_UPDATE_PREFIX)
-        or not text.endswith("}]}")  # a cut-short frame must surface as DecodeFailed now
-    ):
-        return None
-    start = len(_TICKER_UPDATE_PREFIX)
-    end = text.find('"', start)
-    if end <= start or text.find('"symbol"', end) != -1:
-        return None  # unterminated, or several symbols in one frame
-    symbol = text[start:end]
-    return None if "\\" in symbol else symbol
 
 
 def _failed(channel: str, reason: str, frame: str | bytes, recv_ns: int) -> DecodeFailed:
@@ -446,7 +296,9 @@ def _levels(rows: object) -> tuple[Level, ...]:
     return tuple(out)
 
 
-_NUMBER_TEXT = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+# ASCII digits only: `\d` admits other scripts' digits, which Decimal accepts but the checksum
+# (ASCII text) cannot carry.
+_NUMBER_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 
 def _book(msg: Mapping[str, Any], recv_ns: int) -> list[WsMessage]:
@@ -480,24 +332,10 @@ _EMPTY: list[Any] = []
 def _ticker(msg: Mapping[str, Any], recv_ns: int) -> list[WsMessage]:
     out: list[WsMessage] = []
     for r in _data_list(msg):
-        out.append(
-            Ticker(
-                symbol=string(r["symbol"]),
-                bid=dec(r["bid"]),
-                bid_qty=dec(r["bid_qty"]),
-                ask=dec(r["ask"]),
-                ask_qty=dec(r["ask_qty"]),
-                last=dec(r["last"]),
-                volume=dec(r["volume"]),
-                vwap=dec(r["vwap"]),
-                low=dec(r["low"]),
-                high=dec(r["high"]),
-                change=dec(r["change"]),
-                change_pct=dec(r["change_pct"]),
-                exchange_ns=opt_ts(r.get("timestamp")),
-                recv_ns=recv_ns,
-            )
-        )
+        # Numbers reach us as Decimals (parse_float=Decimal) or ints; `format(.., "f")` is
+        # their exact fixed-point text, which Ticker turns back into the same Decimal.
+        numbers = cast(TickerNumbers, tuple(format(dec(r[n]), "f") for n in TICKER_FIELDS))
+        out.append(Ticker(string(r["symbol"]), numbers, opt_ts(r.get("timestamp")), recv_ns))
     return out
 
 

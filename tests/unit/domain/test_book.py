@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import DATA
 
 from krakenbot.domain.book import BookError, OrderBook
-from krakenbot.kraken.checksum import checksum_of_fragments, level_fragment
+from krakenbot.kraken.checksum import checksum_of_fragments, number_fragment
 
 MESSAGES = DATA / "ws" / "real_messages"
 
@@ -19,7 +19,7 @@ def _levels(rows: list[dict[str, object]]) -> list[tuple[str, str]]:
 
 
 def _book(depth: int = 10, **kw: int) -> OrderBook:
-    return OrderBook("BTC/USD", depth, fragment=level_fragment, **kw)  # type: ignore[arg-type]
+    return OrderBook("BTC/USD", depth, fragment=number_fragment, **kw)  # type: ignore[arg-type]
 
 
 def _checksum(book: OrderBook) -> int:

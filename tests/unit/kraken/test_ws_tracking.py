@@ -52,6 +52,22 @@ def test_keeper_without_decimals_rejects_lossy_text() -> None:
     assert keeper.on_message(_book_msgs()[0])[0] is BookOutcome.INVALID
 
 
+def test_non_ascii_digits_never_reach_the_book_and_never_raise() -> None:
+    # Arabic-Indic digits are digits to Decimal and to `\\d`, but not to Kraken's checksum.
+    digits = "\u0661\u0660.5"
+    frame = (
+        '{"channel":"book","type":"snapshot","data":[{"symbol":"X/Y","bids":[{"price":"'
+        + digits
+        + '","qty":"1.0"}],"asks":[],"checksum":1}]}'
+    )
+    (item,) = decode(frame)
+    assert not isinstance(item, BookMessage)  # rejected by the codec: DecodeFailed
+    # And if such text reached the keeper anyway, the book goes invalid instead of raising.
+    keeper = BookKeeper(10)
+    outcome, st = keeper.on_message(BookMessage("X/Y", True, ((digits, "1.0"),), (), 1, 0))
+    assert outcome is BookOutcome.INVALID and not st.valid
+
+
 def _report(seq: int, exec_id: str | None = None, *, snapshot: bool = False) -> ExecutionReport:
     fill = None
     if exec_id is not None:
@@ -111,8 +127,7 @@ def test_tracker_dedupes_fills_and_detects_gaps() -> None:
 
 
 def _ticker(symbol: str, bid: str) -> Ticker:
-    d = Decimal(bid)
-    return Ticker(symbol, d, d, d, d, d, d, d, d, d, d, d, 0)
+    return Ticker(symbol, (bid,) * 11, 0)  # type: ignore[arg-type]
 
 
 async def test_inbound_conflates_market_data_but_keeps_order_and_account_events() -> None:
