@@ -278,11 +278,16 @@ class CancelRejected:
 
 @dataclass(frozen=True, slots=True)
 class RateCounter:
-    """Kraken's live per-pair trading counter (executions `ratecounter`)."""
+    """Kraken's live per-pair trading counter (executions `ratecounter`).
+
+    `symbol` is "" when the row that carried the counter did not name its pair; `order_id`
+    (when the row had one) lets the consumer resolve the pair from the order's earlier reports.
+    """
 
     symbol: str
     count: Decimal
     recv_ns: int = 0
+    order_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,17 @@ Owns: turning one report/row into `ExecutionReport` (+ `Fill` for trades), `Rate
 `BalanceChange`. Imports: stdlib, domain and kraken only. Field meanings follow
 docs.kraken.com/api/docs/websocket-v2/executions and .../balances; API.md 7.5 lists what
 real reports carry per `exec_type`.
+
+The live trading counter (`ratecounter: true`): the executions page only says "If true, the
+rate-limit counter is included in the stream" and prints no example; its field name, which rows
+carry it and its number type are undocumented. What is documented: the counter is per
+(client, pair) (docs guides/spot-ratelimits) and the subscribe ack reports `maxratecount` on the
+same scale as the tier threshold (125 = Intermediate). So we read `ratecount` (the counterpart of
+`maxratecount`) wherever it appears -- on a report of any `exec_type` or on a row of its own --
+as an exact non-negative Decimal, integer or fractional, quoted or not, never rescaled. A row
+that does not name its pair (real `new` / `canceled` reports carry no `symbol`) still yields
+the counter, with `symbol=""` and its `order_id`, so the caller can resolve the pair or apply
+it conservatively instead of dropping it.
 """
 
 from __future__ import annotations
@@ -91,9 +102,11 @@ def decode_execution_rows(
     """One `executions` data row -> its report (and a RateCounter when the row carries one)."""
     if type(row) is not dict:
         raise MalformedError("execution row is not an object")
-    out: list[ExecutionReport | RateCounter] = []
-    if "exec_type" not in row and "ratecount" in row:
-        return [_rate_counter(row, recv_ns)]
+    counter = _rate_counter(row, recv_ns) if "ratecount" in row else None
+    if "exec_type" not in row:
+        if counter is None:
+            raise MalformedError("execution row has neither exec_type nor ratecount")
+        return [counter]
     exec_type = ExecType(row["exec_type"])
     order_id = string(row["order_id"])
     cl_ord_id = opt_str(row.get("cl_ord_id"))
@@ -101,7 +114,7 @@ def decode_execution_rows(
     side = row.get("side")
     tif = row.get("time_in_force")
     order_type = row.get("order_type")
-    out.append(
+    out: list[ExecutionReport | RateCounter] = [
         ExecutionReport(
             exec_type=exec_type,
             order_id=order_id,
@@ -125,14 +138,22 @@ def decode_execution_rows(
             sequence=sequence,
             recv_ns=recv_ns,
         )
-    )
-    if "ratecount" in row and "symbol" in row:
-        out.append(_rate_counter(row, recv_ns))
+    ]
+    if counter is not None:
+        out.append(counter)
     return out
 
 
 def _rate_counter(row: Mapping[str, Any], recv_ns: int) -> RateCounter:
-    return RateCounter(symbol=string(row["symbol"]), count=dec(row["ratecount"]), recv_ns=recv_ns)
+    count = dec(row["ratecount"])
+    if count < 0:
+        raise MalformedError(f"negative ratecount: {count}")
+    return RateCounter(
+        symbol=opt_str(row.get("symbol")) or "",
+        count=count,
+        recv_ns=recv_ns,
+        order_id=opt_str(row.get("order_id")),
+    )
 
 
 def decode_balance_row(row: Any, is_snapshot: bool, recv_ns: int) -> BalanceChange:

@@ -40,6 +40,7 @@ from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.order import OrderSnapshot
 from krakenbot.errors import InvariantError, RejectedError
 from krakenbot.kraken import rest_orders
+from krakenbot.kraken.ratecount import CounterPairs
 from krakenbot.net.rest_client import RestClient
 from krakenbot.net.ws_session import WsSession
 
@@ -126,6 +127,8 @@ class KrakenVenue:
         self.session = session
         self.instruments = dict(instruments)
         self._clock = clock
+        # order_id -> pair, for streamed `ratecount` readings on reports that name no symbol.
+        self._counter_pairs = CounterPairs()
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self) -> None:
@@ -157,6 +160,7 @@ class KrakenVenue:
         result = await self.rest.add_order(request)
         if not result.txids:
             raise InvariantError("AddOrder answered without a txid", cl_ord_id=command.cl_ord_id)
+        self._counter_pairs.learn(result.txids[0], command.symbol)
         self.session.inbound.put(
             OrderAccepted(command.cl_ord_id, result.txids[0], self._clock.now_ns())
         )
@@ -207,11 +211,20 @@ class KrakenVenue:
 
     async def events(self) -> AsyncIterator[AccountEvent | StateEvent]:
         async for event in self.session.events():
-            if isinstance(event, RateCounter):
-                # Kraken's own per-pair counter keeps the client's trading-rate model honest.
-                self.rest.observe_trading_counter(event.symbol, float(event.count))
+            if isinstance(event, ExecutionReport) and event.symbol:
+                self._counter_pairs.learn(event.order_id, event.symbol)
+            elif isinstance(event, RateCounter):
+                self.observe_rate_counter(event)
             if isinstance(event, _ACCOUNT_OR_STATE):
                 yield event
+
+    def observe_rate_counter(self, counter: RateCounter) -> None:
+        """Kraken's own per-pair counter keeps the client's trading-rate model honest.
+
+        Same scale as the model: the executions ack's `maxratecount` equals the tier threshold
+        (125 = Intermediate, docs guides/spot-ratelimits), so the reading is used unscaled."""
+        for pair in self._counter_pairs.pairs_for(counter, self.instruments):
+            self.rest.observe_trading_counter(pair, float(counter.count))
 
 
 # What the private session delivers (market events never come from it; ignored if they did).

@@ -125,6 +125,10 @@ class RestClient:
         """Feed Kraken's live per-pair `ratecounter` (WS v2 executions) into the rate model."""
         self._core.observe_trading_counter(self.pair_key(pair), value)
 
+    def trading_counter_estimate(self, pair: str) -> float:
+        """The rate model's current estimate of Kraken's trading counter for `pair`."""
+        return self._core.trading_counter_estimate(self.pair_key(pair))
+
     def pair_key(self, pair: str) -> str:
         """One name per pair for the trading counter, whatever spelling the caller used."""
         return self._aliases.get(pair, pair)

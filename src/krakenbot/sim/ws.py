@@ -242,21 +242,44 @@ class Hub:
                 conn.queue.put_nowait(ohlc_frames[interval])
 
     def _publish_private(self, events: list[ExecEvent | LedgerEvent]) -> None:
-        reports = [wire_ws.exec_report(e) for e in events if isinstance(e, ExecEvent)]
+        exec_events = [e for e in events if isinstance(e, ExecEvent)]
+        reports = [wire_ws.exec_report(e) for e in exec_events]
         ledgers = [wire_ws.ledger_row(e) for e in events if isinstance(e, LedgerEvent)]
+        counted: list[Json] | None = None
         for conn in self.conns:
             if conn.kind != "private":
                 continue
             sub = conn.subs.get(("executions", ""))
             if reports and sub is not None:
                 every = sub.get("order_status", True)
-                for report in reports:
+                sent = reports
+                if sub.get("ratecounter", False):
+                    if counted is None:
+                        counted = self._with_ratecount(exec_events, reports)
+                    sent = counted
+                for report in sent:
                     # order_status=false: only new / filled / canceled / expired (docs).
                     if every or report.get("exec_type") in _OPEN_CLOSE:
                         self._send_exec(conn, report)
             if ledgers and conn.subscribed("balances"):
                 conn.bal_seq += 1
                 conn.send(wire_ws.balances_update(ledgers, conn.bal_seq))
+
+    def _with_ratecount(self, events: list[ExecEvent], reports: list[Json]) -> list[Json]:
+        """Copies of the reports carrying the account's trading counter for the report's pair.
+
+        docs websocket-v2/executions: with `ratecounter: true` "the rate-limit counter is
+        included in the stream"; the counter is per (client, pair) (guides/spot-ratelimits)
+        and on the scale of the ack's `maxratecount` (the tier threshold). The sim prints it
+        as a plain JSON number under `ratecount` on each update report; the report keeps its
+        own fields, so `new` / `canceled` reports still name no `symbol`."""
+        trading = self.state.exchange.trading
+        now = self.state.now_ns()
+        out: list[Json] = []
+        for event, report in zip(events, reports, strict=True):
+            value = trading.value(event.order.pair.symbol, now)
+            out.append({**report, "ratecount": wire_ws.num(value, 2)})
+        return out
 
     def _send_exec(self, conn: Conn, report: Json) -> None:
         faults = self.state.faults

@@ -291,7 +291,12 @@ def _private_sub(ctx: Ctx, channel: str, params: Json, *, subscribe: bool) -> No
         conn.bal_seq = 1
         if snapshot:
             conn.send(wire_ws.balances_snapshot(ex.balances, conn.bal_seq))
-    conn.subs[(channel, "")] = {"order_status": _flag(params, "order_status", True)}
+    conn.subs[(channel, "")] = {
+        "order_status": _flag(params, "order_status", True),
+        # docs websocket-v2/executions: "If true, the rate-limit counter is included in the
+        # stream" (default false). ws.py attaches it to each update report.
+        "ratecounter": _flag(params, "ratecounter", False),
+    }
 
 
 def _flag(params: Json, name: str, default: bool) -> bool:
