@@ -259,7 +259,10 @@ class FrameRouter:
         inbound = self.inbound
         for item in result.items:
             if type(item) is RateCounter:
-                inbound.put_latest(("ratecounter", item.symbol), item)
+                # Latest reading per pair; a reading that names no pair is kept per order
+                # (its pair is resolved by the consumer), so one pair's reading can never
+                # overwrite another's.
+                inbound.put_latest(("ratecounter", item.symbol or item.order_id), item)
             elif type(item) is DecodeFailed:
                 self.stats.decode_failures += 1
                 inbound.put(item)

@@ -16,6 +16,7 @@ from krakenbot.domain.events import (
     BookTop,
     DecodeFailed,
     ExecutionReport,
+    RateCounter,
     ReconcileRequested,
     SubscriptionFailed,
     Ticker,
@@ -185,3 +186,23 @@ def test_config_is_validated() -> None:
     with pytest.raises(ConfigError):
         WsSessionConfig(heartbeat_interval_s=0)
     assert WsSessionConfig(book_depth=25).stale_after_s == 5.0
+
+
+def test_rate_counters_naming_no_pair_are_kept_per_order() -> None:
+    session, q = _session()
+    conn = Conn(Channel.PRIVATE, "ws://x", token="TOKEN")
+    session.on_frame(conn, _exec_frame(1, None, snapshot=True), 1)
+    q.drain()
+    rows = [
+        {"exec_type": "canceled", "order_id": oid, "order_status": "canceled", "ratecount": n}
+        for oid, n in (("OA", 9), ("OB", 17), ("OA", 10))
+    ]
+    for seq, row in enumerate(rows, start=2):
+        frame = {"channel": "executions", "type": "update", "data": [row], "sequence": seq}
+        session.on_frame(conn, json.dumps(frame), seq)
+    counters = [e for e in q.drain() if isinstance(e, RateCounter)]
+    # One slot per order: OB's reading survives, OA's latest wins over its older one.
+    assert sorted((c.order_id, c.count) for c in counters) == [
+        ("OA", Decimal("10")),
+        ("OB", Decimal("17")),
+    ]
