@@ -7,7 +7,7 @@ is its price fragment followed by its qty fragment — and the session verifies 
 
 Why text: exchange checksums are computed over the printed digits, and a float (or even a
 normalised Decimal) loses trailing zeros. Each side keeps its levels best-first in parallel
-lists (sort key, price text, qty text, level fragment), so verifying a message is one slice,
+lists (sort key, (price text, qty text), level fragment), so verifying a message is one slice,
 one join and one CRC, with no per-level Python work. Levels are found by their price text (a
 venue prints one price one way; with `price_decimals` set the text is re-padded to a
 canonical form first); a Decimal is built only when a new price level appears, for ordering,
@@ -39,27 +39,26 @@ class _Side:
     price for bids, so index 0 is always the best level and truncation is one `del [depth:]`.
     `index` maps a price text to (key, price fragment)."""
 
-    __slots__ = ("frags", "index", "joined", "keys", "n_joined", "qtys", "texts")
+    __slots__ = ("frags", "index", "joined", "keys", "levels", "n_joined")
 
     def __init__(self) -> None:
         self.index: dict[str, tuple[Decimal, str]] = {}
         self.keys: list[Decimal] = []
-        self.texts: list[str] = []
-        self.qtys: list[str] = []
+        self.levels: list[Level] = []  # (price_text, qty_text), as the views return them
         self.frags: list[str] = []
         self.joined: bytes | None = None  # cached fragments of the best levels
         self.n_joined = 0
 
     def clear(self) -> None:
         self.index.clear()
-        del self.keys[:], self.texts[:], self.qtys[:], self.frags[:]
+        del self.keys[:], self.levels[:], self.frags[:]
         self.joined = None
 
     def truncate(self, depth: int) -> None:
         index = self.index
-        for text in self.texts[depth:]:
+        for text, _ in self.levels[depth:]:
             del index[text]
-        del self.keys[depth:], self.texts[depth:], self.qtys[depth:], self.frags[depth:]
+        del self.keys[depth:], self.levels[depth:], self.frags[depth:]
 
 
 class OrderBook:
@@ -160,14 +159,14 @@ class OrderBook:
                 if zero:
                     if known is not None:
                         i = bisect_left(keys, known[0])
-                        del keys[i], side.texts[i], side.qtys[i], side.frags[i]
+                        del keys[i], side.levels[i], side.frags[i]
                         del index[price_text]
                     continue
                 if qty_text[0] == "-":
                     raise BookError(f"negative qty {qty_text!r}")
                 if known is not None:
                     i = bisect_left(keys, known[0])
-                    side.qtys[i] = qty_text
+                    side.levels[i] = (price_text, qty_text)
                     side.frags[i] = known[1] + fragment(qty_text)
                     continue
                 price = Decimal(price_text)
@@ -186,13 +185,12 @@ class OrderBook:
         if i < len(keys) and keys[i] == key:
             # One value printed two ways ("10.0" and "10.00"): the checksum text would be
             # ambiguous, so the book cannot be trusted.
-            raise BookError(f"price {price_text!r} already present as {side.texts[i]!r}")
+            raise BookError(f"price {price_text!r} already present as {side.levels[i][0]!r}")
         fragment = self._fragment
         price_frag = fragment(price_text)
         side.index[price_text] = (key, price_frag)
         keys.insert(i, key)
-        side.texts.insert(i, price_text)
-        side.qtys.insert(i, qty_text)
+        side.levels.insert(i, (price_text, qty_text))
         side.frags.insert(i, price_frag + fragment(qty_text))
 
     def _refit_level(self, price_text: str, qty_text: str) -> Level:
@@ -214,13 +212,11 @@ class OrderBook:
 
     def bid_levels(self, n: int | None = None) -> list[Level]:
         """Best (highest) first."""
-        side = self._bids
-        return list(zip(side.texts[:n], side.qtys[:n], strict=True))
+        return self._bids.levels[:n]
 
     def ask_levels(self, n: int | None = None) -> list[Level]:
         """Best (lowest) first."""
-        side = self._asks
-        return list(zip(side.texts[:n], side.qtys[:n], strict=True))
+        return self._asks.levels[:n]
 
     def bid_fragments(self, n: int) -> list[str]:
         return self._bids.frags[:n]
@@ -259,10 +255,11 @@ class OrderBook:
             symbol=self.symbol,
             bids=tuple(
                 PriceLevel(k.copy_negate(), Decimal(q))
-                for k, q in zip(bids.keys[:n], bids.qtys[:n], strict=True)
+                for k, (_, q) in zip(bids.keys[:n], bids.levels[:n], strict=True)
             ),
             asks=tuple(
-                PriceLevel(k, Decimal(q)) for k, q in zip(asks.keys[:n], asks.qtys[:n], strict=True)
+                PriceLevel(k, Decimal(q))
+                for k, (_, q) in zip(asks.keys[:n], asks.levels[:n], strict=True)
             ),
             verified=verified,
             exchange_ns=self.exchange_ns,

@@ -75,6 +75,7 @@ from krakenbot.kraken.ws_scalars import (
 )
 
 __all__ = [
+    "BOOK_PREFIX",
     "decode",
     "encode_add_order",
     "encode_batch_add",
@@ -108,14 +109,14 @@ _TEXT_DECODER = json.JSONDecoder(parse_float=str, parse_constant=_reject_constan
 _DEC_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
 _TEXT_SCAN: _Scanner = json.scanner.make_scanner(_TEXT_DECODER)  # type: ignore[arg-type]
 _DEC_SCAN: _Scanner = json.scanner.make_scanner(_DEC_DECODER)  # type: ignore[arg-type]
-_BOOK_PREFIX = '{"channel":"book"'
+BOOK_PREFIX = '{"channel":"book"'
 _TICKER_PREFIX = '{"channel":"ticker"'
 
 
 def _loads(text: str) -> Any:
     # JSONDecoder.decode runs two whitespace regexes around the C scanner; Kraken frames have
     # no surrounding whitespace, so try the scanner alone and fall back only when needed.
-    if text.startswith(_BOOK_PREFIX):
+    if text.startswith(BOOK_PREFIX):
         scan, decoder = _TEXT_SCAN, _TEXT_DECODER
     else:
         scan, decoder = _DEC_SCAN, _DEC_DECODER
@@ -144,7 +145,7 @@ def decode(frame: str | bytes, recv_ns: int = 0) -> list[WsMessage]:
     """Decode one WebSocket text frame. Never raises: bad input becomes DecodeFailed."""
     try:
         text = frame if isinstance(frame, str) else frame.decode("utf-8")
-        if text.startswith(_BOOK_PREFIX):
+        if text.startswith(BOOK_PREFIX):
             book = fast_book(text, recv_ns)
             if book is not None:
                 return [book]

@@ -127,7 +127,7 @@ def fast_book(text: str, recv_ns: int = 0) -> BookMessage | None:
 # Ticker frames (docs: websocket-v2/ticker field order; real pushes add fields such as
 # `volume_usd` before `timestamp`, which the pattern admits and skips). The match starts after
 # the fixed prefix, which the caller has already tested.
-_SNUM = r"(-?[0-9]++(?:\.[0-9]++)?+)"
+_SNUM = r"(-?+[0-9]++(?:\.[0-9]++)?+)"
 _TICKER_NAMES = (
     "bid",
     "bid_qty",
@@ -146,7 +146,7 @@ _TICKER_UPDATE_PREFIX = '{"channel":"ticker","type":"update","data":[{"symbol":"
 _TICKER_BODY_RE = re.compile(
     r'([A-Za-z0-9/._-]++)",'
     + ",".join(f'"{name}":{_SNUM}' for name in _TICKER_NAMES)
-    + r'(?:,"[a-z_]++":-?[0-9]++(?:\.[0-9]++)?+)*+'
+    + r'(?:,"[a-z_]++":-?+[0-9]++(?:\.[0-9]++)?+)*+'
     r',"timestamp":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})\.([0-9]{6})Z"\}\]\}'
 )
 _update_body = _TICKER_BODY_RE.fullmatch

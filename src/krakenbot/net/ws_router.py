@@ -27,9 +27,11 @@ from krakenbot.domain.events import (
     Ticker,
 )
 from krakenbot.kraken.ws_codec import (
+    BOOK_PREFIX,
     decode,
     encode_subscribe,
     encode_unsubscribe,
+    fast_book,
     peek_ticker_symbol,
 )
 from krakenbot.kraken.ws_messages import (
@@ -192,6 +194,12 @@ class FrameRouter:
 
     def on_frame(self, conn: Conn, frame: str | bytes, recv_ns: int) -> None:
         """Everything the reader does with one frame (synchronous; never waits)."""
+        if type(frame) is str and frame.startswith(BOOK_PREFIX):
+            # The busiest frame kind goes straight to its decoder and handler.
+            book = fast_book(frame, recv_ns)
+            if book is not None:
+                self._on_book(conn, book)
+                return
         symbol = peek_ticker_symbol(frame)
         if symbol is not None:
             # Conflate first, parse later: only the ticker the engine actually takes is
