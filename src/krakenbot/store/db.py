@@ -103,7 +103,15 @@ class Database:
                 except BaseException:
                     await self._conn.execute("ROLLBACK")
                     raise
-                await self._conn.execute("COMMIT")
+                try:
+                    await self._conn.execute("COMMIT")
+                except BaseException:
+                    # A failed COMMIT (busy, disk full, a deferred constraint) can leave the
+                    # transaction open; every later BEGIN would then fail. Undo it: the
+                    # caller sees the error, nothing was committed.
+                    with contextlib.suppress(Exception):
+                        await self._conn.execute("ROLLBACK")
+                    raise
             finally:
                 self._owner = None
 
