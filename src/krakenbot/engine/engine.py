@@ -120,7 +120,10 @@ class Engine:
         self.clock = clock
         # Every ledger write the engine, its order manager and its reconciler make reports
         # its outcome here: one failure makes the engine unhealthy at once.
-        self.ledger = LedgerWatch(cfg.ledger_failure_grace_s)
+        self.ledger = LedgerWatch(
+            cfg.ledger_failure_grace_s,
+            on_recovered=lambda: self.request_reconcile("ledger writable again"),
+        )
         self.repo = repo = WatchedRepository(repo, self.ledger, clock.monotonic_ns)
         self.instruments = dict(instruments)
         self.balances: dict[str, Decimal] = dict(balances or {})
@@ -317,6 +320,11 @@ class Engine:
     def request_reconcile(self, reason: str) -> None:
         self._reconcile_reasons.append(reason)
         self._reconcile_wanted.set()
+
+    @property
+    def reconcile_reasons(self) -> tuple[str, ...]:
+        """Why the next reconciliation was asked for (empty when none is pending)."""
+        return tuple(self._reconcile_reasons) if self._reconcile_wanted.is_set() else ()
 
     async def set_trading_state(self, state: TradingState, reason: str) -> None:
         if state is self.trading_state:

@@ -54,10 +54,13 @@ class LedgerFailure:
 class LedgerWatch:
     """Write outcomes in, verdicts out. `grace_s` > 0: how long writes may keep failing."""
 
-    def __init__(self, grace_s: float) -> None:
+    def __init__(self, grace_s: float, on_recovered: Callable[[], None] | None = None) -> None:
         if not grace_s > 0:
             raise ValueError(f"grace_s must be positive, got {grace_s!r}")
         self.grace_s = grace_s
+        # Called when a write succeeds after failures (e.g. reconcile: a fill whose report
+        # could not be recorded meanwhile is only on the exchange now).
+        self._on_recovered = on_recovered
         self._failure: LedgerFailure | None = None
         self.failures = 0  # every failed write since start (for counters)
 
@@ -92,6 +95,8 @@ class LedgerWatch:
         if current is None:
             return
         self._failure = None
+        if self._on_recovered is not None:
+            self._on_recovered()
         logger.warning(
             "ledger writable again",
             extra={

@@ -155,6 +155,8 @@ async def test_a_write_that_succeeds_again_clears_the_condition(
             break
         await asyncio.sleep(0)
     assert engine.healthy() and engine.health().ledger_error == ""
+    # What could not be recorded meanwhile (a fill report) is fetched from the exchange.
+    assert "ledger writable again" in engine.reconcile_reasons
     assert await ledger.inner.get_state("ledger_probe") is not None
     clock.advance(2 * GRACE_S)
     await asyncio.sleep(0)

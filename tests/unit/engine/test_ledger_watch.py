@@ -33,6 +33,17 @@ def test_the_first_failure_marks_failing_at_once_and_a_success_clears_it() -> No
     assert watch.failing is None
 
 
+def test_recovery_is_announced_once_per_failure_run() -> None:
+    recovered: list[int] = []
+    watch = LedgerWatch(30, on_recovered=lambda: recovered.append(1))
+    watch.succeeded("set_state", 1 * S)
+    watch.failed("insert_fill", LOCKED, 2 * S)
+    watch.failed("insert_fill", LOCKED, 3 * S)
+    watch.succeeded("set_state", 4 * S)
+    watch.succeeded("set_state", 5 * S)
+    assert recovered == [1]
+
+
 def test_overdue_only_after_the_whole_grace_period_without_a_success() -> None:
     watch = LedgerWatch(30)
     watch.failed("insert_order", LOCKED, 100 * S)
