@@ -6,7 +6,11 @@ the order registry, builds the `RiskContext` and `StrategyView`, runs strategy â
 order manager, ticks timers (timeouts, metrics every minute, daily-loss watch), runs
 reconciliation (start-up, every reconnect / sequence gap / ambiguous send, periodically),
 feeds the breaker policy and trips the circuit breaker, and persists the trading state
-(ACTIVE / REDUCING / HALTED) in `state`. There are no mode checks here: live, sim and paper
+(ACTIVE / REDUCING / HALTED) in `state`. Every ledger write goes through a
+`WatchedRepository`: one failure makes the engine unhealthy and refuses new orders until a
+write succeeds again (which also asks for a reconciliation), and `run_ledger_watch` raises
+`LedgerUnwritableError` once writes have failed for `ledger_failure_grace_s` (the daemon's
+safe stop). There are no mode checks here: live, sim and paper
 differ only in the `Venue` and `MarketFeed` the composition root injects.
 Imports: domain, orders, risk, strategy, ports, resilience, engine. Must not import: net,
 store, sim, app.

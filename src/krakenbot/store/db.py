@@ -101,7 +101,10 @@ class Database:
                 try:
                     yield self
                 except BaseException:
-                    await self._conn.execute("ROLLBACK")
+                    # SQLite may have rolled back by itself already (SQLITE_FULL, IOERR):
+                    # then ROLLBACK fails, and must not hide the error that caused it.
+                    with contextlib.suppress(Exception):
+                        await self._conn.execute("ROLLBACK")
                     raise
                 try:
                     await self._conn.execute("COMMIT")
@@ -123,8 +126,9 @@ class Database:
         try:
             yield
         except BaseException:
-            await self._conn.execute(f"ROLLBACK TO {name}")
-            await self._conn.execute(f"RELEASE {name}")
+            with contextlib.suppress(Exception):  # gone if SQLite rolled everything back
+                await self._conn.execute(f"ROLLBACK TO {name}")
+                await self._conn.execute(f"RELEASE {name}")
             raise
         finally:
             self._depth -= 1

@@ -182,3 +182,23 @@ async def test_writes_fail_while_another_program_locks_and_work_again_after(
     async with db.transaction():
         await _put(db, "b")
     assert await _count(db) == 1
+
+
+async def test_a_full_disk_fails_the_write_and_the_connection_recovers(db: Database) -> None:
+    # SQLITE_FULL as a full disk gives it: the page limit pinned to the current size.
+    pages = await db.pragma("page_count")
+    await db.pragma(f"max_page_count={pages}")
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        async with db.transaction():
+            for i in range(200):
+                await _put(db, f"k{i}", "x" * 4000)
+    assert await _count(db) == 0  # nothing half-written
+    with pytest.raises(sqlite3.OperationalError, match="full"):  # also inside a savepoint
+        async with db.transaction(), db.transaction():
+            for i in range(200):
+                await _put(db, f"k{i}", "x" * 4000)
+    assert await _count(db) == 0
+    await db.pragma("max_page_count=1073741823")
+    async with db.transaction():
+        await _put(db, "after")
+    assert await _count(db) == 1
