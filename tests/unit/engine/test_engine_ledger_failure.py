@@ -5,6 +5,7 @@ write that succeeds again clears everything. Paper venue, real ledger, injected 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
@@ -150,10 +151,11 @@ async def test_a_write_that_succeeds_again_clears_the_condition(
     await _fail_a_write(engine, ledger, clock)
     ledger.broken = False
     watch = asyncio.create_task(engine.run_ledger_watch())
-    for _ in range(1000):  # bounded: the watch's probe write succeeds within a few turns
-        if engine.ledger.failing is None:
-            break
-        await asyncio.sleep(0)
+    async with asyncio.timeout(10):  # bounded in real time: the probe is real SQLite I/O
+        for _ in itertools.count():
+            if engine.ledger.failing is None:
+                break
+            await asyncio.sleep(0)
     assert engine.healthy() and engine.health().ledger_error == ""
     # What could not be recorded meanwhile (a fill report) is fetched from the exchange.
     assert "ledger writable again" in engine.reconcile_reasons
