@@ -256,10 +256,13 @@ class Engine:
                 overdue = self.ledger.overdue(now)
                 if overdue is not None:
                     raise self.ledger.overdue_error(overdue, now)
-                with contextlib.suppress(Exception):  # the outcome is what the watch records
-                    await self.repo.set_state(LEDGER_PROBE_KEY, str(self.clock.now_ns()))
+                await self._shielded(self._probe_ledger())  # never cut a write
 
         await self._until_stopped(loop())
+
+    async def _probe_ledger(self) -> None:
+        with contextlib.suppress(Exception):  # the outcome is what the watch records
+            await self.repo.set_state(LEDGER_PROBE_KEY, str(self.clock.now_ns()))
 
     async def _until_stopped(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
