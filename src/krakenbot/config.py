@@ -49,6 +49,7 @@ BOOK_DEPTHS = (10, 25, 100, 500, 1000)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Kraken's cancel_after timeout must stay below one day (docs: websocket-v2/cancel_after).
 MAX_DMS_TIMEOUT_S = 86_399
+MAX_LEDGER_GRACE_S = 600
 _PAIR = re.compile(r"^[A-Z0-9]{1,16}/[A-Z0-9]{1,16}$")
 # A built-in name, or `package.module:ClassName` as strategy.loader accepts.
 _STRATEGY = re.compile(r"^(?:[a-z][a-z0-9_]{0,63}|[A-Za-z_][\w.]{0,127}:[A-Za-z_]\w{0,63})$")
@@ -66,6 +67,7 @@ _POSITIVE_NUMBERS = (
     "ws_connect_timeout_s",
     "dead_man_switch_timeout_s",
     "dead_man_switch_refresh_s",
+    "ledger_failure_grace_s",
     "log_max_bytes",
 )
 
@@ -118,6 +120,9 @@ class Settings(BaseSettings):
 
     dead_man_switch_timeout_s: int = 60
     dead_man_switch_refresh_s: int = 20
+    # Ledger writes failing (locked, disk full, read-only): new orders stop at the first
+    # failure; failing for this long without one success → safe stop, exit status 1.
+    ledger_failure_grace_s: float = 30.0
 
     data_dir: Path = Path("data")
     database_path: Path = Path("trading.db")
@@ -258,6 +263,11 @@ class Settings(BaseSettings):
             problems.append(
                 f"DEAD_MAN_SWITCH_REFRESH_S={self.dead_man_switch_refresh_s} must be shorter "
                 f"than DEAD_MAN_SWITCH_TIMEOUT_S={self.dead_man_switch_timeout_s}"
+            )
+        if self.ledger_failure_grace_s > MAX_LEDGER_GRACE_S:
+            problems.append(
+                f"LEDGER_FAILURE_GRACE_S={self.ledger_failure_grace_s:g}: at most "
+                f"{MAX_LEDGER_GRACE_S} s (fills could go unrecorded that long)"
             )
         problems.extend(self._credential_problems())
         problems.extend(self._endpoint_problems())

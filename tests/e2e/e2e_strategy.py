@@ -4,6 +4,8 @@ Flat and no working order → a post-only buy worth E2E_TRADE_USD (default 5) at
 minus E2E_OFFSET_PCT percent; long → a post-only sell of the whole position at the ask plus
 the same offset. The tests move the simulated market with SimControl.set_mid to fill them.
 At most one new order per E2E_COOLDOWN_S (default 0.5 s), so a denial never floods.
+E2E_MAX_WORKING (default 1): while flat, keep up to that many entries resting, the k-th
+(from 1) k times the offset below the bid, so a market move can fill one and leave another.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Ladder:
         self.trade_usd = Decimal(os.environ.get("E2E_TRADE_USD", "5"))
         self.offset = Decimal(os.environ.get("E2E_OFFSET_PCT", "0")) / 100
         self.cooldown_ns = int(float(os.environ.get("E2E_COOLDOWN_S", "0.5")) * NS)
+        self.max_working = int(os.environ.get("E2E_MAX_WORKING", "1"))
         self._last_ns = 0
 
     @classmethod
@@ -51,14 +54,17 @@ class Ladder:
         bid, ask = book.best_bid, book.best_ask
         if bid is None or ask is None or now - self._last_ns < self.cooldown_ns:
             return []
-        if view.working_orders(self.symbol):
+        working = len(view.working_orders(self.symbol))
+        if working >= self.max_working:
             return []
         held = inst.quantize_qty(max(view.position(self.symbol), Decimal(0)))
         if held >= inst.ordermin:
+            if working:
+                return []
             price = inst.quantize_price(ask * (1 + self.offset), up=True)
             self._last_ns = now
             return [self._order(Side.SELL, held, price, reduces=True)]
-        price = inst.quantize_price(bid * (1 - self.offset))
+        price = inst.quantize_price(bid * (1 - self.offset * (working + 1)))
         qty = inst.quantize_qty(self.trade_usd / price)
         if qty < inst.ordermin or qty * price < inst.costmin:
             return []

@@ -106,30 +106,79 @@ async def test_kill_9_at_several_points_then_clean_recovery(sim: Sim, tmp_path: 
     assert {o["cl_ord_id"] for o in sim.control.orders()} <= set(ids)
 
 
-async def test_a_failing_component_brings_the_daemon_to_a_safe_stop(
+async def test_an_unwritable_ledger_brings_the_daemon_to_a_safe_stop_losing_no_fill(
     sim: Sim, tmp_path: Path
 ) -> None:
-    env = daemon_env(tmp_path, sim, E2E_OFFSET_PCT="1")
+    grace_s = 12.0
+    env = daemon_env(
+        tmp_path,
+        sim,
+        E2E_OFFSET_PCT="0.6",
+        E2E_MAX_WORKING="2",  # two entries rest, 0.6 % and 1.2 % below the bid
+        E2E_TRADE_USD="4",
+        MAX_TOTAL_EXPOSURE="20",
+        LEDGER_FAILURE_GRACE_S=f"{grace_s:g}",
+        DEAD_MAN_SWITCH_TIMEOUT_S="600",  # so only the safe stop can cancel during the test
+    )
     daemon = await start_daemon(tmp_path, env)
+    loop = asyncio.get_running_loop()
+    blocker: sqlite3.Connection | None = None
     try:
-        await eventually(lambda: bool(open_orders(sim)), 30, "a resting order")
-        # Another program locks the ledger for longer than twice SQLite's busy timeout (5 s):
-        # the daemon's status snapshot (every 5 s) cannot be written, its job fails, and the
-        # whole daemon must go down safely (the engine may have failed a write before it).
+        await eventually(lambda: len(open_orders(sim)) == 2, 30, "two resting entries")
+        await eventually(
+            lambda: ledger_matches_exchange(tmp_path, sim), 10, "the ledger matches the exchange"
+        )
         blocker = sqlite3.connect(tmp_path / "data" / "trading.db", timeout=1)
+        sent_before = {str(o["txid"]) for o in sim.control.orders()}
+        # Another program takes the ledger's write lock and keeps it (past the busy timeout).
         blocker.execute("BEGIN EXCLUSIVE")
-        try:
-            await asyncio.sleep(12)
-        finally:
+        locked_at = loop.time()
+        # Meanwhile the market fills the nearer entry: the daemon cannot record that fill.
+        # (The feed stays paused until the restart, so the deeper entry cannot fill too.)
+        sim.control.pause_feed()
+        mid = Decimal(sim.state.exchange.markets["XLM/USD"].mid)
+        sim.control.set_mid("XLM/USD", mid * Decimal("0.991"))
+        await eventually(lambda: len(sim.control.trades()) == 1, 10, "the nearer entry fills")
+        assert len(open_orders(sim)) == 1  # the deeper entry still rests
+
+        async def reports_the_ledger_failure() -> bool:
+            status = await cli(tmp_path, env, "status", "--json")
+            doc = status.json() if status.out.strip() else {}
+            return status.code == 1 and "ledger write failing" in str(doc.get("ledger_error"))
+
+        await eventually(reports_the_ledger_failure, 20, "status: unhealthy, naming the ledger")
+        assert daemon.proc.returncode is None  # unhealthy, still running: within the grace
+        code = await daemon.wait(90)
+        assert code == 1, "".join(daemon.stderr[-20:])
+        assert loop.time() - locked_at >= grace_s  # not before the grace period
+        # While failing: no new order reached the exchange (not even the exit for the fill),
+        # and the safe stop cancelled the resting entry although the ledger was still locked.
+        assert {str(o["txid"]) for o in sim.control.orders()} == sent_before
+        assert open_orders(sim) == []
+    finally:
+        if blocker is not None:
             blocker.rollback()
             blocker.close()
-        code = await daemon.wait(40)
-        assert code == 1, "".join(daemon.stderr[-20:])
+        daemon.kill9()
+
+    # A restart with a writable ledger reconciles: the fill is recorded, exactly once.
+    sim.control.resume_feed()
+    daemon = await start_daemon(tmp_path, env)
+    try:
+        await eventually(lambda: healthy(tmp_path, env), 40, "healthy after the restart")
+        await eventually(
+            lambda: ledger_matches_exchange(tmp_path, sim), 10, "the ledger matches the exchange"
+        )
+        filled = [str(t["trade_id"]) for t in sim.control.trades()]
+        assert filled and ledger(
+            tmp_path, "SELECT trade_id FROM fills WHERE trade_id = ?", (filled[0],)
+        ) == [(filled[0],)]
         kinds = [r[0] for r in ledger(tmp_path, "SELECT kind FROM events")]
-        assert "daemon_failed" in kinds
-        assert open_orders(sim) == []  # cancelled on the way down
-        status = await cli(tmp_path, env, "status", "--json")
-        assert status.code == 2 and status.json()["last_error"]
+        assert "reconcile" in kinds
+        stop = await cli(tmp_path, env, "stop", "--timeout", "30")
+        assert stop.code == 0, stop.out
+        assert await daemon.wait(20) == 0
+        assert_ledger_matches_exchange(tmp_path, sim)
     finally:
         daemon.kill9()
 

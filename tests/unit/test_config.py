@@ -41,6 +41,7 @@ def test_defaults_are_the_documented_ones(env: pytest.MonkeyPatch) -> None:
     assert s.strategy == "mean_reversion"
     assert s.ws_book_depth == 10
     assert (s.dead_man_switch_timeout_s, s.dead_man_switch_refresh_s) == (60, 20)
+    assert s.ledger_failure_grace_s == 30.0
     assert s.credentials() is None
 
 
@@ -110,6 +111,9 @@ def test_money_is_parsed_exactly(env: pytest.MonkeyPatch) -> None:
             {"DEAD_MAN_SWITCH_TIMEOUT_S": "90000", "DEAD_MAN_SWITCH_REFRESH_S": "20"},
             ["DEAD_MAN_SWITCH_TIMEOUT_S=90000"],
         ),
+        ({"LEDGER_FAILURE_GRACE_S": "0"}, ["LEDGER_FAILURE_GRACE_S=0.0", "greater than 0"]),
+        ({"LEDGER_FAILURE_GRACE_S": "601"}, ["LEDGER_FAILURE_GRACE_S=601", "at most 600"]),
+        ({"LEDGER_FAILURE_GRACE_S": "soon"}, ["LEDGER_FAILURE_GRACE_S", "soon"]),
         ({"KRAKEN_API_KEY": FAKE_KEY}, ["KRAKEN_API_KEY", "KRAKEN_API_SECRET"]),
         ({"KRAKEN_STATUS_API_SECRET": FAKE_SECRET}, ["KRAKEN_STATUS_API_KEY"]),
     ],

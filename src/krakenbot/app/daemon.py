@@ -256,10 +256,22 @@ class Daemon:
                 return
 
     async def _snapshot(self) -> None:
-        doc = self.report().to_json()
-        await self.repo.set_state(STATUS_STATE_KEY, json.dumps(doc, sort_keys=True))
-        if self.dms is not None and self.dms.trigger_time:
-            await self.repo.set_state(DMS_STATE_KEY, self.dms.trigger_time)
+        """A failed write is reported to the stack's ledger watch, which makes the engine
+        unhealthy at once and the daemon stop safely if writes keep failing for
+        LEDGER_FAILURE_GRACE_S; a stack without one (older contract) fails the job."""
+        note = getattr(self.stack, "ledger_write", None)
+        try:
+            doc = self.report().to_json()
+            await self.repo.set_state(STATUS_STATE_KEY, json.dumps(doc, sort_keys=True))
+            if self.dms is not None and self.dms.trigger_time:
+                await self.repo.set_state(DMS_STATE_KEY, self.dms.trigger_time)
+        except Exception as exc:
+            if note is None:
+                raise
+            note("status snapshot", exc)
+            return
+        if note is not None:
+            note("status snapshot", None)
 
     async def _stopper(self) -> None:
         await self._stop.wait()

@@ -114,6 +114,7 @@ class TradingStack:
             ("engine_account", engine.run_account),
             ("engine_timer", engine.run_timer),
             ("reconcile", engine.run_reconciler),
+            ("ledger", engine.run_ledger_watch),  # raises once writes fail for the grace period
         ]
         return found
 
@@ -131,6 +132,15 @@ class TradingStack:
     async def emergency_stop(self, reason: str) -> None:
         """Trading HALTED (persisted) and Kraken's CancelAll, through the risk gate."""
         await self.engine.emergency_stop(reason)
+
+    def ledger_write(self, operation: str, error: BaseException | None) -> None:
+        """The outcome of a ledger write made outside the engine (the daemon's status
+        snapshot): it counts towards the same "unwritable for the grace period" rule."""
+        watch, now = self.engine.ledger, self.engine.clock.monotonic_ns()
+        if error is None:
+            watch.succeeded(operation, now)
+        else:
+            watch.failed(operation, error, now)
 
     def health(self) -> EngineHealth:
         return self.engine.health()
@@ -264,7 +274,9 @@ async def open_stack(
             paper = PaperVenue(instruments, tuning.paper_balances, clock=clock)
             venue, feed = paper, PaperFeed(kraken_feed, paper)
         balances = await _step("balances", venue.balances())
-        engine_config = tuning.engine
+        engine_config = replace(
+            tuning.engine, ledger_failure_grace_s=settings.ledger_failure_grace_s
+        )
         if not live and engine_config.require_private_ws:
             engine_config = _no_private(engine_config)
         engine = Engine(

@@ -69,6 +69,7 @@ class StatusReport:
     healthy: bool | None = None  # the daemon's own verdict (loop, private WS, ledger, breaker)
     stopping: bool = False
     exchange: dict[str, Any] | None = None  # `--exchange`: Kraken's view and the differences
+    ledger_error: str | None = None  # ledger writes failing: new orders refused, safe stop due
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = jsonable(self)
@@ -108,6 +109,8 @@ def assess(report: StatusReport) -> tuple[StatusExit, tuple[str, ...]]:
     for name, state in (("public", report.ws_public), ("private", report.ws_private)):
         if state is not None and state.lower() != _CONNECTED:
             problems.append(f"{name} WebSocket is {state}")
+    if report.ledger_error:
+        problems.append(report.ledger_error)
     if report.healthy is False and not problems:
         problems.append("the daemon reports itself unhealthy")
     if report.exchange and report.exchange.get("differences"):
@@ -168,6 +171,7 @@ def from_engine_health(
         daily_pnl=_text(getattr(health, "daily_pnl", None)),
         total_pnl=_text(getattr(health, "total_pnl", None)),
         last_error=_text(getattr(health, "last_error", None)) or None,
+        ledger_error=_text(getattr(health, "ledger_error", None)) or None,
         dms_state=dms_state,
         dms_trigger_time=dms_trigger_time,
         data_files=dict(data_files),
@@ -201,6 +205,7 @@ def render_text(report: StatusReport) -> str:
         ("daily PnL", report.daily_pnl),
         ("total PnL", report.total_pnl),
         ("last error", report.last_error or "none"),
+        ("ledger", report.ledger_error),
         ("dead man's sw.", _dms(report)),
     ]
     for label, value in rows:

@@ -6,7 +6,11 @@ the order registry, builds the `RiskContext` and `StrategyView`, runs strategy â
 order manager, ticks timers (timeouts, metrics every minute, daily-loss watch), runs
 reconciliation (start-up, every reconnect / sequence gap / ambiguous send, periodically),
 feeds the breaker policy and trips the circuit breaker, and persists the trading state
-(ACTIVE / REDUCING / HALTED) in `state`. There are no mode checks here: live, sim and paper
+(ACTIVE / REDUCING / HALTED) in `state`. Every ledger write goes through a
+`WatchedRepository`: one failure makes the engine unhealthy and refuses new orders until a
+write succeeds again (which also asks for a reconciliation), and `run_ledger_watch` raises
+`LedgerUnwritableError` once writes have failed for `ledger_failure_grace_s` (the daemon's
+safe stop). There are no mode checks here: live, sim and paper
 differ only in the `Venue` and `MarketFeed` the composition root injects.
 Imports: domain, orders, risk, strategy, ports, resilience, engine. Must not import: net,
 store, sim, app.
@@ -52,6 +56,7 @@ from krakenbot.domain.events import (
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.portfolio import Portfolio, utc_day
 from krakenbot.engine.health import EngineCounts, EngineHealth, ShutdownReport
+from krakenbot.engine.ledger_watch import LedgerWatch, WatchedRepository
 from krakenbot.engine.reconciler import ReconcileConfig, Reconciler
 from krakenbot.engine.view import LiveView, RoundTrips
 from krakenbot.errors import InvariantError
@@ -72,6 +77,7 @@ _NS = 1_000_000_000
 ZERO = Decimal(0)
 STATE_KEY = "trading_state"
 LOSS_DAY_KEY = "loss_halted_day"
+LEDGER_PROBE_KEY = "ledger_probe"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +88,10 @@ class EngineConfig:
     balance_settle_s: float = 2.0  # wait before calling a balance difference a mismatch
     require_private_ws: bool = True  # healthy() needs the venue's private stream connected
     order_history_s: float = 2 * 86400.0  # orders loaded at start-up (plus every live one)
+    # Ledger writes may keep failing this long before the daemon stops safely
+    # (LEDGER_FAILURE_GRACE_S); the first failure already pauses new orders.
+    ledger_failure_grace_s: float = 30.0
+    ledger_check_s: float = 1.0  # how often the watch service looks (and probes a write)
     manager: ManagerConfig = field(default_factory=ManagerConfig)
     reconcile: ReconcileConfig = field(default_factory=ReconcileConfig)
 
@@ -111,8 +121,14 @@ class Engine:
         self.breaker = breaker
         self.venue = venue
         self.feed = feed
-        self.repo = repo
         self.clock = clock
+        # Every ledger write the engine, its order manager and its reconciler make reports
+        # its outcome here: one failure makes the engine unhealthy at once.
+        self.ledger = LedgerWatch(
+            cfg.ledger_failure_grace_s,
+            on_recovered=lambda: self.request_reconcile("ledger writable again"),
+        )
+        self.repo = repo = WatchedRepository(repo, self.ledger, clock.monotonic_ns)
         self.instruments = dict(instruments)
         self.balances: dict[str, Decimal] = dict(balances or {})
         self.system_state = system_state
@@ -133,6 +149,7 @@ class Engine:
             deliver=self.post,
             config=cfg.manager,
             on_fatal=self._fatal,
+            ledger_failing=lambda: self.ledger.failing is not None,
         )
         self.reconciler = Reconciler(
             venue=venue,
@@ -156,8 +173,8 @@ class Engine:
         self._next_metrics_ns = 0
         self._counts = EngineCounts()
         self._last_error = ""
-        self._ledger_ok = True
         self._refused: set[str] = set()  # symbols whose book subscription failed
+        self.ledger_refusals = 0  # new orders not even tried while the ledger was failing
         self._fatal_reason = ""
         self._inflight: set[asyncio.Future[None]] = set()
         self._account_epoch = 0  # bumped by every balance change and new fill
@@ -223,6 +240,30 @@ class Engine:
 
         await self._until_stopped(loop())
 
+    async def run_ledger_watch(self) -> None:
+        """Raise `LedgerUnwritableError` once ledger writes have kept failing for the grace
+        period (the daemon then makes its safe stop); returns when stop is requested.
+
+        While failing, it probes with one small write per check: new orders are refused then,
+        so without a probe nothing might write and a recovered ledger would go unnoticed."""
+
+        async def loop() -> None:
+            while True:
+                await self.clock.sleep(self.config.ledger_check_s)
+                if self.ledger.failing is None:
+                    continue
+                now = self.clock.monotonic_ns()
+                overdue = self.ledger.overdue(now)
+                if overdue is not None:
+                    raise self.ledger.overdue_error(overdue, now)
+                await self._shielded(self._probe_ledger())  # never cut a write
+
+        await self._until_stopped(loop())
+
+    async def _probe_ledger(self) -> None:
+        with contextlib.suppress(Exception):  # the outcome is what the watch records
+            await self.repo.set_state(LEDGER_PROBE_KEY, str(self.clock.now_ns()))
+
     async def _until_stopped(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
         stop = asyncio.ensure_future(self._stop.wait())
@@ -287,6 +328,11 @@ class Engine:
         self._reconcile_reasons.append(reason)
         self._reconcile_wanted.set()
 
+    @property
+    def reconcile_reasons(self) -> tuple[str, ...]:
+        """Why the next reconciliation was asked for (empty when none is pending)."""
+        return tuple(self._reconcile_reasons) if self._reconcile_wanted.is_set() else ()
+
     async def set_trading_state(self, state: TradingState, reason: str) -> None:
         if state is self.trading_state:
             return
@@ -330,12 +376,14 @@ class Engine:
         deadline = clock.monotonic_ns() + int(timeout_s * _NS)
         sent = 0
         still: tuple[str, ...] = ()
+        polled = False
         try:
             async with self.lock:
                 sent = await self.manager.cancel_all_ours("shutdown", self.risk_context())
             await self.manager.drain(max(0.1, timeout_s / 3))
             while True:
                 still = await self._ours_still_open()
+                polled = True
                 if not still or clock.monotonic_ns() >= deadline:
                     break
                 await clock.sleep(min(0.5, max(0.01, timeout_s / 20)))
@@ -343,18 +391,26 @@ class Engine:
                     for cl_ord_id in still:
                         intent = CancelIntent(cl_ord_id, "shutdown")
                         await self.manager.cancel(intent, self.risk_context())
-            if clock.monotonic_ns() < deadline:
+            if clock.monotonic_ns() < deadline and self.ledger.failing is None:
+                # Settles the ledger; pointless (and slow: every write waits for the busy
+                # timeout) while it cannot be written: then the venue's answer above stands.
                 await self.reconcile("shutdown")
                 still = tuple(o.cl_ord_id for o in self.registry.live())
             await self.manager.drain(0.1)
             detail = "all orders closed" if not still else f"{len(still)} order(s) still open"
+            failing = self.ledger.failing
+            if failing is not None:
+                detail += f"; {failing.describe()}"
             await self.repo.record_event("shutdown", {"cancels": str(sent), "detail": detail})
         except Exception as exc:
             logger.error("shutdown incomplete", extra={"error": repr(exc)})
             self._last_error = f"shutdown: {exc!r}"
-            still = still or tuple(o.cl_ord_id for o in self.registry.live())
+            if not polled or self.ledger.failing is None:
+                # Unknown: count our live orders as open. With the ledger failing the
+                # registry cannot be settled, so the venue's own answer is the better one.
+                still = still or tuple(o.cl_ord_id for o in self.registry.live())
             return ShutdownReport(sent, still, False, f"shutdown failed: {exc!r}")
-        return ShutdownReport(sent, still, not still and self._ledger_ok, detail)
+        return ShutdownReport(sent, still, not still and self.ledger.failing is None, detail)
 
     async def _ours_still_open(self) -> tuple[str, ...]:
         live = {o.cl_ord_id: o for o in self.registry.live()}
@@ -468,6 +524,11 @@ class Engine:
                 await self.manager.cancel(intent, ctx)
                 continue
             if self._stop.is_set() or intent.symbol in self._refused:
+                continue
+            if self.ledger.failing is not None:
+                # It could not be persisted before sending anyway; refusing here also
+                # spares the engine lock a busy-timeout wait per attempt.
+                self.ledger_refusals += 1
                 continue
             halted_before = self.gate.loss_halted_day
             decision = await self.manager.submit(intent, ctx)
@@ -632,13 +693,7 @@ class Engine:
             "total_profit_loss": str(self.portfolio.realized_total),
             "daily_profit_loss": str(day_pnl),
         }
-        try:
-            await self.repo.record_metrics(row, now)
-            self._ledger_ok = True
-        except Exception as exc:
-            self._ledger_ok = False
-            self._last_error = f"metrics: {exc!r}"
-            raise
+        await self.repo.record_metrics(row, now)
 
     def _bump(self, **deltas: int) -> None:
         c = self._counts
@@ -646,6 +701,7 @@ class Engine:
 
     def health(self) -> EngineHealth:
         now = self.clock.now_ns()
+        failing = self.ledger.failing
         symbols = self.strategy.symbols
         verified = all(s in self.books and self.books[s].verified for s in symbols)
         return EngineHealth(
@@ -662,6 +718,7 @@ class Engine:
             last_error=self._last_error,
             counts=replace(self._counts, denials=self.manager.denials),
             stop_requested=self._stop.is_set(),
+            ledger_error=failing.describe() if failing is not None else "",
         )
 
     def healthy(self) -> bool:
@@ -674,7 +731,7 @@ class Engine:
         return (
             responsive
             and private_ok
-            and self._ledger_ok
+            and self.ledger.failing is None
             and self.breaker.state is BreakerState.CLOSED
         )
 

@@ -40,6 +40,7 @@ class EngineHealth:
     last_error: str = ""
     counts: EngineCounts = field(default_factory=EngineCounts)
     stop_requested: bool = False
+    ledger_error: str = ""  # set while ledger writes fail (new orders refused meanwhile)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,12 @@ through `deliver`. Venue events are applied with the FSM (`orders.fsm`) and pers
 fill is inserted once (`Repository.insert_fill`, UNIQUE trade id) before the in-memory
 order is trusted with it.
 
+A ledger that cannot be written never blocks a cancel: cancels (which only reduce risk) are
+handed to the venue first and their `cancel_requested` flag is recorded afterwards, best
+effort, and not at all while `ledger_failing()` says the ledger is down. A fill whose row
+could not be inserted is taken back out of the in-memory order (the next report or the
+reconciliation records it); an order-row update that failed is retried by `housekeeping`.
+
 Ambiguity is never resolved by re-sending: an `AmbiguousOrderError` from the venue leaves the
 order pending and asks for reconciliation (lookup by cl_ord_id / txid); a `TransientError`
 means provably not placed and becomes a local rejection.
@@ -86,6 +92,7 @@ class OrderManager:
         deliver: Deliver,
         config: ManagerConfig | None = None,
         on_fatal: Callable[[BaseException], None] | None = None,
+        ledger_failing: Callable[[], bool] | None = None,
     ) -> None:
         self.venue = venue
         self.repo = repo
@@ -96,6 +103,9 @@ class OrderManager:
         self._rng = rng
         self._deliver = deliver
         self.on_fatal = on_fatal
+        self.ledger_failing = ledger_failing or (lambda: False)
+        # Orders whose row update failed: cl_ord_id -> the version the ledger holds.
+        self._unpersisted: dict[str, Order] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._cancel_sent_ns: dict[str, int] = {}
         self.denials = 0
@@ -140,34 +150,62 @@ class OrderManager:
 
     async def cancel(self, intent: CancelIntent, ctx: RiskContext) -> Decision:
         """Cancel one of our orders (through the gate, which always approves cancels)."""
+        decision, flag = await self._cancel_one(intent, ctx)
+        await self._flag_cancels(flag, ctx.now_ns)
+        return decision
+
+    async def _cancel_one(
+        self, intent: CancelIntent, ctx: RiskContext
+    ) -> tuple[Decision, list[str]]:
+        """Gate, mark and send one cancel; returns the ids whose flag is still to record."""
         decision = self.gate.check(intent, ctx)
         if isinstance(decision, Denied):  # the gate's policy could change: still audited
             await self._denied(decision, ctx.now_ns)
-            return decision
+            return decision, []
         order = self.registry.get(intent.cl_ord_id)
         if order is None or order.is_terminal:
-            return decision
+            return decision, []
         if order.cancel_requested and not self._cancel_due(order, ctx.now_ns):
-            return decision
+            return decision, []
+        flag: list[str] = []
         if not order.cancel_requested:
             order = request_cancel(order)
             self.registry.update(order)
-            await self.repo.update_order(
-                order.cl_ord_id, cancel_requested=True, updated_ns=ctx.now_ns
-            )
+            flag.append(order.cl_ord_id)
         self._cancel_sent_ns[order.cl_ord_id] = ctx.now_ns
         command = CancelOrder(cl_ord_id=order.cl_ord_id, order_id=order.order_id)
+        # Sent before the flag is written: a cancel only reduces risk, so a ledger that
+        # cannot be written must never hold it back.
         self._spawn(self._send_cancel(command, intent.reason))
-        return decision
+        return decision, flag
+
+    async def _flag_cancels(self, cl_ord_ids: list[str], now_ns: int) -> None:
+        """Record `cancel_requested` (best effort: the cancel has left already; on a
+        restart the exchange's answer settles the order anyway)."""
+        for cl_ord_id in cl_ord_ids:
+            if self.ledger_failing():
+                return
+            try:
+                await self.repo.update_order(cl_ord_id, cancel_requested=True, updated_ns=now_ns)
+            except Exception as exc:
+                logger.error(
+                    "could not record a cancel request",
+                    extra={"cl_ord_id": cl_ord_id, "error": repr(exc)},
+                )
+                return
 
     async def cancel_all_ours(self, reason: str, ctx: RiskContext) -> int:
-        """Cancel every live order of ours (shutdown / emergency), each through the gate."""
+        """Cancel every live order of ours (shutdown / emergency), each through the gate;
+        every cancel is on its way before any ledger write."""
         count = 0
+        flags: list[str] = []
         for order in self.registry.live():
             if order.cancel_requested:
                 self._cancel_sent_ns.pop(order.cl_ord_id, None)  # send it again now
-            await self.cancel(CancelIntent(order.cl_ord_id, reason), ctx)
+            _, flag = await self._cancel_one(CancelIntent(order.cl_ord_id, reason), ctx)
+            flags += flag
             count += 1
+        await self._flag_cancels(flags, ctx.now_ns)
         return count
 
     async def cancel_everything(self, reason: str, ctx: RiskContext) -> Decision:
@@ -177,15 +215,21 @@ class OrderManager:
         if isinstance(decision, Denied):
             await self._denied(decision, ctx.now_ns)
             return decision
+        flags: list[str] = []
         for order in self.registry.live():
             if not order.cancel_requested:
                 self.registry.update(request_cancel(order))
-                await self.repo.update_order(
-                    order.cl_ord_id, cancel_requested=True, updated_ns=ctx.now_ns
-                )
+                flags.append(order.cl_ord_id)
             self._cancel_sent_ns[order.cl_ord_id] = ctx.now_ns
-        await self.repo.record_event("cancel_all", {"reason": reason}, ctx.now_ns)
-        await self.venue.cancel_all()
+        try:
+            await self.venue.cancel_all()  # first: never held back by the ledger
+        finally:
+            await self._flag_cancels(flags, ctx.now_ns)
+            if not self.ledger_failing():
+                try:
+                    await self.repo.record_event("cancel_all", {"reason": reason}, ctx.now_ns)
+                except Exception as exc:
+                    logger.error("could not record the cancel-all", extra={"error": repr(exc)})
         return decision
 
     async def housekeeping(self, ctx: RiskContext) -> list[str]:
@@ -194,6 +238,7 @@ class OrderManager:
         now = ctx.now_ns
         cfg = self.config
         stale: list[str] = []
+        await self._retry_unpersisted()
         for order in self.registry.live():
             age_s = (now - order.created_ns) / _NS
             if order.status is OrderStatus.PENDING_NEW and age_s >= cfg.ack_timeout_s:
@@ -208,6 +253,21 @@ class OrderManager:
             ):
                 await self.cancel(CancelIntent(order.cl_ord_id, "order_timeout"), ctx)
         return stale
+
+    async def _retry_unpersisted(self) -> None:
+        """Write the order rows whose update failed (not while the ledger is down)."""
+        for cl_ord_id, stored in list(self._unpersisted.items()):
+            if self.ledger_failing():
+                return
+            current = self.registry.get(cl_ord_id)
+            if current is None:  # forgotten meanwhile: the next start-up reconciles it
+                del self._unpersisted[cl_ord_id]
+                continue
+            try:
+                await self._persist(stored, current)
+            except Exception:
+                return  # still failing: the watch has it; try again next time
+            del self._unpersisted[cl_ord_id]
 
     def _cancel_due(self, order: Order, now_ns: int) -> bool:
         sent = self._cancel_sent_ns.get(order.cl_ord_id)
@@ -292,7 +352,13 @@ class OrderManager:
         new_fill: Fill | None = None
         if fill is not None and fill.trade_id in after.fill_ids - before.fill_ids:
             new_fill = replace(fill, cl_ord_id=after.cl_ord_id)
-            inserted = await self.repo.insert_fill(new_fill)
+            try:
+                inserted = await self.repo.insert_fill(new_fill)
+            except BaseException:
+                # Not recorded, so not trusted either: the order goes back to what it was
+                # and the next report or reconciliation brings this fill again.
+                self.registry.update(before)
+                raise
             if not inserted:  # the ledger had it (e.g. recorded before a restart)
                 new_fill = None
             else:
@@ -307,7 +373,16 @@ class OrderManager:
                         "fee": str(fill.fee),
                     },
                 )
-        await self._persist(before, after)
+        try:
+            await self._persist(before, after)
+        except Exception as exc:
+            # The event happened (a recorded fill must reach the portfolio): keep the new
+            # state in memory and write the row again from housekeeping.
+            self._unpersisted.setdefault(after.cl_ord_id, before)
+            logger.error(
+                "order update not recorded: will retry",
+                extra={"cl_ord_id": after.cl_ord_id, "error": repr(exc)},
+            )
         if after.status is not before.status:
             logger.info(
                 "order status",

@@ -101,9 +101,20 @@ class Database:
                 try:
                     yield self
                 except BaseException:
-                    await self._conn.execute("ROLLBACK")
+                    # SQLite may have rolled back by itself already (SQLITE_FULL, IOERR):
+                    # then ROLLBACK fails, and must not hide the error that caused it.
+                    with contextlib.suppress(Exception):
+                        await self._conn.execute("ROLLBACK")
                     raise
-                await self._conn.execute("COMMIT")
+                try:
+                    await self._conn.execute("COMMIT")
+                except BaseException:
+                    # A failed COMMIT (busy, disk full, a deferred constraint) can leave the
+                    # transaction open; every later BEGIN would then fail. Undo it: the
+                    # caller sees the error, nothing was committed.
+                    with contextlib.suppress(Exception):
+                        await self._conn.execute("ROLLBACK")
+                    raise
             finally:
                 self._owner = None
 
@@ -115,8 +126,9 @@ class Database:
         try:
             yield
         except BaseException:
-            await self._conn.execute(f"ROLLBACK TO {name}")
-            await self._conn.execute(f"RELEASE {name}")
+            with contextlib.suppress(Exception):  # gone if SQLite rolled everything back
+                await self._conn.execute(f"ROLLBACK TO {name}")
+                await self._conn.execute(f"RELEASE {name}")
             raise
         finally:
             self._depth -= 1

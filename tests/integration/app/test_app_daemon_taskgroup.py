@@ -169,3 +169,51 @@ async def test_health_endpoint_and_authenticated_stop(repo: LedgerRepository) ->
         assert outcome.reason == "emergency stop: stop request"
     finally:
         await server.close()
+
+
+@dataclass
+class LedgerAwareStack(ScriptedStack):
+    """A stack with a ledger watch: the daemon reports its own ledger writes to it."""
+
+    writes: list[tuple[str, str | None]] = field(default_factory=list)
+
+    def ledger_write(self, operation: str, error: BaseException | None) -> None:
+        self.writes.append((operation, None if error is None else repr(error)))
+
+
+async def test_a_failed_status_snapshot_goes_to_the_ledger_watch_not_to_a_crash(
+    repo: LedgerRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = repo.set_state
+    failures = [True, True]  # the first two snapshots fail, then the ledger works again
+
+    async def flaky_set_state(key: str, value: str) -> None:
+        if key == STATUS_STATE_KEY and failures:
+            failures.pop()
+            raise OSError(28, "No space left on device")
+        await real(key, value)
+
+    monkeypatch.setattr(repo, "set_state", flaky_set_state)
+    monkeypatch.setattr("krakenbot.app.daemon.SNAPSHOT_EVERY_S", 0.05)
+    stack = LedgerAwareStack()
+    daemon = _daemon(stack, repo, duration_s=0.5)
+    async with asyncio.timeout(10):
+        outcome = await daemon.run()
+    assert outcome.exit_status is RunExit.OK  # the watch decides, not the snapshot job
+    assert [error is not None for _, error in stack.writes[:3]] == [True, True, False]
+    assert "No space left" in str(stack.writes[0][1])
+
+
+async def test_without_a_ledger_watch_a_failed_snapshot_fails_the_daemon(
+    repo: LedgerRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken_set_state(key: str, value: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(repo, "set_state", broken_set_state)
+    stack = ScriptedStack()
+    daemon = _daemon(stack, repo)
+    async with asyncio.timeout(10):
+        outcome = await daemon.run()
+    assert outcome.exit_status is not RunExit.OK  # 9 here: it fails during start-up
+    assert outcome.failed_component == "periodic jobs"

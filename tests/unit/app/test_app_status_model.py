@@ -90,3 +90,13 @@ def test_start_up_steps_have_distinct_exit_statuses() -> None:
     assert exit_for_step("lock") is RunExit.LOCKED and int(RunExit.LOCKED) == 3
     assert exit_for_step("settings") == 2
     assert exit_for_step("something-new") is RunExit.ENGINE
+
+
+def test_a_failing_ledger_is_a_named_problem() -> None:
+    why = "ledger write failing: insert_fill: OperationalError('database is locked') (2 failed)"
+    report = _report(_health(ledger_error=why), healthy=False)
+    verdict, problems = assess(report)
+    assert verdict is StatusExit.DEGRADED and problems == (why,)
+    assert StatusReport.from_json(report.to_json()).ledger_error == why
+    assert why in render_text(report)
+    assert _report(_health()).ledger_error is None

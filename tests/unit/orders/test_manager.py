@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal as D
@@ -485,3 +486,140 @@ async def test_emergency_cancel_everything_goes_through_the_gate(kit: Kit) -> No
     kit.manager.gate = DenyAll()  # type: ignore[assignment]
     denied = await kit.manager.cancel_everything("operator", kit.ctx())
     assert isinstance(denied, Denied) and venue.cancel_alls == 1
+
+
+# ---------------------------------------------------------------- an unwritable ledger
+class BrokenLedger:
+    """The real ledger, except that the writes named in `broken` fail as a locked SQLite
+    database does; `calls` counts the attempts per write."""
+
+    def __init__(self, inner: LedgerRepository) -> None:
+        self.inner = inner
+        self.broken: set[str] = set()
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> object:
+        target = getattr(self.inner, name)
+
+        async def call(*args: object, **kw: object) -> object:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            if name in self.broken:
+                raise sqlite3.OperationalError("database is locked")
+            return await target(*args, **kw)
+
+        return call
+
+
+def broken_ledger(kit: Kit, *broken: str) -> BrokenLedger:
+    ledger = BrokenLedger(kit.repo)
+    ledger.broken.update(broken)
+    kit.manager.repo = ledger  # type: ignore[assignment]
+    return ledger
+
+
+async def test_an_order_that_cannot_be_persisted_is_never_sent(kit: Kit) -> None:
+    broken_ledger(kit, "insert_order")
+    with pytest.raises(sqlite3.OperationalError):
+        await kit.manager.submit(entry(), kit.ctx())
+    await kit.settle()
+    assert kit.venue.placed == [] and kit.manager.orders_sent == 0
+    assert len(kit.manager.registry) == 0 and await kit.repo.orders_since(0) == []
+
+
+async def test_a_cancel_goes_out_even_when_the_ledger_cannot_record_it(kit: Kit) -> None:
+    order = await placed(kit)
+    ledger = broken_ledger(kit, "update_order")
+    decision = await kit.manager.cancel(CancelIntent(order.cl_ord_id), kit.ctx())
+    await kit.settle()
+    assert not isinstance(decision, Denied)
+    assert [c.cl_ord_id for c in kit.venue.cancelled] == [order.cl_ord_id]
+    assert ledger.calls["update_order"] == 1
+    current = kit.manager.registry.get(order.cl_ord_id)
+    assert current is not None and current.cancel_requested  # in memory all the same
+
+
+async def test_while_the_ledger_fails_cancels_are_sent_without_writing(kit: Kit) -> None:
+    first = await placed(kit)
+    second = await placed(kit, qty="20")
+    ledger = broken_ledger(kit, "update_order", "record_event")
+    kit.manager.ledger_failing = lambda: True
+    assert await kit.manager.cancel_all_ours("shutdown", kit.ctx()) == 2
+    await kit.settle()
+    assert {c.cl_ord_id for c in kit.venue.cancelled} == {first.cl_ord_id, second.cl_ord_id}
+    cancelled_all: list[bool] = []
+
+    async def cancel_all() -> None:
+        cancelled_all.append(True)
+
+    kit.venue.cancel_all = cancel_all  # type: ignore[method-assign]
+    await kit.manager.cancel_everything("emergency", kit.ctx())
+    assert cancelled_all == [True] and ledger.calls == {}
+
+
+async def test_cancel_all_is_sent_before_its_records_which_may_fail(kit: Kit) -> None:
+    order = await placed(kit)
+    broken_ledger(kit, "update_order", "record_event")
+    seen_rows: list[bool] = []
+
+    async def cancel_all() -> None:
+        row = await kit.repo.order_by_cl_ord_id(order.cl_ord_id)
+        seen_rows.append(row is not None and row.cancel_requested)
+
+    kit.venue.cancel_all = cancel_all  # type: ignore[method-assign]
+    decision = await kit.manager.cancel_everything("emergency", kit.ctx())
+    assert not isinstance(decision, Denied) and seen_rows == [False]
+    assert await kit.repo.events("cancel_all") == []
+    kit.manager.repo = kit.repo
+    current = kit.manager.registry.get(order.cl_ord_id)
+    assert current is not None
+    await kit.manager.cancel_everything("again", kit.ctx())
+    assert len(await kit.repo.events("cancel_all")) == 1
+
+
+async def test_a_fill_that_cannot_be_recorded_is_not_trusted_and_comes_again(kit: Kit) -> None:
+    order = await placed(kit)
+    await kit.manager.apply(report(order, ExecType.NEW))
+    broken_ledger(kit, "insert_fill")
+    with pytest.raises(sqlite3.OperationalError):
+        await kit.manager.apply(report(order, ExecType.TRADE, fill=fill(order)))
+    current = kit.manager.registry.get(order.cl_ord_id)
+    assert current is not None and current.filled_qty == 0 and not current.fill_ids
+    assert await kit.repo.load_fills(0) == []
+    kit.manager.repo = kit.repo  # writable again: the same trade (e.g. from reconciliation)
+    applied = await kit.manager.apply(fill(order))
+    assert applied is not None and applied.new_fill is not None
+    assert [f.trade_id for f in await kit.repo.load_fills(0)] == ["T1"]
+    more = await kit.manager.apply(fill(order, "T2", qty="5"))  # still partially filled
+    assert more is not None and more.after.status is more.before.status
+    assert [f.trade_id for f in await kit.repo.load_fills(0)] == ["T1", "T2"]
+
+
+async def test_an_order_update_that_failed_is_written_by_housekeeping(kit: Kit) -> None:
+    order = await placed(kit)
+    ledger = broken_ledger(kit, "update_order")
+    applied = await kit.manager.apply(report(order, ExecType.NEW))  # no exception
+    assert applied is not None and applied.after.status is OrderStatus.OPEN
+    row = await kit.repo.order_by_cl_ord_id(order.cl_ord_id)
+    assert row is not None and row.status is OrderStatus.PENDING_NEW
+    kit.manager.ledger_failing = lambda: True
+    await kit.manager.housekeeping(kit.ctx())  # not tried while the ledger is down
+    assert ledger.calls["update_order"] == 1
+    kit.manager.ledger_failing = lambda: False
+    await kit.manager.housekeeping(kit.ctx())  # tried, fails again: kept for later
+    assert ledger.calls["update_order"] == 2
+    ledger.broken.clear()
+    await kit.manager.housekeeping(kit.ctx())
+    row = await kit.repo.order_by_cl_ord_id(order.cl_ord_id)
+    assert row is not None and row.status is OrderStatus.OPEN and row.txid == "OTXID1"
+    await kit.manager.housekeeping(kit.ctx())
+    assert ledger.calls["update_order"] == 3  # written once: nothing left to retry
+
+
+async def test_a_forgotten_order_is_not_retried(kit: Kit) -> None:
+    order = await placed(kit)
+    ledger = broken_ledger(kit, "update_order")
+    await kit.manager.apply(OrderRejected(order.cl_ord_id, "EOrder:Post only order", "place", 1))
+    assert kit.manager.registry.forget_finished(kit.clock.now_ns() + 1) == 1
+    ledger.broken.clear()
+    await kit.manager.housekeeping(kit.ctx())
+    assert ledger.calls["update_order"] == 1

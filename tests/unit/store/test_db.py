@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,58 @@ async def test_context_manager_closes(tmp_path: Path) -> None:
         assert await db.pragma("foreign_keys") == 1
     with pytest.raises(ValueError):
         await db.fetchone("SELECT 1")
+
+
+async def test_a_failed_commit_leaves_no_transaction_open(db: Database) -> None:
+    # A deferred foreign key makes COMMIT itself fail and SQLite keeps the transaction open;
+    # the connection must come out of it, or every later write would fail to BEGIN.
+    async with db.transaction():
+        await db.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        await db.execute(
+            "CREATE TABLE child (pid INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction():
+            await db.execute("INSERT INTO child (pid) VALUES (42)")
+    async with db.transaction():
+        await _put(db, "after")
+    assert await _count(db) == 1
+    assert await db.fetchall("SELECT * FROM child") == []
+
+
+async def test_writes_fail_while_another_program_locks_and_work_again_after(
+    db: Database, tmp_path: Path
+) -> None:
+    await db.pragma("busy_timeout=50")  # fail fast instead of waiting 5 s
+    blocker = sqlite3.connect(tmp_path / "trading.db", timeout=1)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            async with db.transaction():
+                await _put(db, "a")
+    finally:
+        blocker.rollback()
+        blocker.close()
+    async with db.transaction():
+        await _put(db, "b")
+    assert await _count(db) == 1
+
+
+async def test_a_full_disk_fails_the_write_and_the_connection_recovers(db: Database) -> None:
+    # SQLITE_FULL as a full disk gives it: the page limit pinned to the current size.
+    pages = await db.pragma("page_count")
+    await db.pragma(f"max_page_count={pages}")
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        async with db.transaction():
+            for i in range(200):
+                await _put(db, f"k{i}", "x" * 4000)
+    assert await _count(db) == 0  # nothing half-written
+    with pytest.raises(sqlite3.OperationalError, match="full"):  # also inside a savepoint
+        async with db.transaction(), db.transaction():
+            for i in range(200):
+                await _put(db, f"k{i}", "x" * 4000)
+    assert await _count(db) == 0
+    await db.pragma("max_page_count=1073741823")
+    async with db.transaction():
+        await _put(db, "after")
+    assert await _count(db) == 1

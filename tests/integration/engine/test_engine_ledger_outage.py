@@ -1,0 +1,80 @@
+"""A ledger outage shorter than the grace period, against the sim over real HTTP/WebSocket:
+another program locks `trading.db`, a fill arrives meanwhile and cannot be recorded, the
+engine turns unhealthy and refuses new orders; the lock goes away, the next write clears the
+condition and the reconciliation it asks for records that fill, exactly once, in-process."""
+
+from __future__ import annotations
+
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+from enginetest_helpers import (
+    XLM,
+    Scripted,
+    buy,
+    engine_env,
+    eventually,
+    eventually_async,
+    fast_tuning,
+    move_mid,
+    ours,
+)
+
+from krakenbot.store.repository import LedgerRepository
+
+
+async def _trade_ids(repo: LedgerRepository) -> list[str]:
+    return [f.trade_id for f in await repo.load_fills(0)]
+
+
+async def test_a_fill_during_a_short_ledger_outage_is_recorded_once_after_it(
+    tmp_path: Path,
+) -> None:
+    strategy = Scripted()
+    tuning = fast_tuning(ledger_check_s=0.05)
+    async with engine_env(tmp_path, strategy, tuning=tuning) as env:
+        engine, sim = env.engine, env.sim
+        await move_mid(env, "0.290000")
+        book = engine.books[XLM]
+        assert book.best_bid is not None and book.best_ask is not None
+        price = engine.instruments[XLM].quantize_price((book.best_bid + book.best_ask) / 2)
+        await engine.submit([buy("30", price)])
+        order = (await eventually(engine.registry.live))[0]
+        await eventually(lambda: ours(env), what="resting on the exchange")
+        await eventually(engine.healthy, what="healthy before the outage")
+        await env.repo.db.pragma("busy_timeout=100")  # fail in 0.1 s, not 5 s
+
+        blocker = sqlite3.connect(tmp_path / "trading.db", timeout=1)
+        blocker.execute("BEGIN EXCLUSIVE")
+        try:
+            sim.control.market_trade(XLM, "sell", Decimal("10"))  # a partial fill
+            # The trade report's handling fails (its fill cannot be inserted): counted.
+            await eventually(lambda: engine.health().counts.errors >= 1, what="insert failed")
+            assert not engine.healthy() and engine.health().ledger_error
+            assert len(sim.control.trades()) == 1
+            async with engine.lock:  # no event half-handled while we look
+                assert await _trade_ids(env.repo) == []  # not recorded...
+                current = engine.registry.get(order.cl_ord_id)
+                assert current is not None and current.filled_qty == 0  # ...so not trusted
+                assert engine.portfolio.position(XLM) == 0
+            placed = len(ours(env))
+            await engine.submit([buy("20", price)])  # refused while failing
+            assert engine.ledger_refusals == 1 and engine.manager.orders_sent == 1
+            assert len(ours(env)) == placed
+        finally:
+            blocker.rollback()
+            blocker.close()
+
+        await eventually(lambda: engine.ledger.failing is None, what="the ledger recovers")
+        trade_id = str(sim.control.trades()[0]["trade_id"])
+        await eventually_async(lambda: _has(env.repo, trade_id))
+        await eventually(lambda: engine.portfolio.position(XLM) == Decimal("10"))
+        assert await _trade_ids(env.repo) == [trade_id]  # exactly once
+        current = engine.registry.get(order.cl_ord_id)
+        assert current is not None and current.filled_qty == Decimal("10")
+        await eventually(engine.healthy, what="healthy again")
+
+
+async def _has(repo: LedgerRepository, trade_id: str) -> bool:
+    return trade_id in await _trade_ids(repo)
