@@ -5,7 +5,8 @@ no secret, the instance lock released and nothing left that blocks the next star
 Each failure is real, not mocked: a file where a directory must be (nonce state, 5), a REST
 server that answers garbage (6) or does not know the pair (6), a key without permission to
 query orders (7), a WebSocket URL where nothing listens (8), a strategy that cannot be
-imported (9), the health port taken by another socket (10), a machine without a loopback
+imported (9), the health port taken by another socket or a runtime file that cannot be
+written (10), a --sim ledger that cannot be replaced (4), a machine without a loopback
 port (11: a fresh network namespace whose only ephemeral port is taken).
 """
 
@@ -130,7 +131,9 @@ def _assert_nothing_left(data: Path) -> None:
 
 
 async def _starts_cleanly(home: Path, env: dict[str, str]) -> None:
-    result = await _run(home, env, "--live", "--duration", "1")
+    """The same home, fault removed, starts, runs and stops cleanly. The built-in strategy
+    is still warming up after 1 s: no order to cancel keeps the stop quick."""
+    result = await _run(home, {**env, "STRATEGY": "mean_reversion"}, "--live", "--duration", "1")
     assert result.code == 0, result.out + result.err
 
 
@@ -143,8 +146,10 @@ async def test_nonce_state_directory_unusable_exits_5(sim: Sim, tmp_path: Path) 
     result = await _run(tmp_path, env, "--live")
     _assert_failed_at(result, RunExit.NONCE_STATE, "nonce", home=tmp_path, lock=lock)
     _assert_nothing_left(data)
-    blocker.unlink()
-    await _starts_cleanly(tmp_path, env)
+    # The next start gets past the lock and the (now migrated) ledger to the same step.
+    again = await _run(tmp_path, env, "--live")
+    _assert_failed_at(again, RunExit.NONCE_STATE, "nonce", home=tmp_path, lock=lock)
+    assert blocker.read_text(encoding="utf-8") == "not a directory\n"  # never overwritten
 
 
 async def test_rest_server_answering_garbage_exits_6(sim: Sim, tmp_path: Path) -> None:
@@ -217,6 +222,47 @@ async def test_health_port_taken_exits_10(sim: Sim, tmp_path: Path, taken_port: 
     await _starts_cleanly(tmp_path, env)
 
 
+@pytest.mark.parametrize("name", [".stop_token", "daemon.json"])  # app/runtime.py
+async def test_runtime_file_that_cannot_be_written_exits_10(
+    sim: Sim, tmp_path: Path, name: str
+) -> None:
+    # `status` and `stop` find the daemon through these files: without them it must not run.
+    env = _env(tmp_path, sim)
+    data, lock = _files(env)
+    blocker = data / name
+    blocker.mkdir(parents=True)  # a directory where the file must be written
+    result = await _run(tmp_path, env, "--live")
+    _assert_failed_at(result, RunExit.HEALTH_SERVER, "health", home=tmp_path, lock=lock)
+    assert sorted(p.name for p in data.iterdir() if p.name.endswith(".tmp")) == []
+    assert sim.control.dead_man_trigger_ns() is None
+    blocker.rmdir()
+    _assert_nothing_left(data)
+
+
+async def test_sim_ledger_that_cannot_be_replaced_exits_4(tmp_path: Path) -> None:
+    env = _sim_env(tmp_path)
+    data = tmp_path / "data" / "sim"
+    (data / "trading.db").mkdir(parents=True)  # `--sim` starts from an empty ledger each run
+    result = await _run(tmp_path, env, "--sim", "--duration", "1")
+    _assert_failed_at(
+        result, RunExit.DATABASE, "database", home=tmp_path, lock=data / ".trading_lock"
+    )
+    _assert_nothing_left(data)
+
+
+def _sim_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KRAKEN_", "TRADING_"))}
+    env.update(
+        {
+            "DATA_DIR": str(home / "data"),
+            "LOG_CONSOLE": "true",
+            "KRAKEN_API_KEY": API_KEY,  # --sim uses its own throwaway keys; these must not show
+            "KRAKEN_API_SECRET": API_SECRET,
+        }
+    )
+    return env
+
+
 # Runs argv[1:] in this network namespace with the only ephemeral port held by a listening
 # socket: binding any loopback port 0 fails with EADDRINUSE ("no free port on this host").
 _NO_FREE_PORT = """
@@ -253,15 +299,7 @@ async def test_simulator_without_a_free_port_exits_11(tmp_path: Path) -> None:
     prefix = await _no_free_port_prefix()
     if prefix is None:
         pytest.skip("needs `unshare -rn` (unprivileged user and network namespaces)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KRAKEN_", "TRADING_"))}
-    env.update(
-        {
-            "DATA_DIR": str(tmp_path / "data"),
-            "LOG_CONSOLE": "true",
-            "KRAKEN_API_KEY": API_KEY,  # --sim uses its own throwaway keys; these must not show
-            "KRAKEN_API_SECRET": API_SECRET,
-        }
-    )
+    env = _sim_env(tmp_path)
     data = tmp_path / "data" / "sim"
     result = await _run(tmp_path, env, "--sim", "--duration", "1", prefix=prefix)
     _assert_failed_at(
