@@ -104,7 +104,7 @@ def _assert_failed_at(
     reasons = [
         line
         for line in result.err.splitlines()
-        if ("start-up failed" in line or f"exit status {int(expected)}" in line) and step in line
+        if "start-up failed at step" in line and step in line.split("start-up failed", 1)[1]
     ]
     assert reasons, f"no one-line reason naming step {step!r} on stderr:\n{result.err}"
     assert TRACEBACK not in text, text

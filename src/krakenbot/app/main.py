@@ -341,11 +341,11 @@ async def _run_with_settings(
                 clock=clock,
             )
         else:
-            print(
-                f"krakenbot: stopped ({outcome.reason}); exit status {int(outcome.exit_status)}",
-                file=opts.err,
-                flush=True,
-            )
+            status = int(outcome.exit_status)
+            ending = f"stopped ({outcome.reason})"
+            if outcome.exit_status not in (RunExit.OK, RunExit.FAILED):  # WebSocket or engine
+                ending = f"start-up failed at step '{outcome.failed_component}': {outcome.reason}"
+            print(f"krakenbot: {ending}; exit status {status}", file=opts.err, flush=True)
         return int(outcome.exit_status)
 
 
