@@ -101,11 +101,7 @@ def _assert_failed_at(
 ) -> None:
     text = result.out + result.err
     assert result.code == int(expected), f"exit {result.code}, expected {int(expected)}:\n{text}"
-    reasons = [
-        line
-        for line in result.err.splitlines()
-        if "start-up failed at step" in line and step in line.split("start-up failed", 1)[1]
-    ]
+    reasons = [line for line in result.err.splitlines() if f"failed at step '{step}'" in line]
     assert reasons, f"no one-line reason naming step {step!r} on stderr:\n{result.err}"
     assert TRACEBACK not in text, text
     for secret in (API_KEY, API_SECRET):
