@@ -299,10 +299,13 @@ class Daemon:
             failure.exit_status if isinstance(failure, ComponentFailedError) else RunExit.FAILED
         )
         message = str(failure)
+        # A failure the daemon diagnosed itself (no underlying exception, e.g. the start-up
+        # watch timing out) is fully told by its message: a traceback would be noise.
+        diagnosed = isinstance(failure, ComponentFailedError) and failure.__cause__ is None
         logger.error(
             "a component failed: going to the safe state",
             extra={"component": component, "error": message},
-            exc_info=(type(failure), failure, failure.__traceback__),
+            exc_info=None if diagnosed else (type(failure), failure, failure.__traceback__),
         )
         self.stack.request_stop(f"failure: {message}")
         self._stop.set()

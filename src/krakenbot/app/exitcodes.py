@@ -54,6 +54,7 @@ STEP_EXITS: dict[str, RunExit] = {
     "nonce": RunExit.NONCE_STATE,
     "exchange": RunExit.EXCHANGE,
     "rest": RunExit.EXCHANGE,
+    "instruments": RunExit.EXCHANGE,  # AssetPairs: the exchange does not list a pair
     "balances": RunExit.EXCHANGE,
     "reconcile": RunExit.RECONCILE,
     "reconciliation": RunExit.RECONCILE,
@@ -61,6 +62,8 @@ STEP_EXITS: dict[str, RunExit] = {
     "ws": RunExit.WEBSOCKET,
     "engine": RunExit.ENGINE,
     "strategy": RunExit.ENGINE,
+    "config": RunExit.ENGINE,  # open_stack: the strategy or risk limits cannot be built
+    "ledger": RunExit.ENGINE,  # open_stack: the engine cannot load its state from the ledger
     "health": RunExit.HEALTH_SERVER,
     "simulator": RunExit.SIMULATOR,
 }

@@ -281,7 +281,10 @@ async def _run_with_settings(
             started_ns=started_ns,
             data_files=data_files,
         )
-        token = new_token(settings.data_dir)
+        try:
+            token = new_token(settings.data_dir)
+        except OSError as exc:
+            raise await _health_failed(stack, f"cannot write the stop token: {exc}") from None
         exits.callback(remove_runtime, settings.data_dir, os.getpid())
         server = HealthServer(
             host=settings.health_host,
@@ -294,26 +297,26 @@ async def _run_with_settings(
         try:
             await server.start()
         except OSError as exc:
-            stack.request_stop("health server failed")
-            await stack.shutdown(5.0)
-            raise StartupStepError(
-                "health",
-                RunExit.HEALTH_SERVER,
+            raise await _health_failed(
+                stack,
                 f"cannot serve /health on {settings.health_host}:{settings.health_port}: "
                 f"{exc} (set HEALTH_PORT to a free port)",
             ) from None
         exits.push_async_callback(server.close)
         daemon.add_job("health server", server.serve_until)
-        write_runtime(
-            settings.data_dir,
-            RuntimeInfo(
-                pid=os.getpid(),
-                mode=mode.name,
-                started_ns=started_ns,
-                health_url=server.url,
-                data_files=data_files,
-            ),
-        )
+        try:
+            write_runtime(
+                settings.data_dir,
+                RuntimeInfo(
+                    pid=os.getpid(),
+                    mode=mode.name,
+                    started_ns=started_ns,
+                    health_url=server.url,
+                    data_files=data_files,
+                ),
+            )
+        except OSError as exc:
+            raise await _health_failed(stack, f"cannot write the runtime file: {exc}") from None
         await _record(
             repo,
             "daemon_started",
@@ -338,12 +341,20 @@ async def _run_with_settings(
                 clock=clock,
             )
         else:
-            print(
-                f"krakenbot: stopped ({outcome.reason}); exit status {int(outcome.exit_status)}",
-                file=opts.err,
-                flush=True,
-            )
+            status = int(outcome.exit_status)
+            ending = f"stopped ({outcome.reason})"
+            if outcome.exit_status not in (RunExit.OK, RunExit.FAILED):  # WebSocket or engine
+                ending = f"start-up failed at step '{outcome.failed_component}': {outcome.reason}"
+            print(f"krakenbot: {ending}; exit status {status}", file=opts.err, flush=True)
         return int(outcome.exit_status)
+
+
+async def _health_failed(stack: StackLike, message: str) -> StartupStepError:
+    """The health step failed (its port, or the runtime files `status` and `stop` read): stop
+    the stack, which has placed no order yet, and name the step."""
+    stack.request_stop("health server failed")
+    await stack.shutdown(5.0)
+    return StartupStepError("health", RunExit.HEALTH_SERVER, message)
 
 
 def _live_banner(settings: Settings) -> None:

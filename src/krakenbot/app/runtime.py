@@ -62,11 +62,16 @@ def _write_atomic(path: Path, text: str, mode: int) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
-        os.write(fd, text.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            os.write(fd, text.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):  # no half-written temporary file left behind
+            tmp.unlink()
+        raise
 
 
 def write_runtime(data_dir: Path, info: RuntimeInfo) -> None:
@@ -101,5 +106,7 @@ def remove_runtime(data_dir: Path, pid: int) -> None:
     if info is not None and info.pid != pid:
         return
     for path in (runtime_path(data_dir), token_path(data_dir)):
-        with contextlib.suppress(FileNotFoundError):
+        # Best effort on the way out: a path we cannot remove (say, a directory) must not
+        # replace the reason the daemon is stopping.
+        with contextlib.suppress(OSError):
             path.unlink()

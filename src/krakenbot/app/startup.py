@@ -10,7 +10,6 @@ Imports: anything (composition root).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -134,10 +133,17 @@ def sim_settings(
 
 
 def fresh_sim_database(path: Path) -> None:
+    """Remove the previous `--sim` ledger; StartupStepError(database, exit 4) if we cannot."""
     for suffix in ("", "-wal", "-shm", "-journal"):
         target = path.with_name(path.name + suffix)
-        with contextlib.suppress(FileNotFoundError):
+        try:
             target.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise StartupStepError(
+                "database", RunExit.DATABASE, f"cannot replace the --sim ledger {target}: {exc}"
+            ) from None
 
 
 async def open_database(path: Path, clock: Clock) -> tuple[Database, MigrationResult]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +130,24 @@ async def test_websocket_that_never_connects_is_a_start_up_failure(
         outcome = await daemon.run()
     assert outcome.exit_status is RunExit.WEBSOCKET
     assert stack.shutdowns
+
+
+async def test_a_start_up_timeout_is_reported_without_a_traceback(
+    repo: LedgerRepository, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The operator's console shows exc_info: a diagnosed start-up failure must not print one,
+    # while a component that crashed keeps its traceback (see the next assertion).
+    caplog.set_level(logging.ERROR, logger="krakenbot.app.daemon")
+    daemon = _daemon(ScriptedStack(connect=False), repo, startup_timeout_s=0.3)
+    async with asyncio.timeout(10):
+        assert (await daemon.run()).exit_status is RunExit.WEBSOCKET
+    failed = [r for r in caplog.records if r.name == "krakenbot.app.daemon"]
+    assert failed and all(r.exc_info is None for r in failed)
+    caplog.clear()
+    crashing = _daemon(ScriptedStack(fail_after_s=0.05), repo, startup_timeout_s=5)
+    async with asyncio.timeout(10):
+        assert (await crashing.run()).exit_status is not RunExit.OK
+    assert any(r.exc_info for r in caplog.records if r.name == "krakenbot.app.daemon")
 
 
 async def test_health_endpoint_and_authenticated_stop(repo: LedgerRepository) -> None:
