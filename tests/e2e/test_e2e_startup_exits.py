@@ -203,7 +203,7 @@ async def test_strategy_that_cannot_be_loaded_exits_9(sim: Sim, tmp_path: Path) 
     env = _env(tmp_path, sim, STRATEGY="e2e_strategy:NoSuchStrategy")
     data, lock = _files(env)
     result = await _run(tmp_path, env, "--live")
-    _assert_failed_at(result, RunExit.ENGINE, "config", home=tmp_path, lock=lock)
+    _assert_failed_at(result, RunExit.ENGINE, "strategy", home=tmp_path, lock=lock)
     _assert_nothing_left(data)
 
 

@@ -64,7 +64,7 @@ class Endpoints:
 
 class StartupError(Exception):
     """The stack could not come up; `step` names where ("exchange", "instruments",
-    "balances", "ledger", "reconcile", "config")."""
+    "balances", "ledger", "reconcile", "config", "strategy")."""
 
     def __init__(self, step: str, message: str) -> None:
         super().__init__(f"{step}: {message}")
@@ -213,7 +213,9 @@ async def open_stack(
         strategy = strategy or load_strategy(settings.strategy, settings.strategy_parameters())
         limits = tuning.risk or risk_limits(settings)
     except KrakenbotError as exc:
-        raise StartupError("config", str(exc)) from exc
+        # Not a settings error (those exit 2 before this): the named strategy or the risk
+        # limits could not be built.
+        raise StartupError("strategy", str(exc)) from exc
     symbols = tuple(sorted(set(pairs) | set(strategy.symbols)))
     keys = (
         RestCredentials(

@@ -29,3 +29,4 @@ def test_rest_steps_exit_6_and_reconciliation_7() -> None:
     assert exit_for_step("reconcile") is RunExit.RECONCILE
     assert exit_for_step(" Instruments ") is RunExit.EXCHANGE
     assert exit_for_step("config") is RunExit.ENGINE
+    assert exit_for_step("strategy") is RunExit.ENGINE
