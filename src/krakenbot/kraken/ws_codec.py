@@ -110,7 +110,6 @@ _DEC_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_cons
 _TEXT_SCAN: _Scanner = json.scanner.make_scanner(_TEXT_DECODER)  # type: ignore[arg-type]
 _DEC_SCAN: _Scanner = json.scanner.make_scanner(_DEC_DECODER)  # type: ignore[arg-type]
 BOOK_PREFIX = '{"channel":"book"'
-_TICKER_PREFIX = '{"channel":"ticker"'
 
 
 def _loads(text: str) -> Any:
@@ -144,12 +143,13 @@ def _failed(channel: str, reason: str, frame: str | bytes, recv_ns: int) -> Deco
 def decode(frame: str | bytes, recv_ns: int = 0) -> list[WsMessage]:
     """Decode one WebSocket text frame. Never raises: bad input becomes DecodeFailed."""
     try:
-        text = frame if isinstance(frame, str) else frame.decode("utf-8")
+        text = frame if type(frame) is str else frame.decode("utf-8")  # type: ignore[union-attr]
         if text.startswith(BOOK_PREFIX):
             book = fast_book(text, recv_ns)
             if book is not None:
                 return [book]
-        elif text.startswith(_TICKER_PREFIX):
+        else:
+            # fast_ticker tests its own prefixes (two failed startswith for other frames).
             ticker = fast_ticker(text, recv_ns)
             if ticker is not None:
                 return [ticker]

@@ -164,15 +164,18 @@ def fast_ticker(text: str, recv_ns: int = 0) -> Ticker | None:
         return None
     if m is None:
         return None
-    g = m.groups()
-    second_ns = _SECOND_NS.get(g[12])
+    symbol, bid, bid_qty, ask, ask_qty, last, vol, vwap, low, high, chg, chg_pct, base, us = (
+        m.groups()
+    )
+    second_ns = _SECOND_NS.get(base)
     if second_ns is None:
         try:
-            second_ns = _second_ns(g[12])
+            second_ns = _second_ns(base)
         except ValueError:
             return None
     # The eleven numbers stay as validated wire text; Ticker builds Decimals when read.
-    return _tuple_new(Ticker, (g[0], g[1:12], second_ns + int(g[13]) * 1000, recv_ns))
+    numbers = (bid, bid_qty, ask, ask_qty, last, vol, vwap, low, high, chg, chg_pct)
+    return _tuple_new(Ticker, (symbol, numbers, second_ns + int(us) * 1000, recv_ns))
 
 
 def peek_ticker_symbol(text: str | bytes) -> str | None:
