@@ -86,6 +86,8 @@ class Reconciler:
         self._on_applied = on_applied
         self._running = asyncio.Lock()
         self.runs = 0
+        # Orders created before this moment were sent (if at all) by an earlier process.
+        self.started_ns = clock.now_ns()
 
     def _window_start(self, now_ns: int, orders: Sequence[Order]) -> int:
         cfg = self.config
@@ -107,10 +109,13 @@ class Reconciler:
         async with self._lock:
             orders = tuple(self.manager.registry.all())
             fill_ids = self._known_fill_ids()
+            sending = self.manager.sending
         since = self._window_start(now, orders)
         local = LocalState(
             orders=[o for o in orders if not o.is_terminal or o.created_ns >= since],
             fill_ids=fill_ids,
+            sending=sending,
+            started_ns=self.started_ns,
         )
         venue = self.venue
         open_orders = await venue.open_orders()
@@ -130,7 +135,13 @@ class Reconciler:
                 async with self._lock:
                     orders2 = tuple(self.manager.registry.all())
                     fill_ids2 = self._known_fill_ids()
-                local2 = LocalState([o for o in orders2 if o.cl_ord_id in _ids(lookups)], fill_ids2)
+                    sending2 = self.manager.sending
+                local2 = LocalState(
+                    [o for o in orders2 if o.cl_ord_id in _ids(lookups)],
+                    fill_ids2,
+                    sending=sending2,
+                    started_ns=self.started_ns,
+                )
                 extra = reconcile(
                     local2,
                     ExchangeState((), found, trades, since, now),

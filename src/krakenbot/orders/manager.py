@@ -107,6 +107,7 @@ class OrderManager:
         # Orders whose row update failed: cl_ord_id -> the version the ledger holds.
         self._unpersisted: dict[str, Order] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sending: set[str] = set()  # persisted orders whose AddOrder has not returned
         self._cancel_sent_ns: dict[str, int] = {}
         self.denials = 0
         self.orders_sent = 0
@@ -130,6 +131,9 @@ class OrderManager:
         await self.repo.insert_order(
             command, tag=intent.tag, reduces_position=intent.reduces_position, created_ns=now
         )
+        # Marked before the registry shows the order: a reconciliation must never see it as
+        # "not sent" while its send is pending or running.
+        self._sending.add(cl_ord_id)
         self.registry.add(order)
         # Operators follow the daemon on its console: every order that leaves is announced.
         logger.info(
@@ -143,8 +147,14 @@ class OrderManager:
                 "tag": intent.tag,
             },
         )
-        if intent.features:
-            await self.repo.open_learning_entry(cl_ord_id, intent.symbol, intent.features, now)
+        try:
+            if intent.features:
+                await self.repo.open_learning_entry(cl_ord_id, intent.symbol, intent.features, now)
+        except BaseException:
+            # Not sent after all: its absence becomes provable (and the order is settled by
+            # reconciliation) instead of staying "being sent" forever.
+            self._sending.discard(cl_ord_id)
+            raise
         self._spawn(self._send(command))
         return decision
 
@@ -298,7 +308,18 @@ class OrderManager:
     def in_flight(self) -> int:
         return len(self._tasks)
 
+    @property
+    def sending(self) -> frozenset[str]:
+        """cl_ord_ids whose AddOrder has not finished (its absence is not provable yet)."""
+        return frozenset(self._sending)
+
     async def _send(self, command: PlaceOrder) -> None:
+        try:
+            await self._send_once(command)
+        finally:
+            self._sending.discard(command.cl_ord_id)
+
+    async def _send_once(self, command: PlaceOrder) -> None:
         self.orders_sent += 1
         now = self._clock.now_ns
         try:

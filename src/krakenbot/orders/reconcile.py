@@ -42,6 +42,12 @@ _TERMINAL_EXEC = {
 class LocalState:
     orders: Sequence[Order]  # every local order created since the exchange window starts
     fill_ids: frozenset[str]  # trade ids already in the ledger
+    # Orders this process is still sending (AddOrder may be re-signed with a fresh deadline
+    # after an ambiguous outcome, so their absence is never provable while they are here).
+    sending: frozenset[str] = frozenset()
+    # When this process started: an older order was signed, if ever, by an earlier process
+    # before this moment, so its absence is measured from here and not from its creation.
+    started_ns: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +234,7 @@ def reconcile(
     for order in orders:
         found = _find(order, by_order_id, by_cl_ord_id)
         if found is None:
-            unresolved.extend(_missing(order, exchange, absent_after_s))
+            unresolved.extend(_missing(order, local, exchange, absent_after_s))
             continue
         correction = _compare(order, found, exchange.queried_ns)
         if isinstance(correction, StatusCorrection):
@@ -343,15 +349,20 @@ def _compare(order: Order, s: OrderSnapshot, now_ns: int) -> StatusCorrection | 
 
 
 def _missing(
-    order: Order, exchange: ExchangeState, absent_after_s: float
+    order: Order, local: LocalState, exchange: ExchangeState, absent_after_s: float
 ) -> list[LookupRequired | ProvablyAbsent]:
     if order.is_terminal:
         return []  # finished and outside the lists' window: nothing to check
     if order.order_id is not None:
         reason = "acknowledged order missing from open and closed orders"
         return [LookupRequired(order.cl_ord_id, order.order_id, reason)]
+    if order.cl_ord_id in local.sending:
+        return [LookupRequired(order.cl_ord_id, None, "still being sent; absence not provable")]
     inside_window = order.created_ns >= exchange.closed_since_ns
-    expired = exchange.queried_ns - order.created_ns >= absent_after_s * _NS
+    # `absent_after_s` must exceed the longest AddOrder deadline (60 s) plus its grace: a
+    # send signed at the last possible moment is refused by Kraken after its deadline.
+    last_possible_send_ns = max(order.created_ns, local.started_ns)
+    expired = exchange.queried_ns - last_possible_send_ns >= absent_after_s * _NS
     if order.status is OrderStatus.PENDING_NEW and inside_window and expired:
         error = "reconcile: never reached the exchange (absent from open and closed orders)"
         return [

@@ -4,13 +4,14 @@ applied, fills come from trade history only."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Mapping, Sequence
 from decimal import Decimal as D
 from pathlib import Path
 
 from krakenbot.clock import ManualClock
-from krakenbot.domain.commands import Intent, OrderIntent
+from krakenbot.domain.commands import Intent, OrderIntent, PlaceOrder
 from krakenbot.domain.enums import OrderStatus, OrderType, Side
 from krakenbot.domain.events import (
     BookTop,
@@ -133,5 +134,73 @@ async def test_missing_acknowledged_order_is_resolved_by_lookup(tmp_path: Path) 
         assert engine.portfolio.position("XLM/USD") == D("30")
         kinds = [e.payload["kind"] for e in await repo.events("reconcile")]
         assert kinds == ["missing_fill", "lookup_required"]
+    finally:
+        await db.close()
+
+
+class SlowVenue(PaperVenue):
+    """An AddOrder that takes as long as the test says (ambiguous answers, deadline waits and
+    re-sends can make one outlive the absence window); lists nothing meanwhile."""
+
+    release: asyncio.Event
+
+    async def place(self, command: PlaceOrder) -> None:
+        await self.release.wait()
+        await super().place(command)
+
+    async def open_orders(self) -> Sequence[OrderSnapshot]:
+        return [] if not self.release.is_set() else await super().open_orders()
+
+    async def closed_orders(self, since_ns: int) -> Sequence[OrderSnapshot]:
+        return [] if not self.release.is_set() else await super().closed_orders(since_ns)
+
+
+async def test_an_order_still_being_sent_is_never_declared_absent(tmp_path: Path) -> None:
+    clock = ManualClock(start_ns=1_763_776_800_000_000_000)
+    db = await open_ledger(tmp_path / "t.db", clock)
+    repo = LedgerRepository(db, clock)
+    try:
+        venue = SlowVenue({"XLM/USD": XLM}, {"USD": D("100")}, clock=clock)
+        venue.release = asyncio.Event()
+        limits = RiskLimits(
+            allowed_symbols=frozenset({"XLM/USD"}),
+            max_trade_usd=D("10"),
+            min_order_usd=D("1"),
+            max_total_exposure_usd=D("10"),
+            max_positions=1,
+            max_daily_loss_usd=D("5"),
+        )
+        engine = Engine(
+            strategy=Quiet(),
+            gate=RiskGate(limits),
+            policy=BreakerPolicy(BreakerLimits()),
+            breaker=CircuitBreaker(clock, threshold=5, cooldown_s=300),
+            venue=venue,
+            feed=NoFeed(),
+            repo=repo,
+            clock=clock,
+            rng=random.Random(1),
+            instruments={"XLM/USD": XLM},
+            balances={"USD": D("100")},
+        )
+        await engine.load()
+        book = top(clock.now_ns(), "0.289", "0.291")
+        venue.on_book(book)
+        await engine.post(book)
+        await engine.submit(
+            [OrderIntent("XLM/USD", Side.BUY, OrderType.LIMIT, D("30"), D("0.289"), post_only=True)]
+        )
+        (order,) = engine.registry.all()
+        clock.advance(600)  # far past the absence window, the send still running
+        await engine.reconcile("test")
+        pending = engine.registry.get(order.cl_ord_id)
+        assert pending is not None and pending.status is OrderStatus.PENDING_NEW
+        kinds = [e.payload["kind"] for e in await repo.events("reconcile")]
+        assert "provably_absent" not in kinds and "lookup_required" in kinds
+        venue.release.set()  # the send lands after all: the order is ours and tracked
+        await engine.manager.drain(1.0)
+        await engine.post(venue._queue.get_nowait())
+        placed = engine.registry.get(order.cl_ord_id)
+        assert placed is not None and placed.status is OrderStatus.OPEN
     finally:
         await db.close()

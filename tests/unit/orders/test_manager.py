@@ -275,6 +275,33 @@ async def test_order_row_is_committed_before_the_venue_sees_it(kit: Kit) -> None
     assert len(learned) == 1 and kit.manager.orders_sent == 1
 
 
+async def test_an_order_counts_as_being_sent_until_its_send_returns(kit: Kit) -> None:
+    kit.venue.hold = asyncio.Event()
+    await kit.manager.submit(entry(), kit.ctx())
+    (order,) = kit.manager.registry.all()
+    assert kit.manager.sending == {order.cl_ord_id}  # set before the registry shows it
+    await asyncio.sleep(0)
+    assert kit.manager.sending == {order.cl_ord_id}  # the venue is still holding it
+    kit.venue.hold.set()
+    await kit.settle()
+    assert kit.manager.sending == frozenset()
+    kit.venue.fail = AmbiguousOrderError("lost")
+    await placed(kit)
+    assert kit.manager.sending == frozenset()  # whatever the outcome
+
+
+async def test_an_order_that_is_never_sent_is_not_left_as_being_sent(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: object, **kw: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(kit.repo, "open_learning_entry", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        await kit.manager.submit(entry(features=(("z", "1"),)), kit.ctx())
+    assert kit.manager.sending == frozenset() and kit.venue.placed == []
+
+
 async def test_ids_never_collide_with_a_tracked_order(kit: Kit) -> None:
     now = kit.clock.now_ns()
     taken = new_cl_ord_id(now, random.Random(3))

@@ -195,6 +195,25 @@ def test_local_orders_the_exchange_does_not_list() -> None:
     assert isinstance(c_open, LookupRequired)
 
 
+def test_absence_is_never_provable_while_the_order_is_being_sent() -> None:
+    # An AddOrder can outlive the absence window (ambiguous outcome -> wait out the deadline ->
+    # look up -> re-send with a fresh deadline): while it runs, Kraken may still accept it.
+    pending = local(OrderStatus.PENDING_NEW, order_id=None, created_ns=NOW - 120 * S)
+    [c] = reconcile(LocalState((pending,), frozenset(), sending=frozenset({CL})), exchange())
+    assert isinstance(c, LookupRequired) and "being sent" in c.reason
+
+
+def test_absence_of_an_earlier_process_order_counts_from_this_process_start() -> None:
+    # Created 120 s ago, but the process that could have signed it ran until 30 s ago.
+    pending = local(OrderStatus.PENDING_NEW, order_id=None, created_ns=NOW - 120 * S)
+    recent_start = LocalState((pending,), frozenset(), started_ns=NOW - 30 * S)
+    [c] = reconcile(recent_start, exchange())
+    assert isinstance(c, LookupRequired)
+    early_start = LocalState((pending,), frozenset(), started_ns=NOW - 100 * S)
+    [c2] = reconcile(early_start, exchange())
+    assert isinstance(c2, ProvablyAbsent)
+
+
 def test_pending_order_provably_absent_only_when_old_and_inside_window() -> None:
     pending = local(OrderStatus.PENDING_NEW, order_id=None, created_ns=NOW - 120 * S)
     [c] = reconcile(state(pending), exchange())
