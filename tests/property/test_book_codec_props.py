@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import DATA
 
-from krakenbot.domain.events import Ticker
+from krakenbot.domain.events import TICKER_FIELDS, Ticker
 from krakenbot.kraken import ws_codec
 from krakenbot.kraken.ws_codec import decode, fast_book
 
@@ -88,19 +88,6 @@ def _slow_ticker(text: str) -> object:
 
 
 signed = st.builds(lambda neg, n: ("-" if neg else "") + n, st.booleans(), number)
-TICKER_FIELDS = (
-    "bid",
-    "bid_qty",
-    "ask",
-    "ask_qty",
-    "last",
-    "volume",
-    "vwap",
-    "low",
-    "high",
-    "change",
-    "change_pct",
-)
 
 
 @settings(max_examples=100, deadline=None)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from krakenbot.domain.events import Ticker
+from krakenbot.domain.events import TICKER_FIELDS, Ticker
 from krakenbot.kraken.ws_messages import BookMessage, Level
 from krakenbot.kraken.ws_scalars import MalformedError, epoch_seconds, parse_timestamp_ns
 
@@ -128,24 +128,11 @@ def fast_book(text: str, recv_ns: int = 0) -> BookMessage | None:
 # `volume_usd` before `timestamp`, which the pattern admits and skips). The match starts after
 # the fixed prefix, which the caller has already tested.
 _SNUM = r"(-?+[0-9]++(?:\.[0-9]++)?+)"
-_TICKER_NAMES = (
-    "bid",
-    "bid_qty",
-    "ask",
-    "ask_qty",
-    "last",
-    "volume",
-    "vwap",
-    "low",
-    "high",
-    "change",
-    "change_pct",
-)
 _TICKER_SNAPSHOT_PREFIX = '{"channel":"ticker","type":"snapshot","data":[{"symbol":"'
 _TICKER_UPDATE_PREFIX = '{"channel":"ticker","type":"update","data":[{"symbol":"'
 _TICKER_BODY_RE = re.compile(
     r'([A-Za-z0-9/._-]++)",'
-    + ",".join(f'"{name}":{_SNUM}' for name in _TICKER_NAMES)
+    + ",".join(f'"{name}":{_SNUM}' for name in TICKER_FIELDS)
     + r'(?:,"[a-z_]++":-?+[0-9]++(?:\.[0-9]++)?+)*+'
     r',"timestamp":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})\.([0-9]{6})Z"\}\]\}'
 )

@@ -14,32 +14,17 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from tests.instruments import XLM
 from tests.integration.rest.resttest_helpers import client, post_only_buy
 from tests.integration.ws.ws_helpers import WAIT_S, eventually, fast_config, token_provider
 
 from krakenbot.clock import SystemClock
 from krakenbot.domain.enums import Channel, ExecType
 from krakenbot.domain.events import Event, ExecutionReport, RateCounter
-from krakenbot.domain.instrument import Instrument
 from krakenbot.net.kraken_venue import KrakenVenue
 from krakenbot.net.ws_inbound import InboundQueue
 from krakenbot.net.ws_session import WsSession
 from krakenbot.sim import Sim
-
-XLM = Instrument(
-    symbol="XLM/USD",
-    rest_id="XXLMZUSD",
-    altname="XLMUSD",
-    wsname="XLM/USD",
-    base="XLM",
-    quote="USD",
-    price_decimals=6,
-    lot_decimals=8,
-    cost_decimals=5,
-    tick_size=Decimal("0.000001"),
-    ordermin=Decimal("10"),
-    costmin=Decimal("0.5"),
-)
 
 
 async def _venue_events(venue: KrakenVenue, out: list[Event]) -> None:

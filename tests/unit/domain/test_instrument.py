@@ -1,21 +1,9 @@
 from decimal import Decimal as D
 
+from tests.instruments import XLM
+
 from krakenbot.domain.instrument import Instrument
 
-XLM = Instrument(
-    symbol="XLM/USD",
-    rest_id="XXLMZUSD",
-    altname="XLMUSD",
-    wsname="XLM/USD",
-    base="XLM",
-    quote="USD",
-    price_decimals=6,
-    lot_decimals=8,
-    cost_decimals=5,
-    tick_size=D("0.000001"),
-    ordermin=D("10"),
-    costmin=D("0.5"),
-)
 BTC = Instrument(
     symbol="BTC/USD",
     rest_id="XXBTZUSD",

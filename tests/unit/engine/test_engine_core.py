@@ -13,6 +13,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from tests.instruments import XLM
 
 from krakenbot.clock import ManualClock
 from krakenbot.domain.commands import Intent, OrderIntent
@@ -53,20 +54,6 @@ from krakenbot.risk.limits import BreakerLimits, RiskLimits
 from krakenbot.store import LedgerRepository, open_ledger
 from krakenbot.strategy.base import StrategyView
 
-XLM = Instrument(
-    symbol="XLM/USD",
-    rest_id="XXLMZUSD",
-    altname="XLMUSD",
-    wsname="XLM/USD",
-    base="XLM",
-    quote="USD",
-    price_decimals=6,
-    lot_decimals=8,
-    cost_decimals=5,
-    tick_size=D("0.000001"),
-    ordermin=D("10"),
-    costmin=D("0.5"),
-)
 LIMITS = RiskLimits(
     allowed_symbols=frozenset({"XLM/USD"}),
     max_trade_usd=D("10"),

@@ -9,32 +9,17 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from tests.instruments import XLM
 
 from krakenbot.clock import ManualClock
 from krakenbot.domain.commands import PlaceOrder
 from krakenbot.domain.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
-from krakenbot.domain.instrument import Instrument
 from krakenbot.errors import RejectedError
 from krakenbot.kraken.rest_orders import OrderInfo, TradeInfo
 from krakenbot.net.kraken_venue import KrakenVenue, fill_of, snapshot_of
 from krakenbot.net.rest_client import RestClient, RestConfig
 from krakenbot.net.ws_inbound import InboundQueue
 from krakenbot.net.ws_session import WsSession, WsSessionConfig
-
-XLM = Instrument(
-    symbol="XLM/USD",
-    rest_id="XXLMZUSD",
-    altname="XLMUSD",
-    wsname="XLM/USD",
-    base="XLM",
-    quote="USD",
-    price_decimals=6,
-    lot_decimals=8,
-    cost_decimals=5,
-    tick_size=D("0.000001"),
-    ordermin=D("10"),
-    costmin=D("0.5"),
-)
 
 
 def info(status: str, vol_exec: str = "0", **kw: object) -> OrderInfo:

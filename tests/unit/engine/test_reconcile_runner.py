@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from decimal import Decimal as D
 from pathlib import Path
 
+from tests.instruments import XLM
+
 from krakenbot.clock import ManualClock
 from krakenbot.domain.commands import Intent, OrderIntent, PlaceOrder
 from krakenbot.domain.enums import OrderStatus, OrderType, Side
@@ -30,21 +32,6 @@ from krakenbot.risk.gate import RiskGate
 from krakenbot.risk.limits import BreakerLimits, RiskLimits
 from krakenbot.store import LedgerRepository, open_ledger
 from krakenbot.strategy.base import StrategyView
-
-XLM = Instrument(
-    symbol="XLM/USD",
-    rest_id="XXLMZUSD",
-    altname="XLMUSD",
-    wsname="XLM/USD",
-    base="XLM",
-    quote="USD",
-    price_decimals=6,
-    lot_decimals=8,
-    cost_decimals=5,
-    tick_size=D("0.000001"),
-    ordermin=D("10"),
-    costmin=D("0.5"),
-)
 
 
 class Quiet:
@@ -87,40 +74,48 @@ def top(now: int, bid: str, ask: str) -> BookTop:
     )
 
 
+async def engine_with_an_entry(
+    venue: PaperVenue, repo: LedgerRepository, clock: ManualClock
+) -> Engine:
+    """A loaded engine with a book and one submitted entry (its send may still be running)."""
+    limits = RiskLimits(
+        allowed_symbols=frozenset({"XLM/USD"}),
+        max_trade_usd=D("10"),
+        min_order_usd=D("1"),
+        max_total_exposure_usd=D("10"),
+        max_positions=1,
+        max_daily_loss_usd=D("5"),
+    )
+    engine = Engine(
+        strategy=Quiet(),
+        gate=RiskGate(limits),
+        policy=BreakerPolicy(BreakerLimits()),
+        breaker=CircuitBreaker(clock, threshold=5, cooldown_s=300),
+        venue=venue,
+        feed=NoFeed(),
+        repo=repo,
+        clock=clock,
+        rng=random.Random(1),
+        instruments={"XLM/USD": XLM},
+        balances={"USD": D("100")},
+    )
+    await engine.load()
+    book = top(clock.now_ns(), "0.289", "0.291")
+    venue.on_book(book)
+    await engine.post(book)
+    await engine.submit(
+        [OrderIntent("XLM/USD", Side.BUY, OrderType.LIMIT, D("30"), D("0.289"), post_only=True)]
+    )
+    return engine
+
+
 async def test_missing_acknowledged_order_is_resolved_by_lookup(tmp_path: Path) -> None:
     clock = ManualClock(start_ns=1_763_776_800_000_000_000)
     db = await open_ledger(tmp_path / "t.db", clock)
     repo = LedgerRepository(db, clock)
     try:
         venue = ForgetfulVenue({"XLM/USD": XLM}, {"USD": D("100")}, clock=clock)
-        limits = RiskLimits(
-            allowed_symbols=frozenset({"XLM/USD"}),
-            max_trade_usd=D("10"),
-            min_order_usd=D("1"),
-            max_total_exposure_usd=D("10"),
-            max_positions=1,
-            max_daily_loss_usd=D("5"),
-        )
-        engine = Engine(
-            strategy=Quiet(),
-            gate=RiskGate(limits),
-            policy=BreakerPolicy(BreakerLimits()),
-            breaker=CircuitBreaker(clock, threshold=5, cooldown_s=300),
-            venue=venue,
-            feed=NoFeed(),
-            repo=repo,
-            clock=clock,
-            rng=random.Random(1),
-            instruments={"XLM/USD": XLM},
-            balances={"USD": D("100")},
-        )
-        await engine.load()
-        book = top(clock.now_ns(), "0.289", "0.291")
-        venue.on_book(book)
-        await engine.post(book)
-        await engine.submit(
-            [OrderIntent("XLM/USD", Side.BUY, OrderType.LIMIT, D("30"), D("0.289"), post_only=True)]
-        )
+        engine = await engine_with_an_entry(venue, repo, clock)
         await engine.manager.drain(1.0)
         accepted = venue._queue.get_nowait()  # the ack reaches the engine ...
         await engine.post(accepted)
@@ -162,34 +157,7 @@ async def test_an_order_still_being_sent_is_never_declared_absent(tmp_path: Path
     try:
         venue = SlowVenue({"XLM/USD": XLM}, {"USD": D("100")}, clock=clock)
         venue.release = asyncio.Event()
-        limits = RiskLimits(
-            allowed_symbols=frozenset({"XLM/USD"}),
-            max_trade_usd=D("10"),
-            min_order_usd=D("1"),
-            max_total_exposure_usd=D("10"),
-            max_positions=1,
-            max_daily_loss_usd=D("5"),
-        )
-        engine = Engine(
-            strategy=Quiet(),
-            gate=RiskGate(limits),
-            policy=BreakerPolicy(BreakerLimits()),
-            breaker=CircuitBreaker(clock, threshold=5, cooldown_s=300),
-            venue=venue,
-            feed=NoFeed(),
-            repo=repo,
-            clock=clock,
-            rng=random.Random(1),
-            instruments={"XLM/USD": XLM},
-            balances={"USD": D("100")},
-        )
-        await engine.load()
-        book = top(clock.now_ns(), "0.289", "0.291")
-        venue.on_book(book)
-        await engine.post(book)
-        await engine.submit(
-            [OrderIntent("XLM/USD", Side.BUY, OrderType.LIMIT, D("30"), D("0.289"), post_only=True)]
-        )
+        engine = await engine_with_an_entry(venue, repo, clock)
         (order,) = engine.registry.all()
         clock.advance(600)  # far past the absence window, the send still running
         await engine.reconcile("test")

@@ -12,6 +12,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from tests.instruments import XLM
 
 from krakenbot.clock import ManualClock
 from krakenbot.domain.commands import CancelIntent, CancelOrder, OrderIntent, PlaceOrder
@@ -36,7 +37,6 @@ from krakenbot.domain.events import (
     ReconcileRequested,
     StateEvent,
 )
-from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.order import Order, OrderSnapshot
 from krakenbot.errors import (
     AmbiguousOrderError,
@@ -54,20 +54,6 @@ from krakenbot.risk.limits import RiskLimits
 from krakenbot.store import LedgerRepository, open_ledger
 
 S = 1_000_000_000
-XLM = Instrument(
-    symbol="XLM/USD",
-    rest_id="XXLMZUSD",
-    altname="XLMUSD",
-    wsname="XLM/USD",
-    base="XLM",
-    quote="USD",
-    price_decimals=6,
-    lot_decimals=8,
-    cost_decimals=5,
-    tick_size=D("0.000001"),
-    ordermin=D("10"),
-    costmin=D("0.5"),
-)
 LIMITS = RiskLimits(
     allowed_symbols=frozenset({"XLM/USD"}),
     max_trade_usd=D("10"),

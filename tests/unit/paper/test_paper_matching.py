@@ -4,25 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from tests.instruments import XLM
+
 from krakenbot.domain.enums import Side
 from krakenbot.domain.events import BookTop, PriceLevel
-from krakenbot.domain.instrument import Instrument
 from krakenbot.paper.matching import crossed, fee_of, take, would_cross
 
-XLM = Instrument(
-    symbol="XLM/USD",
-    rest_id="XXLMZUSD",
-    altname="XLMUSD",
-    wsname="XLM/USD",
-    base="XLM",
-    quote="USD",
-    price_decimals=6,
-    lot_decimals=8,
-    cost_decimals=5,
-    tick_size=D("0.000001"),
-    ordermin=D("10"),
-    costmin=D("0.5"),
-)
 BOOK = BookTop(
     "XLM/USD",
     (PriceLevel(D("0.289"), D("10")), PriceLevel(D("0.288"), D("20"))),

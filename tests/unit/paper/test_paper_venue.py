@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from decimal import Decimal as D
 
 import pytest
+from tests.instruments import XLM
 
 from krakenbot.clock import ManualClock
 from krakenbot.domain.commands import CancelOrder, PlaceOrder
@@ -26,21 +27,6 @@ from krakenbot.domain.events import (
 from krakenbot.domain.instrument import Instrument
 from krakenbot.errors import RejectedError
 from krakenbot.paper.venue import PaperFeed, PaperVenue
-
-XLM = Instrument(
-    symbol="XLM/USD",
-    rest_id="XXLMZUSD",
-    altname="XLMUSD",
-    wsname="XLM/USD",
-    base="XLM",
-    quote="USD",
-    price_decimals=6,
-    lot_decimals=8,
-    cost_decimals=5,
-    tick_size=D("0.000001"),
-    ordermin=D("10"),
-    costmin=D("0.5"),
-)
 
 
 def book(bid: str, ask: str, qty: str = "100", verified: bool = True) -> BookTop:

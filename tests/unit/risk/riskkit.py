@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal as D
 
+from tests.instruments import XLM
+
 from krakenbot.domain.commands import OrderIntent
 from krakenbot.domain.enums import OrderType, Side, SystemState, TimeInForce, TradingState
 from krakenbot.domain.events import BookTop, PriceLevel
@@ -16,20 +18,6 @@ from krakenbot.risk.limits import RiskLimits
 NOW = 1_763_776_800_000_000_000  # 2025-11-22T02:00:00Z
 S = 1_000_000_000
 
-XLM = Instrument(
-    symbol="XLM/USD",
-    rest_id="XXLMZUSD",
-    altname="XLMUSD",
-    wsname="XLM/USD",
-    base="XLM",
-    quote="USD",
-    price_decimals=6,
-    lot_decimals=8,
-    cost_decimals=5,
-    tick_size=D("0.000001"),
-    ordermin=D("10"),
-    costmin=D("0.5"),
-)
 BTC = Instrument(
     symbol="BTC/USD",
     rest_id="XXBTZUSD",

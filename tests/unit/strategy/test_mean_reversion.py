@@ -4,11 +4,11 @@ from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
+from tests.instruments import XLM
 
 from krakenbot.domain.commands import CancelIntent, OrderIntent
 from krakenbot.domain.enums import OrderType, Side, TimeInForce
 from krakenbot.domain.events import BookTop, PriceLevel, ReconcileRequested, TimerTick
-from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.portfolio import WorkingOrder
 from krakenbot.errors import ConfigError
 from krakenbot.strategy.base import SnapshotView
@@ -16,20 +16,6 @@ from krakenbot.strategy.mean_reversion import MeanReversion, MeanReversionParams
 
 S = 1_000_000_000
 T0 = 1_763_776_800 * S
-XLM = Instrument(
-    symbol="XLM/USD",
-    rest_id="XXLMZUSD",
-    altname="XLMUSD",
-    wsname="XLM/USD",
-    base="XLM",
-    quote="USD",
-    price_decimals=6,
-    lot_decimals=8,
-    cost_decimals=5,
-    tick_size=D("0.000001"),
-    ordermin=D("10"),
-    costmin=D("0.5"),
-)
 PARAMS = MeanReversionParams(
     symbol="XLM/USD",
     trade_usd=D("10"),
