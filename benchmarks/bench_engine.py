@@ -29,7 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -41,7 +41,7 @@ from krakenbot.config import Settings
 from krakenbot.domain.commands import Intent, OrderIntent, PlaceOrder
 from krakenbot.domain.enums import OrderType, Side, TimeInForce
 from krakenbot.domain.events import BookTop, Event
-from krakenbot.domain.sections import Credentials, Secret
+from krakenbot.domain.sections import ApiTier, Credentials, Secret
 from krakenbot.engine.engine import EngineConfig
 from krakenbot.net.http import AiohttpTransport, HttpResponse
 from krakenbot.risk.limits import RiskLimits
@@ -107,6 +107,11 @@ class TimedTransport(AiohttpTransport):
         return await super().request(method, url, body=body, headers=headers, timeout_s=timeout_s)
 
 
+async def _awaited(service: Callable[[], Awaitable[None]]) -> None:
+    """TaskGroup wants a coroutine; a stack service is any awaitable factory."""
+    await service()
+
+
 @asynccontextmanager
 async def stack_for(
     tmp: Path,
@@ -121,7 +126,7 @@ async def stack_for(
         _env_file=None,  # type: ignore[call-arg]
         data_dir=tmp / "data",
         allowed_pairs=(XLM,),
-        kraken_api_tier="pro",
+        kraken_api_tier=ApiTier.PRO,
         post_only=False,
         log_console=False,
     )
@@ -157,7 +162,7 @@ async def stack_for(
             asyncio.TaskGroup() as tg,
         ):
             for name, service in stack.services():
-                tg.create_task(service(), name=name)
+                tg.create_task(_awaited(service), name=name)
             try:
                 yield stack
             finally:
@@ -194,9 +199,12 @@ async def run_venue(live: bool, n: int) -> tuple[list[float], list[float]]:
                     strategy.armed = True
                     mid = mid + (Decimal("0.000050") if i % 2 else Decimal("-0.000050"))
                     sim.control.set_mid(XLM, mid)
-                    await _until(
-                        lambda want=i + 1: len(sent) >= want and not engine.registry.live()
-                    )
+                    want = i + 1
+
+                    def settled(want: int = want) -> bool:
+                        return len(sent) >= want and not engine.registry.live()
+
+                    await _until(settled)
     engine_part = [(e - r) / 1e3 for r, e in zip(strategy.stamps, entered, strict=False)]
     total = [(s - r) / 1e3 for r, s in zip(strategy.stamps, sent, strict=False)]
     return engine_part, total
