@@ -7,16 +7,17 @@ trading state and loss halt, unknown-order events, metrics, balances, health."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from enginekit import NoFeed, Quiet
 from tests.instruments import XLM
 
 from krakenbot.clock import ManualClock
-from krakenbot.domain.commands import Intent, OrderIntent
+from krakenbot.domain.commands import OrderIntent
 from krakenbot.domain.enums import (
     Channel,
     ConnectionState,
@@ -33,17 +34,13 @@ from krakenbot.domain.events import (
     BookTop,
     CancelRejected,
     ConnectionChanged,
-    Event,
     ExecutionReport,
-    MarketEvent,
     PriceLevel,
     ReconcileRequested,
-    StateEvent,
     SubscriptionFailed,
     SystemStatusChanged,
     TimerTick,
 )
-from krakenbot.domain.instrument import Instrument
 from krakenbot.engine.engine import Engine, EngineConfig
 from krakenbot.orders.reconcile import Conflict
 from krakenbot.paper.venue import PaperVenue
@@ -52,7 +49,6 @@ from krakenbot.risk.breaker import BreakerPolicy
 from krakenbot.risk.gate import RiskGate
 from krakenbot.risk.limits import BreakerLimits, RiskLimits
 from krakenbot.store import LedgerRepository, open_ledger
-from krakenbot.strategy.base import StrategyView
 
 LIMITS = RiskLimits(
     allowed_symbols=frozenset({"XLM/USD"}),
@@ -62,23 +58,6 @@ LIMITS = RiskLimits(
     max_positions=1,
     max_daily_loss_usd=D("1"),
 )
-
-
-class Quiet:
-    name = "quiet"
-    symbols = frozenset({"XLM/USD"})
-
-    def on_event(self, event: Event, view: StrategyView) -> Sequence[Intent]:
-        return []
-
-
-class NoFeed:
-    async def instruments(self, symbols: Sequence[str]) -> Mapping[str, Instrument]:
-        return {"XLM/USD": XLM}
-
-    async def events(self) -> AsyncIterator[MarketEvent | StateEvent]:
-        for item in ():
-            yield item
 
 
 def top(clock: ManualClock, bid: str, ask: str) -> BookTop:

@@ -6,23 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal as D
 from pathlib import Path
 
+from enginekit import NoFeed, Quiet
 from tests.instruments import XLM
 
 from krakenbot.clock import ManualClock
-from krakenbot.domain.commands import Intent, OrderIntent, PlaceOrder
+from krakenbot.domain.commands import OrderIntent, PlaceOrder
 from krakenbot.domain.enums import OrderStatus, OrderType, Side
 from krakenbot.domain.events import (
     BookTop,
-    Event,
-    MarketEvent,
     PriceLevel,
-    StateEvent,
 )
-from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.order import OrderSnapshot
 from krakenbot.engine.engine import Engine
 from krakenbot.paper.venue import PaperVenue
@@ -31,24 +28,6 @@ from krakenbot.risk.breaker import BreakerPolicy
 from krakenbot.risk.gate import RiskGate
 from krakenbot.risk.limits import BreakerLimits, RiskLimits
 from krakenbot.store import LedgerRepository, open_ledger
-from krakenbot.strategy.base import StrategyView
-
-
-class Quiet:
-    name = "quiet"
-    symbols = frozenset({"XLM/USD"})
-
-    def on_event(self, event: Event, view: StrategyView) -> Sequence[Intent]:
-        return []
-
-
-class NoFeed:
-    async def instruments(self, symbols: Sequence[str]) -> Mapping[str, Instrument]:
-        return {"XLM/USD": XLM}
-
-    async def events(self) -> AsyncIterator[MarketEvent | StateEvent]:
-        for item in ():
-            yield item
 
 
 class ForgetfulVenue(PaperVenue):
