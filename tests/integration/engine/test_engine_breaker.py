@@ -26,6 +26,7 @@ from krakenbot.domain.sections import Credentials, Secret
 from krakenbot.engine.engine import Engine
 from krakenbot.net.http import AiohttpTransport, HttpResponse
 from krakenbot.resilience.breaker import BreakerState
+from krakenbot.risk.limits import BreakerLimits
 from krakenbot.sim import Sim
 from krakenbot.store import LedgerRepository, open_ledger
 
@@ -124,3 +125,28 @@ async def test_a_fill_between_start_up_balances_and_reconciliation_trips_nothing
             assert engine.balances["XLM"] == sim.control.balances()["XLM"]
             row = await repo.order_by_cl_ord_id(engine.registry.all()[0].cl_ord_id)
             assert row is not None and row.status is OrderStatus.FILLED
+
+
+async def test_a_send_refused_by_our_own_breaker_is_no_exchange_failure(tmp_path: Path) -> None:
+    one_failure_trips = BreakerLimits(max_order_failures=1)
+    async with (
+        world(tmp_path) as (sim, repo, clock),
+        stack_on(sim, repo, clock, tmp_path, breaker=one_failure_trips) as stack,
+    ):
+        engine = stack.engine
+        await see_book(engine, clock, "0.289000", "0.291000")
+        engine.breaker.trip("test: exchange trouble")
+        clock.advance(COOLDOWN_S)
+        assert engine.breaker.state is BreakerState.HALF_OPEN  # one probe may go
+        # Two entries in one decision: the first send is the probe (slow to answer), our
+        # breaker refuses the second before it leaves the process.
+        sim.control.faults.latency(0.3)
+        await engine.submit([buy("15", "0.289000"), buy("15", "0.288000")])
+        await engine.manager.drain(5.0)
+        sim.control.faults.latency(0)
+        # The probe succeeded and the refusal was no failure: closed, never re-tripped.
+        assert engine.breaker.state is BreakerState.CLOSED
+        assert await repo.events("breaker_trip") == []
+        probe, refused = engine.registry.all()
+        assert [o["cl_ord_id"] for o in sim_orders(sim)] == [probe.cl_ord_id]
+        assert refused.status is OrderStatus.REJECTED and "not sent" in (refused.reason or "")
