@@ -4,7 +4,8 @@ Owns: the breaker state machine and its transition callbacks (for logs and the a
 trail). Must not import: I/O, anything above `clock`/`errors`.
 Rules: `threshold` consecutive failures open it; after `cooldown_s` it is half-open and lets
 one probe through; a successful probe closes it, a failed one re-opens it. While open, new
-orders are refused; cancels always go (the caller decides which calls are gated).
+orders that add risk are refused; exits and cancels always go (the caller decides which
+calls are gated).
 """
 
 from __future__ import annotations

@@ -55,7 +55,8 @@ class _Proposal:
         if isinstance(item, OrderIntent):
             reduces, cl_ord_id = item.reduces_position, None
         else:
-            # A bare command carries no intent: treat it as risk-increasing.
+            # A bare command carries no intent (its `reduces_position` only tells the venue
+            # the gate approved it as an exit): treat it as risk-increasing.
             reduces, cl_ord_id = False, item.cl_ord_id
         return cls(
             symbol=item.symbol,

@@ -16,7 +16,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from enginetest_helpers import XLM, buy, fast_tuning, settings_for, sim_for_engine, sim_orders
+from enginetest_helpers import (
+    XLM,
+    Scripted,
+    buy,
+    fast_tuning,
+    sell,
+    settings_for,
+    sim_for_engine,
+    sim_orders,
+)
 
 from krakenbot.app.stack import Endpoints, TradingStack, open_stack
 from krakenbot.clock import ManualClock
@@ -88,7 +97,7 @@ async def stack_on(
         repo=repo,
         clock=clock,
         rng=random.Random(7),
-        strategy=None,
+        strategy=Scripted(),  # only what the test submits
         tuning=replace(fast_tuning(), **tuning),
     ) as stack:
         yield stack
@@ -150,3 +159,41 @@ async def test_a_send_refused_by_our_own_breaker_is_no_exchange_failure(tmp_path
         probe, refused = engine.registry.all()
         assert [o["cl_ord_id"] for o in sim_orders(sim)] == [probe.cl_ord_id]
         assert refused.status is OrderStatus.REJECTED and "not sent" in (refused.reason or "")
+
+
+async def test_an_open_breaker_blocks_entries_only_and_its_cooldown_runs_out(
+    tmp_path: Path,
+) -> None:
+    async with world(tmp_path) as (sim, repo, clock), stack_on(sim, repo, clock, tmp_path) as stack:
+        engine = stack.engine
+        await see_book(engine, clock, "0.289000", "0.291000")
+        await engine.submit([buy("30", "0.289000")])
+        await engine.manager.drain(5.0)
+        sim.control.set_mid(XLM, Decimal("0.288"))  # our bid is filled
+        await engine.reconcile("test")
+        assert engine.portfolio.position(XLM) == Decimal("30")
+        engine.breaker.trip("balance_mismatch: test")  # as after the false mismatch
+        opened_ns = clock.monotonic_ns()
+        # The strategy keeps deciding while the breaker is open: the gate refuses every
+        # entry (an audit event each, no order row), the stop-loss goes out.
+        await see_book(engine, clock, "0.287000", "0.289000")
+        for _ in range(5):
+            await engine.submit([buy("30", "0.287000")])
+        await engine.submit([sell("30", "0.287000", tag="stop_loss")])
+        await engine.manager.drain(5.0)
+        assert [o["status"] for o in sim_orders(sim) if o["side"] == "sell"] == ["closed"]
+        # Nothing restarted the cooldown: half-open exactly when it has run out.
+        left_s = COOLDOWN_S - (clock.monotonic_ns() - opened_ns) / 1e9
+        clock.advance(left_s - 0.001)
+        assert engine.breaker.state is BreakerState.OPEN
+        clock.advance(0.001)
+        assert engine.breaker.state is BreakerState.HALF_OPEN
+        await engine.reconcile("test")
+        assert engine.portfolio.position(XLM) == 0
+        denied = await repo.events("risk_denied")
+        assert [e.payload["rule"] for e in denied] == ["breaker_open"] * 5
+        rows = await repo.orders_since(0)
+        assert [(r.tag, r.status) for r in rows] == [
+            ("entry", OrderStatus.FILLED),
+            ("stop_loss", OrderStatus.FILLED),
+        ]
