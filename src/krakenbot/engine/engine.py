@@ -592,7 +592,7 @@ class Engine:
             now_ns=now,
             trading_state=self.trading_state,
             system_state=self.system_state,
-            breaker_open=self.breaker.state is BreakerState.OPEN,
+            breaker_open=not self.breaker.admits(),
             instruments=self.instruments,
             books=self.books,
             positions=self.portfolio.positions(),

@@ -90,15 +90,22 @@ class CircuitBreaker:
         elapsed = (self._clock.monotonic_ns() - self._opened_mono) / 1e9
         return max(0.0, self.cooldown_s - elapsed)
 
+    def admits(self) -> bool:
+        """Would `allow()` say yes now? (A look that takes no probe: the risk gate refuses
+        an entry the sender would refuse, so the refusal is an audit event, not an order
+        row persisted only to be rejected.)"""
+        state = self.state
+        return state is BreakerState.CLOSED or (
+            state is BreakerState.HALF_OPEN and not self._probe_out
+        )
+
     def allow(self) -> bool:
         """May a gated call (a new order) go now? In half-open, exactly one probe may."""
-        state = self.state
-        if state is BreakerState.CLOSED:
-            return True
-        if state is BreakerState.HALF_OPEN and not self._probe_out:
+        if not self.admits():
+            return False
+        if self._state is BreakerState.HALF_OPEN:
             self._probe_out = True
-            return True
-        return False
+        return True
 
     def record_success(self) -> None:
         self._failures = 0

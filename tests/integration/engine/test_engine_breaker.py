@@ -20,6 +20,7 @@ from enginetest_helpers import (
     XLM,
     Scripted,
     buy,
+    eventually,
     fast_tuning,
     sell,
     settings_for,
@@ -112,6 +113,13 @@ async def see_book(engine: Engine, clock: ManualClock, bid: str, ask: str) -> No
     await engine.post(BookTop(XLM, *levels, True, now, now))
 
 
+def half_open(engine: Engine, clock: ManualClock) -> None:
+    """Trip the breaker and let its cooldown run out: one probe may go."""
+    engine.breaker.trip("test: exchange trouble")
+    clock.advance(COOLDOWN_S)
+    assert engine.breaker.state is BreakerState.HALF_OPEN
+
+
 async def test_a_fill_between_start_up_balances_and_reconciliation_trips_nothing(
     tmp_path: Path,
 ) -> None:
@@ -144,9 +152,7 @@ async def test_a_send_refused_by_our_own_breaker_is_no_exchange_failure(tmp_path
     ):
         engine = stack.engine
         await see_book(engine, clock, "0.289000", "0.291000")
-        engine.breaker.trip("test: exchange trouble")
-        clock.advance(COOLDOWN_S)
-        assert engine.breaker.state is BreakerState.HALF_OPEN  # one probe may go
+        half_open(engine, clock)
         # Two entries in one decision: the first send is the probe (slow to answer), our
         # breaker refuses the second before it leaves the process.
         sim.control.faults.latency(0.3)
@@ -197,3 +203,26 @@ async def test_an_open_breaker_blocks_entries_only_and_its_cooldown_runs_out(
             ("entry", OrderStatus.FILLED),
             ("stop_loss", OrderStatus.FILLED),
         ]
+
+
+async def test_an_entry_the_breaker_would_refuse_is_an_event_not_an_order_row(
+    tmp_path: Path,
+) -> None:
+    async with world(tmp_path) as (sim, repo, clock), stack_on(sim, repo, clock, tmp_path) as stack:
+        engine = stack.engine
+        await see_book(engine, clock, "0.289000", "0.291000")
+        half_open(engine, clock)
+        sim.control.faults.latency(0.3)  # the half-open probe takes a while to answer
+        await engine.submit([buy("15", "0.289000")])
+        await eventually(lambda: engine.manager.orders_sent == 1, what="probe on its way")
+        # A later decision while the probe is out: the sender would refuse it, so the gate
+        # does, and the refusal is an audit event, not an order row rejected after the fact.
+        await engine.submit([buy("15", "0.288000")])
+        await engine.manager.drain(5.0)
+        sim.control.faults.latency(0)
+        (denied,) = await repo.events("risk_denied")
+        assert denied.payload["rule"] == "breaker_open" and denied.payload["price"] == "0.288000"
+        rows = await repo.orders_since(0)
+        assert [r.limit_price for r in rows] == [Decimal("0.289000")]
+        assert [o["price"] for o in sim_orders(sim)] == [Decimal("0.289000")]
+        assert engine.breaker.state is BreakerState.CLOSED  # the probe succeeded
