@@ -186,9 +186,14 @@ class Engine:
             self._fill_ids.add(fill.trade_id)
             self.trips.apply(fill)
         since = now - int(self.config.order_history_s * _NS)
-        for row in await self.repo.orders_since(since):
+        rows = await self.repo.orders_since(since)
+        for row in rows:
             fills = await self.repo.fills_for_order(row.cl_ord_id)
             self.registry.add(order_from_stored(row, (f.trade_id for f in fills)))
+        window_start = now - int(self.gate.limits.order_window_s * _NS)
+        self.gate.restore_approvals(  # the order-rate limit survives a restart
+            r.created_ns for r in rows if not r.reduces_position and r.created_ns > window_start
+        )
         stored = await self.repo.get_state(STATE_KEY)
         if stored is not None:
             self.trading_state = TradingState(stored)
