@@ -124,8 +124,8 @@ class Reconciler:
             started_ns=self.started_ns,
         )
         venue = self.venue
-        seq = self._account_seq()  # read before the request leaves
-        balances = BalanceSnapshot(await venue.balances(), seq)
+        seq, requested_ns = self._account_seq(), self._clock.now_ns()  # before it leaves
+        balances = BalanceSnapshot(await venue.balances(), seq, requested_ns)
         open_orders = await venue.open_orders()
         closed = await venue.closed_orders(since)
         trades = await venue.trades_history(since)

@@ -67,6 +67,23 @@ async def test_a_fill_after_the_start_up_balances_is_no_mismatch(
     assert engine.breaker.state is BreakerState.CLOSED
 
 
+async def test_a_fill_while_the_daemon_was_away_counts_once(
+    ledger: tuple[LedgerRepository, ManualClock],
+) -> None:
+    repo, clock = ledger
+    venue = PaperVenue({"XLM/USD": XLM}, START, clock=clock)
+    await resting_buy(await paper_engine(venue, repo, clock), venue, clock)
+    fill_it(venue, clock)  # the daemon is down; it restarts a second later
+    clock.advance(1)
+    engine = await paper_engine(venue, repo, clock)  # start-up balances include the fill
+    await engine.reconcile("start-up")
+    assert engine.portfolio.position("XLM/USD") == D("30")
+    assert engine.risk_balances() == await venue.balances()  # not counted twice
+    await engine.reconcile("periodic")
+    assert engine.breaker.state is BreakerState.CLOSED
+    assert await repo.events("balance_mismatch") == []
+
+
 async def test_a_real_difference_still_trips_the_breaker(
     ledger: tuple[LedgerRepository, ManualClock],
 ) -> None:

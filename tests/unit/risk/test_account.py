@@ -50,34 +50,50 @@ def test_fill_deltas_take_the_fee_from_the_asset_it_is_paid_in() -> None:
     assert fill_deltas(buy(fee="1", fee_asset="KFEE"), XLM) == {"XLM": D("30"), "USD": -D("8.67")}
 
 
-def test_a_fill_learned_after_the_request_left_is_not_comparable() -> None:
+def test_a_fill_learned_after_the_request_left_is_not_compared() -> None:
     book = AccountBook(START)
     requested = book.seq  # the Balance request leaves ...
-    book.on_fill(buy(), XLM)  # ... and reconciliation finds this fill in the trade history
-    assert book.settle(BalanceSnapshot(AFTER_BUY, requested)) == ()
-    assert book.available() == AFTER_BUY
-    # The next snapshot is comparable and confirms the fill.
-    assert book.settle(BalanceSnapshot(AFTER_BUY, book.seq)) == ()
+    book.on_fill(buy(at_ns=NOW - S), XLM)  # ... reconciliation then finds an earlier fill
+    assert book.settle(BalanceSnapshot(AFTER_BUY, requested, NOW)) == ()
     assert book.confirmed == AFTER_BUY and book.available() == AFTER_BUY
 
 
-def test_a_fill_known_before_the_request_must_be_in_the_snapshot() -> None:
+def test_a_fill_after_the_request_stays_on_top_of_the_snapshot() -> None:
+    book = AccountBook(START)
+    requested = book.seq
+    book.on_fill(buy(at_ns=NOW + S), XLM)  # executed after the request left
+    assert book.settle(BalanceSnapshot(START, requested, NOW)) == ()
+    assert book.confirmed == START and book.available() == AFTER_BUY
+    assert book.settle(BalanceSnapshot(AFTER_BUY, book.seq, NOW + 2 * S)) == ()
+    assert book.confirmed == AFTER_BUY and book.available() == AFTER_BUY
+
+
+def test_a_wrong_guess_about_a_fill_is_no_mismatch_either() -> None:
+    book = AccountBook(START)
+    requested = book.seq
+    book.on_fill(buy(at_ns=NOW + S), XLM)  # our clock is behind: the snapshot has it
+    assert book.settle(BalanceSnapshot(AFTER_BUY, requested, NOW)) == ()
+    assert book.available()["XLM"] == D("60.00000000")  # counted twice for now ...
+    assert book.settle(BalanceSnapshot(AFTER_BUY, book.seq, NOW + 2 * S)) == ()
+    assert book.available() == AFTER_BUY  # ... until the next snapshot
+
+
+def test_a_difference_no_fill_explains_is_a_mismatch() -> None:
     book = AccountBook(START)
     book.on_fill(buy(), XLM)
-    stale = BalanceSnapshot(START, book.seq)  # the exchange lost our fill?
-    assert book.settle(stale) == (
-        Mismatch("USD", D("91.3083"), D("100.0000")),
-        Mismatch("XLM", D("30.00000000"), D("0.00000000")),
+    lost = {"USD": D("86.3083"), "XLM": D("30.00000000")}  # 5 USD more went out
+    assert book.settle(BalanceSnapshot(lost, book.seq, NOW + S)) == (
+        Mismatch("USD", D("91.3083"), D("86.3083")),
     )
-    assert book.available() == START  # the exchange's word is taken over
+    assert book.available() == lost  # the exchange's word is taken over
 
 
 def test_rounding_of_one_unit_per_unreported_fill_is_no_mismatch() -> None:
     book = AccountBook(START)
     book.on_fill(buy(fee="0.021675"), XLM)  # 91.308325 before the ledger rounds it
     assert book.settle(BalanceSnapshot(AFTER_BUY, book.seq)) == ()
-    book.on_fill(buy("T2", fee="0.021675"), XLM)  # two units off is one too many for one fill
-    off = {"USD": D("82.6164"), "XLM": D("60.00000000")}
+    book.on_fill(buy("T2", fee="0.021675"), XLM)
+    off = {"USD": D("82.6164"), "XLM": D("60.00000000")}  # 2 units off, with or without it
     assert [m.asset for m in book.settle(BalanceSnapshot(off, book.seq))] == ["USD"]
 
 
@@ -128,3 +144,21 @@ def test_a_balance_update_covers_only_fills_up_to_its_ledger_time() -> None:
     assert book.available()["XLM"] == D("60.00000000")
     book.on_balance(BalanceChange("XLM", D("60.00000000"), None, True, 0))  # untimed: covers all
     assert book.available()["XLM"] == D("60.00000000")
+
+
+def test_a_balance_update_stamped_before_its_execution_is_no_mismatch() -> None:
+    book = AccountBook(START)
+    for update in (change("XLM", "30.00000000", NOW), change("USD", "91.3083", NOW)):
+        book.on_balance(update)
+    book.on_fill(buy(at_ns=NOW + 1000), XLM)  # its report carries a later time
+    assert book.available()["XLM"] == D("60.00000000")  # counted twice for now ...
+    assert book.settle(BalanceSnapshot(AFTER_BUY, book.seq, NOW + S)) == ()
+    assert book.available() == AFTER_BUY  # ... until the next snapshot
+
+
+def test_too_many_unreported_fills_are_not_compared() -> None:
+    book = AccountBook(START)
+    for i in range(9):
+        book.on_fill(buy(f"T{i}"), XLM)
+    assert book.settle(BalanceSnapshot({"USD": D("1.0000")}, book.seq, NOW + S)) == ()
+    assert book.available()["USD"] == D("1.0000")
