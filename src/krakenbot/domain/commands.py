@@ -48,6 +48,9 @@ class PlaceOrder:
     time_in_force: TimeInForce = TimeInForce.GTC
     post_only: bool = False
     deadline_s: float | None = None  # relative; the venue renders Kraken's RFC3339 deadline
+    # An exit the risk gate approved as shrinking a position: the circuit breaker never
+    # holds it back (it may block entries only). Not a Kraken flag; never sent.
+    reduces_position: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -260,12 +260,15 @@ class OrderAccepted:
 
 @dataclass(frozen=True, slots=True)
 class OrderRejected:
-    """The venue refused an order request; `error` is Kraken's string."""
+    """The venue refused an order request; `error` is Kraken's string. `local`: refused
+    inside this process before it could reach the exchange (our own circuit breaker), so
+    it says nothing about the exchange."""
 
     cl_ord_id: str
     error: str
     endpoint: str = ""
     recv_ns: int = 0
+    local: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,6 @@ from krakenbot.domain.enums import (
     Channel,
     ConnectionState,
     OrderStatus,
-    Side,
     SystemState,
     TradingState,
 )
@@ -66,6 +65,7 @@ from krakenbot.orders.reconcile import Conflict, Correction
 from krakenbot.orders.registry import OrderRegistry, order_from_stored
 from krakenbot.ports import MarketFeed, Repository, Venue
 from krakenbot.resilience.breaker import BreakerState, CircuitBreaker
+from krakenbot.risk.account import AccountBook, BalanceSnapshot
 from krakenbot.risk.breaker import BreakerPolicy, Cause, Trip
 from krakenbot.risk.context import RiskContext
 from krakenbot.risk.decision import Denied, Rule
@@ -85,7 +85,6 @@ class EngineConfig:
     tick_interval_s: float = 1.0
     metrics_interval_s: float = 60.0
     quote_currency: str = "USD"
-    balance_settle_s: float = 2.0  # wait before calling a balance difference a mismatch
     require_private_ws: bool = True  # healthy() needs the venue's private stream connected
     order_history_s: float = 2 * 86400.0  # orders loaded at start-up (plus every live one)
     # Ledger writes may keep failing this long before the daemon stops safely
@@ -130,7 +129,7 @@ class Engine:
         )
         self.repo = repo = WatchedRepository(repo, self.ledger, clock.monotonic_ns)
         self.instruments = dict(instruments)
-        self.balances: dict[str, Decimal] = dict(balances or {})
+        self.account = AccountBook(balances)  # exchange balances + fills not yet in them
         self.system_state = system_state
         self.trading_state = TradingState.ACTIVE
         self.books: dict[str, BookTop] = {}
@@ -158,6 +157,7 @@ class Engine:
             clock=clock,
             lock=self.lock,
             known_fill_ids=lambda: frozenset(self._fill_ids),
+            account_seq=lambda: self.account.seq,
             apply_event=self._order_event,
             on_applied=self._on_correction,
             config=cfg.reconcile,
@@ -177,10 +177,6 @@ class Engine:
         self.ledger_refusals = 0  # new orders not even tried while the ledger was failing
         self._fatal_reason = ""
         self._inflight: set[asyncio.Future[None]] = set()
-        self._account_epoch = 0  # bumped by every balance change and new fill
-        # Fill effects not yet confirmed by a balance update: Kraken reports the execution
-        # and the balance change on different channels, in either order.
-        self._unconfirmed: dict[str, Decimal] = {}
 
     # ================================================================== start-up
     async def load(self) -> None:
@@ -190,9 +186,14 @@ class Engine:
             self._fill_ids.add(fill.trade_id)
             self.trips.apply(fill)
         since = now - int(self.config.order_history_s * _NS)
-        for row in await self.repo.orders_since(since):
+        rows = await self.repo.orders_since(since)
+        for row in rows:
             fills = await self.repo.fills_for_order(row.cl_ord_id)
             self.registry.add(order_from_stored(row, (f.trade_id for f in fills)))
+        window_start = now - int(self.gate.limits.order_window_s * _NS)
+        self.gate.restore_approvals(  # the order-rate limit survives a restart
+            r.created_ns for r in rows if not r.reduces_position and r.created_ns > window_start
+        )
         stored = await self.repo.get_state(STATE_KEY)
         if stored is not None:
             self.trading_state = TradingState(stored)
@@ -444,9 +445,7 @@ class Engine:
         elif isinstance(event, TimerTick):
             await self._on_tick(event)
         elif isinstance(event, BalanceChange):
-            self._account_epoch += 1
-            self.balances[event.asset] = event.balance
-            self._unconfirmed.pop(event.asset, None)
+            self.account.on_balance(event)
         elif isinstance(event, BookStatus):
             book = self.books.get(event.symbol)
             if book is not None and book.verified != event.verified:
@@ -556,8 +555,9 @@ class Engine:
         fill = applied.new_fill
         if fill is not None:
             self._fill_ids.add(fill.trade_id)
-            self._account_epoch += 1
-            self._book_balance_delta(fill)
+            instrument = self.instruments.get(fill.symbol)
+            if instrument is not None:
+                self.account.on_fill(fill, instrument)
             self._bump(fills=1)
             closed = self.trips.apply(fill)
             if closed is not None:
@@ -578,31 +578,17 @@ class Engine:
                 TradingState.HALTED, f"reconcile conflict: {correction.detail}"
             )
 
-    def _balance_diff(self, venue: Mapping[str, Decimal]) -> list[str]:
-        return sorted(a for a, v in venue.items() if a in self.balances and self.balances[a] != v)
-
-    async def _check_balances(self, venue_balances: Mapping[str, Decimal]) -> None:
-        """Compare the exchange's balances with the ones the account stream gave us. A
-        difference that survives a settle delay with no account event in between (so no
-        update was merely in flight) is an inconsistency for the breaker."""
-        if self._balance_diff(venue_balances):
-            epoch = self._account_epoch
-            await self.clock.sleep(self.config.balance_settle_s)
-            if self._account_epoch != epoch:
-                return  # the stream moved on: its numbers are newer than the query's
+    async def _check_balances(self, snapshot: BalanceSnapshot) -> None:
+        """Hold the exchange's balances against ours where they are comparable (see
+        `risk.account`): a difference there is an inconsistency for the breaker."""
         async with self.lock:
-            mismatched = self._balance_diff(venue_balances)
-            if mismatched and self.balances:
-                detail = "; ".join(
-                    f"{a}: ours {self.balances[a]}, exchange {venue_balances[a]}"
-                    for a in mismatched
-                )
+            mismatches = self.account.settle(snapshot)
+            if mismatches:
+                detail = "; ".join(m.describe() for m in mismatches)
                 await self.repo.record_event("balance_mismatch", {"detail": detail})
                 trip = self.policy.record(Cause.BALANCE_MISMATCH, self.clock.now_ns(), detail)
                 if trip is not None:
                     await self._trip(trip)
-            self.balances.update(venue_balances)
-            self._unconfirmed.clear()  # REST balances include every fill so far
 
     # ================================================================== risk plumbing
     def risk_context(self, now_ns: int | None = None) -> RiskContext:
@@ -611,7 +597,7 @@ class Engine:
             now_ns=now,
             trading_state=self.trading_state,
             system_state=self.system_state,
-            breaker_open=self.breaker.state is BreakerState.OPEN,
+            breaker_open=not self.breaker.admits(),
             instruments=self.instruments,
             books=self.books,
             positions=self.portfolio.positions(),
@@ -620,24 +606,14 @@ class Engine:
             balances=self.risk_balances(),
         )
 
-    def _book_balance_delta(self, fill: Fill) -> None:
-        instrument = self.instruments.get(fill.symbol)
-        if instrument is None:
-            return
-        sign = 1 if fill.side is Side.BUY else -1
-        fee_quote = fill.fee if fill.fee_asset == instrument.quote else ZERO
-        for asset, delta in (
-            (instrument.base, sign * fill.qty),
-            (instrument.quote, -sign * fill.cost - fee_quote),
-        ):
-            self._unconfirmed[asset] = self._unconfirmed.get(asset, ZERO) + delta
+    @property
+    def balances(self) -> Mapping[str, Decimal]:
+        """The balances as the exchange last reported them."""
+        return self.account.confirmed
 
     def risk_balances(self) -> dict[str, Decimal]:
-        """Exchange balances plus the fills the balance stream has not reported yet."""
-        found = dict(self.balances)
-        for asset, delta in self._unconfirmed.items():
-            found[asset] = found.get(asset, ZERO) + delta
-        return found
+        """Exchange balances plus the fills no balance report covers yet."""
+        return self.account.available()
 
     def _marks(self) -> dict[str, Decimal]:
         return {s: b.mid for s, b in self.books.items() if b.verified and b.mid is not None}

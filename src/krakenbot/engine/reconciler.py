@@ -1,11 +1,15 @@
 """Reconciliation runner: fetch the venue's picture, diff it (pure), apply the corrections.
 
 Owns: `Reconciler` — the I/O around `orders.reconcile.reconcile`: it snapshots our local
-state first, then queries open orders, closed orders and trade history (in that order, so an
-order closing mid-query is seen at least once) and the balances; it applies the corrections
-through the order manager under the engine's lock, writes every one to `events`, resolves
-`LookupRequired` by a QueryOrders lookup (never by guessing), and reports balance mismatches
-to the breaker policy. Imports: domain, orders, ports, risk. Must not import: net, store, app.
+state first, then queries the balances (tagged with the account sequence at the request, so
+`risk.account` can tell which fills they may contain) and then open orders, closed orders and
+trade history (in that order, so an order closing mid-query is seen at least once; the trade
+history after the balances, so every fill the balances contain is known by the time they are
+compared); it applies the corrections through the order manager under the engine's lock,
+writes every one to `events`, resolves `LookupRequired` by a QueryOrders lookup (never by
+guessing), and hands the balances to the engine, which reports mismatches to the breaker
+policy. Imports: domain, orders, ports, risk.
+Must not import: net, store, app.
 
 Cost against Kraken's REST budget (docs: rest-api-rate-limits): OpenOrders, ClosedOrders and
 Balance cost 1 point each, TradesHistory 2 — about 5 points per run, so the periodic run
@@ -16,9 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
 from krakenbot.clock import Clock
 from krakenbot.domain.order import Order
@@ -38,6 +41,7 @@ from krakenbot.orders.reconcile import (
     reconcile,
 )
 from krakenbot.ports import Repository, Venue
+from krakenbot.risk.account import BalanceSnapshot
 
 logger = logging.getLogger(__name__)
 _NS = 1_000_000_000
@@ -57,7 +61,7 @@ class ReconcileConfig:
 class ReconcileResult:
     reason: str
     corrections: tuple[Correction, ...]
-    balances: Mapping[str, Decimal]
+    balances: BalanceSnapshot
     lookups: int = 0
 
 
@@ -71,6 +75,7 @@ class Reconciler:
         clock: Clock,
         lock: asyncio.Lock,
         known_fill_ids: Callable[[], frozenset[str]],
+        account_seq: Callable[[], int],
         apply_event: Callable[[OrderEvent], Awaitable[None]],
         on_applied: Callable[[Correction], Awaitable[None]],
         config: ReconcileConfig | None = None,
@@ -82,6 +87,7 @@ class Reconciler:
         self._clock = clock
         self._lock = lock
         self._known_fill_ids = known_fill_ids
+        self._account_seq = account_seq
         self._apply_event = apply_event
         self._on_applied = on_applied
         self._running = asyncio.Lock()
@@ -118,10 +124,11 @@ class Reconciler:
             started_ns=self.started_ns,
         )
         venue = self.venue
+        seq, requested_ns = self._account_seq(), self._clock.now_ns()  # before it leaves
+        balances = BalanceSnapshot(await venue.balances(), seq, requested_ns)
         open_orders = await venue.open_orders()
         closed = await venue.closed_orders(since)
         trades = await venue.trades_history(since)
-        balances = await venue.balances()
         exchange = ExchangeState(open_orders, closed, trades, since, now)
         corrections = reconcile(
             local, exchange, prefix=self.config.prefix, absent_after_s=self.config.absent_after_s

@@ -157,7 +157,8 @@ class KrakenVenue:
             request = rest_orders.order_request(command, instrument)
         except ValueError as exc:
             raise RejectedError(str(exc), endpoint="AddOrder", cl_ord_id=command.cl_ord_id) from exc
-        result = await self.rest.add_order(request)
+        # An exit goes whatever the breaker says (the gate let it through as reducing).
+        result = await self.rest.add_order(request, reducing=command.reduces_position)
         if not result.txids:
             raise InvariantError("AddOrder answered without a txid", cl_ord_id=command.cl_ord_id)
         self._counter_pairs.learn(result.txids[0], command.symbol)

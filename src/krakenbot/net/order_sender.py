@@ -96,14 +96,17 @@ class OrderSender:
         while len(self._placed) > _MAX_REMEMBERED:
             self._placed.pop(next(iter(self._placed)))
 
-    async def add_order(self, req: orders.OrderRequest) -> orders.AddOrderResult:
+    async def add_order(
+        self, req: orders.OrderRequest, *, reducing: bool = False
+    ) -> orders.AddOrderResult:
         cfg = self._core.config
         pair = self._pair_key(req.pair)
         not_sent = self._backoff.delays(self._rng)
         window_ns = int((req.deadline_s or cfg.order_deadline_s) * 1e9)
         sends = 0
         while True:
-            if not self._core.breaker.allow():
+            # An order that reduces a position is never held back (nor takes the probe).
+            if not reducing and not self._core.breaker.allow():
                 raise CircuitOpenError(
                     "circuit breaker is open: new orders are refused",
                     endpoint="AddOrder",

@@ -7,7 +7,8 @@ every order carries a `cl_ord_id` and a `deadline`; after an ambiguous outcome (
 client waits until the deadline has passed — after it, Kraken can no longer accept that
 request — then looks the id up in open AND closed orders, and re-sends only when Kraken
 provably has no such order. CancelOrder is idempotent (an unknown/closed order counts as
-cancelled). While the breaker is open new orders are refused; cancels always go.
+cancelled). While the breaker is open new orders are refused, except orders that reduce a
+position (`reducing`: an exit must never be locked in by the breaker); cancels always go.
 Must not import: anything above `net`.
 """
 
@@ -326,11 +327,14 @@ class RestClient:
 
     # ------------------------------------------------------------ trading
 
-    async def add_order(self, req: orders.OrderRequest) -> orders.AddOrderResult:
+    async def add_order(
+        self, req: orders.OrderRequest, *, reducing: bool = False
+    ) -> orders.AddOrderResult:
         """Place one order exactly once (see module docstring). Raises RejectedError (incl.
-        RepeatedRejectionError), CircuitOpenError, RateLimitedError, AmbiguousOrderError
-        (state unknown after all lookups), or TransientError (provably not placed)."""
-        return await self._orders.add_order(req)
+        RepeatedRejectionError), CircuitOpenError (never when `reducing`), RateLimitedError,
+        AmbiguousOrderError (state unknown after all lookups), or TransientError (provably
+        not placed)."""
+        return await self._orders.add_order(req, reducing=reducing)
 
     async def cancel_order(
         self, *, txid: str | None = None, cl_ord_id: str | None = None

@@ -183,6 +183,7 @@ def place_command(order: Order, deadline_s: float | None = None) -> PlaceOrder:
         time_in_force=order.time_in_force,
         post_only=order.post_only,
         deadline_s=deadline_s,
+        reduces_position=order.reduces_position,
     )
 
 

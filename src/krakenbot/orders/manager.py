@@ -17,8 +17,10 @@ reconciliation records it); an order-row update that failed is retried by `house
 
 Ambiguity is never resolved by re-sending: an `AmbiguousOrderError` from the venue leaves the
 order pending and asks for reconciliation (lookup by cl_ord_id / txid); a `TransientError`
-means provably not placed and becomes a local rejection.
-Imports: domain, errors, orders, risk, ports. Must not import: net, store, engine, app.
+means provably not placed and becomes a local rejection (marked `local` when our own circuit
+breaker refused it, so the breaker policy does not count it as an exchange failure).
+Imports: domain, errors, orders, risk, ports, resilience (`CircuitOpenError`). Must not
+import: net, store, engine, app.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from krakenbot.orders.clordid import DEFAULT_PREFIX, new_cl_ord_id
 from krakenbot.orders.fsm import OrderEvent, order_from_intent, place_command, request_cancel
 from krakenbot.orders.registry import OrderRegistry
 from krakenbot.ports import Repository, Venue
+from krakenbot.resilience.breaker import CircuitOpenError
 from krakenbot.risk.context import RiskContext
 from krakenbot.risk.decision import Decision, Denied
 from krakenbot.risk.gate import RiskGate
@@ -332,6 +335,11 @@ class OrderManager:
         except RejectedError as exc:
             error = exc.kraken_error or str(exc)
             await self._deliver(OrderRejected(command.cl_ord_id, error, "place", now()))
+        except CircuitOpenError as exc:
+            # Our own breaker refused to send it: not an exchange failure (counting it as
+            # one would keep the breaker open by its own refusals).
+            error = f"not sent: {exc}"
+            await self._deliver(OrderRejected(command.cl_ord_id, error, "place", now(), True))
         except TransientError as exc:
             # Provably not placed (the venue says so): a local rejection, never a re-send.
             error = f"not placed: {exc.kraken_error or exc}"

@@ -4,7 +4,8 @@ Owns: the breaker state machine and its transition callbacks (for logs and the a
 trail). Must not import: I/O, anything above `clock`/`errors`.
 Rules: `threshold` consecutive failures open it; after `cooldown_s` it is half-open and lets
 one probe through; a successful probe closes it, a failed one re-opens it. While open, new
-orders are refused; cancels always go (the caller decides which calls are gated).
+orders that add risk are refused; exits and cancels always go (the caller decides which
+calls are gated).
 """
 
 from __future__ import annotations
@@ -89,15 +90,22 @@ class CircuitBreaker:
         elapsed = (self._clock.monotonic_ns() - self._opened_mono) / 1e9
         return max(0.0, self.cooldown_s - elapsed)
 
+    def admits(self) -> bool:
+        """Would `allow()` say yes now? (A look that takes no probe: the risk gate refuses
+        an entry the sender would refuse, so the refusal is an audit event, not an order
+        row persisted only to be rejected.)"""
+        state = self.state
+        return state is BreakerState.CLOSED or (
+            state is BreakerState.HALF_OPEN and not self._probe_out
+        )
+
     def allow(self) -> bool:
         """May a gated call (a new order) go now? In half-open, exactly one probe may."""
-        state = self.state
-        if state is BreakerState.CLOSED:
-            return True
-        if state is BreakerState.HALF_OPEN and not self._probe_out:
+        if not self.admits():
+            return False
+        if self._state is BreakerState.HALF_OPEN:
             self._probe_out = True
-            return True
-        return False
+        return True
 
     def record_success(self) -> None:
         self._failures = 0

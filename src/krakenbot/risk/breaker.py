@@ -103,7 +103,12 @@ class BreakerPolicy:
                 return self.record(Cause.WS_DISCONNECT, event.recv_ns, detail)
             return None
         if isinstance(event, OrderRejected):
-            # Every order passed the gate first, so any refusal is unexpected.
+            if event.local:
+                # Refused by our own breaker before it left: no news about the exchange,
+                # and counting it would re-trip (and re-start the cooldown of) an open
+                # breaker with its own refusals.
+                return None
+            # Every order passed the gate first, so any refusal by the exchange is unexpected.
             detail = f"order {event.cl_ord_id} rejected: {event.error}"
             return self.record(Cause.ORDER_FAILURE, event.recv_ns, detail)
         if isinstance(event, BookTop) and event.verified and event.mid is not None:

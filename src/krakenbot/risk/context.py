@@ -22,7 +22,7 @@ class RiskContext:
     now_ns: int  # the time of the event being handled (from the injected clock)
     trading_state: TradingState
     system_state: SystemState
-    breaker_open: bool  # the resilience breaker's state, read by the shell
+    breaker_open: bool  # the breaker refuses new entries now (open, or its probe is out)
     instruments: Mapping[str, Instrument]
     books: Mapping[str, BookTop]  # latest top of book per symbol, with `recv_ns` and `verified`
     positions: Mapping[str, Decimal]  # signed base quantity per symbol, from fills

@@ -55,7 +55,8 @@ class _Proposal:
         if isinstance(item, OrderIntent):
             reduces, cl_ord_id = item.reduces_position, None
         else:
-            # A bare command carries no intent: treat it as risk-increasing.
+            # A bare command carries no intent (its `reduces_position` only tells the venue
+            # the gate approved it as an exit): treat it as risk-increasing.
             reduces, cl_ord_id = False, item.cl_ord_id
         return cls(
             symbol=item.symbol,
@@ -93,7 +94,12 @@ class RiskGate:
     def __init__(self, limits: RiskLimits, *, loss_halted_day: date | None = None) -> None:
         self.limits = limits
         self.loss_halted_day = loss_halted_day  # persist it to survive a restart
-        self._approvals: deque[int] = deque()
+        self._approvals: deque[int] = deque()  # rebuilt from the ledger on a restart
+
+    def restore_approvals(self, created_ns: Iterable[int]) -> None:
+        """After a restart: the entries the ledger holds (their creation times) count
+        towards the order-rate window, so a crash loop cannot reset the limit."""
+        self._approvals = deque(sorted([*self._approvals, *created_ns]))
 
     def check(self, item: Checked, ctx: RiskContext) -> Decision:
         if isinstance(item, CancelIntent | CancelOrder):

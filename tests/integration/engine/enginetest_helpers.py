@@ -77,7 +77,6 @@ def fast_tuning(**engine: Any) -> StackTuning:
     config = EngineConfig(
         tick_interval_s=0.05,
         metrics_interval_s=0.5,
-        balance_settle_s=0.3,
         manager=ManagerConfig(order_timeout_s=30.0, cancel_retry_s=1.0, ack_timeout_s=5.0),
         reconcile=ReconcileConfig(interval_s=30.0, min_gap_s=0.05, absent_after_s=2.0),
     )

@@ -186,6 +186,28 @@ async def test_breaker_transitions_gate_orders_but_never_cancels(tmp_path: Path)
     ]
 
 
+async def test_an_open_breaker_never_holds_an_exit_back(tmp_path: Path) -> None:
+    clock = real_now_clock()
+    async with sim_running(clock) as sim, client(sim, tmp_path, clock, breaker_cooldown_s=30) as c:
+        c.breaker.trip("test")
+        exit_ = OrderRequest(
+            pair="XLMUSD",
+            side=Side.SELL,
+            order_type=OrderType.LIMIT,
+            volume=Decimal("10"),
+            price=Decimal("0.500000"),
+            cl_ord_id="kbexit",
+        )
+        assert (await c.add_order(exit_, reducing=True)).txid
+        assert [o["status"] for o in orders_with(sim, "kbexit")] == ["open"]
+        with pytest.raises(CircuitOpenError):  # entries still wait for the cooldown
+            await c.add_order(post_only_buy())
+        clock.advance(30)
+        assert c.breaker_state is BreakerState.HALF_OPEN  # the exit took no probe
+        assert (await c.add_order(post_only_buy())).txid
+        assert c.breaker_state is BreakerState.CLOSED
+
+
 async def test_burst_of_200_queries_stays_under_the_rest_limit(tmp_path: Path) -> None:
     clock = real_now_clock()
     async with sim_running(clock, tier="starter") as sim, client(sim, tmp_path, clock) as c:

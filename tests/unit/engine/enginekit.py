@@ -1,16 +1,36 @@
-"""Stand-ins shared by the engine unit tests: a strategy that never trades and a feed that
-only knows XLM/USD."""
+"""Stand-ins shared by the engine unit tests: a strategy that never trades, a feed that
+only knows XLM/USD, and a loaded engine over a paper venue on a ManualClock."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator, Mapping, Sequence
+from decimal import Decimal
 
 from tests.instruments import XLM
 
+from krakenbot.clock import ManualClock
 from krakenbot.domain.commands import Intent
-from krakenbot.domain.events import Event, MarketEvent, StateEvent
+from krakenbot.domain.events import BookTop, Event, MarketEvent, PriceLevel, StateEvent
 from krakenbot.domain.instrument import Instrument
+from krakenbot.engine.engine import Engine, EngineConfig
+from krakenbot.paper.venue import PaperVenue
+from krakenbot.resilience.breaker import CircuitBreaker
+from krakenbot.risk.breaker import BreakerPolicy
+from krakenbot.risk.gate import RiskGate
+from krakenbot.risk.limits import BreakerLimits, RiskLimits
+from krakenbot.store import LedgerRepository
 from krakenbot.strategy.base import StrategyView
+
+START_NS = 1_763_776_800_000_000_000
+LIMITS = RiskLimits(
+    allowed_symbols=frozenset({"XLM/USD"}),
+    max_trade_usd=Decimal("10"),
+    min_order_usd=Decimal("1"),
+    max_total_exposure_usd=Decimal("10"),
+    max_positions=1,
+    max_daily_loss_usd=Decimal("5"),
+)
 
 
 class Quiet:
@@ -28,3 +48,42 @@ class NoFeed:
     async def events(self) -> AsyncIterator[MarketEvent | StateEvent]:
         for item in ():
             yield item
+
+
+def xlm_top(now_ns: int, bid: str, ask: str) -> BookTop:
+    """A verified XLM/USD top of book received at `now_ns`."""
+    return BookTop(
+        "XLM/USD",
+        (PriceLevel(Decimal(bid), Decimal("100")),),
+        (PriceLevel(Decimal(ask), Decimal("100")),),
+        True,
+        now_ns,
+        now_ns,
+    )
+
+
+async def paper_engine(
+    venue: PaperVenue,
+    repo: LedgerRepository,
+    clock: ManualClock,
+    *,
+    breaker: BreakerLimits | None = None,
+    limits: RiskLimits = LIMITS,
+) -> Engine:
+    """A loaded engine whose start-up balances are the venue's (as the stack does)."""
+    engine = Engine(
+        strategy=Quiet(),
+        gate=RiskGate(limits),
+        policy=BreakerPolicy(breaker or BreakerLimits()),
+        breaker=CircuitBreaker(clock, threshold=5, cooldown_s=300),
+        venue=venue,
+        feed=NoFeed(),
+        repo=repo,
+        clock=clock,
+        rng=random.Random(1),
+        instruments={"XLM/USD": XLM},
+        balances=await venue.balances(),
+        config=EngineConfig(),
+    )
+    await engine.load()
+    return engine

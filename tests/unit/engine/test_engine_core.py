@@ -13,7 +13,8 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from enginekit import NoFeed, Quiet
+from enginekit import LIMITS as KIT_LIMITS
+from enginekit import NoFeed, Quiet, paper_engine, xlm_top
 from tests.instruments import XLM
 
 from krakenbot.clock import ManualClock
@@ -35,36 +36,25 @@ from krakenbot.domain.events import (
     CancelRejected,
     ConnectionChanged,
     ExecutionReport,
-    PriceLevel,
     ReconcileRequested,
     SubscriptionFailed,
     SystemStatusChanged,
     TimerTick,
 )
-from krakenbot.engine.engine import Engine, EngineConfig
+from krakenbot.engine.engine import Engine
 from krakenbot.orders.reconcile import Conflict
 from krakenbot.paper.venue import PaperVenue
 from krakenbot.resilience.breaker import BreakerState, CircuitBreaker
 from krakenbot.risk.breaker import BreakerPolicy
 from krakenbot.risk.gate import RiskGate
-from krakenbot.risk.limits import BreakerLimits, RiskLimits
+from krakenbot.risk.limits import BreakerLimits
 from krakenbot.store import LedgerRepository, open_ledger
 
-LIMITS = RiskLimits(
-    allowed_symbols=frozenset({"XLM/USD"}),
-    max_trade_usd=D("10"),
-    min_order_usd=D("1"),
-    max_total_exposure_usd=D("10"),
-    max_positions=1,
-    max_daily_loss_usd=D("1"),
-)
+LIMITS = replace(KIT_LIMITS, max_daily_loss_usd=D("1"))
 
 
 def top(clock: ManualClock, bid: str, ask: str) -> BookTop:
-    now = clock.now_ns()
-    return BookTop(
-        "XLM/USD", (PriceLevel(D(bid), D("100")),), (PriceLevel(D(ask), D("100")),), True, now, now
-    )
+    return xlm_top(clock.now_ns(), bid, ask)
 
 
 @pytest.fixture
@@ -73,21 +63,8 @@ async def setup(tmp_path: Path) -> AsyncIterator[tuple[Engine, LedgerRepository,
     db = await open_ledger(tmp_path / "t.db", clock)
     repo = LedgerRepository(db, clock)
     venue = PaperVenue({"XLM/USD": XLM}, {"USD": D("100")}, clock=clock)
-    engine = Engine(
-        strategy=Quiet(),
-        gate=RiskGate(LIMITS),
-        policy=BreakerPolicy(BreakerLimits(max_ws_disconnects=2, price_jump_pct=D("5"))),
-        breaker=CircuitBreaker(clock, threshold=5, cooldown_s=300),
-        venue=venue,
-        feed=NoFeed(),
-        repo=repo,
-        clock=clock,
-        rng=random.Random(1),
-        instruments={"XLM/USD": XLM},
-        balances={"USD": D("100")},
-        config=EngineConfig(metrics_interval_s=60, balance_settle_s=0.1),
-    )
-    await engine.load()
+    breaker = BreakerLimits(max_ws_disconnects=2, price_jump_pct=D("5"))
+    engine = await paper_engine(venue, repo, clock, breaker=breaker, limits=LIMITS)
     try:
         yield engine, repo, clock
     finally:

@@ -5,28 +5,19 @@ applied, fills come from trade history only."""
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Sequence
 from decimal import Decimal as D
 from pathlib import Path
 
-from enginekit import NoFeed, Quiet
+from enginekit import paper_engine, xlm_top
 from tests.instruments import XLM
 
 from krakenbot.clock import ManualClock
 from krakenbot.domain.commands import OrderIntent, PlaceOrder
 from krakenbot.domain.enums import OrderStatus, OrderType, Side
-from krakenbot.domain.events import (
-    BookTop,
-    PriceLevel,
-)
 from krakenbot.domain.order import OrderSnapshot
 from krakenbot.engine.engine import Engine
 from krakenbot.paper.venue import PaperVenue
-from krakenbot.resilience.breaker import CircuitBreaker
-from krakenbot.risk.breaker import BreakerPolicy
-from krakenbot.risk.gate import RiskGate
-from krakenbot.risk.limits import BreakerLimits, RiskLimits
 from krakenbot.store import LedgerRepository, open_ledger
 
 
@@ -47,39 +38,12 @@ class ForgetfulVenue(PaperVenue):
         return await super().query_orders(order_ids)
 
 
-def top(now: int, bid: str, ask: str) -> BookTop:
-    return BookTop(
-        "XLM/USD", (PriceLevel(D(bid), D("100")),), (PriceLevel(D(ask), D("100")),), True, now, now
-    )
-
-
 async def engine_with_an_entry(
     venue: PaperVenue, repo: LedgerRepository, clock: ManualClock
 ) -> Engine:
     """A loaded engine with a book and one submitted entry (its send may still be running)."""
-    limits = RiskLimits(
-        allowed_symbols=frozenset({"XLM/USD"}),
-        max_trade_usd=D("10"),
-        min_order_usd=D("1"),
-        max_total_exposure_usd=D("10"),
-        max_positions=1,
-        max_daily_loss_usd=D("5"),
-    )
-    engine = Engine(
-        strategy=Quiet(),
-        gate=RiskGate(limits),
-        policy=BreakerPolicy(BreakerLimits()),
-        breaker=CircuitBreaker(clock, threshold=5, cooldown_s=300),
-        venue=venue,
-        feed=NoFeed(),
-        repo=repo,
-        clock=clock,
-        rng=random.Random(1),
-        instruments={"XLM/USD": XLM},
-        balances={"USD": D("100")},
-    )
-    await engine.load()
-    book = top(clock.now_ns(), "0.289", "0.291")
+    engine = await paper_engine(venue, repo, clock)
+    book = xlm_top(clock.now_ns(), "0.289", "0.291")
     venue.on_book(book)
     await engine.post(book)
     await engine.submit(
@@ -98,7 +62,7 @@ async def test_missing_acknowledged_order_is_resolved_by_lookup(tmp_path: Path) 
         await engine.manager.drain(1.0)
         accepted = venue._queue.get_nowait()  # the ack reaches the engine ...
         await engine.post(accepted)
-        venue.on_book(top(clock.now_ns(), "0.285", "0.287"))  # ... the fill never does
+        venue.on_book(xlm_top(clock.now_ns(), "0.285", "0.287"))  # ... the fill never does
         order = engine.registry.all()[0]
         assert order.order_id is not None and order.status is OrderStatus.OPEN
         assert await engine.reconcile("test") >= 1

@@ -47,6 +47,7 @@ from krakenbot.errors import (
 from krakenbot.orders.clordid import new_cl_ord_id
 from krakenbot.orders.manager import ManagerConfig, OrderManager
 from krakenbot.orders.registry import OrderRegistry
+from krakenbot.resilience.breaker import CircuitOpenError
 from krakenbot.risk.context import RiskContext
 from krakenbot.risk.decision import Checked, Decision, Denied, Rule
 from krakenbot.risk.gate import RiskGate
@@ -303,6 +304,7 @@ async def test_ids_never_collide_with_a_tracked_order(kit: Kit) -> None:
     [
         (RejectedError("no", kraken_error="EOrder:Insufficient funds"), OrderRejected),
         (TransientError("down"), OrderRejected),
+        (CircuitOpenError("circuit breaker is open"), OrderRejected),
         (AmbiguousOrderError("unknown"), ReconcileRequested),
         (FatalExchangeError("EAPI:Invalid key"), OrderRejected),
         (RuntimeError("bug"), ReconcileRequested),
@@ -321,6 +323,9 @@ async def test_send_outcomes_come_back_as_events_never_as_resends(
         assert kit.delivered[0].error == "EOrder:Insufficient funds"  # type: ignore[union-attr]
     if type(error) is TransientError:
         assert kit.delivered[0].error.startswith("not placed")  # type: ignore[union-attr]
+    # Only a refusal by our own breaker is local (no news about the exchange).
+    local = isinstance(error, CircuitOpenError)
+    assert getattr(kit.delivered[0], "local", False) is local
 
 
 # ---------------------------------------------------------------- cancel

@@ -257,6 +257,7 @@ def test_order_from_intent_and_place_command() -> None:
     cmd = fsm.place_command(o, deadline_s=5.0)
     assert cmd.cl_ord_id == CL and cmd.qty == D("40") and cmd.deadline_s == 5.0
     assert cmd.time_in_force is TimeInForce.IOC
+    assert cmd.reduces_position  # the venue lets an approved exit past an open breaker
     assert fsm.request_cancel(o).cancel_requested and not o.cancel_requested
 
 

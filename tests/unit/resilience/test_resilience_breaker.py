@@ -25,15 +25,17 @@ def test_full_cycle_closed_open_half_open_closed() -> None:
         b.record_failure("boom")
     assert b.state is BreakerState.CLOSED and b.allow()
     b.record_failure("boom")
-    assert b.state is BreakerState.OPEN and not b.allow()
+    assert b.state is BreakerState.OPEN and not b.admits() and not b.allow()
     assert b.retry_in_s() == 10.0
     clock.advance(9.9)
     assert b.state is BreakerState.OPEN
     clock.advance(0.1)
     assert b.state is BreakerState.HALF_OPEN
+    assert b.admits() and b.admits()  # a look takes no probe
     assert b.allow() and not b.allow()  # exactly one probe
+    assert not b.admits()  # ... and while it is out, nothing else would go
     b.record_success()
-    assert b.state is BreakerState.CLOSED and b.allow()
+    assert b.state is BreakerState.CLOSED and b.admits() and b.allow()
     assert [(t.old, t.new) for t in seen] == [
         (BreakerState.CLOSED, BreakerState.OPEN),
         (BreakerState.OPEN, BreakerState.HALF_OPEN),

@@ -34,6 +34,15 @@ def test_old_occurrences_expire() -> None:
     assert p.record(Cause.ORDER_FAILURE, NOW + 61 * S) is not None
 
 
+def test_a_refusal_by_our_own_breaker_is_not_an_exchange_failure() -> None:
+    p = BreakerPolicy(LIMITS)  # two order failures trip
+    for i in range(5):
+        refused = OrderRejected(f"kb{i}", "not sent: circuit breaker is open", "place", NOW, True)
+        assert p.on_event(refused) is None
+    assert p.on_event(OrderRejected("kbx", "EOrder:Insufficient funds", "place", NOW)) is None
+    assert p.on_event(OrderRejected("kby", "EGeneral:Internal error", "place", NOW)) is not None
+
+
 def test_one_balance_mismatch_trips() -> None:
     trip = BreakerPolicy(LIMITS).record(Cause.BALANCE_MISMATCH, NOW, "USD off by 3")
     assert trip is not None and trip.cause is Cause.BALANCE_MISMATCH

@@ -207,6 +207,17 @@ def test_order_rate_limit_window() -> None:
     assert isinstance(g.check(buy(), ctx(now_ns=later, books=fresh, balances=rich)), Approved)
 
 
+def test_order_rate_window_restored_after_a_restart() -> None:
+    g = gate()  # a new process: three entries of the last minute are in the ledger
+    g.restore_approvals([NOW - 59 * S, NOW - 10 * S, NOW - 30 * S])
+    rich = {"USD": D("1000")}
+    assert denied(g.check(buy(), ctx(balances=rich)), Rule.ORDER_RATE)
+    later = NOW + S  # the oldest has left the window
+    fresh = {"XLM/USD": book(recv_ns=later)}
+    assert isinstance(g.check(buy(), ctx(now_ns=later, books=fresh, balances=rich)), Approved)
+    assert denied(g.check(buy(), ctx(now_ns=later, books=fresh, balances=rich)), Rule.ORDER_RATE)
+
+
 def test_daily_loss_latches_until_next_utc_day() -> None:
     g = gate()
     assert isinstance(g.check(buy(), ctx(daily_pnl=D("-4.99"))), Approved)
