@@ -2,7 +2,9 @@
 
 Owns: building a RestClient from settings for an operator command (the status key when one is
 configured — its own nonce stream, so it never races the daemon — else the main key), the
-ledger-vs-exchange comparison, and the emergency cancel-all with verification.
+ledger-vs-exchange comparison (orders that are not krakenbot's — no cl_ord_id with our prefix:
+placed by hand or another program — are listed as foreign), and the emergency cancel-all with
+verification.
 Both share the per-key nonce/rate state under DATA_DIR with the daemon (net.nonce_store).
 Imports: anything (composition root).
 """
@@ -16,9 +18,12 @@ from typing import Any
 
 from krakenbot.clock import Clock
 from krakenbot.config import Settings
+from krakenbot.domain.order import UnreadableOrder
 from krakenbot.kraken.ratelimit import Tier
+from krakenbot.kraken.rest_orders import OrderInfo
 from krakenbot.net.rest_client import Credentials, RestClient, RestConfig
 from krakenbot.net.rest_core import key_state_dir
+from krakenbot.orders.clordid import DEFAULT_PREFIX, is_ours
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,23 +87,42 @@ def compare(
     return problems
 
 
+def order_row(o: OrderInfo, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
+    """One open order for `status --exchange`; `foreign`: not placed by krakenbot."""
+    return {
+        "txid": o.txid,
+        "cl_ord_id": o.cl_ord_id,
+        "foreign": not is_ours(o.cl_ord_id, prefix),
+        "pair": o.pair,
+        "side": str(o.side.value),
+        "type": str(o.order_type.value),
+        "price": str(o.price),
+        "price2": str(o.price2),
+        "trigger": str(o.trigger.value) if o.trigger else None,
+        "volume": str(o.volume),
+        "volume_exec": str(o.volume_exec),
+        "description": o.description,
+        "close": o.close,
+    }
+
+
+def unreadable_row(u: UnreadableOrder, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
+    return {
+        "txid": u.order_id,
+        "cl_ord_id": u.cl_ord_id,
+        "foreign": not is_ours(u.cl_ord_id, prefix),
+        "pair": "?",
+        "unreadable": u.error,
+    }
+
+
 async def exchange_snapshot(client: RestClient) -> dict[str, Any]:
     balances = await client.balance()
     orders = await client.open_orders()
     return {
         "balances": {e.asset: str(e.balance) for e in balances.entries if not e.wallet},
-        "open_orders": [
-            {
-                "txid": o.txid,
-                "cl_ord_id": o.cl_ord_id,
-                "pair": o.pair,
-                "side": str(o.side.value),
-                "price": str(o.price),
-                "volume": str(o.volume),
-                "volume_exec": str(o.volume_exec),
-            }
-            for o in orders
-        ],
+        "open_orders": [order_row(o) for o in orders]
+        + [unreadable_row(u) for u in orders.unreadable],
     }
 
 

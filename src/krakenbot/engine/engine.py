@@ -543,6 +543,8 @@ class Engine:
         applied = await self.manager.apply(event)
         if applied is None:
             if isinstance(event, ExecutionReport | Fill) and not _is_snapshot(event):
+                if event.order_id in self.reconciler.foreign_order_ids:
+                    return  # a known foreign order (placed by hand?): reported, not ours
                 await self.repo.record_event(
                     "unknown_order_event",
                     {

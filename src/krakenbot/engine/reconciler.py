@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from krakenbot.clock import Clock
-from krakenbot.domain.order import Order
+from krakenbot.domain.order import Order, unreadable_of
 from krakenbot.errors import InvariantError
 from krakenbot.orders.fsm import OrderEvent
 from krakenbot.orders.manager import OrderManager
 from krakenbot.orders.reconcile import (
+    FOREIGN_KINDS,
     AdoptOrder,
     Conflict,
     Correction,
@@ -86,6 +87,10 @@ class Reconciler:
         self._on_applied = on_applied
         self._running = asyncio.Lock()
         self.runs = 0
+        self._foreign_seen: set[str] = set()  # foreign orders / fills already recorded
+        # Txids of orders reconciliation found to be foreign: their stream reports are not
+        # "unknown" (the engine does not ask for a reconciliation on each of them).
+        self.foreign_order_ids: set[str] = set()
         # Orders created before this moment were sent (if at all) by an earlier process.
         self.started_ns = clock.now_ns()
 
@@ -122,7 +127,14 @@ class Reconciler:
         closed = await venue.closed_orders(since)
         trades = await venue.trades_history(since)
         balances = await venue.balances()
-        exchange = ExchangeState(open_orders, closed, trades, since, now)
+        exchange = ExchangeState(
+            open_orders,
+            closed,
+            trades,
+            since,
+            now,
+            unreadable=(*unreadable_of(open_orders), *unreadable_of(closed)),
+        )
         corrections = reconcile(
             local, exchange, prefix=self.config.prefix, absent_after_s=self.config.absent_after_s
         )
@@ -144,7 +156,7 @@ class Reconciler:
                 )
                 extra = reconcile(
                     local2,
-                    ExchangeState((), found, trades, since, now),
+                    ExchangeState((), found, trades, since, now, unreadable_of(found)),
                     prefix=self.config.prefix,
                     absent_after_s=self.config.absent_after_s,
                 )
@@ -162,6 +174,14 @@ class Reconciler:
         async with self._lock:
             for correction in corrections:
                 row: dict[str, str] = {**correction.describe(), "reason": reason}
+                if row["kind"] in FOREIGN_KINDS:
+                    if row["kind"] != "foreign_fill":
+                        self.foreign_order_ids.add(row["order_id"])
+                    # Not ours: recorded once per process, not at every periodic run.
+                    key = f"{row['kind']}:{row['order_id']}:{row['detail']}"
+                    if key in self._foreign_seen:
+                        continue
+                    self._foreign_seen.add(key)
                 try:
                     await self._apply(correction)
                 except InvariantError as exc:

@@ -5,12 +5,11 @@ applied, fills come from trade history only."""
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Sequence
 from decimal import Decimal as D
 from pathlib import Path
 
-from enginekit import NoFeed, Quiet
+from enginekit import quiet_engine
 from tests.instruments import XLM
 
 from krakenbot.clock import ManualClock
@@ -23,10 +22,6 @@ from krakenbot.domain.events import (
 from krakenbot.domain.order import OrderSnapshot
 from krakenbot.engine.engine import Engine
 from krakenbot.paper.venue import PaperVenue
-from krakenbot.resilience.breaker import CircuitBreaker
-from krakenbot.risk.breaker import BreakerPolicy
-from krakenbot.risk.gate import RiskGate
-from krakenbot.risk.limits import BreakerLimits, RiskLimits
 from krakenbot.store import LedgerRepository, open_ledger
 
 
@@ -57,27 +52,7 @@ async def engine_with_an_entry(
     venue: PaperVenue, repo: LedgerRepository, clock: ManualClock
 ) -> Engine:
     """A loaded engine with a book and one submitted entry (its send may still be running)."""
-    limits = RiskLimits(
-        allowed_symbols=frozenset({"XLM/USD"}),
-        max_trade_usd=D("10"),
-        min_order_usd=D("1"),
-        max_total_exposure_usd=D("10"),
-        max_positions=1,
-        max_daily_loss_usd=D("5"),
-    )
-    engine = Engine(
-        strategy=Quiet(),
-        gate=RiskGate(limits),
-        policy=BreakerPolicy(BreakerLimits()),
-        breaker=CircuitBreaker(clock, threshold=5, cooldown_s=300),
-        venue=venue,
-        feed=NoFeed(),
-        repo=repo,
-        clock=clock,
-        rng=random.Random(1),
-        instruments={"XLM/USD": XLM},
-        balances={"USD": D("100")},
-    )
+    engine = quiet_engine(venue, repo, clock)
     await engine.load()
     book = top(clock.now_ns(), "0.289", "0.291")
     venue.on_book(book)
