@@ -347,8 +347,8 @@ class Engine:
         await self.reconcile(reason)
 
     async def emergency_stop(self, reason: str) -> None:
-        """HALTED (persisted), then cancel everything on the account (through the gate);
-        the outcome arrives as events and is confirmed by reconciliation."""
+        """HALTED (persisted), then cancel every order of ours on the account (through the
+        gate; never anyone else's); the outcome arrives as events, confirmed by reconciliation."""
         async with self.lock:
             await self.set_trading_state(TradingState.HALTED, f"emergency: {reason}")
             await self.manager.cancel_everything(reason, self.risk_context())

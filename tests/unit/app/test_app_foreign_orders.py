@@ -14,7 +14,7 @@ from pathlib import Path
 from tests.conftest import DATA
 from tests.kraken_http import ScriptedKraken, rest_client
 
-from krakenbot.app.exchange_view import exchange_snapshot
+from krakenbot.app.exchange_view import cancel_all_verified, exchange_snapshot
 
 TRAILING = DATA / "rest" / "rest_openorders_trailing_stop__ccxt_2024-02_stringified.json"
 OURS = "kb0000000000000001"
@@ -55,3 +55,13 @@ async def test_status_lists_foreign_orders_apart_from_ours(tmp_path: Path) -> No
     assert foreign["foreign"] is True and foreign["type"] == "trailing-stop"
     assert foreign["price"] == "+50.0000%" and foreign["trigger"] == "index"
     assert rows["OOURS1-AAAAA-BBBBBB"]["foreign"] is False
+
+
+async def test_emergency_cancel_takes_ours_and_leaves_the_trailing_stop(tmp_path: Path) -> None:
+    account = Account()
+    outcome = await cancel_all_verified(rest_client(tmp_path, account.http))
+    assert outcome.error is None and outcome.remaining == 0 and outcome.cancelled == 1
+    assert "CancelAll" not in account.http.calls
+    assert list(account.open) == ["OF7S76-H2IMS-N2ML4U"]  # the operator's stop survives
+    (line,) = outcome.foreign
+    assert line.startswith("OF7S76-H2IMS-N2ML4U XRPUSD buy 10.00000000 XRPUSD @ trailing stop")
