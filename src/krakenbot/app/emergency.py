@@ -141,7 +141,9 @@ async def _cancel_all(settings: Settings, clock: Clock, result: StopResult) -> C
             f"{outcome.remaining} open order(s) of krakenbot remain"
         )
     for line in outcome.foreign:
-        result.say(f"left alone (not krakenbot's): {line}")
+        said = f"left alone (not krakenbot's): {line}"
+        if said not in result.lines:
+            result.say(said)
     return outcome
 
 
@@ -224,5 +226,5 @@ async def stop_daemon(
         shown = "unknown" if result.open_orders is None else str(result.open_orders)
         result.say(f"open orders remaining: {shown}")
     else:
-        result.say("no open orders remain")
+        result.say("no open order of krakenbot remains")
     return result
