@@ -19,7 +19,7 @@ Write-Host "stop_trading: $stamp stopping krakenbot and cancelling all orders"
 & $python @arguments
 $status = $LASTEXITCODE
 switch ($status) {
-    0 { Write-Host "stop_trading: done - the daemon is stopped and no open orders remain" }
+    0 { Write-Host "stop_trading: done - the daemon is stopped and no open order of krakenbot remains" }
     1 { Write-Host "stop_trading: WARNING - open orders may remain; check Kraken's website now" }
     2 { Write-Host "stop_trading: settings could not be read (see above); check Kraken's website now" }
     3 { Write-Host "stop_trading: WARNING - the daemon is still running; check the PID above" }

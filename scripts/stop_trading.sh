@@ -10,7 +10,7 @@ echo "stop_trading: $(date -u +%Y-%m-%dT%H:%M:%SZ) stopping krakenbot and cancel
 "$PY" -m krakenbot stop --cancel-all "$@"
 status=$?
 case $status in
-  0) echo "stop_trading: done - the daemon is stopped and no open orders remain" ;;
+  0) echo "stop_trading: done - the daemon is stopped and no open order of krakenbot remains" ;;
   1) echo "stop_trading: WARNING - open orders may remain; check Kraken's website now" ;;
   2) echo "stop_trading: settings could not be read (see above); check Kraken's website now" ;;
   3) echo "stop_trading: WARNING - the daemon is still running; check the PID above" ;;

@@ -103,8 +103,9 @@ class Daemon:
         self.stack.request_stop(reason)
 
     async def emergency(self, reason: str, timeout_s: float = 10.0) -> bool:
-        """`stop --cancel-all` reaching a live daemon: trading HALTED (persisted) and Kraken's
-        CancelAll through the risk gate (the stack's emergency stop), then a graceful stop.
+        """`stop --cancel-all` reaching a live daemon: trading HALTED (persisted) and a cancel
+        of each of our orders through the risk gate (the stack's emergency stop), then a
+        graceful stop.
         True when the emergency stop completed within `timeout_s`."""
         done = False
         emergency = getattr(self.stack, "emergency_stop", None)

@@ -2,13 +2,15 @@
 
 Owns: `stop_daemon` and its `StopResult`. Order of work: ask (POST /stop with the token from
 the data directory — with `--cancel-all` the daemon first runs its emergency stop: trading
-HALTED, persisted, and Kraken's CancelAll through the risk gate; SIGTERM on POSIX when the
-request is not answered) → with `--cancel-all`, cancel
-every open order at once through REST with the status key (or the main key), so a hung daemon's
-orders go immediately → wait for the process (bounded) → with `--cancel-all`, terminate a
-daemon still there → cancel-all again and verify that no order is open → with `--flatten`,
+HALTED, persisted, and a cancel for each of its orders through the risk gate; SIGTERM on POSIX
+when the request is not answered) → with `--cancel-all`, cancel every open order of krakenbot
+(by its cl_ord_id prefix) through REST with the status key (or the main key), so a hung
+daemon's orders go immediately; orders that are not krakenbot's are left alone and named →
+wait for the process (bounded) → with `--cancel-all`, terminate a daemon still there →
+cancel again and verify that no order of krakenbot is open → with `--flatten`,
 sell the position with an IOC limit order through the risk gate's reducing path.
-Exit (app.exitcodes.StopExit): 0 only when the daemon is gone and no open order remains.
+Exit (app.exitcodes.StopExit): 0 only when the daemon is gone and no open order of krakenbot
+remains (foreign orders do not count: they are not ours to cancel).
 Imports: anything (composition root).
 """
 
@@ -27,6 +29,7 @@ import psutil
 from krakenbot.app.exchange_view import (
     CancelAllOutcome,
     cancel_all_verified,
+    open_orders_of_ours,
     operator_client,
     operator_key,
 )
@@ -135,8 +138,12 @@ async def _cancel_all(settings: Settings, clock: Clock, result: StopResult) -> C
     else:
         result.say(
             f"cancel-all with the {key.which}: {outcome.cancelled} cancelled, "
-            f"{outcome.remaining} open order(s) remain"
+            f"{outcome.remaining} open order(s) of krakenbot remain"
         )
+    for line in outcome.foreign:
+        said = f"left alone (not krakenbot's): {line}"
+        if said not in result.lines:
+            result.say(said)
     return outcome
 
 
@@ -161,7 +168,7 @@ async def _exchange_open(settings: Settings, clock: Clock) -> int | None:
         return None
     try:
         async with operator_client(settings, key, clock=clock) as client:
-            return len([o for o in await client.open_orders() if o.is_open])
+            return await open_orders_of_ours(client)
     except Exception:
         return None
 
@@ -219,5 +226,5 @@ async def stop_daemon(
         shown = "unknown" if result.open_orders is None else str(result.open_orders)
         result.say(f"open orders remaining: {shown}")
     else:
-        result.say("no open orders remain")
+        result.say("no open order of krakenbot remains")
     return result

@@ -130,7 +130,7 @@ class TradingStack:
         return await self.engine.shutdown(timeout_s)
 
     async def emergency_stop(self, reason: str) -> None:
-        """Trading HALTED (persisted) and Kraken's CancelAll, through the risk gate."""
+        """Trading HALTED (persisted) and every order of ours cancelled, through the risk gate."""
         await self.engine.emergency_stop(reason)
 
     def ledger_write(self, operation: str, error: BaseException | None) -> None:

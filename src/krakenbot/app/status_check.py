@@ -143,7 +143,10 @@ async def _with_exchange(settings: Settings, report: StatusReport, clock: Clock)
                 ledger_position[trade.symbol] = trade.open_volume
         finally:
             await db.close()
-    exchange_open = {str(o["txid"]): str(o["pair"]) for o in snap["open_orders"]}
+    # Orders that are not krakenbot's are listed (as foreign), not compared with the ledger.
+    exchange_open = {
+        str(o["txid"]): str(o["pair"]) for o in snap["open_orders"] if not o["foreign"]
+    }
     balances = {k: Decimal(v) for k, v in snap["balances"].items()}
     snap["key"] = key.which
     snap["differences"] = compare(ledger_open, exchange_open, ledger_position, balances)

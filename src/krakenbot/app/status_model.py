@@ -247,7 +247,12 @@ def _exchange_lines(exchange: Mapping[str, Any]) -> list[str]:
     if balances:
         lines.append("    balances       " + ", ".join(f"{k} {v}" for k, v in balances.items()))
     if "open_orders" in exchange:
-        lines.append(f"    open orders    {len(exchange['open_orders'])}")
+        listed = exchange["open_orders"]
+        foreign = [o for o in listed if o.get("foreign")]
+        lines.append(f"    open orders    {len(listed) - len(foreign)} of krakenbot")
+        for o in foreign:
+            what = o.get("description") or o.get("unreadable") or ""
+            lines.append(f"    FOREIGN        {o.get('txid')} {o.get('pair')} {what} (left alone)")
     for diff in exchange.get("differences") or []:
         lines.append(f"    DIFFERENCE     {diff}")
     return lines

@@ -348,8 +348,8 @@ class Engine:
         await self.reconcile(reason)
 
     async def emergency_stop(self, reason: str) -> None:
-        """HALTED (persisted), then cancel everything on the account (through the gate);
-        the outcome arrives as events and is confirmed by reconciliation."""
+        """HALTED (persisted), then cancel every order of ours on the account (through the
+        gate; never anyone else's); the outcome arrives as events, confirmed by reconciliation."""
         async with self.lock:
             await self.set_trading_state(TradingState.HALTED, f"emergency: {reason}")
             await self.manager.cancel_everything(reason, self.risk_context())
@@ -542,6 +542,8 @@ class Engine:
         applied = await self.manager.apply(event)
         if applied is None:
             if isinstance(event, ExecutionReport | Fill) and not _is_snapshot(event):
+                if event.order_id in self.reconciler.foreign_order_ids:
+                    return  # a known foreign order (placed by hand?): reported, not ours
                 await self.repo.record_event(
                     "unknown_order_event",
                     {
