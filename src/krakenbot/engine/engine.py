@@ -28,15 +28,15 @@ from datetime import date
 from decimal import Decimal
 
 from krakenbot.clock import Clock
-from krakenbot.domain.commands import CancelIntent, Intent
+from krakenbot.domain.commands import AmendIntent, CancelIntent, Intent
 from krakenbot.domain.enums import (
     Channel,
     ConnectionState,
-    OrderStatus,
     SystemState,
     TradingState,
 )
 from krakenbot.domain.events import (
+    AmendRejected,
     BalanceChange,
     BookStatus,
     BookTop,
@@ -54,6 +54,7 @@ from krakenbot.domain.events import (
 )
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.portfolio import Portfolio, utc_day
+from krakenbot.engine import shutdown
 from krakenbot.engine.health import EngineCounts, EngineHealth, ShutdownReport
 from krakenbot.engine.ledger_watch import LedgerWatch, WatchedRepository
 from krakenbot.engine.reconciler import ReconcileConfig, Reconciler
@@ -369,65 +370,12 @@ class Engine:
         return len(result.corrections)
 
     async def shutdown(self, timeout_s: float) -> ShutdownReport:
-        """Cancel every live order of ours (through the gate), confirm by polling the
-        venue's open orders (1 REST point per poll: the streams may already be gone), then
-        one reconciliation settles the ledger. Bounded by `timeout_s`; never raises."""
-        self.request_stop("shutdown")
-        clock = self.clock
-        deadline = clock.monotonic_ns() + int(timeout_s * _NS)
-        sent = 0
-        still: tuple[str, ...] = ()
-        polled = False
-        try:
-            async with self.lock:
-                sent = await self.manager.cancel_all_ours("shutdown", self.risk_context())
-            await self.manager.drain(max(0.1, timeout_s / 3))
-            while True:
-                still = await self._ours_still_open()
-                polled = True
-                if not still or clock.monotonic_ns() >= deadline:
-                    break
-                await clock.sleep(min(0.5, max(0.01, timeout_s / 20)))
-                async with self.lock:  # re-sent only after cancel_retry_s (idempotent)
-                    for cl_ord_id in still:
-                        intent = CancelIntent(cl_ord_id, "shutdown")
-                        await self.manager.cancel(intent, self.risk_context())
-            if clock.monotonic_ns() < deadline and self.ledger.failing is None:
-                # Settles the ledger; pointless (and slow: every write waits for the busy
-                # timeout) while it cannot be written: then the venue's answer above stands.
-                await self.reconcile("shutdown")
-                still = tuple(o.cl_ord_id for o in self.registry.live())
-            await self.manager.drain(0.1)
-            detail = "all orders closed" if not still else f"{len(still)} order(s) still open"
-            failing = self.ledger.failing
-            if failing is not None:
-                detail += f"; {failing.describe()}"
-            await self.repo.record_event("shutdown", {"cancels": str(sent), "detail": detail})
-        except Exception as exc:
-            logger.error("shutdown incomplete", extra={"error": repr(exc)})
-            self._last_error = f"shutdown: {exc!r}"
-            if not polled or self.ledger.failing is None:
-                # Unknown: count our live orders as open. With the ledger failing the
-                # registry cannot be settled, so the venue's own answer is the better one.
-                still = still or tuple(o.cl_ord_id for o in self.registry.live())
-            return ShutdownReport(sent, still, False, f"shutdown failed: {exc!r}")
-        return ShutdownReport(sent, still, not still and self.ledger.failing is None, detail)
+        """Cancel our live orders, confirm, settle the ledger (bounded by `timeout_s`; never
+        raises): see engine/shutdown.py."""
+        return await shutdown.shutdown(self, timeout_s)
 
-    async def _ours_still_open(self) -> tuple[str, ...]:
-        live = {o.cl_ord_id: o for o in self.registry.live()}
-        if not live:
-            return ()
-        try:
-            listed = await self.venue.open_orders()
-        except Exception as exc:  # unknown: count them all as open and try again
-            self._last_error = f"shutdown lookup: {exc!r}"
-            return tuple(live)
-        by_txid = {o.order_id: c for c, o in live.items() if o.order_id}
-        found = {s.cl_ord_id for s in listed if s.cl_ord_id in live}
-        found |= {by_txid[s.order_id] for s in listed if s.order_id in by_txid}
-        # An order still pending locally and not listed may be in flight: keep waiting.
-        pending = {c for c, o in live.items() if o.status is OrderStatus.PENDING_NEW}
-        return tuple(sorted(found | (pending - found)))
+    def note_error(self, error: str) -> None:
+        self._last_error = error
 
     # ================================================================== handling
     async def _handle(self, event: Event) -> None:
@@ -456,16 +404,16 @@ class Engine:
             self.request_reconcile(event.reason)
         elif isinstance(event, SystemStatusChanged):
             self.system_state = event.state
-        elif isinstance(event, CancelRejected):
+        elif isinstance(event, CancelRejected | AmendRejected):
             await self.repo.record_event(
-                "cancel_rejected",
+                "cancel_rejected" if isinstance(event, CancelRejected) else "amend_rejected",
                 {
                     "cl_ord_id": event.cl_ord_id or "",
                     "order_id": event.order_id or "",
                     "error": event.error,
                 },
             )
-            self.request_reconcile(f"cancel rejected: {event.error}")
+            self.request_reconcile(f"cancel or amend rejected: {event.error}")
         elif isinstance(event, SubscriptionFailed):
             if event.symbol:
                 self._refused.add(event.symbol)
@@ -521,6 +469,9 @@ class Engine:
             ctx = self.risk_context()
             if isinstance(intent, CancelIntent):
                 await self.manager.cancel(intent, ctx)
+                continue
+            if isinstance(intent, AmendIntent):
+                await self.manager.amend(intent, ctx)
                 continue
             if self._stop.is_set() or intent.symbol in self._refused:
                 continue

@@ -11,6 +11,8 @@ Policy, in the order the rules run:
   the loss it is cutting), but still need a tradable pair, an accepting exchange, valid
   exchange constraints and the balance to sell;
 * everything else must pass every rule listed in issue 6.
+An amend is checked as the order it would leave behind (new quantity and prices), under the
+rules of that order's kind.
 Checks use Kraken's rules for pair and system states (docs: rest-api/get-system-status,
 websocket-v2/instrument): `post_only` accepts only post-only limit orders, `limit_only` only
 limit orders, `reduce_only` only reducing orders, `cancel_only`/`maintenance` none.
@@ -25,7 +27,13 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
-from krakenbot.domain.commands import CancelIntent, CancelOrder, OrderIntent, PlaceOrder
+from krakenbot.domain.commands import (
+    AmendIntent,
+    CancelIntent,
+    CancelOrder,
+    OrderIntent,
+    PlaceOrder,
+)
 from krakenbot.domain.enums import OrderType, Side, SystemState, TradingState
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.portfolio import WorkingOrder, exposure, utc_day
@@ -49,6 +57,12 @@ class _Proposal:
     post_only: bool
     reduces_position: bool
     cl_ord_id: str | None
+    trigger_price: Decimal | None = None
+
+    @property
+    def price(self) -> Decimal | None:
+        """The price Kraken checks against tick and cost minimum (limit, else trigger)."""
+        return self.limit_price if self.limit_price is not None else self.trigger_price
 
     @classmethod
     def of(cls, item: OrderIntent | PlaceOrder) -> _Proposal:
@@ -67,6 +81,25 @@ class _Proposal:
             post_only=item.post_only and item.order_type is OrderType.LIMIT,
             reduces_position=reduces,
             cl_ord_id=cl_ord_id,
+            trigger_price=item.trigger_price,
+        )
+
+    @classmethod
+    def amended(cls, item: AmendIntent, working: Iterable[WorkingOrder]) -> _Proposal:
+        """The order an amend would leave behind (`qty` is the new total quantity)."""
+        found = [w for w in working if w.cl_ord_id == item.cl_ord_id]
+        w = _need(found[0] if found else None, Rule.NOT_WORKING, f"{item.cl_ord_id} is not live")
+        qty = w.remaining_qty if item.qty is None else item.qty - w.filled_qty
+        return cls(
+            symbol=w.symbol,
+            side=w.side,
+            order_type=w.order_type,
+            qty=qty,
+            limit_price=w.limit_price if item.limit_price is None else item.limit_price,
+            post_only=w.post_only,
+            reduces_position=w.reduces_position,
+            cl_ord_id=w.cl_ord_id,
+            trigger_price=w.trigger_price if item.trigger_price is None else item.trigger_price,
         )
 
 
@@ -104,8 +137,11 @@ class RiskGate:
     def check(self, item: Checked, ctx: RiskContext) -> Decision:
         if isinstance(item, CancelIntent | CancelOrder):
             return Approved(item)
-        proposal = _Proposal.of(item)
         try:
+            if isinstance(item, AmendIntent):
+                proposal = _Proposal.amended(item, ctx.working)
+            else:
+                proposal = _Proposal.of(item)
             self._common(proposal, ctx)
             if proposal.reduces_position:
                 self._exit(proposal, ctx)
@@ -113,15 +149,15 @@ class RiskGate:
                 self._entry(proposal, ctx)
         except _Deny as deny:
             return Denied(item, deny.rule, deny.reason)
-        if not proposal.reduces_position:
-            self._approvals.append(ctx.now_ns)
+        if not proposal.reduces_position and not isinstance(item, AmendIntent):
+            self._approvals.append(ctx.now_ns)  # the rate limit counts new orders
         return Approved(item)
 
     # ------------------------------------------------------------------ shared rules
     def _common(self, p: _Proposal, ctx: RiskContext) -> None:
         # NaN/Infinity would make Decimal comparisons raise: refuse them up front.
         _require(
-            p.qty.is_finite() and (p.limit_price is None or p.limit_price.is_finite()),
+            all(v is None or v.is_finite() for v in (p.qty, p.limit_price, p.trigger_price)),
             Rule.INVALID_NUMBER,
             "quantity and price must be finite numbers",
         )
@@ -135,12 +171,17 @@ class RiskGate:
         )
         _check_system(ctx.system_state, p)
         _check_pair_status(instrument, p)
-        violation = instrument.violation(p.limit_price, p.qty)
+        violation = instrument.violation(p.price, p.qty)
         _require(violation is None, Rule.EXCHANGE_CONSTRAINT, str(violation))
         _require(
-            p.order_type is OrderType.MARKET or p.limit_price is not None,
+            p.order_type is not OrderType.LIMIT or p.limit_price is not None,
             Rule.ORDER_TYPE,
             "a limit order needs a price",
+        )
+        _require(
+            p.order_type is not OrderType.STOP_LOSS or p.trigger_price is not None,
+            Rule.ORDER_TYPE,
+            "a stop-loss order needs a trigger price",
         )
 
     # ------------------------------------------------------------------ exits

@@ -83,7 +83,12 @@ class LedgerRepository:
                         order.symbol,
                         order.side.value,
                         order.order_type.value,
-                        opt_dec_to_text(order.limit_price),
+                        # Kraken's `price`: the limit price, or a stop-loss's trigger price.
+                        opt_dec_to_text(
+                            order.trigger_price
+                            if order.order_type.is_triggered
+                            else order.limit_price
+                        ),
                         dec_to_text(order.qty),
                         status.value,
                         ns_to_iso(now),
@@ -116,11 +121,16 @@ class LedgerRepository:
         venue_cum_qty: Decimal | None = None,
         cancel_requested: bool | None = None,
         updated_ns: int | None = None,
+        qty: Decimal | None = None,
+        price: Decimal | None = None,
     ) -> OrderRecord:
-        """Change the given columns of one order (None = leave as is); returns the new row."""
+        """Change the given columns of one order (None = leave as is); returns the new row.
+        `qty` and `price` change after an amend (`price`: limit, or a stop's trigger)."""
         sets: list[str] = []
         params: list[Param] = []
         for column, value in (
+            ("volume", opt_dec_to_text(qty)),
+            ("price", opt_dec_to_text(price)),
             ("status", None if status is None else status.value),
             ("txid", txid),
             ("filled_volume", opt_dec_to_text(filled_volume)),

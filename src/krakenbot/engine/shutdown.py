@@ -1,0 +1,89 @@
+"""The engine's shutdown: cancel our orders, confirm, settle the ledger.
+
+Owns: `shutdown(engine, timeout_s)` and the venue lookup of which of our orders are still
+open. Split out of engine/engine.py for size; part of the engine (it takes the engine's lock
+and uses its manager, venue and reconciliation). Imports: domain, engine.health. Must not
+import: net, store, app.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from krakenbot.domain.commands import CancelIntent
+from krakenbot.domain.enums import OrderStatus
+from krakenbot.engine.health import ShutdownReport
+
+if TYPE_CHECKING:
+    from krakenbot.engine.engine import Engine
+
+logger = logging.getLogger(__name__)
+_NS = 1_000_000_000
+
+
+def _open_ours(e: Engine) -> tuple[str, ...]:
+    return tuple(o.cl_ord_id for o in e.registry.live())
+
+
+async def shutdown(e: Engine, timeout_s: float) -> ShutdownReport:
+    """Cancel every live order of ours (through the gate), confirm by polling the venue's
+    open orders (1 REST point per poll: the streams may already be gone), then one
+    reconciliation settles the ledger. Bounded by `timeout_s`; never raises."""
+    e.request_stop("shutdown")
+    clock = e.clock
+    deadline = clock.monotonic_ns() + int(timeout_s * _NS)
+    sent = 0
+    still: tuple[str, ...] = ()
+    polled = False
+    try:
+        async with e.lock:
+            ctx = e.risk_context()
+            sent = await e.manager.cancel_all_ours("shutdown", ctx)
+        await e.manager.drain(max(0.1, timeout_s / 3))
+        while True:
+            still = await _still_open(e)
+            polled = True
+            if not still or clock.monotonic_ns() >= deadline:
+                break
+            await clock.sleep(min(0.5, max(0.01, timeout_s / 20)))
+            async with e.lock:  # re-sent only after cancel_retry_s (idempotent)
+                for cl_ord_id in still:
+                    await e.manager.cancel(CancelIntent(cl_ord_id, "shutdown"), e.risk_context())
+        if clock.monotonic_ns() < deadline and e.ledger.failing is None:
+            # Settles the ledger; pointless (and slow: every write waits for the busy
+            # timeout) while it cannot be written: then the venue's answer above stands.
+            await e.reconcile("shutdown")
+            still = _open_ours(e)
+        await e.manager.drain(0.1)
+        detail = "all orders closed" if not still else f"{len(still)} order(s) still open"
+        failing = e.ledger.failing
+        if failing is not None:
+            detail += f"; {failing.describe()}"
+        await e.repo.record_event("shutdown", {"cancels": str(sent), "detail": detail})
+    except Exception as exc:
+        logger.error("shutdown incomplete", extra={"error": repr(exc)})
+        e.note_error(f"shutdown: {exc!r}")
+        if not polled or e.ledger.failing is None:
+            # Unknown: count our live orders as open. With the ledger failing the
+            # registry cannot be settled, so the venue's own answer is the better one.
+            still = still or _open_ours(e)
+        return ShutdownReport(sent, still, False, f"shutdown failed: {exc!r}")
+    return ShutdownReport(sent, still, not still and e.ledger.failing is None, detail)
+
+
+async def _still_open(e: Engine) -> tuple[str, ...]:
+    live = {o.cl_ord_id: o for o in e.registry.live()}
+    if not live:
+        return ()
+    try:
+        listed = await e.venue.open_orders()
+    except Exception as exc:  # unknown: count them all as open and try again
+        e.note_error(f"shutdown lookup: {exc!r}")
+        return tuple(live)
+    by_txid = {o.order_id: c for c, o in live.items() if o.order_id}
+    found = {s.cl_ord_id for s in listed if s.cl_ord_id in live}
+    found |= {by_txid[s.order_id] for s in listed if s.order_id in by_txid}
+    # An order still pending locally and not listed may be in flight: keep waiting.
+    pending = {c for c, o in live.items() if o.status is OrderStatus.PENDING_NEW}
+    return tuple(sorted(found | (pending - found)))
