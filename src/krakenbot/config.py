@@ -30,6 +30,7 @@ from krakenbot.domain.sections import (
     HealthSection,
     LockSection,
     LogSection,
+    ProtectionSection,
     RestSection,
     RiskLimits,
     Secret,
@@ -106,6 +107,9 @@ class Settings(BaseSettings):
     max_daily_losses: Decimal = Decimal("20")
     allowed_pairs: Annotated[tuple[str, ...], NoDecode] = ("XLM/USD",)
     post_only: bool = True
+    # The exchange-side stop-loss that covers every open position: this many percent below
+    # the average entry price (it fires at Kraken even when krakenbot is gone).
+    protective_stop_pct: Decimal = Decimal("3.0")
 
     circuit_breaker_threshold: int = 5
     circuit_breaker_cooldown_s: float = 300.0
@@ -200,6 +204,13 @@ class Settings(BaseSettings):
     @classmethod
     def _check_strategy_params(cls, value: str) -> str:
         _parse_params(value)
+        return value
+
+    @field_validator("protective_stop_pct")
+    @classmethod
+    def _check_stop_pct(cls, value: Decimal) -> Decimal:
+        if not value.is_finite() or not 0 < value < 100:
+            raise ValueError("must be a percentage above 0 and below 100, e.g. 3.0")
         return value
 
     @field_validator("log_level", mode="before")
@@ -365,6 +376,9 @@ class Settings(BaseSettings):
             failure_threshold=self.circuit_breaker_threshold,
             cooldown_s=self.circuit_breaker_cooldown_s,
         )
+
+    def protection(self) -> ProtectionSection:
+        return ProtectionSection(stop_pct=self.protective_stop_pct)
 
     def dead_man_switch(self) -> DeadManSwitchSection:
         return DeadManSwitchSection(

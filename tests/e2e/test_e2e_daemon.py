@@ -16,6 +16,7 @@ from e2e_helpers import (
     cli,
     daemon_env,
     eventually,
+    exit_resting,
     healthy,
     ledger,
     open_orders,
@@ -50,9 +51,7 @@ async def test_start_trade_status_stop(sim: Sim, tmp_path: Path) -> None:
         sim.control.pause_feed()
         sim.control.set_mid("XLM/USD", _mid(sim) * Decimal("0.99"))  # fills the bid
         await eventually(lambda: bool(sim.control.trades()), 10, "the entry fills")
-        await eventually(
-            lambda: any(o["side"] == "sell" for o in open_orders(sim)), 15, "an exit order"
-        )
+        await eventually(lambda: exit_resting(sim), 15, "an exit order")
         sim.control.set_mid("XLM/USD", _mid(sim) * Decimal("1.02"))  # fills the exit
         await eventually(lambda: len(sim.control.trades()) >= 2, 10, "the exit fills")
         status = await cli(tmp_path, env, "status", "--json")
@@ -132,9 +131,7 @@ async def test_stop_cancel_all_and_flatten_against_a_hung_daemon(sim: Sim, tmp_p
         await eventually(lambda: bool(open_orders(sim)), 30, "a resting entry")
         sim.control.pause_feed()
         sim.control.set_mid("XLM/USD", _mid(sim) * Decimal("0.98"))  # fills it
-        await eventually(
-            lambda: any(o["side"] == "sell" for o in open_orders(sim)), 15, "a resting exit"
-        )
+        await eventually(lambda: exit_resting(sim), 15, "a resting exit")
         assert sim.control.balances()["XLM"] > 0
         os.kill(daemon.pid, signal.SIGSTOP)  # hung: no refresh, no answer, no cancel
         stop = await cli(tmp_path, env, "stop", "--cancel-all", "--flatten", "--timeout", "2")

@@ -276,9 +276,7 @@ async def open_stack(
             paper = PaperVenue(instruments, tuning.paper_balances, clock=clock)
             venue, feed = paper, PaperFeed(kraken_feed, paper)
         balances = await _step("balances", venue.balances())
-        engine_config = replace(
-            tuning.engine, ledger_failure_grace_s=settings.ledger_failure_grace_s
-        )
+        engine_config = _engine_config(settings, tuning.engine)
         if not live and engine_config.require_private_ws:
             engine_config = _no_private(engine_config)
         engine = Engine(
@@ -313,6 +311,18 @@ async def open_stack(
             with contextlib.suppress(Exception):
                 await built.quiesce(5.0)
         await asyncio.shield(rest.close())
+
+
+def _engine_config(settings: Settings, base: EngineConfig) -> EngineConfig:
+    """The settings' parts of the engine's configuration: the ledger's grace period and the
+    protective stop's distance."""
+    tuning = base.protection
+    protection = replace(tuning.protection, stop_pct=settings.protection().stop_pct)
+    return replace(
+        base,
+        ledger_failure_grace_s=settings.ledger_failure_grace_s,
+        protection=replace(tuning, protection=protection),
+    )
 
 
 def _no_private(config: EngineConfig) -> EngineConfig:

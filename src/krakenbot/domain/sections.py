@@ -107,6 +107,14 @@ class DeadManSwitchSection:
 
 
 @dataclass(frozen=True, slots=True)
+class ProtectionSection:
+    """The exchange-side protective stop (PROTECTIVE_STOP_PCT): a Kraken `stop-loss` sell
+    for each open position, `stop_pct` percent below its average entry price."""
+
+    stop_pct: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class HealthSection:
     host: str
     port: int

@@ -57,11 +57,13 @@ from krakenbot.domain.portfolio import Portfolio, utc_day
 from krakenbot.engine import shutdown
 from krakenbot.engine.health import EngineCounts, EngineHealth, ShutdownReport
 from krakenbot.engine.ledger_watch import LedgerWatch, WatchedRepository
+from krakenbot.engine.protect import Holdings, Protection, ProtectionTuning
 from krakenbot.engine.reconciler import ReconcileConfig, Reconciler
 from krakenbot.engine.view import LiveView, RoundTrips
 from krakenbot.errors import InvariantError
 from krakenbot.orders.fsm import OrderEvent
 from krakenbot.orders.manager import ManagerConfig, OrderManager
+from krakenbot.orders.protection import PROTECT_TAG
 from krakenbot.orders.reconcile import Conflict, Correction
 from krakenbot.orders.registry import OrderRegistry, order_from_stored
 from krakenbot.ports import MarketFeed, Repository, Venue
@@ -94,6 +96,7 @@ class EngineConfig:
     ledger_check_s: float = 1.0  # how often the watch service looks (and probes a write)
     manager: ManagerConfig = field(default_factory=ManagerConfig)
     reconcile: ReconcileConfig = field(default_factory=ReconcileConfig)
+    protection: ProtectionTuning = field(default_factory=ProtectionTuning)
 
 
 class Engine:
@@ -163,6 +166,7 @@ class Engine:
             on_applied=self._on_correction,
             config=cfg.reconcile,
         )
+        self.protection = Protection(cfg.protection)  # see engine/protect.py
         self._fill_ids: set[str] = set()
         self._stop = asyncio.Event()
         self._reconcile_wanted = asyncio.Event()
@@ -353,6 +357,7 @@ class Engine:
         gate; never anyone else's); the outcome arrives as events, confirmed by reconciliation."""
         async with self.lock:
             await self.set_trading_state(TradingState.HALTED, f"emergency: {reason}")
+            self.protection.enabled = False  # every order of ours goes, the stops too
             await self.manager.cancel_everything(reason, self.risk_context())
         self.request_reconcile(f"emergency stop: {reason}")
 
@@ -370,8 +375,8 @@ class Engine:
         return len(result.corrections)
 
     async def shutdown(self, timeout_s: float) -> ShutdownReport:
-        """Cancel our live orders, confirm, settle the ledger (bounded by `timeout_s`; never
-        raises): see engine/shutdown.py."""
+        """Cancel our live orders but the protective stops, confirm, settle the ledger
+        (bounded by `timeout_s`; never raises): see engine/shutdown.py."""
         return await shutdown.shutdown(self, timeout_s)
 
     def note_error(self, error: str) -> None:
@@ -390,8 +395,10 @@ class Engine:
         elif isinstance(event, ExecutionReport | OrderAccepted | OrderRejected):
             await self._order_event(event)
             await self._decide(event)
+            await self._protect()
         elif isinstance(event, TimerTick):
             await self._on_tick(event)
+            await self._protect()
         elif isinstance(event, BalanceChange):
             self.account.on_balance(event)
         elif isinstance(event, BookStatus):
@@ -463,17 +470,21 @@ class Engine:
         async with self.lock:
             await self.execute(intents)
 
-    async def execute(self, intents: Sequence[Intent]) -> None:
-        """Submit strategy (or operator) intents in order, each through the gate."""
+    async def execute(self, intents: Sequence[Intent], *, held: bool = True) -> None:
+        """Submit strategy (or operator) intents in order, each through the gate; an exit
+        on a pair with a protective stop waits for the stop's cancel (`held`)."""
+        if held:
+            intents = self.protection.split(intents, self.registry.live())
         for intent in intents:
             ctx = self.risk_context()
             if isinstance(intent, CancelIntent):
                 await self.manager.cancel(intent, ctx)
                 continue
             if isinstance(intent, AmendIntent):
-                await self.manager.amend(intent, ctx)
+                self.protection.outcome(intent, await self.manager.amend(intent, ctx), ctx.now_ns)
                 continue
-            if self._stop.is_set() or intent.symbol in self._refused:
+            protective = intent.tag == PROTECT_TAG and self.protection.enabled
+            if (self._stop.is_set() and not protective) or intent.symbol in self._refused:
                 continue
             if self.ledger.failing is not None:
                 # It could not be persisted before sending anyway; refusing here also
@@ -482,6 +493,7 @@ class Engine:
                 continue
             halted_before = self.gate.loss_halted_day
             decision = await self.manager.submit(intent, ctx)
+            self.protection.outcome(intent, decision, ctx.now_ns)
             if isinstance(decision, Denied):
                 if decision.rule is Rule.DAILY_LOSS and halted_before != self.gate.loss_halted_day:
                     await self._loss_halt_persist(decision.reason)
@@ -505,6 +517,7 @@ class Engine:
                 )
                 self.request_reconcile("event for an unknown order")
             return
+        self.protection.observe(applied.before, applied.after, self.clock.now_ns())
         fill = applied.new_fill
         if fill is not None:
             self._fill_ids.add(fill.trade_id)
@@ -543,6 +556,22 @@ class Engine:
                 if trip is not None:
                     await self._trip(trip)
 
+    async def _protect(self) -> None:
+        """Keep one protective stop per position (engine/protect.py decides)."""
+        notes, self.protection.notes = self.protection.notes, []
+        for note in notes:  # a stop that could not be placed: the operator should know
+            await self.repo.record_event("unprotected", note)
+        if self.protection.enabled:
+            intents = self.protection.decide(self.clock.now_ns(), self._holdings())
+            await self.execute(intents, held=False)
+
+    def _holdings(self) -> Holdings:
+        p = self.portfolio
+        positions = p.positions()
+        entries = {s: e for s in positions if (e := p.avg_entry(s)) is not None}
+        live = self.registry.live()
+        return Holdings(positions, entries, self.instruments, self.books, live)
+
     # ================================================================== risk plumbing
     def risk_context(self, now_ns: int | None = None) -> RiskContext:
         now = self.clock.now_ns() if now_ns is None else now_ns
@@ -557,6 +586,7 @@ class Engine:
             working=self.registry.working(),
             daily_pnl=self._daily_pnl(now),
             balances=self.risk_balances(),
+            unprotected=dict(self.protection.unprotected),
         )
 
     @property

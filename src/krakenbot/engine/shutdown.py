@@ -1,9 +1,13 @@
-"""The engine's shutdown: cancel our orders, confirm, settle the ledger.
+"""The engine's shutdown: cancel our orders but the protective stops, confirm, settle.
 
 Owns: `shutdown(engine, timeout_s)` and the venue lookup of which of our orders are still
 open. Split out of engine/engine.py for size; part of the engine (it takes the engine's lock
-and uses its manager, venue and reconciliation). Imports: domain, engine.health. Must not
-import: net, store, app.
+and uses its manager, venue and reconciliation). Imports: domain, orders, engine.health.
+Must not import: net, store, app.
+
+Positions are kept on a stop (README: "Positions are kept"), so their protective stops are
+kept too: a daemon that is not running leaves every position covered at Kraken. They are
+reported as `kept`, not as orders that failed to cancel.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import TYPE_CHECKING
 from krakenbot.domain.commands import CancelIntent
 from krakenbot.domain.enums import OrderStatus
 from krakenbot.engine.health import ShutdownReport
+from krakenbot.orders.protection import is_protective
 
 if TYPE_CHECKING:
     from krakenbot.engine.engine import Engine
@@ -23,13 +28,17 @@ _NS = 1_000_000_000
 
 
 def _open_ours(e: Engine) -> tuple[str, ...]:
-    return tuple(o.cl_ord_id for o in e.registry.live())
+    return tuple(o.cl_ord_id for o in e.registry.live() if not is_protective(o))
+
+
+def _kept(e: Engine) -> tuple[str, ...]:
+    return tuple(o.cl_ord_id for o in e.registry.live() if is_protective(o))
 
 
 async def shutdown(e: Engine, timeout_s: float) -> ShutdownReport:
-    """Cancel every live order of ours (through the gate), confirm by polling the venue's
-    open orders (1 REST point per poll: the streams may already be gone), then one
-    reconciliation settles the ledger. Bounded by `timeout_s`; never raises."""
+    """Cancel every live order of ours but the protective stops (through the gate), confirm
+    by polling the venue's open orders (1 REST point per poll: the streams may already be
+    gone), then one reconciliation settles the ledger. Bounded by `timeout_s`; never raises."""
     e.request_stop("shutdown")
     clock = e.clock
     deadline = clock.monotonic_ns() + int(timeout_s * _NS)
@@ -39,7 +48,7 @@ async def shutdown(e: Engine, timeout_s: float) -> ShutdownReport:
     try:
         async with e.lock:
             ctx = e.risk_context()
-            sent = await e.manager.cancel_all_ours("shutdown", ctx)
+            sent = await e.manager.cancel_all_ours("shutdown", ctx, spare=is_protective)
         await e.manager.drain(max(0.1, timeout_s / 3))
         while True:
             still = await _still_open(e)
@@ -57,6 +66,9 @@ async def shutdown(e: Engine, timeout_s: float) -> ShutdownReport:
             still = _open_ours(e)
         await e.manager.drain(0.1)
         detail = "all orders closed" if not still else f"{len(still)} order(s) still open"
+        kept = _kept(e)
+        if kept:
+            detail += f"; {len(kept)} protective stop(s) kept"
         failing = e.ledger.failing
         if failing is not None:
             detail += f"; {failing.describe()}"
@@ -68,12 +80,13 @@ async def shutdown(e: Engine, timeout_s: float) -> ShutdownReport:
             # Unknown: count our live orders as open. With the ledger failing the
             # registry cannot be settled, so the venue's own answer is the better one.
             still = still or _open_ours(e)
-        return ShutdownReport(sent, still, False, f"shutdown failed: {exc!r}")
-    return ShutdownReport(sent, still, not still and e.ledger.failing is None, detail)
+        return ShutdownReport(sent, still, False, f"shutdown failed: {exc!r}", _kept(e))
+    clean = not still and e.ledger.failing is None
+    return ShutdownReport(sent, still, clean, detail, kept)
 
 
 async def _still_open(e: Engine) -> tuple[str, ...]:
-    live = {o.cl_ord_id: o for o in e.registry.live()}
+    live = {o.cl_ord_id: o for o in e.registry.live() if not is_protective(o)}
     if not live:
         return ()
     try:

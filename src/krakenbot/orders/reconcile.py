@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from krakenbot.domain.enums import ExecType, OrderStatus, TriggerReference
+from krakenbot.domain.enums import ExecType, OrderStatus, OrderType, Side, TriggerReference
 from krakenbot.domain.events import ExecutionReport, Fill, OrderRejected
 from krakenbot.domain.order import Order, OrderSnapshot, UnreadableOrder
 from krakenbot.domain.order_terms import OrderPrice, TriggerState
@@ -46,6 +46,7 @@ from krakenbot.orders.corrections import (
     StatusCorrection,
     UnreadableForeignOrder,
 )
+from krakenbot.orders.protection import PROTECT_TAG
 
 ZERO = Decimal(0)
 _NS = 1_000_000_000
@@ -203,7 +204,10 @@ def _find(
 
 
 def _adopted(s: OrderSnapshot) -> Order:
-    """The local record for an adopted order; fills arrive as MissingFill corrections."""
+    """The local record for an adopted order; fills arrive as MissingFill corrections.
+    A stop-loss sell of ours can only be a protective stop: adopted as one, so no second
+    stop is placed beside it."""
+    protective = s.order_type is OrderType.STOP_LOSS and s.side is Side.SELL
     return Order(
         cl_ord_id=s.cl_ord_id or "",
         symbol=s.symbol,
@@ -214,7 +218,8 @@ def _adopted(s: OrderSnapshot) -> Order:
         created_ns=s.opened_ns,
         time_in_force=s.time_in_force,
         post_only=s.post_only,
-        tag="adopted",
+        tag=PROTECT_TAG if protective else "adopted",
+        reduces_position=protective,
         status=s.status,
         order_id=s.order_id,
         venue_cum_qty=s.filled_qty,

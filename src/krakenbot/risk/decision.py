@@ -42,6 +42,7 @@ class Rule(StrEnum):
     ORDER_RATE = "order_rate"
     NOT_REDUCING = "not_reducing"
     INVALID_NUMBER = "invalid_number"
+    UNPROTECTED = "unprotected"  # the position's protective stop could not be placed
     NOT_WORKING = "not_working"  # an amend names no live order of ours
 
 

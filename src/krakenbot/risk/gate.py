@@ -6,11 +6,14 @@ Imports: domain, errors, risk. Must not import: net, store, engine, the clock (t
 
 Policy, in the order the rules run:
 * cancels always pass;
+* a protective stop (a reducing `stop-loss`, see orders/protection.py) passes even when
+  HALTED: it can only shrink a position, and only when the market falls through it;
 * HALTED passes nothing else; exits (`reduces_position`) that really shrink a position pass
   in ACTIVE and REDUCING whatever the other limits say (a stop-loss must never be blocked by
   the loss it is cutting), but still need a tradable pair, an accepting exchange, valid
   exchange constraints and the balance to sell;
-* everything else must pass every rule listed in issue 6.
+* everything else must pass every rule listed in issue 6, and no entry goes to a pair whose
+  position could not be protected (`RiskContext.unprotected`, rule `unprotected`).
 An amend is checked as the order it would leave behind (new quantity and prices), under the
 rules of that order's kind.
 Checks use Kraken's rules for pair and system states (docs: rest-api/get-system-status,
@@ -58,6 +61,11 @@ class _Proposal:
     reduces_position: bool
     cl_ord_id: str | None
     trigger_price: Decimal | None = None
+
+    @property
+    def protective(self) -> bool:
+        """A reducing stop-loss: it sells only what is held, and only on a fall."""
+        return self.reduces_position and self.order_type is OrderType.STOP_LOSS
 
     @property
     def price(self) -> Decimal | None:
@@ -162,9 +170,9 @@ class RiskGate:
             "quantity and price must be finite numbers",
         )
         _require(
-            ctx.trading_state is not TradingState.HALTED,
+            ctx.trading_state is not TradingState.HALTED or p.protective,
             Rule.TRADING_HALTED,
-            "trading is HALTED: only cancels pass",
+            "trading is HALTED: only cancels and protective stops pass",
         )
         instrument = _need(
             ctx.instruments.get(p.symbol), Rule.UNKNOWN_INSTRUMENT, f"no instrument {p.symbol}"
@@ -217,6 +225,13 @@ class RiskGate:
             "trading is REDUCING: only orders that shrink a position pass",
         )
         _require(not ctx.breaker_open, Rule.BREAKER_OPEN, "circuit breaker is open")
+        unprotected = ctx.unprotected.get(p.symbol)
+        _require(
+            unprotected is None,
+            Rule.UNPROTECTED,
+            f"{p.symbol}: the position's protective stop could not be placed ({unprotected}); "
+            "no entries until it rests or the position is closed",
+        )
         self._check_daily_loss(ctx)
         _require(
             p.symbol in limits.allowed_symbols,

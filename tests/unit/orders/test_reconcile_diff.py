@@ -9,6 +9,7 @@ from krakenbot.domain.enums import ExecType, Liquidity, OrderStatus, OrderType, 
 from krakenbot.domain.events import Fill
 from krakenbot.domain.order import Order, OrderSnapshot, UnreadableOrder
 from krakenbot.orders import fsm
+from krakenbot.orders.protection import PROTECT_TAG
 from krakenbot.orders.reconcile import (
     AdoptOrder,
     BalanceMismatch,
@@ -117,6 +118,17 @@ def test_adopts_our_unknown_orders_with_their_fills() -> None:
     assert fill.cl_ord_id == CL and fill.event.cl_ord_id == CL
     applied = fsm.apply(adopt.order, fill.event)
     assert applied.filled_qty == D("10") and applied.missing_fill_qty == 0
+
+
+def test_a_stop_loss_of_ours_is_adopted_as_the_protective_stop() -> None:
+    """Found by its client id after a lost ledger: it is the position's protective stop, so
+    no second one is placed beside it (Kraken would refuse it: the base is held)."""
+    stop = snap(
+        side=Side.SELL, order_type=OrderType.STOP_LOSS, limit_price=None, trigger_price=D("0.24")
+    )
+    [adopt] = reconcile(state(), exchange(open_=(stop,)))
+    assert isinstance(adopt, AdoptOrder) and adopt.order.tag == PROTECT_TAG
+    assert adopt.order.reduces_position and adopt.order.trigger_price == D("0.24")
 
 
 def test_an_amend_whose_report_was_missed_is_taken_from_the_exchange() -> None:

@@ -1,0 +1,122 @@
+"""End to end: positions stay protected at the exchange when the daemon dies or freezes.
+
+Real `python -m krakenbot run --live` processes against the simulator (in this test's own
+event loop, so the test moves its market and reads its orders). The cases of issue 13:
+(a) kill -9 with a position open: the protective stop rests at the simulator and fires when
+    the price crosses it; the restarted daemon records the resulting fill exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from e2e_helpers import (
+    Daemon,
+    assert_ledger_matches_exchange,
+    daemon_env,
+    eventually,
+    healthy,
+    ledger,
+    ledger_matches_exchange,
+    open_orders,
+    start_daemon,
+)
+
+from krakenbot.sim import Sim, SimConfig, running_sim
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses POSIX signals")
+XLM = "XLM/USD"
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Sim]:
+    cfg = SimConfig(pairs=(XLM,), feed="random", feed_interval_s=0.1, seed=23, tier="pro")
+    async with running_sim(cfg) as s:
+        yield s
+
+
+def _mid(sim: Sim) -> Decimal:
+    return Decimal(sim.state.exchange.markets[XLM].mid)
+
+
+def _ours(sim: Sim, kind: str) -> list[dict[str, object]]:
+    return [o for o in open_orders(sim) if o["cl_ord_id"] and o["type"] == kind]
+
+
+def _stops(sim: Sim) -> list[dict[str, object]]:
+    return _ours(sim, "stop-loss")
+
+
+def _entries(sim: Sim) -> list[dict[str, object]]:
+    return [o for o in _ours(sim, "limit") if o["side"] == "buy"]
+
+
+async def _long_with_stop(sim: Sim, home: Path, **env: str) -> tuple[Daemon, dict[str, object]]:
+    """A daemon whose strategy holds: its entry fills, the engine covers the position with a
+    protective stop at the simulator. Returns the daemon and the stop as the sim lists it."""
+    daemon = await start_daemon(
+        home, daemon_env(home, sim, E2E_OFFSET_PCT="0.5", E2E_HOLD="1", **env)
+    )
+    await eventually(lambda: bool(_entries(sim)), 30, "an entry resting at the exchange")
+    sim.control.pause_feed()
+    sim.control.set_mid(XLM, _mid(sim) * Decimal("0.99"))  # trades through the entry
+    sim.control.resume_feed()
+    await eventually(lambda: bool(sim.control.trades()), 10, "the entry fills")
+    await eventually(lambda: bool(_stops(sim)), 15, "a protective stop at the exchange")
+    [stop] = _stops(sim)
+    return daemon, stop
+
+
+async def test_kill_9_with_a_position_the_stop_fires_at_the_exchange(
+    sim: Sim, tmp_path: Path
+) -> None:
+    daemon, stop = await _long_with_stop(sim, tmp_path)
+    [fill] = sim.control.trades()
+    held = sim.control.balances()["XLM"]
+    assert stop["side"] == "sell" and stop["vol"] == fill["vol"] == held
+    trigger = stop["stop"]
+    assert isinstance(trigger, Decimal)
+    # PROTECTIVE_STOP_PCT (3 %) below the average entry (its fee included, as the ledger's
+    # cost basis), rounded down to the pair's tick (0.000001).
+    avg = (Decimal(str(fill["cost"])) + Decimal(str(fill["fee"]))) / held
+    assert trigger == (avg * Decimal("0.97")).quantize(Decimal("0.000001"), rounding="ROUND_DOWN")
+    rows = ledger(tmp_path, "SELECT ordertype, price, tag FROM orders WHERE tag = 'protect'")
+    assert rows == [("stop-loss", str(trigger), "protect")]  # persisted before it was sent
+    assert sim.control.dead_man_trigger_ns() is None  # the switch would cancel the stop
+
+    daemon.kill9()
+    await daemon.wait(10)
+    assert [o["txid"] for o in _stops(sim)] == [stop["txid"]]  # still resting: nobody home
+    # The market falls through the trigger; a trade prints below it and the stop fires.
+    sim.control.pause_feed()
+    sim.control.set_mid(XLM, trigger * Decimal("0.99"))
+    sim.control.market_trade(XLM, "sell", Decimal("1"))
+    await eventually(lambda: not _stops(sim), 10, "the protective stop fires")
+    assert sim.control.balances()["XLM"] == 0  # the whole position was sold
+    fired = [t for t in sim.control.trades() if t["ordertxid"] == stop["txid"]]
+    assert fired and sum(Decimal(str(t["vol"])) for t in fired) == held
+
+    # The restarted daemon finds the stop's fills while it was gone: each recorded once.
+    sim.control.resume_feed()
+    daemon = await start_daemon(tmp_path, daemon.env)
+    try:
+        await eventually(lambda: healthy(tmp_path, daemon.env), 30, "the daemon is running")
+        await eventually(lambda: ledger_matches_exchange(tmp_path, sim), 30, "fills adopted")
+        status = ledger(
+            tmp_path, "SELECT status FROM orders WHERE order_id = ?", (stop["cl_ord_id"],)
+        )
+        assert status == [("filled",)]
+        trades = ledger(tmp_path, "SELECT status FROM trades")
+        assert trades == [("CLOSED",)]
+        assert not _stops(sim)  # flat: no new protective stop
+    finally:
+        os.kill(daemon.pid, signal.SIGTERM)
+        assert await daemon.wait(30) == 0
+    assert_ledger_matches_exchange(tmp_path, sim)
+    fills = ledger(tmp_path, "SELECT trade_id FROM fills")
+    assert len(fills) == len({f[0] for f in fills}) == len(sim.control.trades())
