@@ -54,6 +54,9 @@ async def test_start_trade_status_stop(sim: Sim, tmp_path: Path) -> None:
         await eventually(lambda: exit_resting(sim), 15, "an exit order")
         sim.control.set_mid("XLM/USD", _mid(sim) * Decimal("1.02"))  # fills the exit
         await eventually(lambda: len(sim.control.trades()) >= 2, 10, "the exit fills")
+        # Flat again: the next entry rests, so the dead man's switch is armed for it (while
+        # long it was off: it would have cancelled the protective stop too).
+        await eventually(lambda: _dms_state(tmp_path, env, "armed"), 15, "the switch armed")
         status = await cli(tmp_path, env, "status", "--json")
         doc = status.json()
         assert doc["running"] is True and doc["mode"] == "live" and doc["pid"] == daemon.pid
@@ -118,6 +121,10 @@ async def _simple_status(home: Path, env: dict[str, str]) -> int:
     )
     async with asyncio.timeout(30):
         return await proc.wait()
+
+
+async def _dms_state(home: Path, env: dict[str, str], state: str) -> bool:
+    return bool((await cli(home, env, "status", "--json")).json()["dms_state"] == state)
 
 
 async def _status_code(home: Path, env: dict[str, str], code: int) -> bool:

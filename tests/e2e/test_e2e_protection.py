@@ -1,9 +1,15 @@
 """End to end: positions stay protected at the exchange when the daemon dies or freezes.
 
 Real `python -m krakenbot run --live` processes against the simulator (in this test's own
-event loop, so the test moves its market and reads its orders). The cases of issue 13:
+event loop, so the test moves its market and reads its orders). The three cases of issue 13:
 (a) kill -9 with a position open: the protective stop rests at the simulator and fires when
-    the price crosses it; the restarted daemon records the resulting fill exactly once.
+    the price crosses it; the restarted daemon records the resulting fill exactly once;
+(b) SIGSTOP with an entry resting: once the dead man's switch's deadline has passed, no
+    entry rests at the simulator (the switch fires; the entry's GTD expiry would too);
+(b2) SIGSTOP with an entry resting beside a position: the switch is off (it would cancel the
+    stop), yet after the deadline no entry rests (GTD) and the stop still does;
+(c) SIGSTOP with only a position and its protective stop: after the same deadline the stop
+    still rests (the switch was disarmed for it).
 """
 
 from __future__ import annotations
@@ -120,3 +126,89 @@ async def test_kill_9_with_a_position_the_stop_fires_at_the_exchange(
     assert_ledger_matches_exchange(tmp_path, sim)
     fills = ledger(tmp_path, "SELECT trade_id FROM fills")
     assert len(fills) == len({f[0] for f in fills}) == len(sim.control.trades())
+
+
+async def test_sigstop_with_an_entry_resting_leaves_no_entry(sim: Sim, tmp_path: Path) -> None:
+    env = daemon_env(
+        tmp_path,
+        sim,
+        E2E_OFFSET_PCT="1",  # rests 1 % below the market: never fills here
+        DEAD_MAN_SWITCH_TIMEOUT_S="6",
+        DEAD_MAN_SWITCH_REFRESH_S="1",
+    )
+    daemon = await start_daemon(tmp_path, env)
+    try:
+        await eventually(lambda: bool(_entries(sim)), 30, "an entry resting")
+        await eventually(
+            lambda: sim.control.dead_man_trigger_ns() is not None, 10, "the switch is armed"
+        )
+        os.kill(daemon.pid, signal.SIGSTOP)  # frozen: no refresh, no cancel, no answer
+        frozen = sim.state.now_ns()
+        # Within the switch's timeout (6 s) plus a margin, nothing risk-increasing rests.
+        await eventually(lambda: not _entries(sim), 12, "no entry rests at the exchange")
+        ended = [o for o in sim.control.orders() if o["side"] == "buy"]
+        assert ended and all(o["status"] in ("canceled", "expired") for o in ended)
+        assert (sim.state.now_ns() - frozen) / 1e9 < 12
+    finally:
+        daemon.kill9()
+        await daemon.wait(10)
+
+
+async def test_sigstop_with_an_entry_beside_a_position_keeps_only_the_stop(
+    sim: Sim, tmp_path: Path
+) -> None:
+    env = daemon_env(
+        tmp_path,
+        sim,
+        E2E_OFFSET_PCT="0.5",
+        E2E_MAX_WORKING="2",  # two entries: 0.5 % and 1 % below the bid
+        E2E_HOLD="1",
+        DEAD_MAN_SWITCH_TIMEOUT_S="8",
+        DEAD_MAN_SWITCH_REFRESH_S="1",
+    )
+    daemon = await start_daemon(tmp_path, env)
+    try:
+        await eventually(lambda: len(_entries(sim)) == 2, 30, "two entries resting")
+        await eventually(
+            lambda: sim.control.dead_man_trigger_ns() is not None, 10, "the switch is armed"
+        )
+        sim.control.pause_feed()
+        sim.control.set_mid(XLM, _mid(sim) * Decimal("0.993"))  # fills the nearer entry only
+        await eventually(lambda: bool(_stops(sim)), 15, "a protective stop at the exchange")
+        [stop] = _stops(sim)
+        [rest] = _entries(sim)  # the farther entry still rests beside the position
+        await eventually(
+            lambda: sim.control.dead_man_trigger_ns() is None, 10, "the switch is disarmed"
+        )
+        os.kill(daemon.pid, signal.SIGSTOP)
+        frozen = sim.state.now_ns()
+        sim.control.resume_feed()
+        await eventually(lambda: not _entries(sim), 15, "the entry expires on its own (GTD)")
+        assert _order_status(sim, str(rest["txid"])) == "expired"
+        await eventually(lambda: (sim.state.now_ns() - frozen) / 1e9 > 10, 15, "10 s frozen")
+        assert [o["txid"] for o in _stops(sim)] == [stop["txid"]]  # the position still covered
+    finally:
+        daemon.kill9()
+        await daemon.wait(10)
+
+
+def _order_status(sim: Sim, txid: str) -> object:
+    return next(o["status"] for o in sim.control.orders() if o["txid"] == txid)
+
+
+async def test_sigstop_with_a_position_keeps_its_stop(sim: Sim, tmp_path: Path) -> None:
+    daemon, stop = await _long_with_stop(
+        sim, tmp_path, DEAD_MAN_SWITCH_TIMEOUT_S="3", DEAD_MAN_SWITCH_REFRESH_S="1"
+    )
+    try:
+        assert sim.control.dead_man_trigger_ns() is None  # disarmed for the stop
+        os.kill(daemon.pid, signal.SIGSTOP)
+        frozen = sim.state.now_ns()
+        # Well past the switch's 3 s timeout (and the 5 s GTD floor of any entry).
+        await eventually(lambda: (sim.state.now_ns() - frozen) / 1e9 > 8, 12, "8 s frozen")
+        assert [o["txid"] for o in _stops(sim)] == [stop["txid"]]  # still protected
+        assert not _entries(sim)
+        assert sim.control.dead_man_trigger_ns() is None
+    finally:
+        daemon.kill9()
+        await daemon.wait(10)

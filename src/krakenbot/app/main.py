@@ -264,9 +264,7 @@ async def _run_with_settings(
         }
         dms = None
         if mode.live_path and stack.rest is not None:
-            dms = DeadMansSwitch(
-                stack.rest, settings.dead_man_switch(), healthy=stack.healthy, clock=clock
-            )
+            dms = DeadMansSwitch.for_stack(stack, settings.dead_man_switch(), clock)
         daemon = Daemon(
             config=DaemonConfig(
                 mode=mode.name,

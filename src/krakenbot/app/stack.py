@@ -31,8 +31,10 @@ from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.sections import Credentials
 from krakenbot.engine.engine import Engine, EngineConfig
 from krakenbot.engine.health import EngineHealth, ShutdownReport
+from krakenbot.engine.protect import SwitchNeed
 from krakenbot.errors import KrakenbotError
 from krakenbot.kraken.ratelimit import Tier
+from krakenbot.kraken.rest_orders import MIN_EXPIRE_S
 from krakenbot.net.http import HttpTransport
 from krakenbot.net.kraken_feed import KrakenFeed
 from krakenbot.net.kraken_venue import KrakenVenue
@@ -144,6 +146,15 @@ class TradingStack:
 
     def health(self) -> EngineHealth:
         return self.engine.health()
+
+    def switch_need(self) -> SwitchNeed:
+        """What the dead man's switch must respect now (an entry rests; a position needs
+        its protective stop): app/deadman.py."""
+        return self.engine.switch_need()
+
+    def watch_switch_need(self, callback: Callable[[], None]) -> None:
+        """Call `callback` whenever `switch_need()` changes (after an event is handled)."""
+        self.engine.on_switch_need = callback
 
     def healthy(self) -> bool:
         return self.engine.healthy()
@@ -314,13 +325,16 @@ async def open_stack(
 
 
 def _engine_config(settings: Settings, base: EngineConfig) -> EngineConfig:
-    """The settings' parts of the engine's configuration: the ledger's grace period and the
-    protective stop's distance."""
+    """The settings' parts of the engine's configuration: the ledger's grace period, the
+    protective stop's distance, and the entries' lifetime (GTD, the dead man's switch
+    timeout: an entry never outlives what the switch allows, even where there is none)."""
     tuning = base.protection
     protection = replace(tuning.protection, stop_pct=settings.protection().stop_pct)
+    expire_s = float(max(MIN_EXPIRE_S, settings.dead_man_switch().timeout_s))
     return replace(
         base,
         ledger_failure_grace_s=settings.ledger_failure_grace_s,
+        manager=replace(base.manager, entry_expire_s=expire_s),
         protection=replace(tuning, protection=protection),
     )
 

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -57,7 +57,13 @@ from krakenbot.domain.portfolio import Portfolio, utc_day
 from krakenbot.engine import shutdown
 from krakenbot.engine.health import EngineCounts, EngineHealth, ShutdownReport
 from krakenbot.engine.ledger_watch import LedgerWatch, WatchedRepository
-from krakenbot.engine.protect import Holdings, Protection, ProtectionTuning
+from krakenbot.engine.protect import (
+    Holdings,
+    Protection,
+    ProtectionTuning,
+    SwitchNeed,
+    entry_live,
+)
 from krakenbot.engine.reconciler import ReconcileConfig, Reconciler
 from krakenbot.engine.view import LiveView, RoundTrips
 from krakenbot.errors import InvariantError
@@ -167,6 +173,9 @@ class Engine:
             config=cfg.reconcile,
         )
         self.protection = Protection(cfg.protection)  # see engine/protect.py
+        # Told when the dead man's switch should change (an entry rests / a stop is needed).
+        self.on_switch_need: Callable[[], None] | None = None
+        self._switch_need = SwitchNeed(entry=False, protection=False)
         self._fill_ids: set[str] = set()
         self._stop = asyncio.Event()
         self._reconcile_wanted = asyncio.Event()
@@ -318,6 +327,10 @@ class Engine:
                 logger.exception("event handling failed", extra={"event": type(event).__name__})
                 self._bump(errors=1)
                 self._last_error = f"{type(event).__name__}: {exc!r}"
+            need = self.switch_need()
+            if need != self._switch_need and self.on_switch_need is not None:
+                self.on_switch_need()
+            self._switch_need = need
 
     # ================================================================== control
     def request_stop(self, reason: str) -> None:
@@ -571,6 +584,11 @@ class Engine:
         entries = {s: e for s in positions if (e := p.avg_entry(s)) is not None}
         live = self.registry.live()
         return Holdings(positions, entries, self.instruments, self.books, live)
+
+    def switch_need(self) -> SwitchNeed:
+        """What the dead man's switch must cover now (app/deadman.py decides)."""
+        live = self.registry.live()
+        return SwitchNeed(entry_live(live), self.protection.needed(self._holdings()))
 
     # ================================================================== risk plumbing
     def risk_context(self, now_ns: int | None = None) -> RiskContext:

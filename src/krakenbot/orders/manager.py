@@ -40,7 +40,7 @@ from krakenbot.domain.commands import (
     OrderIntent,
     PlaceOrder,
 )
-from krakenbot.domain.enums import OrderStatus
+from krakenbot.domain.enums import OrderStatus, TimeInForce
 from krakenbot.domain.events import Event, ExecutionReport, Fill
 from krakenbot.domain.order import Order
 from krakenbot.orders import bulk_cancel, sends
@@ -65,6 +65,9 @@ class ManagerConfig:
     order_timeout_s: float = 900.0  # any unfilled working order older than this is cancelled
     cancel_retry_s: float = 10.0  # a cancel not confirmed by then is sent again (idempotent)
     ack_timeout_s: float = 30.0  # a pending_new order unacknowledged this long → reconcile
+    # Entries that would rest are sent GTD, expiring this long after Kraken accepts them
+    # (the dead man's switch timeout: an entry never outlives what the switch allows).
+    entry_expire_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +125,12 @@ class OrderManager:
         while self.registry.get(cl_ord_id) is not None:  # same ms and same random digits
             cl_ord_id = new_cl_ord_id(now, self._rng, self.config.prefix)
         order = order_from_intent(intent, cl_ord_id, now)
-        command = place_command(order, self.config.order_deadline_s)
+        expire_s = self.config.entry_expire_s
+        if intent.reduces_position or intent.time_in_force is TimeInForce.IOC:
+            expire_s = None  # exits are never cut short; an IOC never rests
+        if expire_s is not None:
+            order = replace(order, time_in_force=TimeInForce.GTD)
+        command = place_command(order, self.config.order_deadline_s, expire_s)
         # Persist-then-send: the row is committed before anything leaves the process, so a
         # crash after this point leaves a pending_new row that reconciliation resolves.
         await self.repo.insert_order(
@@ -208,8 +216,8 @@ class OrderManager:
     async def cancel_all_ours(
         self, reason: str, ctx: RiskContext, spare: Callable[[Order], bool] | None = None
     ) -> int:
-        """Cancel every live order of ours but those `spare` keeps; see
-        orders/bulk_cancel.py."""
+        """Cancel every live order of ours but those `spare` keeps (shutdown keeps the
+        protective stops); see orders/bulk_cancel.py."""
         return await bulk_cancel.cancel_all_ours(self, reason, ctx, spare)
 
     async def cancel_everything(self, reason: str, ctx: RiskContext) -> Decision:

@@ -5,7 +5,7 @@ pumped into the engine by hand, so each step is deterministic. Covers: the stop 
 a position opens and amended in place as it grows; an exit waiting for the stop's cancel
 (and dropped when the stop filled instead); a restart finding the stop resting; a refused
 stop (entries refused, the position exited); HALTED and emergency stops; shutdown keeping
-the stop."""
+the stop; what the dead man's switch is told."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from krakenbot.domain.enums import OrderStatus, OrderType, Side, TimeInForce, Tr
 from krakenbot.domain.events import BookTop, PriceLevel, TimerTick
 from krakenbot.domain.order import Order
 from krakenbot.engine.engine import Engine
+from krakenbot.engine.protect import SwitchNeed
 from krakenbot.errors import RejectedError
 from krakenbot.orders.protection import PROTECT_TAG
 from krakenbot.paper.venue import PaperVenue
@@ -141,8 +142,10 @@ def expected_trigger(engine: Engine) -> D:
 
 
 async def test_an_open_position_gets_a_protective_stop_at_the_exchange(kit: Kit) -> None:
+    assert kit.engine.switch_need() == SwitchNeed(entry=False, protection=False)
     await kit.book("0.289", "0.291")
     await kit.buy("30", "0.289")
+    assert kit.engine.switch_need() == SwitchNeed(entry=True, protection=False)
     await kit.book("0.287", "0.288")
     [stop] = kit.stops()
     assert stop.status is OrderStatus.OPEN and stop.order_type is OrderType.STOP_LOSS
@@ -152,6 +155,7 @@ async def test_an_open_position_gets_a_protective_stop_at_the_exchange(kit: Kit)
     assert listed.order_type is OrderType.STOP_LOSS and listed.trigger_price == stop.trigger_price
     row = await kit.repo.order_by_cl_ord_id(stop.cl_ord_id)  # persisted before it was sent
     assert row is not None and row.tag == PROTECT_TAG and row.trigger_price == stop.trigger_price
+    assert kit.engine.switch_need() == SwitchNeed(entry=False, protection=True)
     # The strategy never sees it: it belongs to the engine.
     assert kit.engine.view.working_orders(SYM) == []
     await kit.tick()
@@ -165,6 +169,7 @@ async def test_the_stop_follows_the_position_by_amends_in_place(kit: Kit) -> Non
     assert kit.engine.portfolio.position(SYM) == D("10")
     [stop] = kit.stops()
     assert stop.qty == D("10") and stop.trigger_price == expected_trigger(kit.engine)
+    assert kit.engine.switch_need() == SwitchNeed(entry=True, protection=True)
     kit.clock.advance(1)
     await kit.thin_book("0.286", "0.2870", "24")  # the rest fills, the average moves
     assert kit.engine.portfolio.position(SYM) == D("34")
@@ -340,3 +345,14 @@ async def test_shutdown_keeps_the_protective_stop_resting(kit: Kit) -> None:
     assert report.clean and report.still_open == () and report.kept == (stop.cl_ord_id,)
     listed = await kit.venue.open_orders()
     assert [o.cl_ord_id for o in listed] == [stop.cl_ord_id]  # only the stop rests
+
+
+async def test_the_switch_is_told_when_what_it_must_cover_changes(kit: Kit) -> None:
+    calls: list[SwitchNeed] = []
+    kit.engine.on_switch_need = lambda: calls.append(kit.engine.switch_need())
+    await kit.long("30")
+    assert calls[0] == SwitchNeed(entry=True, protection=False)
+    assert calls[-1] == SwitchNeed(entry=False, protection=True)
+    count = len(calls)
+    await kit.tick()
+    assert len(calls) == count  # nothing changed: not told again

@@ -1,12 +1,13 @@
-"""OrderManager: amends in place (gate, send, outcomes as events), amended rows persisted,
-shutdown sparing the protective stops. The kit is test_manager's (real ledger,
+"""OrderManager: amends in place (gate, send, outcomes as events), GTD entries, amended rows
+persisted, shutdown sparing the protective stops. The kit is test_manager's (real ledger,
 recording fake venue, ManualClock)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal as D
 
-from test_manager import Kit, broken_ledger, kit, placed, report
+from test_manager import Kit, broken_ledger, entry, kit, placed, report
 
 from krakenbot.domain.commands import AmendIntent, AmendOrder, OrderIntent
 from krakenbot.domain.enums import (
@@ -21,6 +22,7 @@ from krakenbot.domain.events import AmendRejected
 from krakenbot.domain.order import Order
 from krakenbot.domain.order_terms import OrderPrice, TriggerState
 from krakenbot.errors import FatalExchangeError, RejectedError, TransportError
+from krakenbot.orders.manager import ManagerConfig
 from krakenbot.risk.decision import Denied, Rule
 
 __all__ = ["kit"]  # the fixture, used by name
@@ -148,6 +150,23 @@ async def test_an_amend_leaves_even_when_the_ledger_cannot_record_it(kit: Kit) -
     await kit.manager.amend(AmendIntent(cl_ord_id, qty=D("36")), ctx)  # not even tried
     await kit.settle()
     assert [a.qty for a in kit.venue.amended] == [D("35"), D("36")]
+
+
+async def test_entries_rest_gtd_for_the_switch_timeout_exits_never_expire(kit: Kit) -> None:
+    kit.manager.config = replace(kit.manager.config, entry_expire_s=60.0)
+    await placed(kit)
+    ctx = kit.ctx(positions={"XLM/USD": D("40")})
+    await kit.manager.submit(entry(price="0.290", time_in_force=TimeInForce.IOC), ctx)
+    exit_ = entry(side=Side.SELL, price="0.291", reduces_position=True, tag="exit")
+    await kit.manager.submit(exit_, ctx)
+    await kit.settle()
+    gtd, ioc, sold = kit.venue.placed
+    assert gtd.time_in_force is TimeInForce.GTD and gtd.expire_s == 60.0
+    assert ioc.time_in_force is TimeInForce.IOC and ioc.expire_s is None
+    assert sold.time_in_force is TimeInForce.GTC and sold.expire_s is None
+    row = await kit.repo.order_by_cl_ord_id(gtd.cl_ord_id)
+    assert row is not None and row.time_in_force is TimeInForce.GTD
+    assert ManagerConfig().entry_expire_s is None  # set by the stack from the settings
 
 
 async def test_shutdown_spares_the_protective_stops(kit: Kit) -> None:
