@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from krakenbot.config_text import is_loopback, parse_params, url_problem
 from krakenbot.domain.sections import (
     ApiTier,
     BreakerSection,
@@ -203,7 +202,7 @@ class Settings(BaseSettings):
     @field_validator("strategy_params")
     @classmethod
     def _check_strategy_params(cls, value: str) -> str:
-        _parse_params(value)
+        parse_params(value)
         return value
 
     @field_validator("protective_stop_pct")
@@ -314,10 +313,10 @@ class Settings(BaseSettings):
             ("kraken_ws_auth_url", "wss", "ws"),
         ):
             url = getattr(self, name)
-            problem = _url_problem(url, secure, plain)
+            problem = url_problem(url, secure, plain)
             if problem:
                 problems.append(f"{_env(name)}={url!r}: {problem}")
-        if not self.health_allow_remote and not _is_loopback(self.health_host):
+        if not self.health_allow_remote and not is_loopback(self.health_host):
             problems.append(
                 f"HEALTH_HOST={self.health_host!r} is not a loopback address; the health "
                 "server would be reachable from the network. Use 127.0.0.1, or set "
@@ -409,7 +408,7 @@ class Settings(BaseSettings):
         params: dict[str, str] = {}
         if self.strategy == "mean_reversion":
             params = {"symbol": self.allowed_pairs[0], "trade_usd": str(self.max_trade_size)}
-        params.update(_parse_params(self.strategy_params))
+        params.update(parse_params(self.strategy_params))
         return params
 
     def strategy_config(self) -> StrategySection:
@@ -437,22 +436,6 @@ class Settings(BaseSettings):
                 text = str(value)
             shown[_env(name)] = text
         return shown
-
-
-def _parse_params(text: str) -> dict[str, str]:
-    """`entry_z=2.5, take_profit_pct=1` -> {"entry_z": "2.5", "take_profit_pct": "1"}."""
-    params: dict[str, str] = {}
-    for item in text.split(","):
-        if not item.strip():
-            continue
-        name, sep, value = item.partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not name.isidentifier() or not value:
-            raise ValueError(f"expected name=value pairs separated by commas, got {item.strip()!r}")
-        if name in params:
-            raise ValueError(f"parameter {name!r} is given twice")
-        params[name] = value
-    return params
 
 
 def load_settings(env_file: Path | str | None = None) -> Settings:
@@ -520,23 +503,3 @@ def _credentials(key: SecretStr | None, secret: SecretStr | None) -> Credentials
     return Credentials(
         api_key=Secret(key.get_secret_value()), api_secret=Secret(secret.get_secret_value())
     )
-
-
-def _is_loopback(host: str) -> bool:
-    name = host.strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def _url_problem(url: str, secure: str, plain: str) -> str | None:
-    """Plain-text schemes are only acceptable to a loopback simulator: keys travel on them."""
-    parts = urlsplit(url)
-    if parts.scheme not in (secure, plain) or not parts.hostname:
-        return f"must be a {secure}:// URL"
-    if parts.scheme == plain and not _is_loopback(parts.hostname):
-        return f"{plain}:// is only allowed for a loopback simulator; use {secure}://"
-    return None

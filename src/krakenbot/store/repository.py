@@ -54,7 +54,7 @@ class LedgerRepository:
 
     # ---- orders ----------------------------------------------------------------------------
 
-    async def insert_order(
+    async def insert_order(  # column `price`: Kraken's (a limit, or a stop-loss's trigger)
         self,
         order: PlaceOrder,
         *,
@@ -83,12 +83,7 @@ class LedgerRepository:
                         order.symbol,
                         order.side.value,
                         order.order_type.value,
-                        # Kraken's `price`: the limit price, or a stop-loss's trigger price.
-                        opt_dec_to_text(
-                            order.trigger_price
-                            if order.order_type.is_triggered
-                            else order.limit_price
-                        ),
+                        opt_dec_to_text(order.limit_price or order.trigger_price),
                         dec_to_text(order.qty),
                         status.value,
                         ns_to_iso(now),
@@ -124,8 +119,7 @@ class LedgerRepository:
         qty: Decimal | None = None,
         price: Decimal | None = None,
     ) -> OrderRecord:
-        """Change the given columns of one order (None = leave as is); returns the new row.
-        `qty` and `price` change after an amend (`price`: limit, or a stop's trigger)."""
+        """Change the given columns of one order (None = leave as is); returns the new row."""
         sets: list[str] = []
         params: list[Param] = []
         for column, value in (
@@ -176,12 +170,7 @@ class LedgerRepository:
 
     async def open_orders(self) -> list[OrderRecord]:
         """Orders not in a terminal state (pending_new, open, partially_filled), oldest first."""
-        marks = ", ".join("?" for _ in _OPEN_STATUSES)
-        rows = await self._db.fetchall(
-            f"SELECT * FROM orders WHERE status IN ({marks}) ORDER BY created_ns, id",
-            _OPEN_STATUSES,
-        )
-        return [order_from_row(r) for r in rows]
+        return await self.orders_since(2**63 - 1)  # nothing is created that late
 
     async def orders_since(self, since_ns: int) -> list[OrderRecord]:
         """Every non-terminal order plus every order created at or after `since_ns`."""
