@@ -5,7 +5,8 @@ event loop, so the test moves its market and reads its orders). The three cases 
 (a) kill -9 with a position open: the protective stop rests at the simulator and fires when
     the price crosses it; the restarted daemon records the resulting fill exactly once;
 (b) SIGSTOP with an entry resting: once the dead man's switch's deadline has passed, no
-    entry rests at the simulator (the switch fires; the entry's GTD expiry would too);
+    entry rests at the simulator (the switch fires; the entry's GTD expiry would too):
+    test_e2e_daemon.py::test_dead_mans_switch_cancels_when_the_daemon_freezes;
 (b2) SIGSTOP with an entry resting beside a position: the switch is off (it would cancel the
     stop), yet after the deadline no entry rests (GTD) and the stop still does;
 (c) SIGSTOP with only a position and its protective stop: after the same deadline the stop
@@ -126,32 +127,6 @@ async def test_kill_9_with_a_position_the_stop_fires_at_the_exchange(
     assert_ledger_matches_exchange(tmp_path, sim)
     fills = ledger(tmp_path, "SELECT trade_id FROM fills")
     assert len(fills) == len({f[0] for f in fills}) == len(sim.control.trades())
-
-
-async def test_sigstop_with_an_entry_resting_leaves_no_entry(sim: Sim, tmp_path: Path) -> None:
-    env = daemon_env(
-        tmp_path,
-        sim,
-        E2E_OFFSET_PCT="1",  # rests 1 % below the market: never fills here
-        DEAD_MAN_SWITCH_TIMEOUT_S="6",
-        DEAD_MAN_SWITCH_REFRESH_S="1",
-    )
-    daemon = await start_daemon(tmp_path, env)
-    try:
-        await eventually(lambda: bool(_entries(sim)), 30, "an entry resting")
-        await eventually(
-            lambda: sim.control.dead_man_trigger_ns() is not None, 10, "the switch is armed"
-        )
-        os.kill(daemon.pid, signal.SIGSTOP)  # frozen: no refresh, no cancel, no answer
-        frozen = sim.state.now_ns()
-        # Within the switch's timeout (6 s) plus a margin, nothing risk-increasing rests.
-        await eventually(lambda: not _entries(sim), 12, "no entry rests at the exchange")
-        ended = [o for o in sim.control.orders() if o["side"] == "buy"]
-        assert ended and all(o["status"] in ("canceled", "expired") for o in ended)
-        assert (sim.state.now_ns() - frozen) / 1e9 < 12
-    finally:
-        daemon.kill9()
-        await daemon.wait(10)
 
 
 async def test_sigstop_with_an_entry_beside_a_position_keeps_only_the_stop(
