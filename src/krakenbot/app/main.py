@@ -16,9 +16,8 @@ import contextlib
 import logging
 import os
 import random
-import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -30,6 +29,7 @@ from krakenbot.app.deadman import DeadMansSwitch
 from krakenbot.app.exitcodes import RunExit, exit_for_step
 from krakenbot.app.health_server import HealthServer
 from krakenbot.app.runtime import RuntimeInfo, new_token, remove_runtime, write_runtime
+from krakenbot.app.signals import Signals
 from krakenbot.app.simdemo import sim_config, sim_strategy
 from krakenbot.app.stack import Endpoints, open_stack
 from krakenbot.app.startup import (
@@ -70,47 +70,6 @@ class RunOptions:
     err: TextIO = field(default=sys.stderr)
 
 
-class _Signals:
-    """Routes SIGINT/SIGTERM (Ctrl+C/Ctrl+Break on Windows) to the daemon, or, during start-up,
-    cancels start-up (exit 130)."""
-
-    def __init__(self) -> None:
-        self.daemon: Daemon | None = None
-        self.startup_cancelled: str | None = None
-        self.console_logging = False
-        self._task = asyncio.current_task()
-        self._loop = asyncio.get_running_loop()
-        self._installed: list[int] = []
-
-    def install(self) -> None:
-        names = [("SIGINT", signal.SIGINT), ("SIGTERM", signal.SIGTERM)]
-        if sys.platform == "win32":  # pragma: no cover - Windows only
-            names = [("SIGINT", signal.SIGINT), ("SIGBREAK", signal.SIGBREAK)]
-            for name, sig in names:
-                signal.signal(sig, self._threadsafe(name))
-            return
-        for name, sig in names:
-            self._loop.add_signal_handler(sig, self.fire, name)
-            self._installed.append(sig)
-
-    def _threadsafe(self, name: str) -> Callable[[int, Any], None]:  # pragma: no cover
-        def handler(signum: int, frame: Any) -> None:
-            self._loop.call_soon_threadsafe(self.fire, name)
-
-        return handler
-
-    def fire(self, name: str) -> None:
-        if self.daemon is not None:
-            self.daemon.request_stop(name)
-        elif self.startup_cancelled is None and self._task is not None:
-            self.startup_cancelled = name
-            self._task.cancel()
-
-    def remove(self) -> None:
-        for sig in self._installed:
-            self._loop.remove_signal_handler(sig)
-
-
 def default_opener() -> tuple[StackOpener, Any]:
     """open_stack and Endpoints from app/stack.py (the engine side's composition)."""
     return open_stack, Endpoints
@@ -123,7 +82,7 @@ async def run_daemon(
     clock: Clock | None = None,
 ) -> int:
     clock = clock or SystemClock()
-    signals = _Signals()
+    signals = Signals()
     signals.install()
     lock = InstanceLock(lock_path_hint(opts.env_file, sim=opts.sim), clock=clock)
     try:
@@ -208,7 +167,7 @@ async def _run_with_settings(
     settings: Settings,
     mode: RunMode,
     clock: Clock,
-    signals: _Signals,
+    signals: Signals,
     opener: tuple[StackOpener, Any] | None,
 ) -> int:
     rng = random.Random()
