@@ -1,11 +1,12 @@
 """`krakenbot run`: the start-up sequence, in order, then the daemon until it stops.
 
 Owns: `RunOptions` and `run_daemon`. Steps and their exit statuses (app.exitcodes.RunExit):
-instance lock (3) → settings (2) → [--sim: embedded simulator (11)] → database migrate with
-backup (4) → nonce state (5) → trading stack: REST SystemStatus/AssetPairs/balances (6),
-reconciliation (7) → health server (10) → the TaskGroup: WebSocket sessions connected (8),
-engine (9) → running; a failure while running exits 1 after the safe stop. Signals
-(SIGINT/SIGTERM; Ctrl+C/Ctrl+Break on Windows) and `POST /stop` ask for a graceful stop.
+instance lock (3) → settings (2) → entry in the registry of running daemons (10) →
+[--sim: embedded simulator (11)] → database migrate with backup (4) → nonce state (5) →
+trading stack: REST SystemStatus/AssetPairs/balances (6), reconciliation (7) → health server
+(10) → the TaskGroup: WebSocket sessions connected (8), engine (9) → running; a failure while
+running exits 1 after the safe stop. Signals (SIGINT/SIGTERM; Ctrl+C/Ctrl+Break on Windows)
+and `POST /stop` ask for a graceful stop.
 Imports: anything (composition root).
 """
 
@@ -28,6 +29,7 @@ from krakenbot.app.daemon import Daemon, DaemonConfig, RunOutcome
 from krakenbot.app.deadman import DeadMansSwitch
 from krakenbot.app.exitcodes import RunExit, exit_for_step
 from krakenbot.app.health_server import HealthServer
+from krakenbot.app.registry import Registration
 from krakenbot.app.runtime import RuntimeInfo, new_token, remove_runtime, write_runtime
 from krakenbot.app.signals import Signals
 from krakenbot.app.simdemo import sim_config, sim_strategy
@@ -39,9 +41,12 @@ from krakenbot.app.startup import (
     fresh_sim_database,
     lock_path_hint,
     open_database,
+    register_daemon,
     run_settings,
+    sim_paths,
     sim_settings,
 )
+from krakenbot.app.status_check import files_in_use
 from krakenbot.clock import Clock, SystemClock
 from krakenbot.config import Settings
 from krakenbot.lock import InstanceLock, InstanceLockedError
@@ -96,15 +101,30 @@ async def run_daemon(
         settings, mode = run_settings(opts.env_file, sim=opts.sim, live=opts.live)
         signals.console_logging = settings.log_console
         log = configure_logging(settings.log(), settings.secret_values(), capture_uncaught=True)
-        async with _maybe_sim(opts, settings) as (settings, sim_handle):
-            if sim_handle is not None and log is not None:
-                log.close()
-                log = configure_logging(
-                    settings.log(), settings.secret_values(), capture_uncaught=True
+        registration = register_daemon(
+            sim_paths(settings) if opts.sim else settings,
+            mode=mode.name,
+            env_file=opts.env_file,
+            started_ns=clock.now_ns(),
+        )
+        try:
+            async with _maybe_sim(opts, settings) as (settings, sim_handle):
+                if sim_handle is not None and log is not None:
+                    log.close()
+                    log = configure_logging(
+                        settings.log(), settings.secret_values(), capture_uncaught=True
+                    )
+                return await _run_with_settings(
+                    opts,
+                    settings=settings,
+                    mode=mode,
+                    clock=clock,
+                    signals=signals,
+                    opener=opener,
+                    registration=registration,
                 )
-            return await _run_with_settings(
-                opts, settings=settings, mode=mode, clock=clock, signals=signals, opener=opener
-            )
+        finally:
+            registration.remove()
     except StartupStepError as exc:
         message = f"krakenbot: start-up failed at step '{exc.step}': {exc.message}"
         _say(opts.err, message, log, console=signals.console_logging)
@@ -169,6 +189,7 @@ async def _run_with_settings(
     clock: Clock,
     signals: Signals,
     opener: tuple[StackOpener, Any] | None,
+    registration: Registration,
 ) -> int:
     rng = random.Random()
     started_ns = clock.now_ns()
@@ -215,12 +236,7 @@ async def _run_with_settings(
             step = str(getattr(exc, "step", "engine"))
             await _record(repo, "daemon_failed", {"component": step, "error": str(exc)})
             raise StartupStepError(step, exit_for_step(step), str(exc)) from None
-        data_files = {
-            "database": str(settings.database_path),
-            "log": str(settings.log_file),
-            "lock": str(settings.lock_file),
-            "data_dir": str(settings.data_dir),
-        }
+        data_files = files_in_use(settings)
         dms = None
         if mode.live_path and stack.rest is not None:
             dms = DeadMansSwitch(
@@ -274,8 +290,9 @@ async def _run_with_settings(
                     data_files=data_files,
                 ),
             )
+            registration.listening(server.url)
         except OSError as exc:
-            raise await _health_failed(stack, f"cannot write the runtime file: {exc}") from None
+            raise await _health_failed(stack, f"cannot write the runtime files: {exc}") from None
         await _record(
             repo,
             "daemon_started",

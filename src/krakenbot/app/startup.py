@@ -3,7 +3,8 @@
 Owns: `StartupStepError` (a failed step with its exit status and an operator message), the lock
 path (read before the settings are validated, so a second instance is refused first), the
 run-mode rules (live needs TRADING_MODE=live AND --live AND keys), the `--sim` settings
-(its own data directory, loopback endpoints, the simulator's throwaway credentials), opening
+(its own data directory, loopback endpoints, the simulator's throwaway credentials), the
+daemon's entry in the per-user registry of running daemons (app/registry.py), opening
 and migrating the ledger (with a backup), and the check of the per-key nonce state.
 Imports: anything (composition root).
 """
@@ -15,12 +16,16 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 from dotenv import dotenv_values
 from pydantic import SecretStr
 
 from krakenbot.app.exitcodes import RunExit
+from krakenbot.app.registry import DaemonEntry, Registration, registry_dir
+from krakenbot.app.runtime import token_path
+from krakenbot.app.statedir import STATE_DIR_ENV, user_state_dir
 from krakenbot.clock import Clock
-from krakenbot.config import Settings, load_settings
+from krakenbot.config import DEFAULT_ENV_FILE, Settings, load_settings
 from krakenbot.domain.sections import Credentials, TradingMode
 from krakenbot.errors import ConfigError, KrakenbotError
 from krakenbot.net.nonce_store import KeyStateStore
@@ -105,6 +110,19 @@ def sim_root(settings: Settings) -> Path:
     return settings.data_dir / SIM_SUBDIR
 
 
+def sim_paths(settings: Settings) -> Settings:
+    """The `--sim` files: data directory, ledger, log and lock under DATA_DIR/sim."""
+    root = sim_root(settings)
+    return settings.model_copy(
+        update={
+            "data_dir": root,
+            "database_path": root / "trading.db",
+            "log_file": root / "krakenbot.log",
+            "lock_file": root / ".trading_lock",
+        }
+    )
+
+
 def sim_settings(
     settings: Settings, *, rest_url: str, ws_url: str, ws_auth_url: str, key: str, secret: str
 ) -> Settings:
@@ -112,8 +130,7 @@ def sim_settings(
 
     The simulator's exchange starts empty on every run, so its ledger does too (the previous
     run's database is replaced); nothing of the real ledger is touched."""
-    root = sim_root(settings)
-    return settings.model_copy(
+    return sim_paths(settings).model_copy(
         update={
             "trading_mode": TradingMode.LIVE,
             "kraken_rest_url": rest_url,
@@ -123,13 +140,43 @@ def sim_settings(
             "kraken_api_secret": SecretStr(secret),
             "kraken_status_api_key": None,
             "kraken_status_api_secret": None,
-            "data_dir": root,
-            "database_path": root / "trading.db",
-            "log_file": root / "krakenbot.log",
-            "lock_file": root / ".trading_lock",
             "health_port": 0,
         }
     )
+
+
+def register_daemon(
+    settings: Settings, *, mode: str, env_file: str | None, started_ns: int
+) -> Registration:
+    """Start-up step: publish this daemon in the per-user registry, so `stop` and `status`
+    find it from any folder. Refused (exit 10) when impossible: a daemon that `stop` could
+    not find must not trade."""
+    directory = registry_dir(user_state_dir())
+    used = Path(env_file) if env_file else DEFAULT_ENV_FILE
+    entry = DaemonEntry(
+        pid=os.getpid(),
+        create_time=psutil.Process().create_time(),
+        mode=mode,
+        data_dir=os.path.abspath(settings.data_dir),
+        lock_file=os.path.abspath(settings.lock_file),
+        database=os.path.abspath(settings.database_path),
+        log_file=os.path.abspath(settings.log_file),
+        token_file=os.path.abspath(token_path(settings.data_dir)),
+        env_file=os.path.abspath(used) if used.is_file() else None,
+        cwd=os.getcwd(),
+        started_ns=started_ns,
+    )
+    registration = Registration(directory, entry)
+    try:
+        registration.publish()
+    except OSError as exc:
+        raise StartupStepError(
+            "health",
+            RunExit.HEALTH_SERVER,
+            f"cannot register the daemon in {directory}: {exc} "
+            f"(set {STATE_DIR_ENV} to a folder of yours that can be written)",
+        ) from None
+    return registration
 
 
 def fresh_sim_database(path: Path) -> None:
