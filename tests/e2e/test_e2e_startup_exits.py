@@ -136,11 +136,13 @@ async def _starts_cleanly(home: Path, env: dict[str, str]) -> None:
     assert result.code == 0, result.out + result.err
 
 
-async def test_nonce_state_directory_unusable_exits_5(sim: Sim, tmp_path: Path) -> None:
+async def test_nonce_state_directory_unusable_exits_5(
+    sim: Sim, tmp_path: Path, krakenbot_state_dir: Path
+) -> None:
     env = _env(tmp_path, sim)
     data, lock = _files(env)
-    data.mkdir(parents=True)
-    blocker = data / "kraken-keys"  # net.rest_core.KEY_STATE_SUBDIR: a file, not a directory
+    # net.rest_core.KEY_STATE_SUBDIR in the per-user state directory: a file, not a directory
+    blocker = krakenbot_state_dir / "kraken-keys"
     blocker.write_text("not a directory\n", encoding="utf-8")
     result = await _run(tmp_path, env, "--live")
     _assert_failed_at(result, RunExit.NONCE_STATE, "nonce", home=tmp_path, lock=lock)

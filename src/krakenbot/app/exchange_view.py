@@ -3,7 +3,8 @@
 Owns: building a RestClient from settings for an operator command (the status key when one is
 configured — its own nonce stream, so it never races the daemon — else the main key), the
 ledger-vs-exchange comparison, and the emergency cancel-all with verification.
-Both share the per-key nonce/rate state under DATA_DIR with the daemon (net.nonce_store).
+Both share the per-key nonce/rate state with the daemon (net.nonce_store), in the per-user
+state directory (app/statedir.py), whatever folder or DATA_DIR each process uses.
 Imports: anything (composition root).
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from krakenbot.app.statedir import user_state_dir
 from krakenbot.clock import Clock
 from krakenbot.config import Settings
 from krakenbot.kraken.ratelimit import Tier
@@ -49,7 +51,7 @@ def operator_client(
     read_retries: int = 1,
 ) -> RestClient:
     config = RestConfig(
-        state_dir=key_state_dir(settings.data_dir),
+        state_dir=key_state_dir(user_state_dir()),
         base_url=settings.kraken_rest_url.rstrip("/"),
         tier=Tier(settings.kraken_api_tier.value),
         request_timeout_s=settings.rest_timeout_s,

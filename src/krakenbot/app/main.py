@@ -33,12 +33,13 @@ from krakenbot.app.registry import Registration
 from krakenbot.app.runtime import RuntimeInfo, new_token, remove_runtime, write_runtime
 from krakenbot.app.signals import Signals
 from krakenbot.app.simdemo import sim_config, sim_strategy
-from krakenbot.app.stack import Endpoints, open_stack
+from krakenbot.app.stack import Endpoints, StackTuning, open_stack
 from krakenbot.app.startup import (
     RunMode,
     StartupStepError,
     check_nonce_state,
     fresh_sim_database,
+    key_states,
     lock_path_hint,
     open_database,
     register_daemon,
@@ -203,7 +204,8 @@ async def _run_with_settings(
             )
         repo = LedgerRepository(db, clock)
         credentials = settings.credentials() if mode.live_path else None
-        await check_nonce_state(settings.data_dir, credentials)
+        key_dir = key_states(settings, mode)
+        await check_nonce_state(key_dir, credentials, carry_over_from=settings.data_dir)
         open_stack, endpoints_cls = opener or default_opener()
         endpoints = endpoints_cls(
             rest_url=settings.kraken_rest_url.rstrip("/"),
@@ -217,6 +219,7 @@ async def _run_with_settings(
             demo = sim_strategy(settings, speed=opts.sim_speed)
             if demo is not None:
                 extra["strategy"] = demo
+            extra["tuning"] = StackTuning(key_state_dir=key_dir)
         try:
             stack: StackLike = await exits.enter_async_context(
                 open_stack(

@@ -28,7 +28,7 @@ from krakenbot.clock import Clock
 from krakenbot.config import DEFAULT_ENV_FILE, Settings, load_settings
 from krakenbot.domain.sections import Credentials, TradingMode
 from krakenbot.errors import ConfigError, KrakenbotError
-from krakenbot.net.nonce_store import KeyStateStore
+from krakenbot.net.nonce_store import KeyStateStore, peek_high_water, state_file
 from krakenbot.net.rest_core import key_state_dir
 from krakenbot.store import Database, migrate
 from krakenbot.store.migrations import MigrationResult
@@ -207,21 +207,38 @@ async def open_database(path: Path, clock: Clock) -> tuple[Database, MigrationRe
     return db, result
 
 
-async def check_nonce_state(data_dir: Path, credentials: Credentials | None) -> Path | None:
+def key_states(settings: Settings, mode: RunMode) -> Path:
+    """Where the key's nonce/rate state lives: the per-user state directory, so every
+    process using a key shares one nonce sequence whatever its DATA_DIR or folder. `--sim`
+    keeps its throwaway key's state in its own data directory (nobody else uses that key,
+    and it must not pile up in the user's state directory run after run)."""
+    if mode.name == "sim":
+        return key_state_dir(settings.data_dir)
+    return key_state_dir(user_state_dir())
+
+
+async def check_nonce_state(
+    state_dir: Path, credentials: Credentials | None, *, carry_over_from: Path | None = None
+) -> Path | None:
     """Load the key's nonce/rate state once under its lock: a corrupt file or a lock held by a
-    stuck process stops us here instead of at the first order."""
+    stuck process stops us here instead of at the first order. A high-water mark left in
+    `carry_over_from`/kraken-keys (the DATA_DIR where older versions kept it) is carried
+    over, so nonces stay above every nonce already used even if the clock stepped back."""
     if credentials is None:
         return None
+    key = credentials.api_key.get_secret_value()
     try:
-        store = KeyStateStore(
-            key_state_dir(data_dir),
-            credentials.api_key.get_secret_value(),
-            lock_timeout_s=_NONCE_LOCK_TIMEOUT_S,
-        )
+        store = KeyStateStore(state_dir, key, lock_timeout_s=_NONCE_LOCK_TIMEOUT_S)
     except KrakenbotError as exc:
         raise StartupStepError("nonce", RunExit.NONCE_STATE, str(exc)) from None
     try:
-        await store.acquire()
+        state = await store.acquire()
+        old_dir = None if carry_over_from is None else key_state_dir(carry_over_from)
+        if old_dir is not None and old_dir != state_dir:
+            old = peek_high_water(state_file(old_dir, key))
+            if old > state.nonce_high_water:
+                state.nonce_high_water = old
+                store.save()
         store.release()
     except (KrakenbotError, OSError) as exc:
         raise StartupStepError("nonce", RunExit.NONCE_STATE, f"nonce state: {exc}") from None
