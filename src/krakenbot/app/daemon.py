@@ -163,7 +163,8 @@ class Daemon:
                 for name, fn in self.stack.services():
                     tg.create_task(self._service(name, fn), name=f"service:{name}")
                 if self.dms is not None:
-                    tg.create_task(self._guard("dead man's switch", self.dms.run(self._done)))
+                    # Refreshed until a stop is requested, never after (disabled at the end).
+                    tg.create_task(self._guard("dead man's switch", self.dms.run(self._stop)))
                 tg.create_task(self._guard("periodic jobs", self._periodic()))
                 tg.create_task(self._guard("start-up", self._startup_watch()))
                 for name, job in self._extra:

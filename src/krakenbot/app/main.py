@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 from krakenbot.app import summary as sim_summary
 from krakenbot.app.contract import StackLike, StackOpener
-from krakenbot.app.daemon import Daemon, DaemonConfig, RunOutcome
+from krakenbot.app.daemon import Daemon, DaemonConfig
 from krakenbot.app.deadman import DeadMansSwitch
 from krakenbot.app.exitcodes import RunExit, exit_for_step
 from krakenbot.app.health_server import HealthServer
@@ -52,7 +52,7 @@ from krakenbot.clock import Clock, SystemClock
 from krakenbot.config import Settings
 from krakenbot.lock import InstanceLock, InstanceLockedError
 from krakenbot.logs import LoggingHandle, configure_logging
-from krakenbot.sim import running_sim
+from krakenbot.sim import Sim, running_sim
 from krakenbot.store import LedgerRepository
 
 logger = logging.getLogger(__name__)
@@ -123,6 +123,7 @@ async def run_daemon(
                     signals=signals,
                     opener=opener,
                     registration=registration,
+                    sim=sim_handle,
                 )
         finally:
             registration.remove()
@@ -191,6 +192,7 @@ async def _run_with_settings(
     signals: Signals,
     opener: tuple[StackOpener, Any] | None,
     registration: Registration,
+    sim: Sim | None,
 ) -> int:
     rng = random.Random()
     started_ns = clock.now_ns()
@@ -311,13 +313,14 @@ async def _run_with_settings(
         outcome = await daemon.run()
         signals.daemon = None
         if opts.sim:
-            await _print_summary(
-                opts,
+            await sim_summary.print_summary(
+                opts.out,
                 settings=settings,
                 daemon=daemon,
                 outcome=outcome,
-                started_ns=started_ns,
-                clock=clock,
+                seconds=(clock.now_ns() - started_ns) / 1e9,
+                speed=opts.sim_speed,
+                sim=sim,
             )
         else:
             status = int(outcome.exit_status)
@@ -359,36 +362,3 @@ def _live_banner(settings: Settings) -> None:
 async def _record(repo: LedgerRepository, kind: str, payload: dict[str, object]) -> None:
     with contextlib.suppress(Exception):
         await repo.record_event(kind, payload)
-
-
-async def _print_summary(
-    opts: RunOptions,
-    *,
-    settings: Settings,
-    daemon: Daemon,
-    outcome: RunOutcome,
-    started_ns: int,
-    clock: Clock,
-) -> None:
-    report = daemon.report()
-    open_on_exchange: int | None = None
-    rest = daemon.stack.rest
-    if rest is not None:
-        try:
-            async with asyncio.timeout(5):
-                open_on_exchange = len(await rest.open_orders())
-        except Exception:
-            open_on_exchange = None
-    summary = await sim_summary.gather(
-        daemon.repo.db,
-        seconds=(clock.now_ns() - started_ns) / 1e9,
-        speed=opts.sim_speed,
-        reconnects=report.counts.get("reconnects"),
-        open_on_exchange=open_on_exchange,
-        database=str(settings.database_path),
-        log=str(settings.log_file),
-        exit_status=int(outcome.exit_status),
-        reason=outcome.reason,
-        max_trade_usd=settings.max_trade_size,
-    )
-    print(summary.text(), file=opts.out, flush=True)
