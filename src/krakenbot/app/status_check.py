@@ -71,6 +71,7 @@ async def ledger_report(settings: Settings, clock: Clock) -> StatusReport:
             with_running = json.loads(snapshot)
             if isinstance(with_running, dict):
                 last = StatusReport.from_json(with_running)
+                # What described the live process (its connections, its book) is gone with it.
                 report = replace(
                     last,
                     running=False,
@@ -79,6 +80,9 @@ async def ledger_report(settings: Settings, clock: Clock) -> StatusReport:
                     market_data_age_s=None,
                     stopping=False,
                     healthy=None,
+                    ws_public=None,
+                    ws_private=None,
+                    book_verified=None,
                     data_files=base.data_files,
                 )
         open_orders = await repo.open_orders()
@@ -105,7 +109,8 @@ async def ledger_report(settings: Settings, clock: Clock) -> StatusReport:
             total_pnl=str(total),
             last_error=last_error,
             trading_state=trading_state,
-            dms_trigger_time=dms or report.dms_trigger_time,
+            # A switch the daemon disabled (its last word: "off") fires at no time.
+            dms_trigger_time=None if report.dms_state == "off" else dms or report.dms_trigger_time,
         )
     finally:
         await db.close()
