@@ -23,7 +23,12 @@ from dataclasses import dataclass
 from krakenbot.app.contract import StackLike
 from krakenbot.app.deadman import DeadMansSwitch, DmsState
 from krakenbot.app.exitcodes import RunExit
-from krakenbot.app.status_model import StatusReport, from_engine_health, jsonable
+from krakenbot.app.status_model import (
+    StatusReport,
+    amount_decimals,
+    from_engine_health,
+    jsonable,
+)
 from krakenbot.clock import Clock
 from krakenbot.store import LedgerRepository
 
@@ -153,6 +158,7 @@ class Daemon:
             dms_trigger_time=trigger,
             data_files=self.data_files,
             stopping=self.stopping,
+            decimals=amount_decimals(getattr(self.stack, "instruments", None) or {}),
         )
 
     # ------------------------------------------------------------------ run

@@ -88,7 +88,9 @@ async def exchange_snapshot(client: RestClient) -> dict[str, Any]:
     balances = await client.balance()
     orders = await client.open_orders()
     return {
-        "balances": {e.asset: str(e.balance) for e in balances.entries if not e.wallet},
+        # Kraken's own decimals, never the exponent form (a zero balance "0.00000000" is
+        # str() "0E-8" as a Decimal).
+        "balances": {e.asset: f"{e.balance:f}" for e in balances.entries if not e.wallet},
         "open_orders": [
             {
                 "txid": o.txid,

@@ -145,6 +145,11 @@ class TradingStack:
         else:
             watch.failed(operation, error, now)
 
+    @property
+    def instruments(self) -> Mapping[str, Instrument]:
+        """The traded pairs (their decimals round the status report's amounts)."""
+        return self.engine.instruments
+
     def health(self) -> EngineHealth:
         return self.engine.health()
 

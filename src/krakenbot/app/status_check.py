@@ -25,7 +25,7 @@ from krakenbot.app.daemon import DMS_STATE_KEY, STATUS_STATE_KEY
 from krakenbot.app.exchange_view import compare, exchange_snapshot, operator_client, operator_key
 from krakenbot.app.exitcodes import StatusExit
 from krakenbot.app.registry import DaemonEntry
-from krakenbot.app.status_model import StatusReport, assess
+from krakenbot.app.status_model import StatusReport, assess, rounded
 from krakenbot.clock import Clock, SystemClock
 from krakenbot.config import Settings
 from krakenbot.errors import KrakenbotError
@@ -101,16 +101,19 @@ async def ledger_report(settings: Settings, clock: Clock) -> StatusReport:
             last_error = f"{payload.get('component')}: {payload.get('error')}"
         trading_state = await repo.get_state("trading_state") or report.trading_state
         dms = await repo.get_state(DMS_STATE_KEY)
-        return replace(
-            report,
-            open_orders=len(open_orders),
-            position={t.symbol: str(t.open_volume) for t in trades},
-            daily_pnl=str(daily),
-            total_pnl=str(total),
-            last_error=last_error,
-            trading_state=trading_state,
-            # A switch the daemon disabled (its last word: "off") fires at no time.
-            dms_trigger_time=None if report.dms_state == "off" else dms or report.dms_trigger_time,
+        # A switch the daemon disabled (its last word: "off") fires at no time.
+        trigger = None if report.dms_state == "off" else dms or report.dms_trigger_time
+        return rounded(
+            replace(
+                report,
+                open_orders=len(open_orders),
+                position={t.symbol: str(t.open_volume) for t in trades},
+                daily_pnl=str(daily),
+                total_pnl=str(total),
+                last_error=last_error,
+                trading_state=trading_state,
+                dms_trigger_time=trigger,
+            )
         )
     finally:
         await db.close()
