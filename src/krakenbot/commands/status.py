@@ -20,6 +20,7 @@ from krakenbot.app.discover import Located, locate
 from krakenbot.app.exitcodes import StatusExit
 from krakenbot.app.status_check import collect_status
 from krakenbot.app.status_model import render_text
+from krakenbot.commands._output import emit
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -74,9 +75,9 @@ def _daemons(located: Located) -> list[dict[str, Any]]:
 
 
 def _cannot_tell(args: argparse.Namespace, located: Located, why: str) -> int:
-    print(f"krakenbot status: {why}", file=sys.stderr)
+    emit(f"krakenbot status: {why}", stream=sys.stderr)
     if args.json:
-        print(json.dumps({"status": "unknown", "error": why, "daemons": _daemons(located)}))
+        emit(json.dumps({"status": "unknown", "error": why, "daemons": _daemons(located)}))
     return int(StatusExit.UNKNOWN)
 
 
@@ -98,11 +99,12 @@ async def run(args: argparse.Namespace) -> int:
             doc["problems"] = [*doc.get("problems", []), note]
         if others is not None:
             doc["other_daemons"] = _daemons(located)
-        print(json.dumps(doc, sort_keys=True))
+        emit(json.dumps(doc, sort_keys=True))
     else:
-        print(render_text(report))
+        lines = [render_text(report)]
         if note is not None:
-            print(f"  cannot tell: {note}")
+            lines.append(f"  cannot tell: {note}")
         if others is not None:
-            print(f"  note: {others}")
+            lines.append(f"  note: {others}")
+        emit("\n".join(lines))
     return int(verdict)

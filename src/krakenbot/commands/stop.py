@@ -16,6 +16,7 @@ import sys
 
 from krakenbot.app.emergency import stop_daemon
 from krakenbot.app.exitcodes import StopExit
+from krakenbot.commands._output import emit
 from krakenbot.commands.status import add_target_arguments, locate_for
 
 
@@ -46,21 +47,20 @@ async def run(args: argparse.Namespace) -> int:
     choice, settings = located.choice, located.settings
     refusal = choice.refusal("stop")
     if refusal is not None:
-        print(f"krakenbot stop: nothing done: {refusal}", file=sys.stderr)
+        emit(f"krakenbot stop: nothing done: {refusal}", stream=sys.stderr)
         return int(StopExit.NOT_CHOSEN)
     target = choice.chosen
     unreadable = settings is None and (target is None or target.mode != "sim")
     if unreadable:
-        print(f"krakenbot stop: {located.settings_error}", file=sys.stderr)
+        emit(f"krakenbot stop: {located.settings_error}", stream=sys.stderr)
         if target is None:
             return int(StopExit.SETTINGS)
     if target is None:
-        print(f"krakenbot stop: looked for daemons in {located.registry} and the lock files")
+        emit(f"krakenbot stop: looked for daemons in {located.registry} and the lock files")
     result = await stop_daemon(
         settings, target, cancel_all=args.cancel_all, flatten=args.flatten, timeout_s=args.timeout
     )
-    for line in result.lines:
-        print(f"krakenbot stop: {line}")
+    emit("\n".join(f"krakenbot stop: {line}" for line in result.lines))
     if unreadable and result.exit_status is not StopExit.STILL_RUNNING:
         return int(StopExit.SETTINGS)  # the daemon is gone; its orders could not be checked
     return int(result.exit_status)
