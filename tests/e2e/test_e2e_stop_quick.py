@@ -71,7 +71,10 @@ async def test_after_a_stop_status_shows_no_live_connection_nor_a_pending_switch
             return status.code in (0, 1) and status.json().get("dms_state") == "armed"
 
         await eventually(armed, 60, "the dead man's switch is armed")
-        stop = await cli(tmp_path, env, "stop", "--cancel-all")
+        # Its exchange is the simulator inside it: never another account's (the settings').
+        compared = (await cli(tmp_path, env, "status", "--json", "--exchange")).json()
+        assert set(compared["exchange"]) == {"error"}
+        stop = await cli(tmp_path, env, "stop", "--cancel-all", "--flatten")
         assert stop.code == StopExit.OK, stop.out + stop.err
         assert "paper mode" not in stop.out  # a sim daemon is not a paper one
         assert await daemon.wait(10) == 0

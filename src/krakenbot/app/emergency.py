@@ -37,7 +37,7 @@ from krakenbot.app.exchange_view import (
 )
 from krakenbot.app.exitcodes import StopExit
 from krakenbot.app.flatten import flatten_positions
-from krakenbot.app.registry import DaemonEntry, is_running
+from krakenbot.app.registry import DaemonEntry, is_running, read_entry
 from krakenbot.app.runtime import TOKEN_HEADER, read_token_file
 from krakenbot.clock import Clock, SystemClock
 from krakenbot.config import Settings
@@ -87,7 +87,32 @@ async def _answers(url: str) -> bool:
         return False
 
 
-async def _ask(target: DaemonEntry, result: StopResult, *, cancel_all: bool) -> None:
+async def wait_listening(registry: Path, target: DaemonEntry, timeout_s: float) -> DaemonEntry:
+    """The daemon's entry once its health server listens (bounded wait; as it was if not)."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + timeout_s
+    while loop.time() < give_up and is_running(target):
+        current = read_entry(registry, target)
+        if current is not None and current.health_url is not None:
+            return current
+        await asyncio.sleep(_POLL_S)
+    return target
+
+
+async def _ask(
+    target: DaemonEntry,
+    result: StopResult,
+    *,
+    cancel_all: bool,
+    can_signal: bool,
+    registry: Path | None,
+    wait_s: float,
+) -> None:
+    if target.health_url is None and not can_signal and registry is not None:
+        # No signal can stop a daemon still starting up (Windows): wait for it to serve
+        # its stop request, then ask.
+        result.say(f"the daemon (PID {target.pid}) is starting: waiting for its stop request")
+        target = await wait_listening(registry, target, wait_s)
     token = read_token_file(Path(target.token_file))
     url = target.health_url
     if url is None:
@@ -102,7 +127,7 @@ async def _ask(target: DaemonEntry, result: StopResult, *, cancel_all: bool) -> 
         return
     else:
         result.say(f"the daemon (PID {target.pid}) did not answer its stop request")
-    if sys.platform != "win32" and is_running(target):
+    if can_signal and is_running(target):
         # A signal also stops a daemon still starting up (it cancels start-up, exit 130).
         with contextlib.suppress(ProcessLookupError):
             os.kill(target.pid, signal.SIGTERM)
@@ -176,16 +201,26 @@ async def stop_daemon(
     flatten: bool,
     timeout_s: float,
     clock: Clock | None = None,
+    registry: Path | None = None,
+    can_signal: bool = sys.platform != "win32",
 ) -> StopResult:
     """Stop `target` (None: no daemon runs) and, with `cancel_all`, every order; `settings`
-    (None when unreadable) give the keys and the ledger for the direct cancel and the check."""
+    (None when unreadable) give the keys and the ledger for the direct cancel and the check.
+    `registry`: where the target's entry is (to see a starting daemon begin to listen)."""
     clock = clock or SystemClock()
     result = StopResult()
     sim = target is not None and target.mode == "sim"
     if target is None:
         result.say("no krakenbot daemon is running")
     else:
-        await _ask(target, result, cancel_all=cancel_all)
+        await _ask(
+            target,
+            result,
+            cancel_all=cancel_all,
+            can_signal=can_signal,
+            registry=registry,
+            wait_s=timeout_s,
+        )
     direct = cancel_all and not sim and settings is not None
     outcome: CancelAllOutcome | None = None
     if settings is not None and direct:
@@ -199,7 +234,9 @@ async def stop_daemon(
     if settings is not None and has_key and (outcome is None or outcome.remaining != 0 or target):
         # Again once the daemon is gone: nothing can place a new order after this one.
         outcome = await _cancel_all(settings, clock, result)
-    if flatten and result.daemon_gone and settings is not None and not sim:
+    if flatten and sim:
+        result.say("sim mode: --flatten has nothing to sell (the simulated exchange is gone)")
+    elif flatten and result.daemon_gone and settings is not None:
         result.lines.extend(await flatten_positions(settings, clock))
     if sim and result.daemon_gone:
         result.open_orders = 0  # the embedded simulator, its orders included, is gone

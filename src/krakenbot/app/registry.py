@@ -166,6 +166,17 @@ def remove_entry(directory: Path, entry: DaemonEntry) -> None:
             path.unlink()
 
 
+def read_entry(directory: Path, entry: DaemonEntry) -> DaemonEntry | None:
+    """The current version of `entry` (the same process's), e.g. once it listens."""
+    try:
+        current = DaemonEntry.parse(entry_path(directory, entry.pid).read_text(encoding="utf-8"))
+    except OSError:
+        return None
+    if current is None or current.create_time != entry.create_time:
+        return None
+    return current
+
+
 def running_daemons(
     directory: Path, *, alive: Callable[[DaemonEntry], bool] = is_running
 ) -> list[DaemonEntry]:

@@ -191,7 +191,10 @@ async def collect_status(
             files = files_in_use(settings)
             report = StatusReport(running=False, source="database", data_files=files)
             note = f"cannot read the database: {exc}"
-    if exchange and settings is not None:
+    if exchange and target is not None and target.mode == "sim":
+        # Its exchange is the simulator inside it; the settings' keys are another account's.
+        report = replace(report, exchange={"error": "a run --sim daemon's exchange is inside it"})
+    elif exchange and settings is not None:
         report = await _with_exchange(settings, report, clock)
     verdict, _ = assess(report)
     if note is not None:

@@ -58,7 +58,12 @@ async def run(args: argparse.Namespace) -> int:
     if target is None:
         emit(f"krakenbot stop: looked for daemons in {located.registry} and the lock files")
     result = await stop_daemon(
-        settings, target, cancel_all=args.cancel_all, flatten=args.flatten, timeout_s=args.timeout
+        settings,
+        target,
+        cancel_all=args.cancel_all,
+        flatten=args.flatten,
+        timeout_s=args.timeout,
+        registry=located.registry,
     )
     emit("\n".join(f"krakenbot stop: {line}" for line in result.lines))
     if unreadable and result.exit_status is not StopExit.STILL_RUNNING:

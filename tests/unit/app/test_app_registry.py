@@ -3,18 +3,21 @@ app/statedir.py): entries, the choice among several daemons, stale entries."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import replace
 from pathlib import Path
 
 import psutil
 
+from krakenbot.app.emergency import wait_listening
 from krakenbot.app.registry import (
     DaemonEntry,
     Registration,
     choose,
     entry_path,
     is_running,
+    read_entry,
     remove_entry,
     running_daemons,
     write_entry,
@@ -132,3 +135,19 @@ def test_registration_publishes_updates_and_removes_only_its_own(tmp_path: Path)
     registration.remove()
     assert not path.exists()
     registration.remove()  # twice is fine
+
+
+async def test_stop_waits_for_a_starting_daemon_to_listen_where_no_signal_can_stop_it(
+    tmp_path: Path,
+) -> None:
+    # Windows: `stop` cannot signal a daemon still starting up; it waits (bounded) for the
+    # daemon's entry to name its health URL, then sends the stop request there.
+    registration = Registration(tmp_path, replace(_me(), health_url=None))
+    registration.publish()
+    starting = registration.entry
+    asyncio.get_running_loop().call_later(0.2, registration.listening, "http://127.0.0.1:9")
+    found = await wait_listening(tmp_path, starting, 5.0)
+    assert found.health_url == "http://127.0.0.1:9"
+    assert read_entry(tmp_path, replace(starting, create_time=1.0)) is None  # not that process
+    registration.remove()
+    assert await wait_listening(tmp_path, starting, 0.2) == starting  # bounded: gives up
