@@ -23,7 +23,12 @@ from dataclasses import dataclass
 from krakenbot.app.contract import StackLike
 from krakenbot.app.deadman import DeadMansSwitch, DmsState
 from krakenbot.app.exitcodes import RunExit
-from krakenbot.app.status_model import StatusReport, from_engine_health, jsonable
+from krakenbot.app.status_model import (
+    StatusReport,
+    amount_decimals,
+    from_engine_health,
+    jsonable,
+)
 from krakenbot.clock import Clock
 from krakenbot.store import LedgerRepository
 
@@ -154,6 +159,7 @@ class Daemon:
             dms_trigger_time=trigger,
             data_files=self.data_files,
             stopping=self.stopping,
+            decimals=amount_decimals(getattr(self.stack, "instruments", None) or {}),
         )
 
     # ------------------------------------------------------------------ run
@@ -164,7 +170,8 @@ class Daemon:
                 for name, fn in self.stack.services():
                     tg.create_task(self._service(name, fn), name=f"service:{name}")
                 if self.dms is not None:
-                    tg.create_task(self._guard("dead man's switch", self.dms.run(self._done)))
+                    # Refreshed until a stop is requested, never after (disabled at the end).
+                    tg.create_task(self._guard("dead man's switch", self.dms.run(self._stop)))
                 tg.create_task(self._guard("periodic jobs", self._periodic()))
                 tg.create_task(self._guard("start-up", self._startup_watch()))
                 for name, job in self._extra:

@@ -2,18 +2,20 @@
 
 Owns: `StatusReport`, the health verdict (`assess`: healthy / degraded with the reasons),
 the conversion of the engine's health value into it (read by attribute name, so the engine
-may add fields freely) and the text rendering. Pure: no I/O, no clock reads (callers pass
-`now_ns`). Imports: stdlib and app.exitcodes.
+may add fields freely), the rounding of its amounts to the pairs' decimals (a position to
+the pair's lot decimals, PnL to its quote's cost decimals: no `-0.1527040334969600000…`, no
+`0E-8`; the ledger keeps every digit) and the text rendering. Pure: no I/O, no clock reads
+(callers pass `now_ns`). Imports: stdlib and app.exitcodes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from krakenbot.app.exitcodes import StatusExit
 
@@ -24,6 +26,8 @@ STALE_AFTER_S = 30.0
 _OK_TRADING = frozenset({"active"})
 _OK_BREAKER = frozenset({"closed"})
 _CONNECTED = "connected"
+# Places for an amount whose pair is unknown (an older snapshot): then trailing zeros go too.
+_DEFAULT_PLACES = 8
 
 
 def jsonable(value: Any) -> Any:
@@ -70,6 +74,8 @@ class StatusReport:
     stopping: bool = False
     exchange: dict[str, Any] | None = None  # `--exchange`: Kraken's view and the differences
     ledger_error: str | None = None  # ledger writes failing: new orders refused, safe stop due
+    # Decimal places: pair symbol and base asset -> lot decimals, quote asset -> cost decimals.
+    decimals: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = jsonable(self)
@@ -85,6 +91,60 @@ class StatusReport:
         values.setdefault("running", False)
         values.setdefault("source", "daemon")
         return StatusReport(**values)
+
+
+class InstrumentLike(Protocol):
+    @property
+    def base(self) -> str: ...
+    @property
+    def quote(self) -> str: ...
+    @property
+    def lot_decimals(self) -> int: ...
+    @property
+    def cost_decimals(self) -> int: ...
+
+
+def amount_decimals(instruments: Mapping[str, InstrumentLike]) -> dict[str, int]:
+    """The decimal places of each traded pair's amounts (Kraken's AssetPairs)."""
+    places: dict[str, int] = {}
+    for symbol, inst in instruments.items():
+        places[symbol] = places[inst.base] = inst.lot_decimals
+        places[inst.quote] = max(places.get(inst.quote, 0), inst.cost_decimals)
+    return places
+
+
+def amount_text(value: object, places: int | None) -> str | None:
+    """`value` rounded to `places` (None: at most 8, trailing zeros dropped), never in
+    exponent form and never `-0`; text that is not a number is returned as it is."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value))
+        if not amount.is_finite():
+            return str(value)
+        step = Decimal(1).scaleb(-(_DEFAULT_PLACES if places is None else places))
+        amount = amount.quantize(step, rounding=ROUND_HALF_EVEN)
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if places is None:
+        amount = amount.normalize()
+    if amount == 0:
+        amount = abs(amount)
+    return f"{amount:f}"
+
+
+def rounded(report: StatusReport) -> StatusReport:
+    """The report with its position and PnL rounded to the pairs' decimals."""
+    places = report.decimals
+    quotes = [places.get(sym.split("/")[1]) for sym in places if sym.count("/") == 1]
+    pnl = max((q for q in quotes if q is not None), default=None)
+    position = {k: amount_text(v, places.get(k)) or "" for k, v in report.position.items()}
+    return replace(
+        report,
+        position=position,
+        daily_pnl=amount_text(report.daily_pnl, pnl),
+        total_pnl=amount_text(report.total_pnl, pnl),
+    )
 
 
 def assess(report: StatusReport) -> tuple[StatusExit, tuple[str, ...]]:
@@ -140,8 +200,10 @@ def from_engine_health(
     dms_trigger_time: str | None,
     data_files: Mapping[str, str],
     stopping: bool,
+    decimals: Mapping[str, int] | None = None,
 ) -> StatusReport:
-    """The report of a running daemon from the engine's health value (fields by name)."""
+    """The report of a running daemon from the engine's health value (fields by name),
+    amounts rounded to `decimals` (see `rounded`)."""
     last_ns = getattr(health, "last_market_data_ns", None)
     age = None if not last_ns else max(0.0, (now_ns - int(last_ns)) / NS)
     position_raw = getattr(health, "position", None) or {}
@@ -153,7 +215,7 @@ def from_engine_health(
     if isinstance(open_orders, list | tuple):
         open_orders = len(open_orders)
     verified = getattr(health, "book_verified", None)
-    return StatusReport(
+    report = StatusReport(
         running=True,
         source="daemon",
         pid=pid,
@@ -178,7 +240,9 @@ def from_engine_health(
         counts=counts,
         healthy=healthy,
         stopping=stopping,
+        decimals=dict(decimals or {}),
     )
+    return rounded(report)
 
 
 def _is_int(value: object) -> bool:

@@ -2,8 +2,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tests.instruments import XLM
+
 from krakenbot.app.exitcodes import RunExit, StatusExit, exit_for_step
-from krakenbot.app.status_model import StatusReport, assess, from_engine_health, render_text
+from krakenbot.app.status_model import (
+    StatusReport,
+    amount_decimals,
+    amount_text,
+    assess,
+    from_engine_health,
+    render_text,
+    rounded,
+)
 from krakenbot.domain.enums import ConnectionState, TradingState
 from krakenbot.engine.health import EngineCounts, EngineHealth
 from krakenbot.resilience.breaker import BreakerState
@@ -100,3 +110,42 @@ def test_a_failing_ledger_is_a_named_problem() -> None:
     assert StatusReport.from_json(report.to_json()).ledger_error == why
     assert why in render_text(report)
     assert _report(_health()).ledger_error is None
+
+
+def test_amounts_are_rounded_to_the_pairs_decimals() -> None:
+    places = amount_decimals({"XLM/USD": XLM})
+    assert places == {"XLM/USD": 8, "XLM": 8, "USD": 5}
+    health = _health(
+        position={"XLM/USD": Decimal("0E-8")},
+        daily_pnl=Decimal("-0.152704033496960000000000000"),
+        total_pnl=Decimal("-0.000001"),
+    )
+    report = from_engine_health(
+        health,
+        now_ns=101 * NS,
+        pid=42,
+        mode="sim",
+        started_ns=90 * NS,
+        healthy=True,
+        dms_state="armed",
+        dms_trigger_time=None,
+        data_files={},
+        stopping=False,
+        decimals=places,
+    )
+    assert report.position == {"XLM/USD": "0.00000000"}
+    assert report.daily_pnl == "-0.15270" and report.total_pnl == "0.00000"  # never "-0"
+    text = render_text(report)
+    assert "E-" not in text and "0.152704033" not in text
+    # The decimals travel with the snapshot, so a stopped daemon's figures round the same.
+    assert rounded(StatusReport.from_json(report.to_json())) == report
+
+
+def test_amount_text_without_decimals_and_garbage() -> None:
+    assert amount_text("0E-8", None) == "0"
+    assert amount_text("-0.152704033496960000000000000", None) == "-0.15270403"
+    assert amount_text("12.50", None) == "12.5"
+    assert amount_text("1E+3", 2) == "1000.00"
+    assert amount_text(None, 2) is None
+    assert amount_text("n/a", 2) == "n/a" and amount_text("NaN", 2) == "NaN"
+    assert amount_text("1" * 40, 8) == "1" * 40  # beyond Decimal's precision: left as is
