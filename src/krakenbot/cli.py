@@ -12,11 +12,15 @@ import argparse
 import asyncio
 import importlib
 import inspect
+import os
 import pkgutil
 import sys
+import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from krakenbot import __version__, commands
+from krakenbot.store.db import abandoned_connections
 
 EXIT_USAGE = 2
 
@@ -54,5 +58,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         if inspect.iscoroutine(result):
             result = asyncio.run(result)
     except KeyboardInterrupt:
-        return 130
+        result = 130
+    except BaseException:
+        if abandoned_connections():
+            traceback.print_exc()
+            _leave_now(1)
+        raise
+    if abandoned_connections():
+        _leave_now(int(result))
     return int(result)
+
+
+def _leave_now(status: int) -> NoReturn:
+    """A ledger connection was left open because its files became unwritable: closing it
+    (here, or a finaliser at exit) would let SQLite write them and the kernel kill us with
+    SIGBUS, and a normal exit would wait for its worker thread forever. What was committed
+    is in the -wal file; the next start recovers it."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

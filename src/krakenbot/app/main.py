@@ -400,7 +400,7 @@ async def _print_summary(
                 open_on_exchange = len(await rest.open_orders())
         except Exception:
             open_on_exchange = None
-    summary = await sim_summary.gather(
+    text = await sim_summary.gather_text(
         daemon.repo.db,
         seconds=(clock.now_ns() - started_ns) / 1e9,
         speed=opts.sim_speed,
@@ -412,4 +412,4 @@ async def _print_summary(
         reason=outcome.reason,
         max_trade_usd=settings.max_trade_size,
     )
-    print(summary.text(), file=opts.out, flush=True)
+    print(text, file=opts.out, flush=True)

@@ -6,8 +6,10 @@ Imports: store, app.status_model.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from krakenbot.store import Database
 
@@ -130,6 +132,18 @@ async def gather(
         largest_order_usd=largest.quantize(Decimal("0.01")),
         max_trade_usd=max_trade_usd,
     )
+
+
+async def gather_text(db: Database, **fields: Any) -> str:
+    """`gather(db, **fields).text()`; when the ledger cannot be read (e.g. its files became
+    unwritable, which stopped the daemon), the exit status and reason alone."""
+    try:
+        return (await gather(db, **fields)).text()
+    except (sqlite3.Error, OSError) as exc:
+        return (
+            f"krakenbot --sim summary: the ledger cannot be read ({exc})\n"
+            f"  exit status       {fields.get('exit_status')} ({fields.get('reason')})"
+        )
 
 
 def _cents(amount: Decimal, *, sign: bool = False) -> str:
