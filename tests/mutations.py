@@ -1,6 +1,7 @@
 """Test helper: hostile mutations of real recorded JSON payloads, as hypothesis strategies.
 
-`mutated(texts)` draws one recorded payload and applies one to three mutations: a number
+`mutated(texts)` draws one recorded payload and applies one to three mutations
+(`mutations_of(text)` mutates a given one): a number
 replaced by a hostile one (huge exponent, thousands of digits, a negative zero, a 33-bit
 checksum, ...), quoted or bare; a string replaced (number-like text, a lone surrogate escape,
 a long string); a value replaced by a deeply nested structure or another JSON type; a slice
@@ -12,6 +13,7 @@ on the wire: the decoders must stay small and fast on it too.
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -105,24 +107,31 @@ def _mutate(draw: st.DrawFn, text: str) -> str:
     return text[:start] + noise + text[start:]
 
 
+@st.composite
+def mutations_of(draw: st.DrawFn, text: str) -> str:
+    """`text` with one to three hostile mutations."""
+    for _ in range(draw(st.integers(1, 3))):
+        text = draw(_mutate(text))
+    return text
+
+
 def mutated(texts: Sequence[str]) -> st.SearchStrategy[str]:
     """One recorded payload with one to three hostile mutations."""
-
-    @st.composite
-    def build(draw: st.DrawFn) -> str:
-        text = draw(st.sampled_from(texts))
-        for _ in range(draw(st.integers(1, 3))):
-            text = draw(_mutate(text))
-        return text
-
-    return build()
+    return st.sampled_from(texts).flatmap(mutations_of)
 
 
 @contextmanager
 def time_bound(seconds: float, what: Callable[[], str]) -> Iterator[None]:
     """Fail when the block uses more than `seconds` of CPU time (not wall time: other
-    processes on a shared machine must not fail it)."""
+    processes on a shared machine must not fail it). The garbage collector is paused
+    meanwhile: a full collection of the test run's own heap is not the input's cost."""
+    collecting = gc.isenabled()
+    gc.disable()
     start = time.process_time()
-    yield
-    used = time.process_time() - start
+    try:
+        yield
+    finally:
+        used = time.process_time() - start
+        if collecting:
+            gc.enable()
     assert used <= seconds, f"{used:.2f} s of CPU for one input: {what()[:300]!r}"

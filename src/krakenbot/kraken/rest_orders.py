@@ -20,6 +20,7 @@ from krakenbot.domain.commands import PlaceOrder
 from krakenbot.domain.enums import OrderType, Side, TimeInForce
 from krakenbot.domain.instrument import Instrument
 from krakenbot.kraken.rest_codec import CodecError, dec, epoch_ns
+from krakenbot.kraken.rest_values import codec_boundary
 from krakenbot.kraken.signing import ParamValue
 
 PAGE_SIZE = 50
@@ -118,6 +119,7 @@ class AddOrderResult:
         return self.txids[0] if self.txids else None
 
 
+@codec_boundary("AddOrder")
 def parse_add_order(result: Any, cl_ord_id: str) -> AddOrderResult:
     if not isinstance(result, dict):
         raise CodecError("AddOrder: expected an object", cl_ord_id=cl_ord_id)
@@ -198,12 +200,14 @@ def parse_order(txid: str, o: Any) -> OrderInfo:
         raise CodecError(f"order {txid}: malformed ({exc})") from exc
 
 
+@codec_boundary("OpenOrders")
 def parse_open_orders(result: Any) -> tuple[OrderInfo, ...]:
     if not isinstance(result, dict) or not isinstance(result.get("open", {}), dict):
         raise CodecError("OpenOrders: expected {open: {…}}")
     return tuple(parse_order(t, o) for t, o in result.get("open", {}).items())
 
 
+@codec_boundary("QueryOrders")
 def parse_query_orders(result: Any) -> tuple[OrderInfo, ...]:
     if not isinstance(result, dict):
         raise CodecError("QueryOrders: expected an object")
@@ -216,6 +220,7 @@ class OrdersPage:
     count: int  # grand total across pages
 
 
+@codec_boundary("ClosedOrders")
 def parse_closed_orders(result: Any) -> OrdersPage:
     if not isinstance(result, dict) or not isinstance(result.get("closed", {}), dict):
         raise CodecError("ClosedOrders: expected {closed: {…}, count}")
@@ -272,6 +277,7 @@ def parse_trade(trade_txid: str, t: Any) -> TradeInfo:
         raise CodecError(f"trade {trade_txid}: malformed ({exc})") from exc
 
 
+@codec_boundary("TradesHistory")
 def parse_trades_history(result: Any) -> TradesPage:
     if not isinstance(result, dict) or not isinstance(result.get("trades", {}), dict):
         raise CodecError("TradesHistory: expected {trades: {…}, count}")
