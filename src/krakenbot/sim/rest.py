@@ -19,7 +19,7 @@ from aiohttp import web
 
 from krakenbot.sim import rest_methods
 from krakenbot.sim.auth import ERR_PERMISSION, verify
-from krakenbot.sim.faults import HTTP_STATUS, KRAKEN_ERROR, LOSE_RESPONSE, TIMEOUT
+from krakenbot.sim.faults import GARBLE_RESULT, HTTP_STATUS, KRAKEN_ERROR, LOSE_RESPONSE, TIMEOUT
 from krakenbot.sim.state import SimState
 
 logger = logging.getLogger(__name__)
@@ -152,6 +152,8 @@ async def handle_private(request: web.Request) -> web.StreamResponse:
         if request.transport is not None:
             request.transport.abort()
         return web.Response(status=502)  # never reaches the client: the socket is gone
+    if state.faults.take_http(method, (GARBLE_RESULT,)) is not None:
+        return envelope({"descr": ["garbled"], "txid": 0}, None)  # executed, unreadable
     return envelope(result, error)
 
 
