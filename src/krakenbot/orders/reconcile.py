@@ -1,6 +1,7 @@
 """Reconciliation as a pure diff: our orders and fills vs. the exchange's, as corrections.
 
-Owns: `reconcile(local, exchange) -> tuple[Correction, ...]` and `balance_mismatches`.
+Owns: `reconcile(local, exchange) -> tuple[Correction, ...]` (balances are compared in
+`risk.account`).
 Imports: domain, errors, orders. Must not import: I/O, clock, venue code. The async shell
 fetches (in this order, so an order closing mid-query shows up at least once) open orders,
 closed orders since `closed_since_ns`, and trade history since the same time; it then
@@ -161,18 +162,6 @@ class ForeignFill:
     def describe(self) -> dict[str, str]:
         f = self.event
         return _d(self.kind, f.cl_ord_id, f.order_id, f"{f.trade_id} {f.side} {f.qty} {f.symbol}")
-
-
-@dataclass(frozen=True, slots=True)
-class BalanceMismatch:
-    kind: ClassVar[str] = "balance_mismatch"
-    asset: str
-    expected: Decimal
-    actual: Decimal
-
-    def describe(self) -> dict[str, str]:
-        detail = f"{self.asset}: expected {self.expected}, exchange {self.actual}"
-        return _d(self.kind, None, None, detail)
 
 
 Correction = (
@@ -372,17 +361,3 @@ def _missing(
             )
         ]
     return [LookupRequired(order.cl_ord_id, None, "not listed yet; absence not provable")]
-
-
-def balance_mismatches(
-    expected: Mapping[str, Decimal],
-    actual: Mapping[str, Decimal],
-    tolerance: Decimal = ZERO,
-) -> list[BalanceMismatch]:
-    """Assets whose exchange balance differs from what our ledger implies (→ breaker)."""
-    found: list[BalanceMismatch] = []
-    for asset in sorted(set(expected) | set(actual)):
-        want, have = expected.get(asset, ZERO), actual.get(asset, ZERO)
-        if abs(want - have) > tolerance:
-            found.append(BalanceMismatch(asset, want, have))
-    return found

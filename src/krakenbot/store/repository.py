@@ -234,10 +234,6 @@ class LedgerRepository:
             await apply_fill_to_trades(self._db, fill, order, exchange_ns)
         return True
 
-    async def fill_recorded(self, trade_id: str) -> bool:
-        row = await self._db.fetchone("SELECT 1 FROM fills WHERE trade_id = ?", (trade_id,))
-        return row is not None
-
     async def fills_for_order(self, cl_ord_id: str) -> list[Fill]:
         """The recorded executions of one of our orders, in exchange time order."""
         rows = await self._db.fetchall(
@@ -358,44 +354,12 @@ class LedgerRepository:
 
     # ---- metrics, learning data ------------------------------------------------------------
 
-    async def insert_metrics(self, snapshot: MetricsSnapshot) -> int:
-        """One `metrics` row; its time is `snapshot.ts_ns`, or now when that is 0."""
-        return await journal.insert_metrics(
-            self._db, snapshot, snapshot.ts_ns or self._clock.now_ns()
-        )
-
     async def record_metrics(self, row: Mapping[str, str], at_ns: int) -> None:
         """One `metrics` row from text values keyed by column name (balance_usd, …)."""
         await journal.insert_metrics(self._db, journal.metrics_from_mapping(row, at_ns), at_ns)
 
     async def latest_metrics(self) -> MetricsSnapshot | None:
         return await journal.latest_metrics(self._db)
-
-    async def insert_learning_data(
-        self,
-        features: Mapping[str, object],
-        *,
-        cl_ord_id: str | None = None,
-        symbol: str | None = None,
-    ) -> int:
-        """Store the features behind a decision; returns the row id for the later outcome."""
-        return await journal.insert_learning(
-            self._db, features, cl_ord_id, symbol, self._clock.now_ns()
-        )
-
-    async def update_learning_outcome(
-        self, row_id: int, outcome: str, profit_loss: Decimal | None = None
-    ) -> None:
-        changed = await journal.set_outcome(
-            self._db,
-            where="id = ?",
-            key=row_id,
-            outcome=outcome,
-            profit_loss=profit_loss,
-            ts_ns=self._clock.now_ns(),
-        )
-        if changed != 1:
-            raise InvariantError(f"no learning_data row {row_id}")
 
     async def open_learning_entry(
         self, cl_ord_id: str, symbol: str, features: Sequence[tuple[str, str]], at_ns: int
@@ -415,10 +379,6 @@ class LedgerRepository:
             profit_loss=pnl,
             ts_ns=at_ns,
         )
-
-    async def learning_row(self, row_id: int) -> LearningRow | None:
-        rows = await journal.learning_rows(self._db, "id = ?", row_id)
-        return rows[0] if rows else None
 
     async def learning_rows_for_order(self, cl_ord_id: str) -> list[LearningRow]:
         return await journal.learning_rows(self._db, "order_id = ?", cl_ord_id)

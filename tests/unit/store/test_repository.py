@@ -146,7 +146,7 @@ async def test_fill_is_recorded_once_and_updates_the_order(repo: LedgerRepositor
     assert order.filled_qty == D("100")
     assert order.avg_fill_price == D("0.118")  # (0.1*40 + 0.13*60) / 100
     assert order.txid == "OABCDE-12345-FGHIJK"  # learnt from the fill
-    assert await repo.fill_recorded("T1") and not await repo.fill_recorded("T9")
+    assert [f.trade_id for f in await repo.load_fills()] == ["T1", "T2"]
     assert await repo.fills_for_order("c1") == [
         _fill("T1", price="0.1", qty="40"),
         _fill("T2", price="0.13", qty="60"),
@@ -274,28 +274,21 @@ async def test_state_is_a_key_value_store(repo: LedgerRepository) -> None:
 
 async def test_metrics(repo: LedgerRepository, clock: ManualClock) -> None:
     assert await repo.latest_metrics() is None
-    await repo.insert_metrics(MetricsSnapshot(D("100.5"), 3, 2, D("1.25"), D("-0.5")))
+    first = {
+        "balance_usd": "100.5",
+        "total_trades": "3",
+        "winning_trades": "2",
+        "total_profit_loss": "1.25",
+        "daily_profit_loss": "-0.5",
+    }
+    await repo.record_metrics(first, clock.now_ns())
     clock.advance(60)
-    later = MetricsSnapshot(D("101"), 4, 3, D("1.75"), D("0"))
-    await repo.insert_metrics(later)
+    later = {**first, "balance_usd": "101", "total_trades": "4", "winning_trades": "3"}
+    await repo.record_metrics(
+        {**later, "total_profit_loss": "1.75", "daily_profit_loss": "0"}, clock.now_ns()
+    )
     latest = await repo.latest_metrics()
     assert latest == MetricsSnapshot(D("101"), 4, 3, D("1.75"), D("0"), ts_ns=clock.now_ns())
-
-
-async def test_learning_data_and_outcome(repo: LedgerRepository) -> None:
-    row_id = await repo.insert_learning_data(
-        {"zscore": D("-2.15"), "spread_bps": 12, "side": Side.BUY}, cl_ord_id="c1"
-    )
-    row = await repo.learning_row(row_id)
-    assert row is not None
-    assert row.features == {"zscore": "-2.15", "spread_bps": 12, "side": "buy"}
-    assert row.outcome is None and row.profit_loss is None and row.cl_ord_id == "c1"
-    await repo.update_learning_outcome(row_id, "win", D("0.42"))
-    row = await repo.learning_row(row_id)
-    assert row is not None and (row.outcome, row.profit_loss) == ("win", D("0.42"))
-    assert await repo.learning_row(row_id + 1) is None
-    with pytest.raises(InvariantError):
-        await repo.update_learning_outcome(row_id + 1, "loss")
 
 
 async def test_caller_transaction_spans_several_calls(repo: LedgerRepository) -> None:
@@ -314,7 +307,7 @@ async def test_conflicting_txid_is_reported_as_a_bug(repo: LedgerRepository) -> 
     await repo.insert_fill(_fill("T1", cl_ord_id="a", order_id="OSAME"))
     with pytest.raises(InvariantError):
         await repo.insert_fill(_fill("T2", cl_ord_id="b", order_id="OSAME"))
-    assert not await repo.fill_recorded("T2")
+    assert [f.trade_id for f in await repo.load_fills()] == ["T1"]
 
 
 async def test_adopting_an_exchange_order_and_txid_conflicts(repo: LedgerRepository) -> None:
