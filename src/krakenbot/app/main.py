@@ -44,6 +44,7 @@ from krakenbot.app.startup import (
 )
 from krakenbot.clock import Clock, SystemClock
 from krakenbot.config import Settings
+from krakenbot.domain.portfolio import utc_day
 from krakenbot.lock import InstanceLock, InstanceLockedError
 from krakenbot.logs import LoggingHandle, configure_logging
 from krakenbot.sim import running_sim
@@ -401,7 +402,9 @@ async def _print_summary(
         except Exception:
             open_on_exchange = None
     summary = await sim_summary.gather(
-        daemon.repo.db,
+        daemon.repo,
+        marks=report.mark_prices(),
+        day=utc_day(clock.now_ns()),
         seconds=(clock.now_ns() - started_ns) / 1e9,
         speed=opts.sim_speed,
         reconnects=report.counts.get("reconnects"),

@@ -2,7 +2,8 @@
 
 Owns: `collect_status` — the lock record + PID say whether a daemon runs; a running one is
 asked on `GET /health` (URL from daemon.json); a stopped one is described from the ledger
-(the last status snapshot the daemon wrote, open orders, position, PnL, last failure). With
+(the last status snapshot the daemon wrote, open orders, last failure; positions and PnL from
+the ledger's fills through the engine's own portfolio, valued at the daemon's last marks). With
 `exchange=True` Kraken is asked for balances and open orders (status key preferred) and the
 differences from the ledger are listed. Verdicts: app.exitcodes.StatusExit.
 Imports: anything (composition root).
@@ -14,7 +15,6 @@ import asyncio
 import json
 import sqlite3
 from dataclasses import replace
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from krakenbot.app.runtime import RuntimeInfo, read_runtime
 from krakenbot.app.status_model import StatusReport, assess
 from krakenbot.clock import Clock, SystemClock
 from krakenbot.config import Settings
+from krakenbot.domain.portfolio import utc_day
 from krakenbot.errors import KrakenbotError
 from krakenbot.lock import LockRecord, is_alive
 from krakenbot.store import Database, LedgerRepository
@@ -93,13 +94,10 @@ async def ledger_report(settings: Settings, clock: Clock) -> StatusReport:
                     data_files=base.data_files,
                 )
         open_orders = await repo.open_orders()
-        trades = await repo.open_trades()
-        now = clock.now_ns()
-        midnight = datetime.fromtimestamp(now / NS, UTC).replace(
-            hour=0, minute=0, second=0, microsecond=0
-        )
-        daily = await repo.realized_pnl_since(int(midnight.timestamp()) * NS)
-        total = await repo.realized_pnl_since(0)
+        # The same portfolio the engine keeps, from the same fills in the same order; the
+        # marks are the last ones the daemon reported (its final snapshot).
+        portfolio = await repo.load_portfolio()
+        pnl = portfolio.report(utc_day(clock.now_ns()), report.mark_prices())
         failures = await repo.events("daemon_failed", limit=1)
         stops = await repo.events("daemon_stopped", limit=1)
         last_error = report.last_error
@@ -109,11 +107,8 @@ async def ledger_report(settings: Settings, clock: Clock) -> StatusReport:
         trading_state = await repo.get_state("trading_state") or report.trading_state
         dms = await repo.get_state(DMS_STATE_KEY)
         return replace(
-            report,
+            report.with_pnl(pnl),
             open_orders=len(open_orders),
-            position={t.symbol: str(t.open_volume) for t in trades},
-            daily_pnl=str(daily),
-            total_pnl=str(total),
             last_error=last_error,
             trading_state=trading_state,
             dms_trigger_time=dms or report.dms_trigger_time,
@@ -139,8 +134,7 @@ async def _with_exchange(settings: Settings, report: StatusReport, clock: Clock)
             repo = LedgerRepository(db, clock)
             for order in await repo.open_orders():
                 ledger_open[order.txid or order.cl_ord_id] = order.symbol
-            for trade in await repo.open_trades():
-                ledger_position[trade.symbol] = trade.open_volume
+            ledger_position = (await repo.load_portfolio()).positions()
         finally:
             await db.close()
     exchange_open = {str(o["txid"]): str(o["pair"]) for o in snap["open_orders"]}
@@ -183,7 +177,7 @@ async def collect_status(
     else:
         try:
             report = await ledger_report(settings, clock)
-        except (sqlite3.Error, OSError, ValueError) as exc:
+        except (sqlite3.Error, OSError, ValueError, KrakenbotError) as exc:
             report = StatusReport(running=False, source="database", data_files=data_files(settings))
             note = f"cannot read the database: {exc}"
     if exchange:

@@ -2,8 +2,10 @@
 
 Owns: `StatusReport`, the health verdict (`assess`: healthy / degraded with the reasons),
 the conversion of the engine's health value into it (read by attribute name, so the engine
-may add fields freely) and the text rendering. Pure: no I/O, no clock reads (callers pass
-`now_ns`). Imports: stdlib and app.exitcodes.
+may add fields freely), its positions and PnL (`with_pnl`: one conversion of the portfolio's
+`PnlReport`, for a running daemon and for a stopped one alike) and the text rendering.
+Pure: no I/O, no clock reads (callers pass `now_ns`). Imports: stdlib, domain.portfolio and
+app.exitcodes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from enum import Enum
 from typing import Any
 
 from krakenbot.app.exitcodes import StatusExit
+from krakenbot.domain.portfolio import PnlReport
 
 NS = 1_000_000_000
 # Older market data than this means the feed is stalled (Kraken sends a heartbeat every
@@ -58,9 +61,13 @@ class StatusReport:
     ws_public: str | None = None
     ws_private: str | None = None
     open_orders: int | None = None
-    position: dict[str, str] = field(default_factory=dict)
-    daily_pnl: str | None = None
-    total_pnl: str | None = None
+    position: dict[str, str] = field(default_factory=dict)  # symbol -> signed base quantity
+    daily_pnl: str | None = None  # realized today (UTC) + unrealized: the daily-loss figure
+    total_pnl: str | None = None  # realized, all time, fees included
+    unrealized_pnl: str | None = None  # at `marks`; None: a position has no mark
+    marks: dict[str, str] = field(default_factory=dict)  # prices the positions are valued at
+    fees: str | None = None  # quote value of the fees paid in quote or base
+    other_fees: dict[str, str] = field(default_factory=dict)  # fees in a third asset
     last_error: str | None = None
     dms_state: str | None = None
     dms_trigger_time: str | None = None
@@ -70,6 +77,33 @@ class StatusReport:
     stopping: bool = False
     exchange: dict[str, Any] | None = None  # `--exchange`: Kraken's view and the differences
     ledger_error: str | None = None  # ledger writes failing: new orders refused, safe stop due
+
+    def with_pnl(self, pnl: PnlReport) -> StatusReport:
+        """This report with the portfolio's positions and PnL (the one conversion)."""
+        return dataclasses.replace(
+            self,
+            position={s: str(q) for s, q in pnl.positions.items()},
+            daily_pnl=_text(pnl.daily),
+            total_pnl=str(pnl.realized),
+            unrealized_pnl=_text(pnl.unrealized),
+            marks={s: str(m) for s, m in pnl.marks.items()},
+            fees=str(pnl.fees),
+            other_fees={a: str(f) for a, f in pnl.other_fees.items()},
+        )
+
+    def mark_prices(self) -> dict[str, Decimal]:
+        """`marks` as numbers (a malformed one, e.g. from an old snapshot, is left out)."""
+        found: dict[str, Decimal] = {}
+        if not isinstance(self.marks, dict):  # a hand-edited or foreign snapshot
+            return found
+        for symbol, text in self.marks.items():
+            try:
+                price = Decimal(str(text))
+            except (ArithmeticError, ValueError):
+                continue
+            if price.is_finite() and price > 0:
+                found[str(symbol)] = price
+        return found
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = jsonable(self)
@@ -144,8 +178,6 @@ def from_engine_health(
     """The report of a running daemon from the engine's health value (fields by name)."""
     last_ns = getattr(health, "last_market_data_ns", None)
     age = None if not last_ns else max(0.0, (now_ns - int(last_ns)) / NS)
-    position_raw = getattr(health, "position", None) or {}
-    position = {str(k): str(v) for k, v in dict(position_raw).items()}
     counts_doc = jsonable(getattr(health, "counts", None) or {})
     counts_raw: dict[str, Any] = counts_doc if isinstance(counts_doc, dict) else {}
     counts = {str(k): int(v) for k, v in counts_raw.items() if _is_int(v)}
@@ -153,7 +185,8 @@ def from_engine_health(
     if isinstance(open_orders, list | tuple):
         open_orders = len(open_orders)
     verified = getattr(health, "book_verified", None)
-    return StatusReport(
+    pnl = getattr(health, "pnl", None)
+    report = StatusReport(
         running=True,
         source="daemon",
         pid=pid,
@@ -167,9 +200,6 @@ def from_engine_health(
         ws_public=_text(getattr(health, "ws_public", None)),
         ws_private=_text(getattr(health, "ws_private", None)),
         open_orders=None if open_orders is None else int(open_orders),
-        position=position,
-        daily_pnl=_text(getattr(health, "daily_pnl", None)),
-        total_pnl=_text(getattr(health, "total_pnl", None)),
         last_error=_text(getattr(health, "last_error", None)) or None,
         ledger_error=_text(getattr(health, "ledger_error", None)) or None,
         dms_state=dms_state,
@@ -179,6 +209,7 @@ def from_engine_health(
         healthy=healthy,
         stopping=stopping,
     )
+    return report.with_pnl(pnl) if isinstance(pnl, PnlReport) else report
 
 
 def _is_int(value: object) -> bool:
@@ -204,6 +235,8 @@ def render_text(report: StatusReport) -> str:
         ("position", ", ".join(f"{k} {v}" for k, v in report.position.items()) or "flat"),
         ("daily PnL", report.daily_pnl),
         ("total PnL", report.total_pnl),
+        ("unrealized PnL", _unrealized(report)),
+        ("fees", _fees(report)),
         ("last error", report.last_error or "none"),
         ("ledger", report.ledger_error),
         ("dead man's sw.", _dms(report)),
@@ -230,6 +263,22 @@ def _dur(report: StatusReport) -> str:
 
 def _age(age: float | None) -> str:
     return "none yet" if age is None else f"{age:.1f} s old"
+
+
+def _unrealized(report: StatusReport) -> str | None:
+    if not report.position:
+        return None
+    if report.unrealized_pnl is None:
+        return "unknown (no price for a position)"
+    at = ", ".join(f"{s} {m}" for s, m in report.marks.items())
+    return f"{report.unrealized_pnl} (at {at})" if at else report.unrealized_pnl
+
+
+def _fees(report: StatusReport) -> str | None:
+    other = ", ".join(f"{f} {a}" for a, f in report.other_fees.items())
+    if report.fees is None:
+        return other or None
+    return f"{report.fees}" + (f" (and {other}, not in PnL)" if other else "")
 
 
 def _dms(report: StatusReport) -> str | None:

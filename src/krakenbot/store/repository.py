@@ -1,8 +1,9 @@
 """The ledger repository: typed async reads and writes over the migrated SQLite schema.
 
 Owns: `LedgerRepository` — orders (saved before they are sent), fills (each Kraken trade id
-exactly once; the order's filled volume and the round trip in `trades` are updated in the same
-transaction), the audit `events`, the `state` key/value store, `metrics` and `learning_data`.
+exactly once; the order's filled volume and the `trades` projection of the portfolio's round
+trips are updated in the same transaction), the audit `events`, the `state` key/value
+store, `metrics` and `learning_data`.
 Imports: store, domain, clock, errors; never engine/orders/net. Every write runs inside
 `db.transaction()`, so a caller may wrap several calls in one outer transaction.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 from krakenbot.clock import Clock
@@ -24,6 +26,7 @@ from krakenbot.domain.ledger import (
     OrderRecord,
     TradeRecord,
 )
+from krakenbot.domain.portfolio import Portfolio
 from krakenbot.errors import InvariantError
 from krakenbot.store import journal
 from krakenbot.store.codec import (
@@ -35,8 +38,8 @@ from krakenbot.store.codec import (
     to_json,
 )
 from krakenbot.store.db import Database, Param
-from krakenbot.store.positions import apply_fill_to_trades
 from krakenbot.store.rows import fill_from_row, order_from_row, trade_from_row
+from krakenbot.store.trades import TradesProjection, rewrite
 
 _OPEN_STATUSES = tuple(s.value for s in OrderStatus if not s.is_terminal)
 
@@ -47,6 +50,7 @@ class LedgerRepository:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        self._trades = TradesProjection(db, self.load_fills)
 
     @property
     def db(self) -> Database:
@@ -203,6 +207,17 @@ class LedgerRepository:
     async def _insert_fill(self, fill: Fill) -> bool:
         now = self._clock.now_ns()
         exchange_ns = fill.exchange_ns or now
+        nested = self._db.in_transaction()
+        try:
+            return await self._record_fill(fill, now, exchange_ns)
+        except BaseException:
+            self._trades.forget()
+            raise
+        finally:
+            if nested:  # the caller's transaction may still roll back
+                self._trades.forget()
+
+    async def _record_fill(self, fill: Fill, now: int, exchange_ns: int) -> bool:
         async with self._db.transaction():
             order = await self._owning_order(fill)
             inserted = await self._db.execute(
@@ -231,7 +246,8 @@ class LedgerRepository:
                 return False
             if order is not None:
                 await self._refresh_order_fills(order, fill.order_id, now)
-            await apply_fill_to_trades(self._db, fill, order, exchange_ns)
+            owner = None if order is None else order.cl_ord_id
+            await self._trades.on_fill(replace(fill, cl_ord_id=owner, exchange_ns=exchange_ns))
         return True
 
     async def fills_for_order(self, cl_ord_id: str) -> list[Fill]:
@@ -242,11 +258,17 @@ class LedgerRepository:
         return [fill_from_row(r) for r in rows]
 
     async def load_fills(self, since_ns: int = 0) -> list[Fill]:
-        """Every recorded fill executed at or after `since_ns`, in execution order."""
+        """Every recorded fill executed at or after `since_ns`, in the order they were
+        recorded: the order the engine applied them, so a portfolio rebuilt from them is
+        the one the engine had (a fill found late by reconciliation came late there too)."""
         rows = await self._db.fetchall(
-            "SELECT * FROM fills WHERE exchange_ns >= ? ORDER BY exchange_ns, id", (since_ns,)
+            "SELECT * FROM fills WHERE exchange_ns >= ? ORDER BY id", (since_ns,)
         )
         return [fill_from_row(r) for r in rows]
+
+    async def load_portfolio(self) -> Portfolio:
+        """Positions and PnL from every recorded fill (what a stopped daemon reports)."""
+        return Portfolio(await self.load_fills())
 
     async def _owning_order(self, fill: Fill) -> OrderRecord | None:
         if fill.cl_ord_id:
@@ -281,36 +303,18 @@ class LedgerRepository:
             ),
         )
 
-    # ---- round trips -----------------------------------------------------------------------
+    # ---- round trips: the `trades` projection ---------------------------------------------
 
-    async def open_trades(self, symbol: str | None = None) -> list[TradeRecord]:
-        if symbol is None:
-            rows = await self._db.fetchall(
-                "SELECT * FROM trades WHERE status = 'OPEN' ORDER BY opened_ns, id"
-            )
-        else:
-            rows = await self._db.fetchall(
-                "SELECT * FROM trades WHERE status = 'OPEN' AND pair = ? ORDER BY opened_ns, id",
-                (symbol,),
-            )
+    async def rebuild_trades(self) -> None:
+        """Rewrite `trades` from every recorded fill (at start-up)."""
+        self._trades.forget()
+        async with self._db.transaction():
+            await rewrite(self._db, await self.load_fills())
+
+    async def trades(self) -> list[TradeRecord]:
+        """The `trades` rows, oldest round trip first."""
+        rows = await self._db.fetchall("SELECT * FROM trades ORDER BY id")
         return [trade_from_row(r) for r in rows]
-
-    async def closed_trades(self, *, since_ns: int = 0, limit: int = 1000) -> list[TradeRecord]:
-        """Round trips closed at or after `since_ns`, most recent first."""
-        rows = await self._db.fetchall(
-            """SELECT * FROM trades WHERE status = 'CLOSED' AND closed_ns >= ?
-            ORDER BY closed_ns DESC, id DESC LIMIT ?""",
-            (since_ns, limit),
-        )
-        return [trade_from_row(r) for r in rows]
-
-    async def realized_pnl_since(self, since_ns: int) -> Decimal:
-        """Sum of realized P&L of round trips closed since `since_ns` (for the daily limit)."""
-        rows = await self._db.fetchall(
-            "SELECT profit_loss FROM trades WHERE status = 'CLOSED' AND closed_ns >= ?",
-            (since_ns,),
-        )
-        return sum((text_to_dec(r[0]) for r in rows), Decimal(0))
 
     # ---- audit trail, state ----------------------------------------------------------------
 

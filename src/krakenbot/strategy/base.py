@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 from krakenbot.domain.commands import Intent
 from krakenbot.domain.events import BookTop, Event
 from krakenbot.domain.instrument import Instrument
-from krakenbot.domain.portfolio import WorkingOrder
+from krakenbot.domain.working import WorkingOrder
 
 
 class StrategyView(Protocol):

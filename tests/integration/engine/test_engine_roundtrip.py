@@ -22,7 +22,7 @@ from enginetest_helpers import (
 from tests.eventually import eventually
 
 from krakenbot.domain.enums import OrderStatus
-from krakenbot.domain.ledger import LearningRow
+from krakenbot.domain.ledger import LearningRow, TradeStatus
 from krakenbot.store.repository import LedgerRepository
 
 
@@ -44,8 +44,8 @@ async def test_scripted_entry_fill_and_exit_are_persisted_once(tmp_path: Path) -
         fills = await repo.load_fills(0)
         assert sum(f.qty for f in fills if f.side == "buy") == Decimal("30")
         assert len({f.trade_id for f in fills}) == len(fills) == len(sim.control.trades())
-        trades = await eventually(repo.closed_trades)
-        assert len(trades) == 1
+        (trade,) = await repo.trades()
+        assert trade.status is TradeStatus.CLOSED
 
 
 @pytest.mark.parametrize("live", [True, False], ids=["sim", "paper"])

@@ -5,6 +5,7 @@ from decimal import Decimal
 from krakenbot.app.exitcodes import RunExit, StatusExit, exit_for_step
 from krakenbot.app.status_model import StatusReport, assess, from_engine_health, render_text
 from krakenbot.domain.enums import ConnectionState, TradingState
+from krakenbot.domain.portfolio import PnlReport
 from krakenbot.engine.health import EngineCounts, EngineHealth
 from krakenbot.resilience.breaker import BreakerState
 
@@ -20,9 +21,14 @@ def _health(**changes: object) -> EngineHealth:
         "ws_public": ConnectionState.CONNECTED,
         "ws_private": ConnectionState.CONNECTED,
         "open_orders": 1,
-        "position": {"XLM/USD": Decimal("25.5")},
-        "daily_pnl": Decimal("-0.10"),
-        "total_pnl": Decimal("1.25"),
+        "pnl": PnlReport(
+            positions={"XLM/USD": Decimal("25.5")},
+            marks={"XLM/USD": Decimal("0.2811")},
+            realized=Decimal("1.25"),
+            realized_today=Decimal("0.05"),
+            unrealized=Decimal("-0.15"),
+            fees=Decimal("0.04"),
+        ),
         "counts": EngineCounts(orders=3, fills=2, reconnects=1),
     }
     base.update(changes)
@@ -51,11 +57,31 @@ def test_healthy_engine_is_healthy_and_round_trips_through_json() -> None:
     assert doc["status"] == "healthy"
     assert doc["position"] == {"XLM/USD": "25.5"}
     assert doc["total_pnl"] == "1.25"
+    assert (doc["daily_pnl"], doc["unrealized_pnl"]) == ("-0.10", "-0.15")
+    assert doc["marks"] == {"XLM/USD": "0.2811"} and doc["fees"] == "0.04"
     assert doc["counts"]["reconnects"] == 1
     assert doc["uptime_s"] == 11.0
     again = StatusReport.from_json(doc)
     assert again == report
     assert "PID 42" in render_text(report)
+    assert again.mark_prices() == {"XLM/USD": Decimal("0.2811")}
+
+
+def test_marks_from_a_snapshot_are_read_with_care() -> None:
+    report = StatusReport(
+        running=False,
+        source="database",
+        marks={"XLM/USD": "0.28", "BTC/USD": "nan", "ETH/USD": "x", "ADA/USD": "-1"},
+    )
+    assert report.mark_prices() == {"XLM/USD": Decimal("0.28")}
+    assert StatusReport(running=False, source="database", marks=[1]).mark_prices() == {}  # type: ignore[arg-type]
+
+
+def test_a_position_without_a_price_has_unknown_unrealized_pnl() -> None:
+    pnl = PnlReport(positions={"XLM/USD": Decimal("3")}, unrealized=None)
+    report = _report(_health(pnl=pnl))
+    assert (report.unrealized_pnl, report.daily_pnl) == (None, None)
+    assert "unknown" in render_text(report)
 
 
 def test_each_degradation_is_reported() -> None:

@@ -10,7 +10,7 @@ from tests.strategy_view import SnapshotView
 from krakenbot.domain.commands import CancelIntent, OrderIntent
 from krakenbot.domain.enums import OrderType, Side, TimeInForce
 from krakenbot.domain.events import BookTop, PriceLevel, ReconcileRequested, TimerTick
-from krakenbot.domain.portfolio import WorkingOrder
+from krakenbot.domain.working import WorkingOrder
 from krakenbot.errors import ConfigError
 from krakenbot.strategy.mean_reversion import MeanReversion, MeanReversionParams
 
