@@ -1,9 +1,10 @@
 """The ledger repository: typed async reads and writes over the migrated SQLite schema.
 
 Owns: `LedgerRepository` — orders (saved before they are sent), fills (each Kraken trade id
-exactly once; the order's filled volume and the `trades` projection of the portfolio's round
-trips are updated in the same transaction), the audit `events`, the `state` key/value
-store, `metrics` and `learning_data`.
+exactly once, SQL in store/fills.py; the order's filled volume and the `trades` projection
+of the portfolio's round trips, store/trades.py, are updated in the same transaction), the
+audit `events`, the `state` key/value store, `metrics` and `learning_data` (SQL in
+store/journal.py).
 Imports: store, domain, clock, errors; never engine/orders/net. Every write runs inside
 `db.transaction()`, so a caller may wrap several calls in one outer transaction.
 """
@@ -28,17 +29,16 @@ from krakenbot.domain.ledger import (
 )
 from krakenbot.domain.portfolio import Portfolio
 from krakenbot.errors import InvariantError
-from krakenbot.store import journal
+from krakenbot.store import fills, journal
 from krakenbot.store.codec import (
     dec_to_text,
     from_json,
     ns_to_iso,
     opt_dec_to_text,
-    text_to_dec,
     to_json,
 )
 from krakenbot.store.db import Database, Param
-from krakenbot.store.rows import fill_from_row, order_from_row, trade_from_row
+from krakenbot.store.rows import order_from_row, trade_from_row
 from krakenbot.store.trades import TradesProjection, rewrite
 
 _OPEN_STATUSES = tuple(s.value for s in OrderStatus if not s.is_terminal)
@@ -220,51 +220,23 @@ class LedgerRepository:
     async def _record_fill(self, fill: Fill, now: int, exchange_ns: int) -> bool:
         async with self._db.transaction():
             order = await self._owning_order(fill)
-            inserted = await self._db.execute(
-                """INSERT INTO fills (trade_id, order_id, txid, pair, side, price, volume, cost,
-                fee, fee_asset, liquidity, timestamp, exchange_ns, recorded_ns)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (trade_id) DO NOTHING""",
-                (
-                    fill.trade_id,
-                    None if order is None else order.cl_ord_id,
-                    fill.order_id,
-                    fill.symbol,
-                    fill.side.value,
-                    dec_to_text(fill.price),
-                    dec_to_text(fill.qty),
-                    dec_to_text(fill.cost),
-                    dec_to_text(fill.fee),
-                    fill.fee_asset,
-                    None if fill.liquidity is None else fill.liquidity.value,
-                    ns_to_iso(exchange_ns),
-                    exchange_ns,
-                    now,
-                ),
-            )
-            if inserted == 0:
-                return False
-            if order is not None:
-                await self._refresh_order_fills(order, fill.order_id, now)
             owner = None if order is None else order.cl_ord_id
+            if not await fills.insert(self._db, fill, owner, exchange_ns, now):
+                return False
+            if owner is not None:
+                await fills.refresh_order_totals(self._db, owner, fill.order_id, now)
             await self._trades.on_fill(replace(fill, cl_ord_id=owner, exchange_ns=exchange_ns))
         return True
 
     async def fills_for_order(self, cl_ord_id: str) -> list[Fill]:
         """The recorded executions of one of our orders, in exchange time order."""
-        rows = await self._db.fetchall(
-            "SELECT * FROM fills WHERE order_id = ? ORDER BY exchange_ns, id", (cl_ord_id,)
-        )
-        return [fill_from_row(r) for r in rows]
+        return await fills.for_order(self._db, cl_ord_id)
 
     async def load_fills(self, since_ns: int = 0) -> list[Fill]:
         """Every recorded fill executed at or after `since_ns`, in the order they were
         recorded: the order the engine applied them, so a portfolio rebuilt from them is
         the one the engine had (a fill found late by reconciliation came late there too)."""
-        rows = await self._db.fetchall(
-            "SELECT * FROM fills WHERE exchange_ns >= ? ORDER BY id", (since_ns,)
-        )
-        return [fill_from_row(r) for r in rows]
+        return await fills.load(self._db, since_ns)
 
     async def load_portfolio(self) -> Portfolio:
         """Positions and PnL from every recorded fill (what a stopped daemon reports)."""
@@ -276,32 +248,6 @@ class LedgerRepository:
             if order is not None:
                 return order
         return await self.order_by_txid(fill.order_id) if fill.order_id else None
-
-    async def _refresh_order_fills(self, order: OrderRecord, txid: str, now: int) -> None:
-        rows = await self._db.fetchall(
-            "SELECT price, volume, cost, fee FROM fills WHERE order_id = ?", (order.cl_ord_id,)
-        )
-        qty = sum((text_to_dec(r["volume"]) for r in rows), Decimal(0))
-        cost = sum((text_to_dec(r["cost"]) for r in rows), Decimal(0))
-        fees = sum((text_to_dec(r["fee"]) for r in rows), Decimal(0))
-        notional = sum(
-            (text_to_dec(r["price"]) * text_to_dec(r["volume"]) for r in rows), Decimal(0)
-        )
-        avg = notional / qty if qty else None
-        await self._db.execute(
-            """UPDATE orders SET filled_volume = ?, avg_fill_price = ?, filled_cost = ?, fees = ?,
-            txid = COALESCE(txid, ?), updated_at = ?, updated_ns = ? WHERE order_id = ?""",
-            (
-                dec_to_text(qty),
-                opt_dec_to_text(avg),
-                dec_to_text(cost),
-                dec_to_text(fees),
-                txid or None,
-                ns_to_iso(now),
-                now,
-                order.cl_ord_id,
-            ),
-        )
 
     # ---- round trips: the `trades` projection ---------------------------------------------
 
