@@ -17,8 +17,10 @@ import sys
 from collections.abc import Sequence
 
 from krakenbot import __version__, commands
+from krakenbot.commands._output import quiet_stdout
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,10 +51,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    status: int | None = None
     try:
         result = handler(args)
         if inspect.iscoroutine(result):
             result = asyncio.run(result)
+        status = int(result)
+        sys.stdout.flush()
     except KeyboardInterrupt:
         return 130
-    return int(result)
+    except BrokenPipeError:
+        # The reader went away (`... | head -1`): no traceback; the command's own status if
+        # it had one, else what a shell reports for a process ended by SIGPIPE.
+        quiet_stdout()
+        return status if status is not None else EXIT_BROKEN_PIPE
+    return status

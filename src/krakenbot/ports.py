@@ -40,7 +40,9 @@ class Venue(Protocol):
         ...
 
     async def cancel_all(self) -> None:
-        """Cancel every open order of the account (operator emergency stop)."""
+        """Kraken's CancelAll: every open order of the account, foreign ones included. Not
+        used by krakenbot's own cancel paths, which cancel only our orders, one by one
+        (orders/bulk_cancel.py)."""
         ...
 
     async def cancel_all_after(self, timeout_s: int) -> None:

@@ -23,7 +23,12 @@ from dataclasses import dataclass
 from krakenbot.app.contract import StackLike
 from krakenbot.app.deadman import DeadMansSwitch, DmsState
 from krakenbot.app.exitcodes import RunExit
-from krakenbot.app.status_model import StatusReport, from_engine_health, jsonable
+from krakenbot.app.status_model import (
+    StatusReport,
+    amount_decimals,
+    from_engine_health,
+    jsonable,
+)
 from krakenbot.clock import Clock
 from krakenbot.store import LedgerRepository
 
@@ -103,8 +108,9 @@ class Daemon:
         self.stack.request_stop(reason)
 
     async def emergency(self, reason: str, timeout_s: float = 10.0) -> bool:
-        """`stop --cancel-all` reaching a live daemon: trading HALTED (persisted) and Kraken's
-        CancelAll through the risk gate (the stack's emergency stop), then a graceful stop.
+        """`stop --cancel-all` reaching a live daemon: trading HALTED (persisted) and a cancel
+        of each of our orders through the risk gate (the stack's emergency stop), then a
+        graceful stop.
         True when the emergency stop completed within `timeout_s`."""
         done = False
         emergency = getattr(self.stack, "emergency_stop", None)
@@ -153,6 +159,7 @@ class Daemon:
             dms_trigger_time=trigger,
             data_files=self.data_files,
             stopping=self.stopping,
+            decimals=amount_decimals(getattr(self.stack, "instruments", None) or {}),
         )
 
     # ------------------------------------------------------------------ run
@@ -163,7 +170,8 @@ class Daemon:
                 for name, fn in self.stack.services():
                     tg.create_task(self._service(name, fn), name=f"service:{name}")
                 if self.dms is not None:
-                    tg.create_task(self._guard("dead man's switch", self.dms.run(self._done)))
+                    # Refreshed until a stop is requested, never after (disabled at the end).
+                    tg.create_task(self._guard("dead man's switch", self.dms.run(self._stop)))
                 tg.create_task(self._guard("periodic jobs", self._periodic()))
                 tg.create_task(self._guard("start-up", self._startup_watch()))
                 for name, job in self._extra:

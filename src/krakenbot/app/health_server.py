@@ -4,7 +4,7 @@ Owns: the aiohttp app and its lifetime. `/health` answers 200 when healthy and 5
 degraded, with the same JSON as `krakenbot status --json`. `/stop` needs the token from the
 data directory's `.stop_token` in the `X-Krakenbot-Stop-Token` header (compared in constant
 time) and asks for a graceful stop; with `{"cancel_all": true}` it first runs the stack's
-emergency stop (trading HALTED, Kraken's CancelAll through the risk gate). It is how
+emergency stop (trading HALTED, each of our orders cancelled through the risk gate). It is how
 `krakenbot stop` reaches the daemon on Windows and whenever a signal cannot be used. Binds to
 loopback unless HEALTH_ALLOW_REMOTE is set (config checks that). Imports: aiohttp, stdlib,
 app.

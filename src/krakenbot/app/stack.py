@@ -22,8 +22,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from pathlib import Path
 from typing import TypeVar
 
+from krakenbot.app.statedir import user_state_dir
 from krakenbot.clock import Clock
 from krakenbot.config import Settings
 from krakenbot.domain.enums import SystemState
@@ -84,6 +86,7 @@ class StackTuning:
     ws_heartbeat_s: float = 1.0
     user_agent: str = "krakenbot/0.1"
     transport: HttpTransport | None = None  # None: aiohttp (benchmarks wrap it to time sends)
+    key_state_dir: Path | None = None  # None: the per-user state directory (app/statedir.py)
 
 
 class TradingStack:
@@ -130,7 +133,7 @@ class TradingStack:
         return await self.engine.shutdown(timeout_s)
 
     async def emergency_stop(self, reason: str) -> None:
-        """Trading HALTED (persisted) and Kraken's CancelAll, through the risk gate."""
+        """Trading HALTED (persisted) and every order of ours cancelled, through the risk gate."""
         await self.engine.emergency_stop(reason)
 
     def ledger_write(self, operation: str, error: BaseException | None) -> None:
@@ -141,6 +144,11 @@ class TradingStack:
             watch.succeeded(operation, now)
         else:
             watch.failed(operation, error, now)
+
+    @property
+    def instruments(self) -> Mapping[str, Instrument]:
+        """The traded pairs (their decimals round the status report's amounts)."""
+        return self.engine.instruments
 
     def health(self) -> EngineHealth:
         return self.engine.health()
@@ -164,7 +172,7 @@ def risk_limits(settings: Settings) -> RiskLimits:
 
 def _rest_config(settings: Settings, url: str, tuning: StackTuning) -> RestConfig:
     return RestConfig(
-        state_dir=key_state_dir(settings.data_dir),
+        state_dir=tuning.key_state_dir or key_state_dir(user_state_dir()),
         base_url=url.rstrip("/"),
         tier=Tier(settings.kraken_api_tier.value),
         request_timeout_s=settings.rest_timeout_s,

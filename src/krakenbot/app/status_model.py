@@ -3,19 +3,22 @@
 Owns: `StatusReport`, the health verdict (`assess`: healthy / degraded with the reasons),
 the conversion of the engine's health value into it (read by attribute name, so the engine
 may add fields freely), its positions and PnL (`with_pnl`: one conversion of the portfolio's
-`PnlReport`, for a running daemon and for a stopped one alike) and the text rendering.
-Pure: no I/O, no clock reads (callers pass `now_ns`). Imports: stdlib, domain.portfolio and
-app.exitcodes.
+`PnlReport`, for a running daemon and for a stopped one alike), the rounding of its amounts
+to the pairs' decimals (a position to the pair's lot decimals, PnL and fees to its quote's
+cost decimals: no `-0.1527040334969600000…`, no `0E-8`; the ledger keeps every digit, and
+`marks` stay exact: a stopped daemon's status values its position at them) and the text
+rendering. Pure: no I/O, no clock reads (callers pass `now_ns`). Imports: stdlib,
+domain.portfolio and app.exitcodes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from krakenbot.app.exitcodes import StatusExit
 from krakenbot.domain.portfolio import PnlReport
@@ -27,6 +30,8 @@ STALE_AFTER_S = 30.0
 _OK_TRADING = frozenset({"active"})
 _OK_BREAKER = frozenset({"closed"})
 _CONNECTED = "connected"
+# Places for an amount whose pair is unknown (an older snapshot): then trailing zeros go too.
+_DEFAULT_PLACES = 8
 
 
 def jsonable(value: Any) -> Any:
@@ -77,10 +82,12 @@ class StatusReport:
     stopping: bool = False
     exchange: dict[str, Any] | None = None  # `--exchange`: Kraken's view and the differences
     ledger_error: str | None = None  # ledger writes failing: new orders refused, safe stop due
+    # Decimal places: pair symbol and base asset -> lot decimals, quote asset -> cost decimals.
+    decimals: dict[str, int] = field(default_factory=dict)
 
     def with_pnl(self, pnl: PnlReport) -> StatusReport:
         """This report with the portfolio's positions and PnL (the one conversion)."""
-        return dataclasses.replace(
+        return replace(
             self,
             position={s: str(q) for s, q in pnl.positions.items()},
             daily_pnl=_text(pnl.daily),
@@ -119,6 +126,63 @@ class StatusReport:
         values.setdefault("running", False)
         values.setdefault("source", "daemon")
         return StatusReport(**values)
+
+
+class InstrumentLike(Protocol):
+    @property
+    def base(self) -> str: ...
+    @property
+    def quote(self) -> str: ...
+    @property
+    def lot_decimals(self) -> int: ...
+    @property
+    def cost_decimals(self) -> int: ...
+
+
+def amount_decimals(instruments: Mapping[str, InstrumentLike]) -> dict[str, int]:
+    """The decimal places of each traded pair's amounts (Kraken's AssetPairs)."""
+    places: dict[str, int] = {}
+    for symbol, inst in instruments.items():
+        places[symbol] = places[inst.base] = inst.lot_decimals
+        places[inst.quote] = max(places.get(inst.quote, 0), inst.cost_decimals)
+    return places
+
+
+def amount_text(value: object, places: int | None) -> str | None:
+    """`value` rounded to `places` (None: at most 8, trailing zeros dropped), never in
+    exponent form and never `-0`; text that is not a number is returned as it is."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value))
+        if not amount.is_finite():
+            return str(value)
+        step = Decimal(1).scaleb(-(_DEFAULT_PLACES if places is None else places))
+        amount = amount.quantize(step, rounding=ROUND_HALF_EVEN)
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if places is None:
+        amount = amount.normalize()
+    if amount == 0:
+        amount = abs(amount)
+    return f"{amount:f}"
+
+
+def rounded(report: StatusReport) -> StatusReport:
+    """The report with its position and PnL rounded to the pairs' decimals."""
+    places = report.decimals
+    quotes = [places.get(sym.split("/")[1]) for sym in places if sym.count("/") == 1]
+    pnl = max((q for q in quotes if q is not None), default=None)
+    position = {k: amount_text(v, places.get(k)) or "" for k, v in report.position.items()}
+    return replace(
+        report,
+        position=position,
+        daily_pnl=amount_text(report.daily_pnl, pnl),
+        total_pnl=amount_text(report.total_pnl, pnl),
+        unrealized_pnl=amount_text(report.unrealized_pnl, pnl),
+        fees=amount_text(report.fees, pnl),
+        other_fees={k: amount_text(v, None) or "" for k, v in report.other_fees.items()},
+    )
 
 
 def assess(report: StatusReport) -> tuple[StatusExit, tuple[str, ...]]:
@@ -174,8 +238,10 @@ def from_engine_health(
     dms_trigger_time: str | None,
     data_files: Mapping[str, str],
     stopping: bool,
+    decimals: Mapping[str, int] | None = None,
 ) -> StatusReport:
-    """The report of a running daemon from the engine's health value (fields by name)."""
+    """The report of a running daemon from the engine's health value (fields by name),
+    amounts rounded to `decimals` (see `rounded`)."""
     last_ns = getattr(health, "last_market_data_ns", None)
     age = None if not last_ns else max(0.0, (now_ns - int(last_ns)) / NS)
     counts_doc = jsonable(getattr(health, "counts", None) or {})
@@ -208,8 +274,9 @@ def from_engine_health(
         counts=counts,
         healthy=healthy,
         stopping=stopping,
+        decimals=dict(decimals or {}),
     )
-    return report.with_pnl(pnl) if isinstance(pnl, PnlReport) else report
+    return rounded(report.with_pnl(pnl) if isinstance(pnl, PnlReport) else report)
 
 
 def _is_int(value: object) -> bool:
@@ -296,7 +363,12 @@ def _exchange_lines(exchange: Mapping[str, Any]) -> list[str]:
     if balances:
         lines.append("    balances       " + ", ".join(f"{k} {v}" for k, v in balances.items()))
     if "open_orders" in exchange:
-        lines.append(f"    open orders    {len(exchange['open_orders'])}")
+        listed = exchange["open_orders"]
+        foreign = [o for o in listed if o.get("foreign")]
+        lines.append(f"    open orders    {len(listed) - len(foreign)} of krakenbot")
+        for o in foreign:
+            what = o.get("description") or o.get("unreadable") or ""
+            lines.append(f"    FOREIGN        {o.get('txid')} {o.get('pair')} {what} (left alone)")
     for diff in exchange.get("differences") or []:
         lines.append(f"    DIFFERENCE     {diff}")
     return lines

@@ -1,9 +1,11 @@
 """The short report `run --sim` prints at exit: orders, fills, PnL, denials, reconnects, files.
 
-Owns: `SimSummary` (gathered from the ledger and the engine's counters) and its text. Round
-trips, positions and PnL come from the ledger's portfolio (`LedgerRepository.load_portfolio`,
-the engine's own arithmetic), the position kept at exit valued at the daemon's last marks.
-Imports: store, domain.
+Owns: `SimSummary` (gathered from the ledger and the engine's counters), its text, and
+`print_summary`. Round trips, positions and PnL come from the ledger's portfolio
+(`LedgerRepository.load_portfolio`, the engine's own arithmetic); the position kept at exit
+is valued at the daemon's last marks. Orders still open at exit are counted on the embedded
+simulator itself (it runs in this process): no rate-limited REST query slows the exit.
+Imports: anything (composition root).
 """
 
 from __future__ import annotations
@@ -12,8 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TextIO
 
+from krakenbot.app.daemon import Daemon, RunOutcome
+from krakenbot.config import Settings
+from krakenbot.domain.portfolio import utc_day
+from krakenbot.sim import Sim
 from krakenbot.store import Database, LedgerRepository
+
+_OPEN = frozenset({"pending", "open"})  # the simulator's order states that are still open
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,3 +175,35 @@ def _cents(amount: Decimal, *, sign: bool = False) -> str:
     """Display only (the ledger keeps every digit): four places are enough for a person."""
     shown = amount.quantize(Decimal("0.0001"))
     return f"{shown:+}" if sign else f"{shown}"
+
+
+async def print_summary(
+    out: TextIO,
+    *,
+    settings: Settings,
+    daemon: Daemon,
+    outcome: RunOutcome,
+    seconds: float,
+    speed: float,
+    sim: Sim | None,
+) -> None:
+    """The `run --sim` summary, printed at exit."""
+    report = daemon.report()
+    open_on_exchange = None
+    if sim is not None:
+        open_on_exchange = sum(1 for o in sim.control.orders() if o["status"] in _OPEN)
+    summary = await gather(
+        daemon.repo,
+        marks=report.mark_prices(),
+        day=utc_day(daemon.clock.now_ns()),
+        seconds=seconds,
+        speed=speed,
+        reconnects=report.counts.get("reconnects"),
+        open_on_exchange=open_on_exchange,
+        database=str(settings.database_path),
+        log=str(settings.log_file),
+        exit_status=int(outcome.exit_status),
+        reason=outcome.reason,
+        max_trade_usd=settings.max_trade_size,
+    )
+    print(summary.text(), file=out, flush=True)

@@ -19,8 +19,37 @@ class Side(StrEnum):
 
 
 class OrderType(StrEnum):
+    """Every `ordertype` Kraken spot knows (docs: rest-api/add-order `ordertype`; the same ten
+    words are WS v2 add_order's `order_type`). krakenbot itself places market and limit
+    orders; the others arrive from the account (orders placed by hand or another program)."""
+
     MARKET = "market"
     LIMIT = "limit"
+    ICEBERG = "iceberg"
+    STOP_LOSS = "stop-loss"
+    TAKE_PROFIT = "take-profit"
+    STOP_LOSS_LIMIT = "stop-loss-limit"
+    TAKE_PROFIT_LIMIT = "take-profit-limit"
+    TRAILING_STOP = "trailing-stop"
+    TRAILING_STOP_LIMIT = "trailing-stop-limit"
+    SETTLE_POSITION = "settle-position"
+
+    @property
+    def is_triggered(self) -> bool:
+        """Rests untriggered until the reference price reaches its trigger price."""
+        return self in _TRIGGERED
+
+    @property
+    def has_limit_leg(self) -> bool:
+        """Becomes (or is) a limit order: limit, iceberg and the *-limit trigger types."""
+        return self in _LIMIT_LEG
+
+
+class TriggerReference(StrEnum):
+    """The price a trigger order watches (docs: rest-api/add-order `trigger`, default last)."""
+
+    LAST = "last"
+    INDEX = "index"
 
 
 class TimeInForce(StrEnum):
@@ -45,6 +74,25 @@ class OrderStatus(StrEnum):
         return self in _TERMINAL
 
 
+_TRIGGERED = frozenset(
+    {
+        OrderType.STOP_LOSS,
+        OrderType.TAKE_PROFIT,
+        OrderType.STOP_LOSS_LIMIT,
+        OrderType.TAKE_PROFIT_LIMIT,
+        OrderType.TRAILING_STOP,
+        OrderType.TRAILING_STOP_LIMIT,
+    }
+)
+_LIMIT_LEG = frozenset(
+    {
+        OrderType.LIMIT,
+        OrderType.ICEBERG,
+        OrderType.STOP_LOSS_LIMIT,
+        OrderType.TAKE_PROFIT_LIMIT,
+        OrderType.TRAILING_STOP_LIMIT,
+    }
+)
 _TERMINAL = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
 )

@@ -23,6 +23,7 @@ from krakenbot.domain.enums import (
     SystemState,
     TimeInForce,
 )
+from krakenbot.domain.order_terms import ContingentOrder, OrderPrice, TriggerState
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +214,17 @@ class ExecutionReport:
     is_snapshot: bool = False
     sequence: int | None = None
     recv_ns: int = 0
+    # Orders other than plain market/limit (placed by hand or another program, or ours
+    # later): `limit_offset` when the limit price is relative (then `limit_price` is None),
+    # the trigger, the iceberg's shown quantity, times, margin and the conditional close.
+    limit_offset: OrderPrice | None = None
+    trigger: TriggerState | None = None
+    display_qty: Decimal | None = None
+    effective_ns: int | None = None
+    expire_ns: int | None = None
+    margin: bool | None = None
+    reduce_only: bool | None = None
+    contingent: ContingentOrder | None = None
 
 
 @dataclass(frozen=True, slots=True)

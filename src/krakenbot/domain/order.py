@@ -9,12 +9,15 @@ the store can speak about orders without importing the orders package.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Generic, Self, TypeVar
 
 from krakenbot.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 
 ZERO = Decimal(0)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,3 +91,39 @@ class OrderSnapshot:
     time_in_force: TimeInForce = TimeInForce.GTC
     post_only: bool = False
     reason: str = ""
+    # Trigger orders (stop-loss & co.): the price that fires them, when the venue states one.
+    trigger_price: Decimal | None = None
+    # The venue's own one-line description (Kraken's `descr.order`), for reports.
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableOrder:
+    """An order a venue listed that could not be read (an unknown order type, a malformed
+    field). Kept, never dropped: reconciliation reports it, and halts trading when it
+    carries our client order id (we cannot tell what our own order is doing)."""
+
+    order_id: str
+    cl_ord_id: str | None
+    status: str  # the venue's status word as written ("" when unreadable too)
+    error: str
+
+
+class Listing(tuple[T, ...], Generic[T]):
+    """What a venue listed: the orders it could read, plus the ones it could not
+    (`unreadable`). A tuple, so callers that only need the readable ones use it as before."""
+
+    unreadable: tuple[UnreadableOrder, ...]
+
+    def __new__(cls, items: Iterable[T] = (), unreadable: Iterable[UnreadableOrder] = ()) -> Self:
+        listing = super().__new__(cls, items)
+        listing.unreadable = tuple(unreadable)
+        return listing
+
+
+OrderListing = Listing[OrderSnapshot]
+
+
+def unreadable_of(orders: Sequence[object]) -> tuple[UnreadableOrder, ...]:
+    """The unreadable orders of a `Listing` (none for any other sequence)."""
+    return orders.unreadable if isinstance(orders, Listing) else ()

@@ -348,8 +348,8 @@ class Engine:
         await self.reconcile(reason)
 
     async def emergency_stop(self, reason: str) -> None:
-        """HALTED (persisted), then cancel everything on the account (through the gate);
-        the outcome arrives as events and is confirmed by reconciliation."""
+        """HALTED (persisted), then cancel every order of ours on the account (through the
+        gate; never anyone else's); the outcome arrives as events, confirmed by reconciliation."""
         async with self.lock:
             await self.set_trading_state(TradingState.HALTED, f"emergency: {reason}")
             await self.manager.cancel_everything(reason, self.risk_context())
@@ -369,9 +369,9 @@ class Engine:
         return len(result.corrections)
 
     async def shutdown(self, timeout_s: float) -> ShutdownReport:
-        """Cancel every live order of ours (through the gate), confirm by polling the
-        venue's open orders (1 REST point per poll: the streams may already be gone), then
-        one reconciliation settles the ledger. Bounded by `timeout_s`; never raises."""
+        """Cancel our live orders (through the gate), confirm by polling the venue's open
+        orders, then one reconciliation settles the ledger if anything happened since
+        start-up's (a stop soon after start stays quick). Bounded by `timeout_s`; never raises."""
         self.request_stop("shutdown")
         clock = self.clock
         deadline = clock.monotonic_ns() + int(timeout_s * _NS)
@@ -392,9 +392,9 @@ class Engine:
                     for cl_ord_id in still:
                         intent = CancelIntent(cl_ord_id, "shutdown")
                         await self.manager.cancel(intent, self.risk_context())
-            if clock.monotonic_ns() < deadline and self.ledger.failing is None:
-                # Settles the ledger; pointless (and slow: every write waits for the busy
-                # timeout) while it cannot be written: then the venue's answer above stands.
+            busy = bool(sent or self._counts.orders or self._counts.fills)
+            if busy and clock.monotonic_ns() < deadline and self.ledger.failing is None:
+                # Not with nothing sent/filled since start-up's, nor unwritable (writes wait).
                 await self.reconcile("shutdown")
                 still = tuple(o.cl_ord_id for o in self.registry.live())
             await self.manager.drain(0.1)
@@ -542,6 +542,8 @@ class Engine:
         applied = await self.manager.apply(event)
         if applied is None:
             if isinstance(event, ExecutionReport | Fill) and not _is_snapshot(event):
+                if event.order_id in self.reconciler.foreign_order_ids:
+                    return  # a known foreign order (placed by hand?): reported, not ours
                 await self.repo.record_event(
                     "unknown_order_event",
                     {

@@ -24,11 +24,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from krakenbot.clock import Clock
-from krakenbot.domain.order import Order
+from krakenbot.domain.order import Order, unreadable_of
 from krakenbot.errors import InvariantError
 from krakenbot.orders.fsm import OrderEvent
 from krakenbot.orders.manager import OrderManager
 from krakenbot.orders.reconcile import (
+    FOREIGN_KINDS,
     AdoptOrder,
     Conflict,
     Correction,
@@ -92,6 +93,10 @@ class Reconciler:
         self._on_applied = on_applied
         self._running = asyncio.Lock()
         self.runs = 0
+        self._foreign_seen: set[str] = set()  # foreign orders / fills already recorded
+        # Txids of orders reconciliation found to be foreign: their stream reports are not
+        # "unknown" (the engine does not ask for a reconciliation on each of them).
+        self.foreign_order_ids: set[str] = set()
         # Orders created before this moment were sent (if at all) by an earlier process.
         self.started_ns = clock.now_ns()
 
@@ -129,7 +134,14 @@ class Reconciler:
         open_orders = await venue.open_orders()
         closed = await venue.closed_orders(since)
         trades = await venue.trades_history(since)
-        exchange = ExchangeState(open_orders, closed, trades, since, now)
+        exchange = ExchangeState(
+            open_orders,
+            closed,
+            trades,
+            since,
+            now,
+            unreadable=(*unreadable_of(open_orders), *unreadable_of(closed)),
+        )
         corrections = reconcile(
             local, exchange, prefix=self.config.prefix, absent_after_s=self.config.absent_after_s
         )
@@ -151,7 +163,7 @@ class Reconciler:
                 )
                 extra = reconcile(
                     local2,
-                    ExchangeState((), found, trades, since, now),
+                    ExchangeState((), found, trades, since, now, unreadable_of(found)),
                     prefix=self.config.prefix,
                     absent_after_s=self.config.absent_after_s,
                 )
@@ -169,6 +181,14 @@ class Reconciler:
         async with self._lock:
             for correction in corrections:
                 row: dict[str, str] = {**correction.describe(), "reason": reason}
+                if row["kind"] in FOREIGN_KINDS:
+                    if row["kind"] != "foreign_fill":
+                        self.foreign_order_ids.add(row["order_id"])
+                    # Not ours: recorded once per process, not at every periodic run.
+                    key = f"{row['kind']}:{row['order_id']}:{row['detail']}"
+                    if key in self._foreign_seen:
+                        continue
+                    self._foreign_seen.add(key)
                 try:
                     await self._apply(correction)
                 except InvariantError as exc:

@@ -1,8 +1,9 @@
 """Typed order requests and results for Kraken REST trading and order queries.
 
 Owns: AddOrder parameter rendering (post-only limit, market, IOC, validate, deadline,
-cl_ord_id), AddOrder results, and the order / trade records of OpenOrders, ClosedOrders,
-QueryOrders and TradesHistory with their paging.
+cl_ord_id), AddOrder results, and the trade records of TradesHistory with their paging.
+The order records of OpenOrders / ClosedOrders / QueryOrders live in rest_order_info.py and
+are re-exported here.
 Must not import: I/O, the clock, layers above `domain`.
 Facts: API.md §5.2–5.3 (docs.kraken.com/rest: AddOrder, OpenOrders, ClosedOrders,
 QueryOrders, TradesHistory). ClosedOrders/TradesHistory return 50 rows a page and `count`
@@ -20,6 +21,16 @@ from krakenbot.domain.commands import PlaceOrder
 from krakenbot.domain.enums import OrderType, Side, TimeInForce
 from krakenbot.domain.instrument import Instrument
 from krakenbot.kraken.rest_codec import CodecError, dec, epoch_ns
+from krakenbot.kraken.rest_order_info import (
+    OrderInfo,
+    OrderList,
+    OrdersPage,
+    opt_int,
+    parse_closed_orders,
+    parse_open_orders,
+    parse_order,
+    parse_query_orders,
+)
 from krakenbot.kraken.signing import ParamValue
 
 PAGE_SIZE = 50
@@ -45,6 +56,9 @@ class OrderRequest:
             raise ValueError("deadline_s must be within Kraken's 2…60 s")
         if self.volume <= 0:
             raise ValueError("volume must be positive")
+        if self.order_type not in (OrderType.LIMIT, OrderType.MARKET):
+            # Trigger / iceberg orders need fields this request has no room for yet.
+            raise ValueError(f"cannot place {self.order_type} orders (market and limit only)")
         if self.order_type is OrderType.LIMIT and (self.price is None or self.price <= 0):
             raise ValueError("a limit order needs a positive price")
         if self.order_type is OrderType.MARKET and self.price is not None:
@@ -129,101 +143,6 @@ def parse_add_order(result: Any, cl_ord_id: str) -> AddOrderResult:
 
 
 @dataclass(frozen=True, slots=True)
-class OrderInfo:
-    txid: str
-    status: str  # pending | open | closed | canceled | expired
-    pair: str  # descr.pair: the altname, e.g. "XLMUSD"
-    side: Side
-    order_type: str  # Kraken's ordertype text (limit, market, stop-loss, …)
-    price: Decimal  # descr.price: limit price (0 for market)
-    volume: Decimal
-    volume_exec: Decimal
-    cost: Decimal
-    fee: Decimal
-    avg_price: Decimal
-    oflags: tuple[str, ...]
-    open_ns: int
-    close_ns: int | None
-    cl_ord_id: str | None = None
-    userref: int | None = None
-    reason: str | None = None
-    misc: str = ""
-    time_in_force: str | None = None
-    trades: tuple[str, ...] = ()
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in ("pending", "open")
-
-    @property
-    def post_only(self) -> bool:
-        return "post" in self.oflags
-
-
-def _opt_int(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    return int(value)
-
-
-def parse_order(txid: str, o: Any) -> OrderInfo:
-    if not isinstance(o, dict):
-        raise CodecError(f"order {txid}: expected an object")
-    try:
-        d = o["descr"]
-        close = o.get("closetm")
-        return OrderInfo(
-            txid=txid,
-            status=str(o["status"]),
-            pair=str(d["pair"]),
-            side=Side(d["type"]),
-            order_type=str(d["ordertype"]),
-            price=dec(d.get("price", "0")),
-            volume=dec(o["vol"]),
-            volume_exec=dec(o["vol_exec"]),
-            cost=dec(o.get("cost", "0")),
-            fee=dec(o.get("fee", "0")),
-            avg_price=dec(o.get("price", "0")),
-            oflags=tuple(f for f in str(o.get("oflags", "")).split(",") if f),
-            open_ns=epoch_ns(o["opentm"]),
-            close_ns=epoch_ns(close) if close not in (None, "", 0) else None,
-            cl_ord_id=o.get("cl_ord_id") or None,
-            userref=_opt_int(o.get("userref")),
-            reason=o.get("reason") or None,
-            misc=str(o.get("misc", "")),
-            time_in_force=o.get("time_in_force"),
-            trades=tuple(str(t) for t in o.get("trades", ()) or ()),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CodecError(f"order {txid}: malformed ({exc})") from exc
-
-
-def parse_open_orders(result: Any) -> tuple[OrderInfo, ...]:
-    if not isinstance(result, dict) or not isinstance(result.get("open", {}), dict):
-        raise CodecError("OpenOrders: expected {open: {…}}")
-    return tuple(parse_order(t, o) for t, o in result.get("open", {}).items())
-
-
-def parse_query_orders(result: Any) -> tuple[OrderInfo, ...]:
-    if not isinstance(result, dict):
-        raise CodecError("QueryOrders: expected an object")
-    return tuple(parse_order(t, o) for t, o in result.items())
-
-
-@dataclass(frozen=True, slots=True)
-class OrdersPage:
-    orders: tuple[OrderInfo, ...]
-    count: int  # grand total across pages
-
-
-def parse_closed_orders(result: Any) -> OrdersPage:
-    if not isinstance(result, dict) or not isinstance(result.get("closed", {}), dict):
-        raise CodecError("ClosedOrders: expected {closed: {…}, count}")
-    orders = tuple(parse_order(t, o) for t, o in result.get("closed", {}).items())
-    return OrdersPage(orders, int(result.get("count", len(orders))))
-
-
-@dataclass(frozen=True, slots=True)
 class TradeInfo:
     trade_txid: str
     order_txid: str
@@ -264,7 +183,7 @@ def parse_trade(trade_txid: str, t: Any) -> TradeInfo:
             fee=dec(t["fee"]),
             time_ns=epoch_ns(t["time"]),
             maker=bool(maker) if maker is not None else None,
-            trade_id=_opt_int(t.get("trade_id")),
+            trade_id=opt_int(t.get("trade_id")),
             position_txid=t.get("postxid") or None,
             misc=str(t.get("misc", "")),
         )
@@ -277,3 +196,25 @@ def parse_trades_history(result: Any) -> TradesPage:
         raise CodecError("TradesHistory: expected {trades: {…}, count}")
     trades = tuple(parse_trade(k, v) for k, v in result.get("trades", {}).items())
     return TradesPage(trades, int(result.get("count", len(trades))))
+
+
+__all__ = [
+    "PAGE_SIZE",
+    "AddOrderResult",
+    "OrderInfo",
+    "OrderList",
+    "OrderRequest",
+    "OrdersPage",
+    "TradeInfo",
+    "TradesPage",
+    "add_order_params",
+    "order_request",
+    "parse_add_order",
+    "parse_closed_orders",
+    "parse_open_orders",
+    "parse_order",
+    "parse_query_orders",
+    "parse_trade",
+    "parse_trades_history",
+    "rfc3339",
+]

@@ -1,7 +1,9 @@
 """Decoders for the private WebSocket v2 rows: `executions` reports and `balances` rows (pure).
 
 Owns: turning one report/row into `ExecutionReport` (+ `Fill` for trades), `RateCounter` and
-`BalanceChange`. Imports: stdlib, domain and kraken only. Field meanings follow
+`BalanceChange`; an order's terms (type, trigger, relative prices, conditional close...) are
+read by ws_order_terms.py, so a report about any order Kraken can hold decodes.
+Imports: stdlib, domain and kraken only. Field meanings follow
 docs.kraken.com/api/docs/websocket-v2/executions and .../balances; API.md 7.5 lists what
 real reports carry per `exec_type`.
 
@@ -23,15 +25,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from krakenbot.domain.enums import (
-    ExecType,
-    Liquidity,
-    OrderStatus,
-    OrderType,
-    Side,
-    TimeInForce,
-)
+from krakenbot.domain.enums import ExecType, Liquidity, OrderStatus, Side
 from krakenbot.domain.events import BalanceChange, ExecutionReport, Fill, RateCounter
+from krakenbot.kraken.ws_order_terms import decode_terms
 from krakenbot.kraken.ws_scalars import (
     MalformedError,
     dec,
@@ -52,9 +48,6 @@ _ORDER_STATUS = {
     "canceled": OrderStatus.CANCELED,
     "expired": OrderStatus.EXPIRED,
 }
-_ORDER_TYPE = {"limit": OrderType.LIMIT, "market": OrderType.MARKET}
-# executions prints time_in_force upper case (GTC), add_order takes it lower case (API.md 7.5).
-_TIF = {"gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC, "gtd": TimeInForce.GTD}
 # Kraken's legacy asset codes that WS v2 may still print; the rest of the program uses these.
 _ASSET_ALIASES = {"XBT": "BTC", "XDG": "DOGE"}
 
@@ -112,8 +105,7 @@ def decode_execution_rows(
     cl_ord_id = opt_str(row.get("cl_ord_id"))
     ts = opt_ts(row.get("timestamp"))
     side = row.get("side")
-    tif = row.get("time_in_force")
-    order_type = row.get("order_type")
+    terms = decode_terms(row)
     out: list[ExecutionReport | RateCounter] = [
         ExecutionReport(
             exec_type=exec_type,
@@ -123,10 +115,10 @@ def decode_execution_rows(
             exchange_ns=ts,
             symbol=opt_str(row.get("symbol")),
             side=None if side is None else Side(side),
-            order_type=None if order_type is None else _ORDER_TYPE.get(string(order_type)),
+            order_type=terms.order_type,
             order_qty=opt_dec(row.get("order_qty")),
-            limit_price=opt_dec(row.get("limit_price")),
-            time_in_force=None if tif is None else _TIF[string(tif).lower()],
+            limit_price=terms.limit_price,
+            time_in_force=terms.time_in_force,
             post_only=opt_bool(row.get("post_only")),
             cum_qty=opt_dec(row.get("cum_qty")),
             cum_cost=opt_dec(row.get("cum_cost")),
@@ -137,6 +129,14 @@ def decode_execution_rows(
             is_snapshot=is_snapshot,
             sequence=sequence,
             recv_ns=recv_ns,
+            limit_offset=terms.limit_offset,
+            trigger=terms.trigger,
+            display_qty=terms.display_qty,
+            effective_ns=terms.effective_ns,
+            expire_ns=terms.expire_ns,
+            margin=terms.margin,
+            reduce_only=terms.reduce_only,
+            contingent=terms.contingent,
         )
     ]
     if counter is not None:

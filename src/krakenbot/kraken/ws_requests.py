@@ -105,6 +105,8 @@ def encode_ping(req_id: int | None = None) -> str:
 def _order_fields(order: PlaceOrder) -> dict[str, JsonValue]:
     if order.qty <= 0:
         raise ValueError("order_qty must be positive")
+    if order.order_type not in (OrderType.LIMIT, OrderType.MARKET):
+        raise ValueError(f"cannot place {order.order_type} orders (market and limit only)")
     fields: dict[str, JsonValue] = {
         "order_type": order.order_type.value,
         "side": order.side.value,

@@ -14,12 +14,12 @@ the same stream as the private WS `executions` reports, so the engine sees one o
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from decimal import Decimal
 
 from krakenbot.clock import Clock
 from krakenbot.domain.commands import CancelOrder, PlaceOrder
-from krakenbot.domain.enums import Channel, Liquidity, OrderStatus, OrderType, TimeInForce
+from krakenbot.domain.enums import Channel, Liquidity, OrderStatus, TimeInForce
 from krakenbot.domain.events import (
     AccountEvent,
     BalanceChange,
@@ -37,7 +37,7 @@ from krakenbot.domain.events import (
     SystemStatusChanged,
 )
 from krakenbot.domain.instrument import Instrument
-from krakenbot.domain.order import OrderSnapshot
+from krakenbot.domain.order import OrderListing, OrderSnapshot
 from krakenbot.errors import InvariantError, RejectedError
 from krakenbot.kraken import rest_orders
 from krakenbot.kraken.ratecount import CounterPairs
@@ -59,25 +59,21 @@ _STATUS = {
 
 
 def snapshot_of(info: rest_orders.OrderInfo, symbol: str) -> OrderSnapshot:
-    status = _STATUS.get(info.status, OrderStatus.OPEN)
+    status = _STATUS[info.status]
     if status is OrderStatus.OPEN and info.volume_exec > 0:
         status = OrderStatus.PARTIALLY_FILLED
     try:
-        order_type = OrderType(info.order_type)
-    except ValueError:
-        order_type = OrderType.LIMIT  # stop-loss & co. are never ours; shown as limit
-    try:
         tif = TimeInForce((info.time_in_force or "gtc").lower())
     except ValueError:
-        tif = TimeInForce.GTC
+        tif = TimeInForce.GTC  # a newer word (e.g. fok): not one of ours, which are gtc/ioc
     return OrderSnapshot(
         order_id=info.txid,
         cl_ord_id=info.cl_ord_id,
         symbol=symbol,
         side=info.side,
-        order_type=order_type,
+        order_type=info.order_type,
         qty=info.volume,
-        limit_price=info.price if order_type is OrderType.LIMIT else None,
+        limit_price=info.limit_leg,
         status=status,
         filled_qty=info.volume_exec,
         filled_cost=info.cost,
@@ -87,6 +83,14 @@ def snapshot_of(info: rest_orders.OrderInfo, symbol: str) -> OrderSnapshot:
         time_in_force=tif,
         post_only=info.post_only,
         reason=info.reason or "",
+        trigger_price=info.trigger_price,
+        description=info.description,
+    )
+
+
+def listing_of(found: rest_orders.OrderList, symbol_of: Callable[[str], str]) -> OrderListing:
+    return OrderListing(
+        (snapshot_of(o, symbol_of(o.pair)) for o in found), unreadable=found.unreadable
     )
 
 
@@ -180,19 +184,17 @@ class KrakenVenue:
         await self.rest.cancel_all_orders_after(timeout_s)
 
     # ------------------------------------------------------------------ queries
+    # Each listing carries the orders Kraken listed but we could not read (`.unreadable`).
     async def open_orders(self) -> Sequence[OrderSnapshot]:
-        found = await self.rest.open_orders()
-        return [snapshot_of(o, self._symbol(o.pair)) for o in found]
+        return listing_of(await self.rest.open_orders(), self._symbol)
 
     async def closed_orders(self, since_ns: int) -> Sequence[OrderSnapshot]:
-        found = await self.rest.closed_orders_all(start=since_ns // _NS)
-        return [snapshot_of(o, self._symbol(o.pair)) for o in found]
+        return listing_of(await self.rest.closed_orders_all(start=since_ns // _NS), self._symbol)
 
     async def query_orders(self, order_ids: Sequence[str]) -> Sequence[OrderSnapshot]:
         if not order_ids:
             return []
-        found = await self.rest.query_orders(list(order_ids))
-        return [snapshot_of(o, self._symbol(o.pair)) for o in found]
+        return listing_of(await self.rest.query_orders(list(order_ids)), self._symbol)
 
     async def trades_history(self, since_ns: int) -> Sequence[Fill]:
         found = await self.rest.trades_history_all(start=since_ns // _NS)

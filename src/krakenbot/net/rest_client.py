@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from krakenbot.clock import Clock
 from krakenbot.domain.instrument import Instrument
+from krakenbot.domain.order import UnreadableOrder
 from krakenbot.errors import (
     RejectedError,
     TransientError,
@@ -34,6 +35,7 @@ from krakenbot.kraken.errors import (
     UnknownOrderError,
 )
 from krakenbot.kraken.methods import Priority, is_public, is_read_only
+from krakenbot.kraken.rest_order_info import readable, with_cl_ord_id
 from krakenbot.kraken.signing import ParamValue
 from krakenbot.net.http import AiohttpTransport, HttpTransport
 from krakenbot.net.order_sender import OrderSender
@@ -49,6 +51,7 @@ from krakenbot.resilience.breaker import (
 logger = logging.getLogger(__name__)
 
 __all__ = ["Credentials", "RestClient", "RestConfig"]
+_ORDER = Priority.ORDER
 
 
 class RestClient:
@@ -93,8 +96,10 @@ class RestClient:
             clock=clock,
             rng=rng,
             backoff=self._backoff,
-            find_open=lambda cid: self.open_orders(cl_ord_id=cid, priority=Priority.ORDER),
-            find_closed=lambda cid: self.closed_orders_all(cl_ord_id=cid, priority=Priority.ORDER),
+            find_open=lambda cid: self._lookup(self.open_orders(cl_ord_id=cid, priority=_ORDER)),
+            find_closed=lambda cid: self._lookup(
+                self.closed_orders_all(cl_ord_id=cid, priority=_ORDER)
+            ),
             note_rejection=self._note_rejection,
             reset_rejection=self._reset_rejection,
             pair_key=self.pair_key,
@@ -242,14 +247,19 @@ class RestClient:
     async def get_websockets_token(self) -> codec.WsToken:
         return codec.parse_ws_token((await self._read("GetWebSocketsToken", {})).result)
 
+    @staticmethod
+    async def _lookup(listing: Awaitable[orders.OrderList]) -> orders.OrderList:
+        return readable(await listing)
+
     async def open_orders(
         self, *, cl_ord_id: str | None = None, priority: Priority | None = None
-    ) -> tuple[orders.OrderInfo, ...]:
+    ) -> orders.OrderList:
+        """Every open order (those Kraken listed but we cannot read are in `.unreadable`)."""
         params: dict[str, ParamValue] = {"cl_ord_id": cl_ord_id} if cl_ord_id else {}
         env = await self._read("OpenOrders", params, priority=priority)
         found = orders.parse_open_orders(env.result)
         # Filter here as well: the answer must be right even if the filter was ignored.
-        return tuple(o for o in found if o.cl_ord_id == cl_ord_id) if cl_ord_id else found
+        return with_cl_ord_id(found, cl_ord_id) if cl_ord_id else found
 
     async def closed_orders(
         self,
@@ -280,26 +290,32 @@ class RestClient:
         cl_ord_id: str | None = None,
         max_pages: int = 100,
         priority: Priority | None = None,
-    ) -> tuple[orders.OrderInfo, ...]:
+    ) -> orders.OrderList:
         """Every closed order (since `start`), following `ofs` until `count` is reached."""
         seen: dict[str, orders.OrderInfo] = {}
+        bad: dict[str, UnreadableOrder] = {}
         for _ in range(max_pages):
             page = await self.closed_orders(
-                ofs=len(seen), start=start, cl_ord_id=cl_ord_id, priority=priority
+                ofs=len(seen) + len(bad), start=start, cl_ord_id=cl_ord_id, priority=priority
             )
-            before = len(seen)
+            before = len(seen) + len(bad)
             seen.update((o.txid, o) for o in page.orders)
-            if len(seen) >= page.count or len(seen) == before:
+            bad.update((u.order_id, u) for u in page.orders.unreadable)
+            total = len(seen) + len(bad)
+            if total >= page.count or total == before:
                 break
-        found = tuple(seen.values())
-        return tuple(o for o in found if o.cl_ord_id == cl_ord_id) if cl_ord_id else found
+        found = orders.OrderList(seen.values(), bad.values())
+        return with_cl_ord_id(found, cl_ord_id) if cl_ord_id else found
 
-    async def query_orders(self, txids: list[str]) -> tuple[orders.OrderInfo, ...]:
+    async def query_orders(self, txids: list[str]) -> orders.OrderList:
         out: list[orders.OrderInfo] = []
+        bad: list[UnreadableOrder] = []
         for i in range(0, len(txids), 50):  # QueryOrders takes at most 50 ids
             env = await self._read("QueryOrders", {"txid": ",".join(txids[i : i + 50])})
-            out.extend(orders.parse_query_orders(env.result))
-        return tuple(out)
+            found = orders.parse_query_orders(env.result)
+            out.extend(found)
+            bad.extend(found.unreadable)
+        return orders.OrderList(out, bad)
 
     async def trades_history(
         self, *, ofs: int = 0, start: int | None = None, end: int | None = None

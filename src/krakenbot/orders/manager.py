@@ -49,6 +49,7 @@ from krakenbot.errors import (
     RejectedError,
     TransientError,
 )
+from krakenbot.orders import bulk_cancel
 from krakenbot.orders.clordid import DEFAULT_PREFIX, new_cl_ord_id
 from krakenbot.orders.fsm import OrderEvent, order_from_intent, place_command, request_cancel
 from krakenbot.orders.registry import OrderRegistry
@@ -208,42 +209,13 @@ class OrderManager:
                 return
 
     async def cancel_all_ours(self, reason: str, ctx: RiskContext) -> int:
-        """Cancel every live order of ours (shutdown / emergency), each through the gate;
-        every cancel is on its way before any ledger write."""
-        count = 0
-        flags: list[str] = []
-        for order in self.registry.live():
-            if order.cancel_requested:
-                self._cancel_sent_ns.pop(order.cl_ord_id, None)  # send it again now
-            _, flag = await self._cancel_one(CancelIntent(order.cl_ord_id, reason), ctx)
-            flags += flag
-            count += 1
-        await self._flag_cancels(flags, ctx.now_ns)
-        return count
+        """Cancel every live order of ours (shutdown / emergency); see orders/bulk_cancel.py."""
+        return await bulk_cancel.cancel_all_ours(self, reason, ctx)
 
     async def cancel_everything(self, reason: str, ctx: RiskContext) -> Decision:
-        """Emergency: Kraken's CancelAll for the whole account (ours and manual orders),
-        through the gate like every cancel; our live orders are marked as cancelling."""
-        decision = self.gate.check(CancelOrder(), ctx)
-        if isinstance(decision, Denied):
-            await self._denied(decision, ctx.now_ns)
-            return decision
-        flags: list[str] = []
-        for order in self.registry.live():
-            if not order.cancel_requested:
-                self.registry.update(request_cancel(order))
-                flags.append(order.cl_ord_id)
-            self._cancel_sent_ns[order.cl_ord_id] = ctx.now_ns
-        try:
-            await self.venue.cancel_all()  # first: never held back by the ledger
-        finally:
-            await self._flag_cancels(flags, ctx.now_ns)
-            if not self.ledger_failing():
-                try:
-                    await self.repo.record_event("cancel_all", {"reason": reason}, ctx.now_ns)
-                except Exception as exc:
-                    logger.error("could not record the cancel-all", extra={"error": repr(exc)})
-        return decision
+        """Emergency: cancel every order of ours on the account, never anyone else's; see
+        orders/bulk_cancel.py."""
+        return await bulk_cancel.cancel_everything(self, reason, ctx)
 
     async def housekeeping(self, ctx: RiskContext) -> list[str]:
         """Timeouts: old unfilled orders are cancelled, unconfirmed cancels re-sent; returns

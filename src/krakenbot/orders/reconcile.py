@@ -15,7 +15,11 @@ Principles:
   it was created inside the closed-orders window, and its request deadline has long passed
   (Kraken drops a request after its `deadline`; docs: rest-api/add-order);
 * fills come only from trade history, never invented from cumulative quantities; a gap
-  between the venue's executed quantity and the fills we can see asks for a lookup.
+  between the venue's executed quantity and the fills we can see asks for a lookup;
+* what is not ours (no cl_ord_id with our prefix: placed by hand or by another program) is
+  reported — ForeignOrder, UnreadableForeignOrder, ForeignFill — never adopted or cancelled.
+  An order the exchange lists but we cannot read is a Conflict when it is ours.
+The correction types live in orders/corrections.py and are re-exported here.
 """
 
 from __future__ import annotations
@@ -23,12 +27,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import ClassVar
 
 from krakenbot.domain.enums import ExecType, OrderStatus
 from krakenbot.domain.events import ExecutionReport, Fill, OrderRejected
-from krakenbot.domain.order import Order, OrderSnapshot
+from krakenbot.domain.order import Order, OrderSnapshot, UnreadableOrder
 from krakenbot.orders.clordid import DEFAULT_PREFIX, is_ours
+from krakenbot.orders.corrections import (
+    FOREIGN_KINDS,
+    AdoptOrder,
+    Conflict,
+    Correction,
+    ForeignFill,
+    ForeignOrder,
+    LookupRequired,
+    MissingFill,
+    ProvablyAbsent,
+    StatusCorrection,
+    UnreadableForeignOrder,
+)
 
 ZERO = Decimal(0)
 _NS = 1_000_000_000
@@ -58,131 +74,8 @@ class ExchangeState:
     trades: Sequence[Fill]
     closed_since_ns: int  # closed orders and trades are complete from this time on
     queried_ns: int  # when the queries started (our clock)
-
-
-@dataclass(frozen=True, slots=True)
-class AdoptOrder:
-    """Ours by prefix, unknown locally: insert `order`, then apply the fills that follow."""
-
-    kind: ClassVar[str] = "adopt_order"
-    order: Order
-    snapshot: OrderSnapshot
-
-    def describe(self) -> dict[str, str]:
-        s = self.snapshot
-        return _d(self.kind, s.cl_ord_id, s.order_id, f"{s.status} {s.side} {s.qty} {s.symbol}")
-
-
-@dataclass(frozen=True, slots=True)
-class MissingFill:
-    """A trade in the exchange's history that our ledger lacks: apply it to the order."""
-
-    kind: ClassVar[str] = "missing_fill"
-    cl_ord_id: str
-    event: Fill
-
-    def describe(self) -> dict[str, str]:
-        f = self.event
-        detail = f"{f.trade_id} {f.side} {f.qty} @ {f.price} fee {f.fee}"
-        return _d(self.kind, self.cl_ord_id, f.order_id, detail)
-
-
-@dataclass(frozen=True, slots=True)
-class StatusCorrection:
-    """The exchange's state differs from ours: apply `event` (a synthesized report)."""
-
-    kind: ClassVar[str] = "status_correction"
-    cl_ord_id: str
-    local: OrderStatus
-    venue: OrderStatus
-    event: ExecutionReport
-
-    def describe(self) -> dict[str, str]:
-        detail = f"local {self.local} -> venue {self.venue}"
-        return _d(self.kind, self.cl_ord_id, self.event.order_id, detail)
-
-
-@dataclass(frozen=True, slots=True)
-class LookupRequired:
-    """Cannot be decided from these lists: query the order (by txid) or older history."""
-
-    kind: ClassVar[str] = "lookup_required"
-    cl_ord_id: str
-    order_id: str | None
-    reason: str
-
-    def describe(self) -> dict[str, str]:
-        return _d(self.kind, self.cl_ord_id, self.order_id, self.reason)
-
-
-@dataclass(frozen=True, slots=True)
-class ProvablyAbsent:
-    """The order provably never reached the book: apply `event` (a rejection)."""
-
-    kind: ClassVar[str] = "provably_absent"
-    cl_ord_id: str
-    event: OrderRejected
-
-    def describe(self) -> dict[str, str]:
-        return _d(self.kind, self.cl_ord_id, None, self.event.error)
-
-
-@dataclass(frozen=True, slots=True)
-class Conflict:
-    """Our terminal record contradicts the exchange: a bug or tampering — halt and look."""
-
-    kind: ClassVar[str] = "conflict"
-    cl_ord_id: str
-    order_id: str | None
-    detail: str
-
-    def describe(self) -> dict[str, str]:
-        return _d(self.kind, self.cl_ord_id, self.order_id, self.detail)
-
-
-@dataclass(frozen=True, slots=True)
-class ForeignOrder:
-    """An open order that is not ours (manual trading?): reported, never touched."""
-
-    kind: ClassVar[str] = "foreign_order"
-    snapshot: OrderSnapshot
-
-    def describe(self) -> dict[str, str]:
-        s = self.snapshot
-        return _d(self.kind, s.cl_ord_id, s.order_id, f"{s.side} {s.qty} {s.symbol}")
-
-
-@dataclass(frozen=True, slots=True)
-class ForeignFill:
-    """A trade for an order that is not ours: reported, not booked."""
-
-    kind: ClassVar[str] = "foreign_fill"
-    event: Fill
-
-    def describe(self) -> dict[str, str]:
-        f = self.event
-        return _d(self.kind, f.cl_ord_id, f.order_id, f"{f.trade_id} {f.side} {f.qty} {f.symbol}")
-
-
-Correction = (
-    AdoptOrder
-    | MissingFill
-    | StatusCorrection
-    | LookupRequired
-    | ProvablyAbsent
-    | Conflict
-    | ForeignOrder
-    | ForeignFill
-)
-
-
-def _d(kind: str, cl_ord_id: str | None, order_id: str | None, detail: str) -> dict[str, str]:
-    return {
-        "kind": kind,
-        "cl_ord_id": cl_ord_id or "",
-        "order_id": order_id or "",
-        "detail": detail,
-    }
+    # Orders the exchange listed (open or closed) that could not be read.
+    unreadable: Sequence[UnreadableOrder] = ()
 
 
 def reconcile(
@@ -220,9 +113,13 @@ def reconcile(
 
     statuses: list[StatusCorrection] = []
     unresolved: list[LookupRequired | ProvablyAbsent | Conflict] = []
+    conflicts, unreadable, foreign_unreadable = _unreadable(exchange.unreadable, prefix)
+    unresolved.extend(conflicts)
     for order in orders:
         found = _find(order, by_order_id, by_cl_ord_id)
         if found is None:
+            if order.cl_ord_id in unreadable or (order.order_id or "") in unreadable:
+                continue  # listed but unreadable: the Conflict above halts trading
             unresolved.extend(_missing(order, local, exchange, absent_after_s))
             continue
         correction = _compare(order, found, exchange.queried_ns)
@@ -244,7 +141,34 @@ def reconcile(
         for s in exchange.open_orders
         if not is_ours(s.cl_ord_id, prefix) and s.order_id not in owner
     ]
-    return (*adopted, *fills, *statuses, *unresolved, *foreign_orders, *foreign_fills)
+    return (
+        *adopted,
+        *fills,
+        *statuses,
+        *unresolved,
+        *foreign_orders,
+        *foreign_unreadable,
+        *foreign_fills,
+    )
+
+
+def _unreadable(
+    listed: Iterable[UnreadableOrder], prefix: str
+) -> tuple[list[Conflict], set[str], list[UnreadableForeignOrder]]:
+    """Ours (by client id) → a Conflict: we cannot tell what our own order is doing, so
+    trading halts until someone looks (the ids are returned so the order is not also judged
+    "missing"). Open foreign ones (or of unreadable status) → reported."""
+    ours: list[Conflict] = []
+    ids: set[str] = set()
+    foreign: list[UnreadableForeignOrder] = []
+    for u in listed:
+        if is_ours(u.cl_ord_id, prefix):
+            detail = f"unreadable on the exchange: {u.error}"
+            ours.append(Conflict(u.cl_ord_id or "", u.order_id, detail))
+            ids.update((u.order_id, u.cl_ord_id or ""))
+        elif u.status in ("pending", "open", ""):
+            foreign.append(UnreadableForeignOrder(u))
+    return ours, ids, foreign
 
 
 def _merge(
@@ -361,3 +285,21 @@ def _missing(
             )
         ]
     return [LookupRequired(order.cl_ord_id, None, "not listed yet; absence not provable")]
+
+
+__all__ = [
+    "FOREIGN_KINDS",
+    "AdoptOrder",
+    "Conflict",
+    "Correction",
+    "ExchangeState",
+    "ForeignFill",
+    "ForeignOrder",
+    "LocalState",
+    "LookupRequired",
+    "MissingFill",
+    "ProvablyAbsent",
+    "StatusCorrection",
+    "UnreadableForeignOrder",
+    "reconcile",
+]

@@ -1,8 +1,9 @@
 """`SimControl`: the test-facing handle of a running simulator (synchronous calls).
 
-Owns: the control surface documented in _notes/SIM_API.md — keys, system status, market
-moves, feed pause, the exchange's own view of orders/fills/balances, counters, timers and
-the `faults` injector. Imports: stdlib, krakenbot.clock and sim.* only.
+Owns: the control surface — keys, system status, market moves, the index price, orders
+placed as the account's owner would (foreign to the bot: `place_order`), feed pause, the
+exchange's own view of orders/fills/balances, counters, timers and the `faults` injector.
+Imports: stdlib, krakenbot.clock and sim.* only.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from krakenbot.clock import ManualClock
 from krakenbot.sim.auth import ALL_PERMISSIONS
 from krakenbot.sim.exchange import SYSTEM_STATES
 from krakenbot.sim.faults import FaultInjector
+from krakenbot.sim.order_params import parse_rest_order
 from krakenbot.sim.state import SimState
 
 
@@ -61,6 +63,34 @@ class SimControl:
         ex.feed_trade(spec.symbol, self._state.now_ns(), side=side, qty=Decimal(qty))
         self._state.changed()
 
+    def set_index(self, symbol: str, price: Decimal | None) -> None:
+        """Pin the pair's index price (what `trigger=index` orders watch); None: the book's
+        mid stands in for it again. Trigger orders see the new price at once."""
+        ex = self._state.exchange
+        spec = ex.index.resolve(symbol)
+        if spec is None:
+            raise ValueError(f"unknown pair {symbol!r}")
+        ex.markets[spec.symbol].index_price = None if price is None else Decimal(price)
+        ex.cross(spec.symbol, self._state.now_ns())
+        self._state.changed()
+
+    def place_order(self, **params: object) -> str:
+        """Place an order on the account as its owner would on the website or with another
+        program (not through the bot's key): REST AddOrder parameters, every order type,
+        e.g. `place_order(pair="XBTUSD", type="sell", ordertype="trailing-stop",
+        volume="0.001", price="+5%")`. Returns the txid; a refusal raises ValueError with
+        Kraken's error text."""
+        ex = self._state.exchange
+        now = self._state.now_ns()
+        req = parse_rest_order(dict(params), ex.index, now)
+        if isinstance(req, str):
+            raise ValueError(req)
+        order, err = ex.add_order(req, now)
+        if err or order is None:
+            raise ValueError(err or "not placed")
+        self._state.changed()
+        return order.txid
+
     def pause_feed(self) -> None:
         self._state.feed_paused = True
 
@@ -85,6 +115,12 @@ class SimControl:
                 "tif": o.tif,
                 "post_only": o.post_only,
                 "reason": o.reason,
+                "stop": o.stop,
+                "limit": o.limit,
+                "triggered": o.triggered_ns is not None,
+                "display": o.display,
+                "refid": o.refid,
+                "flags": sorted(o.flags),
             }
             for o in self._state.exchange.orders.values()
         ]

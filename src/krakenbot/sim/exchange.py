@@ -1,18 +1,22 @@
 """The simulated exchange core: one account's balances, orders, matching and timers (pure).
 
-Owns: `Exchange` — order validation with Kraken's error strings, price-time matching of
-taker orders against the market's liquidity, maker fills when the market crosses resting
-orders, fees, holds, the trading-rate counter and open-order cap, GTD expiry, the dead
-man's switch and the system state. Every method takes `now_ns`; nothing here reads a clock
-or touches a socket. Events for the WebSocket shell are appended to `self.events`.
+Owns: `Exchange` — accepting orders of all ten Kraken types (checks in sim/order_rules.py),
+price-time matching of taker orders against the market's liquidity, maker fills when the
+market crosses resting orders (icebergs show `displayvol` and refill), trigger orders that
+wait and fire (sim/trigger_engine.py), conditional closes, fees and holds (sim/settle.py), the
+trading-rate counter and open-order cap, scheduled starts (`starttm`), GTD expiry, the dead
+man's switch and the system state. Every method takes `now_ns`; nothing here reads a clock or
+touches a socket. Events for the WebSocket shell are appended to `self.events`.
 Imports: stdlib and sim.* only. Rules cite ../shared/kraken/API.md §3.2, §4, §5.3, §9.
 """
 
 from __future__ import annotations
 
+import copy
 import random
-from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import Decimal
 
+from krakenbot.sim import trigger_engine
 from krakenbot.sim.market import Market
 from krakenbot.sim.model import (
     ZERO,
@@ -23,8 +27,10 @@ from krakenbot.sim.model import (
     SimOrder,
     kraken_id,
 )
-from krakenbot.sim.pairs import ASSETS, PairIndex, PairSpec
+from krakenbot.sim.order_rules import make_order, needed, resolved_prices, validate
+from krakenbot.sim.pairs import PairIndex, PairSpec
 from krakenbot.sim.ratelimit import NS, Tier, TradingCounter
+from krakenbot.sim.settle import book_fill, hold_of
 
 E_UNAVAILABLE = "EService:Unavailable"
 E_CANCEL_ONLY = "EService:Market in cancel_only mode"
@@ -36,10 +42,7 @@ E_ORDERS_LIMIT = "EOrder:Orders limit exceeded"
 E_POST_ONLY_ORDER = "EOrder:Post only order"
 SYSTEM_STATES = ("online", "maintenance", "cancel_only", "post_only")
 REASON_USER = "User requested"
-
-
-def _q(value: Decimal, step: Decimal, rounding: str = ROUND_HALF_UP) -> Decimal:
-    return value.quantize(step, rounding=rounding)
+_STATUS_OF = {"pending_new": "pending_new", "trade": "partially_filled", "new": "new"}
 
 
 class Exchange:
@@ -56,7 +59,7 @@ class Exchange:
         self.rng = rng
         self.markets = {sym: Market(spec, rng, now_ns) for sym, spec in pairs.items()}
         self.orders: dict[str, SimOrder] = {}
-        self.open: dict[str, SimOrder] = {}
+        self.open: dict[str, SimOrder] = {}  # every order not closed yet, on the book or not
         self.fills: list[Fill] = []
         self.balances: dict[str, Decimal] = {k: Decimal(v) for k, v in balances.items()}
         for spec in pairs.values():
@@ -93,54 +96,17 @@ class Exchange:
         return None
 
     def validate(self, req: OrderRequest, *, ws: bool) -> str | None:
-        """Static checks in the order Kraken reports them (first failure wins)."""
-        spec = req.pair
-        if req.volume <= 0 or req.volume != req.volume.quantize(spec.lot_step, ROUND_UP):
-            return "EGeneral:Invalid arguments:volume"
-        if req.volume < spec.ordermin:
-            # REST and WS word this differently (API.md §4, real WS capture [roq]).
-            return (
-                "EGeneral:Invalid arguments:volume minimum not met"
-                if ws
-                else "EOrder:Order minimum not met"
-            )
-        market = self.markets[spec.symbol]
-        if req.ordertype == "limit":
-            if req.price is None:
-                return "EGeneral:Invalid arguments:price"
-            if req.price <= 0:
-                return "EOrder:Invalid price"
-            if req.price % spec.tick_size != 0:
-                return "EOrder:Tick size check failed"
-            ref_price = req.price
-        else:
-            ref_price = market.mid
-        if req.volume * ref_price < spec.costmin:
-            return "EOrder:Cost minimum not met"
-        if req.tif == "GTD" and req.expire_ns is None:
-            return "EGeneral:Invalid arguments:expiretm"
-        return None
+        return validate(req, self.markets[req.pair.symbol], ws=ws)
 
-    def _needed(self, req: OrderRequest) -> tuple[str, Decimal]:
-        spec = req.pair
-        if req.side == "sell":
-            return spec.base, req.volume
-        market = self.markets[spec.symbol]
-        notional = (
-            req.volume * req.price
-            if req.ordertype == "limit" and req.price is not None
-            else market.quote_for("buy", req.volume)
-        )
-        quote_step = ASSETS[spec.quote].step
-        return spec.quote, _q(notional * (1 + spec.taker_pct / 100), quote_step, ROUND_UP)
-
-    def _would_take(self, req: OrderRequest) -> bool:
+    def _would_take(self, req: OrderRequest, price: Decimal | None) -> bool:
         market = self.markets[req.pair.symbol]
+        if price is None:
+            return False
         if req.side == "buy":
             best = market.asks.best_market()
-            return best is not None and req.price is not None and req.price >= best
+            return best is not None and price >= best
         best = market.bids.best_market()
-        return best is not None and req.price is not None and req.price <= best
+        return best is not None and price <= best
 
     # -- adding --------------------------------------------------------------------------
     def add_order(
@@ -167,32 +133,20 @@ class Exchange:
         """Checks that depend on account and book state (cap, post-only, funds)."""
         if self.open_count(req.pair.symbol) >= self.tier.max_open_per_pair:
             return E_ORDERS_LIMIT
-        if req.ordertype == "limit" and req.post_only and self._would_take(req):
+        price, _ = resolved_prices(req, self.markets[req.pair.symbol])
+        if req.ordertype == "limit" and req.post_only and self._would_take(req, price):
             return E_POST_ONLY_ORDER
-        asset, needed = self._needed(req)
-        if self.available(asset) < needed:
+        asset, amount = needed(req, self.markets[req.pair.symbol])
+        if self.available(asset) < amount:
             return E_FUNDS
         return None
 
     def _new_order(self, req: OrderRequest, now_ns: int) -> SimOrder:
         self._seq += 1
-        return SimOrder(
-            txid=kraken_id(self.rng, "O"),
-            pair=req.pair,
-            side=req.side,
-            ordertype=req.ordertype,
-            price=req.price if req.ordertype == "limit" else None,
-            vol=req.volume,
-            userref=req.userref,
-            cl_ord_id=req.cl_ord_id,
-            post_only=req.post_only,
-            tif=req.tif,
-            opentm_ns=now_ns,
-            expire_ns=req.expire_ns,
-            seq=self._seq,
-        )
+        market = self.markets[req.pair.symbol]
+        return make_order(req, market, kraken_id(self.rng, "O"), self._seq, now_ns)
 
-    def _emit(
+    def emit(
         self,
         exec_type: str,
         order: SimOrder,
@@ -200,18 +154,15 @@ class Exchange:
         fill: Fill | None = None,
         reason: str | None = None,
     ) -> None:
-        if exec_type in ("pending_new",):
-            status = "pending_new"
-        elif exec_type == "trade":
-            status = "partially_filled"  # Kraken sends `filled` as a separate report
-        elif exec_type == "new":
-            status = "new"
-        else:
-            status = exec_type
+        status = _STATUS_OF.get(exec_type, exec_type)
+        if exec_type in ("status", "iceberg_refill"):
+            status = "partially_filled" if order.vol_exec else "new"
+        # A copy: the report shows the order as it was at this event, not when published.
+        seen = copy.copy(order)
         self.events.append(
             ExecEvent(
                 exec_type,
-                order,
+                seen,
                 status,
                 order.vol_exec,
                 order.cost,
@@ -224,104 +175,82 @@ class Exchange:
 
     def _accept(self, order: SimOrder, now_ns: int) -> None:
         self.orders[order.txid] = order
-        self._emit("pending_new", order, now_ns)
+        self.open[order.txid] = order
+        self.emit("pending_new", order, now_ns)
+        if order.start_ns is not None and order.start_ns > now_ns:
+            self.set_hold(order)  # scheduled (starttm): `pending` until its start time
+            return
+        self._activate(order, now_ns)
+
+    def _activate(self, order: SimOrder, now_ns: int) -> None:
         order.status = "open"
-        self._emit("new", order, now_ns)
+        self.emit("new", order, now_ns)
+        if order.is_trigger:
+            trigger_engine.arm(self, order)
+            self.set_hold(order)
+            trigger_engine.evaluate(self, order.pair.symbol, now_ns)
+            return
+        self.execute(order, now_ns)
+
+    def execute(self, order: SimOrder, now_ns: int) -> None:
+        """Take what the book offers at the order's limit (any price for a market leg), then
+        rest the remainder (limit legs), or cancel it (market legs, IOC)."""
         market = self.markets[order.pair.symbol]
         if self.system == "online":
-            for price, qty in market.take(order.side, order.remaining, order.price):
+            if order.quote_volume is not None:  # viqc: spend the quote amount
+                takes = market.take_quote(order.side, order.quote_volume, order.pair.lot_step)
+                order.vol = sum((q for _, q in takes), ZERO)
+            else:
+                takes = market.take(order.side, order.remaining, order.price)
+            for price, qty in takes:
                 self._fill(order, price, qty, maker=False, now_ns=now_ns)
-        if order.remaining <= 0:
+        if order.remaining <= 0 and order.vol > 0:
             self._close(order, "closed", now_ns)
-        elif order.ordertype == "market" or order.tif == "IOC":
+        elif order.price is None or order.tif == "IOC":
             self._close(order, "canceled", now_ns, reason="Order did not fill completely")
         else:
-            self.open[order.txid] = order
-            self._set_hold(order)
-            book = market.bids if order.side == "buy" else market.asks
-            assert order.price is not None
-            book.add_own(order.price, order.remaining)
-            market.dirty = True
+            self._show(order)
+            self.set_hold(order)
 
-    def _set_hold(self, order: SimOrder) -> None:
-        if order.side == "sell":
-            order.hold = order.remaining
-        else:
-            assert order.price is not None
-            step = ASSETS[order.pair.quote].step
-            order.hold = _q(
-                order.remaining * order.price * (1 + order.pair.taker_pct / 100), step, ROUND_UP
-            )
+    def _show(self, order: SimOrder) -> None:
+        """Put the order's visible part in the book (an iceberg shows `display` at most)."""
+        assert order.price is not None
+        market = self.markets[order.pair.symbol]
+        book = market.bids if order.side == "buy" else market.asks
+        visible = order.remaining
+        if order.display is not None:
+            visible = min(order.display, order.remaining)
+        book.add_own(order.price, visible - order.shown)
+        order.shown = visible
+        order.on_book = True
+        market.dirty = True
+
+    def set_hold(self, order: SimOrder) -> None:
+        order.hold = hold_of(order)
 
     def _fill(
         self, order: SimOrder, price: Decimal, qty: Decimal, *, maker: bool, now_ns: int
     ) -> Fill:
-        spec = order.pair
-        step = ASSETS[spec.quote].step
-        cost = _q(price * qty, step)
-        pct = spec.maker_pct if maker else spec.taker_pct
-        fee = _q(cost * pct / 100, step)
-        market = self.markets[spec.symbol]
-        taker_side = order.side if not maker else ("sell" if order.side == "buy" else "buy")
-        taker_type = order.ordertype if not maker else "limit"
-        public = market.print_trade(price, qty, taker_side, taker_type, now_ns)
-        fill = Fill(
-            kraken_id(self.rng, "T"),
-            order.txid,
-            kraken_id(self.rng, "T"),
-            spec,
-            order.side,
-            order.ordertype,
-            price,
-            qty,
-            cost,
-            fee,
-            maker,
-            now_ns,
-            public.trade_id,
-        )
-        sign = 1 if order.side == "buy" else -1
-        self.balances[spec.base] = self.balances.get(spec.base, ZERO) + sign * qty
-        quote_delta = -(cost + fee) if order.side == "buy" else cost - fee
-        self.balances[spec.quote] = self.balances.get(spec.quote, ZERO) + quote_delta
-        order.vol_exec += qty
-        order.cost += cost
-        order.fee += fee
-        order.trades.append(fill.txid)
-        self.fills.append(fill)
-        if order.txid in self.open:
-            self._set_hold(order)
-        self._emit("trade", order, now_ns, fill)
-        for asset, amount, fee_part in (
-            (spec.base, sign * qty, ZERO),
-            (spec.quote, -cost if order.side == "buy" else cost, fee),
-        ):
-            self.events.append(
-                LedgerEvent(
-                    kraken_id(self.rng, "L"),
-                    fill.txid,
-                    now_ns,
-                    asset,
-                    amount,
-                    fee_part,
-                    self.balances[asset],
-                )
-            )
+        fill = book_fill(self, order, price, qty, maker=maker, now_ns=now_ns)
+        self.set_hold(order)
+        self.emit("trade", order, now_ns, fill)
         return fill
 
     def _close(self, order: SimOrder, status: str, now_ns: int, reason: str | None = None) -> None:
-        if order.txid in self.open:
-            del self.open[order.txid]
+        if order.on_book:
+            assert order.price is not None
             market = self.markets[order.pair.symbol]
             book = market.bids if order.side == "buy" else market.asks
-            assert order.price is not None
-            book.add_own(order.price, -order.remaining)
+            book.add_own(order.price, -order.shown)
+            order.shown, order.on_book = ZERO, False
             market.dirty = True
+        self.open.pop(order.txid, None)
         order.hold = ZERO
         order.status = status
         order.closetm_ns = now_ns
         order.reason = reason
-        self._emit({"closed": "filled"}.get(status, status), order, now_ns, reason=reason)
+        self.emit({"closed": "filled"}.get(status, status), order, now_ns, reason=reason)
+        trigger_engine.place_close(self, order, now_ns)
 
     # -- cancelling ----------------------------------------------------------------------
     def find_open(self, ref: str | int) -> list[SimOrder]:
@@ -358,6 +287,8 @@ class Exchange:
     def cancel_all(self, now_ns: int, reason: str = REASON_USER) -> int:
         orders = list(self.open.values())
         for order in orders:
+            if not order.is_open:
+                continue  # a conditional close placed while cancelling: it stays
             ref_ns = order.amended_ns or order.opentm_ns
             self.trading.charge_cancel(
                 order.pair.symbol, (now_ns - ref_ns) / NS, now_ns, force=True
@@ -372,19 +303,23 @@ class Exchange:
 
     # -- time and market -----------------------------------------------------------------
     def on_time(self, now_ns: int) -> None:
-        """Run timers: the dead man's switch and GTD expiry."""
+        """Run timers: the dead man's switch, GTD expiry and scheduled starts."""
         if self.dms_trigger_ns is not None and now_ns >= self.dms_trigger_ns:
             self.dms_trigger_ns = None
             self.cancel_all(now_ns, reason=REASON_USER)
         for order in [o for o in self.open.values() if o.expire_ns and o.expire_ns <= now_ns]:
             self._close(order, "expired", now_ns, reason="Order expired")
+        for order in [o for o in self.open.values() if o.status == "pending"]:
+            if order.start_ns is not None and order.start_ns <= now_ns:
+                self._activate(order, now_ns)
 
     def cross(self, symbol: str, now_ns: int) -> None:
-        """Fill resting orders the market has moved through, best price then time first."""
+        """Fill resting orders the market has moved through, best price then time first, then
+        let the trigger orders see the new prices."""
         if self.system != "online":
             return
         market = self.markets[symbol]
-        resting = [o for o in self.open.values() if o.pair.symbol == symbol]
+        resting = [o for o in self.open.values() if o.pair.symbol == symbol and o.on_book]
         buys = sorted(
             (o for o in resting if o.side == "buy"), key=lambda o: (-(o.price or ZERO), o.seq)
         )
@@ -392,21 +327,29 @@ class Exchange:
             (o for o in resting if o.side == "sell"), key=lambda o: (o.price or ZERO, o.seq)
         )
         for order in buys + sells:
+            if not order.on_book:
+                continue
             assert order.price is not None
             taken = market.take(order.side, order.remaining, order.price)
             qty = sum((q for _, q in taken), ZERO)
             if qty > 0:
                 self._maker_fill(order, qty, now_ns)
+        trigger_engine.evaluate(self, symbol, now_ns)
 
     def _maker_fill(self, order: SimOrder, qty: Decimal, now_ns: int) -> None:
         assert order.price is not None
         market = self.markets[order.pair.symbol]
         book = market.bids if order.side == "buy" else market.asks
-        book.add_own(order.price, -qty)
+        shown_used = min(qty, order.shown)
+        book.add_own(order.price, -shown_used)
+        order.shown -= shown_used
         market.dirty = True
         self._fill(order, order.price, qty, maker=True, now_ns=now_ns)
         if order.remaining <= 0:
             self._close(order, "closed", now_ns)
+        elif order.shown <= 0:
+            self._show(order)  # an iceberg shows its next slice
+            self.emit("iceberg_refill", order, now_ns)
 
     def feed_trade(
         self, symbol: str, now_ns: int, *, side: str | None = None, qty: Decimal | None = None
@@ -426,13 +369,16 @@ class Exchange:
                 for order in sorted(self.open.values(), key=lambda o: o.seq):
                     if (
                         order.pair.symbol == symbol
+                        and order.on_book
                         and order.side == maker_side
-                        and (order.price == own_best)
+                        and order.price == own_best
                     ):
-                        take = min(order.remaining, qty or market.unit_qty)
+                        take = min(order.shown, qty or market.unit_qty)
                         self._maker_fill(order, take, now_ns)
+                        trigger_engine.evaluate(self, symbol, now_ns)
                         return
         market.feed_trade(side, now_ns, qty=qty)
+        trigger_engine.evaluate(self, symbol, now_ns)
 
     def set_mid(self, symbol: str, price: Decimal, now_ns: int) -> None:
         self.markets[symbol].recenter(price, now_ns)

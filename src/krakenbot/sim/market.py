@@ -68,6 +68,8 @@ class Market:
         self.last_qty = ZERO
         self.last_change_ns = now_ns
         self.dirty = True
+        # The pair's index price (trigger=index); None: the book's mid stands in for it.
+        self.index_price: Decimal | None = None
         # Level spacing: about 0.5 bp of price, never below one tick.
         raw = spec.start_price * Decimal("0.00005")
         self.step = max(spec.tick_size, self._round_tick(raw, down=True))
@@ -176,6 +178,26 @@ class Market:
             book.set_market(price, avail - got)
             fills.append((price, got))
             remaining -= got
+        if fills:
+            self.dirty = True
+        return fills
+
+    def take_quote(self, side: str, budget: Decimal, lot: Decimal) -> list[tuple[Decimal, Decimal]]:
+        """Consume market liquidity worth at most `budget` in quote currency (a market buy
+        whose volume is in quote: AddOrder `oflags=viqc`); returns (price, qty) fills."""
+        book = self.asks if side == "buy" else self.bids
+        fills: list[tuple[Decimal, Decimal]] = []
+        left = budget
+        for price in book.prices():
+            avail = book.market_qty(price)
+            if avail <= 0:
+                continue
+            got = min(avail, (left / price).quantize(lot, rounding=ROUND_DOWN))
+            if got <= 0:
+                break
+            book.set_market(price, avail - got)
+            fills.append((price, got))
+            left -= got * price
         if fills:
             self.dirty = True
         return fills

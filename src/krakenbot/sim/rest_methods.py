@@ -14,13 +14,13 @@ from krakenbot.sim import wire_rest as wire
 from krakenbot.sim.auth import PERM_QUERY, PERM_TRADE, PERM_WEBSOCKET
 from krakenbot.sim.exchange import E_UNAVAILABLE
 from krakenbot.sim.model import SimOrder
+from krakenbot.sim.order_params import parse_rest_order
 from krakenbot.sim.pairs import ASSETS, PairSpec, normalize_asset
 from krakenbot.sim.parse import (
     E_ARGS,
     E_UNKNOWN_PAIR,
     check_deadline,
     decimal_text,
-    parse_rest_order,
     truthy,
 )
 from krakenbot.sim.ratelimit import NS
@@ -227,7 +227,7 @@ def m_add_order(state: SimState, params: Params) -> Result:
     order, err = state.exchange.add_order(req, now)
     if err or order is None:
         return None, err
-    result: dict[str, object] = {"descr": {"order": order.descr()}}
+    result: dict[str, object] = {"descr": wire.add_order_descr(order)}
     if not req.validate:
         result["txid"] = [order.txid]
     return result, None
@@ -256,7 +256,7 @@ def m_add_order_batch(state: SimState, params: Params) -> Result:
     if validate:
         return {
             "orders": [
-                {"descr": {"order": state.exchange._new_order(r, now).descr()}} for r in reqs
+                {"descr": wire.add_order_descr(state.exchange._new_order(r, now))} for r in reqs
             ]
         }, None
     ex = state.exchange
@@ -268,7 +268,7 @@ def m_add_order_batch(state: SimState, params: Params) -> Result:
         if err or order is None:
             rows.append({"error": err})
         else:
-            rows.append({"txid": order.txid, "descr": {"order": order.descr()}})
+            rows.append({"txid": order.txid, "descr": wire.add_order_descr(order)})
     return {"orders": rows}, None
 
 

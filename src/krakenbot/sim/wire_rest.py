@@ -14,6 +14,7 @@ from krakenbot.sim.exchange import Exchange
 from krakenbot.sim.market import Market
 from krakenbot.sim.model import Fill, SimOrder
 from krakenbot.sim.pairs import ASSETS, PairSpec
+from krakenbot.sim.prices import render
 
 NS = 1_000_000_000
 Json = dict[str, object]
@@ -165,44 +166,79 @@ def trades(m: Market, since_ns: int | None, count: int) -> tuple[list[list[objec
     return out, str(last)
 
 
+def add_order_descr(o: SimOrder) -> Json:
+    """AddOrder's `descr`: the order text, and `close` when a conditional close is attached
+    (docs example: `"close": "close position @ stop loss 22000.0 -> limit 21000.0"`)."""
+    out: Json = {"order": o.descr()}
+    if o.close_text:
+        out["close"] = o.close_text
+    return out
+
+
+def _descr_prices(o: SimOrder) -> tuple[str, str]:
+    """`descr.price` / `descr.price2`: the limit or trigger price (a trailing order's offsets
+    as written, e.g. "+50.0000%"), "0" when none. A triggered stop-limit shows the limit order
+    it became (docs ClosedOrders example: stop-loss-limit, price "23667.0", price2 "0")."""
+    pd = o.pair.pair_decimals
+    if o.triggered_ns is not None and o.limit is not None:
+        return fixed(o.limit, pd), "0"
+    first = render(o.price_arg, pd) if o.price_arg is not None else "0"
+    second = render(o.price2_arg, pd) if o.price2_arg is not None else "0"
+    return first, second
+
+
+def _limitprice(o: SimOrder) -> Decimal:
+    """`limitprice`: the triggered limit of a *-limit order; for a trailing stop waiting to
+    trigger, the peak it trails (a real buy trailing stop at +50% shows limitprice 0.50527
+    and stopprice 0.75790 = 0.50527 x 1.5); else 0."""
+    if o.triggered_ns is not None and o.limit is not None:
+        return o.limit
+    if o.waiting and o.peak is not None:
+        return o.peak
+    return Decimal(0)
+
+
 def order(o: SimOrder, *, with_trades: bool) -> Json:
     spec = o.pair
     pd, ld = spec.pair_decimals, spec.lot_decimals
     qd = ASSETS[spec.quote].decimals
-    flags = ["post"] if o.post_only else []
-    flags.append("fciq")
-    status = {"pending": "pending", "open": "open"}.get(o.status, o.status)
+    price, price2 = _descr_prices(o)
+    misc = sorted(o.misc)
+    if o.vol_exec and o.vol_exec < o.vol:
+        misc.insert(0, "partial")
     out: Json = {
-        "refid": None,
+        "refid": o.refid,
         # Kraken prints 0 when no client id was given and null when cl_ord_id was used.
         "userref": o.userref if o.userref is not None else (None if o.cl_ord_id else 0),
         "cl_ord_id": o.cl_ord_id,
-        "status": status,
+        "status": o.status,
         "opentm": epoch(o.opentm_ns),
-        "starttm": 0,
+        "starttm": epoch(o.start_ns) if o.start_ns else 0,
         "expiretm": epoch(o.expire_ns) if o.expire_ns else 0,
         "descr": {
             "pair": spec.altname,
             "aclass": "forex",
             "type": o.side,
             "ordertype": o.ordertype,
-            "price": fixed(o.price, pd) if o.price is not None else "0",
-            "price2": "0",
+            "price": price,
+            "price2": price2,
             "leverage": "none",
             "order": o.descr(),
-            "close": "",
+            "close": o.close_text,
         },
         "vol": fixed(o.vol, ld),
         "vol_exec": fixed(o.vol_exec, ld),
         "cost": fixed(o.cost, qd),
         "fee": fixed(o.fee, qd),
         "price": fixed(o.avg_price, pd),
-        "stopprice": fixed(Decimal(0), pd),
-        "limitprice": fixed(Decimal(0), pd),
-        "misc": "partial" if o.vol_exec and o.vol_exec < o.vol else "",
-        "oflags": ",".join(flags),
+        "stopprice": fixed(o.stop if o.stop is not None else Decimal(0), pd),
+        "limitprice": fixed(_limitprice(o), pd),
+        "misc": ",".join(misc),
+        "oflags": o.oflags(),
         "time_in_force": o.tif.lower(),
     }
+    if o.is_trigger:
+        out["trigger"] = o.trigger_ref  # docs ClosedOrders example: "trigger": "index"
     if o.cl_ord_id is None:
         del out["cl_ord_id"]
     if not o.is_open:

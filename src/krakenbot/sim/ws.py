@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import orjson
 from aiohttp import WSMsgType, web
 
-from krakenbot.sim import wire_ws
+from krakenbot.sim import wire_ws, wire_ws_private
 from krakenbot.sim.model import ExecEvent, LedgerEvent
 from krakenbot.sim.state import SimState
 from krakenbot.sim.ws_feed import BookGroup, MarketWatch
@@ -243,8 +243,8 @@ class Hub:
 
     def _publish_private(self, events: list[ExecEvent | LedgerEvent]) -> None:
         exec_events = [e for e in events if isinstance(e, ExecEvent)]
-        reports = [wire_ws.exec_report(e) for e in exec_events]
-        ledgers = [wire_ws.ledger_row(e) for e in events if isinstance(e, LedgerEvent)]
+        reports = [wire_ws_private.exec_report(e) for e in exec_events]
+        ledgers = [wire_ws_private.ledger_row(e) for e in events if isinstance(e, LedgerEvent)]
         counted: list[Json] | None = None
         for conn in self.conns:
             if conn.kind != "private":
@@ -263,7 +263,7 @@ class Hub:
                         self._send_exec(conn, report)
             if ledgers and conn.subscribed("balances"):
                 conn.bal_seq += 1
-                conn.send(wire_ws.balances_update(ledgers, conn.bal_seq))
+                conn.send(wire_ws_private.balances_update(ledgers, conn.bal_seq))
 
     def _with_ratecount(self, events: list[ExecEvent], reports: list[Json]) -> list[Json]:
         """Copies of the reports carrying the account's trading counter for the report's pair.
@@ -287,7 +287,7 @@ class Hub:
             faults.exec_gap_pending = False
             conn.exec_seq += 1  # a sequence number is skipped
         conn.exec_seq += 1
-        frame = frame_of(wire_ws.executions("update", [report], conn.exec_seq))
+        frame = frame_of(wire_ws_private.executions("update", [report], conn.exec_seq))
         if conn.held is not None:
             conn.queue.put_nowait(frame)
             conn.queue.put_nowait(conn.held)

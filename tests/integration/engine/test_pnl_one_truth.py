@@ -21,7 +21,7 @@ from krakenbot.app.exitcodes import StatusExit
 from krakenbot.app.health_server import HealthServer
 from krakenbot.app.stack import Endpoints, open_stack
 from krakenbot.app.status_check import collect_status, fetch_health
-from krakenbot.app.status_model import StatusReport
+from krakenbot.app.status_model import StatusReport, amount_text
 from krakenbot.clock import SystemClock
 from krakenbot.domain.enums import Liquidity, Side
 from krakenbot.domain.events import Fill
@@ -111,12 +111,15 @@ async def test_running_health_and_stopped_status_report_the_same_pnl(tmp_path: P
     assert verdict is StatusExit.NOT_RUNNING and note is None and status.source == "database"
     assert health.marks == status.marks and health.marks[XLM]
     assert _pnl(health) == _pnl(status)
-    # and they are the right figures, not merely equal ones
+    # and they are the right figures, not merely equal ones (shown to the quote's decimals)
     mark = D(health.marks[XLM])
+    cents = status.decimals["USD"]
+    shown = _pnl(status)
     realized_1 = D("4.05") + D("6.474") - D("0.0065") - D("10.01")  # sold less the cost
     realized_2 = D("3") - D("0.003") - D("8.4") * D("10") / D("29.8")
-    assert abs(_pnl(status)["total_pnl"] - (realized_1 + realized_2)) < D("1e-20")  # type: ignore[operator]
-    assert _pnl(status)["position"] == {XLM: D("19.8")}
+    assert shown["total_pnl"] == D(amount_text(realized_1 + realized_2, cents) or "")
+    assert shown["position"] == {XLM: D("19.8")}
     unrealized = D("19.8") * mark - (D("8.4") - D("8.4") * D("10") / D("29.8"))
-    assert abs(_pnl(status)["unrealized_pnl"] - unrealized) < D("1e-20")  # type: ignore[operator]
-    assert _pnl(status)["fees"] == D("0.01") + D("0.027") + D("0.0065") + D("0.056") + D("0.003")
+    assert shown["unrealized_pnl"] == D(amount_text(unrealized, cents) or "")
+    fees = D("0.01") + D("0.027") + D("0.0065") + D("0.056") + D("0.003")
+    assert shown["fees"] == fees

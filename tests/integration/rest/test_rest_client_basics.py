@@ -40,7 +40,7 @@ async def test_order_round_trip_and_idempotent_cancel(tmp_path: Path) -> None:
         res = await c.add_order(req)
         assert res.txid and not res.recovered
         (open_,) = await c.open_orders(cl_ord_id=req.cl_ord_id)
-        assert open_.txid == res.txid and open_.post_only and open_.price == Decimal("0.1")
+        assert open_.txid == res.txid and open_.post_only and open_.price.absolute == Decimal("0.1")
         ex = await c.balance_ex()
         assert ex.spot("USD").hold >= Decimal("1")  # 10 × 0.1 (+ fee) held for the buy
         assert (await c.cancel_order(cl_ord_id=req.cl_ord_id)).count == 1

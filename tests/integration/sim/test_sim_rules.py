@@ -153,7 +153,7 @@ async def test_gtd_expiry_ioc_validate_deadline_and_post_only(msim: Sim, mrest: 
     )
     assert res["error"] == ["EQuery:Unknown asset pair"]
     res = await mrest.private(
-        "AddOrder", pair="XLMUSD", type="buy", ordertype="stop-loss", volume="40", price="1"
+        "AddOrder", pair="XLMUSD", type="buy", ordertype="stop-out", volume="40", price="1"
     )
     assert res["error"] == ["EGeneral:Invalid arguments:ordertype"]
 

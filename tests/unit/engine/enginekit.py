@@ -1,5 +1,6 @@
 """Stand-ins shared by the engine unit tests: a strategy that never trades, a feed that
-only knows XLM/USD, and a loaded engine over a paper venue on a ManualClock."""
+only knows XLM/USD, a loaded engine over a paper venue on a ManualClock (`paper_engine`), and
+`quiet_engine` (an engine that never trades, over any venue, with USD 100 and small limits)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from krakenbot.domain.events import BookTop, Event, MarketEvent, PriceLevel, Sta
 from krakenbot.domain.instrument import Instrument
 from krakenbot.engine.engine import Engine, EngineConfig
 from krakenbot.paper.venue import PaperVenue
+from krakenbot.ports import Venue
 from krakenbot.resilience.breaker import CircuitBreaker
 from krakenbot.risk.breaker import BreakerPolicy
 from krakenbot.risk.gate import RiskGate
@@ -87,3 +89,20 @@ async def paper_engine(
     )
     await engine.load()
     return engine
+
+
+def quiet_engine(venue: Venue, repo: LedgerRepository, clock: ManualClock) -> Engine:
+    """An engine that never trades by itself, over `venue`, with USD 100 and small limits."""
+    return Engine(
+        strategy=Quiet(),
+        gate=RiskGate(LIMITS),
+        policy=BreakerPolicy(BreakerLimits()),
+        breaker=CircuitBreaker(clock, threshold=5, cooldown_s=300),
+        venue=venue,
+        feed=NoFeed(),
+        repo=repo,
+        clock=clock,
+        rng=random.Random(1),
+        instruments={"XLM/USD": XLM},
+        balances={"USD": Decimal("100")},
+    )

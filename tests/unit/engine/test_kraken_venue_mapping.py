@@ -14,6 +14,7 @@ from tests.instruments import XLM
 from krakenbot.clock import ManualClock
 from krakenbot.domain.commands import PlaceOrder
 from krakenbot.domain.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
+from krakenbot.domain.order_terms import OrderPrice
 from krakenbot.errors import RejectedError
 from krakenbot.kraken.rest_orders import OrderInfo, TradeInfo
 from krakenbot.net.kraken_venue import KrakenVenue, fill_of, snapshot_of
@@ -28,8 +29,8 @@ def info(status: str, vol_exec: str = "0", **kw: object) -> OrderInfo:
         "status": status,
         "pair": "XLMUSD",
         "side": Side.BUY,
-        "order_type": "limit",
-        "price": D("0.289"),
+        "order_type": OrderType.LIMIT,
+        "price": OrderPrice(D("0.289")),
         "volume": D("30"),
         "volume_exec": D(vol_exec),
         "cost": D("0"),
@@ -62,12 +63,39 @@ def test_rest_statuses_map_to_ours(status: str, vol_exec: str, expected: OrderSt
 
 
 def test_foreign_order_types_and_tif_do_not_break_the_mapping() -> None:
-    snap = snapshot_of(info("open", order_type="stop-loss", time_in_force="XYZ"), "XLM/USD")
-    assert snap.order_type is OrderType.LIMIT and snap.time_in_force is TimeInForce.GTC
+    stop = info("open", order_type=OrderType.STOP_LOSS, time_in_force="XYZ", description="d")
+    snap = snapshot_of(stop, "XLM/USD")
+    assert snap.order_type is OrderType.STOP_LOSS and snap.time_in_force is TimeInForce.GTC
+    assert snap.limit_price is None and snap.trigger_price == D("0.289")
+    assert snap.description == "d"
     ioc = snapshot_of(info("closed", "30", time_in_force="IOC", close_ns=9), "XLM/USD")
     assert ioc.time_in_force is TimeInForce.IOC and ioc.closed_ns == 9
-    market = snapshot_of(info("closed", "30", order_type="market"), "XLM/USD")
+    market = snapshot_of(info("closed", "30", order_type=OrderType.MARKET), "XLM/USD")
     assert market.limit_price is None
+
+
+def test_trigger_orders_keep_their_trigger_and_limit_prices_apart() -> None:
+    trailing = info(
+        "open",
+        order_type=OrderType.TRAILING_STOP_LIMIT,
+        price=OrderPrice(D("50"), "+", percent=True),
+        price2=OrderPrice(D("0.01"), "-"),
+        stop_price=D("0.2"),
+        limit_price=D("0"),
+    )
+    snap = snapshot_of(trailing, "XLM/USD")
+    # A relative price is never shown as a price: the limit is unknown until it triggers.
+    assert snap.trigger_price == D("0.2") and snap.limit_price is None
+    sll = info(
+        "open",
+        order_type=OrderType.STOP_LOSS_LIMIT,
+        price=OrderPrice(D("0.25")),
+        price2=OrderPrice(D("0.24")),
+    )
+    assert snapshot_of(sll, "XLM/USD").limit_price == D("0.24")
+    assert snapshot_of(sll, "XLM/USD").trigger_price == D("0.25")
+    iceberg = info("open", order_type=OrderType.ICEBERG)
+    assert snapshot_of(iceberg, "XLM/USD").limit_price == D("0.289")
 
 
 def test_trades_become_fills_with_quote_fees() -> None:

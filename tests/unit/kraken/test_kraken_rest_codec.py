@@ -112,7 +112,7 @@ def test_orders_and_trades() -> None:
     (o1, _o2) = orders.parse_open_orders(result("rest_openorders__real_roq_2026-01.json"))
     assert o1.txid == "OFIYM3-N4EEJ-2O6UKI" and o1.cl_ord_id == "aff1f7b04d000200"
     assert o1.userref is None and o1.is_open and o1.side is Side.BUY
-    assert o1.price == Decimal("81818.0") and o1.volume == Decimal("0.00010000")
+    assert o1.price.absolute == Decimal("81818.0") and o1.volume == Decimal("0.00010000")
     assert o1.open_ns == 1769057759974710000 and o1.time_in_force == "gtc"
     page = orders.parse_closed_orders(result("rest_closedorders__docs_None_to_null.json"))
     assert page.count == 2 and page.orders[0].reason == "User requested"
@@ -196,9 +196,24 @@ def test_bad_order_requests_are_refused(kwargs: dict[str, object]) -> None:
         orders.OrderRequest(**base)  # type: ignore[arg-type]
 
 
+def test_a_real_trailing_stop_order_is_read() -> None:
+    """A trailing stop placed by hand on the website (ccxt fixture of a real reply): its
+    relative price `+50.0000%` once made OpenOrders unreadable and stopped the daemon."""
+    (o,) = orders.parse_open_orders(
+        result("rest_openorders_trailing_stop__ccxt_2024-02_stringified.json")
+    )
+    assert o.order_type == "trailing-stop" and str(o.price) == "+50.0000%"
+    assert o.txid == "OF7S76-H2IMS-N2ML4U" and o.is_open and o.volume == Decimal("10.00000000")
+
+
 def test_malformed_rows_are_codec_errors() -> None:
     with pytest.raises(codec.CodecError):
-        orders.parse_open_orders({"open": {"X": {"status": "open"}}})
+        orders.parse_order("X", {"status": "open"})
+    # In a list an unreadable order is kept (with the reason), not fatal to its neighbours.
+    listed = orders.parse_open_orders({"open": {"X": {"status": "open", "cl_ord_id": "c"}}})
+    assert len(listed) == 0 and [(u.order_id, u.cl_ord_id) for u in listed.unreadable] == [
+        ("X", "c")
+    ]
     with pytest.raises(codec.CodecError):
         codec.parse_ticker({"P": {"a": []}})
     with pytest.raises(codec.CodecError):

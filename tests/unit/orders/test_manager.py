@@ -482,28 +482,69 @@ async def test_fatal_errors_without_a_handler_are_still_contained(kit: Kit) -> N
 
 
 @dataclass
-class CountingVenue(FakeVenue):
+class ListingVenue(FakeVenue):
+    """Lists `listed` as the account's open orders and counts CancelAll calls."""
+
+    listed: list[OrderSnapshot] = field(default_factory=list)
     cancel_alls: int = 0
 
     async def cancel_all(self) -> None:
         self.cancel_alls += 1
 
+    async def open_orders(self) -> Sequence[OrderSnapshot]:
+        return self.listed
+
+
+def listed(order_id: str, cl_ord_id: str | None) -> OrderSnapshot:
+    return OrderSnapshot(
+        order_id=order_id,
+        cl_ord_id=cl_ord_id,
+        symbol="XLM/USD",
+        side=Side.SELL,
+        order_type=OrderType.TRAILING_STOP,
+        qty=D("100"),
+        limit_price=None,
+        status=OrderStatus.OPEN,
+        filled_qty=D(0),
+        filled_cost=D(0),
+        fee=D(0),
+        opened_ns=1,
+    )
+
 
 async def test_emergency_cancel_everything_goes_through_the_gate(kit: Kit) -> None:
-    venue = CountingVenue(repo=kit.repo)
+    venue = ListingVenue(repo=kit.repo)
     kit.manager.venue = venue
     first = await placed(kit)
     second = await placed(kit, qty="20")
     await kit.manager.cancel(CancelIntent(second.cl_ord_id), kit.ctx())
     await kit.manager.cancel_everything("operator", kit.ctx())
-    assert venue.cancel_alls == 1
+    await kit.settle()
+    assert {c.cl_ord_id for c in venue.cancelled} == {first.cl_ord_id, second.cl_ord_id}
     assert all(o.cancel_requested for o in kit.manager.registry.live())
     row = await kit.repo.order_by_cl_ord_id(first.cl_ord_id)
     assert row is not None and row.cancel_requested
     assert (await kit.repo.events("cancel_all"))[0].payload["reason"] == "operator"
     kit.manager.gate = DenyAll()  # type: ignore[assignment]
+    sent = len(venue.cancelled)
     denied = await kit.manager.cancel_everything("operator", kit.ctx())
-    assert isinstance(denied, Denied) and venue.cancel_alls == 1
+    assert isinstance(denied, Denied) and len(venue.cancelled) == sent
+
+
+async def test_emergency_cancels_only_our_orders_never_with_cancel_all(kit: Kit) -> None:
+    """A trailing stop the operator placed by hand survives krakenbot's emergency stop; an
+    order of ours the registry does not know (an earlier process's) is cancelled too."""
+    venue = ListingVenue(repo=kit.repo)
+    kit.manager.venue = venue
+    ours = await placed(kit)
+    unknown = new_cl_ord_id(1, random.Random(5))
+    venue.listed = [listed("OMANUAL", None), listed("OOTHER", "bot-7"), listed("OOLD", unknown)]
+    await kit.manager.cancel_everything("operator", kit.ctx())
+    await kit.settle()
+    assert venue.cancel_alls == 0
+    cancelled = {(c.cl_ord_id, c.order_id) for c in venue.cancelled}
+    assert cancelled == {(ours.cl_ord_id, None), (unknown, "OOLD")}
+    assert (await kit.repo.events("cancel_all"))[0].payload["cancels"] == "2"
 
 
 # ---------------------------------------------------------------- an unwritable ledger
@@ -564,26 +605,23 @@ async def test_while_the_ledger_fails_cancels_are_sent_without_writing(kit: Kit)
     assert await kit.manager.cancel_all_ours("shutdown", kit.ctx()) == 2
     await kit.settle()
     assert {c.cl_ord_id for c in kit.venue.cancelled} == {first.cl_ord_id, second.cl_ord_id}
-    cancelled_all: list[bool] = []
-
-    async def cancel_all() -> None:
-        cancelled_all.append(True)
-
-    kit.venue.cancel_all = cancel_all  # type: ignore[method-assign]
+    kit.venue.cancelled.clear()
     await kit.manager.cancel_everything("emergency", kit.ctx())
-    assert cancelled_all == [True] and ledger.calls == {}
+    await kit.settle()
+    assert {c.cl_ord_id for c in kit.venue.cancelled} == {first.cl_ord_id, second.cl_ord_id}
+    assert ledger.calls == {}
 
 
-async def test_cancel_all_is_sent_before_its_records_which_may_fail(kit: Kit) -> None:
+async def test_emergency_cancels_are_sent_before_their_records_which_may_fail(kit: Kit) -> None:
     order = await placed(kit)
     broken_ledger(kit, "update_order", "record_event")
     seen_rows: list[bool] = []
 
-    async def cancel_all() -> None:
+    async def cancel(command: CancelOrder) -> None:
         row = await kit.repo.order_by_cl_ord_id(order.cl_ord_id)
         seen_rows.append(row is not None and row.cancel_requested)
 
-    kit.venue.cancel_all = cancel_all  # type: ignore[method-assign]
+    kit.venue.cancel = cancel  # type: ignore[method-assign]
     decision = await kit.manager.cancel_everything("emergency", kit.ctx())
     assert not isinstance(decision, Denied) and seen_rows == [False]
     assert await kit.repo.events("cancel_all") == []

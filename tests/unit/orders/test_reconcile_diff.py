@@ -7,7 +7,7 @@ import pytest
 
 from krakenbot.domain.enums import Liquidity, OrderStatus, OrderType, Side
 from krakenbot.domain.events import Fill
-from krakenbot.domain.order import Order, OrderSnapshot
+from krakenbot.domain.order import Order, OrderSnapshot, UnreadableOrder
 from krakenbot.orders import fsm
 from krakenbot.orders.reconcile import (
     AdoptOrder,
@@ -20,6 +20,7 @@ from krakenbot.orders.reconcile import (
     MissingFill,
     ProvablyAbsent,
     StatusCorrection,
+    UnreadableForeignOrder,
     reconcile,
 )
 
@@ -127,6 +128,33 @@ def test_foreign_orders_and_fills_are_reported_not_adopted() -> None:
         ),
     )
     assert [type(c) for c in out] == [ForeignOrder, ForeignOrder, ForeignFill]
+
+
+def test_an_unreadable_order_of_ours_halts_and_is_never_declared_absent() -> None:
+    """Kraken lists our pending order but we cannot read it: a Conflict (trading halts), not
+    a rejection — it may well be live. An unreadable foreign one is only reported."""
+    pending = local(OrderStatus.PENDING_NEW, order_id=None, created_ns=NOW - 120 * S)
+    mine = UnreadableOrder("ONEW1", CL, "open", "unknown ordertype 'fancy'")
+    theirs = UnreadableOrder("ONEW2", None, "open", "unknown ordertype 'fancy'")
+    gone = UnreadableOrder("ONEW3", "manual-1", "canceled", "bad price")
+    ex = replace(exchange(), unreadable=(mine, theirs, gone))
+    out = reconcile(state(pending), ex)
+    assert [type(c) for c in out] == [Conflict, UnreadableForeignOrder]
+    assert out[0].order_id == "ONEW1" and "fancy" in out[0].describe()["detail"]
+    assert out[1].describe()["kind"] == "foreign_unreadable"
+
+
+def test_foreign_trigger_orders_describe_themselves() -> None:
+    trailing = snap(
+        cl_ord_id=None,
+        order_id="OTRAIL",
+        order_type=OrderType.TRAILING_STOP,
+        limit_price=None,
+        description="sell 100.00000000 XLMUSD @ trailing stop +5.0000%",
+    )
+    [c] = reconcile(state(), exchange(open_=(trailing,)))
+    assert isinstance(c, ForeignOrder)
+    assert c.describe()["detail"] == "open: sell 100.00000000 XLMUSD @ trailing stop +5.0000%"
 
 
 def test_missing_fill_for_a_local_order() -> None:

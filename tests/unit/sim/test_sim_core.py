@@ -18,6 +18,7 @@ from krakenbot.sim.exchange import Exchange
 from krakenbot.sim.market import Market
 from krakenbot.sim.model import OrderRequest
 from krakenbot.sim.pairs import make_pairs
+from krakenbot.sim.prices import PriceArg
 from krakenbot.sim.ratelimit import TIERS, RestCounter, TradingCounter, cancel_penalty
 from krakenbot.sim.ws_feed import BookGroup
 
@@ -167,6 +168,10 @@ def _req(ex: Exchange, **kw: object) -> OrderRequest:
         "price": D("0.28"),
     }
     base.update(kw)
+    if isinstance(base["price"], D):
+        base["price"] = PriceArg(base["price"])
+    if base.pop("post_only", False):
+        base["flags"] = frozenset({"post"})
     return OrderRequest(**base)  # type: ignore[arg-type]
 
 

@@ -1,0 +1,149 @@
+"""The order terms of a WebSocket v2 `executions` report (pure): order type, limit price
+(absolute or relative), trigger, iceberg, times, margin and the conditional close.
+
+Owns: `OrderTerms` and `decode_terms(row)`. Imports: stdlib, domain and kraken only.
+Fields (docs: websocket-v2/executions; API.md §7.5): `order_type` (the ten REST types),
+`limit_price` + `limit_price_type` (`static` | `quote` | `pct`), `triggers{reference, price,
+price_type, actual_price, peak_price, last_price, status, timestamp}`, deprecated
+`stop_price` / `trigger` (still sent; used only when `triggers` is absent),
+`display_qty`, `effective_time`, `expire_time`, `margin`, `reduce_only`,
+`contingent{order_type, trigger_price, trigger_price_type, limit_price, limit_price_type}`.
+A trailing-stop-limit's `limit_price` is always an offset from its trigger price (docs:
+websocket-v2/add_order `limit_price_type`: "for trailing-stop-limit order type, the value
+represents offset from the trigger price"), so it is never read as a price.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from krakenbot.domain.enums import OrderType, TimeInForce, TriggerReference
+from krakenbot.domain.order_terms import ContingentOrder, OrderPrice, TriggerState
+from krakenbot.kraken.order_fields import ws_price
+from krakenbot.kraken.ws_scalars import (
+    MalformedError,
+    dec,
+    opt_bool,
+    opt_dec,
+    opt_str,
+    opt_ts,
+    string,
+)
+
+# executions prints time_in_force upper case (GTC), add_order takes it lower case (API.md 7.5).
+_TIF = {"gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC, "gtd": TimeInForce.GTD}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderTerms:
+    order_type: OrderType | None = None
+    time_in_force: TimeInForce | None = None
+    limit_price: Decimal | None = None  # an absolute limit price
+    limit_offset: OrderPrice | None = None  # a relative one (then limit_price is None)
+    trigger: TriggerState | None = None
+    display_qty: Decimal | None = None
+    effective_ns: int | None = None
+    expire_ns: int | None = None
+    margin: bool | None = None
+    reduce_only: bool | None = None
+    contingent: ContingentOrder | None = None
+
+
+def _order_type(value: object) -> OrderType:
+    try:
+        return OrderType(string(value))
+    except ValueError as exc:
+        raise MalformedError(f"unknown order_type {value!r}") from exc
+
+
+def _opt_price(row: Mapping[str, Any], name: str, type_name: str) -> OrderPrice | None:
+    value = opt_dec(row.get(name))
+    if value is None:
+        return None
+    return ws_price(value, opt_str(row.get(type_name)))
+
+
+def _trigger(row: Mapping[str, Any], order_type: OrderType | None) -> TriggerState | None:
+    triggers = row.get("triggers")
+    if triggers is not None:
+        if type(triggers) is not dict:
+            raise MalformedError("triggers is not an object")
+        price = _opt_price(triggers, "price", "price_type")
+        if price is None:
+            raise MalformedError("triggers without a price")
+        return TriggerState(
+            reference=TriggerReference(triggers.get("reference") or "last"),
+            price=price,
+            status=opt_str(triggers.get("status")),
+            actual_price=opt_dec(triggers.get("actual_price")),
+            peak_price=opt_dec(triggers.get("peak_price")),
+            last_price=opt_dec(triggers.get("last_price")),
+            timestamp_ns=opt_ts(triggers.get("timestamp")),
+        )
+    # Older reports: the deprecated `stop_price` / `trigger` only (0 on non-trigger orders).
+    stop = opt_dec(row.get("stop_price"))
+    if order_type is None or not order_type.is_triggered or not stop:
+        return None
+    reference = TriggerReference(row.get("trigger") or "last")
+    return TriggerState(reference=reference, price=OrderPrice(stop))
+
+
+def _contingent(row: Mapping[str, Any]) -> ContingentOrder | None:
+    raw = row.get("contingent")
+    if raw is None:
+        return None
+    if type(raw) is not dict:
+        raise MalformedError("contingent is not an object")
+    return ContingentOrder(
+        order_type=_order_type(raw.get("order_type")),
+        trigger_price=_opt_price(raw, "trigger_price", "trigger_price_type"),
+        limit_price=_opt_price(raw, "limit_price", "limit_price_type"),
+    )
+
+
+def _limit(
+    row: Mapping[str, Any], order_type: OrderType | None
+) -> tuple[Decimal | None, OrderPrice | None]:
+    value = opt_dec(row.get("limit_price"))
+    if value is None:
+        return None, None
+    kind = opt_str(row.get("limit_price_type")) or "static"
+    if order_type is OrderType.TRAILING_STOP_LIMIT:
+        # An offset from the trigger price whatever its unit (see the module docstring).
+        sign = "-" if value < 0 else "+"
+        return None, OrderPrice(abs(value), sign, kind == "pct")
+    price = ws_price(value, kind)
+    return (price.value, None) if price.is_absolute else (None, price)
+
+
+def decode_terms(row: Mapping[str, Any]) -> OrderTerms:
+    raw_type = row.get("order_type")
+    order_type = None if raw_type is None else _order_type(raw_type)
+    tif = row.get("time_in_force")
+    limit_price, limit_offset = _limit(row, order_type)
+    expire = row.get("expire_time")
+    effective = row.get("effective_time")
+    display = row.get("display_qty")
+    return OrderTerms(
+        order_type=order_type,
+        time_in_force=None if tif is None else _tif(tif),
+        limit_price=limit_price,
+        limit_offset=limit_offset,
+        trigger=_trigger(row, order_type),
+        display_qty=None if display is None else dec(display),
+        effective_ns=None if effective is None else opt_ts(effective),
+        expire_ns=None if expire is None else opt_ts(expire),
+        margin=opt_bool(row.get("margin")),
+        reduce_only=opt_bool(row.get("reduce_only")),
+        contingent=_contingent(row),
+    )
+
+
+def _tif(value: object) -> TimeInForce:
+    tif = _TIF.get(str(value).lower())
+    if tif is None:
+        raise MalformedError(f"unknown time_in_force {value!r}")
+    return tif
