@@ -1,14 +1,15 @@
 """The status report: one shape for `GET /health`, `krakenbot status` and simple_status.py.
 
 Owns: `StatusReport`, the health verdict (`assess`: healthy / degraded with the reasons),
-the conversion of the engine's health value into it (read by attribute name, so the engine
-may add fields freely), its positions and PnL (`with_pnl`: one conversion of the portfolio's
-`PnlReport`, for a running daemon and for a stopped one alike), the rounding of its amounts
-to the pairs' decimals (a position to the pair's lot decimals, PnL and fees to its quote's
-cost decimals: no `-0.1527040334969600000…`, no `0E-8`; the ledger keeps every digit, and
-`marks` stay exact: a stopped daemon's status values its position at them) and the text
-rendering. Pure: no I/O, no clock reads (callers pass `now_ns`). Imports: stdlib,
-domain.portfolio and app.exitcodes.
+the conversion of the engine's health value into it (typed: a renamed health field is a
+type error, not a line missing from the report), its positions and PnL (`with_pnl`: one
+conversion of the portfolio's `PnlReport`, for a running daemon and a stopped one alike),
+the rounding of its amounts to the pairs' decimals (a position to the pair's lot decimals,
+PnL and fees to its quote's cost decimals: no `-0.1527040334969600000…`, no `0E-8`; the
+ledger keeps every digit, and `marks` stay exact: a stopped daemon's status values its
+position at them) and the text rendering. `Any` appears only for JSON documents (the
+report's own and Kraken's `--exchange` view). Pure: no I/O, no clock reads (callers pass
+`now_ns`). Imports: stdlib, domain.portfolio, engine.health and app.exitcodes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, Protocol
 
 from krakenbot.app.exitcodes import StatusExit
 from krakenbot.domain.portfolio import PnlReport
+from krakenbot.engine.health import EngineHealth
 
 NS = 1_000_000_000
 # Older market data than this means the feed is stalled (Kraken sends a heartbeat every
@@ -218,7 +220,7 @@ def assess(report: StatusReport) -> tuple[StatusExit, tuple[str, ...]]:
     return StatusExit.HEALTHY, ()
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, Enum):
@@ -227,7 +229,7 @@ def _text(value: Any) -> str | None:
 
 
 def from_engine_health(
-    health: object,
+    health: EngineHealth,
     *,
     now_ns: int,
     pid: int,
@@ -240,18 +242,10 @@ def from_engine_health(
     stopping: bool,
     decimals: Mapping[str, int] | None = None,
 ) -> StatusReport:
-    """The report of a running daemon from the engine's health value (fields by name),
-    amounts rounded to `decimals` (see `rounded`)."""
-    last_ns = getattr(health, "last_market_data_ns", None)
-    age = None if not last_ns else max(0.0, (now_ns - int(last_ns)) / NS)
-    counts_doc = jsonable(getattr(health, "counts", None) or {})
-    counts_raw: dict[str, Any] = counts_doc if isinstance(counts_doc, dict) else {}
-    counts = {str(k): int(v) for k, v in counts_raw.items() if _is_int(v)}
-    open_orders = getattr(health, "open_orders", None)
-    if isinstance(open_orders, list | tuple):
-        open_orders = len(open_orders)
-    verified = getattr(health, "book_verified", None)
-    pnl = getattr(health, "pnl", None)
+    """The report of a running daemon from the engine's health value, amounts rounded to
+    `decimals` (see `rounded`)."""
+    last_ns = health.last_market_data_ns
+    age = None if not last_ns else max(0.0, (now_ns - last_ns) / NS)
     report = StatusReport(
         running=True,
         source="daemon",
@@ -259,28 +253,24 @@ def from_engine_health(
         mode=mode,
         started_ns=started_ns,
         uptime_s=round(max(0, now_ns - started_ns) / NS, 3),
-        trading_state=_text(getattr(health, "trading_state", None)),
-        breaker_state=_text(getattr(health, "breaker_state", None)),
+        trading_state=health.trading_state.value,
+        breaker_state=health.breaker_state.value,
         market_data_age_s=None if age is None else round(age, 3),
-        book_verified=None if verified is None else bool(verified),
-        ws_public=_text(getattr(health, "ws_public", None)),
-        ws_private=_text(getattr(health, "ws_private", None)),
-        open_orders=None if open_orders is None else int(open_orders),
-        last_error=_text(getattr(health, "last_error", None)) or None,
-        ledger_error=_text(getattr(health, "ledger_error", None)) or None,
+        book_verified=health.book_verified,
+        ws_public=None if health.ws_public is None else health.ws_public.value,
+        ws_private=None if health.ws_private is None else health.ws_private.value,
+        open_orders=health.open_orders,
+        last_error=health.last_error or None,
+        ledger_error=health.ledger_error or None,
         dms_state=dms_state,
         dms_trigger_time=dms_trigger_time,
         data_files=dict(data_files),
-        counts=counts,
+        counts=dataclasses.asdict(health.counts),
         healthy=healthy,
         stopping=stopping,
         decimals=dict(decimals or {}),
     )
-    return rounded(report.with_pnl(pnl) if isinstance(pnl, PnlReport) else report)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return rounded(report.with_pnl(health.pnl))
 
 
 def render_text(report: StatusReport) -> str:
