@@ -111,10 +111,10 @@ def test_money_is_parsed_exactly(env: pytest.MonkeyPatch) -> None:
         ({"DEAD_MAN_SWITCH_REFRESH_S": "60"}, ["DEAD_MAN_SWITCH_REFRESH_S=60"]),
         (
             {"DEAD_MAN_SWITCH_TIMEOUT_S": "90000", "DEAD_MAN_SWITCH_REFRESH_S": "20"},
-            ["DEAD_MAN_SWITCH_TIMEOUT_S=90000"],
+            ["DEAD_MAN_SWITCH_TIMEOUT_S='90000'", "86400"],
         ),
-        ({"LEDGER_FAILURE_GRACE_S": "0"}, ["LEDGER_FAILURE_GRACE_S=0.0", "greater than 0"]),
-        ({"LEDGER_FAILURE_GRACE_S": "601"}, ["LEDGER_FAILURE_GRACE_S=601", "at most 600"]),
+        ({"LEDGER_FAILURE_GRACE_S": "0"}, ["LEDGER_FAILURE_GRACE_S='0'", "greater than 0"]),
+        ({"LEDGER_FAILURE_GRACE_S": "601"}, ["LEDGER_FAILURE_GRACE_S='601'", "at most 600"]),
         ({"LEDGER_FAILURE_GRACE_S": "soon"}, ["LEDGER_FAILURE_GRACE_S", "soon"]),
         ({"KRAKEN_API_KEY": FAKE_KEY}, ["KRAKEN_API_KEY", "KRAKEN_API_SECRET"]),
         ({"KRAKEN_STATUS_API_SECRET": FAKE_SECRET}, ["KRAKEN_STATUS_API_KEY"]),

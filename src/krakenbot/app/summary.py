@@ -10,15 +10,17 @@ Imports: anything (composition root).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TextIO
+from typing import Any, TextIO
 
 from krakenbot.app.daemon import Daemon, RunOutcome
 from krakenbot.config import Settings
 from krakenbot.domain.portfolio import utc_day
+from krakenbot.errors import KrakenbotError
 from krakenbot.sim import Sim
 from krakenbot.store import Database, LedgerRepository
 
@@ -171,6 +173,18 @@ async def gather(
     )
 
 
+async def gather_text(repo: LedgerRepository, **fields: Any) -> str:
+    """`gather(repo, **fields).text()`; when the ledger cannot be read (e.g. its files became
+    unwritable, which stopped the daemon), the exit status and reason alone."""
+    try:
+        return (await gather(repo, **fields)).text()
+    except (sqlite3.Error, OSError, KrakenbotError) as exc:
+        return (
+            f"krakenbot --sim summary: the ledger cannot be read ({exc})\n"
+            f"  exit status       {fields.get('exit_status')} ({fields.get('reason')})"
+        )
+
+
 def _cents(amount: Decimal, *, sign: bool = False) -> str:
     """Display only (the ledger keeps every digit): four places are enough for a person."""
     shown = amount.quantize(Decimal("0.0001"))
@@ -192,7 +206,7 @@ async def print_summary(
     open_on_exchange = None
     if sim is not None:
         open_on_exchange = sum(1 for o in sim.control.orders() if o["status"] in _OPEN)
-    summary = await gather(
+    text = await gather_text(
         daemon.repo,
         marks=report.mark_prices(),
         day=utc_day(daemon.clock.now_ns()),
@@ -206,4 +220,4 @@ async def print_summary(
         reason=outcome.reason,
         max_trade_usd=settings.max_trade_size,
     )
-    print(summary.text(), file=out, flush=True)
+    print(text, file=out, flush=True)
