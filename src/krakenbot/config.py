@@ -3,11 +3,11 @@
 Owns: the pydantic-settings `Settings` model (environment + `.env` file, or the file given with
 `--env-file`), the cross-field safety checks, the conversion of a validation failure into one
 operator-readable `ConfigError` (setting name + offending value, never a secret, never a
-traceback), and the per-component sections (`settings.rest()`, `settings.risk_limits()`, …)
-defined in `krakenbot.domain.sections`. The single-value rules (every number finite and in
-its range, an empty number refused, URL and parameter checks) live in `config_rules`.
-Composition root: it may import anything, and nothing below `app/` should import it —
-components receive their section instead.
+traceback), and the per-component sections (`settings.rest()`, `settings.ws()`, …) defined in
+`krakenbot.domain.sections`, and the risk gate's `risk.limits.RiskLimits`. The single-value
+rules (every number finite and in its range, an empty number refused, URL and parameter
+checks) live in `config_rules`. Composition root: it may import anything, and nothing below
+`app/` should import it — components receive their section instead.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ from krakenbot.domain.sections import (
     LockSection,
     LogSection,
     RestSection,
-    RiskLimits,
     Secret,
     StoreSection,
     StrategySection,
@@ -63,6 +62,7 @@ from krakenbot.domain.sections import (
     WsSection,
 )
 from krakenbot.errors import ConfigError
+from krakenbot.risk.limits import RiskLimits
 
 __all__ = ["SECRET_FIELDS", "Settings", "format_validation_error", "load_settings"]
 DEFAULT_ENV_FILE = Path(".env")
@@ -321,13 +321,14 @@ class Settings(BaseSettings):
         return _credentials(self.kraken_status_api_key, self.kraken_status_api_secret)
 
     def risk_limits(self) -> RiskLimits:
+        """The risk gate's limits (raises ConfigError if they contradict each other)."""
         return RiskLimits(
+            allowed_symbols=frozenset(self.allowed_pairs),
             max_trade_usd=self.max_trade_size,
             max_total_exposure_usd=self.max_total_exposure,
             min_order_usd=self.min_order_size,
             max_positions=self.max_positions,
             max_daily_loss_usd=self.max_daily_losses,
-            allowed_pairs=self.allowed_pairs,
             post_only=self.post_only,
         )
 
@@ -338,15 +339,6 @@ class Settings(BaseSettings):
             tier=self.kraken_api_tier,
             timeout_s=self.rest_timeout_s,
             credentials=self.credentials(),
-        )
-
-    def status_rest(self) -> RestSection:
-        """REST section for `status` / emergency stop: the status key when set, else none."""
-        return RestSection(
-            base_url=self.kraken_rest_url.rstrip("/"),
-            tier=self.kraken_api_tier,
-            timeout_s=self.rest_timeout_s,
-            credentials=self.status_credentials(),
         )
 
     def ws(self) -> WsSection:
@@ -397,7 +389,12 @@ class Settings(BaseSettings):
         return params
 
     def strategy_config(self) -> StrategySection:
-        return StrategySection(name=self.strategy, pairs=self.allowed_pairs, mode=self.trading_mode)
+        return StrategySection(
+            name=self.strategy,
+            params=self.strategy_parameters(),
+            pairs=self.allowed_pairs,
+            mode=self.trading_mode,
+        )
 
     def secret_values(self) -> tuple[str, ...]:
         """Every secret string set, for the log redaction filter."""

@@ -24,13 +24,13 @@ from e2e_helpers import (
     assert_ledger_matches_exchange,
     cli,
     daemon_env,
-    eventually,
     healthy,
     ledger,
     ledger_matches_exchange,
     open_orders,
     start_daemon,
 )
+from tests.eventually import eventually
 
 from file_faults import unwritable
 from krakenbot.sim import Sim, SimConfig, running_sim

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from e2e_helpers import cli, eventually, sim_daemon_env, start_sim_daemon
+from e2e_helpers import cli, sim_daemon_env, start_sim_daemon
+from tests.eventually import eventually
 
 from krakenbot.app.exitcodes import StatusExit, StopExit
 from krakenbot.app.registry import DaemonEntry, registry_dir, running_daemons

@@ -34,7 +34,8 @@ def check_command(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(env_file)
         # The strategy validates its own parameters: load it so a typo fails here, not at run.
-        load_strategy(settings.strategy, settings.strategy_parameters())
+        chosen = settings.strategy_config()
+        load_strategy(chosen.name, chosen.params)
     except ConfigError as exc:
         print(f"krakenbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG

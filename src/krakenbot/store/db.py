@@ -148,6 +148,10 @@ class Database:
     ) -> None:
         await self.close()
 
+    def in_transaction(self) -> bool:
+        """True inside this task's own `transaction()` (a nested one is a savepoint)."""
+        return self._in_own_transaction()
+
     def _in_own_transaction(self) -> bool:
         task = asyncio.current_task()
         return task is not None and self._owner is task
