@@ -26,13 +26,13 @@ from e2e_helpers import (
     Daemon,
     assert_ledger_matches_exchange,
     daemon_env,
-    eventually,
     healthy,
     ledger,
     ledger_matches_exchange,
     open_orders,
     start_daemon,
 )
+from tests.eventually import eventually
 
 from krakenbot.sim import Sim, SimConfig, running_sim
 
@@ -94,7 +94,8 @@ async def test_kill_9_with_a_position_the_stop_fires_at_the_exchange(
     assert trigger == (avg * Decimal("0.97")).quantize(Decimal("0.000001"), rounding="ROUND_DOWN")
     rows = ledger(tmp_path, "SELECT ordertype, price, tag FROM orders WHERE tag = 'protect'")
     assert rows == [("stop-loss", str(trigger), "protect")]  # persisted before it was sent
-    assert sim.control.dead_man_trigger_ns() is None  # the switch would cancel the stop
+    # The switch would cancel the stop: it is disarmed right after the fill (one REST call).
+    await eventually(lambda: sim.control.dead_man_trigger_ns() is None, 10, "switch disarmed")
 
     daemon.kill9()
     await daemon.wait(10)
@@ -176,7 +177,9 @@ async def test_sigstop_with_a_position_keeps_its_stop(sim: Sim, tmp_path: Path) 
         sim, tmp_path, DEAD_MAN_SWITCH_TIMEOUT_S="3", DEAD_MAN_SWITCH_REFRESH_S="1"
     )
     try:
-        assert sim.control.dead_man_trigger_ns() is None  # disarmed for the stop
+        await eventually(  # disarmed for the stop right after the fill (one REST call)
+            lambda: sim.control.dead_man_trigger_ns() is None, 10, "the switch is disarmed"
+        )
         os.kill(daemon.pid, signal.SIGSTOP)
         frozen = sim.state.now_ns()
         # Well past the switch's 3 s timeout (and the 5 s GTD floor of any entry).

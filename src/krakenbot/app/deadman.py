@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from krakenbot.app.contract import StackLike
 from krakenbot.clock import Clock
@@ -112,23 +112,20 @@ class DeadMansSwitch:
         self.trigger_time: str | None = None
         self.last_error: str | None = None
         self.refreshes = 0
+        # An arm may have reached Kraken (sent, not yet confirmed disabled): only then does a
+        # stop need to send timeout 0 (a rate-limited call that would otherwise slow it).
+        self.maybe_armed = False
 
     @classmethod
     def for_stack(
         cls, stack: StackLike, section: DeadManSwitchSection, clock: Clock
-    ) -> DeadMansSwitch:
-        """The switch over the stack's REST client, told by the engine what it must cover
-        (and poked when that changes)."""
-        dms = cls(
-            stack.rest,
-            section,
-            healthy=stack.healthy,
-            clock=clock,
-            need=getattr(stack, "switch_need", None),
-        )
-        watch = getattr(stack, "watch_switch_need", None)
-        if watch is not None:
-            watch(dms.poke)
+    ) -> DeadMansSwitch | None:
+        """The switch over the stack's REST client (None without one: paper), told by the
+        engine what it must cover (and poked when that changes)."""
+        if stack.rest is None:
+            return None
+        dms = cls(stack.rest, section, healthy=stack.healthy, clock=clock, need=stack.switch_need)
+        stack.watch_switch_need(dms.poke)
         return dms
 
     def _set(self, state: DmsState, trigger: str | None) -> None:
@@ -151,19 +148,24 @@ class DeadMansSwitch:
     async def step(self) -> DmsAction:
         """One refresh cycle: ask the policy, send what it says. Errors are logged, not raised:
         a failed refresh simply lets the timer run out, which is the safe direction."""
-        system = await self._system()
+        need = self._need() if self._need is not None else None
+        # Off whatever the exchange's state: no SystemStatus call before the disarm that a
+        # needed protective stop is waiting for.
+        off = need is not None and (need.protection or not need.entry)
+        system = None if off else await self._system()
         # OFF is "unknown" too: an earlier process may have left Kraken's timer armed.
         armed = self.state in (DmsState.ARMED, DmsState.LAPSING, DmsState.OFF)
-        need = self._need() if self._need is not None else None
         action = dms_action(healthy=self._healthy(), system=system, armed=armed, need=need)
         maintenance = system is SystemState.MAINTENANCE
         try:
             if action is DmsAction.ARM:
+                self.maybe_armed = True
                 result = await self._api.cancel_all_orders_after(self._section.timeout_s)
                 self.refreshes += 1
                 self._set(DmsState.ARMED, result.trigger_time or None)
             elif action is DmsAction.DISARM:
                 await self._api.cancel_all_orders_after(0)
+                self.maybe_armed = False
                 self._set(DmsState.PAUSED if maintenance else DmsState.STANDBY, None)
             elif action is DmsAction.STANDBY:
                 self._set(DmsState.STANDBY, None)
@@ -183,31 +185,63 @@ class DeadMansSwitch:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Refresh every `refresh_s` until `stop` is set (waits on the injected clock), and
-        at once when poked."""
+        at once when poked. A stop never waits for a refresh in progress (one waiting for
+        rate-limit headroom can take seconds): the refresh is abandoned and never arms the
+        switch after the stop."""
         while not stop.is_set():
             self._poked.clear()
-            await self.step()
+            if not await _until_stop(self.step(), stop):
+                return
             # Until settled (start-up, a lapse, a failed send) look again every second;
             # armed or on standby, at the configured period (or when poked).
             period: float = self._section.refresh_s
             if self.state not in (DmsState.ARMED, DmsState.STANDBY) or self.last_error:
                 period = min(period, _RETRY_S)
-            sleeper = asyncio.ensure_future(self._clock.sleep(period))
-            stopper = asyncio.ensure_future(stop.wait())
-            poked = asyncio.ensure_future(self._poked.wait())
-            try:
-                await asyncio.wait({sleeper, stopper, poked}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (sleeper, stopper, poked):
-                    task.cancel()
+            await _until_stop(self._sleep_or_poke(period), stop)
+
+    async def _sleep_or_poke(self, period: float) -> None:
+        sleeper = asyncio.ensure_future(self._clock.sleep(period))
+        poked = asyncio.ensure_future(self._poked.wait())
+        try:
+            await asyncio.wait({sleeper, poked}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, poked):
+                task.cancel()
 
     async def disable(self) -> bool:
-        """Send timeout 0 (clean stop). True when Kraken confirmed it."""
+        """Send timeout 0 (clean stop). True when Kraken confirmed it, or when no arm was
+        ever sent (nothing to disable: a stop right after start-up stays quick)."""
+        if not self.maybe_armed:
+            self._set(DmsState.OFF, None)
+            return True
         try:
             await self._api.cancel_all_orders_after(0)
         except KrakenbotError as exc:
             self.last_error = str(exc)
             logger.warning("could not disable the dead man's switch", extra={"error": str(exc)})
             return False
+        self.maybe_armed = False
         self._set(DmsState.OFF, None)
         return True
+
+
+async def _until_stop(work: Coroutine[Any, Any, object], stop: asyncio.Event) -> bool:
+    """Run `work` until it finishes (True; its failure is raised) or `stop` is set (False:
+    `work` is cancelled). Our own cancellation is never swallowed."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        task.cancel()
+        raise
+    finally:
+        stopper.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.wait({task})
+        if not task.cancelled():
+            task.result()
+        return False
+    task.result()
+    return True

@@ -38,7 +38,8 @@ def _kept(e: Engine) -> tuple[str, ...]:
 async def shutdown(e: Engine, timeout_s: float) -> ShutdownReport:
     """Cancel every live order of ours but the protective stops (through the gate), confirm
     by polling the venue's open orders (1 REST point per poll: the streams may already be
-    gone), then one reconciliation settles the ledger. Bounded by `timeout_s`; never raises."""
+    gone), then one reconciliation settles the ledger if anything happened since start-up's.
+    Bounded by `timeout_s`; never raises."""
     e.request_stop("shutdown")
     clock = e.clock
     deadline = clock.monotonic_ns() + int(timeout_s * _NS)
@@ -59,9 +60,10 @@ async def shutdown(e: Engine, timeout_s: float) -> ShutdownReport:
             async with e.lock:  # re-sent only after cancel_retry_s (idempotent)
                 for cl_ord_id in still:
                     await e.manager.cancel(CancelIntent(cl_ord_id, "shutdown"), e.risk_context())
-        if clock.monotonic_ns() < deadline and e.ledger.failing is None:
-            # Settles the ledger; pointless (and slow: every write waits for the busy
-            # timeout) while it cannot be written: then the venue's answer above stands.
+        busy = bool(sent or e._counts.orders or e._counts.fills)
+        if busy and clock.monotonic_ns() < deadline and e.ledger.failing is None:
+            # Settles the ledger. Not with nothing sent or filled since start-up's (a stop
+            # soon after start stays quick), nor unwritable (every write would wait).
             await e.reconcile("shutdown")
             still = _open_ours(e)
         await e.manager.drain(0.1)

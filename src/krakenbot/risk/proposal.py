@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from krakenbot.domain.commands import AmendIntent, OrderIntent, PlaceOrder
 from krakenbot.domain.enums import OrderType, Side
-from krakenbot.domain.portfolio import WorkingOrder
+from krakenbot.domain.working import WorkingOrder
 from krakenbot.risk.decision import Rule
 
 _T = TypeVar("_T")
