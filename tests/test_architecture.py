@@ -29,6 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "paper": BASE | {"paper", "ports", "sim", "orders", "risk"},
     "sim": BASE | {"sim"},
     "marketdata": BASE | {"marketdata", "kraken", "net"},
+    "backtest": BASE | {"backtest"},
 }
 # Composition root and operator surface: may import anything.
 ANYTHING = {"app", "cli", "config", "logs", "commands", "__main__", "lock", "status"}
