@@ -152,10 +152,11 @@ class Downloader:
         width_s = req.interval_min * 60
         while pos < end:
             page = await self.client.ohlc(req.instrument.rest_id, req.interval_min, pos // NS - 1)
-            if not page.committed:
-                return pos  # nothing committed after `pos`: the present
-            first = page.committed[0].time_s * NS
-            if first > pos:  # older than the 720 candles OHLC serves: from trades
+            oldest = page.committed[0] if page.committed else page.current
+            if oldest is None:
+                return pos
+            first = oldest.time_s * NS
+            if first > pos:  # older than the candles OHLC serves: from trades
                 head = (pos, min(end, first))
                 reach = await self.candles_from_trades(req, csink, tds, head)
                 if reach < head[1]:
@@ -163,6 +164,8 @@ class Downloader:
                 pos = reach
                 if pos >= end:
                     return end
+            if not page.committed:
+                return pos  # only the open candle: the present
             reach = min(end, (page.last + width_s) * NS)
             if reach <= pos:
                 return pos
