@@ -54,7 +54,6 @@ from krakenbot.domain.sections import (
     HealthSection,
     LockSection,
     LogSection,
-    ProtectionSection,
     RestSection,
     Secret,
     StoreSection,
@@ -109,9 +108,7 @@ class Settings(BaseSettings):
     max_daily_losses: Decimal = Decimal("20")
     allowed_pairs: Annotated[tuple[str, ...], NoDecode] = ("XLM/USD",)
     post_only: bool = True
-    # The exchange-side stop-loss that covers every open position: this many percent below
-    # the average entry price (it fires at Kraken even when krakenbot is gone).
-    protective_stop_pct: Decimal = Decimal("3.0")
+    protective_stop_pct: Decimal = Decimal("3.0")  # each position's stop at Kraken, % below entry
 
     circuit_breaker_threshold: int = 5
     circuit_breaker_cooldown_s: float = 300.0
@@ -360,9 +357,6 @@ class Settings(BaseSettings):
             cooldown_s=self.circuit_breaker_cooldown_s,
         )
 
-    def protection(self) -> ProtectionSection:
-        return ProtectionSection(stop_pct=self.protective_stop_pct)
-
     def dead_man_switch(self) -> DeadManSwitchSection:
         return DeadManSwitchSection(
             timeout_s=self.dead_man_switch_timeout_s, refresh_s=self.dead_man_switch_refresh_s
@@ -405,12 +399,8 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> tuple[str, ...]:
         """Every secret string set, for the log redaction filter."""
-        values: list[str] = []
-        for name in sorted(SECRET_FIELDS):
-            secret = getattr(self, name)
-            if secret is not None:
-                values.append(secret.get_secret_value())
-        return tuple(values)
+        secrets = (getattr(self, name) for name in sorted(SECRET_FIELDS))
+        return tuple(s.get_secret_value() for s in secrets if s is not None)
 
     def masked(self) -> dict[str, str]:
         """Every setting as display text, in declaration order, secrets masked."""

@@ -32,7 +32,6 @@ def test_defaults_are_the_documented_ones(env: pytest.MonkeyPatch) -> None:
     assert s.allowed_pairs == ("XLM/USD",)
     assert s.post_only is True
     assert s.protective_stop_pct == Decimal("3.0")
-    assert s.protection().stop_pct == Decimal("3.0")
     assert s.circuit_breaker_threshold == 5
     assert s.kraken_api_tier is ApiTier.STARTER
     assert s.kraken_rest_url == "https://api.kraken.com"

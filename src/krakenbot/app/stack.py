@@ -329,7 +329,7 @@ def _engine_config(settings: Settings, base: EngineConfig) -> EngineConfig:
     protective stop's distance, and the entries' lifetime (GTD, the dead man's switch
     timeout: an entry never outlives what the switch allows, even where there is none)."""
     tuning = base.protection
-    protection = replace(tuning.protection, stop_pct=settings.protection().stop_pct)
+    protection = replace(tuning.protection, stop_pct=settings.protective_stop_pct)
     expire_s = float(max(MIN_EXPIRE_S, settings.dead_man_switch().timeout_s))
     return replace(
         base,

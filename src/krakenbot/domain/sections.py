@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
@@ -99,14 +98,6 @@ class DeadManSwitchSection:
 
     timeout_s: int
     refresh_s: int
-
-
-@dataclass(frozen=True, slots=True)
-class ProtectionSection:
-    """The exchange-side protective stop (PROTECTIVE_STOP_PCT): a Kraken `stop-loss` sell
-    for each open position, `stop_pct` percent below its average entry price."""
-
-    stop_pct: Decimal
 
 
 @dataclass(frozen=True, slots=True)
