@@ -304,7 +304,8 @@ class Database:
         target = Path(target)
         if target.exists():
             raise FileExistsError(f"{target} already exists; not overwriting it")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.parent.is_dir():  # never a folder nobody asked for (a typo in the path)
+            raise FileNotFoundError(f"{target.parent} is not an existing folder")
         async with self._reading(), aiosqlite.connect(str(target)) as copy:
             await self._run("SELECT 1")  # refused, like any statement, while unwritable
             await self._conn.backup(copy)

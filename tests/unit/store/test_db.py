@@ -131,6 +131,10 @@ async def test_reader_does_not_see_another_tasks_uncommitted_write(db: Database)
 async def test_backup_is_a_consistent_copy(db: Database, tmp_path: Path) -> None:
     async with db.transaction():
         await _put(db, "kept")
+    with pytest.raises(FileNotFoundError):  # a missing folder is never made up
+        await db.backup_to(tmp_path / "copies" / "copy.db")
+    assert not (tmp_path / "copies").exists()
+    (tmp_path / "copies").mkdir()
     target = await db.backup_to(tmp_path / "copies" / "copy.db")
     copy = await Database.open(target)
     try:
