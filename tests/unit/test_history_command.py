@@ -267,3 +267,16 @@ def test_a_running_daemons_ledger_is_found_and_several_are_never_guessed(
     assert "2 krakenbot daemons are running" in err and "--db" in err
     code, out, _ = _run(capsys, "profit", "--data-dir", str(ledger.parent), "--json")
     assert code == 0 and json.loads(out)["database"] == str(ledger)
+
+
+def test_a_hand_edited_ledger_is_reported_not_a_traceback(
+    ledger: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sqlite3.connect(ledger) as conn:
+        conn.execute("UPDATE fills SET volume = '-5' WHERE trade_id = 'T1'")
+    code, out, err = _run(capsys, "profit", "--db", str(ledger))
+    assert code == 1 and out == "" and "cannot read the ledger" in err
+    with sqlite3.connect(ledger) as conn:
+        conn.execute("UPDATE fills SET price = 'abc' WHERE trade_id = 'T2'")
+    code, _, err = _run(capsys, "trades", "--fills", "--db", str(ledger))
+    assert code == 1 and "Traceback" not in err

@@ -114,7 +114,11 @@ def _snapshot(text: str | None) -> StatusReport | None:
 def _int_map(value: object) -> dict[str, int]:
     if not isinstance(value, dict):
         return {}
-    return {str(k): v for k, v in value.items() if isinstance(v, int) and 0 <= v <= 18}
+    return {
+        str(k): v
+        for k, v in value.items()
+        if isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 18
+    }
 
 
 async def read_ledger(path: Path, *, fills: bool, orders: bool, clock: Clock) -> LedgerView:
@@ -151,10 +155,11 @@ async def _run(
     path = choice.path
     try:
         view = await read_ledger(path, fills=fills, orders=not fills, clock=clock)
-    except (OSError, sqlite3.Error, KrakenbotError) as exc:
+        listing = build(view, clock.now_ns())
+    except (OSError, sqlite3.Error, KrakenbotError, ValueError) as exc:
+        # Missing, locked out, not a ledger, or rows no krakenbot wrote (a hand-edited file).
         emit(f"krakenbot {command}: cannot read the ledger {path}: {exc}", stream=sys.stderr)
         return EXIT_UNREADABLE
-    listing = build(view, clock.now_ns())
     if args.json:
         emit(render_json(listing, str(path)))
     elif args.csv:
