@@ -17,6 +17,7 @@ from krakenbot.sim.auth import KeyStore
 from krakenbot.sim.config import SimConfig
 from krakenbot.sim.exchange import Exchange
 from krakenbot.sim.faults import FaultInjector
+from krakenbot.sim.history import keep_newest
 from krakenbot.sim.pairs import make_pairs
 from krakenbot.sim.ratelimit import NS, TIERS, RestCounter
 
@@ -56,6 +57,7 @@ class SimState:
     def new_token(self) -> str:
         token = base64.b64encode(self.rng.randbytes(32)).decode().rstrip("=")
         self.tokens[token] = self.now_ns()
+        keep_newest(self.tokens)  # bounded (sim/history.py)
         return token
 
     def token_ok(self, token: object, *, connected_before: bool) -> bool:
