@@ -24,10 +24,12 @@ import pytest
 from settings_env import isolate
 
 from krakenbot.app.daemon import STATUS_STATE_KEY
+from krakenbot.app.history import trip_listing
 from krakenbot.app.registry import DaemonEntry, registry_dir, write_entry
 from krakenbot.app.status_model import StatusReport
 from krakenbot.cli import main
 from krakenbot.clock import ManualClock
+from krakenbot.commands._history_out import Places, render_table
 from krakenbot.domain.commands import PlaceOrder
 from krakenbot.domain.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from krakenbot.domain.events import Fill
@@ -280,3 +282,11 @@ def test_a_hand_edited_ledger_is_reported_not_a_traceback(
         conn.execute("UPDATE fills SET price = 'abc' WHERE trade_id = 'T2'")
     code, _, err = _run(capsys, "trades", "--fills", "--db", str(ledger))
     assert code == 1 and "Traceback" not in err
+
+
+def test_the_table_fits_a_legacy_windows_console() -> None:
+    listing = trip_listing(Portfolio(FILLS).round_trips(), since_ns=None, pair=None)
+    text = render_table(listing, Places(DECIMALS, PRICES), ["end"], terminal=False,
+                        encoding="cp1252")  # fmt: skip
+    text.encode("cp1252")  # PowerShell 5.1's console would raise UnicodeEncodeError otherwise
+    assert "0.289811" in text and text.splitlines()[-1] == "end"

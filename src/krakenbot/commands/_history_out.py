@@ -129,7 +129,7 @@ def render_table(
         console.print(table)
     for line in footer:
         console.print(Text(line))
-    return buf.getvalue().rstrip("\n")
+    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines())
 
 
 def render_json(listing: Listing, database: str) -> str:
