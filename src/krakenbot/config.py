@@ -69,7 +69,7 @@ DEFAULT_ENV_FILE = Path(".env")
 # WS v2 book depths Kraken accepts (docs: websocket-v2/book, `depth` parameter).
 BOOK_DEPTHS = (10, 25, 100, 500, 1000)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_PAIR = re.compile(r"^[A-Z0-9]{1,16}/[A-Z0-9]{1,16}$")
+PAIR_FORM = re.compile(r"^[A-Z0-9]{1,16}/[A-Z0-9]{1,16}$")
 # A built-in name, or `package.module:ClassName` as strategy.loader accepts.
 _STRATEGY = re.compile(r"^(?:[a-z][a-z0-9_]{0,63}|[A-Za-z_][\w.]{0,127}:[A-Za-z_]\w{0,63})$")
 
@@ -155,7 +155,7 @@ class Settings(BaseSettings):
         pairs: list[str] = []
         for raw in value:
             pair = raw.strip().upper()
-            if not _PAIR.match(pair):
+            if not PAIR_FORM.match(pair):
                 raise ValueError(
                     f"pair {raw!r} is not in BASE/QUOTE form (Kraken WS v2 names, e.g. XLM/USD)"
                 )

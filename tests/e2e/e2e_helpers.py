@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import sys
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,11 @@ async def cli(home: Path, env: dict[str, str], *args: str, timeout_s: float = 60
 
 async def healthy(home: Path, env: dict[str, str]) -> bool:
     return (await cli(home, env, "status", "--json")).code == 0
+
+
+def mid(sim: Sim, symbol: str = "XLM/USD") -> Decimal:
+    """The simulated market's mid price now."""
+    return Decimal(sim.state.exchange.markets[symbol].mid)
 
 
 def open_orders(sim: Sim) -> list[dict[str, object]]:

@@ -29,6 +29,7 @@ from e2e_helpers import (
     ledger,
     ledger_matches_exchange,
     open_orders,
+    sim_daemon_env,
     start_daemon,
 )
 from tests.eventually import eventually
@@ -241,6 +242,17 @@ async def test_run_sim_duration_prints_a_summary(tmp_path: Path) -> None:
     assert "krakenbot --sim summary" in result.out
     assert (tmp_path / "data" / "sim" / "trading.db").is_file()
     assert "exit status       0" in result.out
+
+
+async def test_run_sim_summary_names_its_files_by_absolute_path(tmp_path: Path) -> None:
+    env = sim_daemon_env()  # DATA_DIR left at its default: `data`, relative to the folder
+    result = await cli(tmp_path, env, "run", "--sim", "--duration", "1", timeout_s=60)
+    assert result.code == 0, result.err
+    shown = dict(
+        line.split(maxsplit=1) for line in result.out.splitlines() if line.startswith("  ")
+    )
+    assert shown["database"] == str(tmp_path / "data" / "sim" / "trading.db")
+    assert shown["log"] == str(tmp_path / "data" / "sim" / "krakenbot.log")
 
 
 # ---- the ledger's -shm file unwritable (SQLite would die of SIGBUS writing it) --------

@@ -29,6 +29,7 @@ from krakenbot.app.status_model import (
     amount_decimals,
     from_engine_health,
     jsonable,
+    price_places,
 )
 from krakenbot.clock import Clock
 from krakenbot.domain.enums import ConnectionState
@@ -161,6 +162,7 @@ class Daemon:
             data_files=self.data_files,
             stopping=self.stopping,
             decimals=amount_decimals(self.stack.instruments),
+            price_decimals=price_places(self.stack.instruments),
         )
 
     # ------------------------------------------------------------------ run

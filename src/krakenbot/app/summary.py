@@ -224,8 +224,9 @@ async def print_summary(
         speed=speed,
         reconnects=report.counts.get("reconnects"),
         open_on_exchange=open_on_exchange,
-        database=str(settings.database_path),
-        log=str(settings.log_file),
+        # Absolute (as `status` shows them): `trades` or sqlite3 may run from anywhere.
+        database=daemon.data_files["database"],
+        log=daemon.data_files["log"],
         exit_status=int(outcome.exit_status),
         reason=outcome.reason,
         max_trade_usd=settings.max_trade_size,

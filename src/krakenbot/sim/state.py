@@ -14,6 +14,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from krakenbot.clock import Clock
+from krakenbot.sim.account_history import keep_newest
 from krakenbot.sim.auth import KeyStore
 from krakenbot.sim.config import SimConfig
 from krakenbot.sim.exchange import Exchange
@@ -62,6 +63,7 @@ class SimState:
     def new_token(self) -> str:
         token = base64.b64encode(self.rng.randbytes(32)).decode().rstrip("=")
         self.tokens[token] = self.now_ns()
+        keep_newest(self.tokens)  # bounded (sim/history.py)
         return token
 
     def token_ok(self, token: object, *, connected_before: bool) -> bool:

@@ -176,6 +176,13 @@ class LedgerRepository:
         """Orders not in a terminal state (pending_new, open, partially_filled), oldest first."""
         return await self.orders_since(2**63 - 1)  # nothing is created that late
 
+    async def orders_created_since(self, since_ns: int = 0) -> list[OrderRecord]:
+        """Every order created at or after `since_ns` (0: all), oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM orders WHERE created_ns >= ? ORDER BY created_ns, id", (since_ns,)
+        )
+        return [order_from_row(r) for r in rows]
+
     async def orders_since(self, since_ns: int) -> list[OrderRecord]:
         """Every non-terminal order plus every order created at or after `since_ns`."""
         marks = ", ".join("?" for _ in _OPEN_STATUSES)
