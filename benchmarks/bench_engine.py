@@ -42,7 +42,7 @@ from krakenbot.domain.commands import Intent, OrderIntent, PlaceOrder
 from krakenbot.domain.enums import OrderType, Side, TimeInForce
 from krakenbot.domain.events import BookTop, Event
 from krakenbot.domain.sections import ApiTier, Credentials, Secret
-from krakenbot.engine.engine import EngineConfig
+from krakenbot.engine.config import EngineConfig
 from krakenbot.net.http import AiohttpTransport, HttpResponse
 from krakenbot.risk.limits import RiskLimits
 from krakenbot.sim import SimConfig, running_sim
@@ -184,7 +184,7 @@ async def run_venue(live: bool, n: int) -> tuple[list[float], list[float]]:
         with tempfile.TemporaryDirectory() as tmp:
             async with stack_for(Path(tmp), urls, creds, strategy, transport) as stack:
                 engine = stack.engine
-                place = engine.manager.venue.place
+                place = engine.venue.place
 
                 async def timed_place(command: PlaceOrder) -> None:
                     entered.append(time.time_ns())
@@ -192,9 +192,9 @@ async def run_venue(live: bool, n: int) -> tuple[list[float], list[float]]:
                         sent.append(entered[-1])
                     await place(command)
 
-                engine.manager.venue.place = timed_place  # type: ignore[method-assign]
+                engine.venue.place = timed_place  # type: ignore[method-assign]
                 mid = Decimal("0.290000")
-                await _until(lambda: XLM in engine.books and engine.books[XLM].verified)
+                await _until(lambda: XLM in engine.core.books and engine.core.books[XLM].verified)
                 for i in range(n):
                     strategy.armed = True
                     mid = mid + (Decimal("0.000050") if i % 2 else Decimal("-0.000050"))
@@ -202,7 +202,7 @@ async def run_venue(live: bool, n: int) -> tuple[list[float], list[float]]:
                     want = i + 1
 
                     def settled(want: int = want) -> bool:
-                        return len(sent) >= want and not engine.registry.live()
+                        return len(sent) >= want and not engine.core.registry.live()
 
                     await _until(settled)
     engine_part = [(e - r) / 1e3 for r, e in zip(strategy.stamps, entered, strict=False)]

@@ -31,8 +31,11 @@ from krakenbot.config import Settings
 from krakenbot.domain.enums import SystemState
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.sections import Credentials
-from krakenbot.engine.engine import Engine, EngineConfig
+from krakenbot.engine.config import EngineConfig
+from krakenbot.engine.core import EngineCore
 from krakenbot.engine.health import EngineHealth, ShutdownReport
+from krakenbot.engine.runner import EngineRunner
+from krakenbot.engine.services import services as engine_services
 from krakenbot.errors import KrakenbotError
 from krakenbot.kraken.ratelimit import Tier
 from krakenbot.net.http import HttpTransport
@@ -94,7 +97,7 @@ class TradingStack:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: EngineRunner,
         rest: RestClient | None,
         sessions: Mapping[str, WsSession],
         venue: Venue,
@@ -108,18 +111,10 @@ class TradingStack:
 
     def services(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
         """Long-running coroutines; each returns when stop is requested."""
-        engine = self.engine
         found: list[tuple[str, Service]] = [
             (f"ws_{name}", session.run) for name, session in self._sessions.items()
         ]
-        found += [
-            ("engine_market", engine.run_market),
-            ("engine_account", engine.run_account),
-            ("engine_timer", engine.run_timer),
-            ("reconcile", engine.run_reconciler),
-            ("ledger", engine.run_ledger_watch),  # raises once writes fail for the grace period
-        ]
-        return found
+        return found + engine_services(self.engine)
 
     def request_stop(self, reason: str) -> None:
         """No new orders from now on; services wind down."""
@@ -148,7 +143,7 @@ class TradingStack:
     @property
     def instruments(self) -> Mapping[str, Instrument]:
         """The traded pairs (their decimals round the status report's amounts)."""
-        return self.engine.instruments
+        return self.engine.core.instruments
 
     def health(self) -> EngineHealth:
         return self.engine.health()
@@ -235,7 +230,7 @@ async def open_stack(
     rest_config = _rest_config(settings, endpoints.rest_url, tuning)
     rest = RestClient(rest_config, keys, clock=clock, rng=rng, transport=tuning.transport)
     sessions: dict[str, WsSession] = {}
-    built: Engine | None = None
+    built: EngineRunner | None = None
     try:
         status = await _step("exchange", rest.system_status())
         public = WsSession(
@@ -289,20 +284,19 @@ async def open_stack(
         )
         if not live and engine_config.require_private_ws:
             engine_config = _no_private(engine_config)
-        engine = Engine(
-            strategy=strategy,
+        core = EngineCore(
+            strategies=(strategy,),
             gate=RiskGate(limits),
             policy=BreakerPolicy(tuning.breaker),
-            breaker=rest.breaker,
-            venue=venue,
-            feed=feed,
-            repo=repo,
-            clock=clock,
-            rng=rng,
             instruments=instruments,
+            rng=rng,
             balances=balances,
             system_state=SystemState(status.status),
             config=engine_config,
+            started_ns=clock.now_ns(),
+        )
+        engine = EngineRunner(
+            core, venue=venue, feed=feed, repo=repo, clock=clock, breaker=rest.breaker
         )
         built = engine
         await _step("ledger", engine.load())

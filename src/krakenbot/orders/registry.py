@@ -3,7 +3,7 @@ working ones for the risk gate and strategies.
 
 Owns: `OrderRegistry` (cl_ord_id → Order, txid → cl_ord_id) and `order_from_stored`
 (ledger row → Order). Imports: domain, errors, orders, ports. Pure and synchronous: the
-async order manager persists what `apply` returns (the database is the ledger; this is
+engine persists what `apply` returns (the database is the ledger; this is
 its hot copy). Events that name no order of ours return
 None — the caller reports them and asks for reconciliation, it never guesses.
 """
@@ -71,6 +71,12 @@ class OrderRegistry:
         if order.cl_ord_id not in self._orders:
             raise InvariantError("update of an unknown order", cl_ord_id=order.cl_ord_id)
         self._store(order)
+
+    def discard(self, cl_ord_id: str) -> None:
+        """Stop tracking an order that never came to be (its row could not be written)."""
+        order = self._orders.pop(cl_ord_id, None)
+        if order is not None and order.order_id:
+            self._by_txid.pop(order.order_id, None)
 
     def forget_finished(self, before_ns: int) -> int:
         """Drop terminal orders last updated before `before_ns` (the ledger keeps them);

@@ -1,0 +1,86 @@
+"""The engine's orderly shutdown: cancel our live orders, confirm, settle the ledger.
+
+Owns: `shutdown(runner, timeout_s)` — no new orders from now on; every live order of ours is
+cancelled through the gate (`CancelOurs`), confirmed by polling the venue's open orders (the
+streams may already be gone) and re-cancelled (idempotent) while any is still listed, then
+one reconciliation settles the ledger if anything happened since start-up's (a stop soon
+after start stays quick). Bounded by `timeout_s`; never raises. Imports: domain, engine.
+Must not import: net, store, app.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from krakenbot.domain.commands import CancelIntent
+from krakenbot.domain.enums import OrderStatus
+from krakenbot.engine.health import ShutdownReport
+from krakenbot.engine.inputs import CancelOurs, Submit
+
+if TYPE_CHECKING:
+    from krakenbot.engine.runner import EngineRunner
+
+logger = logging.getLogger(__name__)
+_NS = 1_000_000_000
+
+
+async def shutdown(r: EngineRunner, timeout_s: float) -> ShutdownReport:
+    r.request_stop("shutdown")
+    clock, core = r.clock, r.core
+    deadline = clock.monotonic_ns() + int(timeout_s * _NS)
+    sent = 0
+    still: tuple[str, ...] = ()
+    polled = False
+    try:
+        before = r.executor.cancels_sent
+        await r.post(CancelOurs("shutdown", clock.now_ns()))
+        sent = r.executor.cancels_sent - before
+        await r.executor.drain(max(0.1, timeout_s / 3))
+        while True:
+            still = await _ours_still_open(r)
+            polled = True
+            if not still or clock.monotonic_ns() >= deadline:
+                break
+            await clock.sleep(min(0.5, max(0.01, timeout_s / 20)))
+            # Re-sent only after cancel_retry_s (idempotent).
+            intents = tuple(CancelIntent(cl_ord_id, "shutdown") for cl_ord_id in still)
+            await r.post(Submit(intents, clock.now_ns()))
+        counts = core.counts
+        busy = bool(sent or counts.orders or counts.fills)
+        if busy and clock.monotonic_ns() < deadline and r.ledger.failing is None:
+            # Not with nothing sent/filled since start-up's, nor unwritable (writes wait).
+            await r.reconcile("shutdown")
+            still = tuple(o.cl_ord_id for o in core.registry.live())
+        await r.executor.drain(0.1)
+        detail = "all orders closed" if not still else f"{len(still)} order(s) still open"
+        failing = r.ledger.failing
+        if failing is not None:
+            detail += f"; {failing.describe()}"
+        await r.repo.record_event("shutdown", {"cancels": str(sent), "detail": detail})
+    except Exception as exc:
+        logger.error("shutdown incomplete", extra={"error": repr(exc)})
+        r.last_error = f"shutdown: {exc!r}"
+        if not polled or r.ledger.failing is None:
+            # Unknown: count our live orders as open. With the ledger failing the
+            # registry cannot be settled, so the venue's own answer is the better one.
+            still = still or tuple(o.cl_ord_id for o in core.registry.live())
+        return ShutdownReport(sent, still, False, f"shutdown failed: {exc!r}")
+    return ShutdownReport(sent, still, not still and r.ledger.failing is None, detail)
+
+
+async def _ours_still_open(r: EngineRunner) -> tuple[str, ...]:
+    live = {o.cl_ord_id: o for o in r.core.registry.live()}
+    if not live:
+        return ()
+    try:
+        listed = await r.venue.open_orders()
+    except Exception as exc:  # unknown: count them all as open and try again
+        r.last_error = f"shutdown lookup: {exc!r}"
+        return tuple(live)
+    by_txid = {o.order_id: c for c, o in live.items() if o.order_id}
+    found = {s.cl_ord_id for s in listed if s.cl_ord_id in live}
+    found |= {by_txid[s.order_id] for s in listed if s.order_id in by_txid}
+    # An order still pending locally and not listed may be in flight: keep waiting.
+    pending = {c for c, o in live.items() if o.status is OrderStatus.PENDING_NEW}
+    return tuple(sorted(found | (pending - found)))
