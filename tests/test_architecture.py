@@ -38,8 +38,8 @@ IO_ALLOWED = {"net", "store", "sim", "app", "commands", "lock", "status", "cli"}
 PURE_FILES = {"orders/reconcile.py", "orders/fsm.py"}
 
 
-def _unit(path: Path) -> str:
-    rel = path.relative_to(SRC)
+def _unit(path: Path, root: Path = SRC) -> str:
+    rel = path.relative_to(root)
     return rel.parts[0].removesuffix(".py")
 
 
@@ -54,11 +54,11 @@ def _imports(path: Path) -> list[tuple[str, int]]:
     return found
 
 
-def _violations() -> list[str]:
+def _violations(root: Path = SRC) -> list[str]:
     problems: list[str] = []
-    for path in sorted(SRC.rglob("*.py")):
-        unit = _unit(path)
-        rel = path.relative_to(SRC).as_posix()
+    for path in sorted(root.rglob("*.py")):
+        unit = _unit(path, root)
+        rel = path.relative_to(root).as_posix()
         for name, line in _imports(path):
             top = name.split(".")[0]
             if top in IO_LIBS and (unit not in IO_ALLOWED or rel in PURE_FILES):
@@ -83,12 +83,11 @@ def test_import_rules_hold() -> None:
 
 
 def test_rules_catch_a_violation(tmp_path: Path) -> None:
-    bad = SRC / "domain" / "_arch_probe.py"
+    # A probe tree of its own: writing into src/ would race the other test workers' scans.
+    (tmp_path / "domain").mkdir()
+    bad = tmp_path / "domain" / "_arch_probe.py"
     bad.write_text("import aiohttp\nfrom krakenbot.net import x\n", encoding="utf-8")
-    try:
-        found = _violations()
-    finally:
-        bad.unlink()
+    found = _violations(tmp_path)
     assert any("_arch_probe.py:1 imports I/O library aiohttp" in p for p in found)
     assert any("_arch_probe.py:2 (domain) may not import krakenbot.net" in p for p in found)
 
@@ -125,30 +124,32 @@ def _runtime_imports(tree: ast.Module) -> list[tuple[str, int]]:
     return found
 
 
-def _module_path(name: str) -> Path | None:
+def _module_path(name: str, root: Path = SRC) -> Path | None:
     rel = Path(*name.split(".")[1:])
-    for candidate in (SRC / rel.with_suffix(".py"), SRC / rel / "__init__.py"):
+    for candidate in (root / rel.with_suffix(".py"), root / rel / "__init__.py"):
         if candidate.exists():
             return candidate
     return None
 
 
-def _core_violations(roots: tuple[str, ...] = CORE_ROOTS) -> tuple[list[str], set[str]]:
+def _core_violations(
+    roots: tuple[str, ...] = CORE_ROOTS, tree_root: Path = SRC
+) -> tuple[list[str], set[str]]:
     problems: list[str] = []
     seen: set[Path] = set()
-    todo = [SRC / root for root in roots]
+    todo = [tree_root / root for root in roots]
     while todo:
         path = todo.pop()
         if path in seen:
             continue
         seen.add(path)
-        rel = path.relative_to(SRC).as_posix()
+        rel = path.relative_to(tree_root).as_posix()
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for name, line in _runtime_imports(tree):
             if name.split(".")[0] in NO_ASYNC or name.startswith("krakenbot.clock"):
                 problems.append(f"{rel}:{line} imports {name}")
             elif name.startswith("krakenbot."):
-                target = _module_path(name)
+                target = _module_path(name, tree_root)
                 if target is not None:
                     todo.append(target)
         for node in ast.walk(tree):
@@ -158,7 +159,7 @@ def _core_violations(roots: tuple[str, ...] = CORE_ROOTS) -> tuple[list[str], se
                 and node.func.attr in CLOCK_CALLS
             ):
                 problems.append(f"{rel}:{node.lineno} reads a clock ({node.func.attr}())")
-    return problems, {p.relative_to(SRC).as_posix() for p in seen}
+    return problems, {p.relative_to(tree_root).as_posix() for p in seen}
 
 
 def test_the_engine_core_is_synchronous_and_reads_no_clock() -> None:
@@ -170,16 +171,19 @@ def test_the_engine_core_is_synchronous_and_reads_no_clock() -> None:
     assert "engine/runner.py" not in modules and "engine/executor.py" not in modules
 
 
-def test_the_core_rule_catches_asyncio_and_clock_reads() -> None:
-    probe = SRC / "engine" / "_core_probe.py"
-    probe.write_text(
-        "import asyncio\nfrom krakenbot.engine.core import EngineCore\n"
-        "def f(clock):\n    return clock.now_ns()\n",
-        encoding="utf-8",
+def test_the_core_rule_catches_asyncio_and_clock_reads(tmp_path: Path) -> None:
+    # A probe tree of its own (writing into src/ would race the other workers' scans): a
+    # core module that is fine itself but imports one that awaits and reads a clock.
+    (tmp_path / "engine").mkdir()
+    (tmp_path / "engine" / "core.py").write_text(
+        "from krakenbot.engine.helper import f\n", encoding="utf-8"
     )
-    try:
-        problems, _ = _core_violations(("engine/_core_probe.py",))
-    finally:
-        probe.unlink()
-    assert "engine/_core_probe.py:1 imports asyncio" in problems
-    assert "engine/_core_probe.py:4 reads a clock (now_ns())" in problems
+    (tmp_path / "engine" / "helper.py").write_text(
+        "import asyncio\ndef f(clock):\n    return clock.now_ns()\n", encoding="utf-8"
+    )
+    problems, modules = _core_violations(tree_root=tmp_path)
+    assert modules == {"engine/core.py", "engine/helper.py"}
+    assert problems == [
+        "engine/helper.py:1 imports asyncio",
+        "engine/helper.py:3 reads a clock (now_ns())",
+    ]

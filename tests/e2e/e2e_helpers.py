@@ -14,7 +14,6 @@ import os
 import signal
 import sqlite3
 import sys
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,23 +163,6 @@ async def cli(home: Path, env: dict[str, str], *args: str, timeout_s: float = 60
         out, err = await proc.communicate()
     assert proc.returncode is not None
     return Result(proc.returncode, out.decode(), err.decode())
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]] | Callable[[], bool], timeout_s: float, what: str
-) -> None:
-    """Poll `check` (sync or async) until true; fail with `what` after `timeout_s`."""
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + timeout_s
-    while True:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        if loop.time() > give_up:
-            raise AssertionError(f"timed out after {timeout_s:g} s waiting for: {what}")
-        await asyncio.sleep(0.1)
 
 
 async def healthy(home: Path, env: dict[str, str]) -> bool:

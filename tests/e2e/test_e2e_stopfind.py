@@ -19,13 +19,13 @@ from e2e_helpers import (
     Daemon,
     cli,
     daemon_env,
-    eventually,
     gone,
     open_orders,
     sim_daemon_env,
     start_daemon,
     start_sim_daemon,
 )
+from tests.eventually import eventually
 
 from krakenbot.app.exitcodes import StatusExit, StopExit
 from krakenbot.sim import SimConfig, running_sim

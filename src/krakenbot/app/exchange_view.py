@@ -55,11 +55,12 @@ def operator_client(
     lock_timeout_s: float = 5.0,
     read_retries: int = 1,
 ) -> RestClient:
+    rest = settings.rest()
     config = RestConfig(
         state_dir=key_state_dir(user_state_dir()),
-        base_url=settings.kraken_rest_url.rstrip("/"),
-        tier=Tier(settings.kraken_api_tier.value),
-        request_timeout_s=settings.rest_timeout_s,
+        base_url=rest.base_url,
+        tier=Tier(rest.tier.value),
+        request_timeout_s=rest.timeout_s,
         lock_timeout_s=lock_timeout_s,
         read_retries=read_retries,
         user_agent="krakenbot/0.1 (+operator)",

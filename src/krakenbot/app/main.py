@@ -76,7 +76,7 @@ class RunOptions:
     err: TextIO = field(default=sys.stderr)
 
 
-def default_opener() -> tuple[StackOpener, Any]:
+def default_opener() -> tuple[StackOpener, type[Endpoints]]:
     """open_stack and Endpoints from app/stack.py (the engine side's composition)."""
     return open_stack, Endpoints
 
@@ -84,7 +84,7 @@ def default_opener() -> tuple[StackOpener, Any]:
 async def run_daemon(
     opts: RunOptions,
     *,
-    opener: tuple[StackOpener, Any] | None = None,
+    opener: tuple[StackOpener, type[Endpoints]] | None = None,
     clock: Clock | None = None,
 ) -> int:
     clock = clock or SystemClock()
@@ -190,7 +190,7 @@ async def _run_with_settings(
     mode: RunMode,
     clock: Clock,
     signals: Signals,
-    opener: tuple[StackOpener, Any] | None,
+    opener: tuple[StackOpener, type[Endpoints]] | None,
     registration: Registration,
     sim: Sim | None,
 ) -> int:
@@ -209,10 +209,9 @@ async def _run_with_settings(
         key_dir = key_states(settings, mode)
         await check_nonce_state(key_dir, credentials, carry_over_from=settings.data_dir)
         open_stack, endpoints_cls = opener or default_opener()
+        rest, ws = settings.rest(), settings.ws()
         endpoints = endpoints_cls(
-            rest_url=settings.kraken_rest_url.rstrip("/"),
-            ws_url=settings.kraken_ws_url,
-            ws_auth_url=settings.kraken_ws_auth_url,
+            rest_url=rest.base_url, ws_url=ws.public_url, ws_auth_url=ws.auth_url
         )
         if mode.name == "live":
             _live_banner(settings)
@@ -252,7 +251,7 @@ async def _run_with_settings(
                 mode=mode.name,
                 live_path=mode.live_path,
                 duration_s=opts.duration_s,
-                startup_timeout_s=max(15.0, settings.ws_connect_timeout_s * 2),
+                startup_timeout_s=max(15.0, settings.ws().connect_timeout_s * 2),
             ),
             stack=stack,
             repo=repo,
@@ -353,7 +352,7 @@ def _live_banner(settings: Settings) -> None:
         limits.max_total_exposure_usd,
         limits.max_positions,
         limits.max_daily_loss_usd,
-        ",".join(limits.allowed_pairs),
+        ",".join(settings.allowed_pairs),
         limits.post_only,
         settings.dead_man_switch_timeout_s,
     )

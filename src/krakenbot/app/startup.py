@@ -30,7 +30,7 @@ from krakenbot.domain.sections import Credentials, TradingMode
 from krakenbot.errors import ConfigError, KrakenbotError
 from krakenbot.net.nonce_store import KeyStateStore, peek_high_water, state_file
 from krakenbot.net.rest_core import key_state_dir
-from krakenbot.store import Database, migrate
+from krakenbot.store import Database, LedgerRepository, migrate
 from krakenbot.store.migrations import MigrationResult
 
 SIM_SUBDIR = "sim"
@@ -194,14 +194,17 @@ def fresh_sim_database(path: Path) -> None:
 
 
 async def open_database(path: Path, clock: Clock) -> tuple[Database, MigrationResult]:
-    """Open the ledger and migrate it (backing up an existing one first)."""
+    """Open the ledger, migrate it (backing up an existing one first) and rewrite `trades`."""
     try:
         db = await Database.open(path)
     except (sqlite3.Error, OSError) as exc:
         raise StartupStepError("database", RunExit.DATABASE, f"cannot open {path}: {exc}") from None
     try:
         result = await migrate(db, clock)
-    except (ConfigError, sqlite3.Error, OSError) as exc:
+        # `trades` is a projection of the fills: rewrite it by today's rule (rows an older
+        # krakenbot wrote included) before anyone reads it.
+        await LedgerRepository(db, clock).rebuild_trades()
+    except (KrakenbotError, sqlite3.Error, OSError) as exc:
         await db.close()
         raise StartupStepError("database", RunExit.DATABASE, f"{path}: {exc}") from None
     return db, result

@@ -1,8 +1,9 @@
 """`krakenbot status` / scripts/simple_status.py: is the daemon running, and is it healthy?
 
 Owns: `collect_status` — the daemon app/discover.py found (registry entry or lock file) is
-asked on `GET /health` (the URL its entry names); with none, the ledger is described
-(the last status snapshot the daemon wrote, open orders, position, PnL, last failure). With
+asked on `GET /health` (the URL its entry names); with none, the ledger is described (the
+last status snapshot the daemon wrote, open orders, last failure; positions and PnL from the
+ledger's fills through the engine's own portfolio, valued at the daemon's last marks). With
 `exchange=True` Kraken is asked for balances and open orders (status key preferred) and the
 differences from the ledger are listed. Verdicts: app.exitcodes.StatusExit.
 Imports: anything (composition root).
@@ -15,7 +16,6 @@ import json
 import os
 import sqlite3
 from dataclasses import replace
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +28,7 @@ from krakenbot.app.registry import DaemonEntry
 from krakenbot.app.status_model import StatusReport, assess, rounded
 from krakenbot.clock import Clock, SystemClock
 from krakenbot.config import Settings
+from krakenbot.domain.portfolio import utc_day
 from krakenbot.errors import KrakenbotError
 from krakenbot.store import Database, LedgerRepository
 
@@ -86,13 +87,10 @@ async def ledger_report(settings: Settings, clock: Clock) -> StatusReport:
                     data_files=base.data_files,
                 )
         open_orders = await repo.open_orders()
-        trades = await repo.open_trades()
-        now = clock.now_ns()
-        midnight = datetime.fromtimestamp(now / NS, UTC).replace(
-            hour=0, minute=0, second=0, microsecond=0
-        )
-        daily = await repo.realized_pnl_since(int(midnight.timestamp()) * NS)
-        total = await repo.realized_pnl_since(0)
+        # The same portfolio the engine keeps, from the same fills in the same order; the
+        # marks are the last ones the daemon reported (its final snapshot).
+        portfolio = await repo.load_portfolio()
+        pnl = portfolio.report(utc_day(clock.now_ns()), report.mark_prices())
         failures = await repo.events("daemon_failed", limit=1)
         stops = await repo.events("daemon_stopped", limit=1)
         last_error = report.last_error
@@ -105,11 +103,8 @@ async def ledger_report(settings: Settings, clock: Clock) -> StatusReport:
         trigger = None if report.dms_state == "off" else dms or report.dms_trigger_time
         return rounded(
             replace(
-                report,
+                report.with_pnl(pnl),
                 open_orders=len(open_orders),
-                position={t.symbol: str(t.open_volume) for t in trades},
-                daily_pnl=str(daily),
-                total_pnl=str(total),
                 last_error=last_error,
                 trading_state=trading_state,
                 dms_trigger_time=trigger,
@@ -136,8 +131,7 @@ async def _with_exchange(settings: Settings, report: StatusReport, clock: Clock)
             repo = LedgerRepository(db, clock)
             for order in await repo.open_orders():
                 ledger_open[order.txid or order.cl_ord_id] = order.symbol
-            for trade in await repo.open_trades():
-                ledger_position[trade.symbol] = trade.open_volume
+            ledger_position = (await repo.load_portfolio()).positions()
         finally:
             await db.close()
     # Orders that are not krakenbot's are listed (as foreign), not compared with the ledger.
@@ -190,7 +184,7 @@ async def collect_status(
     else:
         try:
             report = await ledger_report(settings, clock)
-        except (sqlite3.Error, OSError, ValueError) as exc:
+        except (sqlite3.Error, OSError, ValueError, KrakenbotError) as exc:
             files = files_in_use(settings)
             report = StatusReport(running=False, source="database", data_files=files)
             note = f"cannot read the database: {exc}"

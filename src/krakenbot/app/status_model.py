@@ -1,11 +1,15 @@
 """The status report: one shape for `GET /health`, `krakenbot status` and simple_status.py.
 
 Owns: `StatusReport`, the health verdict (`assess`: healthy / degraded with the reasons),
-the conversion of the engine's health value into it (read by attribute name, so the engine
-may add fields freely), the rounding of its amounts to the pairs' decimals (a position to
-the pair's lot decimals, PnL to its quote's cost decimals: no `-0.1527040334969600000…`, no
-`0E-8`; the ledger keeps every digit) and the text rendering. Pure: no I/O, no clock reads
-(callers pass `now_ns`). Imports: stdlib and app.exitcodes.
+the conversion of the engine's health value into it (typed: a renamed health field is a
+type error, not a line missing from the report), its positions and PnL (`with_pnl`: one
+conversion of the portfolio's `PnlReport`, for a running daemon and a stopped one alike),
+the rounding of its amounts to the pairs' decimals (a position to the pair's lot decimals,
+PnL and fees to its quote's cost decimals: no `-0.1527040334969600000…`, no `0E-8`; the
+ledger keeps every digit, and `marks` stay exact: a stopped daemon's status values its
+position at them) and the text rendering. `Any` appears only for JSON documents (the
+report's own and Kraken's `--exchange` view). Pure: no I/O, no clock reads (callers pass
+`now_ns`). Imports: stdlib, domain.portfolio, engine.health and app.exitcodes.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from enum import Enum
 from typing import Any, Protocol
 
 from krakenbot.app.exitcodes import StatusExit
+from krakenbot.domain.portfolio import PnlReport
+from krakenbot.engine.health import EngineHealth
 
 NS = 1_000_000_000
 # Older market data than this means the feed is stalled (Kraken sends a heartbeat every
@@ -62,9 +68,13 @@ class StatusReport:
     ws_public: str | None = None
     ws_private: str | None = None
     open_orders: int | None = None
-    position: dict[str, str] = field(default_factory=dict)
-    daily_pnl: str | None = None
-    total_pnl: str | None = None
+    position: dict[str, str] = field(default_factory=dict)  # symbol -> signed base quantity
+    daily_pnl: str | None = None  # realized today (UTC) + unrealized: the daily-loss figure
+    total_pnl: str | None = None  # realized, all time, fees included
+    unrealized_pnl: str | None = None  # at `marks`; None: a position has no mark
+    marks: dict[str, str] = field(default_factory=dict)  # prices the positions are valued at
+    fees: str | None = None  # quote value of the fees paid in quote or base
+    other_fees: dict[str, str] = field(default_factory=dict)  # fees in a third asset
     last_error: str | None = None
     dms_state: str | None = None
     dms_trigger_time: str | None = None
@@ -76,6 +86,33 @@ class StatusReport:
     ledger_error: str | None = None  # ledger writes failing: new orders refused, safe stop due
     # Decimal places: pair symbol and base asset -> lot decimals, quote asset -> cost decimals.
     decimals: dict[str, int] = field(default_factory=dict)
+
+    def with_pnl(self, pnl: PnlReport) -> StatusReport:
+        """This report with the portfolio's positions and PnL (the one conversion)."""
+        return replace(
+            self,
+            position={s: str(q) for s, q in pnl.positions.items()},
+            daily_pnl=_text(pnl.daily),
+            total_pnl=str(pnl.realized),
+            unrealized_pnl=_text(pnl.unrealized),
+            marks={s: str(m) for s, m in pnl.marks.items()},
+            fees=str(pnl.fees),
+            other_fees={a: str(f) for a, f in pnl.other_fees.items()},
+        )
+
+    def mark_prices(self) -> dict[str, Decimal]:
+        """`marks` as numbers (a malformed one, e.g. from an old snapshot, is left out)."""
+        found: dict[str, Decimal] = {}
+        if not isinstance(self.marks, dict):  # a hand-edited or foreign snapshot
+            return found
+        for symbol, text in self.marks.items():
+            try:
+                price = Decimal(str(text))
+            except (ArithmeticError, ValueError):
+                continue
+            if price.is_finite() and price > 0:
+                found[str(symbol)] = price
+        return found
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = jsonable(self)
@@ -144,6 +181,9 @@ def rounded(report: StatusReport) -> StatusReport:
         position=position,
         daily_pnl=amount_text(report.daily_pnl, pnl),
         total_pnl=amount_text(report.total_pnl, pnl),
+        unrealized_pnl=amount_text(report.unrealized_pnl, pnl),
+        fees=amount_text(report.fees, pnl),
+        other_fees={k: amount_text(v, None) or "" for k, v in report.other_fees.items()},
     )
 
 
@@ -180,7 +220,7 @@ def assess(report: StatusReport) -> tuple[StatusExit, tuple[str, ...]]:
     return StatusExit.HEALTHY, ()
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, Enum):
@@ -189,7 +229,7 @@ def _text(value: Any) -> str | None:
 
 
 def from_engine_health(
-    health: object,
+    health: EngineHealth,
     *,
     now_ns: int,
     pid: int,
@@ -202,19 +242,10 @@ def from_engine_health(
     stopping: bool,
     decimals: Mapping[str, int] | None = None,
 ) -> StatusReport:
-    """The report of a running daemon from the engine's health value (fields by name),
-    amounts rounded to `decimals` (see `rounded`)."""
-    last_ns = getattr(health, "last_market_data_ns", None)
-    age = None if not last_ns else max(0.0, (now_ns - int(last_ns)) / NS)
-    position_raw = getattr(health, "position", None) or {}
-    position = {str(k): str(v) for k, v in dict(position_raw).items()}
-    counts_doc = jsonable(getattr(health, "counts", None) or {})
-    counts_raw: dict[str, Any] = counts_doc if isinstance(counts_doc, dict) else {}
-    counts = {str(k): int(v) for k, v in counts_raw.items() if _is_int(v)}
-    open_orders = getattr(health, "open_orders", None)
-    if isinstance(open_orders, list | tuple):
-        open_orders = len(open_orders)
-    verified = getattr(health, "book_verified", None)
+    """The report of a running daemon from the engine's health value, amounts rounded to
+    `decimals` (see `rounded`)."""
+    last_ns = health.last_market_data_ns
+    age = None if not last_ns else max(0.0, (now_ns - last_ns) / NS)
     report = StatusReport(
         running=True,
         source="daemon",
@@ -222,31 +253,24 @@ def from_engine_health(
         mode=mode,
         started_ns=started_ns,
         uptime_s=round(max(0, now_ns - started_ns) / NS, 3),
-        trading_state=_text(getattr(health, "trading_state", None)),
-        breaker_state=_text(getattr(health, "breaker_state", None)),
+        trading_state=health.trading_state.value,
+        breaker_state=health.breaker_state.value,
         market_data_age_s=None if age is None else round(age, 3),
-        book_verified=None if verified is None else bool(verified),
-        ws_public=_text(getattr(health, "ws_public", None)),
-        ws_private=_text(getattr(health, "ws_private", None)),
-        open_orders=None if open_orders is None else int(open_orders),
-        position=position,
-        daily_pnl=_text(getattr(health, "daily_pnl", None)),
-        total_pnl=_text(getattr(health, "total_pnl", None)),
-        last_error=_text(getattr(health, "last_error", None)) or None,
-        ledger_error=_text(getattr(health, "ledger_error", None)) or None,
+        book_verified=health.book_verified,
+        ws_public=None if health.ws_public is None else health.ws_public.value,
+        ws_private=None if health.ws_private is None else health.ws_private.value,
+        open_orders=health.open_orders,
+        last_error=health.last_error or None,
+        ledger_error=health.ledger_error or None,
         dms_state=dms_state,
         dms_trigger_time=dms_trigger_time,
         data_files=dict(data_files),
-        counts=counts,
+        counts=dataclasses.asdict(health.counts),
         healthy=healthy,
         stopping=stopping,
         decimals=dict(decimals or {}),
     )
-    return rounded(report)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return rounded(report.with_pnl(health.pnl))
 
 
 def render_text(report: StatusReport) -> str:
@@ -268,6 +292,8 @@ def render_text(report: StatusReport) -> str:
         ("position", ", ".join(f"{k} {v}" for k, v in report.position.items()) or "flat"),
         ("daily PnL", report.daily_pnl),
         ("total PnL", report.total_pnl),
+        ("unrealized PnL", _unrealized(report)),
+        ("fees", _fees(report)),
         ("last error", report.last_error or "none"),
         ("ledger", report.ledger_error),
         ("dead man's sw.", _dms(report)),
@@ -294,6 +320,22 @@ def _dur(report: StatusReport) -> str:
 
 def _age(age: float | None) -> str:
     return "none yet" if age is None else f"{age:.1f} s old"
+
+
+def _unrealized(report: StatusReport) -> str | None:
+    if not report.position:
+        return None
+    if report.unrealized_pnl is None:
+        return "unknown (no price for a position)"
+    at = ", ".join(f"{s} {m}" for s, m in report.marks.items())
+    return f"{report.unrealized_pnl} (at {at})" if at else report.unrealized_pnl
+
+
+def _fees(report: StatusReport) -> str | None:
+    other = ", ".join(f"{f} {a}" for a, f in report.other_fees.items())
+    if report.fees is None:
+        return other or None
+    return f"{report.fees}" + (f" (and {other}, not in PnL)" if other else "")
 
 
 def _dms(report: StatusReport) -> str | None:

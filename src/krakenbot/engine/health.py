@@ -7,12 +7,11 @@ Imports: domain, resilience, engine. No I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from krakenbot.domain.enums import Channel, ConnectionState, TradingState
+from krakenbot.domain.portfolio import PnlReport, utc_day
 from krakenbot.engine.core import EngineCounts
 from krakenbot.resilience.breaker import BreakerState
 
@@ -31,9 +30,7 @@ class EngineHealth:
     ws_public: ConnectionState | None
     ws_private: ConnectionState | None  # None: the venue has no private stream (paper)
     open_orders: int
-    position: Mapping[str, Decimal] = field(default_factory=dict)  # symbol -> base qty
-    daily_pnl: Decimal | None = None
-    total_pnl: Decimal = Decimal(0)  # realized, fees included
+    pnl: PnlReport = field(default_factory=PnlReport)  # positions, PnL at the live marks
     last_error: str = ""
     counts: EngineCounts = field(default_factory=EngineCounts)
     stop_requested: bool = False
@@ -65,9 +62,7 @@ def report(runner: EngineRunner) -> EngineHealth:
         ws_public=core.connections.get(Channel.PUBLIC),
         ws_private=core.connections.get(Channel.PRIVATE),
         open_orders=len(core.registry.live()),
-        position=core.portfolio.positions(),
-        daily_pnl=core.daily_pnl(now),
-        total_pnl=core.portfolio.realized_total,
+        pnl=core.portfolio.report(utc_day(now), core.marks()),
         last_error=runner.last_error,
         counts=counts,
         stop_requested=runner.stop_requested,

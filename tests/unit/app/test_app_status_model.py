@@ -15,6 +15,7 @@ from krakenbot.app.status_model import (
     rounded,
 )
 from krakenbot.domain.enums import ConnectionState, TradingState
+from krakenbot.domain.portfolio import PnlReport
 from krakenbot.engine.health import EngineCounts, EngineHealth
 from krakenbot.resilience.breaker import BreakerState
 
@@ -30,9 +31,14 @@ def _health(**changes: object) -> EngineHealth:
         "ws_public": ConnectionState.CONNECTED,
         "ws_private": ConnectionState.CONNECTED,
         "open_orders": 1,
-        "position": {"XLM/USD": Decimal("25.5")},
-        "daily_pnl": Decimal("-0.10"),
-        "total_pnl": Decimal("1.25"),
+        "pnl": PnlReport(
+            positions={"XLM/USD": Decimal("25.5")},
+            marks={"XLM/USD": Decimal("0.2811")},
+            realized=Decimal("1.25"),
+            realized_today=Decimal("0.05"),
+            unrealized=Decimal("-0.15"),
+            fees=Decimal("0.04"),
+        ),
         "counts": EngineCounts(orders=3, fills=2, reconnects=1),
     }
     base.update(changes)
@@ -61,11 +67,31 @@ def test_healthy_engine_is_healthy_and_round_trips_through_json() -> None:
     assert doc["status"] == "healthy"
     assert doc["position"] == {"XLM/USD": "25.5"}
     assert doc["total_pnl"] == "1.25"
+    assert (doc["daily_pnl"], doc["unrealized_pnl"]) == ("-0.1", "-0.15")
+    assert doc["marks"] == {"XLM/USD": "0.2811"} and doc["fees"] == "0.04"
     assert doc["counts"]["reconnects"] == 1
     assert doc["uptime_s"] == 11.0
     again = StatusReport.from_json(doc)
     assert again == report
     assert "PID 42" in render_text(report)
+    assert again.mark_prices() == {"XLM/USD": Decimal("0.2811")}
+
+
+def test_marks_from_a_snapshot_are_read_with_care() -> None:
+    report = StatusReport(
+        running=False,
+        source="database",
+        marks={"XLM/USD": "0.28", "BTC/USD": "nan", "ETH/USD": "x", "ADA/USD": "-1"},
+    )
+    assert report.mark_prices() == {"XLM/USD": Decimal("0.28")}
+    assert StatusReport(running=False, source="database", marks=[1]).mark_prices() == {}  # type: ignore[arg-type]
+
+
+def test_a_position_without_a_price_has_unknown_unrealized_pnl() -> None:
+    pnl = PnlReport(positions={"XLM/USD": Decimal("3")}, unrealized=None)
+    report = _report(_health(pnl=pnl))
+    assert (report.unrealized_pnl, report.daily_pnl) == (None, None)
+    assert "unknown" in render_text(report)
 
 
 def test_each_degradation_is_reported() -> None:
@@ -116,9 +142,14 @@ def test_amounts_are_rounded_to_the_pairs_decimals() -> None:
     places = amount_decimals({"XLM/USD": XLM})
     assert places == {"XLM/USD": 8, "XLM": 8, "USD": 5}
     health = _health(
-        position={"XLM/USD": Decimal("0E-8")},
-        daily_pnl=Decimal("-0.152704033496960000000000000"),
-        total_pnl=Decimal("-0.000001"),
+        pnl=PnlReport(
+            positions={"XLM/USD": Decimal("0E-8")},
+            marks={"XLM/USD": Decimal("0.281234567")},
+            realized=Decimal("-0.000001"),
+            realized_today=Decimal("-0.152704033496960000000000000"),
+            unrealized=Decimal("0"),
+            fees=Decimal("0.0123456"),
+        )
     )
     report = from_engine_health(
         health,
@@ -135,6 +166,8 @@ def test_amounts_are_rounded_to_the_pairs_decimals() -> None:
     )
     assert report.position == {"XLM/USD": "0.00000000"}
     assert report.daily_pnl == "-0.15270" and report.total_pnl == "0.00000"  # never "-0"
+    assert report.unrealized_pnl == "0.00000" and report.fees == "0.01235"
+    assert report.marks == {"XLM/USD": "0.281234567"}  # exact: a stopped status values at it
     text = render_text(report)
     assert "E-" not in text and "0.152704033" not in text
     # The decimals travel with the snapshot, so a stopped daemon's figures round the same.

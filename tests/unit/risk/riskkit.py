@@ -10,7 +10,7 @@ from tests.instruments import BTC, XLM
 from krakenbot.domain.commands import OrderIntent
 from krakenbot.domain.enums import OrderType, Side, SystemState, TimeInForce, TradingState
 from krakenbot.domain.events import BookTop, PriceLevel
-from krakenbot.domain.portfolio import WorkingOrder
+from krakenbot.domain.working import WorkingOrder
 from krakenbot.risk.context import RiskContext
 from krakenbot.risk.limits import RiskLimits
 
