@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -52,7 +52,7 @@ from krakenbot.risk.breaker import BreakerPolicy
 from krakenbot.risk.gate import RiskGate
 from krakenbot.risk.limits import BreakerLimits, RiskLimits
 from krakenbot.strategy.base import Strategy
-from krakenbot.strategy.loader import load_strategy
+from krakenbot.strategy.loader import load_strategies
 
 logger = logging.getLogger(__name__)
 
@@ -198,20 +198,24 @@ async def open_stack(
     rng: random.Random,
     strategy: Strategy | None = None,
     tuning: StackTuning | None = None,
+    strategies: Sequence[Strategy] = (),
 ) -> AsyncIterator[TradingStack]:
+    """`strategy` / `strategies`: instances to run instead of the configured strategy's one
+    instance per allowed pair (tests, benchmarks, the time-compressed `--sim` demo)."""
     tuning = tuning or StackTuning()
     if live and credentials is None:
         raise StartupError("config", "live trading needs KRAKEN_API_KEY and KRAKEN_API_SECRET")
     pairs = tuple(settings.allowed_pairs)
     try:
         chosen = settings.strategy_config()
-        strategy = strategy or load_strategy(chosen.name, chosen.params)
+        running = tuple(strategies) or ((strategy,) if strategy is not None else ())
+        running = running or load_strategies(chosen.name, chosen.params, chosen.pairs)
         limits = tuning.risk or settings.risk_limits()
     except KrakenbotError as exc:
         # Not a settings error (those exit 2 before this): the named strategy or the risk
         # limits could not be built.
         raise StartupError("strategy", str(exc)) from exc
-    symbols = tuple(sorted(set(pairs) | set(strategy.symbols)))
+    symbols = tuple(sorted(set(pairs).union(*(s.symbols for s in running))))
     keys = (
         RestCredentials(
             credentials.api_key.get_secret_value(), credentials.api_secret.get_secret_value()
@@ -277,7 +281,7 @@ async def open_stack(
         if not live and engine_config.require_private_ws:
             engine_config = _no_private(engine_config)
         core = EngineCore(
-            strategies=(strategy,),
+            strategies=running,
             gate=RiskGate(limits),
             policy=BreakerPolicy(tuning.breaker),
             instruments=instruments,
@@ -297,7 +301,11 @@ async def open_stack(
         stack = TradingStack(engine, rest if live else None, sessions, venue, feed)
         logger.info(
             "trading stack ready",
-            extra={"live": live, "pairs": ",".join(symbols), "strategy": strategy.name},
+            extra={
+                "live": live,
+                "pairs": ",".join(symbols),
+                "strategy": ",".join(dict.fromkeys(s.name for s in running)),
+            },
         )
         yield stack
     finally:

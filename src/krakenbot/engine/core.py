@@ -47,14 +47,17 @@ from krakenbot.domain.events import (
     BookStatus,
     BookTop,
     CancelRejected,
+    Candle,
     ConnectionChanged,
     Event,
     ExecutionReport,
+    MarketTrade,
     OrderAccepted,
     OrderRejected,
     ReconcileRequested,
     SubscriptionFailed,
     SystemStatusChanged,
+    Ticker,
     TimerTick,
 )
 from krakenbot.domain.instrument import Instrument
@@ -121,6 +124,12 @@ class EngineCore:
     ) -> None:
         self.config = cfg = config or EngineConfig()
         self.strategies = tuple(strategies)
+        # Market data goes to the instances trading its pair (one instance per pair);
+        # everything else (ticks, order reports) to every instance.
+        self._by_symbol: dict[str, tuple[Strategy, ...]] = {}
+        for strategy in self.strategies:
+            for symbol in strategy.symbols:
+                self._by_symbol[symbol] = (*self._by_symbol.get(symbol, ()), strategy)
         self.gate = gate
         self.policy = policy
         self.instruments = dict(instruments)
@@ -240,7 +249,11 @@ class EngineCore:
         if self.stopped:
             return
         view = self.view
-        for strategy in self.strategies:
+        targets = self.strategies
+        if type(event) in _MARKET:
+            symbol = cast(BookTop | Ticker | MarketTrade | Candle, event).symbol
+            targets = self._by_symbol.get(symbol, ())
+        for strategy in targets:
             intents = strategy.on_event(event, view)
             if intents:
                 self.execute(intents, out)
@@ -360,6 +373,7 @@ _HANDLERS: dict[type, Handler] = {
     **INPUT_HANDLERS,
 }  # every other event (tickers, trades, candles...) only goes to the strategies
 _INPUTS = frozenset(get_args(EngineInput))  # the engine's own: not for the breaker policy
+_MARKET = frozenset({BookTop, Ticker, MarketTrade, Candle})  # routed by their symbol
 
 
 def _resolve(cls: type) -> Handler:

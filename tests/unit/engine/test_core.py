@@ -511,3 +511,36 @@ def test_send_outcomes_and_cancels_reach_the_order_manager() -> None:
         isinstance(effects[0], SendCancel)
         and effects[0].command.cl_ord_id == send.command.cl_ord_id
     )
+
+
+# ---------------------------------------------------------------- one instance per pair
+def test_market_data_reaches_only_the_instance_trading_its_pair() -> None:
+    btc, xlm = Scripted(), Scripted(symbols=frozenset({"XLM/USD"}))
+    core = EngineCore(
+        strategies=(btc, xlm),
+        gate=RiskGate(replace(LIMITS, max_positions=1)),
+        policy=BreakerPolicy(BreakerLimits()),
+        instruments={"BTC/USD": BTC, "XLM/USD": XLM},
+        rng=random.Random(1),
+        balances={"USD": D("1000")},
+    )
+    core.handle(real_book(T0))
+    assert (len(btc.positions), len(xlm.positions)) == (1, 0)
+    xlm_book = BookTop(
+        "XLM/USD",
+        (PriceLevel(D("0.289"), D("1000")),),
+        (PriceLevel(D("0.291"), D("1000")),),
+        True,
+        T0,
+        T0,
+    )
+    btc.queue.append(buy("0.001", "45283.5"))
+    xlm.queue.append(buy("30", "0.289", symbol="XLM/USD"))
+    effects = core.handle(xlm_book)  # XLM's instance decides; BTC's is not even asked
+    assert (len(btc.positions), len(xlm.positions)) == (1, 1)
+    assert [e.command.symbol for e in effects if isinstance(e, SendOrder)] == ["XLM/USD"]
+    effects = core.handle(TimerTick(T0 + S))  # not market data: every instance
+    assert (len(btc.positions), len(xlm.positions)) == (2, 2)
+    # The one gate, shared limits: BTC's entry meets MAX_POSITIONS with XLM's working.
+    denied = [e for e in effects if isinstance(e, RecordEvent) and e.kind == "risk_denied"]
+    assert [e.payload["rule"] for e in denied] == ["max_positions"]

@@ -78,3 +78,36 @@ def test_history_backfill_joins_the_start_price() -> None:
     assert len(candles) == 241
     assert candles[-2].close == Decimal("0.290000")
     assert [c.begin_ns for c in candles] == sorted({c.begin_ns for c in candles})
+
+
+def test_each_pair_replays_its_own_stretch_of_the_real_day() -> None:
+    """Two pairs are two markets: each follows its own part of the real path (and tape),
+    not the same path twice; the first pair still starts at the day's start."""
+    ex = _exchange(1)
+    feed = ReplayFeed(ex, ex.rng, 0, speed=60)
+    bars = load_bars()
+    assert feed.starts == {"XLM/USD": 0, "BTC/USD": len(bars) // 2}
+    moves: dict[str, list[Decimal]] = {"XLM/USD": [], "BTC/USD": []}
+    for second in range(1, 61):
+        feed.tick(second * NS)  # one candle per second
+        for symbol, path in moves.items():
+            path.append(ex.markets[symbol].mid / ex.markets[symbol].spec.start_price)
+    btc = ex.markets["BTC/USD"]
+    half = bars[len(bars) // 2 + 60]
+    assert btc.mid == (half.open * btc.spec.start_price / bars[len(bars) // 2].open).quantize(
+        btc.spec.price_step
+    )
+    assert moves["XLM/USD"] != moves["BTC/USD"]
+
+
+def test_history_before_a_later_stretch_joins_its_start_price() -> None:
+    now = 1_700_000_000 * NS
+    ex = Exchange(make_pairs(("XLM/USD", "BTC/USD")), TIERS["starter"], {}, random.Random(1), now)
+    backfill_history(ex, now, 240)
+    for symbol in ("XLM/USD", "BTC/USD"):
+        market = ex.markets[symbol]
+        candles = market.candles_for(1, now)
+        assert candles[-2].close == market.spec.start_price
+    xlm = [c.close / Decimal("0.29") for c in ex.markets["XLM/USD"].candles_for(1, now)[:-1]]
+    btc = ex.markets["BTC/USD"].candles_for(1, now)[:-1]
+    assert xlm != [c.close / ex.markets["BTC/USD"].spec.start_price for c in btc]
