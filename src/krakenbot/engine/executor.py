@@ -127,9 +127,10 @@ class Executor:
 
     # ------------------------------------------------------------------ ledger writes
     async def _persist(self, e: PersistOrder) -> object:
-        return await self._r.repo.insert_order(
+        await self._r.repo.add_order(
             e.command, tag=e.tag, reduces_position=e.reduces_position, created_ns=e.created_ns
         )
+        return None
 
     async def _learning(self, e: OpenLearningEntry) -> object:
         await self._r.repo.open_learning_entry(e.cl_ord_id, e.symbol, e.features, e.at_ns)

@@ -60,7 +60,7 @@ class Switchable:
     """The real ledger whose writes fail like a locked SQLite file while `broken`."""
 
     WRITES = frozenset(
-        {"insert_order", "update_order", "insert_fill", "record_event", "set_state"}
+        {"insert_order", "add_order", "update_order", "insert_fill", "record_event", "set_state"}
         | {"record_metrics", "open_learning_entry", "close_learning_entry"}
     )
 

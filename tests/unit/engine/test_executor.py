@@ -232,13 +232,13 @@ async def test_order_row_is_committed_before_the_venue_sees_it(kit: Kit) -> None
 
 
 async def test_an_order_that_cannot_be_persisted_is_never_sent(kit: Kit) -> None:
-    kit.ledger.broken.add("insert_order")
+    kit.ledger.broken.add("add_order")
     await kit.submit(entry())
     await kit.settle()
     assert kit.venue.placed == [] and kit.runner.executor.orders_sent == 0
     assert len(kit.runner.core.registry) == 0 and await kit.repo.orders_since(0) == []
     assert kit.sending == set()
-    assert "insert_order" in kit.runner.health().ledger_error
+    assert "add_order" in kit.runner.health().ledger_error
 
 
 async def test_an_order_whose_learning_row_failed_is_never_sent_nor_left_being_sent(
