@@ -145,3 +145,27 @@ class TradingCounter:
             return False
         counter.add(penalty, now_ns)
         return True
+
+
+class PublicCounter:
+    """Kraken's public market-history limit: per client IP and pair, shared by `Trades` and
+    `OHLC` (support article "What are the API rate limits?": public calls are limited per IP,
+    and per IP and currency pair for Trades and OHLC; 1 call per second stays within it).
+    The budget is not published: here `burst` calls at once, refilled at `per_s` a second. A
+    refused call is not counted."""
+
+    def __init__(self, burst: Decimal = Decimal(2), per_s: Decimal = Decimal(1)) -> None:
+        self.burst = burst
+        self.per_s = per_s
+        self._counters: dict[str, DecayingCounter] = {}
+        self.refused = 0
+
+    def charge(self, key: str, now_ns: int) -> bool:
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = DecayingCounter(self.per_s)
+        if counter.value(now_ns) + 1 > self.burst:
+            self.refused += 1
+            return False
+        counter.add(Decimal(1), now_ns)
+        return True

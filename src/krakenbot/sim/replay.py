@@ -21,10 +21,11 @@ from importlib import resources
 
 from krakenbot.sim.exchange import Exchange
 from krakenbot.sim.market import MINUTE_NS, Candle
+from krakenbot.sim.pairs import PairSpec
 
 NS = 1_000_000_000
-_OHLC = "ohlc_1m_XBTUSDT_2025-11-10_nautilus.json"
-_TRADES = "trades_XBTUSDT_2025-11-10_nautilus.json"
+OHLC_FILE = "ohlc_1m_XBTUSDT_2025-11-10_nautilus.json"
+TRADES_FILE = "trades_XBTUSDT_2025-11-10_nautilus.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +47,15 @@ def _load(name: str) -> dict[str, object]:
     return result
 
 
+def replay_scale(spec: PairSpec, bars: list[Bar]) -> Decimal:
+    """The factor the replay multiplies the bundled XBT/USDT prices by for `spec`: its path
+    starts at the pair's start price. The market history (sim/history.py) uses the same one,
+    so the history endpoints and the replay show one price path."""
+    return spec.start_price / bars[0].open
+
+
 def load_bars() -> list[Bar]:
-    rows = _load(_OHLC)["XBTUSDT"]
+    rows = _load(OHLC_FILE)["XBTUSDT"]
     assert isinstance(rows, list)
     return [
         Bar(
@@ -73,8 +81,8 @@ def backfill_history(exchange: Exchange, now_ns: int, minutes: int = 240) -> Non
     """Give every market `minutes` of 1-minute candles before `now_ns` from the real data.
 
     The bars before the pair's own stretch (wrapping to the day's end) are rescaled so that
-    their final close is the pair's start price, which is also where the live feed begins:
-    the history joins up with it.
+    their final close is where the pair's live feed begins (its start price for the first
+    pair): the history joins up with it.
     """
     day = load_bars()
     minutes = min(minutes, len(day))
@@ -84,7 +92,8 @@ def backfill_history(exchange: Exchange, now_ns: int, minutes: int = 240) -> Non
         first = starts[symbol] - minutes
         bars = [day[(first + i) % len(day)] for i in range(minutes)]
         spec = market.spec
-        scale = spec.start_price / bars[-1].close
+        live_start = day[starts[symbol]].open * replay_scale(spec, day)
+        scale = live_start / bars[-1].close
         history = []
         for i, bar in enumerate(bars):
             o, h, lo, c = (
@@ -102,7 +111,7 @@ def backfill_history(exchange: Exchange, now_ns: int, minutes: int = 240) -> Non
 
 def load_trade_notionals() -> list[tuple[str, Decimal]]:
     """(taker side, notional in quote) of each real trade."""
-    rows = _load(_TRADES)["XBTUSDT"]
+    rows = _load(TRADES_FILE)["XBTUSDT"]
     assert isinstance(rows, list)
     return [("buy" if r[3] == "b" else "sell", Decimal(r[0]) * Decimal(r[1])) for r in rows]
 
@@ -133,10 +142,9 @@ class ReplayFeed:
         symbols = list(exchange.markets)
         self.starts = stretch_starts(symbols, len(self.bars))
         self.loop = dict.fromkeys(symbols, 0)
-        self.scale = {
-            sym: m.spec.start_price / self.bars[self.starts[sym]].open
-            for sym, m in exchange.markets.items()
-        }
+        # One scale per pair whatever its stretch: the replay and the market history
+        # (sim/history.py) are one price path.
+        self.scale = {sym: replay_scale(m.spec, self.bars) for sym, m in exchange.markets.items()}
         self._pending = dict.fromkeys(symbols, 0.0)
         self._tape_pos = stretch_starts(symbols, len(self.tape))
 

@@ -16,6 +16,7 @@ from krakenbot.sim.replay import (
     intra_candle,
     load_bars,
     load_trade_notionals,
+    replay_scale,
 )
 
 NS = 1_000_000_000
@@ -94,20 +95,20 @@ def test_each_pair_replays_its_own_stretch_of_the_real_day() -> None:
             path.append(ex.markets[symbol].mid / ex.markets[symbol].spec.start_price)
     btc = ex.markets["BTC/USD"]
     half = bars[len(bars) // 2 + 60]
-    assert btc.mid == (half.open * btc.spec.start_price / bars[len(bars) // 2].open).quantize(
-        btc.spec.price_step
-    )
+    scale = replay_scale(btc.spec, bars)  # one scale per pair: history and replay agree
+    assert btc.mid == (half.open * scale).quantize(btc.spec.price_step)
     assert moves["XLM/USD"] != moves["BTC/USD"]
 
 
-def test_history_before_a_later_stretch_joins_its_start_price() -> None:
+def test_history_before_a_later_stretch_joins_its_live_start() -> None:
     now = 1_700_000_000 * NS
     ex = Exchange(make_pairs(("XLM/USD", "BTC/USD")), TIERS["starter"], {}, random.Random(1), now)
     backfill_history(ex, now, 240)
-    for symbol in ("XLM/USD", "BTC/USD"):
-        market = ex.markets[symbol]
-        candles = market.candles_for(1, now)
-        assert candles[-2].close == market.spec.start_price
-    xlm = [c.close / Decimal("0.29") for c in ex.markets["XLM/USD"].candles_for(1, now)[:-1]]
-    btc = ex.markets["BTC/USD"].candles_for(1, now)[:-1]
-    assert xlm != [c.close / ex.markets["BTC/USD"].spec.start_price for c in btc]
+    bars = load_bars()
+    xlm, btc = ex.markets["XLM/USD"], ex.markets["BTC/USD"]
+    assert xlm.candles_for(1, now)[-2].close == xlm.spec.start_price
+    live_start = bars[len(bars) // 2].open * replay_scale(btc.spec, bars)
+    assert btc.candles_for(1, now)[-2].close == live_start.quantize(btc.spec.price_step)
+    xlm_path = [c.close / xlm.spec.start_price for c in xlm.candles_for(1, now)[:-1]]
+    btc_path = [c.close / btc.spec.start_price for c in btc.candles_for(1, now)[:-1]]
+    assert xlm_path != btc_path
