@@ -108,6 +108,7 @@ class Settings(BaseSettings):
     max_daily_losses: Decimal = Decimal("20")
     allowed_pairs: Annotated[tuple[str, ...], NoDecode] = ("XLM/USD",)
     post_only: bool = True
+    protective_stop_pct: Decimal = Decimal("3.0")  # each position's stop at Kraken, % below entry
 
     circuit_breaker_threshold: int = 5
     circuit_breaker_cooldown_s: float = 300.0
@@ -403,12 +404,8 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> tuple[str, ...]:
         """Every secret string set, for the log redaction filter."""
-        values: list[str] = []
-        for name in sorted(SECRET_FIELDS):
-            secret = getattr(self, name)
-            if secret is not None:
-                values.append(secret.get_secret_value())
-        return tuple(values)
+        secrets = (getattr(self, name) for name in sorted(SECRET_FIELDS))
+        return tuple(s.get_secret_value() for s in secrets if s is not None)
 
     def masked(self) -> dict[str, str]:
         """Every setting as display text, in declaration order, secrets masked."""

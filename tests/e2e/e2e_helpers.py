@@ -173,6 +173,12 @@ def open_orders(sim: Sim) -> list[dict[str, object]]:
     return [o for o in sim.control.orders() if o["status"] not in CLOSED]
 
 
+def exit_resting(sim: Sim) -> bool:
+    """A strategy's limit sell rests (not the engine's protective stop-loss, which the
+    engine cancels first: Kraken holds the position's base for one sell at a time)."""
+    return any(o["side"] == "sell" and o["type"] == "limit" for o in open_orders(sim))
+
+
 def ledger(home: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
     """Read the daemon's ledger (read-only; WAL lets us read while it writes)."""
     db = home / "data" / "trading.db"

@@ -24,6 +24,7 @@ from e2e_helpers import (
     assert_ledger_matches_exchange,
     cli,
     daemon_env,
+    exit_resting,
     healthy,
     ledger,
     ledger_matches_exchange,
@@ -76,9 +77,7 @@ async def test_kill_9_at_several_points_then_clean_recovery(sim: Sim, tmp_path: 
     _move(sim, Decimal("0.98"))
     await eventually(lambda: bool(sim.control.trades()), 10, "the entry fills while down")
     daemon = await start_daemon(tmp_path, env)
-    await eventually(
-        lambda: any(o["side"] == "sell" for o in open_orders(sim)), 30, "a resting exit"
-    )
+    await eventually(lambda: exit_resting(sim), 30, "a resting exit")
     await eventually(  # the adopted entry, its fill while down, the new exit
         lambda: ledger_matches_exchange(tmp_path, sim), 10, "the ledger matches the exchange"
     )

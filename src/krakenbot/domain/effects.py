@@ -3,13 +3,15 @@
 Owns: one dataclass per thing the outside world must do for a decision — ledger writes
 (persist an order, update its row, record a fill / an event / a metric / a learning row,
 save a state), venue calls (send an order, send a cancel), and control (ask for a
-reconciliation, trip the circuit breaker, report an error, tell the operator). Imports:
+reconciliation, trip the circuit breaker, tell the dead man's switch what it must cover,
+report an error, tell the operator). Imports:
 domain only. No behaviour here. (In `domain` because both the core's order manager,
 `orders/manager.py`, and the engine produce them.)
 
 The contract between `EngineCore.handle` and `EngineRunner`:
 * the runner carries out a batch's effects in list order; a ledger write is awaited before
-  the next effect starts, a venue send is handed over and runs on its own;
+  the next effect starts, a venue send (order, cancel, amend) is handed over and runs on
+  its own;
 * `PersistOrder` (and the order's `OpenLearningEntry`) always precede the `SendOrder` of the
   same order; when one of them fails, that `SendOrder` is never carried out (`blocks_send`);
 * every failed ledger write comes back to the core as `WriteFailed`; an effect with
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
 
-from krakenbot.domain.commands import CancelOrder, PlaceOrder
+from krakenbot.domain.commands import AmendOrder, CancelOrder, PlaceOrder
 from krakenbot.domain.enums import OrderStatus, TradingState
 from krakenbot.domain.events import Fill
 from krakenbot.domain.order import Order
@@ -68,11 +70,20 @@ class SendCancel:
 
 
 @dataclass(frozen=True, slots=True)
-class FindOursToCancel:
-    """Emergency: wait for the cancels just sent, list the account's open orders and hand
-    them back (`OpenOrdersListed`) so orders of ours the registry lacks are cancelled too."""
+class SendAmend:
+    """Hand an amend of a resting order to the venue (never held back by the ledger)."""
 
-    reason: str
+    command: AmendOrder
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchNeedChanged:
+    """What the dead man's switch must cover changed: whether an entry of ours rests (the
+    switch should be armed) and whether a position needs its protective stop (the switch,
+    which would cancel it, must be off). app/deadman.py decides what to send."""
+
+    entry: bool
+    protection: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +92,8 @@ class UpdateOrder:
     failed write is retried from it)."""
 
     cl_ord_id: str
+    qty: Decimal | None
+    price: Decimal | None  # the limit, or the trigger of a triggered order
     status: OrderStatus | None
     txid: str | None
     reason: str | None
@@ -199,7 +212,8 @@ Effect = (
     LedgerEffect
     | SendOrder
     | SendCancel
-    | FindOursToCancel
+    | SendAmend
+    | SwitchNeedChanged
     | RequestReconcile
     | TripBreaker
     | ReportError
@@ -210,7 +224,6 @@ __all__ = [
     "AdoptOrder",
     "CloseLearningEntry",
     "Effect",
-    "FindOursToCancel",
     "FlagCancel",
     "LedgerEffect",
     "Notify",
@@ -222,9 +235,11 @@ __all__ = [
     "ReportError",
     "RequestReconcile",
     "SaveState",
+    "SendAmend",
     "SendCancel",
     "SendOrder",
     "SetTradingState",
+    "SwitchNeedChanged",
     "TripBreaker",
     "UpdateOrder",
 ]

@@ -1,12 +1,13 @@
 """The engine's tuning: `EngineConfig` (core and runner) and `ReconcileConfig`.
 
-Owns: frozen config values. Imports: orders. No behaviour here.
+Owns: frozen config values. Imports: orders, engine. No behaviour here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from krakenbot.engine.protect import ProtectionTuning
 from krakenbot.orders.manager import ManagerConfig
 
 
@@ -33,3 +34,4 @@ class EngineConfig:
     ledger_check_s: float = 1.0  # how often the watch service looks (and probes a write)
     manager: ManagerConfig = field(default_factory=ManagerConfig)
     reconcile: ReconcileConfig = field(default_factory=ReconcileConfig)
+    protection: ProtectionTuning = field(default_factory=ProtectionTuning)

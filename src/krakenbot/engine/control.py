@@ -31,6 +31,7 @@ from krakenbot.engine.inputs import (
     WriteDone,
     WriteFailed,
 )
+from krakenbot.orders.protection import is_protective
 from krakenbot.risk.breaker import Cause
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ def conditions(core: EngineCore, event: Conditions, out: Out) -> None:
 
 def emergency(core: EngineCore, event: EmergencyStop, out: Out) -> None:
     core.set_trading_state(TradingState.HALTED, f"emergency: {event.reason}", out)
+    core.protection.enabled = False  # every order of ours goes, the stops too
     core.manager.cancel_everything(event.reason, core.risk_context(), out)
 
 
@@ -99,7 +101,9 @@ def listed(core: EngineCore, event: OpenOrdersListed, out: Out) -> None:
 
 
 def cancel_ours(core: EngineCore, event: CancelOurs, out: Out) -> None:
-    core.manager.cancel_all_ours(event.reason, core.risk_context(), out)
+    """Shutdown: every live order of ours but the protective stops (positions are kept,
+    and so is their cover)."""
+    core.manager.cancel_all_ours(event.reason, core.risk_context(), out, spare=is_protective)
 
 
 def reconciled(core: EngineCore, event: Reconciled, out: Out) -> None:

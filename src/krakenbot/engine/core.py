@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import cast, get_args
 
-from krakenbot.domain.commands import CancelIntent, Intent
+from krakenbot.domain.commands import AmendIntent, CancelIntent, Intent
 from krakenbot.domain.effects import (
     Effect,
     RecordEvent,
@@ -43,6 +43,7 @@ from krakenbot.domain.effects import (
 )
 from krakenbot.domain.enums import Channel, ConnectionState, SystemState, TradingState
 from krakenbot.domain.events import (
+    AmendRejected,
     BalanceChange,
     BookStatus,
     BookTop,
@@ -62,15 +63,18 @@ from krakenbot.domain.events import (
 )
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.portfolio import Portfolio, utc_day
+from krakenbot.engine import cover
 from krakenbot.engine.config import EngineConfig
 from krakenbot.engine.control import INPUT_HANDLERS
 from krakenbot.engine.inputs import (
     EngineInput,
 )
+from krakenbot.engine.protect import Protection, SwitchNeed
 from krakenbot.engine.settle import Settlement
 from krakenbot.engine.view import LiveView, RoundTrips
 from krakenbot.errors import InvariantError
 from krakenbot.orders.manager import OrderManager
+from krakenbot.orders.protection import PROTECT_TAG
 from krakenbot.orders.registry import OrderRegistry
 from krakenbot.risk.account import AccountBook
 from krakenbot.risk.breaker import BreakerPolicy, Trip
@@ -143,6 +147,9 @@ class EngineCore:
         self.view = LiveView(self.books, self.instruments, self.portfolio, self.registry)
         self.manager = OrderManager(gate=gate, registry=self.registry, rng=rng, config=cfg.manager)
         self.settle = Settlement(self)
+        self.protection = Protection(cfg.protection)  # see engine/protect.py, engine/cover.py
+        # What the dead man's switch must cover, as last told to the runner.
+        self.switch_need = SwitchNeed(entry=False, protection=False)
         # "Now": the newest event time seen (time only moves forward for the decisions).
         self.now_ns = started_ns
         # Orders created before this moment were sent (if at all) by an earlier process.
@@ -177,6 +184,8 @@ class EngineCore:
                 if trip is not None:
                     self.trip(trip, out)
             handler(self, event, out)
+            if out or cls not in _MARKET:  # market data alone moves no order or position
+                cover.need_check(self, out)
         except InvariantError as exc:
             self._on_invariant(exc, out)
         except Exception as exc:  # one bad event must not stop the engine
@@ -214,10 +223,11 @@ class EngineCore:
     def _on_reconcile_requested(self, event: ReconcileRequested, out: Out) -> None:
         out.append(RequestReconcile(event.reason))
 
-    def _on_cancel_rejected(self, event: CancelRejected, out: Out) -> None:
+    def _on_cancel_rejected(self, event: CancelRejected | AmendRejected, out: Out) -> None:
+        kind = "cancel_rejected" if isinstance(event, CancelRejected) else "amend_rejected"
         row = {"cl_ord_id": event.cl_ord_id or "", "order_id": event.order_id or ""}
-        out.append(RecordEvent("cancel_rejected", {**row, "error": event.error}, self.now_ns))
-        out.append(RequestReconcile(f"cancel rejected: {event.error}"))
+        out.append(RecordEvent(kind, {**row, "error": event.error}, self.now_ns))
+        out.append(RequestReconcile(f"cancel or amend rejected: {event.error}"))
 
     def _on_subscription_failed(self, event: SubscriptionFailed, out: Out) -> None:
         if event.symbol:
@@ -226,7 +236,11 @@ class EngineCore:
     def _on_order_report(
         self, event: ExecutionReport | OrderAccepted | OrderRejected, out: Out
     ) -> None:
-        self.settle.order_event(event, out, then=lambda o: self.decide(event, o))
+        def then(o: Out) -> None:
+            self.decide(event, o)
+            cover.protect(self, o)
+
+        self.settle.order_event(event, out, then=then)
 
     def _on_tick(self, tick: TimerTick, out: Out) -> None:
         now = tick.now_ns
@@ -242,6 +256,7 @@ class EngineCore:
             # (never sooner: reconciliation must still recognise them as ours).
             keep_s = self.config.reconcile.lookback_s + 86400.0
             self.registry.forget_finished(now - int(keep_s * _NS))
+        cover.protect(self, out)
 
     # ================================================================== decisions
     def decide(self, event: Event, out: Out) -> None:
@@ -258,15 +273,22 @@ class EngineCore:
             if intents:
                 self.execute(intents, out)
 
-    def execute(self, intents: Sequence[Intent], out: Out) -> None:
-        """Submit strategy (or operator) intents in order, each through the gate."""
-        manager = self.manager
+    def execute(self, intents: Sequence[Intent], out: Out, *, held: bool = True) -> None:
+        """Submit strategy (or operator) intents in order, each through the gate; an exit
+        on a pair with a protective stop waits for the stop's cancel (`held`)."""
+        manager, protection = self.manager, self.protection
+        if held:
+            intents = protection.split(intents, self.registry.live())
         for intent in intents:
             ctx = self.risk_context()
             if isinstance(intent, CancelIntent):
                 manager.cancel(intent, ctx, out)
                 continue
-            if self.stopped or intent.symbol in self.refused:
+            if isinstance(intent, AmendIntent):
+                protection.outcome(intent, manager.amend(intent, ctx, out), ctx.now_ns)
+                continue
+            protective = intent.tag == PROTECT_TAG and protection.enabled
+            if (self.stopped and not protective) or intent.symbol in self.refused:
                 continue
             if manager.ledger_failing:
                 # It could not be persisted before sending anyway.
@@ -274,6 +296,7 @@ class EngineCore:
                 continue
             halted_before = self.gate.loss_halted_day
             decision = manager.submit(intent, ctx, out)
+            protection.outcome(intent, decision, ctx.now_ns)
             if isinstance(decision, Denied):
                 if decision.rule is Rule.DAILY_LOSS and halted_before != self.gate.loss_halted_day:
                     self._loss_halt_persist(decision.reason, out)
@@ -300,6 +323,7 @@ class EngineCore:
             working=self.registry.working(),
             daily_pnl=self.daily_pnl(now),
             balances=self.account.available(),
+            unprotected=dict(self.protection.unprotected),
         )
 
     def marks(self) -> dict[str, Decimal]:
@@ -369,6 +393,7 @@ _HANDLERS: dict[type, Handler] = {
     ReconcileRequested: EngineCore._on_reconcile_requested,
     SystemStatusChanged: EngineCore._on_system,
     CancelRejected: EngineCore._on_cancel_rejected,
+    AmendRejected: EngineCore._on_cancel_rejected,
     SubscriptionFailed: EngineCore._on_subscription_failed,
     **INPUT_HANDLERS,
 }  # every other event (tickers, trades, candles...) only goes to the strategies

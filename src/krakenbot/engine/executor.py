@@ -7,8 +7,9 @@ learning row, the order's `SendOrder` is skipped (persist-then-send: never sent 
 row); a write the core waits for (`needs_ack`) comes back as `WriteDone`. The core's answer
 to such an outcome is carried out at once, before the rest of the batch.
 
-Sends run as their own tasks, so a slow or ambiguous request never blocks the engine; what
-happened comes back as events through `post`: an `AmbiguousOrderError` (or any unknown
+Sends (orders, cancels, amends) run as their own tasks, so a slow or ambiguous request never
+blocks the engine; what happened comes back as events through `post` (a refused or failed
+amend as `AmendRejected`, which asks for a reconciliation): an `AmbiguousOrderError` (or any unknown
 failure: the request may have left) asks for a reconciliation — the order stays pending and
 is looked up, never re-sent; a `TransientError` means provably not placed and becomes a local
 rejection (marked `local` when our own circuit breaker refused it, so the breaker policy
@@ -24,7 +25,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
-from krakenbot.domain.commands import CancelOrder, PlaceOrder
+from krakenbot.domain.commands import AmendOrder, CancelOrder, PlaceOrder
 from krakenbot.domain.effects import (
     AdoptOrder,
     CloseLearningEntry,
@@ -39,15 +40,18 @@ from krakenbot.domain.effects import (
     ReportError,
     RequestReconcile,
     SaveState,
+    SendAmend,
     SendCancel,
     SendOrder,
     SetTradingState,
+    SwitchNeedChanged,
     TripBreaker,
     UpdateOrder,
 )
-from krakenbot.domain.events import Event, OrderRejected, ReconcileRequested
+from krakenbot.domain.events import AmendRejected, Event, OrderRejected, ReconcileRequested
 from krakenbot.engine.core import STATE_KEY
 from krakenbot.engine.inputs import EngineInput, SendFinished, VenueFatal, WriteDone, WriteFailed
+from krakenbot.engine.protect import SwitchNeed
 from krakenbot.errors import AmbiguousOrderError, FatalExchangeError, RejectedError, TransientError
 from krakenbot.orders.fsm import place_command
 from krakenbot.resilience.breaker import CircuitOpenError
@@ -114,6 +118,10 @@ class Executor:
             task = self._spawn(self._send_cancel(effect.command, effect.reason), self._tasks)
             self._cancels.add(task)
             task.add_done_callback(self._cancels.discard)
+        elif isinstance(effect, SendAmend):
+            self._spawn(self._send_amend(effect.command), self._tasks)
+        elif isinstance(effect, SwitchNeedChanged):
+            r.switch_need_changed(SwitchNeed(effect.entry, effect.protection))
         elif isinstance(effect, RequestReconcile):
             r.request_reconcile(effect.reason)
         elif isinstance(effect, TripBreaker):
@@ -139,6 +147,8 @@ class Executor:
     async def _update(self, e: UpdateOrder) -> object:
         return await self._r.repo.update_order(
             e.cl_ord_id,
+            qty=e.qty,
+            price=e.price,
             status=e.status,
             txid=e.txid,
             reason=e.reason,
@@ -241,6 +251,19 @@ class Executor:
                 "cancel failed",
                 extra={"cl_ord_id": command.cl_ord_id, "reason": reason, "error": repr(exc)},
             )
+
+    async def _send_amend(self, command: AmendOrder) -> None:
+        cl, txid, now = command.cl_ord_id, command.order_id, self._now
+        try:
+            await self._r.venue.amend(command)
+        except FatalExchangeError as exc:
+            await self._r.post(AmendRejected(cl, txid, str(exc), now()))
+            await self._r.post(VenueFatal(str(exc), now()))
+        except RejectedError as exc:
+            await self._r.post(AmendRejected(cl, txid, exc.kraken_error or str(exc), now()))
+        except Exception as exc:  # unknown whether it applied: reconciliation reads the order
+            logger.warning("amend failed", extra={"cl_ord_id": cl, "error": repr(exc)})
+            await self._r.post(AmendRejected(cl, txid, f"amend outcome unknown: {exc!r}", now()))
 
     async def wait_cancels(self, timeout_s: float) -> None:
         """Wait (bounded) for the cancels in flight (the emergency's first step)."""

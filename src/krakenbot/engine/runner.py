@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 
 from krakenbot.clock import Clock
@@ -46,6 +46,7 @@ from krakenbot.engine.inputs import (
     TradingStateRequested,
 )
 from krakenbot.engine.ledger_watch import LedgerWatch, WatchedRepository
+from krakenbot.engine.protect import SwitchNeed
 from krakenbot.engine.reconciler import Reconciler
 from krakenbot.orders.registry import order_from_stored
 from krakenbot.ports import MarketFeed, Repository, Venue
@@ -87,6 +88,9 @@ class EngineRunner:
         self.last_error = ""
         self.errors = 0  # events whose handling failed (logged, engine kept going)
         self.inflight: set[asyncio.Future[object]] = set()
+        # What the dead man's switch must cover (told by the core) and who wants to know.
+        self.switch_need = SwitchNeed(entry=False, protection=False)
+        self._switch_watchers: list[Callable[[], None]] = []
 
     # ================================================================== events in
     async def post(self, event: Event | EngineInput) -> None:
@@ -135,6 +139,15 @@ class EngineRunner:
     async def set_trading_state(self, state: TradingState, reason: str) -> None:
         """Operator command: ACTIVE, REDUCING or HALTED (persisted)."""
         await self.post(TradingStateRequested(state, reason, self.clock.now_ns()))
+
+    def switch_need_changed(self, need: SwitchNeed) -> None:
+        self.switch_need = need
+        for watcher in self._switch_watchers:
+            watcher()
+
+    def watch_switch_need(self, callback: Callable[[], None]) -> None:
+        """`callback` runs whenever what the dead man's switch must cover changes."""
+        self._switch_watchers.append(callback)
 
     def note_error(self, text: str) -> None:
         self.errors += 1

@@ -138,6 +138,7 @@ class Settlement:
         """The order row, then what a recorded fill changes (account, portfolio, learning)."""
         core = self.core
         now = core.now_ns
+        core.protection.observe(applied.before, applied.after, now)
         core.manager.persist(applied, now, out)
         if fill is not None:
             self.fill_ids.add(fill.trade_id)
@@ -158,6 +159,11 @@ class Settlement:
             out.append(CloseLearningEntry(after.cl_ord_id, f"unfilled_{after.status}", ZERO, now))
 
     # ================================================================== write outcomes
+    @property
+    def waiting(self) -> bool:
+        """A write is awaited (its answer comes before any other event)."""
+        return self._waiting is not None
+
     def interrupted(self, event: object, out: Out) -> None:
         """Another event before the awaited write's answer: treat the write as failed."""
         if self._waiting is not None and not isinstance(

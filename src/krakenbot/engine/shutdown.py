@@ -1,11 +1,16 @@
-"""The engine's orderly shutdown: cancel our live orders, confirm, settle the ledger.
+"""The engine's orderly shutdown: cancel our live orders but the protective stops, confirm,
+settle the ledger.
 
-Owns: `shutdown(runner, timeout_s)` — no new orders from now on; every live order of ours is
-cancelled through the gate (`CancelOurs`), confirmed by polling the venue's open orders (the
-streams may already be gone) and re-cancelled (idempotent) while any is still listed, then
-one reconciliation settles the ledger if anything happened since start-up's (a stop soon
-after start stays quick). Bounded by `timeout_s`; never raises. Imports: domain, engine.
-Must not import: net, store, app.
+Owns: `shutdown(runner, timeout_s)` — no new orders from now on; every live order of ours but
+the protective stops is cancelled through the gate (`CancelOurs`), confirmed by polling the
+venue's open orders (the streams may already be gone) and re-cancelled (idempotent) while any
+is still listed, then one reconciliation settles the ledger if anything happened since
+start-up's (a stop soon after start stays quick). Bounded by `timeout_s`; never raises.
+Imports: domain, orders, engine. Must not import: net, store, app.
+
+Positions are kept on a stop (README: "Positions are kept"), so their protective stops are
+kept too: a daemon that is not running leaves every position covered at Kraken. They are
+reported as `kept`, not as orders that failed to cancel.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from krakenbot.domain.commands import CancelIntent
 from krakenbot.domain.enums import OrderStatus
 from krakenbot.engine.health import ShutdownReport
 from krakenbot.engine.inputs import CancelOurs, Submit
+from krakenbot.orders.protection import is_protective
 
 if TYPE_CHECKING:
     from krakenbot.engine.runner import EngineRunner
@@ -51,9 +57,12 @@ async def shutdown(r: EngineRunner, timeout_s: float) -> ShutdownReport:
         if busy and clock.monotonic_ns() < deadline and r.ledger.failing is None:
             # Not with nothing sent/filled since start-up's, nor unwritable (writes wait).
             await r.reconcile("shutdown")
-            still = tuple(o.cl_ord_id for o in core.registry.live())
+            still = _open_ours(r)
         await r.executor.drain(0.1)
         detail = "all orders closed" if not still else f"{len(still)} order(s) still open"
+        kept = _kept(r)
+        if kept:
+            detail += f"; {len(kept)} protective stop(s) kept"
         failing = r.ledger.failing
         if failing is not None:
             detail += f"; {failing.describe()}"
@@ -64,13 +73,21 @@ async def shutdown(r: EngineRunner, timeout_s: float) -> ShutdownReport:
         if not polled or r.ledger.failing is None:
             # Unknown: count our live orders as open. With the ledger failing the
             # registry cannot be settled, so the venue's own answer is the better one.
-            still = still or tuple(o.cl_ord_id for o in core.registry.live())
-        return ShutdownReport(sent, still, False, f"shutdown failed: {exc!r}")
-    return ShutdownReport(sent, still, not still and r.ledger.failing is None, detail)
+            still = still or _open_ours(r)
+        return ShutdownReport(sent, still, False, f"shutdown failed: {exc!r}", _kept(r))
+    return ShutdownReport(sent, still, not still and r.ledger.failing is None, detail, kept)
+
+
+def _open_ours(r: EngineRunner) -> tuple[str, ...]:
+    return tuple(o.cl_ord_id for o in r.core.registry.live() if not is_protective(o))
+
+
+def _kept(r: EngineRunner) -> tuple[str, ...]:
+    return tuple(o.cl_ord_id for o in r.core.registry.live() if is_protective(o))
 
 
 async def _ours_still_open(r: EngineRunner) -> tuple[str, ...]:
-    live = {o.cl_ord_id: o for o in r.core.registry.live()}
+    live = {o.cl_ord_id: o for o in r.core.registry.live() if not is_protective(o)}
     if not live:
         return ()
     try:

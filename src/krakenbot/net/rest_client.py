@@ -367,6 +367,12 @@ class RestClient:
         not placed)."""
         return await self._orders.add_order(req, reducing=reducing)
 
+    async def amend_order(self, req: orders.AmendRequest, *, reducing: bool = False) -> str:
+        """Amend one order in place (AmendOrder); returns Kraken's amend id. Raises
+        RejectedError (e.g. `EOrder:Unknown order`), CircuitOpenError (never when
+        `reducing`) or TransientError (outcome unknown: read the order)."""
+        return await self._orders.amend(req, reducing=reducing)
+
     async def cancel_order(
         self, *, txid: str | None = None, cl_ord_id: str | None = None
     ) -> codec.CancelResult:

@@ -20,13 +20,13 @@ Imports: domain, risk, orders. Must not import: net, store, engine, app.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from krakenbot.domain.commands import CancelIntent, CancelOrder
 from krakenbot.domain.effects import Effect, FlagCancel, RecordEvent, SendCancel
-from krakenbot.domain.order import OrderSnapshot, unreadable_of
+from krakenbot.domain.order import Order, OrderSnapshot, unreadable_of
 from krakenbot.orders.clordid import is_ours
 from krakenbot.orders.fsm import request_cancel
 from krakenbot.risk.context import RiskContext
@@ -50,11 +50,20 @@ def flags(cl_ord_ids: Iterable[str], now_ns: int) -> list[Effect]:
     return [FlagCancel(cl_ord_id, now_ns) for cl_ord_id in cl_ord_ids]
 
 
-def cancel_all_ours(m: OrderManager, reason: str, ctx: RiskContext, out: list[Effect]) -> int:
-    """Cancel every live order of ours, each through the gate; returns how many."""
+def cancel_all_ours(
+    m: OrderManager,
+    reason: str,
+    ctx: RiskContext,
+    out: list[Effect],
+    spare: Callable[[Order], bool] | None = None,
+) -> int:
+    """Cancel every live order of ours (but those `spare` keeps), each through the gate;
+    returns how many."""
     count = 0
     flagged: list[str] = []
     for order in m.registry.live():
+        if spare is not None and spare(order):
+            continue
         if order.cancel_requested:
             m.resend_cancel_now(order.cl_ord_id)  # send it again now
         _, flag = m.cancel_one(CancelIntent(order.cl_ord_id, reason), ctx, out)

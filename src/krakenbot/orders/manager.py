@@ -28,21 +28,29 @@ Imports: domain, orders, risk. Must not import: net, store, engine, app, asyncio
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from krakenbot.domain.commands import CancelIntent, CancelOrder, OrderIntent
+from krakenbot.domain.commands import (
+    AmendIntent,
+    AmendOrder,
+    CancelIntent,
+    CancelOrder,
+    OrderIntent,
+)
 from krakenbot.domain.effects import (
     Effect,
     Notify,
     OpenLearningEntry,
     PersistOrder,
     RecordEvent,
+    SendAmend,
     SendCancel,
     SendOrder,
     UpdateOrder,
 )
-from krakenbot.domain.enums import OrderStatus
+from krakenbot.domain.enums import OrderStatus, TimeInForce
 from krakenbot.domain.events import ExecutionReport, Fill
 from krakenbot.domain.order import Order, OrderSnapshot
 from krakenbot.orders import bulk_cancel
@@ -64,6 +72,9 @@ class ManagerConfig:
     order_timeout_s: float = 900.0  # any unfilled working order older than this is cancelled
     cancel_retry_s: float = 10.0  # a cancel not confirmed by then is sent again (idempotent)
     ack_timeout_s: float = 30.0  # a pending_new order unacknowledged this long → reconcile
+    # Entries that would rest are sent GTD, expiring this long after Kraken accepts them
+    # (the dead man's switch timeout: an entry never outlives what the switch allows).
+    entry_expire_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +121,12 @@ class OrderManager:
         while self.registry.get(cl_ord_id) is not None:  # same ms and same random digits
             cl_ord_id = new_cl_ord_id(now, self._rng, self.config.prefix)
         order = order_from_intent(intent, cl_ord_id, now)
-        command = place_command(order, self.config.order_deadline_s)
+        expire_s = self.config.entry_expire_s
+        if intent.reduces_position or intent.time_in_force is TimeInForce.IOC:
+            expire_s = None  # exits are never cut short; an IOC never rests
+        if expire_s is not None:
+            order = replace(order, time_in_force=TimeInForce.GTD)
+        command = place_command(order, self.config.order_deadline_s, expire_s)
         # Persist-then-send: the row is committed before anything leaves the process, so a
         # crash after this point leaves a pending_new row that reconciliation resolves.
         out.append(PersistOrder(command, intent.tag, intent.reduces_position, now))
@@ -189,9 +205,48 @@ class OrderManager:
     def cancel_sent(self, cl_ord_id: str, now_ns: int) -> None:
         self._cancel_sent_ns[cl_ord_id] = now_ns
 
-    def cancel_all_ours(self, reason: str, ctx: RiskContext, out: Out) -> int:
-        """Cancel every live order of ours (shutdown); see orders/bulk_cancel.py."""
-        return bulk_cancel.cancel_all_ours(self, reason, ctx, out)
+    def amend(self, intent: AmendIntent, ctx: RiskContext, out: Out) -> Decision:
+        """Amend one of our live orders in place (through the gate). An amend changes an
+        order that already rests, so it is not persisted-then-sent like a new order: the
+        row changes when the venue's `amended` report arrives (or reconciliation finds the
+        new quantity); the request is written to `events` (kind `amend`) after it has left,
+        best effort — like a cancel, a ledger that cannot be written never holds back an
+        amend that keeps a protective stop in step with its position."""
+        decision = self.gate.check(intent, ctx)
+        if isinstance(decision, Denied):
+            self.denied(decision, ctx.now_ns, out)
+            return decision
+        order = self.registry.get(intent.cl_ord_id)
+        if order is None or order.is_terminal or order.cancel_requested:
+            return decision  # closing anyway: nothing left to amend
+        command = AmendOrder(
+            cl_ord_id=order.cl_ord_id,
+            symbol=order.symbol,
+            order_id=order.order_id,
+            qty=intent.qty,
+            limit_price=intent.limit_price,
+            trigger_price=intent.trigger_price,
+            reduces_position=order.reduces_position,
+        )
+        row = {
+            "cl_ord_id": order.cl_ord_id,
+            "qty": "" if intent.qty is None else str(intent.qty),
+            "limit_price": "" if intent.limit_price is None else str(intent.limit_price),
+            "trigger_price": "" if intent.trigger_price is None else str(intent.trigger_price),
+            "reason": intent.reason,
+        }
+        out.append(Notify("order amended", row))
+        out.append(SendAmend(command))
+        if not self.ledger_failing:
+            out.append(RecordEvent("amend", row, ctx.now_ns))
+        return decision
+
+    def cancel_all_ours(
+        self, reason: str, ctx: RiskContext, out: Out, spare: Callable[[Order], bool] | None = None
+    ) -> int:
+        """Cancel every live order of ours but those `spare` keeps (shutdown keeps the
+        protective stops); see orders/bulk_cancel.py."""
+        return bulk_cancel.cancel_all_ours(self, reason, ctx, out, spare)
 
     def cancel_everything(self, reason: str, ctx: RiskContext, out: Out) -> Decision:
         """Emergency, first step: every order of ours the registry knows; see
@@ -299,8 +354,15 @@ class OrderManager:
 
 def _update(before: Order, after: Order, now_ns: int) -> UpdateOrder:
     changed_reason = after.reason if after.reason != before.reason else None
+    price, was = (
+        (after.trigger_price, before.trigger_price)
+        if after.order_type.is_triggered
+        else (after.limit_price, before.limit_price)
+    )
     return UpdateOrder(
         cl_ord_id=after.cl_ord_id,
+        qty=after.qty if after.qty != before.qty else None,  # amended
+        price=price if price != was else None,
         status=after.status if after.status is not before.status else None,
         txid=after.order_id if after.order_id != before.order_id else None,
         reason=changed_reason or None,

@@ -155,7 +155,7 @@ class Exchange:
         reason: str | None = None,
     ) -> None:
         status = _STATUS_OF.get(exec_type, exec_type)
-        if exec_type in ("status", "iceberg_refill"):
+        if exec_type in ("status", "iceberg_refill", "amended"):
             status = "partially_filled" if order.vol_exec else "new"
         # A copy: the report shows the order as it was at this event, not when published.
         seen = copy.copy(order)

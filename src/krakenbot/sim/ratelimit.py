@@ -137,6 +137,17 @@ class TradingCounter:
         counter.add(cost, now_ns)
         return True
 
+    def charge_amend(self, symbol: str, age_s: float, now_ns: int) -> bool:
+        """Charge an amend: +1 on receipt, plus the age penalty when it goes through; False
+        (the +1 kept) means over the threshold (`EOrder:Rate limit exceeded`)."""
+        cost = Decimal(1) + amend_penalty(age_s)
+        counter = self._get(symbol)
+        if counter.value(now_ns) + cost > self.tier.trade_threshold:
+            counter.add(Decimal(1), now_ns)
+            return False
+        counter.add(cost, now_ns)
+        return True
+
     def charge_cancel(self, symbol: str, age_s: float, now_ns: int, *, force: bool) -> bool:
         """Charge the age-based cancel penalty. Batch cancels / cancel-all pass `force`."""
         penalty = cancel_penalty(age_s)

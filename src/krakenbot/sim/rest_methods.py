@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+from krakenbot.sim import amend
 from krakenbot.sim import wire_rest as wire
 from krakenbot.sim.auth import PERM_QUERY, PERM_TRADE, PERM_WEBSOCKET
 from krakenbot.sim.exchange import E_UNAVAILABLE
-from krakenbot.sim.model import SimOrder
+from krakenbot.sim.model import SimOrder, kraken_id
 from krakenbot.sim.order_params import parse_rest_order
 from krakenbot.sim.pairs import ASSETS, PairSpec, normalize_asset
 from krakenbot.sim.parse import (
@@ -287,6 +288,21 @@ def m_add_order_batch(state: SimState, params: Params) -> Result:
     return {"orders": rows}, None
 
 
+def m_amend_order(state: SimState, params: Params) -> Result:
+    now = state.now_ns()
+    err = check_deadline(params.get("deadline"), now, ws=False)
+    if err:
+        return None, err
+    parsed = amend.parse(params, ws=False)
+    if isinstance(parsed, str):
+        return None, parsed
+    ref, change = parsed
+    err = amend.amend_ref(state.exchange, ref, change, now)
+    if err:
+        return None, err
+    return {"amend_id": kraken_id(state.exchange.rng, "T")}, None
+
+
 def _ref(raw: object) -> str | int:
     if isinstance(raw, int):
         return raw
@@ -355,6 +371,7 @@ PRIVATE: dict[str, tuple[str, Method]] = {
     "TradesHistory": (PERM_QUERY, m_trades_history),
     "AddOrder": (PERM_TRADE, m_add_order),
     "AddOrderBatch": (PERM_TRADE, m_add_order_batch),
+    "AmendOrder": (PERM_TRADE, m_amend_order),
     "CancelOrder": (PERM_TRADE, m_cancel_order),
     "CancelOrderBatch": (PERM_TRADE, m_cancel_order_batch),
     "CancelAll": (PERM_TRADE, m_cancel_all),

@@ -32,6 +32,7 @@ from krakenbot.domain.effects import (
     SendCancel,
     SendOrder,
     SetTradingState,
+    SwitchNeedChanged,
     TripBreaker,
     UpdateOrder,
 )
@@ -144,8 +145,13 @@ def reports(name: str, recv_ns: int) -> list[ExecutionReport]:
     return found
 
 
+def acts(effects: Sequence[Effect]) -> list[Effect]:
+    """The effects but what the dead man's switch is told (its own test below)."""
+    return [e for e in effects if not isinstance(e, SwitchNeedChanged)]
+
+
 def kinds(effects: Sequence[Effect]) -> list[str]:
-    return [type(e).__name__ for e in effects]
+    return [type(e).__name__ for e in acts(effects)]
 
 
 def buy(qty: str, price: str, symbol: str = "BTC/USD") -> OrderIntent:
@@ -161,7 +167,7 @@ def test_a_real_book_frame_becomes_an_order_persisted_before_it_is_sent() -> Non
     strategy.queue.append(buy("0.001", "45283.5"))
     effects = core.handle(book)
     assert kinds(effects) == ["PersistOrder", "Notify", "SendOrder"]
-    persist, _, send = effects
+    persist, _, send = acts(effects)
     assert isinstance(persist, PersistOrder) and isinstance(send, SendOrder)
     assert persist.command == send.command and persist.created_ns == T0  # the frame's time
     assert core.books["BTC/USD"] is book and core.last_market_ns == T0
@@ -238,7 +244,7 @@ def loaded_with_a_long_position(core: EngineCore) -> Order:
         reduces_position=True,
         tag="take_profit",
     )
-    assert core.handle(LedgerLoaded((bought,), (sell,), None, None, T0 - S)) == []
+    assert kinds(core.handle(LedgerLoaded((bought,), (sell,), None, None, T0 - S))) == []
     effects = core.handle(OrderAccepted(sell.cl_ord_id, TXID, T0))
     assert kinds(effects) == ["UpdateOrder", "Notify"]
     return sell
@@ -381,12 +387,15 @@ def test_the_daily_loss_halt_and_the_metrics_come_from_ticks() -> None:
         T0,
     )
     core.handle(LedgerLoaded((lost,), (), None, None, T0))  # bought 6 USD above the mid
-    effects = core.handle(TimerTick(T0 + S))
-    assert kinds(effects) == ["SaveState", "RecordEvent"]
+    effects = acts(core.handle(TimerTick(T0 + S)))
+    assert kinds(effects)[:2] == ["SaveState", "RecordEvent"]
     assert isinstance(effects[0], SaveState) and effects[0].value == "2023-09-22"
+    # The position gets its protective stop at the exchange (engine/protect.py).
+    protect = [e for e in effects if isinstance(e, PersistOrder)]
+    assert [p.tag for p in protect] == ["protect"]
     effects = core.handle(TimerTick(T0 + 61 * S))
-    (metrics,) = effects
-    assert isinstance(metrics, RecordMetrics) and metrics.row["balance_usd"] == "1000"
+    (metrics,) = [e for e in effects if isinstance(e, RecordMetrics)]
+    assert metrics.row["balance_usd"] == "1000"
     next_day = core.handle(TimerTick(T0 + 86400 * S))
     assert next_day[0] == SaveState("loss_halted_day", "")
 
@@ -501,7 +510,7 @@ def test_the_emergency_cancels_ours_in_two_steps_and_stop_ends_new_orders() -> N
 def test_send_outcomes_and_cancels_reach_the_order_manager() -> None:
     core, strategy = make_core(post_only=False)
     strategy.queue.append(replace(buy("0.001", "45283.5"), time_in_force=TimeInForce.GTC))
-    send = core.handle(real_book(T0))[-1]
+    send = acts(core.handle(real_book(T0)))[-1]
     assert isinstance(send, SendOrder)
     core.handle(SendFinished(send.command.cl_ord_id, T0))
     assert core.manager.sending == set()
@@ -544,3 +553,49 @@ def test_market_data_reaches_only_the_instance_trading_its_pair() -> None:
     # The one gate, shared limits: BTC's entry meets MAX_POSITIONS with XLM's working.
     denied = [e for e in effects if isinstance(e, RecordEvent) and e.kind == "risk_denied"]
     assert [e.payload["rule"] for e in denied] == ["max_positions"]
+
+
+def test_the_switch_is_told_what_to_cover_only_when_it_changes() -> None:
+    """An entry resting arms the dead man's switch; a position needing its protective stop
+    turns it off (it would cancel the stop). Never half-way: not while a fill waits for its
+    row (the order filled, the position not yet counted)."""
+    core, strategy = make_core()
+    strategy.queue.append(buy("0.001", "45283.5"))
+    effects = core.handle(real_book(T0))
+    assert [e for e in effects if isinstance(e, SwitchNeedChanged)] == [
+        SwitchNeedChanged(entry=True, protection=False)
+    ]
+    assert not [e for e in core.handle(real_book(T0 + 1)) if isinstance(e, SwitchNeedChanged)]
+    (order,) = core.registry.live()
+    core.handle(OrderAccepted(order.cl_ord_id, "OENTRY", T0))
+    fill = Fill(
+        "TE",
+        "OENTRY",
+        order.cl_ord_id,
+        "BTC/USD",
+        Side.BUY,
+        D("45283.5"),
+        D("0.001"),
+        D("45.2835"),
+        D("0.1"),
+        "USD",
+        Liquidity.MAKER,
+        T0,
+    )
+    report = ExecutionReport(
+        ExecType.TRADE,
+        "OENTRY",
+        order.cl_ord_id,
+        OrderStatus.FILLED,
+        T0,
+        cum_qty=D("0.001"),
+        fill=fill,
+        recv_ns=T0,
+    )
+    (record,) = core.handle(report)  # filled, not yet counted: nothing said meanwhile
+    assert isinstance(record, RecordFill)
+    effects = core.handle(WriteDone(record, True, T0))
+    assert [e for e in effects if isinstance(e, SwitchNeedChanged)] == [
+        SwitchNeedChanged(entry=False, protection=True)
+    ]
+    assert [e.tag for e in effects if isinstance(e, PersistOrder)] == ["protect"]

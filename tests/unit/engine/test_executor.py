@@ -19,7 +19,14 @@ from tests.instruments import XLM
 from tests.orderkit import fill, report
 
 from krakenbot.clock import ManualClock
-from krakenbot.domain.commands import CancelIntent, CancelOrder, OrderIntent, PlaceOrder
+from krakenbot.domain.commands import (
+    AmendIntent,
+    AmendOrder,
+    CancelIntent,
+    CancelOrder,
+    OrderIntent,
+    PlaceOrder,
+)
 from krakenbot.domain.enums import (
     ExecType,
     OrderStatus,
@@ -29,6 +36,7 @@ from krakenbot.domain.enums import (
 )
 from krakenbot.domain.events import (
     AccountEvent,
+    AmendRejected,
     Event,
     Fill,
     OrderRejected,
@@ -45,6 +53,7 @@ from krakenbot.errors import (
     FatalExchangeError,
     RejectedError,
     TransientError,
+    TransportError,
 )
 from krakenbot.orders.manager import ManagerConfig
 from krakenbot.resilience.breaker import CircuitBreaker, CircuitOpenError
@@ -69,8 +78,10 @@ class FakeVenue:
 
     placed: list[PlaceOrder] = field(default_factory=list)
     cancelled: list[CancelOrder] = field(default_factory=list)
+    amended: list[AmendOrder] = field(default_factory=list)
     fail: BaseException | None = None
     fail_cancel: BaseException | None = None
+    fail_amend: BaseException | None = None
     persisted_before_send: list[bool] = field(default_factory=list)
     repo: LedgerRepository | None = None
     hold: asyncio.Event | None = None
@@ -90,6 +101,11 @@ class FakeVenue:
         self.cancelled.append(command)
         if self.fail_cancel is not None:
             raise self.fail_cancel
+
+    async def amend(self, command: AmendOrder) -> None:
+        self.amended.append(command)
+        if self.fail_amend is not None:
+            raise self.fail_amend
 
     async def cancel_all(self) -> None:
         raise AssertionError("krakenbot never cancels other programs' orders")
@@ -353,6 +369,28 @@ async def test_emergency_cancels_are_sent_before_their_records_which_may_fail(ki
     kit.runner.ledger.succeeded("test", kit.clock.monotonic_ns())  # writable again
     await kit.runner.emergency_stop("again")
     assert len(await kit.repo.events("cancel_all")) == 1
+
+
+async def test_amend_outcomes_come_back_as_events(kit: Kit) -> None:
+    order = await placed(kit)
+    await kit.runner.post(report(order, ExecType.NEW))
+    refused = RejectedError("x", endpoint="AmendOrder", kraken_error="EOrder:Unknown order")
+    for price, failure, error in (
+        ("0.288", refused, "EOrder:Unknown order"),
+        ("0.287", TransportError("reset", endpoint="AmendOrder"), "amend outcome unknown"),
+        ("0.286", FatalExchangeError("EAPI:Invalid key", endpoint="AmendOrder"), "EAPI:Invalid"),
+    ):
+        kit.venue.fail_amend = failure
+        kit.posted.clear()
+        await kit.runner.submit([AmendIntent(order.cl_ord_id, limit_price=D(price))])
+        await kit.settle()
+        assert kit.venue.amended[-1].limit_price == D(price)
+        [event] = [e for e in kit.posted if isinstance(e, AmendRejected)]
+        assert event.cl_ord_id == order.cl_ord_id and error in event.error
+    assert kit.runner.core.trading_state is TradingState.HALTED  # the fatal one
+    assert [e for e in kit.posted if isinstance(e, VenueFatal)]
+    rows = [e.payload["error"] for e in await kit.repo.events("amend_rejected")]
+    assert len(rows) == 3 and "cancel or amend rejected" in " ".join(kit.runner.reconcile_reasons)
 
 
 # ---------------------------------------------------------------- fills and rows
