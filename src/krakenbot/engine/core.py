@@ -13,7 +13,9 @@ data updates the books and asks the strategies, order reports go through the ord
 (orders/manager.py: gate, FSM, persist-then-send), timer ticks run timeouts, the daily-loss
 watch and metrics, and the engine's own events (engine/inputs.py) carry operator commands,
 reconciliation results and the outcomes of effects. Order reports, fills and reconciliation
-corrections live in engine/settle.py.
+corrections live in engine/settle.py, the engine's own events in engine/control.py, timer
+ticks in engine/ticks.py, protective stops and the dead man's switch's need in
+engine/cover.py: each plugs into the table.
 
 A handler that raises leaves the effects it produced so far (the state they reflect has
 changed) and adds a `ReportError`; an `InvariantError` also halts trading and asks for a
@@ -34,7 +36,6 @@ from krakenbot.domain.commands import AmendIntent, CancelIntent, Intent
 from krakenbot.domain.effects import (
     Effect,
     RecordEvent,
-    RecordMetrics,
     ReportError,
     RequestReconcile,
     SaveState,
@@ -63,7 +64,7 @@ from krakenbot.domain.events import (
 )
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.portfolio import Portfolio, utc_day
-from krakenbot.engine import cover
+from krakenbot.engine import cover, ticks
 from krakenbot.engine.config import EngineConfig
 from krakenbot.engine.control import INPUT_HANDLERS
 from krakenbot.engine.inputs import (
@@ -242,22 +243,6 @@ class EngineCore:
 
         self.settle.order_event(event, out, then=then)
 
-    def _on_tick(self, tick: TimerTick, out: Out) -> None:
-        now = tick.now_ns
-        self._watch_daily_loss(now, out)
-        stale = self.manager.housekeeping(self.risk_context(), out)
-        if stale:
-            out.append(RequestReconcile(f"unacknowledged orders {', '.join(stale)}"))
-        self.decide(tick, out)
-        if now >= self.next_metrics_ns:
-            self.next_metrics_ns = now + int(self.config.metrics_interval_s * _NS)
-            out.append(RecordMetrics(self._metrics_row(now), now))
-            # Finished orders older than the reconciliation window leave the hot copy
-            # (never sooner: reconciliation must still recognise them as ours).
-            keep_s = self.config.reconcile.lookback_s + 86400.0
-            self.registry.forget_finished(now - int(keep_s * _NS))
-        cover.protect(self, out)
-
     # ================================================================== decisions
     def decide(self, event: Event, out: Out) -> None:
         """Ask the strategies about `event` and carry out what they want."""
@@ -299,7 +284,7 @@ class EngineCore:
             protection.outcome(intent, decision, ctx.now_ns)
             if isinstance(decision, Denied):
                 if decision.rule is Rule.DAILY_LOSS and halted_before != self.gate.loss_halted_day:
-                    self._loss_halt_persist(decision.reason, out)
+                    self.loss_halt_persist(decision.reason, out)
             else:
                 self.bump(orders=1)
 
@@ -332,18 +317,7 @@ class EngineCore:
     def daily_pnl(self, now_ns: int) -> Decimal | None:
         return self.portfolio.daily_pnl(utc_day(now_ns), self.marks())
 
-    def _watch_daily_loss(self, now_ns: int, out: Out) -> None:
-        pnl = self.daily_pnl(now_ns)
-        today = utc_day(now_ns)
-        if self.gate.loss_halted_day not in (None, today):
-            self.gate.loss_halted_day = None
-            out.append(SaveState(LOSS_DAY_KEY, ""))
-        limit = self.gate.limits.max_daily_loss_usd
-        if pnl is not None and -pnl >= limit and self.gate.loss_halted_day != today:
-            self.gate.loss_halted_day = today
-            self._loss_halt_persist(f"daily PnL {pnl}", out)
-
-    def _loss_halt_persist(self, reason: str, out: Out) -> None:
+    def loss_halt_persist(self, reason: str, out: Out) -> None:
         day = self.gate.loss_halted_day
         text = day.isoformat() if day else ""
         out.append(SaveState(LOSS_DAY_KEY, text))
@@ -360,18 +334,6 @@ class EngineCore:
         self.set_trading_state(TradingState.HALTED, f"invariant: {exc}", out)
         out.append(RequestReconcile("invariant error"))
 
-    # ================================================================== metrics
-    def _metrics_row(self, now: int) -> dict[str, str]:
-        pnl = self.daily_pnl(now)
-        day_pnl = pnl if pnl is not None else self.portfolio.realized_on(utc_day(now))
-        return {
-            "balance_usd": str(self.account.confirmed.get(self.config.quote_currency, ZERO)),
-            "total_trades": str(self.trips.total),
-            "winning_trades": str(self.trips.winning),
-            "total_profit_loss": str(self.portfolio.realized_total),
-            "daily_profit_loss": str(day_pnl),
-        }
-
     def bump(self, **deltas: int) -> None:
         c = self.counts
         self.counts = replace(c, **{k: getattr(c, k) + v for k, v in deltas.items()})
@@ -386,7 +348,7 @@ _HANDLERS: dict[type, Handler] = {
     ExecutionReport: EngineCore._on_order_report,
     OrderAccepted: EngineCore._on_order_report,
     OrderRejected: EngineCore._on_order_report,
-    TimerTick: EngineCore._on_tick,
+    TimerTick: ticks.on_tick,
     BalanceChange: EngineCore._on_balance,
     BookStatus: EngineCore._on_book_status,
     ConnectionChanged: EngineCore._on_connection,
