@@ -19,10 +19,10 @@ async def test_the_sim_demo_trades_every_allowed_pair(tmp_path: Path) -> None:
         ALLOWED_PAIRS="XLM/USD,BTC/USD",
         # Kraken's BTC/USD minimum is 0.0001 BTC (about 10.6 USD at the sim's price).
         MAX_TRADE_SIZE="12",
-        MAX_TOTAL_EXPOSURE="24",
+        MAX_TOTAL_EXPOSURE="36",  # room for both pairs at once, and slack
         MAX_POSITIONS="2",
     )
-    args = ("run", "--sim", "--sim-speed", "1000", "--duration", "25")
+    args = ("run", "--sim", "--sim-speed", "1000", "--duration", "45")
     result = await cli(tmp_path, env, *args, timeout_s=120)
     assert result.code == 0, result.err
     db = sqlite3.connect(tmp_path / "data" / "sim" / "trading.db")
