@@ -20,3 +20,18 @@ XLM = Instrument(
     ordermin=Decimal("10"),
     costmin=Decimal("0.5"),
 )
+
+BTC = Instrument(  # AssetPairs XXBTZUSD (shared/kraken/vectors: rest_assetpairs_..._docs_spec)
+    symbol="BTC/USD",
+    rest_id="XXBTZUSD",
+    altname="XBTUSD",
+    wsname="XBT/USD",
+    base="BTC",
+    quote="USD",
+    price_decimals=1,
+    lot_decimals=8,
+    cost_decimals=5,
+    tick_size=Decimal("0.1"),
+    ordermin=Decimal("0.0001"),
+    costmin=Decimal("0.5"),
+)

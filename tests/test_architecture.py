@@ -97,3 +97,100 @@ def test_rules_catch_a_violation(tmp_path: Path) -> None:
     found = _violations(tmp_path)
     assert any("_arch_probe.py:1 imports I/O library aiohttp" in p for p in found)
     assert any("_arch_probe.py:2 (domain) may not import krakenbot.net" in p for p in found)
+
+
+# ---------------------------------------------------------------- the engine core (issue 14)
+# The synchronous core and everything it imports (transitively, outside `if TYPE_CHECKING:`)
+# must not reach an I/O library or asyncio, nor read a clock: time comes from the events.
+CORE_ROOTS = ("engine/core.py",)
+NO_ASYNC = IO_LIBS | {"asyncio", "time", "krakenbot.clock"}
+CLOCK_CALLS = {"now_ns", "monotonic_ns", "time_ns", "monotonic", "perf_counter", "now"}
+CLOCK_CALLS |= {"today", "utcnow", "time", "sleep"}
+
+
+def _runtime_imports(tree: ast.Module) -> list[tuple[str, int]]:
+    """Imports that run (not those under `if TYPE_CHECKING:`)."""
+    found: list[tuple[str, int]] = []
+
+    def visit(nodes: list[ast.stmt]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+                visit(node.orelse)
+                continue
+            if isinstance(node, ast.Import):
+                found.extend((alias.name, node.lineno) for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.append((node.module, node.lineno))
+                # `from krakenbot.orders import bulk_cancel` imports a module too.
+                found.extend((f"{node.module}.{a.name}", node.lineno) for a in node.names)
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.stmt):
+                    visit([child])
+
+    visit(tree.body)
+    return found
+
+
+def _module_path(name: str, root: Path = SRC) -> Path | None:
+    rel = Path(*name.split(".")[1:])
+    for candidate in (root / rel.with_suffix(".py"), root / rel / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _core_violations(
+    roots: tuple[str, ...] = CORE_ROOTS, tree_root: Path = SRC
+) -> tuple[list[str], set[str]]:
+    problems: list[str] = []
+    seen: set[Path] = set()
+    todo = [tree_root / root for root in roots]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        rel = path.relative_to(tree_root).as_posix()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for name, line in _runtime_imports(tree):
+            if name.split(".")[0] in NO_ASYNC or name.startswith("krakenbot.clock"):
+                problems.append(f"{rel}:{line} imports {name}")
+            elif name.startswith("krakenbot."):
+                target = _module_path(name, tree_root)
+                if target is not None:
+                    todo.append(target)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in CLOCK_CALLS
+            ):
+                problems.append(f"{rel}:{node.lineno} reads a clock ({node.func.attr}())")
+    return problems, {p.relative_to(tree_root).as_posix() for p in seen}
+
+
+def test_the_engine_core_is_synchronous_and_reads_no_clock() -> None:
+    problems, modules = _core_violations()
+    assert problems == []
+    # It really is the decision code that was walked (not an empty set).
+    expected = {"engine/settle.py", "engine/control.py", "orders/manager.py", "risk/gate.py"}
+    assert expected | {"orders/bulk_cancel.py", "domain/effects.py"} <= modules
+    assert "engine/runner.py" not in modules and "engine/executor.py" not in modules
+
+
+def test_the_core_rule_catches_asyncio_and_clock_reads(tmp_path: Path) -> None:
+    # A probe tree of its own (writing into src/ would race the other workers' scans): a
+    # core module that is fine itself but imports one that awaits and reads a clock.
+    (tmp_path / "engine").mkdir()
+    (tmp_path / "engine" / "core.py").write_text(
+        "from krakenbot.engine.helper import f\n", encoding="utf-8"
+    )
+    (tmp_path / "engine" / "helper.py").write_text(
+        "import asyncio\ndef f(clock):\n    return clock.now_ns()\n", encoding="utf-8"
+    )
+    problems, modules = _core_violations(tree_root=tmp_path)
+    assert modules == {"engine/core.py", "engine/helper.py"}
+    assert problems == [
+        "engine/helper.py:1 imports asyncio",
+        "engine/helper.py:3 reads a clock (now_ns())",
+    ]

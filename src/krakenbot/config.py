@@ -380,20 +380,25 @@ class Settings(BaseSettings):
     def lock(self) -> LockSection:
         return LockSection(path=self.lock_file)
 
-    def strategy_parameters(self) -> dict[str, str]:
-        """What the configured strategy is built from: for the built-in strategy, the first
-        allowed pair and MAX_TRADE_SIZE as its symbol and entry size, then STRATEGY_PARAMS."""
-        params: dict[str, str] = {}
+    def strategy_parameters(self, pair: str | None = None) -> dict[str, str]:
+        """What one instance of the configured strategy is built from: its pair as `symbol`
+        (default: the first allowed pair), for the built-in strategy MAX_TRADE_SIZE as its
+        entry size, then STRATEGY_PARAMS (a `symbol` there pins one instance to that pair)."""
+        params = {"symbol": pair or self.allowed_pairs[0]}
         if self.strategy == "mean_reversion":
-            params = {"symbol": self.allowed_pairs[0], "trade_usd": str(self.max_trade_size)}
+            params["trade_usd"] = str(self.max_trade_size)
         params.update(parse_params(self.strategy_params))
         return params
 
     def strategy_config(self) -> StrategySection:
+        """The strategy and the pairs it trades: one instance per allowed pair, or the one
+        pair STRATEGY_PARAMS pins with `symbol`."""
+        params = self.strategy_parameters()
+        pinned = "symbol" in parse_params(self.strategy_params)
         return StrategySection(
             name=self.strategy,
-            params=self.strategy_parameters(),
-            pairs=self.allowed_pairs,
+            params=params,
+            pairs=(params["symbol"],) if pinned else self.allowed_pairs,
             mode=self.trading_mode,
         )
 

@@ -142,7 +142,7 @@ class StoredOrder(Protocol):
 
 class Repository(Protocol):
     """The ledger (SQLite; store's `LedgerRepository` implements it). Decimals round-trip
-    exactly; one writer. Persist-then-send: `insert_order` commits before the venue call."""
+    exactly; one writer. Persist-then-send: `add_order` commits before the venue call."""
 
     async def insert_order(
         self,
@@ -155,6 +155,13 @@ class Repository(Protocol):
         created_ns: int | None = None,
     ) -> StoredOrder:
         """Insert a new order row (status/txid only when adopting an exchange order)."""
+        ...
+
+    async def add_order(
+        self, order: PlaceOrder, *, tag: str, reduces_position: bool, created_ns: int
+    ) -> None:
+        """Insert a new order row (pending_new) before it is sent, committed, nothing read
+        back: the persist-then-send write on the tick-to-order path."""
         ...
 
     async def update_order(

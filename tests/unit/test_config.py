@@ -305,10 +305,22 @@ def test_strategy_parameters_default_from_limits_then_overrides(env: pytest.Monk
     }
 
 
-def test_user_strategy_gets_only_its_own_parameters(env: pytest.MonkeyPatch) -> None:
+def test_user_strategy_gets_its_pair_and_its_own_parameters(env: pytest.MonkeyPatch) -> None:
     env.setenv("STRATEGY", "mypkg.strat:Mine")
     env.setenv("STRATEGY_PARAMS", "window=20")
-    assert load_settings().strategy_parameters() == {"window": "20"}
+    env.setenv("ALLOWED_PAIRS", "XLM/USD,BTC/USD")
+    settings = load_settings()
+    assert settings.strategy_parameters() == {"symbol": "XLM/USD", "window": "20"}
+    assert settings.strategy_parameters("BTC/USD") == {"symbol": "BTC/USD", "window": "20"}
+    chosen = settings.strategy_config()  # one instance per allowed pair
+    assert chosen.pairs == ("XLM/USD", "BTC/USD") and "trade_usd" not in chosen.params
+
+
+def test_a_symbol_in_strategy_params_pins_one_instance(env: pytest.MonkeyPatch) -> None:
+    env.setenv("ALLOWED_PAIRS", "XLM/USD,BTC/USD")
+    env.setenv("STRATEGY_PARAMS", "symbol=BTC/USD")
+    chosen = load_settings().strategy_config()
+    assert chosen.pairs == ("BTC/USD",) and chosen.params["symbol"] == "BTC/USD"
 
 
 @pytest.mark.parametrize("text", ["entry_z", "entry_z=", "=2", "2x=1", "a=1,a=2"])

@@ -32,7 +32,7 @@ from krakenbot.app.health_server import HealthServer
 from krakenbot.app.registry import Registration
 from krakenbot.app.runtime import RuntimeInfo, new_token, remove_runtime, write_runtime
 from krakenbot.app.signals import Signals
-from krakenbot.app.simdemo import sim_config, sim_strategy
+from krakenbot.app.simdemo import sim_config, sim_strategies
 from krakenbot.app.stack import Endpoints, StackTuning, open_stack
 from krakenbot.app.startup import (
     RunMode,
@@ -217,9 +217,7 @@ async def _run_with_settings(
             _live_banner(settings)
         extra: dict[str, Any] = {}
         if mode.name == "sim":
-            demo = sim_strategy(settings, speed=opts.sim_speed)
-            if demo is not None:
-                extra["strategy"] = demo
+            extra["strategies"] = sim_strategies(settings, speed=opts.sim_speed)
             extra["tuning"] = StackTuning(key_state_dir=key_dir)
         try:
             stack: StackLike = await exits.enter_async_context(

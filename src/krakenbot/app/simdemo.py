@@ -1,6 +1,6 @@
 """`run --sim`: the embedded simulator's configuration and the time-compressed strategy.
 
-Owns: `sim_config` and `sim_strategy`. The replay feed plays real 1-minute candles `speed`
+Owns: `sim_config` and `sim_strategies`. The replay feed plays real 1-minute candles `speed`
 times faster than real time; the built-in strategy's time constants (warm-up, average
 half-life, entry time-out, cool-down, maximum hold) are divided by the same factor so it sees
 the same market it would see live, only sooner. Its risk limits (MAX_TRADE_SIZE, exposure,
@@ -42,12 +42,19 @@ def sim_config(settings: Settings, *, speed: float, feed: str = "replay") -> Sim
     )
 
 
-def sim_strategy(settings: Settings, *, speed: float) -> Strategy | None:
-    """The configured built-in strategy with its clocks compressed `speed` times; None for a
-    user strategy (it is loaded unchanged)."""
+def sim_strategies(settings: Settings, *, speed: float) -> tuple[Strategy, ...]:
+    """The configured built-in strategy, one instance per pair, with its clocks compressed
+    `speed` times; none for a user strategy (it is loaded unchanged)."""
     if settings.strategy != MeanReversion.name:
-        return None
-    params = MeanReversionParams.parse(settings.strategy_parameters())
+        return ()
+    return tuple(
+        _compressed(settings.strategy_parameters(pair), speed)
+        for pair in settings.strategy_config().pairs
+    )
+
+
+def _compressed(raw: dict[str, str], speed: float) -> Strategy:
+    params = MeanReversionParams.parse(raw)
     changes: dict[str, object] = {}
     names = {f.name for f in fields(MeanReversionParams)}
     for name, floor in _TIME_PARAMS.items():

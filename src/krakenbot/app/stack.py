@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -31,9 +31,12 @@ from krakenbot.config import Settings
 from krakenbot.domain.enums import SystemState
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.sections import BreakerSection, Credentials, RestSection, WsSection
-from krakenbot.engine.engine import Engine, EngineConfig
+from krakenbot.engine.config import EngineConfig
+from krakenbot.engine.core import EngineCore
 from krakenbot.engine.health import EngineHealth, ShutdownReport
 from krakenbot.engine.protect import SwitchNeed
+from krakenbot.engine.runner import EngineRunner
+from krakenbot.engine.services import services as engine_services
 from krakenbot.errors import KrakenbotError
 from krakenbot.kraken.ratelimit import Tier
 from krakenbot.kraken.rest_orders import MIN_EXPIRE_S
@@ -51,7 +54,7 @@ from krakenbot.risk.breaker import BreakerPolicy
 from krakenbot.risk.gate import RiskGate
 from krakenbot.risk.limits import BreakerLimits, RiskLimits
 from krakenbot.strategy.base import Strategy
-from krakenbot.strategy.loader import load_strategy
+from krakenbot.strategy.loader import load_strategies
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +99,7 @@ class TradingStack:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: EngineRunner,
         rest: RestClient | None,
         sessions: Mapping[str, WsSession],
         venue: Venue,
@@ -110,18 +113,10 @@ class TradingStack:
 
     def services(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
         """Long-running coroutines; each returns when stop is requested."""
-        engine = self.engine
         found: list[tuple[str, Service]] = [
             (f"ws_{name}", session.run) for name, session in self._sessions.items()
         ]
-        found += [
-            ("engine_market", engine.run_market),
-            ("engine_account", engine.run_account),
-            ("engine_timer", engine.run_timer),
-            ("reconcile", engine.run_reconciler),
-            ("ledger", engine.run_ledger_watch),  # raises once writes fail for the grace period
-        ]
-        return found
+        return found + engine_services(self.engine)
 
     def request_stop(self, reason: str) -> None:
         """No new orders from now on; services wind down."""
@@ -150,7 +145,7 @@ class TradingStack:
     @property
     def instruments(self) -> Mapping[str, Instrument]:
         """The traded pairs (their decimals round the status report's amounts)."""
-        return self.engine.instruments
+        return self.engine.core.instruments
 
     def health(self) -> EngineHealth:
         return self.engine.health()
@@ -158,11 +153,11 @@ class TradingStack:
     def switch_need(self) -> SwitchNeed:
         """What the dead man's switch must respect now (an entry rests; a position needs
         its protective stop): app/deadman.py."""
-        return self.engine.switch_need()
+        return self.engine.switch_need
 
     def watch_switch_need(self, callback: Callable[[], None]) -> None:
-        """Call `callback` whenever `switch_need()` changes (after an event is handled)."""
-        self.engine.on_switch_need = callback
+        """Call `callback` whenever `switch_need()` changes (the core says so)."""
+        self.engine.watch_switch_need(callback)
 
     def healthy(self) -> bool:
         return self.engine.healthy()
@@ -214,20 +209,24 @@ async def open_stack(
     rng: random.Random,
     strategy: Strategy | None = None,
     tuning: StackTuning | None = None,
+    strategies: Sequence[Strategy] = (),
 ) -> AsyncIterator[TradingStack]:
+    """`strategy` / `strategies`: instances to run instead of the configured strategy's one
+    instance per allowed pair (tests, benchmarks, the time-compressed `--sim` demo)."""
     tuning = tuning or StackTuning()
     if live and credentials is None:
         raise StartupError("config", "live trading needs KRAKEN_API_KEY and KRAKEN_API_SECRET")
     pairs = tuple(settings.allowed_pairs)
     try:
         chosen = settings.strategy_config()
-        strategy = strategy or load_strategy(chosen.name, chosen.params)
+        running = tuple(strategies) or ((strategy,) if strategy is not None else ())
+        running = running or load_strategies(chosen.name, chosen.params, chosen.pairs)
         limits = tuning.risk or settings.risk_limits()
     except KrakenbotError as exc:
         # Not a settings error (those exit 2 before this): the named strategy or the risk
         # limits could not be built.
         raise StartupError("strategy", str(exc)) from exc
-    symbols = tuple(sorted(set(pairs) | set(strategy.symbols)))
+    symbols = tuple(sorted(set(pairs).union(*(s.symbols for s in running))))
     keys = (
         RestCredentials(
             credentials.api_key.get_secret_value(), credentials.api_secret.get_secret_value()
@@ -238,7 +237,7 @@ async def open_stack(
     rest_config = _rest_config(settings.rest(), settings.breaker(), endpoints.rest_url, tuning)
     rest = RestClient(rest_config, keys, clock=clock, rng=rng, transport=tuning.transport)
     sessions: dict[str, WsSession] = {}
-    built: Engine | None = None
+    built: EngineRunner | None = None
     try:
         status = await _step("exchange", rest.system_status())
         public = WsSession(
@@ -290,20 +289,19 @@ async def open_stack(
         engine_config = _engine_config(settings, tuning.engine)
         if not live and engine_config.require_private_ws:
             engine_config = _no_private(engine_config)
-        engine = Engine(
-            strategy=strategy,
+        core = EngineCore(
+            strategies=running,
             gate=RiskGate(limits),
             policy=BreakerPolicy(tuning.breaker),
-            breaker=rest.breaker,
-            venue=venue,
-            feed=feed,
-            repo=repo,
-            clock=clock,
-            rng=rng,
             instruments=instruments,
+            rng=rng,
             balances=balances,
             system_state=SystemState(status.status),
             config=engine_config,
+            started_ns=clock.now_ns(),
+        )
+        engine = EngineRunner(
+            core, venue=venue, feed=feed, repo=repo, clock=clock, breaker=rest.breaker
         )
         built = engine
         await _step("ledger", engine.load())
@@ -312,7 +310,11 @@ async def open_stack(
         stack = TradingStack(engine, rest if live else None, sessions, venue, feed)
         logger.info(
             "trading stack ready",
-            extra={"live": live, "pairs": ",".join(symbols), "strategy": strategy.name},
+            extra={
+                "live": live,
+                "pairs": ",".join(symbols),
+                "strategy": ",".join(dict.fromkeys(s.name for s in running)),
+            },
         )
         yield stack
     finally:

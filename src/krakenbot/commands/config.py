@@ -24,7 +24,7 @@ from krakenbot.commands._env_file import add_env_file_option, env_file_of
 from krakenbot.config import Settings, load_settings
 from krakenbot.domain.instrument import Instrument
 from krakenbot.errors import ConfigError, KrakenbotError
-from krakenbot.strategy.loader import load_strategy
+from krakenbot.strategy.loader import load_strategies
 
 EXIT_OK = 0
 EXIT_UNREACHABLE = 1
@@ -76,7 +76,7 @@ def check_command(args: argparse.Namespace) -> int:
         settings = load_settings(env_file)
         # The strategy validates its own parameters: load it so a typo fails here, not at run.
         chosen = settings.strategy_config()
-        load_strategy(chosen.name, chosen.params)
+        load_strategies(chosen.name, chosen.params, chosen.pairs)
     except ConfigError as exc:
         print(f"krakenbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG

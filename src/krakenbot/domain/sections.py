@@ -129,6 +129,7 @@ class LockSection:
 @dataclass(frozen=True, slots=True)
 class StrategySection:
     name: str  # a built-in name or `package.module:ClassName`
-    params: Mapping[str, str]  # what the strategy is built from (`from_params`)
-    pairs: tuple[str, ...]
+    params: Mapping[str, str]  # what an instance is built from (`from_params`), its
+    # `symbol` replaced by each pair in turn
+    pairs: tuple[str, ...]  # one instance per pair
     mode: TradingMode

@@ -1,27 +1,24 @@
-"""What the engine reports about itself: `EngineHealth`, `EngineCounts`, `ShutdownReport`.
+"""What the engine reports about itself: `EngineHealth`, `EngineCounts`, `ShutdownReport`,
+and how a runner's health is read (`report`, `is_healthy`).
 
 Owns: frozen values for the daemon's health endpoint, status command and shutdown log.
-Imports: domain, resilience. No behaviour here.
+Imports: domain, resilience, engine. No I/O.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-from krakenbot.domain.enums import ConnectionState, TradingState
-from krakenbot.domain.portfolio import PnlReport
+from krakenbot.domain.enums import Channel, ConnectionState, TradingState
+from krakenbot.domain.portfolio import PnlReport, utc_day
+from krakenbot.engine.core import EngineCounts
 from krakenbot.resilience.breaker import BreakerState
 
+if TYPE_CHECKING:
+    from krakenbot.engine.runner import EngineRunner
 
-@dataclass(frozen=True, slots=True)
-class EngineCounts:
-    orders: int = 0  # orders submitted (persisted and handed to the venue)
-    fills: int = 0  # fills recorded (new trade ids)
-    denials: int = 0  # risk-gate denials (each written to `events`)
-    reconnects: int = 0  # WebSocket reconnects seen (public + private)
-    reconciles: int = 0  # reconciliation runs completed
-    corrections: int = 0  # reconciliation differences written to `events`
-    errors: int = 0  # events whose handling failed (logged, engine kept going)
+_NS = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +45,45 @@ class ShutdownReport:
     detail: str = ""
     # Protective stops left resting on purpose: positions are kept, and so is their cover.
     kept: tuple[str, ...] = ()
+
+
+def report(runner: EngineRunner) -> EngineHealth:
+    """The engine's health as the daemon shows it (core state + the runner's watch)."""
+    core = runner.core
+    now = runner.clock.now_ns()
+    failing = runner.ledger.failing
+    books = core.books
+    symbols = frozenset().union(*(s.symbols for s in core.strategies))
+    verified = all(s in books and books[s].verified for s in symbols)
+    counts = replace(core.counts, denials=core.manager.denials, errors=runner.errors)
+    return EngineHealth(
+        trading_state=core.trading_state,
+        breaker_state=runner.breaker.state,
+        last_market_data_ns=core.last_market_ns,
+        book_verified=verified,
+        ws_public=core.connections.get(Channel.PUBLIC),
+        ws_private=core.connections.get(Channel.PRIVATE),
+        open_orders=len(core.registry.live()),
+        pnl=core.portfolio.report(utc_day(now), core.marks()),
+        last_error=runner.last_error,
+        counts=counts,
+        stop_requested=runner.stop_requested,
+        ledger_error=failing.describe() if failing is not None else "",
+    )
+
+
+def is_healthy(runner: EngineRunner, quiet_ns: int) -> bool:
+    """Ticking (not stuck), the private stream up when required, the ledger writable and
+    the breaker closed."""
+    cfg = runner.config
+    responsive = quiet_ns <= int(5 * cfg.tick_interval_s * _NS) + 5 * _NS
+    private_ok = (
+        not cfg.require_private_ws
+        or runner.core.connections.get(Channel.PRIVATE) is ConnectionState.CONNECTED
+    )
+    return (
+        responsive
+        and private_ok
+        and runner.ledger.failing is None
+        and runner.breaker.state is BreakerState.CLOSED
+    )

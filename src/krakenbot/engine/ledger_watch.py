@@ -166,6 +166,16 @@ class WatchedRepository:
             ),
         )
 
+    async def add_order(
+        self, order: PlaceOrder, *, tag: str, reduces_position: bool, created_ns: int
+    ) -> None:
+        await self._write(
+            "add_order",
+            self.inner.add_order(
+                order, tag=tag, reduces_position=reduces_position, created_ns=created_ns
+            ),
+        )
+
     async def update_order(
         self,
         cl_ord_id: str,

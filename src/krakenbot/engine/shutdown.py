@@ -1,9 +1,12 @@
-"""The engine's shutdown: cancel our orders but the protective stops, confirm, settle.
+"""The engine's orderly shutdown: cancel our live orders but the protective stops, confirm,
+settle the ledger.
 
-Owns: `shutdown(engine, timeout_s)` and the venue lookup of which of our orders are still
-open. Split out of engine/engine.py for size; part of the engine (it takes the engine's lock
-and uses its manager, venue and reconciliation). Imports: domain, orders, engine.health.
-Must not import: net, store, app.
+Owns: `shutdown(runner, timeout_s)` — no new orders from now on; every live order of ours but
+the protective stops is cancelled through the gate (`CancelOurs`), confirmed by polling the
+venue's open orders (the streams may already be gone) and re-cancelled (idempotent) while any
+is still listed, then one reconciliation settles the ledger if anything happened since
+start-up's (a stop soon after start stays quick). Bounded by `timeout_s`; never raises.
+Imports: domain, orders, engine. Must not import: net, store, app.
 
 Positions are kept on a stop (README: "Positions are kept"), so their protective stops are
 kept too: a daemon that is not running leaves every position covered at Kraken. They are
@@ -18,83 +21,79 @@ from typing import TYPE_CHECKING
 from krakenbot.domain.commands import CancelIntent
 from krakenbot.domain.enums import OrderStatus
 from krakenbot.engine.health import ShutdownReport
+from krakenbot.engine.inputs import CancelOurs, Submit
 from krakenbot.orders.protection import is_protective
 
 if TYPE_CHECKING:
-    from krakenbot.engine.engine import Engine
+    from krakenbot.engine.runner import EngineRunner
 
 logger = logging.getLogger(__name__)
 _NS = 1_000_000_000
 
 
-def _open_ours(e: Engine) -> tuple[str, ...]:
-    return tuple(o.cl_ord_id for o in e.registry.live() if not is_protective(o))
-
-
-def _kept(e: Engine) -> tuple[str, ...]:
-    return tuple(o.cl_ord_id for o in e.registry.live() if is_protective(o))
-
-
-async def shutdown(e: Engine, timeout_s: float) -> ShutdownReport:
-    """Cancel every live order of ours but the protective stops (through the gate), confirm
-    by polling the venue's open orders (1 REST point per poll: the streams may already be
-    gone), then one reconciliation settles the ledger if anything happened since start-up's.
-    Bounded by `timeout_s`; never raises."""
-    e.request_stop("shutdown")
-    clock = e.clock
+async def shutdown(r: EngineRunner, timeout_s: float) -> ShutdownReport:
+    r.request_stop("shutdown")
+    clock, core = r.clock, r.core
     deadline = clock.monotonic_ns() + int(timeout_s * _NS)
     sent = 0
     still: tuple[str, ...] = ()
     polled = False
     try:
-        async with e.lock:
-            ctx = e.risk_context()
-            sent = await e.manager.cancel_all_ours("shutdown", ctx, spare=is_protective)
-        await e.manager.drain(max(0.1, timeout_s / 3))
+        before = r.executor.cancels_sent
+        await r.post(CancelOurs("shutdown", clock.now_ns()))
+        sent = r.executor.cancels_sent - before
+        await r.executor.drain(max(0.1, timeout_s / 3))
         while True:
-            still = await _still_open(e)
+            still = await _ours_still_open(r)
             polled = True
             if not still or clock.monotonic_ns() >= deadline:
                 break
             await clock.sleep(min(0.5, max(0.01, timeout_s / 20)))
-            async with e.lock:  # re-sent only after cancel_retry_s (idempotent)
-                for cl_ord_id in still:
-                    await e.manager.cancel(CancelIntent(cl_ord_id, "shutdown"), e.risk_context())
-        busy = bool(sent or e._counts.orders or e._counts.fills)
-        if busy and clock.monotonic_ns() < deadline and e.ledger.failing is None:
-            # Settles the ledger. Not with nothing sent or filled since start-up's (a stop
-            # soon after start stays quick), nor unwritable (every write would wait).
-            await e.reconcile("shutdown")
-            still = _open_ours(e)
-        await e.manager.drain(0.1)
+            # Re-sent only after cancel_retry_s (idempotent).
+            intents = tuple(CancelIntent(cl_ord_id, "shutdown") for cl_ord_id in still)
+            await r.post(Submit(intents, clock.now_ns()))
+        counts = core.counts
+        busy = bool(sent or counts.orders or counts.fills)
+        if busy and clock.monotonic_ns() < deadline and r.ledger.failing is None:
+            # Not with nothing sent/filled since start-up's, nor unwritable (writes wait).
+            await r.reconcile("shutdown")
+            still = _open_ours(r)
+        await r.executor.drain(0.1)
         detail = "all orders closed" if not still else f"{len(still)} order(s) still open"
-        kept = _kept(e)
+        kept = _kept(r)
         if kept:
             detail += f"; {len(kept)} protective stop(s) kept"
-        failing = e.ledger.failing
+        failing = r.ledger.failing
         if failing is not None:
             detail += f"; {failing.describe()}"
-        await e.repo.record_event("shutdown", {"cancels": str(sent), "detail": detail})
+        await r.repo.record_event("shutdown", {"cancels": str(sent), "detail": detail})
     except Exception as exc:
         logger.error("shutdown incomplete", extra={"error": repr(exc)})
-        e.note_error(f"shutdown: {exc!r}")
-        if not polled or e.ledger.failing is None:
+        r.last_error = f"shutdown: {exc!r}"
+        if not polled or r.ledger.failing is None:
             # Unknown: count our live orders as open. With the ledger failing the
             # registry cannot be settled, so the venue's own answer is the better one.
-            still = still or _open_ours(e)
-        return ShutdownReport(sent, still, False, f"shutdown failed: {exc!r}", _kept(e))
-    clean = not still and e.ledger.failing is None
-    return ShutdownReport(sent, still, clean, detail, kept)
+            still = still or _open_ours(r)
+        return ShutdownReport(sent, still, False, f"shutdown failed: {exc!r}", _kept(r))
+    return ShutdownReport(sent, still, not still and r.ledger.failing is None, detail, kept)
 
 
-async def _still_open(e: Engine) -> tuple[str, ...]:
-    live = {o.cl_ord_id: o for o in e.registry.live() if not is_protective(o)}
+def _open_ours(r: EngineRunner) -> tuple[str, ...]:
+    return tuple(o.cl_ord_id for o in r.core.registry.live() if not is_protective(o))
+
+
+def _kept(r: EngineRunner) -> tuple[str, ...]:
+    return tuple(o.cl_ord_id for o in r.core.registry.live() if is_protective(o))
+
+
+async def _ours_still_open(r: EngineRunner) -> tuple[str, ...]:
+    live = {o.cl_ord_id: o for o in r.core.registry.live() if not is_protective(o)}
     if not live:
         return ()
     try:
-        listed = await e.venue.open_orders()
+        listed = await r.venue.open_orders()
     except Exception as exc:  # unknown: count them all as open and try again
-        e.note_error(f"shutdown lookup: {exc!r}")
+        r.last_error = f"shutdown lookup: {exc!r}"
         return tuple(live)
     by_txid = {o.order_id: c for c, o in live.items() if o.order_id}
     found = {s.cl_ord_id for s in listed if s.cl_ord_id in live}

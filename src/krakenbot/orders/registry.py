@@ -3,7 +3,7 @@ working ones for the risk gate and strategies.
 
 Owns: `OrderRegistry` (cl_ord_id → Order, txid → cl_ord_id) and `order_from_stored`
 (ledger row → Order). Imports: domain, errors, orders, ports. Pure and synchronous: the
-async order manager persists what `apply` returns (the database is the ledger; this is
+engine persists what `apply` returns (the database is the ledger; this is
 its hot copy). Events that name no order of ours return
 None — the caller reports them and asks for reconciliation, it never guesses.
 """
@@ -53,6 +53,9 @@ class OrderRegistry:
     def __init__(self, orders: Iterable[Order] = ()) -> None:
         self._orders: dict[str, Order] = {}
         self._by_txid: dict[str, str] = {}
+        # The live ones, kept apart: the gate reads them at every decision, and finished
+        # orders pile up for days (reconciliation must still recognise them).
+        self._live: dict[str, Order] = {}
         for order in orders:
             self.add(order)
 
@@ -66,12 +69,23 @@ class OrderRegistry:
         self._orders[order.cl_ord_id] = order
         if order.order_id:
             self._by_txid[order.order_id] = order.cl_ord_id
+        if order.is_terminal:
+            self._live.pop(order.cl_ord_id, None)
+        else:
+            self._live[order.cl_ord_id] = order
 
     def update(self, order: Order) -> None:
         """Replace a tracked order (e.g. after `fsm.request_cancel`)."""
         if order.cl_ord_id not in self._orders:
             raise InvariantError("update of an unknown order", cl_ord_id=order.cl_ord_id)
         self._store(order)
+
+    def discard(self, cl_ord_id: str) -> None:
+        """Stop tracking an order that never came to be (its row could not be written)."""
+        order = self._orders.pop(cl_ord_id, None)
+        self._live.pop(cl_ord_id, None)
+        if order is not None and order.order_id:
+            self._by_txid.pop(order.order_id, None)
 
     def forget_finished(self, before_ns: int) -> int:
         """Drop terminal orders last updated before `before_ns` (the ledger keeps them);
@@ -112,7 +126,7 @@ class OrderRegistry:
         return before, after
 
     def live(self) -> list[Order]:
-        return [o for o in self._orders.values() if not o.is_terminal]
+        return list(self._live.values())
 
     def working(self, symbol: str | None = None) -> list[WorkingOrder]:
         """Live orders as the risk gate and strategies see them."""

@@ -4,7 +4,10 @@ Owns: `ReplayFeed` and the loader of the bundled data (sim/data/, see PROVENANCE
 1-minute candle lasts 60/speed seconds of sim time; inside it the mid follows
 open → low/high → high/low → close (the extreme nearer the close last), trades arrive at the
 candle's real rate with sizes drawn from the real trade tape, scaled by notional. The path
-repeats at the end, continuing from the current price. Imports: stdlib and sim.* only; the
+repeats at the end, continuing from the current price. Each pair replays its own stretch of
+the real day (`stretch_starts`: the first pair from the day's start, the others evenly
+further in) and its own part of the trade tape, so two pairs are two markets, not one
+market twice. Imports: stdlib and sim.* only; the
 data files are read once with importlib.resources (package data, no network).
 """
 
@@ -68,17 +71,29 @@ def load_bars() -> list[Bar]:
     ]
 
 
+def stretch_starts(symbols: list[str], length: int) -> dict[str, int]:
+    """Where in a real path of `length` each pair's replay starts: evenly spaced, the first
+    pair at 0."""
+    return {symbol: i * length // len(symbols) for i, symbol in enumerate(symbols)}
+
+
 def backfill_history(exchange: Exchange, now_ns: int, minutes: int = 240) -> None:
     """Give every market `minutes` of 1-minute candles before `now_ns` from the real data.
 
-    The last bars of the bundled day are rescaled so that their final close is the pair's
-    start price, which is also where the live feed begins: the history joins up with it.
+    The bars before the pair's own stretch (wrapping to the day's end) are rescaled so that
+    their final close is where the pair's live feed begins (its start price for the first
+    pair): the history joins up with it.
     """
-    bars = load_bars()[-minutes:]
-    begin = now_ns - now_ns % MINUTE_NS - len(bars) * MINUTE_NS
-    for market in exchange.markets.values():
+    day = load_bars()
+    minutes = min(minutes, len(day))
+    starts = stretch_starts(list(exchange.markets), len(day))
+    begin = now_ns - now_ns % MINUTE_NS - minutes * MINUTE_NS
+    for symbol, market in exchange.markets.items():
+        first = starts[symbol] - minutes
+        bars = [day[(first + i) % len(day)] for i in range(minutes)]
         spec = market.spec
-        scale = spec.start_price / bars[-1].close
+        live_start = day[starts[symbol]].open * replay_scale(spec, day)
+        scale = live_start / bars[-1].close
         history = []
         for i, bar in enumerate(bars):
             o, h, lo, c = (
@@ -124,10 +139,14 @@ class ReplayFeed:
         self.tape = load_trade_notionals()
         self.start_ns = start_ns
         self.last_ns = start_ns
-        self.loop = 0
+        symbols = list(exchange.markets)
+        self.starts = stretch_starts(symbols, len(self.bars))
+        self.loop = dict.fromkeys(symbols, 0)
+        # One scale per pair whatever its stretch: the replay and the market history
+        # (sim/history.py) are one price path.
         self.scale = {sym: replay_scale(m.spec, self.bars) for sym, m in exchange.markets.items()}
-        self._pending = dict.fromkeys(exchange.markets, 0.0)
-        self._tape_pos = 0
+        self._pending = dict.fromkeys(symbols, 0.0)
+        self._tape_pos = stretch_starts(symbols, len(self.tape))
 
     def _position(self, now_ns: int) -> tuple[int, float]:
         minutes = max(0, now_ns - self.start_ns) * self.speed / (60 * NS)
@@ -135,18 +154,18 @@ class ReplayFeed:
         return index, minutes - index
 
     def tick(self, now_ns: int) -> None:
-        index, frac = self._position(now_ns)
-        loop, index = divmod(index, len(self.bars))
-        if loop != self.loop:
-            self.loop = loop  # start the path again from wherever the price is now
-            for sym, m in self.exchange.markets.items():
-                self.scale[sym] = m.mid / self.bars[0].open
-        bar = self.bars[index]
+        position, frac = self._position(now_ns)
         elapsed_min = max(0, now_ns - self.last_ns) * self.speed / (60 * NS)
         self.last_ns = now_ns
-        base = intra_candle(bar, frac)
         for symbol, market in self.exchange.markets.items():
-            mid = (base * self.scale[symbol]).quantize(market.spec.price_step)
+            start = self.starts[symbol]
+            loop, index = divmod(position + start, len(self.bars))
+            if loop != self.loop[symbol]:
+                # Start the path again from wherever the price is now.
+                self.loop[symbol] = loop
+                self.scale[symbol] = market.mid / self.bars[0].open
+            bar = self.bars[index]
+            mid = (intra_candle(bar, frac) * self.scale[symbol]).quantize(market.spec.price_step)
             if mid != market.mid:
                 market.recenter(mid, now_ns)
             market.perturb()
@@ -158,8 +177,8 @@ class ReplayFeed:
             self.exchange.cross(symbol, now_ns)
 
     def _trade(self, symbol: str, now_ns: int) -> None:
-        side, notional = self.tape[self._tape_pos % len(self.tape)]
-        self._tape_pos += 1
+        side, notional = self.tape[self._tape_pos[symbol] % len(self.tape)]
+        self._tape_pos[symbol] += 1
         market = self.exchange.markets[symbol]
         # The real trade's quote value is kept; its size follows this pair's price level.
         qty = (notional / market.mid).quantize(market.spec.lot_step)

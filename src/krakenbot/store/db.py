@@ -1,6 +1,6 @@
 """The SQLite connection: pragmas, the one-writer rule and transactions.
 
-Owns: `Database` — one aiosqlite connection opened with WAL, `synchronous=FULL` and foreign
+Owns: `Database` — one aiosqlite connection opened with WAL, `synchronous=NORMAL` and foreign
 keys, an `asyncio.Lock` that makes this process a single writer, and `transaction()`, which
 commits on success and rolls back on any exception (nested calls from the same task become
 savepoints). Also the consistent online copy (`backup_to`, SQLite's backup API).
@@ -58,8 +58,13 @@ def abandoned_connections() -> int:
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
-    # FULL: a committed fill survives power loss, not only a process crash (sqlite.org/wal).
-    "PRAGMA synchronous=FULL",
+    # NORMAL (sqlite.org/wal): a commit survives a crash of this process or of SQLite, but a
+    # power cut or an OS crash may lose the last commits (never corrupt the file). FULL
+    # would fsync every commit, ~0.4-4 ms on the order path (benchmarks/bench_engine.py);
+    # what a power cut can lose is recovered from the exchange: reconciliation adopts an
+    # order of ours it finds by its cl_ord_id, and a fill comes back from trade history
+    # (tests/integration/engine/test_engine_recovery.py, the power-cut test; README).
+    "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
 )
@@ -148,7 +153,28 @@ class Database:
         return ledger_file_problems(self.path)
 
     async def _run(self, sql: str, params: Sequence[Param] = ()) -> aiosqlite.Cursor:
-        """Every statement goes through here: refused while a ledger file is unwritable."""
+        """Every statement goes through here (or `_run_insert`): refused while a ledger file
+        is unwritable."""
+        await self._ready()
+        try:
+            return await self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            self._name_the_files(exc)
+            raise
+
+    async def _run_insert(self, sql: str, params: Sequence[Param]) -> int:
+        """One INSERT and its rowid in a single trip to the connection's thread."""
+        await self._ready()
+        try:
+            row = await self._conn.execute_insert(sql, params)
+        except sqlite3.Error as exc:
+            self._name_the_files(exc)
+            raise
+        if row is None or row[0] is None:
+            raise InvariantError("INSERT produced no rowid")
+        return int(row[0])
+
+    async def _ready(self) -> None:
         problems = ["the connection was abandoned"] if self._abandoned else self._file_problems()
         if problems:
             raise LedgerFilesError(describe(problems))
@@ -156,15 +182,13 @@ class Database:
             self._rollback_owed = False
             with contextlib.suppress(sqlite3.Error):
                 await self._conn.execute("ROLLBACK")
-        try:
-            return await self._conn.execute(sql, params)
-        except sqlite3.Error as exc:
-            # Which error SQLite reports for an unwritable file varies (read-only
-            # database, disk I/O error, ...): name the file when that is the cause.
-            problems = self._file_problems()
-            if problems:
-                raise LedgerFilesError(describe(problems)) from exc
-            raise
+
+    def _name_the_files(self, exc: sqlite3.Error) -> None:
+        # Which error SQLite reports for an unwritable file varies (read-only database, disk
+        # I/O error, ...): name the file when that is the cause.
+        problems = self._file_problems()
+        if problems:
+            raise LedgerFilesError(describe(problems)) from exc
 
     async def _undo(self, sql: str) -> None:
         """ROLLBACK / ROLLBACK TO after a failure; owed for later if the files refuse it."""
@@ -278,6 +302,16 @@ class Database:
         if rowid is None:
             raise InvariantError("INSERT produced no rowid")
         return rowid
+
+    async def insert_committed(self, sql: str, params: Sequence[Param] = ()) -> int:
+        """One INSERT committed on its own, in one trip to the connection's thread (the
+        order row on the tick-to-order path): SQLite runs a lone statement as its own
+        transaction, so it is all or nothing. Inside this task's transaction it is just
+        part of that transaction."""
+        if self._in_own_transaction():
+            return await self.insert(sql, params)
+        async with self._lock:
+            return await self._run_insert(sql, params)
 
     async def fetchall(self, sql: str, params: Sequence[Param] = ()) -> list[Row]:
         async with self._reading():

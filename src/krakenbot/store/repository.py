@@ -73,38 +73,65 @@ class LedgerRepository:
         `status` / `txid` are for adopting an order found on the exchange during
         reconciliation, which is recorded as it is there. `created_ns` defaults to now.
         """
-        now = self._clock.now_ns() if created_ns is None else created_ns
+        await self._insert_order(
+            order, tag=tag, status=status, txid=txid, reduces=reduces_position, at=created_ns
+        )
+        return await self._must_get(order.cl_ord_id)
+
+    async def add_order(
+        self, order: PlaceOrder, *, tag: str, reduces_position: bool, created_ns: int
+    ) -> None:
+        """`insert_order` for the persist-then-send path: the row committed in one trip to
+        the database thread, nothing read back (see `Database.insert_committed`)."""
+        await self._insert_order(
+            order,
+            tag=tag,
+            status=OrderStatus.PENDING_NEW,
+            txid=None,
+            reduces=reduces_position,
+            at=created_ns,
+        )
+
+    async def _insert_order(
+        self,
+        order: PlaceOrder,
+        *,
+        tag: str,
+        status: OrderStatus,
+        txid: str | None,
+        reduces: bool,
+        at: int | None,
+    ) -> None:
+        now = self._clock.now_ns() if at is None else at
         try:
-            async with self._db.transaction():
-                await self._db.insert(
-                    """INSERT INTO orders (order_id, txid, pair, type, ordertype, price, volume,
-                    status, timestamp, filled_volume, avg_fill_price, time_in_force, post_only,
-                    reduces_position, tag, reason, created_ns, updated_at, updated_ns)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '0', NULL, ?, ?, ?, ?, NULL, ?, ?, ?)""",
-                    (
-                        order.cl_ord_id,
-                        txid,
-                        order.symbol,
-                        order.side.value,
-                        order.order_type.value,
-                        opt_dec_to_text(order.limit_price or order.trigger_price),
-                        dec_to_text(order.qty),
-                        status.value,
-                        ns_to_iso(now),
-                        order.time_in_force.value,
-                        int(order.post_only),
-                        int(reduces_position),
-                        tag,
-                        now,
-                        ns_to_iso(now),
-                        now,
-                    ),
-                )
+            await self._db.insert_committed(
+                """INSERT INTO orders (order_id, txid, pair, type, ordertype, price, volume,
+                status, timestamp, filled_volume, avg_fill_price, time_in_force, post_only,
+                reduces_position, tag, reason, created_ns, updated_at, updated_ns)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '0', NULL, ?, ?, ?, ?, NULL, ?, ?, ?)""",
+                (
+                    order.cl_ord_id,
+                    txid,
+                    order.symbol,
+                    order.side.value,
+                    order.order_type.value,
+                    opt_dec_to_text(order.limit_price or order.trigger_price),
+                    dec_to_text(order.qty),
+                    status.value,
+                    ns_to_iso(now),
+                    order.time_in_force.value,
+                    int(order.post_only),
+                    int(reduces),
+                    tag,
+                    now,
+                    ns_to_iso(now),
+                    now,
+                ),
+            )
         except sqlite3.IntegrityError:
             raise InvariantError(
                 "order id (or Kraken txid) already recorded", cl_ord_id=order.cl_ord_id
             ) from None
-        return await self._must_get(order.cl_ord_id)
 
     async def update_order(
         self,

@@ -23,8 +23,9 @@ from krakenbot.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from krakenbot.domain.events import BookTop, Event
 from krakenbot.domain.order import Order
 from krakenbot.domain.sections import Credentials, Secret
-from krakenbot.engine.engine import Engine, EngineConfig
+from krakenbot.engine.config import EngineConfig
 from krakenbot.engine.reconciler import ReconcileConfig
+from krakenbot.engine.runner import EngineRunner as Engine
 from krakenbot.orders.manager import ManagerConfig
 from krakenbot.sim import Sim, SimConfig, running_sim
 from krakenbot.store import open_ledger
@@ -238,11 +239,11 @@ async def dump(env: Env) -> None:
     print("HEALTH", env.engine.health())
     for event in await env.repo.events(limit=50):
         print("EVENT", event.kind, event.payload)
-    for order in env.engine.registry.all():
+    for order in env.engine.core.registry.all():
         print("ORDER", order)
     for row in env.sim.control.orders():
         print("SIM", row)
-    print("BALANCES", env.engine.balances, env.engine.risk_balances())
+    print("BALANCES", env.engine.core.account.confirmed, env.engine.core.account.available())
 
 
 def sim_orders(sim: Sim, tag_prefix: str = "kb") -> list[dict[str, object]]:
@@ -271,7 +272,7 @@ async def move_mid(env: Env, price: str) -> None:
     env.sim.control.set_mid(XLM, target)
 
     def seen() -> bool:
-        book = env.engine.books.get(XLM)
+        book = env.engine.core.books.get(XLM)
         return book is not None and book.verified and abs((book.mid or 0) - target) < target / 5000
 
     await eventually(seen, what=f"book around {price}")
@@ -290,7 +291,7 @@ async def resting(env: Env, tag: str) -> Order:
     """Wait until an order with `tag` is acknowledged and resting (status open)."""
 
     def find() -> Order | None:
-        for order in env.engine.registry.live():
+        for order in env.engine.core.registry.live():
             if order.tag == tag and order.status is OrderStatus.OPEN:
                 return order
         return None

@@ -33,7 +33,7 @@ from krakenbot.clock import ManualClock
 from krakenbot.domain.enums import OrderStatus
 from krakenbot.domain.events import BookTop, PriceLevel
 from krakenbot.domain.sections import Credentials, Secret
-from krakenbot.engine.engine import Engine
+from krakenbot.engine.runner import EngineRunner as Engine
 from krakenbot.net.http import AiohttpTransport, HttpResponse
 from krakenbot.resilience.breaker import BreakerState
 from krakenbot.risk.limits import BreakerLimits
@@ -127,20 +127,20 @@ async def test_a_fill_between_start_up_balances_and_reconciliation_trips_nothing
         async with stack_on(sim, repo, clock, tmp_path) as stack:
             await see_book(stack.engine, clock, "0.289000", "0.291000")
             await stack.engine.submit([buy("30", "0.289000")])
-            await stack.engine.manager.drain(5.0)
+            await stack.engine.drain(5.0)
         assert [o["status"] for o in sim_orders(sim)] == ["open"]
         # The daemon restarts; right after its start-up balance query the bid is filled.
         fill = HookedTransport({"Balance": lambda: sim.control.set_mid(XLM, Decimal("0.288"))})
         async with stack_on(sim, repo, clock, tmp_path, transport=fill) as stack:
             engine = stack.engine
             assert fill.fired == ["Balance"]
-            assert engine.portfolio.position(XLM) == Decimal("30")
+            assert engine.core.portfolio.position(XLM) == Decimal("30")
             assert engine.breaker.state is BreakerState.CLOSED
             assert await repo.events("balance_mismatch") == []
             assert await engine.reconcile("periodic") >= 0
             assert engine.breaker.state is BreakerState.CLOSED
-            assert engine.balances["XLM"] == sim.control.balances()["XLM"]
-            row = await repo.order_by_cl_ord_id(engine.registry.all()[0].cl_ord_id)
+            assert engine.core.account.confirmed["XLM"] == sim.control.balances()["XLM"]
+            row = await repo.order_by_cl_ord_id(engine.core.registry.all()[0].cl_ord_id)
             assert row is not None and row.status is OrderStatus.FILLED
 
 
@@ -157,12 +157,12 @@ async def test_a_send_refused_by_our_own_breaker_is_no_exchange_failure(tmp_path
         # breaker refuses the second before it leaves the process.
         sim.control.faults.latency(0.3)
         await engine.submit([buy("15", "0.289000"), buy("15", "0.288000")])
-        await engine.manager.drain(5.0)
+        await engine.drain(5.0)
         sim.control.faults.latency(0)
         # The probe succeeded and the refusal was no failure: closed, never re-tripped.
         assert engine.breaker.state is BreakerState.CLOSED
         assert await repo.events("breaker_trip") == []
-        probe, refused = engine.registry.all()
+        probe, refused = engine.core.registry.all()
         assert [o["cl_ord_id"] for o in sim_orders(sim)] == [probe.cl_ord_id]
         assert refused.status is OrderStatus.REJECTED and "not sent" in (refused.reason or "")
 
@@ -174,10 +174,10 @@ async def test_an_open_breaker_blocks_entries_only_and_its_cooldown_runs_out(
         engine = stack.engine
         await see_book(engine, clock, "0.289000", "0.291000")
         await engine.submit([buy("30", "0.289000")])
-        await engine.manager.drain(5.0)
+        await engine.drain(5.0)
         sim.control.set_mid(XLM, Decimal("0.288"))  # our bid is filled
         await engine.reconcile("test")
-        assert engine.portfolio.position(XLM) == Decimal("30")
+        assert engine.core.portfolio.position(XLM) == Decimal("30")
         engine.breaker.trip("balance_mismatch: test")  # as after the false mismatch
         opened_ns = clock.monotonic_ns()
         # The strategy keeps deciding while the breaker is open: the gate refuses every
@@ -186,7 +186,7 @@ async def test_an_open_breaker_blocks_entries_only_and_its_cooldown_runs_out(
         for _ in range(5):
             await engine.submit([buy("30", "0.287000")])
         await engine.submit([sell("30", "0.287000", tag="stop_loss")])
-        await engine.manager.drain(5.0)
+        await engine.drain(5.0)
         assert [o["status"] for o in sim_orders(sim) if o["side"] == "sell"] == ["closed"]
         # Nothing restarted the cooldown: half-open exactly when it has run out.
         left_s = COOLDOWN_S - (clock.monotonic_ns() - opened_ns) / 1e9
@@ -195,7 +195,7 @@ async def test_an_open_breaker_blocks_entries_only_and_its_cooldown_runs_out(
         clock.advance(0.001)
         assert engine.breaker.state is BreakerState.HALF_OPEN
         await engine.reconcile("test")
-        assert engine.portfolio.position(XLM) == 0
+        assert engine.core.portfolio.position(XLM) == 0
         denied = await repo.events("risk_denied")
         assert [e.payload["rule"] for e in denied] == ["breaker_open"] * 5
         rows = await repo.orders_since(0)
@@ -214,11 +214,11 @@ async def test_an_entry_the_breaker_would_refuse_is_an_event_not_an_order_row(
         half_open(engine, clock)
         sim.control.faults.latency(0.3)  # the half-open probe takes a while to answer
         await engine.submit([buy("15", "0.289000")])
-        await eventually(lambda: engine.manager.orders_sent == 1, what="probe on its way")
+        await eventually(lambda: engine.executor.orders_sent == 1, what="probe on its way")
         # A later decision while the probe is out: the sender would refuse it, so the gate
         # does, and the refusal is an audit event, not an order row rejected after the fact.
         await engine.submit([buy("15", "0.288000")])
-        await engine.manager.drain(5.0)
+        await engine.drain(5.0)
         sim.control.faults.latency(0)
         (denied,) = await repo.events("risk_denied")
         assert denied.payload["rule"] == "breaker_open" and denied.payload["price"] == "0.288000"

@@ -35,11 +35,11 @@ async def test_a_fill_during_a_short_ledger_outage_is_recorded_once_after_it(
     async with engine_env(tmp_path, strategy, tuning=tuning) as env:
         engine, sim = env.engine, env.sim
         await move_mid(env, "0.290000")
-        book = engine.books[XLM]
+        book = engine.core.books[XLM]
         assert book.best_bid is not None and book.best_ask is not None
-        price = engine.instruments[XLM].quantize_price((book.best_bid + book.best_ask) / 2)
+        price = engine.core.instruments[XLM].quantize_price((book.best_bid + book.best_ask) / 2)
         await engine.submit([buy("30", price)])
-        order = (await eventually(engine.registry.live))[0]
+        order = (await eventually(engine.core.registry.live))[0]
         await eventually(lambda: ours(env), what="resting on the exchange")
         await eventually(engine.healthy, what="healthy before the outage")
         await env.repo.db.pragma("busy_timeout=100")  # fail in 0.1 s, not 5 s
@@ -54,12 +54,12 @@ async def test_a_fill_during_a_short_ledger_outage_is_recorded_once_after_it(
             assert len(sim.control.trades()) == 1
             async with engine.lock:  # no event half-handled while we look
                 assert await _trade_ids(env.repo) == []  # not recorded...
-                current = engine.registry.get(order.cl_ord_id)
+                current = engine.core.registry.get(order.cl_ord_id)
                 assert current is not None and current.filled_qty == 0  # ...so not trusted
-                assert engine.portfolio.position(XLM) == 0
+                assert engine.core.portfolio.position(XLM) == 0
             placed = len(ours(env))
             await engine.submit([buy("20", price)])  # refused while failing
-            assert engine.ledger_refusals == 1 and engine.manager.orders_sent == 1
+            assert engine.core.ledger_refusals == 1 and engine.executor.orders_sent == 1
             assert len(ours(env)) == placed
         finally:
             blocker.rollback()
@@ -68,9 +68,9 @@ async def test_a_fill_during_a_short_ledger_outage_is_recorded_once_after_it(
         await eventually(lambda: engine.ledger.failing is None, what="the ledger recovers")
         trade_id = str(sim.control.trades()[0]["trade_id"])
         await eventually(lambda: _has(env.repo, trade_id))
-        await eventually(lambda: engine.portfolio.position(XLM) == Decimal("10"))
+        await eventually(lambda: engine.core.portfolio.position(XLM) == Decimal("10"))
         assert await _trade_ids(env.repo) == [trade_id]  # exactly once
-        current = engine.registry.get(order.cl_ord_id)
+        current = engine.core.registry.get(order.cl_ord_id)
         assert current is not None and current.filled_qty == Decimal("10")
         await eventually(engine.healthy, what="healthy again")
 

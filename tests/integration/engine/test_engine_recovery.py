@@ -3,6 +3,8 @@ away or disconnected, and orders of ours that the ledger does not know."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from enginetest_helpers import (
     move_mid,
     ours,
     resting,
+    settings_for,
     sim_for_engine,
     sim_orders,
 )
@@ -31,8 +34,8 @@ async def test_ambiguous_submission_resolves_to_exactly_one_order(tmp_path: Path
         await engine.submit([buy("30", "0.289000")])
         order = await resting(env, "entry")
         # The REST answer was lost; the client looked the id up after its deadline.
-        await eventually(lambda: engine.registry.get(order.cl_ord_id).order_id)  # type: ignore[union-attr]
-        await eventually(lambda: engine.manager.in_flight == 0, what="send resolved")
+        await eventually(lambda: engine.core.registry.get(order.cl_ord_id).order_id)  # type: ignore[union-attr]
+        await eventually(lambda: engine.executor.in_flight == 0, what="send resolved")
         assert len(ours(env)) == 1
         rows = await env.repo.orders_since(0)
         assert [r.cl_ord_id for r in rows] == [order.cl_ord_id]
@@ -52,8 +55,8 @@ async def test_fills_while_the_engine_was_away_are_recovered_at_start_up(
         assert [o["status"] for o in sim_orders(sim)] == ["closed"]
         async with engine_env(tmp_path, Scripted(), sim=sim) as env:
             engine = env.engine
-            assert engine.portfolio.position(XLM) == Decimal("30")  # before any WS event
-            assert engine.registry.get(order.cl_ord_id).status is OrderStatus.FILLED  # type: ignore[union-attr]
+            assert engine.core.portfolio.position(XLM) == Decimal("30")  # before any WS event
+            assert engine.core.registry.get(order.cl_ord_id).status is OrderStatus.FILLED  # type: ignore[union-attr]
             kinds = [e.payload["kind"] for e in await env.repo.events("reconcile")]
             assert "missing_fill" in kinds and "status_correction" in kinds
             assert len(await env.repo.load_fills(0)) == 1
@@ -68,7 +71,7 @@ async def test_fill_during_a_private_websocket_outage_is_recorded_once(tmp_path:
         runs = engine.health().counts.reconciles
         sim.control.faults.ws_drop("reset", channel="private")
         sim.control.set_mid(XLM, Decimal("0.288000"))
-        await eventually(lambda: engine.portfolio.position(XLM) == Decimal("30"))
+        await eventually(lambda: engine.core.portfolio.position(XLM) == Decimal("30"))
         await eventually(lambda: engine.health().counts.reconciles > runs, what="reconciled")
         await eventually(lambda: engine.health().counts.reconnects >= 1)
         fills = await env.repo.load_fills(0)
@@ -83,7 +86,7 @@ async def test_exchange_order_with_our_prefix_is_adopted(tmp_path: Path) -> None
             order = await resting(env, "entry")
         # A second daemon with an empty ledger (e.g. the database was restored from backup).
         async with engine_env(tmp_path / "b", Scripted(), sim=sim) as env:
-            adopted = env.engine.registry.get(order.cl_ord_id)
+            adopted = env.engine.core.registry.get(order.cl_ord_id)
             assert adopted is not None and adopted.status is OrderStatus.OPEN
             row = await env.repo.order_by_cl_ord_id(order.cl_ord_id)
             assert row is not None and row.tag == "adopted"
@@ -103,12 +106,12 @@ async def test_shutdown_cancels_our_orders_through_the_gate_and_confirms(
         order = await resting(env, "entry")
         report = await env.stack.shutdown(5.0)
         assert report.clean and report.cancels_sent == 1 and report.still_open == ()
-        assert engine.registry.get(order.cl_ord_id).status is OrderStatus.CANCELED  # type: ignore[union-attr]
+        assert engine.core.registry.get(order.cl_ord_id).status is OrderStatus.CANCELED  # type: ignore[union-attr]
         assert engine.health().stop_requested
         if live:
             assert [o["status"] for o in ours(env)] == ["canceled"]
         await engine.submit([buy("30", "0.289000")])  # after stop: nothing new goes out
-        assert len(engine.registry.all()) == 1
+        assert len(engine.core.registry.all()) == 1
 
 
 async def test_emergency_stop_halts_and_cancels_everything(tmp_path: Path) -> None:
@@ -118,12 +121,55 @@ async def test_emergency_stop_halts_and_cancels_everything(tmp_path: Path) -> No
         await engine.submit([buy("30", "0.289000")])
         order = await resting(env, "entry")
         await env.stack.emergency_stop("operator")
-        assert engine.trading_state is TradingState.HALTED
+        assert engine.core.trading_state is TradingState.HALTED
         assert await env.repo.get_state("trading_state") == "HALTED"
         await eventually(lambda: [o["status"] for o in ours(env)] == ["canceled"])
         await eventually(
             lambda: (
-                engine.registry.get(order.cl_ord_id).status  # type: ignore[union-attr]
+                engine.core.registry.get(order.cl_ord_id).status  # type: ignore[union-attr]
                 is OrderStatus.CANCELED
             )
         )
+
+
+async def test_orders_lost_from_the_ledger_by_a_power_cut_are_adopted(tmp_path: Path) -> None:
+    """The ledger runs WAL with synchronous=NORMAL: a power cut (not a process crash) may
+    lose the last commits, order rows included, after their orders were sent. The start-up
+    reconciliation finds such orders on the exchange by their cl_ord_id and adopts them;
+    a lost fill comes back from the trade history, recorded once."""
+    settings = settings_for(tmp_path, max_total_exposure=Decimal("20"))
+    async with sim_for_engine() as sim:
+        async with engine_env(tmp_path, Scripted(), sim=sim, settings=settings) as env:
+            await move_mid(env, "0.290000")
+            # What survives the power cut: the ledger as of this commit.
+            with (
+                closing(sqlite3.connect(tmp_path / "trading.db")) as live,
+                closing(sqlite3.connect(tmp_path / "durable.db")) as durable,
+            ):
+                live.backup(durable)
+            await env.engine.submit([buy("30", "0.289000")])
+            filled = await resting(env, "entry")
+            sim.control.set_mid(XLM, Decimal("0.288000"))
+            await eventually(lambda: env.engine.core.portfolio.position(XLM) == Decimal("30"))
+            await env.engine.submit([buy("30", "0.285000")])
+            rests = await resting(env, "entry")
+        for suffix in ("-wal", "-shm"):
+            (tmp_path / f"trading.db{suffix}").unlink(missing_ok=True)
+        (tmp_path / "durable.db").replace(tmp_path / "trading.db")  # the tail is gone
+        async with engine_env(tmp_path, Scripted(), sim=sim, settings=settings) as env:
+            core = env.engine.core
+            for order, status in ((filled, OrderStatus.FILLED), (rests, OrderStatus.OPEN)):
+                adopted = core.registry.get(order.cl_ord_id)
+                assert adopted is not None and adopted.status is status
+                row = await env.repo.order_by_cl_ord_id(order.cl_ord_id)
+                assert row is not None and row.txid == order.order_id
+            assert core.portfolio.position(XLM) == Decimal("30")
+            fills = await env.repo.load_fills(0)
+            assert [f.cl_ord_id for f in fills] == [filled.cl_ord_id]
+            rows = [e.payload for e in await env.repo.events("reconcile")]
+            adopted_ids = {r["cl_ord_id"] for r in rows if r["kind"] == "adopt_order"}
+            assert {filled.cl_ord_id, rests.cl_ord_id} <= adopted_ids
+            # The position's protective stop was lost too: adopted as well, not doubled.
+            stops = [o for o in core.registry.live() if o.tag in ("protect", "adopted")]
+            assert len([o for o in stops if o.side.value == "sell"]) == 1
+            assert [r["kind"] for r in rows].count("missing_fill") == 1

@@ -37,13 +37,13 @@ BTC, ETH = "BTC/USD", "ETH/USD"
 
 
 def _xlm_qty(env: Env, notional: str) -> Decimal:
-    bid = env.engine.books[XLM].best_bid
+    bid = env.engine.core.books[XLM].best_bid
     assert bid is not None
-    return env.engine.instruments[XLM].quantize_qty(Decimal(notional) / bid)
+    return env.engine.core.instruments[XLM].quantize_qty(Decimal(notional) / bid)
 
 
 def _xlm_buy(env: Env, notional: str, **kw: object) -> OrderIntent:
-    bid = env.engine.books[XLM].best_bid
+    bid = env.engine.core.books[XLM].best_bid
     assert bid is not None
     return buy(str(_xlm_qty(env, notional)), bid, **kw)
 
@@ -80,25 +80,25 @@ async def test_each_risk_limit_denies_and_is_audited(tmp_path: Path) -> None:
     ) as env:
         engine, sim = env.engine, env.sim
         await move_mid(env, "0.290000")
-        await eventually(lambda: engine.books.get(BTC) and engine.books[BTC].verified)
+        await eventually(lambda: engine.core.books.get(BTC) and engine.core.books[BTC].verified)
         await _denied(env, _xlm_buy(env, "14"), "max_trade_size")
         await _denied(env, _xlm_buy(env, "2.9"), "min_order_size")
-        await _denied(env, buy("5", engine.books[XLM].best_bid or 0), "exchange_constraint")
+        await _denied(env, buy("5", engine.core.books[XLM].best_bid or 0), "exchange_constraint")
         await _denied(env, _xlm_buy(env, "8.7", post_only=False), "post_only_required")
         await _denied(env, buy("30", "0.250000"), "price_band")
-        eth = engine.instruments[ETH]
+        eth = engine.core.instruments[ETH]
         await _denied(env, buy(str(eth.ordermin), "3000.00", symbol=ETH), "symbol_not_allowed")
         await engine.submit([_xlm_buy(env, "8.7")])  # approved: rests on the book
         first = await resting(env, "entry")
         await _denied(env, _xlm_buy(env, "11.5"), "exposure")
-        btc_bid = engine.books[BTC].best_bid
+        btc_bid = engine.core.books[BTC].best_bid
         assert btc_bid is not None
         await _denied(env, buy("0.0001", btc_bid, symbol=BTC), "max_positions")
         await _denied(env, _xlm_buy(env, "5"), "balance")
         await _denied(env, _xlm_buy(env, "3.1"), "order_rate")
         market = replace(_xlm_buy(env, "3.1"), order_type=OrderType.MARKET, limit_price=None)
         await _denied(env, market, "order_type")
-        await _denied(env, sell("30", engine.books[XLM].best_ask or 0), "not_reducing")
+        await _denied(env, sell("30", engine.core.books[XLM].best_ask or 0), "not_reducing")
         await engine.set_trading_state(TradingState.REDUCING, "test")
         await _denied(env, _xlm_buy(env, "3.1"), "reducing_only")
         await engine.set_trading_state(TradingState.ACTIVE, "test")
@@ -106,10 +106,10 @@ async def test_each_risk_limit_denies_and_is_audited(tmp_path: Path) -> None:
         await _denied(env, _xlm_buy(env, "3.1"), "market_data")
         await move_mid(env, "0.290100")  # a fresh verified book
         sim.control.set_system_status("cancel_only")
-        await eventually(lambda: engine.system_state is SystemState.CANCEL_ONLY)
+        await eventually(lambda: engine.core.system_state is SystemState.CANCEL_ONLY)
         await _denied(env, _xlm_buy(env, "3.1"), "system_status")
         sim.control.set_system_status("online")
-        await eventually(lambda: engine.system_state is SystemState.ONLINE)
+        await eventually(lambda: engine.core.system_state is SystemState.ONLINE)
         engine.breaker.trip("test")
         await _denied(env, _xlm_buy(env, "3.1"), "breaker_open")
         await engine.set_trading_state(TradingState.HALTED, "test")
@@ -132,15 +132,15 @@ async def test_daily_loss_halts_entries_until_utc_midnight_but_exits_pass(
         await engine.submit([buy("30", "0.289000")])
         await resting(env, "entry")
         await move_mid(env, "0.288000")  # filled at 0.289
-        await eventually(lambda: engine.portfolio.position(XLM) == Decimal("30"))
+        await eventually(lambda: engine.core.portfolio.position(XLM) == Decimal("30"))
         await move_mid(env, "0.286000")  # unrealized loss ~0.09 + fees > 0.05
         halted = await eventually(lambda: repo.events("daily_loss_halt"))
         assert halted[0].payload["day"]
         assert await repo.get_state("loss_halted_day")
-        await _denied(env, buy("30", engine.books[XLM].best_bid or 0), "daily_loss")
-        bid = engine.books[XLM].best_bid
+        await _denied(env, buy("30", engine.core.books[XLM].best_bid or 0), "daily_loss")
+        bid = engine.core.books[XLM].best_bid
         assert bid is not None
         await engine.submit([sell("30", bid, time_in_force=TimeInForce.IOC, tag="stop_loss")])
-        await eventually(lambda: engine.portfolio.position(XLM) == 0, what="exit passed")
-        exits = [o for o in engine.registry.all() if o.tag == "stop_loss"]
+        await eventually(lambda: engine.core.portfolio.position(XLM) == 0, what="exit passed")
+        exits = [o for o in engine.core.registry.all() if o.tag == "stop_loss"]
         assert exits[0].status is OrderStatus.FILLED

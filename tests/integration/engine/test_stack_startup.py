@@ -110,5 +110,5 @@ async def test_private_sequence_gap_triggers_reconciliation(tmp_path: Path) -> N
         await resting(env, "entry")
         sim.control.set_mid("XLM/USD", Decimal("0.288000"))
         await eventually(lambda: engine.health().counts.reconciles > runs, what="reconciled")
-        await eventually(lambda: engine.portfolio.position("XLM/USD") == Decimal("30"))
+        await eventually(lambda: engine.core.portfolio.position("XLM/USD") == Decimal("30"))
         assert len(await env.repo.load_fills(0)) == 1

@@ -1,23 +1,6 @@
 from decimal import Decimal as D
 
-from tests.instruments import XLM
-
-from krakenbot.domain.instrument import Instrument
-
-BTC = Instrument(
-    symbol="BTC/USD",
-    rest_id="XXBTZUSD",
-    altname="XBTUSD",
-    wsname="XBT/USD",
-    base="BTC",
-    quote="USD",
-    price_decimals=1,
-    lot_decimals=8,
-    cost_decimals=5,
-    tick_size=D("0.1"),
-    ordermin=D("0.0001"),
-    costmin=D("0.5"),
-)
+from tests.instruments import BTC, XLM
 
 
 def test_quantize_rounds_towards_safety() -> None:

@@ -10,19 +10,21 @@ from decimal import Decimal
 
 from tests.instruments import XLM
 
-from krakenbot.clock import ManualClock
+from krakenbot.clock import Clock, ManualClock
 from krakenbot.domain.commands import Intent
 from krakenbot.domain.events import BookTop, Event, MarketEvent, PriceLevel, StateEvent
 from krakenbot.domain.instrument import Instrument
-from krakenbot.engine.engine import Engine, EngineConfig
+from krakenbot.engine.config import EngineConfig
+from krakenbot.engine.core import EngineCore
+from krakenbot.engine.runner import EngineRunner as Engine
 from krakenbot.paper.venue import PaperVenue
-from krakenbot.ports import Venue
+from krakenbot.ports import MarketFeed, Repository, Venue
 from krakenbot.resilience.breaker import CircuitBreaker
 from krakenbot.risk.breaker import BreakerPolicy
 from krakenbot.risk.gate import RiskGate
 from krakenbot.risk.limits import BreakerLimits, RiskLimits
 from krakenbot.store import LedgerRepository
-from krakenbot.strategy.base import StrategyView
+from krakenbot.strategy.base import Strategy, StrategyView
 
 START_NS = 1_763_776_800_000_000_000
 LIMITS = RiskLimits(
@@ -64,6 +66,35 @@ def xlm_top(now_ns: int, bid: str, ask: str) -> BookTop:
     )
 
 
+def build_engine(
+    *,
+    strategy: Strategy,
+    gate: RiskGate,
+    policy: BreakerPolicy,
+    breaker: CircuitBreaker,
+    venue: Venue,
+    feed: MarketFeed,
+    repo: Repository,
+    clock: Clock,
+    rng: random.Random,
+    instruments: Mapping[str, Instrument],
+    balances: Mapping[str, Decimal] | None = None,
+    config: EngineConfig | None = None,
+) -> Engine:
+    """A core and its runner, wired as app/stack.py wires them."""
+    core = EngineCore(
+        strategies=(strategy,),
+        gate=gate,
+        policy=policy,
+        instruments=instruments,
+        rng=rng,
+        balances=balances,
+        config=config,
+        started_ns=clock.now_ns(),
+    )
+    return Engine(core, venue=venue, feed=feed, repo=repo, clock=clock, breaker=breaker)
+
+
 async def paper_engine(
     venue: PaperVenue,
     repo: LedgerRepository,
@@ -73,7 +104,7 @@ async def paper_engine(
     limits: RiskLimits = LIMITS,
 ) -> Engine:
     """A loaded engine whose start-up balances are the venue's (as the stack does)."""
-    engine = Engine(
+    engine = build_engine(
         strategy=Quiet(),
         gate=RiskGate(limits),
         policy=BreakerPolicy(breaker or BreakerLimits()),
@@ -93,7 +124,7 @@ async def paper_engine(
 
 def quiet_engine(venue: Venue, repo: LedgerRepository, clock: ManualClock) -> Engine:
     """An engine that never trades by itself, over `venue`, with USD 100 and small limits."""
-    return Engine(
+    return build_engine(
         strategy=Quiet(),
         gate=RiskGate(LIMITS),
         policy=BreakerPolicy(BreakerLimits()),

@@ -17,7 +17,7 @@ from krakenbot.clock import ManualClock
 from krakenbot.domain.commands import OrderIntent
 from krakenbot.domain.enums import OrderType, Side
 from krakenbot.domain.events import Fill
-from krakenbot.engine.engine import Engine
+from krakenbot.engine.runner import EngineRunner as Engine
 from krakenbot.paper.venue import PaperVenue
 from krakenbot.resilience.breaker import BreakerState
 from krakenbot.store import LedgerRepository, open_ledger
@@ -41,7 +41,7 @@ async def resting_buy(engine: Engine, venue: PaperVenue, clock: ManualClock) -> 
     venue.on_book(book)
     await engine.post(book)
     await engine.submit([BUY])
-    await engine.manager.drain(1.0)
+    await engine.drain(1.0)
 
 
 def fill_it(venue: PaperVenue, clock: ManualClock) -> None:
@@ -58,12 +58,12 @@ async def test_a_fill_after_the_start_up_balances_is_no_mismatch(
     await resting_buy(engine, venue, clock)
     fill_it(venue, clock)  # ... lands before the start-up reconciliation
     await engine.reconcile("start-up")
-    assert engine.portfolio.position("XLM/USD") == D("30")
+    assert engine.core.portfolio.position("XLM/USD") == D("30")
     assert engine.breaker.state is BreakerState.CLOSED
     assert await repo.events("balance_mismatch") == []
-    assert engine.risk_balances() == await venue.balances()
+    assert engine.core.account.available() == await venue.balances()
     await engine.reconcile("periodic")  # comparable now: taken over, no mismatch
-    assert engine.balances == await venue.balances()
+    assert engine.core.account.confirmed == await venue.balances()
     assert engine.breaker.state is BreakerState.CLOSED
 
 
@@ -77,8 +77,8 @@ async def test_a_fill_while_the_daemon_was_away_counts_once(
     clock.advance(1)
     engine = await paper_engine(venue, repo, clock)  # start-up balances include the fill
     await engine.reconcile("start-up")
-    assert engine.portfolio.position("XLM/USD") == D("30")
-    assert engine.risk_balances() == await venue.balances()  # not counted twice
+    assert engine.core.portfolio.position("XLM/USD") == D("30")
+    assert engine.core.account.available() == await venue.balances()  # not counted twice
     await engine.reconcile("periodic")
     assert engine.breaker.state is BreakerState.CLOSED
     assert await repo.events("balance_mismatch") == []
@@ -123,7 +123,7 @@ async def test_a_fill_while_reconciliation_queries_is_no_mismatch(
     assert engine.breaker.state is BreakerState.CLOSED
     assert await repo.events("balance_mismatch") == []
     await engine.reconcile("next")  # the fill is found now; still no mismatch
-    assert engine.portfolio.position("XLM/USD") == D("30")
+    assert engine.core.portfolio.position("XLM/USD") == D("30")
     assert engine.breaker.state is BreakerState.CLOSED
     await engine.reconcile("after")
-    assert engine.balances == await venue.balances()
+    assert engine.core.account.confirmed == await venue.balances()

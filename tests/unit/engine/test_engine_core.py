@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from enginekit import LIMITS as KIT_LIMITS
-from enginekit import NoFeed, Quiet, paper_engine, xlm_top
+from enginekit import NoFeed, Quiet, build_engine, paper_engine, xlm_top
 from tests.instruments import XLM
 
 from krakenbot.clock import ManualClock
@@ -41,7 +41,8 @@ from krakenbot.domain.events import (
     SystemStatusChanged,
     TimerTick,
 )
-from krakenbot.engine.engine import Engine
+from krakenbot.engine.inputs import Corrections
+from krakenbot.engine.runner import EngineRunner as Engine
 from krakenbot.orders.reconcile import Conflict
 from krakenbot.paper.venue import PaperVenue
 from krakenbot.resilience.breaker import BreakerState, CircuitBreaker
@@ -100,7 +101,7 @@ async def test_invariant_error_halts_trading_persistently(
     await engine.post(top(clock, "0.289", "0.291"))
     intent = OrderIntent("XLM/USD", Side.BUY, OrderType.LIMIT, D("30"), D("0.289"), post_only=True)
     await engine.submit([intent])
-    order = engine.registry.all()[0]
+    order = engine.core.registry.all()[0]
     bad = ExecutionReport(
         exec_type=ExecType.NEW,
         order_id="OTHER",
@@ -110,7 +111,7 @@ async def test_invariant_error_halts_trading_persistently(
         cum_qty=D("100"),
     )
     await engine.post(bad)  # the venue says more was executed than we ordered
-    assert engine.trading_state is TradingState.HALTED
+    assert engine.core.trading_state is TradingState.HALTED
     assert await repo.get_state("trading_state") == "HALTED"
     assert engine.health().last_error.startswith("invariant")
 
@@ -122,7 +123,7 @@ async def test_restart_restores_trading_state_and_loss_halt(tmp_path: Path) -> N
     try:
         await repo.set_state("trading_state", "REDUCING")
         await repo.set_state("loss_halted_day", "2025-11-22")
-        engine = Engine(
+        engine = build_engine(
             strategy=Quiet(),
             gate=RiskGate(LIMITS),
             policy=BreakerPolicy(BreakerLimits()),
@@ -135,11 +136,11 @@ async def test_restart_restores_trading_state_and_loss_halt(tmp_path: Path) -> N
             instruments={"XLM/USD": XLM},
         )
         await engine.load()
-        assert engine.trading_state is TradingState.REDUCING
-        assert str(engine.gate.loss_halted_day) == "2025-11-22"
+        assert engine.core.trading_state is TradingState.REDUCING
+        assert str(engine.core.gate.loss_halted_day) == "2025-11-22"
         clock.advance(86400)  # next UTC day: the halt lifts
         await engine.post(TimerTick(clock.now_ns()))
-        assert engine.gate.loss_halted_day is None
+        assert engine.core.gate.loss_halted_day is None
         assert await repo.get_state("loss_halted_day") == ""
     finally:
         await db.close()
@@ -151,11 +152,11 @@ async def test_state_events_and_metrics(
     engine, repo, clock = setup
     await engine.post(top(clock, "0.289", "0.291"))
     await engine.post(BookStatus("XLM/USD", False, "checksum", 1))
-    assert not engine.books["XLM/USD"].verified and not engine.health().book_verified
+    assert not engine.core.books["XLM/USD"].verified and not engine.health().book_verified
     await engine.post(SystemStatusChanged(SystemState.MAINTENANCE, 1))
-    assert engine.system_state is SystemState.MAINTENANCE
+    assert engine.core.system_state is SystemState.MAINTENANCE
     await engine.post(BalanceChange("USD", D("90"), D("-10"), False, 1))
-    assert engine.balances["USD"] == D("90")
+    assert engine.core.account.confirmed["USD"] == D("90")
     await engine.post(SubscriptionFailed("book", "XLM/USD", "EGeneral:Invalid arguments", 1))
     await engine.post(CancelRejected("kbx", None, "EOrder:Unknown order", 1))
     await engine.post(ReconcileRequested("gap", 1))
@@ -172,9 +173,12 @@ async def test_state_events_and_metrics(
 async def test_conflict_from_reconciliation_halts(
     setup: tuple[Engine, LedgerRepository, ManualClock],
 ) -> None:
-    engine, _repo, _ = setup
-    await engine._on_correction(Conflict("kbx", "OX", "local filled, venue open"))
-    assert engine.trading_state is TradingState.HALTED
+    engine, repo, clock = setup
+    conflict = Conflict("kbx", "OX", "local filled, venue open")
+    await engine.post(Corrections("test", (conflict,), clock.now_ns()))
+    assert engine.core.trading_state is TradingState.HALTED
+    assert await repo.get_state("trading_state") == "HALTED"
+    assert (await repo.events("reconcile"))[0].payload["kind"] == "conflict"
 
 
 async def test_balance_mismatch_counts_for_the_breaker(
@@ -185,7 +189,7 @@ async def test_balance_mismatch_counts_for_the_breaker(
     assert await engine.reconcile("test") == 0
     assert engine.breaker.state is BreakerState.OPEN
     assert (await repo.events("balance_mismatch"))[0].payload["detail"].startswith("USD")
-    assert engine.balances["USD"] == D("50")
+    assert engine.core.account.confirmed["USD"] == D("50")
 
 
 async def test_health_reports_the_picture(

@@ -13,14 +13,17 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from enginekit import build_engine
 from test_engine_core import LIMITS, XLM, NoFeed, top
 
 from krakenbot.clock import ManualClock
 from krakenbot.domain.commands import Intent, OrderIntent
 from krakenbot.domain.enums import OrderType, Side
 from krakenbot.domain.events import BookTop, CancelRejected, Event
-from krakenbot.engine.engine import Engine, EngineConfig
+from krakenbot.engine.config import EngineConfig
 from krakenbot.engine.ledger_watch import LedgerUnwritableError
+from krakenbot.engine.runner import EngineRunner as Engine
+from krakenbot.engine.services import run_ledger_watch
 from krakenbot.paper.venue import PaperVenue
 from krakenbot.resilience.breaker import CircuitBreaker
 from krakenbot.risk.breaker import BreakerPolicy
@@ -57,7 +60,7 @@ class Switchable:
     """The real ledger whose writes fail like a locked SQLite file while `broken`."""
 
     WRITES = frozenset(
-        {"insert_order", "update_order", "insert_fill", "record_event", "set_state"}
+        {"insert_order", "add_order", "update_order", "insert_fill", "record_event", "set_state"}
         | {"record_metrics", "open_learning_entry", "close_learning_entry"}
     )
 
@@ -85,7 +88,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[tuple[Engine, Switchable, ManualC
     clock = ManualClock(start_ns=1_763_776_800_000_000_000)
     db = await open_ledger(tmp_path / "t.db", clock)
     ledger = Switchable(LedgerRepository(db, clock))
-    engine = Engine(
+    engine = build_engine(
         strategy=BuyOnEveryBook(),
         gate=RiskGate(LIMITS),
         policy=BreakerPolicy(BreakerLimits()),
@@ -125,8 +128,8 @@ async def test_one_failed_write_makes_the_engine_unhealthy_and_refuses_new_order
     assert "record_event" in health.ledger_error and "locked" in health.ledger_error
     attempts = ledger.attempts
     await engine.post(top(clock, "0.289", "0.291"))  # the strategy wants to buy
-    assert engine.ledger_refusals == 1 and ledger.attempts == attempts  # not even tried
-    assert engine.registry.all() == [] and engine.manager.orders_sent == 0
+    assert engine.core.ledger_refusals == 1 and ledger.attempts == attempts  # not even tried
+    assert engine.core.registry.all() == [] and engine.executor.orders_sent == 0
 
 
 async def test_writes_failing_for_the_grace_period_stop_the_engine(
@@ -137,7 +140,7 @@ async def test_writes_failing_for_the_grace_period_stop_the_engine(
     started = clock.monotonic_ns()
     with pytest.raises(LedgerUnwritableError, match=r"record_event|set_state"):
         async with asyncio.timeout(5):
-            await engine.run_ledger_watch()
+            await run_ledger_watch(engine)
     waited = (clock.monotonic_ns() - started) / S
     assert GRACE_S <= waited <= GRACE_S + 1.5
     failing = engine.ledger.failing
@@ -150,7 +153,7 @@ async def test_a_write_that_succeeds_again_clears_the_condition(
     engine, ledger, clock = rig
     await _fail_a_write(engine, ledger, clock)
     ledger.broken = False
-    watch = asyncio.create_task(engine.run_ledger_watch())
+    watch = asyncio.create_task(run_ledger_watch(engine))
     async with asyncio.timeout(10):  # bounded in real time: the probe is real SQLite I/O
         for _ in itertools.count():
             if engine.ledger.failing is None:
@@ -164,7 +167,7 @@ async def test_a_write_that_succeeds_again_clears_the_condition(
     await asyncio.sleep(0)
     assert not watch.done()  # cleared: nothing is overdue however long it runs
     await engine.post(top(clock, "0.289", "0.291"))
-    assert len(engine.registry.all()) == 1  # trading resumed
+    assert len(engine.core.registry.all()) == 1  # trading resumed
     engine.request_stop("test over")
     async with asyncio.timeout(5):
         await watch  # returns quietly on stop

@@ -14,7 +14,7 @@ from tests.instruments import XLM
 from krakenbot.clock import ManualClock
 from krakenbot.domain.commands import OrderIntent
 from krakenbot.domain.enums import OrderType, Side
-from krakenbot.engine.engine import Engine
+from krakenbot.engine.runner import EngineRunner as Engine
 from krakenbot.paper.venue import PaperVenue
 from krakenbot.risk.decision import Rule
 from krakenbot.store import LedgerRepository, open_ledger
@@ -29,11 +29,11 @@ def entry(price: str) -> OrderIntent:
 async def decide(engine: Engine, clock: ManualClock, price: str) -> Rule | None:
     """One entry with a fresh book; the rule that denied it, or None if it was placed."""
     await engine.post(xlm_top(clock.now_ns(), "0.289", "0.291"))
-    denials = engine.manager.denials
+    denials = engine.core.manager.denials
     await engine.submit([entry(price)])
-    await engine.manager.drain(1.0)
-    last = engine.manager.last_denial
-    return last.rule if engine.manager.denials > denials and last is not None else None
+    await engine.drain(1.0)
+    last = engine.core.manager.last_denial
+    return last.rule if engine.core.manager.denials > denials and last is not None else None
 
 
 async def test_the_order_rate_window_survives_a_restart(tmp_path: Path) -> None:

@@ -22,8 +22,8 @@ from krakenbot.domain.commands import OrderIntent, PlaceOrder
 from krakenbot.domain.enums import OrderStatus, OrderType, Side, TimeInForce, TradingState
 from krakenbot.domain.events import BookTop, PriceLevel, TimerTick
 from krakenbot.domain.order import Order
-from krakenbot.engine.engine import Engine
 from krakenbot.engine.protect import SwitchNeed
+from krakenbot.engine.runner import EngineRunner as Engine
 from krakenbot.errors import RejectedError
 from krakenbot.orders.protection import PROTECT_TAG
 from krakenbot.paper.venue import PaperVenue
@@ -43,7 +43,7 @@ class Kit:
     async def settle(self) -> None:
         """Let every send finish and every venue report reach the engine."""
         for _ in range(20):
-            await self.engine.manager.drain(1.0)
+            await self.engine.drain(1.0)
             queue = self.venue._queue
             if queue.empty():
                 return
@@ -111,7 +111,7 @@ class Kit:
         await self.settle()
 
     def stops(self) -> list[Order]:
-        return [o for o in self.engine.registry.live() if o.tag == PROTECT_TAG]
+        return [o for o in self.engine.core.registry.live() if o.tag == PROTECT_TAG]
 
     async def long(self, qty: str = "30") -> Order:
         """An entry at 0.289 that fills; returns the protective stop that follows."""
@@ -136,16 +136,16 @@ async def kit(tmp_path: Path) -> AsyncIterator[Kit]:
 
 
 def expected_trigger(engine: Engine) -> D:
-    avg = engine.portfolio.avg_entry(SYM)
+    avg = engine.core.portfolio.avg_entry(SYM)
     assert avg is not None
     return XLM.quantize_price(avg * D("0.97"))
 
 
 async def test_an_open_position_gets_a_protective_stop_at_the_exchange(kit: Kit) -> None:
-    assert kit.engine.switch_need() == SwitchNeed(entry=False, protection=False)
+    assert kit.engine.switch_need == SwitchNeed(entry=False, protection=False)
     await kit.book("0.289", "0.291")
     await kit.buy("30", "0.289")
-    assert kit.engine.switch_need() == SwitchNeed(entry=True, protection=False)
+    assert kit.engine.switch_need == SwitchNeed(entry=True, protection=False)
     await kit.book("0.287", "0.288")
     [stop] = kit.stops()
     assert stop.status is OrderStatus.OPEN and stop.order_type is OrderType.STOP_LOSS
@@ -155,9 +155,9 @@ async def test_an_open_position_gets_a_protective_stop_at_the_exchange(kit: Kit)
     assert listed.order_type is OrderType.STOP_LOSS and listed.trigger_price == stop.trigger_price
     row = await kit.repo.order_by_cl_ord_id(stop.cl_ord_id)  # persisted before it was sent
     assert row is not None and row.tag == PROTECT_TAG and row.trigger_price == stop.trigger_price
-    assert kit.engine.switch_need() == SwitchNeed(entry=False, protection=True)
+    assert kit.engine.switch_need == SwitchNeed(entry=False, protection=True)
     # The strategy never sees it: it belongs to the engine.
-    assert kit.engine.view.working_orders(SYM) == []
+    assert kit.engine.core.view.working_orders(SYM) == []
     await kit.tick()
     assert [o.cl_ord_id for o in kit.stops()] == [stop.cl_ord_id]  # one, not one per tick
 
@@ -166,13 +166,13 @@ async def test_the_stop_follows_the_position_by_amends_in_place(kit: Kit) -> Non
     await kit.book("0.289", "0.291")
     await kit.buy("34", "0.289")
     await kit.thin_book("0.287", "0.2885", "10")  # only 10 XLM trade through our bid
-    assert kit.engine.portfolio.position(SYM) == D("10")
+    assert kit.engine.core.portfolio.position(SYM) == D("10")
     [stop] = kit.stops()
     assert stop.qty == D("10") and stop.trigger_price == expected_trigger(kit.engine)
-    assert kit.engine.switch_need() == SwitchNeed(entry=True, protection=True)
+    assert kit.engine.switch_need == SwitchNeed(entry=True, protection=True)
     kit.clock.advance(1)
     await kit.thin_book("0.286", "0.2870", "24")  # the rest fills, the average moves
-    assert kit.engine.portfolio.position(SYM) == D("34")
+    assert kit.engine.core.portfolio.position(SYM) == D("34")
     [amended] = kit.stops()
     assert amended.cl_ord_id == stop.cl_ord_id  # the same order, amended in place
     assert amended.qty == D("34") and amended.trigger_price == expected_trigger(kit.engine)
@@ -197,15 +197,15 @@ async def test_an_exit_waits_for_the_stops_cancel_then_goes(kit: Kit) -> None:
     )
     await kit.engine.submit([intent])
     # Nothing else left with the cancel: Kraken still holds the 30 XLM for the stop.
-    after_submit = {o.tag: o for o in kit.engine.registry.all()}
+    after_submit = {o.tag: o for o in kit.engine.core.registry.all()}
     assert "stop_loss" not in after_submit and after_submit[PROTECT_TAG].cancel_requested
-    assert set(kit.engine.protection.waiting) == {SYM}
+    assert set(kit.engine.core.protection.waiting) == {SYM}
     await kit.settle()  # the cancel is confirmed: the exit goes, and fills at the bid
-    orders = {o.tag: o for o in kit.engine.registry.all()}
+    orders = {o.tag: o for o in kit.engine.core.registry.all()}
     assert orders[PROTECT_TAG].status is OrderStatus.CANCELED
     assert orders["stop_loss"].status is OrderStatus.FILLED
     assert orders["stop_loss"].created_ns >= orders[PROTECT_TAG].updated_ns
-    assert kit.engine.portfolio.position(SYM) == 0 and not kit.engine.protection.waiting
+    assert kit.engine.core.portfolio.position(SYM) == 0 and not kit.engine.core.protection.waiting
     assert kit.stops() == [] and stop.cl_ord_id == orders[PROTECT_TAG].cl_ord_id
     await kit.tick()
     assert kit.stops() == []  # flat: no new stop
@@ -215,7 +215,7 @@ async def test_a_partial_exit_is_followed_by_a_stop_for_the_rest(kit: Kit) -> No
     await kit.long("30")
     await kit.thin_book_bid("0.287", "12")  # only 12 XLM bid at 0.287
     await kit.sell_ioc("30", "0.287")
-    assert kit.engine.portfolio.position(SYM) == D("18")
+    assert kit.engine.core.portfolio.position(SYM) == D("18")
     [stop] = kit.stops()  # a new stop covers what remains
     assert stop.qty == D("18") and stop.trigger_price == expected_trigger(kit.engine)
 
@@ -241,10 +241,10 @@ async def test_when_the_stop_fills_first_the_waiting_exit_is_dropped(kit: Kit) -
     )
     await kit.engine.submit([intent])  # waits for the stop's cancel (which comes too late)
     await kit.settle()
-    orders = {o.tag: o for o in kit.engine.registry.all()}
+    orders = {o.tag: o for o in kit.engine.core.registry.all()}
     assert orders[PROTECT_TAG].status is OrderStatus.FILLED
     assert "stop_loss" not in orders  # dropped: nothing was left to sell
-    assert kit.engine.portfolio.position(SYM) == 0 and not kit.engine.protection.waiting
+    assert kit.engine.core.portfolio.position(SYM) == 0 and not kit.engine.core.protection.waiting
     [rejected] = [e.payload for e in await kit.repo.events("cancel_rejected")]
     assert rejected["cl_ord_id"] == stop.cl_ord_id
 
@@ -291,11 +291,11 @@ async def test_a_refused_stop_is_recorded_and_the_position_exited(refusing: Kit)
     [note] = [e.payload for e in await repo.events("unprotected")]
     assert note["symbol"] == SYM and "Insufficient funds" in str(note["reason"])
     # ... so the position went at once (an IOC sell at the bid, through the gate).
-    assert engine.portfolio.position(SYM) == 0
-    exits = [o for o in engine.registry.all() if o.tag == "unprotected_exit"]
+    assert engine.core.portfolio.position(SYM) == 0
+    exits = [o for o in engine.core.registry.all() if o.tag == "unprotected_exit"]
     assert [o.status for o in exits] == [OrderStatus.FILLED]
     assert exits[0].time_in_force is TimeInForce.IOC and exits[0].limit_price == D("0.287")
-    assert SYM not in engine.protection.unprotected  # flat: nothing left to protect
+    assert SYM not in engine.core.protection.unprotected  # flat: nothing left to protect
 
 
 async def test_unprotected_pair_refuses_entries_with_a_clear_reason(refusing: Kit) -> None:
@@ -309,23 +309,23 @@ async def test_unprotected_pair_refuses_entries_with_a_clear_reason(refusing: Ki
     await k.engine.post(empty)
     await k.settle()
     engine = k.engine
-    assert engine.portfolio.position(SYM) == D("10")
-    assert SYM in engine.protection.unprotected
-    decision = engine.gate.check(
+    assert engine.core.portfolio.position(SYM) == D("10")
+    assert SYM in engine.core.protection.unprotected
+    decision = engine.core.gate.check(
         OrderIntent(SYM, Side.BUY, OrderType.LIMIT, D("10"), D("0.2885"), post_only=True),
-        engine.risk_context(),
+        engine.core.risk_context(),
     )
     assert getattr(decision, "rule", None) is Rule.UNPROTECTED
     assert "protective stop could not be placed" in getattr(decision, "reason", "")
     clock.advance(1)
     await k.thin_book_bid("0.286", "100")  # a bid appears: the position is exited
-    assert engine.portfolio.position(SYM) == 0
+    assert engine.core.portfolio.position(SYM) == 0
 
 
 async def test_protective_stops_pass_when_halted_but_not_after_an_emergency(kit: Kit) -> None:
     await kit.engine.set_trading_state(TradingState.HALTED, "test: reconcile conflict")
     await kit.book("0.289", "0.291")
-    kit.engine.trading_state = TradingState.ACTIVE  # the entry itself needs ACTIVE
+    kit.engine.core.trading_state = TradingState.ACTIVE  # the entry itself needs ACTIVE
     await kit.buy("30", "0.289")
     await kit.engine.set_trading_state(TradingState.HALTED, "test: reconcile conflict")
     await kit.book("0.287", "0.288")  # filled while HALTED
@@ -349,7 +349,7 @@ async def test_shutdown_keeps_the_protective_stop_resting(kit: Kit) -> None:
 
 async def test_the_switch_is_told_when_what_it_must_cover_changes(kit: Kit) -> None:
     calls: list[SwitchNeed] = []
-    kit.engine.on_switch_need = lambda: calls.append(kit.engine.switch_need())
+    kit.engine.watch_switch_need(lambda: calls.append(kit.engine.switch_need))
     await kit.long("30")
     assert calls[0] == SwitchNeed(entry=True, protection=False)
     assert calls[-1] == SwitchNeed(entry=False, protection=True)

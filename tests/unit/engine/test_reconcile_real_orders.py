@@ -92,13 +92,13 @@ async def test_every_real_order_payload_passes_the_start_up_reconciliation(
         engine = quiet_engine(venue_for(tmp_path, transport, clock), repo, clock)
         await engine.load()
         assert await engine.reconcile("start-up") >= 0, engine.health().last_error
-        assert engine.trading_state is TradingState.ACTIVE
+        assert engine.core.trading_state is TradingState.ACTIVE
         rows = [e.payload for e in await repo.events("reconcile")]
         assert not [r for r in rows if r["kind"] in ("conflict", "adopt_order")], rows
         foreign = {r["order_id"] for r in rows if r["kind"] == "foreign_order"}
         assert foreign == set(open_entries(name))  # every open order reported as foreign
         assert not [r for r in rows if r["kind"] == "foreign_unreadable"]
-        assert {o.cl_ord_id for o in engine.registry.all()} <= {"kb0000000000000001"}
+        assert {o.cl_ord_id for o in engine.core.registry.all()} <= {"kb0000000000000001"}
         if method == "QueryOrders":
             assert "QueryOrders" in transport.calls
     finally:
@@ -140,7 +140,7 @@ async def test_real_execution_reports_after_start_up_leave_foreign_orders_alone(
                         await engine.post(item)
         assert reports >= 15
         await engine.reconcile("after the stream")
-        assert engine.trading_state is TradingState.ACTIVE and engine.registry.all() == []
+        assert engine.core.trading_state is TradingState.ACTIVE and engine.core.registry.all() == []
         assert not {"CancelOrder", "CancelAll", "CancelOrderBatch"} & set(transport.calls)
     finally:
         await db.close()

@@ -16,7 +16,7 @@ from krakenbot.clock import ManualClock
 from krakenbot.domain.commands import OrderIntent, PlaceOrder
 from krakenbot.domain.enums import OrderStatus, OrderType, Side
 from krakenbot.domain.order import OrderSnapshot
-from krakenbot.engine.engine import Engine
+from krakenbot.engine.runner import EngineRunner as Engine
 from krakenbot.paper.venue import PaperVenue
 from krakenbot.store import LedgerRepository, open_ledger
 
@@ -59,17 +59,17 @@ async def test_missing_acknowledged_order_is_resolved_by_lookup(tmp_path: Path) 
     try:
         venue = ForgetfulVenue({"XLM/USD": XLM}, {"USD": D("100")}, clock=clock)
         engine = await engine_with_an_entry(venue, repo, clock)
-        await engine.manager.drain(1.0)
+        await engine.drain(1.0)
         accepted = venue._queue.get_nowait()  # the ack reaches the engine ...
         await engine.post(accepted)
         venue.on_book(xlm_top(clock.now_ns(), "0.285", "0.287"))  # ... the fill never does
-        order = engine.registry.all()[0]
+        order = engine.core.registry.all()[0]
         assert order.order_id is not None and order.status is OrderStatus.OPEN
         assert await engine.reconcile("test") >= 1
         assert venue.looked_up == [order.order_id]
-        done = engine.registry.get(order.cl_ord_id)
+        done = engine.core.registry.get(order.cl_ord_id)
         assert done is not None and done.status is OrderStatus.FILLED
-        assert engine.portfolio.position("XLM/USD") == D("30")
+        assert engine.core.portfolio.position("XLM/USD") == D("30")
         kinds = [e.payload["kind"] for e in await repo.events("reconcile")]
         assert kinds == ["missing_fill", "lookup_required"]
     finally:
@@ -101,17 +101,17 @@ async def test_an_order_still_being_sent_is_never_declared_absent(tmp_path: Path
         venue = SlowVenue({"XLM/USD": XLM}, {"USD": D("100")}, clock=clock)
         venue.release = asyncio.Event()
         engine = await engine_with_an_entry(venue, repo, clock)
-        (order,) = engine.registry.all()
+        (order,) = engine.core.registry.all()
         clock.advance(600)  # far past the absence window, the send still running
         await engine.reconcile("test")
-        pending = engine.registry.get(order.cl_ord_id)
+        pending = engine.core.registry.get(order.cl_ord_id)
         assert pending is not None and pending.status is OrderStatus.PENDING_NEW
         kinds = [e.payload["kind"] for e in await repo.events("reconcile")]
         assert "provably_absent" not in kinds and "lookup_required" in kinds
         venue.release.set()  # the send lands after all: the order is ours and tracked
-        await engine.manager.drain(1.0)
+        await engine.drain(1.0)
         await engine.post(venue._queue.get_nowait())
-        placed = engine.registry.get(order.cl_ord_id)
+        placed = engine.core.registry.get(order.cl_ord_id)
         assert placed is not None and placed.status is OrderStatus.OPEN
     finally:
         await db.close()

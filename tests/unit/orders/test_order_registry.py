@@ -77,6 +77,20 @@ def test_working_view_and_updates() -> None:
     assert len(reg.working()) == 2
 
 
+def test_the_live_orders_stay_current_through_every_change() -> None:
+    reg = OrderRegistry([order("kba"), order("kbb"), order("kbc", status=OrderStatus.FILLED)])
+    assert [o.cl_ord_id for o in reg.live()] == ["kba", "kbb"]
+    reg.apply(OrderRejected("kba", "EOrder:Post only order"))
+    assert [o.cl_ord_id for o in reg.live()] == ["kbb"]
+    reg.discard("kbb")  # its row could not be written
+    reg.add(order("kbd"))
+    assert [o.cl_ord_id for o in reg.live()] == ["kbd"] and reg.get("kbb") is None
+    assert reg.forget_finished(2) == 2 and [o.cl_ord_id for o in reg.live()] == ["kbd"]
+    reg.discard("kbd")
+    reg.discard("kbd")  # forgotten already: nothing to do
+    assert reg.live() == [] and len(reg) == 0
+
+
 def test_duplicates_and_unknown_updates_are_bugs() -> None:
     reg = OrderRegistry([order("kba")])
     with pytest.raises(InvariantError, match="duplicate"):

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal as D
 
-from tests.instruments import XLM
+from tests.instruments import BTC, XLM
 
 from krakenbot.domain.commands import OrderIntent
 from krakenbot.domain.enums import OrderType, Side, SystemState, TimeInForce, TradingState
 from krakenbot.domain.events import BookTop, PriceLevel
-from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.working import WorkingOrder
 from krakenbot.risk.context import RiskContext
 from krakenbot.risk.limits import RiskLimits
@@ -18,20 +17,6 @@ from krakenbot.risk.limits import RiskLimits
 NOW = 1_763_776_800_000_000_000  # 2025-11-22T02:00:00Z
 S = 1_000_000_000
 
-BTC = Instrument(
-    symbol="BTC/USD",
-    rest_id="XXBTZUSD",
-    altname="XBTUSD",
-    wsname="XBT/USD",
-    base="BTC",
-    quote="USD",
-    price_decimals=1,
-    lot_decimals=8,
-    cost_decimals=5,
-    tick_size=D("0.1"),
-    ordermin=D("0.0001"),
-    costmin=D("0.5"),
-)
 LIMITS = RiskLimits(
     allowed_symbols=frozenset({"XLM/USD", "BTC/USD"}),
     max_trade_usd=D("10"),

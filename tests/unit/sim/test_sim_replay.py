@@ -16,6 +16,7 @@ from krakenbot.sim.replay import (
     intra_candle,
     load_bars,
     load_trade_notionals,
+    replay_scale,
 )
 
 NS = 1_000_000_000
@@ -78,3 +79,36 @@ def test_history_backfill_joins_the_start_price() -> None:
     assert len(candles) == 241
     assert candles[-2].close == Decimal("0.290000")
     assert [c.begin_ns for c in candles] == sorted({c.begin_ns for c in candles})
+
+
+def test_each_pair_replays_its_own_stretch_of_the_real_day() -> None:
+    """Two pairs are two markets: each follows its own part of the real path (and tape),
+    not the same path twice; the first pair still starts at the day's start."""
+    ex = _exchange(1)
+    feed = ReplayFeed(ex, ex.rng, 0, speed=60)
+    bars = load_bars()
+    assert feed.starts == {"XLM/USD": 0, "BTC/USD": len(bars) // 2}
+    moves: dict[str, list[Decimal]] = {"XLM/USD": [], "BTC/USD": []}
+    for second in range(1, 61):
+        feed.tick(second * NS)  # one candle per second
+        for symbol, path in moves.items():
+            path.append(ex.markets[symbol].mid / ex.markets[symbol].spec.start_price)
+    btc = ex.markets["BTC/USD"]
+    half = bars[len(bars) // 2 + 60]
+    scale = replay_scale(btc.spec, bars)  # one scale per pair: history and replay agree
+    assert btc.mid == (half.open * scale).quantize(btc.spec.price_step)
+    assert moves["XLM/USD"] != moves["BTC/USD"]
+
+
+def test_history_before_a_later_stretch_joins_its_live_start() -> None:
+    now = 1_700_000_000 * NS
+    ex = Exchange(make_pairs(("XLM/USD", "BTC/USD")), TIERS["starter"], {}, random.Random(1), now)
+    backfill_history(ex, now, 240)
+    bars = load_bars()
+    xlm, btc = ex.markets["XLM/USD"], ex.markets["BTC/USD"]
+    assert xlm.candles_for(1, now)[-2].close == xlm.spec.start_price
+    live_start = bars[len(bars) // 2].open * replay_scale(btc.spec, bars)
+    assert btc.candles_for(1, now)[-2].close == live_start.quantize(btc.spec.price_step)
+    xlm_path = [c.close / xlm.spec.start_price for c in xlm.candles_for(1, now)[:-1]]
+    btc_path = [c.close / btc.spec.start_price for c in btc.candles_for(1, now)[:-1]]
+    assert xlm_path != btc_path

@@ -25,7 +25,7 @@ async def _put(db: Database, key: str, value: str = "v") -> None:
 
 async def test_pragmas_are_safe(db: Database) -> None:
     assert await db.pragma("journal_mode") == "wal"
-    assert await db.pragma("synchronous") == 2  # FULL
+    assert await db.pragma("synchronous") == 1  # NORMAL: see store/db.py and the README
     assert await db.pragma("foreign_keys") == 1
 
 
@@ -230,3 +230,17 @@ async def test_a_read_only_ledger_reads_committed_rows_and_never_writes(
         assert await _count(db) == 2
     finally:
         await reader.close()
+
+
+async def test_a_lone_insert_is_committed_in_one_trip(db: Database) -> None:
+    sql = "INSERT INTO state (key, value, updated_at, updated_ns) VALUES (?, ?, 't', 0)"
+    rowid = await db.insert_committed(sql, ("a", "1"))
+    assert rowid > 0 and await _count(db) == 1  # committed: visible to everyone
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction():  # inside a transaction it is part of it
+            await db.insert_committed(sql, ("b", "2"))
+            await db.insert_committed(sql, ("b", "3"))  # duplicate key: the whole lot goes
+    assert await _count(db) == 1
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.insert_committed(sql, ("a", "again"))
+    assert await _count(db) == 1

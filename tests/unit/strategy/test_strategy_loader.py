@@ -6,7 +6,7 @@ from tests.strategy_view import SnapshotView
 from krakenbot.domain.events import TimerTick
 from krakenbot.errors import ConfigError
 from krakenbot.strategy.base import Strategy
-from krakenbot.strategy.loader import load_strategy
+from krakenbot.strategy.loader import load_strategies, load_strategy
 from krakenbot.strategy.mean_reversion import MeanReversion
 
 
@@ -44,3 +44,17 @@ def test_strategy_validates_its_own_params() -> None:
         load_strategy("strategy_probe:Quiet", {"size": "1"})
     with pytest.raises(ConfigError, match="unknown parameter"):
         load_strategy("mean_reversion", {"entry_zz": "2"})
+
+
+def test_one_instance_per_pair_each_on_its_own_pair() -> None:
+    built = load_strategies("mean_reversion", {"entry_z": "2.5"}, ("XLM/USD", "BTC/USD"))
+    assert [s.symbols for s in built] == [frozenset({"XLM/USD"}), frozenset({"BTC/USD"})]
+    assert built[0] is not built[1]
+    users = load_strategies("strategy_probe:Quiet", {}, ("XLM/USD", "ETH/USD", "XLM/USD"))
+    assert [s.symbols for s in users] == [frozenset({"XLM/USD"}), frozenset({"ETH/USD"})]
+
+
+def test_an_instance_that_ignores_its_pair_is_refused() -> None:
+    # Two instances would otherwise trade the one pair the strategy chooses itself.
+    with pytest.raises(ConfigError, match="built for BTC/USD trades ETH/USD"):
+        load_strategies("strategy_probe:Fixed", {}, ("ETH/USD", "BTC/USD"))

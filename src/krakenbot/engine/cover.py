@@ -1,0 +1,60 @@
+"""The core's protective-stop step and what the dead man's switch must cover. Part of
+`EngineCore` (engine/core.py), split out for size.
+
+Owns: `protect(core, out)` — after every order report and timer tick: the protective-stop
+refusals noted since (events kind `unprotected`: the operator should know), then what
+engine/protect.py decides to keep one protective stop per position in step with it (its
+intents go through the gate and the order manager like any other, `held=False`: they are
+never held back behind themselves); `holdings(core)`; and `switch_need(core)` / `need_check`,
+which emits `SwitchNeedChanged` whenever what the switch must cover changes (an entry of ours
+rests, a position needs its stop). Imports: domain, engine. Pure and synchronous.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from krakenbot.domain.effects import Effect, RecordEvent, SwitchNeedChanged
+from krakenbot.engine.protect import Holdings, SwitchNeed, entry_live
+
+if TYPE_CHECKING:
+    from krakenbot.engine.core import EngineCore
+
+Out = list[Effect]
+
+
+def protect(core: EngineCore, out: Out) -> None:
+    """Keep one protective stop per position (engine/protect.py decides)."""
+    protection = core.protection
+    notes, protection.notes = protection.notes, []
+    for note in notes:  # a stop that could not be placed: the operator should know
+        out.append(RecordEvent("unprotected", note, core.now_ns))
+    if protection.enabled:
+        intents = protection.decide(core.now_ns, holdings(core))
+        if intents:
+            core.execute(intents, out, held=False)
+
+
+def holdings(core: EngineCore) -> Holdings:
+    p = core.portfolio
+    positions = p.positions()
+    entries = {s: e for s in positions if (e := p.avg_entry(s)) is not None}
+    return Holdings(positions, entries, core.instruments, core.books, core.registry.live())
+
+
+def switch_need(core: EngineCore) -> SwitchNeed:
+    """What the dead man's switch must cover now (app/deadman.py decides what to send)."""
+    need = core.protection.needed(holdings(core))
+    return SwitchNeed(entry_live(core.registry.live()), need)
+
+
+def need_check(core: EngineCore, out: Out) -> None:
+    """Tell the runner when what the switch must cover has changed. Not while a fill waits
+    for its row: the picture is half-way (an order filled, its position not yet counted),
+    and the answer's own step looks again."""
+    if core.settle.waiting:
+        return
+    need = switch_need(core)
+    if need != core.switch_need:
+        core.switch_need = need
+        out.append(SwitchNeedChanged(need.entry, need.protection))

@@ -1,0 +1,305 @@
+"""Carrying out the core's effects: ledger writes awaited in order, venue sends handed over.
+
+Owns: `Executor` — for one batch of effects (domain/effects.py), in list order: each ledger
+write is awaited (through the `WatchedRepository`, so every outcome reaches the ledger
+watch); a write that fails comes back to the core as `WriteFailed` and, for an order's row or
+learning row, the order's `SendOrder` is skipped (persist-then-send: never sent without its
+row); a write the core waits for (`needs_ack`) comes back as `WriteDone`. The core's answer
+to such an outcome is carried out at once, before the rest of the batch.
+
+Sends (orders, cancels, amends) run as their own tasks, so a slow or ambiguous request never
+blocks the engine; what happened comes back as events through `post` (a refused or failed
+amend as `AmendRejected`, which asks for a reconciliation): an `AmbiguousOrderError` (or any unknown
+failure: the request may have left) asks for a reconciliation — the order stays pending and
+is looked up, never re-sent; a `TransientError` means provably not placed and becomes a local
+rejection (marked `local` when our own circuit breaker refused it, so the breaker policy
+does not count it as an exchange failure); a `FatalExchangeError` halts trading. Every
+finished AddOrder is reported (`SendFinished`): until then the order is "being sent".
+Imports: domain, engine, errors, orders, ports, resilience. Must not import: net, store, app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
+
+from krakenbot.domain.commands import AmendOrder, CancelOrder, PlaceOrder
+from krakenbot.domain.effects import (
+    AdoptOrder,
+    CloseLearningEntry,
+    Effect,
+    FlagCancel,
+    Notify,
+    OpenLearningEntry,
+    PersistOrder,
+    RecordEvent,
+    RecordFill,
+    RecordMetrics,
+    ReportError,
+    RequestReconcile,
+    SaveState,
+    SendAmend,
+    SendCancel,
+    SendOrder,
+    SetTradingState,
+    SwitchNeedChanged,
+    TripBreaker,
+    UpdateOrder,
+)
+from krakenbot.domain.events import AmendRejected, Event, OrderRejected, ReconcileRequested
+from krakenbot.engine.core import STATE_KEY
+from krakenbot.engine.inputs import EngineInput, SendFinished, VenueFatal, WriteDone, WriteFailed
+from krakenbot.engine.protect import SwitchNeed
+from krakenbot.errors import AmbiguousOrderError, FatalExchangeError, RejectedError, TransientError
+from krakenbot.orders.fsm import place_command
+from krakenbot.resilience.breaker import CircuitOpenError
+
+if TYPE_CHECKING:
+    from krakenbot.engine.runner import EngineRunner
+
+logger = logging.getLogger(__name__)
+Post = Callable[[Event | EngineInput], Awaitable[None]]
+
+
+class Executor:
+    def __init__(self, runner: EngineRunner) -> None:
+        self._r = runner
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._cancels: set[asyncio.Task[None]] = set()
+        self.orders_sent = 0  # AddOrders handed to the venue
+        self.cancels_sent = 0
+
+    # ------------------------------------------------------------------ one batch
+    async def run(self, effects: Sequence[Effect]) -> None:
+        """Carry out `effects` in order (the caller holds the engine lock)."""
+        blocked: set[str] = set()  # orders whose row could not be written: never sent
+        for effect in effects:
+            kind = type(effect)
+            if isinstance(effect, SendOrder):
+                if effect.command.cl_ord_id not in blocked:
+                    self._spawn(self._send(effect.command), self._tasks)
+                continue
+            if kind is OpenLearningEntry and effect.cl_ord_id in blocked:  # type: ignore[union-attr]
+                continue
+            write = _WRITES.get(kind)
+            if write is None:
+                self._control(effect)
+                continue
+            if kind is FlagCancel and self._r.ledger.failing is not None:
+                continue  # best effort, and not while the ledger is failing
+            try:
+                result = await write(self, effect)
+            except Exception as exc:
+                logger.error(
+                    "ledger write failed",
+                    extra={"effect": kind.__name__, "error": repr(exc)},
+                )
+                if getattr(effect, "blocks_send", False):
+                    blocked.add(_order_id(effect))
+                await self.feedback(WriteFailed(effect, repr(exc), self._now()))  # type: ignore[arg-type]
+                continue
+            if getattr(effect, "needs_ack", False):
+                done = WriteDone(effect, bool(result), self._now())  # type: ignore[arg-type]
+                await self.feedback(done)
+
+    async def feedback(self, event: EngineInput) -> None:
+        """An outcome the core must know before anything else happens."""
+        await self.run(self._r.core.handle(event))
+
+    def _now(self) -> int:
+        return self._r.clock.now_ns()
+
+    def _control(self, effect: Effect) -> None:
+        r = self._r
+        if isinstance(effect, SendCancel):
+            self.cancels_sent += 1
+            task = self._spawn(self._send_cancel(effect.command, effect.reason), self._tasks)
+            self._cancels.add(task)
+            task.add_done_callback(self._cancels.discard)
+        elif isinstance(effect, SendAmend):
+            self._spawn(self._send_amend(effect.command), self._tasks)
+        elif isinstance(effect, SwitchNeedChanged):
+            r.switch_need_changed(SwitchNeed(effect.entry, effect.protection))
+        elif isinstance(effect, RequestReconcile):
+            r.request_reconcile(effect.reason)
+        elif isinstance(effect, TripBreaker):
+            r.breaker.trip(effect.reason)
+        elif isinstance(effect, ReportError):
+            r.note_error(effect.text)
+            logger.error("event handling failed: %s", effect.text, extra={"trace": effect.trace})
+        elif isinstance(effect, Notify):
+            log = logger.warning if effect.warning else logger.info
+            log(effect.message, extra=dict(effect.fields))
+
+    # ------------------------------------------------------------------ ledger writes
+    async def _persist(self, e: PersistOrder) -> object:
+        await self._r.repo.add_order(
+            e.command, tag=e.tag, reduces_position=e.reduces_position, created_ns=e.created_ns
+        )
+        return None
+
+    async def _learning(self, e: OpenLearningEntry) -> object:
+        await self._r.repo.open_learning_entry(e.cl_ord_id, e.symbol, e.features, e.at_ns)
+        return None
+
+    async def _update(self, e: UpdateOrder) -> object:
+        return await self._r.repo.update_order(
+            e.cl_ord_id,
+            qty=e.qty,
+            price=e.price,
+            status=e.status,
+            txid=e.txid,
+            reason=e.reason,
+            venue_cum_qty=e.venue_cum_qty,
+            updated_ns=e.updated_ns,
+        )
+
+    async def _flag(self, e: FlagCancel) -> object:
+        return await self._r.repo.update_order(
+            e.cl_ord_id, cancel_requested=True, updated_ns=e.at_ns
+        )
+
+    async def _fill(self, e: RecordFill) -> object:
+        return await self._r.repo.insert_fill(e.fill)
+
+    async def _adopt(self, e: AdoptOrder) -> object:
+        order, repo = e.order, self._r.repo
+        await repo.insert_order(
+            place_command(order),
+            tag=order.tag,
+            status=order.status,
+            txid=order.order_id,
+            reduces_position=order.reduces_position,
+            created_ns=order.created_ns,
+        )
+        await repo.update_order(order.cl_ord_id, venue_cum_qty=order.venue_cum_qty)
+        return True
+
+    async def _event(self, e: RecordEvent) -> object:
+        return await self._r.repo.record_event(e.kind, e.payload, e.at_ns)
+
+    async def _metrics(self, e: RecordMetrics) -> object:
+        await self._r.repo.record_metrics(e.row, e.at_ns)
+        return None
+
+    async def _state(self, e: SaveState) -> object:
+        await self._r.repo.set_state(e.key, e.value)
+        return None
+
+    async def _trading_state(self, e: SetTradingState) -> object:
+        repo = self._r.repo
+        await repo.set_state(STATE_KEY, e.state.value)
+        row = {"from": e.previous.value, "to": e.state.value, "reason": e.reason}
+        await repo.record_event("trading_state", row, e.at_ns)
+        logger.warning("trading state changed", extra={"to": e.state.value, "reason": e.reason})
+        return None
+
+    async def _close_learning(self, e: CloseLearningEntry) -> object:
+        await self._r.repo.close_learning_entry(e.cl_ord_id, e.outcome, e.pnl, e.at_ns)
+        return None
+
+    # ------------------------------------------------------------------ background sends
+    def _spawn(self, work: Awaitable[None], into: set[asyncio.Task[None]]) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        into.add(task)
+        task.add_done_callback(into.discard)
+        return task
+
+    async def _send(self, command: PlaceOrder) -> None:
+        self.orders_sent += 1
+        post = self._r.post
+        try:
+            for event in await self._place(command):
+                await post(event)
+        finally:
+            await post(SendFinished(command.cl_ord_id, self._now()))
+
+    async def _place(self, command: PlaceOrder) -> list[Event | EngineInput]:
+        """What the venue's answer means for the engine, as events."""
+        cl, now = command.cl_ord_id, self._now
+        try:
+            await self._r.venue.place(command)
+        except AmbiguousOrderError as exc:
+            logger.warning("order outcome unknown", extra={"cl_ord_id": cl})
+            return [ReconcileRequested(f"ambiguous submission {cl}: {exc}", now())]
+        except RejectedError as exc:
+            return [OrderRejected(cl, exc.kraken_error or str(exc), "place", now())]
+        except CircuitOpenError as exc:
+            # Our own breaker refused to send it: not an exchange failure (counting it as
+            # one would keep the breaker open by its own refusals).
+            return [OrderRejected(cl, f"not sent: {exc}", "place", now(), True)]
+        except TransientError as exc:
+            # Provably not placed (the venue says so): a local rejection, never a re-send.
+            error = f"not placed: {exc.kraken_error or exc}"
+            return [OrderRejected(cl, error, "place", now())]
+        except FatalExchangeError as exc:
+            return [OrderRejected(cl, str(exc), "place", now()), VenueFatal(str(exc), now())]
+        except Exception as exc:  # an unknown failure: the request may have left
+            logger.exception("order send failed", extra={"cl_ord_id": cl})
+            return [ReconcileRequested(f"send of {cl} failed: {exc!r}", now())]
+        return []
+
+    async def _send_cancel(self, command: CancelOrder, reason: str) -> None:
+        try:
+            await self._r.venue.cancel(command)
+        except FatalExchangeError as exc:
+            await self._r.post(VenueFatal(str(exc), self._now()))
+        except Exception as exc:  # retried by housekeeping; the order's fate comes as events
+            logger.warning(
+                "cancel failed",
+                extra={"cl_ord_id": command.cl_ord_id, "reason": reason, "error": repr(exc)},
+            )
+
+    async def _send_amend(self, command: AmendOrder) -> None:
+        cl, txid, now = command.cl_ord_id, command.order_id, self._now
+        try:
+            await self._r.venue.amend(command)
+        except FatalExchangeError as exc:
+            await self._r.post(AmendRejected(cl, txid, str(exc), now()))
+            await self._r.post(VenueFatal(str(exc), now()))
+        except RejectedError as exc:
+            await self._r.post(AmendRejected(cl, txid, exc.kraken_error or str(exc), now()))
+        except Exception as exc:  # unknown whether it applied: reconciliation reads the order
+            logger.warning("amend failed", extra={"cl_ord_id": cl, "error": repr(exc)})
+            await self._r.post(AmendRejected(cl, txid, f"amend outcome unknown: {exc!r}", now()))
+
+    async def wait_cancels(self, timeout_s: float) -> None:
+        """Wait (bounded) for the cancels in flight (the emergency's first step)."""
+        if self._cancels:
+            await asyncio.wait(set(self._cancels), timeout=timeout_s)
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait (bounded) for the sends in flight, e.g. before shutdown; the rest is cut."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout_s)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+
+def _order_id(effect: object) -> str:
+    if isinstance(effect, PersistOrder):
+        return effect.command.cl_ord_id
+    return effect.cl_ord_id  # type: ignore[attr-defined, no-any-return]
+
+
+_WRITES: dict[type, Callable[[Executor, Effect], Awaitable[object]]] = {
+    PersistOrder: Executor._persist,  # type: ignore[dict-item]
+    OpenLearningEntry: Executor._learning,  # type: ignore[dict-item]
+    UpdateOrder: Executor._update,  # type: ignore[dict-item]
+    FlagCancel: Executor._flag,  # type: ignore[dict-item]
+    RecordFill: Executor._fill,  # type: ignore[dict-item]
+    AdoptOrder: Executor._adopt,  # type: ignore[dict-item]
+    RecordEvent: Executor._event,  # type: ignore[dict-item]
+    RecordMetrics: Executor._metrics,  # type: ignore[dict-item]
+    SaveState: Executor._state,  # type: ignore[dict-item]
+    SetTradingState: Executor._trading_state,  # type: ignore[dict-item]
+    CloseLearningEntry: Executor._close_learning,  # type: ignore[dict-item]
+}
