@@ -160,8 +160,14 @@ async def cli(home: Path, env: dict[str, str], *args: str, timeout_s: float = 60
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    async with asyncio.timeout(timeout_s):
-        out, err = await proc.communicate()
+    try:
+        async with asyncio.timeout(timeout_s):
+            out, err = await proc.communicate()
+    except BaseException:  # timed out or cancelled: the command never outlives its caller
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        raise
     assert proc.returncode is not None
     return Result(proc.returncode, out.decode(), err.decode())
 

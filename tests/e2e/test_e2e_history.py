@@ -72,11 +72,14 @@ async def test_history_reads_a_trading_daemons_ledger(sim: Sim, tmp_path: Path) 
     env = daemon_env(tmp_path, sim, E2E_COOLDOWN_S="0.1")
     reader_home = tmp_path / "elsewhere"  # the commands find the daemon from any folder
     reader_home.mkdir()
+    # The market stands still from the start: a random move before the test's first
+    # set_mid would fill the ladder's first entry and leave an exit resting instead.
+    sim.control.pause_feed()
     daemon = await start_daemon(tmp_path, env)
     stop, problems = asyncio.Event(), []
+    readers: list[asyncio.Task[int]] = []
     try:
         await eventually(lambda: healthy(tmp_path, env), 30, "status reports healthy")
-        sim.control.pause_feed()
         readers = [
             asyncio.create_task(_keep_reading(reader_home, env, stop, problems)) for _ in range(2)
         ]
@@ -103,4 +106,7 @@ async def test_history_reads_a_trading_daemons_ledger(sim: Sim, tmp_path: Path) 
         assert ledger(tmp_path, "SELECT COUNT(*) FROM events WHERE kind='daemon_failed'") == [(0,)]
     finally:
         stop.set()
+        for reader in readers:  # no reader's subprocess outlives this test's event loop
+            reader.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
         daemon.kill9()
