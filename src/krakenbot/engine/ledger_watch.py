@@ -33,6 +33,7 @@ from krakenbot.ports import Repository, StoredOrder
 
 logger = logging.getLogger(__name__)
 _NS = 1_000_000_000
+_MIN_LOOK_S = 0.05  # the watch never looks more often while the ledger is healthy
 _T = TypeVar("_T")
 
 
@@ -130,6 +131,15 @@ class LedgerWatch:
         if current is None:
             return None
         return max(0, current.since_ns + int(self.grace_s * _NS) - now_ns) / _NS
+
+    def next_look_s(self, now_ns: int, check_s: float) -> float:
+        """How long the watch may sleep: while failing, until the next probe (`check_s`) or
+        the grace's end, whichever comes first; while healthy, `check_s` but at most half the
+        grace (a failure found late is stopped late), and at least 50 ms."""
+        due_s = self.due_in_s(now_ns)
+        if due_s is None:
+            return min(check_s, max(_MIN_LOOK_S, self.grace_s / 2))
+        return min(check_s, due_s)
 
     def overdue_error(self, failure: LedgerFailure, now_ns: int) -> LedgerUnwritableError:
         lasted = (now_ns - failure.since_ns) / _NS

@@ -85,13 +85,11 @@ async def run_ledger_watch(r: EngineRunner) -> None:
     so without a probe nothing might write and a recovered ledger would go unnoticed. It
     wakes when the grace runs out (not at the next check after it) and probes once more
     first: a lock released within the grace stops nothing."""
-    check_s, grace_s = r.config.ledger_check_s, r.ledger.grace_s
 
     async def loop() -> None:
         while True:
-            due_s = r.ledger.due_in_s(r.clock.monotonic_ns())
-            # Healthy: look at least twice per grace (a failure found late would be late).
-            await r.clock.sleep(min(check_s, grace_s / 2 if due_s is None else due_s))
+            now = r.clock.monotonic_ns()
+            await r.clock.sleep(r.ledger.next_look_s(now, r.config.ledger_check_s))
             if r.ledger.failing is None:
                 continue
             await r.shielded(_probe_ledger(r))  # never cut a write

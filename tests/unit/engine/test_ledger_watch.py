@@ -76,6 +76,20 @@ def test_the_failure_clock_starts_at_the_attempt_never_before_the_last_success()
     assert again.since_ns == 12 * S and watch.due_in_s(13 * S) == 3.0
 
 
+def test_the_watch_looks_in_time_to_stop_on_the_grace_and_probes_meanwhile() -> None:
+    # Healthy: every check, but at least twice per grace and at most every 50 ms.
+    assert LedgerWatch(30).next_look_s(0, 1.0) == 1.0
+    assert LedgerWatch(1).next_look_s(0, 1.0) == 0.5
+    assert LedgerWatch(60).next_look_s(0, 120.0) == 30.0
+    assert LedgerWatch(0.001).next_look_s(0, 1.0) == 0.05
+    # Failing: the next probe, or the grace's end if that comes first (not after it).
+    watch = LedgerWatch(4)
+    watch.failed("insert_fill", LOCKED, 2 * S, started_ns=0)
+    assert watch.next_look_s(2 * S, 1.0) == 1.0
+    assert watch.next_look_s(3_500_000_000, 1.0) == 0.5
+    assert watch.next_look_s(5 * S, 1.0) == 0
+
+
 @pytest.mark.parametrize("grace", [0, -1, float("nan")])
 def test_the_grace_period_must_be_positive(grace: float) -> None:
     with pytest.raises(ValueError, match="positive"):
