@@ -269,14 +269,14 @@ class Daemon:
         """A failed write is reported to the stack's ledger watch, which makes the engine
         unhealthy at once and the daemon stop safely if writes keep failing for
         LEDGER_FAILURE_GRACE_S."""
-        note = self.stack.ledger_write
+        note, started = self.stack.ledger_write, self.clock.monotonic_ns()
         try:
             doc = self.report().to_json()
             await self.repo.set_state(STATUS_STATE_KEY, json.dumps(doc, sort_keys=True))
             if self.dms is not None and self.dms.trigger_time:
                 await self.repo.set_state(DMS_STATE_KEY, self.dms.trigger_time)
         except Exception as exc:
-            note("status snapshot", exc)
+            note("status snapshot", exc, started)
             return
         note("status snapshot", None)
 

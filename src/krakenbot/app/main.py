@@ -196,7 +196,9 @@ async def _run_with_settings(
 ) -> int:
     rng = random.Random()
     started_ns = clock.now_ns()
-    db, migration = await open_database(settings.database_path, clock)
+    db, migration = await open_database(
+        settings.database_path, clock, settings.ledger_failure_grace_s
+    )
     async with AsyncExitStack() as exits:
         exits.push_async_callback(db.close)
         if migration.backup_path is not None:

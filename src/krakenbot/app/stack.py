@@ -133,14 +133,17 @@ class TradingStack:
         """Trading HALTED (persisted) and every order of ours cancelled, through the risk gate."""
         await self.engine.emergency_stop(reason)
 
-    def ledger_write(self, operation: str, error: BaseException | None) -> None:
+    def ledger_write(
+        self, operation: str, error: BaseException | None, started_ns: int | None = None
+    ) -> None:
         """The outcome of a ledger write made outside the engine (the daemon's status
-        snapshot): it counts towards the same "unwritable for the grace period" rule."""
+        snapshot), attempted at `started_ns` (the clock's monotonic time): it counts
+        towards the same "unwritable for the grace period" rule."""
         watch, now = self.engine.ledger, self.engine.clock.monotonic_ns()
         if error is None:
             watch.succeeded(operation, now)
         else:
-            watch.failed(operation, error, now)
+            watch.failed(operation, error, now, started_ns)
 
     @property
     def instruments(self) -> Mapping[str, Instrument]:

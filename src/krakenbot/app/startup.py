@@ -31,6 +31,7 @@ from krakenbot.errors import ConfigError, KrakenbotError
 from krakenbot.net.nonce_store import KeyStateStore, peek_high_water, state_file
 from krakenbot.net.rest_core import key_state_dir
 from krakenbot.store import Database, LedgerRepository, migrate
+from krakenbot.store.lock_wait import LOCK_WAIT_S, is_lock_error
 from krakenbot.store.migrations import MigrationResult
 
 SIM_SUBDIR = "sim"
@@ -193,12 +194,20 @@ def fresh_sim_database(path: Path) -> None:
             ) from None
 
 
-async def open_database(path: Path, clock: Clock) -> tuple[Database, MigrationResult]:
-    """Open the ledger, migrate it (backing up an existing one first) and rewrite `trades`."""
+async def open_database(
+    path: Path, clock: Clock, grace_s: float = LOCK_WAIT_S * 2
+) -> tuple[Database, MigrationResult]:
+    """Open the ledger, migrate it (backing up an existing one first) and rewrite `trades`.
+    From here on a write waits at most half of `grace_s` (LEDGER_FAILURE_GRACE_S; at most
+    5 s) for another program's lock: one locked write then leaves the ledger watch half
+    the grace to find the lock gone before the safe stop (store/lock_wait.py)."""
     try:
         db = await Database.open(path)
     except (sqlite3.Error, OSError) as exc:
-        raise StartupStepError("database", RunExit.DATABASE, f"cannot open {path}: {exc}") from None
+        raise StartupStepError(
+            "database", RunExit.DATABASE, f"cannot open {path}: {_explain(exc)}"
+        ) from None
+    db.lock_wait.limit(grace_s / 2)
     try:
         result = await migrate(db, clock)
         # `trades` is a projection of the fills: rewrite it by today's rule (rows an older
@@ -206,8 +215,18 @@ async def open_database(path: Path, clock: Clock) -> tuple[Database, MigrationRe
         await LedgerRepository(db, clock).rebuild_trades()
     except (KrakenbotError, sqlite3.Error, OSError) as exc:
         await db.close()
-        raise StartupStepError("database", RunExit.DATABASE, f"{path}: {exc}") from None
+        raise StartupStepError("database", RunExit.DATABASE, f"{path}: {_explain(exc)}") from None
     return db, result
+
+
+def _explain(exc: BaseException) -> str:
+    if not is_lock_error(exc):
+        return str(exc)
+    return (
+        f"{exc}: another program holds a lock on it (an open `sqlite3` shell in a "
+        "transaction, a backup tool, a krakenbot started with another lock file?); "
+        "end it or wait until it is done, then start again"
+    )
 
 
 def key_states(settings: Settings, mode: RunMode) -> Path:

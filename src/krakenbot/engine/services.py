@@ -82,18 +82,21 @@ async def run_ledger_watch(r: EngineRunner) -> None:
     period (the daemon then makes its safe stop); returns when stop is requested.
 
     While failing, it probes with one small write per check: new orders are refused then,
-    so without a probe nothing might write and a recovered ledger would go unnoticed."""
+    so without a probe nothing might write and a recovered ledger would go unnoticed. It
+    wakes when the grace runs out (not at the next check after it) and probes once more
+    first: a lock released within the grace stops nothing."""
 
     async def loop() -> None:
         while True:
-            await r.clock.sleep(r.config.ledger_check_s)
+            now = r.clock.monotonic_ns()
+            await r.clock.sleep(r.ledger.next_look_s(now, r.config.ledger_check_s))
             if r.ledger.failing is None:
                 continue
+            await r.shielded(_probe_ledger(r))  # never cut a write
             now = r.clock.monotonic_ns()
             overdue = r.ledger.overdue(now)
             if overdue is not None:
                 raise r.ledger.overdue_error(overdue, now)
-            await r.shielded(_probe_ledger(r))  # never cut a write
 
     await until_stopped(r, loop())
 
