@@ -33,7 +33,7 @@ from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.sections import BreakerSection, Credentials, RestSection, WsSection
 from krakenbot.engine.config import EngineConfig
 from krakenbot.engine.core import EngineCore
-from krakenbot.engine.health import EngineHealth, ShutdownReport
+from krakenbot.engine.health import EngineHealth, RateReading, ShutdownReport
 from krakenbot.engine.protect import SwitchNeed
 from krakenbot.engine.runner import EngineRunner
 from krakenbot.engine.services import services as engine_services
@@ -148,7 +148,12 @@ class TradingStack:
         return self.engine.core.instruments
 
     def health(self) -> EngineHealth:
-        return self.engine.health()
+        """The engine's health with the key's rate counters (none in paper: no key)."""
+        health = self.engine.health()
+        if self.rest is None:
+            return health
+        readings = self.rest.rate_counters(sorted(self.instruments))
+        return replace(health, rates=tuple(RateReading(*r) for r in readings))
 
     def switch_need(self) -> SwitchNeed:
         """What the dead man's switch must respect now (an entry rests; a position needs
