@@ -25,7 +25,9 @@ from typing import Any, TextIO
 
 from krakenbot.app import summary as sim_summary
 from krakenbot.app.contract import StackLike, StackOpener
+from krakenbot.app.controls import Controls
 from krakenbot.app.daemon import Daemon, DaemonConfig
+from krakenbot.app.dashboard_server import build_dashboard
 from krakenbot.app.deadman import DeadMansSwitch
 from krakenbot.app.exitcodes import RunExit, exit_for_step
 from krakenbot.app.health_server import HealthServer
@@ -261,13 +263,24 @@ async def _run_with_settings(
         except OSError as exc:
             raise await _health_failed(stack, f"cannot write the stop token: {exc}") from None
         exits.callback(remove_runtime, settings.data_dir, os.getpid())
+        try:
+            dashboard = await build_dashboard(
+                daemon.report,
+                Controls(daemon),
+                database=settings.database_path,
+                clock=clock,
+                token=token,
+            )
+        except OSError as exc:
+            raise await _health_failed(stack, f"cannot load the dashboard: {exc}") from None
         server = HealthServer(
             host=settings.health_host,
             port=settings.health_port,
-            report=daemon.report,
+            report=dashboard.report,
             request_stop=daemon.request_stop,
             token=token,
             emergency=daemon.emergency,
+            dashboard=dashboard,
         )
         try:
             await server.start()
@@ -279,6 +292,7 @@ async def _run_with_settings(
             ) from None
         exits.push_async_callback(server.close)
         daemon.add_job("health server", server.serve_until)
+        daemon.add_job("dashboard", dashboard.hub.serve_until)
         try:
             write_runtime(
                 settings.data_dir,
@@ -301,6 +315,13 @@ async def _run_with_settings(
         logger.info(
             "krakenbot starting",
             extra={"mode": mode.name, "health_url": server.url, "database": data_files["database"]},
+        )
+        # The console only (never the log): a login link works once, for a few minutes.
+        print(
+            f"krakenbot: dashboard {dashboard.url} - log in with {dashboard.login_link()} "
+            "(works once; `python -m krakenbot dashboard` prints a new link)",
+            file=opts.out,
+            flush=True,
         )
         signals.daemon = daemon
         if signals.startup_cancelled is not None:

@@ -28,7 +28,7 @@ from typing import TypeVar
 from krakenbot.app.statedir import user_state_dir
 from krakenbot.clock import Clock
 from krakenbot.config import Settings
-from krakenbot.domain.enums import SystemState
+from krakenbot.domain.enums import SystemState, TradingState
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.sections import BreakerSection, Credentials, RestSection, WsSection
 from krakenbot.engine.config import EngineConfig
@@ -132,6 +132,14 @@ class TradingStack:
     async def emergency_stop(self, reason: str) -> None:
         """Trading HALTED (persisted) and every order of ours cancelled, through the risk gate."""
         await self.engine.emergency_stop(reason)
+
+    async def set_trading_state(self, state: TradingState, reason: str) -> None:
+        """The operator's pause (REDUCING), resume (ACTIVE) or halt (HALTED), persisted."""
+        await self.engine.set_trading_state(state, reason)
+
+    async def flatten(self, reason: str) -> tuple[str, ...]:
+        """REDUCING, then every position sold through the gate (engine/flatten.py)."""
+        return await self.engine.flatten(reason)
 
     def ledger_write(self, operation: str, error: BaseException | None) -> None:
         """The outcome of a ledger write made outside the engine (the daemon's status
