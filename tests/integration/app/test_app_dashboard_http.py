@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import socket
 from collections.abc import AsyncIterator
@@ -18,15 +19,19 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import aiohttp
+import psutil
 import pytest
 from tests.eventually import eventually
 
 from krakenbot.app import dashboard_hub, dashboard_server
 from krakenbot.app.controls import Controls
 from krakenbot.app.dashboard_server import Dashboard, build_dashboard
+from krakenbot.app.exitcodes import ControlExit
 from krakenbot.app.health_server import HealthServer
+from krakenbot.app.registry import DaemonEntry, Registration, registry_dir
 from krakenbot.app.runtime import TOKEN_HEADER
 from krakenbot.app.status_model import StatusReport
+from krakenbot.cli import build_parser
 from krakenbot.clock import SystemClock
 from krakenbot.domain.commands import PlaceOrder
 from krakenbot.domain.enums import Liquidity, OrderType, Side, TradingState
@@ -280,3 +285,45 @@ async def test_a_logged_out_session_is_refused(served: Served) -> None:
         async with session.post(f"{s.base}/control/pause", headers=headers) as r:
             assert r.status == 401
     assert replace(s.daemon.report()).trading_state == "ACTIVE"
+
+
+async def test_the_cli_twins_reach_the_same_controls(
+    served: Served, tmp_path: Path, krakenbot_state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`krakenbot pause|resume|dashboard` find the daemon in the per-user registry (this test
+    process plays it) and ask its endpoint with the token from its token file."""
+    s = served
+    token_file = tmp_path / ".stop_token"
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    entry = DaemonEntry(
+        pid=os.getpid(),
+        create_time=psutil.Process().create_time(),
+        mode="sim",
+        data_dir=str(tmp_path),
+        lock_file=str(tmp_path / ".trading_lock"),
+        database=str(tmp_path / "t.db"),
+        log_file=str(tmp_path / "krakenbot.log"),
+        token_file=str(token_file),
+        health_url=s.base,
+    )
+    Registration(registry_dir(krakenbot_state_dir), entry).publish()
+
+    async def cli(*argv: str) -> int:
+        args = build_parser().parse_args(list(argv))
+        return int(await args.handler(args))
+
+    assert await cli("pause") == ControlExit.OK
+    assert s.daemon.stack.state is TradingState.REDUCING
+    assert "trading state REDUCING" in capsys.readouterr().out
+    assert await cli("resume", "--json") == ControlExit.OK
+    assert json.loads(capsys.readouterr().out)["trading_state"] == "ACTIVE"
+    assert await cli("dashboard") == ControlExit.OK
+    shown = capsys.readouterr().out
+    assert f"{s.base}/dashboard/login?code=" in shown and TOKEN not in shown
+    s.daemon.stopping = True
+    assert await cli("halt") == ControlExit.REFUSED  # a stopping daemon takes only a stop
+    token_file.write_text("a wrong token\n", encoding="utf-8")
+    assert await cli("halt") == ControlExit.REFUSED
+    assert s.daemon.stack.state is TradingState.ACTIVE
+    Registration(registry_dir(krakenbot_state_dir), entry).remove()
+    assert await cli("halt") == ControlExit.NOT_RUNNING
