@@ -96,7 +96,10 @@ class DashboardHub:
                     await _first(asyncio.sleep(wait), done.wait())
                     continue
                 self._pacer.published(now)
-                await self.publish()
+                try:
+                    await self.publish()
+                except Exception:  # the dashboard must never take the daemon down with it
+                    logger.exception("dashboard: publishing failed")
         finally:
             await self._follower.close()
 
