@@ -42,6 +42,7 @@ from krakenbot.app.startup import (
     check_nonce_state,
     fresh_sim_database,
     key_states,
+    live_banner,
     lock_path_hint,
     open_database,
     register_daemon,
@@ -216,7 +217,7 @@ async def _run_with_settings(
             rest_url=rest.base_url, ws_url=ws.public_url, ws_auth_url=ws.auth_url
         )
         if mode.name == "live":
-            _live_banner(settings)
+            live_banner(settings)
         extra: dict[str, Any] = {}
         if mode.name == "sim":
             extra["strategies"] = sim_strategies(settings, speed=opts.sim_speed)
@@ -353,26 +354,6 @@ async def _health_failed(stack: StackLike, message: str) -> StartupStepError:
     stack.request_stop("health server failed")
     await stack.shutdown(5.0)
     return StartupStepError("health", RunExit.HEALTH_SERVER, message)
-
-
-def _live_banner(settings: Settings) -> None:
-    limits = settings.risk_limits()
-    banner = (
-        "LIVE TRADING WITH REAL MONEY on %s: max %s USD per trade, max exposure %s USD, "
-        "max %d position(s), daily loss limit %s USD, pairs %s, post-only %s; dead man's "
-        "switch %d s (cancels EVERY order on the account if krakenbot stops refreshing it)"
-    )
-    logger.warning(
-        banner,
-        settings.kraken_rest_url,
-        limits.max_trade_usd,
-        limits.max_total_exposure_usd,
-        limits.max_positions,
-        limits.max_daily_loss_usd,
-        ",".join(settings.allowed_pairs),
-        limits.post_only,
-        settings.dead_man_switch_timeout_s,
-    )
 
 
 async def _record(repo: LedgerRepository, kind: str, payload: dict[str, object]) -> None:
