@@ -22,7 +22,8 @@ from tests.eventually import eventually
 from krakenbot.app.exitcodes import StatusExit, StopExit
 from krakenbot.app.registry import DaemonEntry, registry_dir, running_daemons
 from krakenbot.app.runtime import TOKEN_HEADER, read_token_file
-from krakenbot.app.status_model import StatusReport, render_text
+from krakenbot.app.status_model import StatusReport
+from krakenbot.app.status_text import render_text
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX processes")
 QUICK_S = 1.0

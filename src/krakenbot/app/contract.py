@@ -18,6 +18,7 @@ from typing import Protocol
 from krakenbot.app.stack import Endpoints
 from krakenbot.clock import Clock
 from krakenbot.config import Settings
+from krakenbot.domain.enums import TradingState
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.sections import Credentials
 from krakenbot.engine.health import EngineHealth, ShutdownReport
@@ -44,6 +45,10 @@ class StackLike(Protocol):
     async def shutdown(self, timeout_s: float) -> ShutdownReport: ...
 
     async def emergency_stop(self, reason: str) -> None: ...
+
+    async def set_trading_state(self, state: TradingState, reason: str) -> None: ...
+
+    async def flatten(self, reason: str) -> tuple[str, ...]: ...  # what was planned
 
     def ledger_write(
         self, operation: str, error: BaseException | None, started_ns: int | None = None

@@ -111,20 +111,25 @@ class Daemon:
         self.stack.request_stop(reason)
 
     async def emergency(self, reason: str, timeout_s: float = 10.0) -> bool:
-        """`stop --cancel-all` reaching a live daemon: trading HALTED (persisted) and a cancel
-        of each of our orders through the risk gate (the stack's emergency stop), then a
-        graceful stop.
-        True when the emergency stop completed within `timeout_s`."""
-        done = False
-        if not self._done.is_set():
-            try:
-                async with asyncio.timeout(timeout_s):
-                    await self.stack.emergency_stop(reason)
-                done = True
-            except Exception as exc:  # the caller cancels directly through REST anyway
-                logger.error("emergency stop failed", extra={"error": _describe(exc)})
+        """`stop --cancel-all` reaching a live daemon: `cancel_all`, then a graceful stop.
+        True when the cancel-all completed within `timeout_s`."""
+        done = await self.cancel_all(reason, timeout_s)
         self.request_stop(f"emergency stop: {reason}")
         return done
+
+    async def cancel_all(self, reason: str, timeout_s: float = 10.0) -> bool:
+        """Trading HALTED (persisted) and a cancel of each of our orders, the protective
+        stops too, through the risk gate (the stack's emergency stop; never anyone else's
+        order). True when it completed within `timeout_s`."""
+        if self._done.is_set():
+            return False
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self.stack.emergency_stop(reason)
+        except Exception as exc:  # `stop --cancel-all` cancels directly through REST anyway
+            logger.error("emergency stop failed", extra={"error": _describe(exc)})
+            return False
+        return True
 
     @property
     def stopping(self) -> bool:

@@ -25,7 +25,9 @@ from typing import Any, TextIO
 
 from krakenbot.app import summary as sim_summary
 from krakenbot.app.contract import StackLike, StackOpener
+from krakenbot.app.controls import Controls
 from krakenbot.app.daemon import Daemon, DaemonConfig
+from krakenbot.app.dashboard_server import build_dashboard
 from krakenbot.app.deadman import DeadMansSwitch
 from krakenbot.app.exitcodes import RunExit, exit_for_step
 from krakenbot.app.health_server import HealthServer
@@ -40,6 +42,7 @@ from krakenbot.app.startup import (
     check_nonce_state,
     fresh_sim_database,
     key_states,
+    live_banner,
     lock_path_hint,
     open_database,
     register_daemon,
@@ -216,7 +219,7 @@ async def _run_with_settings(
             rest_url=rest.base_url, ws_url=ws.public_url, ws_auth_url=ws.auth_url
         )
         if mode.name == "live":
-            _live_banner(settings)
+            live_banner(settings)
         extra: dict[str, Any] = {}
         if mode.name == "sim":
             extra["strategies"] = sim_strategies(settings, speed=opts.sim_speed)
@@ -263,13 +266,24 @@ async def _run_with_settings(
         except OSError as exc:
             raise await _health_failed(stack, f"cannot write the stop token: {exc}") from None
         exits.callback(remove_runtime, settings.data_dir, os.getpid())
+        try:
+            dashboard = await build_dashboard(
+                daemon.report,
+                Controls(daemon),
+                database=settings.database_path,
+                clock=clock,
+                token=token,
+            )
+        except OSError as exc:
+            raise await _health_failed(stack, f"cannot load the dashboard: {exc}") from None
         server = HealthServer(
             host=settings.health_host,
             port=settings.health_port,
-            report=daemon.report,
+            report=dashboard.report,
             request_stop=daemon.request_stop,
             token=token,
             emergency=daemon.emergency,
+            dashboard=dashboard,
         )
         try:
             await server.start()
@@ -281,6 +295,7 @@ async def _run_with_settings(
             ) from None
         exits.push_async_callback(server.close)
         daemon.add_job("health server", server.serve_until)
+        daemon.add_job("dashboard", dashboard.hub.serve_until)
         try:
             write_runtime(
                 settings.data_dir,
@@ -303,6 +318,13 @@ async def _run_with_settings(
         logger.info(
             "krakenbot starting",
             extra={"mode": mode.name, "health_url": server.url, "database": data_files["database"]},
+        )
+        # The console only (never the log): a login link works once, for a few minutes.
+        print(
+            f"krakenbot: dashboard {dashboard.url} - log in with {dashboard.login_link()} "
+            "(works once; `python -m krakenbot dashboard` prints a new link)",
+            file=opts.out,
+            flush=True,
         )
         signals.daemon = daemon
         if signals.startup_cancelled is not None:
@@ -334,26 +356,6 @@ async def _health_failed(stack: StackLike, message: str) -> StartupStepError:
     stack.request_stop("health server failed")
     await stack.shutdown(5.0)
     return StartupStepError("health", RunExit.HEALTH_SERVER, message)
-
-
-def _live_banner(settings: Settings) -> None:
-    limits = settings.risk_limits()
-    banner = (
-        "LIVE TRADING WITH REAL MONEY on %s: max %s USD per trade, max exposure %s USD, "
-        "max %d position(s), daily loss limit %s USD, pairs %s, post-only %s; dead man's "
-        "switch %d s (cancels EVERY order on the account if krakenbot stops refreshing it)"
-    )
-    logger.warning(
-        banner,
-        settings.kraken_rest_url,
-        limits.max_trade_usd,
-        limits.max_total_exposure_usd,
-        limits.max_positions,
-        limits.max_daily_loss_usd,
-        ",".join(settings.allowed_pairs),
-        limits.post_only,
-        settings.dead_man_switch_timeout_s,
-    )
 
 
 async def _record(repo: LedgerRepository, kind: str, payload: dict[str, object]) -> None:

@@ -28,12 +28,12 @@ from typing import TypeVar
 from krakenbot.app.statedir import user_state_dir
 from krakenbot.clock import Clock
 from krakenbot.config import Settings
-from krakenbot.domain.enums import SystemState
+from krakenbot.domain.enums import SystemState, TradingState
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.sections import BreakerSection, Credentials, RestSection, WsSection
 from krakenbot.engine.config import EngineConfig
 from krakenbot.engine.core import EngineCore
-from krakenbot.engine.health import EngineHealth, ShutdownReport
+from krakenbot.engine.health import EngineHealth, RateReading, ShutdownReport
 from krakenbot.engine.protect import SwitchNeed
 from krakenbot.engine.runner import EngineRunner
 from krakenbot.engine.services import services as engine_services
@@ -133,6 +133,14 @@ class TradingStack:
         """Trading HALTED (persisted) and every order of ours cancelled, through the risk gate."""
         await self.engine.emergency_stop(reason)
 
+    async def set_trading_state(self, state: TradingState, reason: str) -> None:
+        """The operator's pause (REDUCING), resume (ACTIVE) or halt (HALTED), persisted."""
+        await self.engine.set_trading_state(state, reason)
+
+    async def flatten(self, reason: str) -> tuple[str, ...]:
+        """REDUCING, then every position sold through the gate (engine/flatten.py)."""
+        return await self.engine.flatten(reason)
+
     def ledger_write(
         self, operation: str, error: BaseException | None, started_ns: int | None = None
     ) -> None:
@@ -151,7 +159,12 @@ class TradingStack:
         return self.engine.core.instruments
 
     def health(self) -> EngineHealth:
-        return self.engine.health()
+        """The engine's health with the key's rate counters (none in paper: no key)."""
+        health = self.engine.health()
+        if self.rest is None:
+            return health
+        readings = self.rest.rate_counters(sorted(self.instruments))
+        return replace(health, rates=tuple(RateReading(*r) for r in readings))
 
     def switch_need(self) -> SwitchNeed:
         """What the dead man's switch must respect now (an entry rests; a position needs

@@ -5,12 +5,14 @@ path (read before the settings are validated, so a second instance is refused fi
 run-mode rules (live needs TRADING_MODE=live AND --live AND keys), the `--sim` settings
 (its own data directory, loopback endpoints, the simulator's throwaway credentials), the
 daemon's entry in the per-user registry of running daemons (app/registry.py), opening
-and migrating the ledger (with a backup), and the check of the per-key nonce state.
+and migrating the ledger (with a backup), the check of the per-key nonce state and the live
+banner (the limits in force).
 Imports: anything (composition root).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -33,6 +35,8 @@ from krakenbot.net.rest_core import key_state_dir
 from krakenbot.store import Database, LedgerRepository, migrate
 from krakenbot.store.lock_wait import LOCK_WAIT_S, is_lock_error
 from krakenbot.store.migrations import MigrationResult
+
+logger = logging.getLogger(__name__)
 
 SIM_SUBDIR = "sim"
 _NONCE_LOCK_TIMEOUT_S = 10.0
@@ -267,3 +271,24 @@ async def check_nonce_state(
     finally:
         store.close()
     return store.path
+
+
+def live_banner(settings: Settings) -> None:
+    """The limits in force, logged once at the start of a live run."""
+    limits = settings.risk_limits()
+    banner = (
+        "LIVE TRADING WITH REAL MONEY on %s: max %s USD per trade, max exposure %s USD, "
+        "max %d position(s), daily loss limit %s USD, pairs %s, post-only %s; dead man's "
+        "switch %d s (cancels EVERY order on the account if krakenbot stops refreshing it)"
+    )
+    logger.warning(
+        banner,
+        settings.kraken_rest_url,
+        limits.max_trade_usd,
+        limits.max_total_exposure_usd,
+        limits.max_positions,
+        limits.max_daily_loss_usd,
+        ",".join(settings.allowed_pairs),
+        limits.post_only,
+        settings.dead_man_switch_timeout_s,
+    )

@@ -7,10 +7,12 @@ Imports: domain, resilience, engine. No I/O.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from krakenbot.domain.enums import Channel, ConnectionState, TradingState
+from krakenbot.domain.events import BookTop
 from krakenbot.domain.portfolio import PnlReport, utc_day
 from krakenbot.engine.core import EngineCounts
 from krakenbot.resilience.breaker import BreakerState
@@ -19,6 +21,16 @@ if TYPE_CHECKING:
     from krakenbot.engine.runner import EngineRunner
 
 _NS = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class RateReading:
+    """One of Kraken's rate counters as the rate model sees it: "rest" (the key's REST
+    counter) or a pair (its trading counter), against the limit of the account's tier."""
+
+    counter: str
+    level: float
+    limit: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +47,8 @@ class EngineHealth:
     counts: EngineCounts = field(default_factory=EngineCounts)
     stop_requested: bool = False
     ledger_error: str = ""  # set while ledger writes fail (new orders refused meanwhile)
+    books: Mapping[str, BookTop] = field(default_factory=dict)  # each pair's top of book
+    rates: tuple[RateReading, ...] = ()  # the venue's rate counters (the stack adds them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +83,7 @@ def report(runner: EngineRunner) -> EngineHealth:
         counts=counts,
         stop_requested=runner.stop_requested,
         ledger_error=failing.describe() if failing is not None else "",
+        books=dict(books),
     )
 
 

@@ -100,6 +100,10 @@ class Counter:
         self.at_ns = now_ns
         return self.level
 
+    def level_at(self, now_ns: int, per_s: float) -> float:
+        """The level decayed to `now_ns`, without changing the counter."""
+        return max(0.0, self.level - max(0, now_ns - self.at_ns) / NS * per_s)
+
     def wait_s(self, cost: float, limit: float, per_s: float) -> float:
         """Seconds until `level + cost <= limit` (after `decay_to` was applied)."""
         excess = self.level + cost - limit

@@ -25,7 +25,7 @@ from krakenbot.kraken.errors import (
 from krakenbot.kraken.methods import Priority, is_public, priority_of, url_path
 from krakenbot.kraken.nonce import next_nonce
 from krakenbot.kraken.public_ratelimit import PublicRateModel, history_bucket
-from krakenbot.kraken.ratelimit import TIER_LIMITS, RateModel, Tier
+from krakenbot.kraken.ratelimit import TIER_LIMITS, Counter, RateModel, Tier
 from krakenbot.kraken.rest_codec import Envelope, decode_envelope
 from krakenbot.kraken.signing import ParamValue, Signer, encode_form, encode_query
 from krakenbot.net.http import HttpTransport
@@ -378,22 +378,23 @@ class RestCore:
 
         The last stored level decayed to now, or a live reading still waiting to be folded in
         (also decayed) when that is higher -- the same max the fold will take."""
-        now = self.clock.now_ns()
-        decay = self.model.limits.trade_decay_per_s
-        best = 0.0
+        now, decay = self.clock.now_ns(), self.model.limits.trade_decay_per_s
         counter = None if self._store is None else self._store.state.trading.get(pair)
-        if counter is not None:
-            best = max(0.0, counter.level - max(0, now - counter.at_ns) / 1e9 * decay)
         seen = self._observed.get(pair)
-        if seen is not None:
-            best = max(best, seen[0] - max(0, now - seen[1]) / 1e9 * decay)
-        return best
+        stored = 0.0 if counter is None else counter.level_at(now, decay)
+        return max(stored, 0.0 if seen is None else Counter(*seen).level_at(now, decay))
+
+    def rest_counter_estimate(self) -> float:
+        """The model's current view of the key's REST counter (read-only)."""
+        per_s, now = self.model.limits.rest_decay_per_s, self.clock.now_ns()
+        rest = None if self._store is None else self._store.state.rest
+        return 0.0 if rest is None else rest.level_at(now, per_s)
 
     def _fold_observed(self, now: int) -> None:
         if not self._observed or self._store is None:
             return
         decay = self.model.limits.trade_decay_per_s
         for pair, (value, at_ns) in self._observed.items():
-            decayed = max(0.0, value - max(0, now - at_ns) / 1e9 * decay)
-            self.model.observe_trading_counter(self._store.state, pair, decayed, now)
+            level = Counter(value, at_ns).level_at(now, decay)
+            self.model.observe_trading_counter(self._store.state, pair, level, now)
         self._observed.clear()
