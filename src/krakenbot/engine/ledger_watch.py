@@ -25,6 +25,7 @@ from typing import TypeVar
 from krakenbot.domain.commands import PlaceOrder
 from krakenbot.domain.enums import OrderStatus
 from krakenbot.domain.events import Fill
+from krakenbot.engine.observe import EngineObserver
 from krakenbot.errors import KrakenbotError
 from krakenbot.ports import Repository, StoredOrder
 
@@ -133,15 +134,26 @@ class WatchedRepository:
         self.inner = inner
         self.watch = watch
         self._now = monotonic_ns
+        # Told every write's duration and outcome (metrics, notifications: app/observers.py).
+        self.observer: EngineObserver | None = None
 
     async def _write(self, operation: str, work: Awaitable[_T]) -> _T:
+        start = self._now()
         try:
             result = await work
         except Exception as exc:
-            self.watch.failed(operation, exc, self._now())
+            now = self._now()
+            self.watch.failed(operation, exc, now)
+            self._observe(operation, now - start, False)
             raise
-        self.watch.succeeded(operation, self._now())
+        now = self._now()
+        self.watch.succeeded(operation, now)
+        self._observe(operation, now - start, True)
         return result
+
+    def _observe(self, operation: str, took_ns: int, ok: bool) -> None:
+        if self.observer is not None:
+            self.observer.ledger_write(operation, took_ns / _NS, ok)
 
     # ------------------------------------------------------------------ writes
     async def insert_order(

@@ -37,12 +37,12 @@ def services(r: EngineRunner) -> list[tuple[str, Service]]:
 
 async def run_market(r: EngineRunner) -> None:
     """Consume the market feed until stop is requested."""
-    await until_stopped(r, _pump(r, r.feed.events()))
+    await until_stopped(r, _pump(r, r.feed.events(), "public"))
 
 
 async def run_account(r: EngineRunner) -> None:
     """Consume the venue's account/state stream until stop is requested."""
-    await until_stopped(r, _pump(r, r.venue.events()))
+    await until_stopped(r, _pump(r, r.venue.events(), "private"))
 
 
 async def run_timer(r: EngineRunner) -> None:
@@ -118,6 +118,13 @@ async def until_stopped(r: EngineRunner, work: Awaitable[None]) -> None:
             await asyncio.wait(set(r.inflight))
 
 
-async def _pump(r: EngineRunner, source: AsyncIterator[Event]) -> None:
+async def _pump(r: EngineRunner, source: AsyncIterator[Event], channel: str) -> None:
+    now = r.clock.now_ns
     async for event in source:
-        await r.post(event)
+        observer = r.executor.observer
+        if observer is None:
+            await r.post(event)
+            continue
+        taken = now()
+        await r.post(event)  # the decision first: the observer only reads the time taken
+        observer.event_taken(channel, event, taken)
