@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from krakenbot.app.exitcodes import StatusExit
+from krakenbot.app.metrics_route import add_metrics_route
 from krakenbot.app.runtime import TOKEN_HEADER
 from krakenbot.app.status_model import StatusReport, assess
 
@@ -37,6 +38,7 @@ class HealthServer:
         request_stop: Callable[[str], None],
         token: str,
         emergency: Callable[[str], Awaitable[bool]] | None = None,
+        metrics: Callable[[], bytes] | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -44,6 +46,7 @@ class HealthServer:
         self._request_stop = request_stop
         self._emergency = emergency
         self._token = token
+        self._metrics = metrics  # GET /metrics: app/metrics_route.py
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -56,6 +59,8 @@ class HealthServer:
         app = web.Application()
         app.router.add_get("/health", self._health)
         app.router.add_post("/stop", self._stop)
+        if self._metrics is not None:
+            add_metrics_route(app, self._metrics)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         try:

@@ -29,6 +29,7 @@ from krakenbot.app.daemon import Daemon, DaemonConfig
 from krakenbot.app.deadman import DeadMansSwitch
 from krakenbot.app.exitcodes import RunExit, exit_for_step
 from krakenbot.app.health_server import HealthServer
+from krakenbot.app.observers import attach
 from krakenbot.app.registry import Registration
 from krakenbot.app.runtime import RuntimeInfo, new_token, remove_runtime, write_runtime
 from krakenbot.app.signals import Signals
@@ -239,6 +240,7 @@ async def _run_with_settings(
             await _record(repo, "daemon_failed", {"component": step, "error": str(exc)})
             raise StartupStepError(step, exit_for_step(step), str(exc)) from None
         data_files = files_in_use(settings)
+        metrics = attach(stack, clock)  # GET /metrics (app/metrics.py)
         dms = None
         if mode.live_path:
             dms = DeadMansSwitch.for_stack(stack, settings.dead_man_switch(), clock)
@@ -268,6 +270,7 @@ async def _run_with_settings(
             request_stop=daemon.request_stop,
             token=token,
             emergency=daemon.emergency,
+            metrics=metrics.render,
         )
         try:
             await server.start()
