@@ -19,7 +19,8 @@ Two kinds of figures:
 
 Labels come from fixed sets only (`LABEL_VALUES`; the traded pairs from the configuration):
 never an order id, a trade id, an error text or a secret. Imports: prometheus_client,
-stdlib, domain, engine.health, kraken.ratelimit, net (types), risk.decision.
+stdlib, app.notifier (counters), domain, engine.health, kraken.ratelimit, net (types),
+resilience.breaker, risk.decision.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from prometheus_client.core import (
     Metric,
 )
 
+from krakenbot.app.notifier import NotifierCounts
 from krakenbot.domain.effects import SendOrder
 from krakenbot.domain.enums import TradingState
 from krakenbot.domain.events import Event
@@ -111,17 +113,6 @@ class StackSource:
     rest: RestClient | None  # the trading key's client (None in paper: no key, no counters)
     sessions: Mapping[str, SessionStats]  # "public" / "private" -> that session's counters
     now_ns: Callable[[], int]  # the injected clock's wall time
-
-
-@dataclass(slots=True)
-class NotifierCounts:
-    """One notification target kind's counters (app/notifier.py fills them)."""
-
-    sent: int = 0
-    failed: int = 0  # gave up after the retries (or a refusal that retrying cannot fix)
-    dropped: int = 0  # the queue was full: the oldest message went
-    retried: int = 0
-    queued: int = 0
 
 
 class DaemonMetrics:

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from tests.metrics_check import assert_labels_allowed, parse, value
 
-from krakenbot.app.metrics import LABEL_VALUES, DaemonMetrics, NotifierCounts, StackSource, Timings
+from krakenbot.app.metrics import LABEL_VALUES, DaemonMetrics, StackSource, Timings
+from krakenbot.app.notifier import NotifierCounts
 from krakenbot.domain.commands import PlaceOrder
 from krakenbot.domain.effects import SendOrder
 from krakenbot.domain.enums import ConnectionState, OrderType, Side, TradingState
