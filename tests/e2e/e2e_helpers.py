@@ -19,8 +19,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import psutil
 
+from krakenbot.app.registry import DaemonEntry, registry_dir, running_daemons
+from krakenbot.app.runtime import TOKEN_HEADER, read_token_file
 from krakenbot.sim import Sim
 
 HERE = Path(__file__).resolve().parent
@@ -224,3 +227,20 @@ def ledger_matches_exchange(home: Path, sim: Sim) -> bool:
     except (AssertionError, sqlite3.Error):
         return False
     return True
+
+
+def listening(state_dir: Path) -> DaemonEntry | None:
+    """The registered daemon once its health server listens (its stop request is served)."""
+    found = running_daemons(registry_dir(state_dir))
+    return found[0] if found and found[0].health_url else None
+
+
+async def post_stop(entry: DaemonEntry) -> None:
+    """`POST /stop` with the daemon's token (how `stop` reaches it without a signal)."""
+    token = read_token_file(Path(entry.token_file))
+    assert token is not None
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{entry.health_url}/stop", headers={TOKEN_HEADER: token}) as response,
+    ):
+        assert response.status == 202

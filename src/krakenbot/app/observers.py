@@ -1,17 +1,21 @@
 """The runner's observer: the daemon's metrics and notifications plugged into the stack.
 
 Owns: `DaemonHooks` (implements engine/observe.py's `EngineObserver`: timings go to the
-metrics, the core's notices and ledger failures to the notifications) and `attach`, which
-builds the daemon's `DaemonMetrics` over a running stack and hooks both in. Imports: app,
-clock, domain, engine.observe.
+metrics, the core's notices and ledger failures to the notifications), `attach`, which
+builds the daemon's `DaemonMetrics` over a running stack and hooks both in, and `wire`,
+which connects the notifications to the breaker, the dead man's switch and the daemon (its
+job, its status report) and their counters to /metrics. Imports: app, clock, domain.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Protocol
 
 from krakenbot.app.contract import StackLike
+from krakenbot.app.daemon import Daemon
 from krakenbot.app.metrics import DaemonMetrics, StackSource
+from krakenbot.app.notices import Notices
 from krakenbot.clock import Clock
 from krakenbot.domain.effects import Notify, SendOrder
 from krakenbot.domain.events import Event
@@ -62,3 +66,19 @@ def attach(stack: StackLike, clock: Clock, notices: NoticeSink | None = None) ->
     metrics = DaemonMetrics(source)
     stack.observe(DaemonHooks(metrics, notices), metrics)
     return metrics
+
+
+def wire(
+    notices: Notices, *, stack: StackLike, daemon: Daemon, metrics: DaemonMetrics, mode: str
+) -> None:
+    """Notifications of the breaker, the dead man's switch and the daemon itself (its
+    TaskGroup job: app/notices.py), their counters in `status` and /metrics."""
+    stack.breaker.subscribe(notices.breaker)
+    if daemon.dms is not None:
+        daemon.dms.on_problem = notices.dms_problem
+    counts = notices.notifier.counts
+    metrics.notifications = counts
+    daemon.notifications = lambda: {kind: asdict(c) for kind, c in counts().items()}
+    daemon.add_job(
+        "notifications", lambda done: notices.serve(done, daemon.ready, mode, daemon.report)
+    )

@@ -88,6 +88,8 @@ class StatusReport:
     decimals: dict[str, int] = field(default_factory=dict)
     # Pair symbol -> price decimals (the ledger's last snapshot tells `trades` how to print).
     price_decimals: dict[str, int] = field(default_factory=dict)
+    # Notifications by target kind: sent, failed, dropped, retried, queued (NOTIFY_URLS).
+    notifications: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def with_pnl(self, pnl: PnlReport) -> StatusReport:
         """This report with the portfolio's positions and PnL (the one conversion)."""
@@ -251,6 +253,7 @@ def from_engine_health(
     stopping: bool,
     decimals: Mapping[str, int] | None = None,
     price_decimals: Mapping[str, int] | None = None,
+    notifications: Mapping[str, dict[str, int]] | None = None,
 ) -> StatusReport:
     """The report of a running daemon from the engine's health value, amounts rounded to
     `decimals` (see `rounded`)."""
@@ -280,6 +283,7 @@ def from_engine_health(
         stopping=stopping,
         decimals=dict(decimals or {}),
         price_decimals=dict(price_decimals or {}),
+        notifications=dict(notifications or {}),
     )
     return rounded(report.with_pnl(health.pnl))
 
@@ -314,6 +318,9 @@ def render_text(report: StatusReport) -> str:
             lines.append(f"  {label:<14} {value}")
     if report.counts:
         lines.append("  counts         " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
+    for target, c in report.notifications.items():
+        told = ", ".join(f"{k} {v}" for k, v in c.items())
+        lines.append(f"  {'notify ' + target:<14} {told}")
     for name, path in report.data_files.items():
         lines.append(f"  {name:<14} {path}")
     if report.exchange is not None:
