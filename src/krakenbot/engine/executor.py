@@ -15,6 +15,8 @@ is looked up, never re-sent; a `TransientError` means provably not placed and be
 rejection (marked `local` when our own circuit breaker refused it, so the breaker policy
 does not count it as an exchange failure); a `FatalExchangeError` halts trading. Every
 finished AddOrder is reported (`SendFinished`): until then the order is "being sent".
+An optional observer (engine/observe.py) is told of the orders handed over that answer market
+data and of the notices for the operator, after the decision and without waiting.
 Imports: domain, engine, errors, orders, ports, resilience. Must not import: net, store, app.
 """
 

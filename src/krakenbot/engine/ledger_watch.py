@@ -8,9 +8,10 @@ that lasted `grace_s` without one success in between is `overdue` (the daemon th
 safe stop). `LedgerUnwritableError` is what the engine's watch service raises then.
 `WatchedRepository` — a `Repository` that delegates every call and reports each WRITE's
 outcome to a `LedgerWatch` (reads say nothing about writability; SQLite's WAL lets them
-succeed while writes are locked out).
+succeed while writes are locked out), and its duration to an optional observer (metrics,
+notifications: engine/observe.py).
 Time is whatever the caller passes (monotonic ns from the injected clock); no I/O here
-beyond awaiting the wrapped repository. Imports: domain, errors, ports. Must not import:
+beyond awaiting the wrapped repository. Imports: domain, engine, errors, ports. Must not import:
 store, net, app.
 """
 

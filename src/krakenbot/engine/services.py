@@ -5,7 +5,9 @@ Owns: `services(runner)` (name, coroutine factory) for the daemon's TaskGroup, a
 loops themselves. Balance checks, reconciliation triggers and timeouts are events or
 requests here, never sleeps inside a decision: the timer posts `TimerTick`s (the core runs
 its timeouts on them), the reconciliation loop runs when asked (reconnect, gap, ambiguity,
-ledger writable again) or every `interval_s`. Imports: domain, engine. Must not import:
+ledger writable again) or every `interval_s`. The pumps tell the executor's observer
+(engine/observe.py) when they took each event, after posting it (the WebSocket message
+lag). Imports: domain, engine. Must not import:
 net, store, app.
 """
 

@@ -4,7 +4,8 @@ Owns: the AddOrder send → (ambiguous?) → wait out the deadline → look up b
 open and closed orders → re-send only if provably absent loop, the cancel retry loop, and
 AmendOrder with its trading-counter charge (+1, plus a penalty by the order's age since it
 was placed or last amended: docs guides/spot-ratelimits).
-Must not import: anything above `net`. Used through RestClient's methods.
+Must not import: anything above `net` (ports: `OrderTimings`, told when each AddOrder went on
+the wire and how long Kraken took to answer it). Used through RestClient's methods.
 Why the deadline: AddOrder carries `deadline` (docs: AddOrder, RFC3339, now+2…60 s); after
 it Kraken's engine refuses the request, so once it has passed an order that is not in open
 or closed orders can never appear later, and a re-send cannot create a twin.

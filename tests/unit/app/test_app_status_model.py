@@ -182,3 +182,23 @@ def test_amount_text_without_decimals_and_garbage() -> None:
     assert amount_text(None, 2) is None
     assert amount_text("n/a", 2) == "n/a" and amount_text("NaN", 2) == "NaN"
     assert amount_text("1" * 40, 8) == "1" * 40  # beyond Decimal's precision: left as is
+
+
+def test_notification_counters_are_in_the_report_and_its_text() -> None:
+    counts = {"webhook": {"sent": 3, "failed": 1, "dropped": 0, "retried": 2, "queued": 0}}
+    report = from_engine_health(
+        _health(),
+        now_ns=101 * NS,
+        pid=1,
+        mode="live",
+        started_ns=0,
+        healthy=True,
+        dms_state=None,
+        dms_trigger_time=None,
+        data_files={},
+        stopping=False,
+        notifications=counts,
+    )
+    assert report.to_json()["notifications"] == counts
+    assert StatusReport.from_json(report.to_json()).notifications == counts
+    assert "notify webhook sent 3, failed 1, dropped 0, retried 2, queued 0" in render_text(report)
