@@ -20,9 +20,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import psutil
 from tests.eventually import eventually
 
+from krakenbot.app.registry import DaemonEntry, registry_dir, running_daemons
+from krakenbot.app.runtime import TOKEN_HEADER, read_token_file
 from krakenbot.sim import Sim
 
 HERE = Path(__file__).resolve().parent
@@ -278,3 +281,20 @@ async def restart_then_stop_cleanly(
         assert_ledger_matches_exchange(home, sim)
     finally:
         daemon.kill9()
+
+
+def listening(state_dir: Path) -> DaemonEntry | None:
+    """The registered daemon once its health server listens (its stop request is served)."""
+    found = running_daemons(registry_dir(state_dir))
+    return found[0] if found and found[0].health_url else None
+
+
+async def post_stop(entry: DaemonEntry) -> None:
+    """`POST /stop` with the daemon's token (how `stop` reaches it without a signal)."""
+    token = read_token_file(Path(entry.token_file))
+    assert token is not None
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{entry.health_url}/stop", headers={TOKEN_HEADER: token}) as response,
+    ):
+        assert response.status == 202

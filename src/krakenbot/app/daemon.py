@@ -95,6 +95,8 @@ class Daemon:
         self.stop_reason: str | None = None
         self.shutdown_report: ShutdownReport | None = None
         self.phase = "websocket"
+        # Notification counters by target kind, for the status report (app/observers.py).
+        self.notifications: Callable[[], dict[str, dict[str, int]]] = dict
 
     def add_job(self, name: str, job: Callable[[asyncio.Event], Awaitable[None]]) -> None:
         """Another task for the group; `job(done)` must return once `done` is set."""
@@ -168,6 +170,7 @@ class Daemon:
             stopping=self.stopping,
             decimals=amount_decimals(self.stack.instruments),
             price_decimals=price_places(self.stack.instruments),
+            notifications=self.notifications(),
         )
 
     # ------------------------------------------------------------------ run

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from krakenbot.app.dashboard_server import Dashboard
 from krakenbot.app.exitcodes import StatusExit
+from krakenbot.app.metrics_route import add_metrics_route
 from krakenbot.app.runtime import TOKEN_HEADER
 from krakenbot.app.status_model import StatusReport, assess
 
@@ -40,6 +41,7 @@ class HealthServer:
         token: str,
         emergency: Callable[[str], Awaitable[bool]] | None = None,
         dashboard: Dashboard | None = None,
+        metrics: Callable[[], bytes] | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -48,6 +50,7 @@ class HealthServer:
         self._emergency = emergency
         self._token = token
         self._dashboard = dashboard
+        self._metrics = metrics  # GET /metrics: app/metrics_route.py
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -62,6 +65,8 @@ class HealthServer:
         app.router.add_post("/stop", self._stop)
         if self._dashboard is not None:
             self._dashboard.install(app)
+        if self._metrics is not None:
+            add_metrics_route(app, self._metrics)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         try:

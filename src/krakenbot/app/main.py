@@ -31,6 +31,8 @@ from krakenbot.app.dashboard_server import build_dashboard
 from krakenbot.app.deadman import DeadMansSwitch
 from krakenbot.app.exitcodes import RunExit, exit_for_step
 from krakenbot.app.health_server import HealthServer
+from krakenbot.app.notices import Notices, build_notices
+from krakenbot.app.observers import attach, wire
 from krakenbot.app.registry import Registration
 from krakenbot.app.runtime import RuntimeInfo, new_token, remove_runtime, write_runtime
 from krakenbot.app.signals import Signals
@@ -118,16 +120,20 @@ async def run_daemon(
                     log = configure_logging(
                         settings.log(), settings.secret_values(), capture_uncaught=True
                     )
-                return await _run_with_settings(
-                    opts,
-                    settings=settings,
-                    mode=mode,
-                    clock=clock,
-                    signals=signals,
-                    opener=opener,
-                    registration=registration,
-                    sim=sim_handle,
-                )
+                secrets = settings.secret_values()
+                notices = build_notices(settings.notify(), mode.name, clock, secrets)
+                async with notices.lifetime():  # start-up failures are told too
+                    return await _run_with_settings(
+                        opts,
+                        settings=settings,
+                        mode=mode,
+                        clock=clock,
+                        signals=signals,
+                        opener=opener,
+                        registration=registration,
+                        sim=sim_handle,
+                        notices=notices,
+                    )
         finally:
             registration.remove()
     except StartupStepError as exc:
@@ -196,6 +202,7 @@ async def _run_with_settings(
     opener: tuple[StackOpener, type[Endpoints]] | None,
     registration: Registration,
     sim: Sim | None,
+    notices: Notices,
 ) -> int:
     rng = random.Random()
     started_ns = clock.now_ns()
@@ -244,6 +251,7 @@ async def _run_with_settings(
             await _record(repo, "daemon_failed", {"component": step, "error": str(exc)})
             raise StartupStepError(step, exit_for_step(step), str(exc)) from None
         data_files = files_in_use(settings)
+        metrics = attach(stack, clock, notices)  # GET /metrics (app/metrics.py)
         dms = None
         if mode.live_path:
             dms = DeadMansSwitch.for_stack(stack, settings.dead_man_switch(), clock)
@@ -284,6 +292,7 @@ async def _run_with_settings(
             token=token,
             emergency=daemon.emergency,
             dashboard=dashboard,
+            metrics=metrics.render,
         )
         try:
             await server.start()
@@ -296,6 +305,7 @@ async def _run_with_settings(
         exits.push_async_callback(server.close)
         daemon.add_job("health server", server.serve_until)
         daemon.add_job("dashboard", dashboard.hub.serve_until)
+        wire(notices, stack=stack, daemon=daemon, metrics=metrics, mode=mode.name)
         try:
             write_runtime(
                 settings.data_dir,
@@ -331,6 +341,8 @@ async def _run_with_settings(
             daemon.request_stop(signals.startup_cancelled)
         outcome = await daemon.run()
         signals.daemon = None
+        ok = outcome.exit_status is RunExit.OK
+        notices.finished(ok, outcome.reason, int(outcome.exit_status))
         if opts.sim:
             await sim_summary.print_summary(
                 opts.out,

@@ -34,6 +34,7 @@ from krakenbot.domain.sections import BreakerSection, Credentials, RestSection, 
 from krakenbot.engine.config import EngineConfig
 from krakenbot.engine.core import EngineCore
 from krakenbot.engine.health import EngineHealth, RateReading, ShutdownReport
+from krakenbot.engine.observe import EngineObserver
 from krakenbot.engine.protect import SwitchNeed
 from krakenbot.engine.runner import EngineRunner
 from krakenbot.engine.services import services as engine_services
@@ -46,10 +47,12 @@ from krakenbot.net.kraken_venue import KrakenVenue
 from krakenbot.net.rest_client import RestClient
 from krakenbot.net.rest_core import Credentials as RestCredentials
 from krakenbot.net.rest_core import RestConfig, key_state_dir
+from krakenbot.net.ws_config import SessionStats
 from krakenbot.net.ws_inbound import InboundQueue
 from krakenbot.net.ws_session import WsSession, WsSessionConfig
 from krakenbot.paper.venue import PaperFeed, PaperVenue
-from krakenbot.ports import MarketFeed, Repository, Venue
+from krakenbot.ports import MarketFeed, OrderTimings, Repository, Venue
+from krakenbot.resilience.breaker import CircuitBreaker
 from krakenbot.risk.breaker import BreakerPolicy
 from krakenbot.risk.gate import RiskGate
 from krakenbot.risk.limits import BreakerLimits, RiskLimits
@@ -177,6 +180,26 @@ class TradingStack:
 
     def healthy(self) -> bool:
         return self.engine.healthy()
+
+    # -------------------------------------------------- the operator's surface (metrics, notices)
+    def observe(self, observer: EngineObserver, timings: OrderTimings) -> None:
+        """Let `observer` see the runner's work (engine/observe.py) and `timings` each
+        order's time on the wire (app/observers.py plugs in metrics and notifications)."""
+        self.engine.executor.observer = self.engine.repo.observer = observer
+        if self.rest is not None:
+            self.rest.time_orders(timings)
+
+    @property
+    def limits(self) -> RiskLimits:
+        return self.engine.core.gate.limits
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self.engine.breaker
+
+    def session_stats(self) -> dict[str, SessionStats]:
+        """Each WebSocket session's counters, by its name ("public", "private")."""
+        return {name: session.stats for name, session in self._sessions.items()}
 
 
 def _rest_config(

@@ -99,6 +99,8 @@ class StatusReport:
     # counter ("rest" or a pair) -> {"level", "limit"}: the rate model's view of Kraken's.
     rate_limits: dict[str, dict[str, float]] = field(default_factory=dict)
     dashboard_url: str | None = None  # the running daemon's web dashboard (log in first)
+    # Notifications by target kind: sent, failed, dropped, retried, queued (NOTIFY_URLS).
+    notifications: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def with_pnl(self, pnl: PnlReport) -> StatusReport:
         """This report with the portfolio's positions and PnL (the one conversion)."""
@@ -272,6 +274,7 @@ def from_engine_health(
     decimals: Mapping[str, int] | None = None,
     price_decimals: Mapping[str, int] | None = None,
     dashboard_url: str | None = None,
+    notifications: Mapping[str, dict[str, int]] | None = None,
 ) -> StatusReport:
     """The report of a running daemon from the engine's health value, amounts rounded to
     `decimals` (see `rounded`)."""
@@ -306,6 +309,7 @@ def from_engine_health(
             r.counter: {"level": round(r.level, 2), "limit": r.limit} for r in health.rates
         },
         dashboard_url=dashboard_url,
+        notifications=dict(notifications or {}),
     )
     return rounded(report.with_pnl(health.pnl))
 

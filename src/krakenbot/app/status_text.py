@@ -44,6 +44,9 @@ def render_text(report: StatusReport) -> str:
             lines.append(f"  {label:<14} {value}")
     if report.counts:
         lines.append("  counts         " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
+    for target, c in report.notifications.items():
+        told = ", ".join(f"{k} {v}" for k, v in c.items())
+        lines.append(f"  {'notify ' + target:<14} {told}")
     for name, path in report.data_files.items():
         lines.append(f"  {name:<14} {path}")
     if report.exchange is not None:

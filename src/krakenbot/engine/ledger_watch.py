@@ -11,9 +11,10 @@ last write that succeeded. `LedgerUnwritableError` is what the engine's watch se
 then.
 `WatchedRepository` — a `Repository` that delegates every call and reports each WRITE's
 outcome to a `LedgerWatch` (reads say nothing about writability; SQLite's WAL lets them
-succeed while writes are locked out).
+succeed while writes are locked out), and its duration to an optional observer (metrics,
+notifications: engine/observe.py).
 Time is whatever the caller passes (monotonic ns from the injected clock); no I/O here
-beyond awaiting the wrapped repository. Imports: domain, errors, ports. Must not import:
+beyond awaiting the wrapped repository. Imports: domain, engine, errors, ports. Must not import:
 store, net, app.
 """
 
@@ -28,6 +29,7 @@ from typing import TypeVar
 from krakenbot.domain.commands import PlaceOrder
 from krakenbot.domain.enums import OrderStatus
 from krakenbot.domain.events import Fill
+from krakenbot.engine.observe import EngineObserver
 from krakenbot.errors import KrakenbotError
 from krakenbot.ports import Repository, StoredOrder
 
@@ -161,16 +163,26 @@ class WatchedRepository:
         self.inner = inner
         self.watch = watch
         self._now = monotonic_ns
+        # Told every write's duration and outcome (metrics, notifications: app/observers.py).
+        self.observer: EngineObserver | None = None
 
     async def _write(self, operation: str, work: Awaitable[_T]) -> _T:
         started = self._now()  # a write queued or waiting for a lock failed since then
         try:
             result = await work
         except Exception as exc:
-            self.watch.failed(operation, exc, self._now(), started)
+            now = self._now()
+            self.watch.failed(operation, exc, now, started)
+            self._observe(operation, now - started, False)
             raise
-        self.watch.succeeded(operation, self._now())
+        now = self._now()
+        self.watch.succeeded(operation, now)
+        self._observe(operation, now - started, True)
         return result
+
+    def _observe(self, operation: str, took_ns: int, ok: bool) -> None:
+        if self.observer is not None:
+            self.observer.ledger_write(operation, took_ns / _NS, ok)
 
     # ------------------------------------------------------------------ writes
     async def insert_order(

@@ -5,7 +5,9 @@ Owns: `services(runner)` (name, coroutine factory) for the daemon's TaskGroup, a
 loops themselves. Balance checks, reconciliation triggers and timeouts are events or
 requests here, never sleeps inside a decision: the timer posts `TimerTick`s (the core runs
 its timeouts on them), the reconciliation loop runs when asked (reconnect, gap, ambiguity,
-ledger writable again) or every `interval_s`. Imports: domain, engine. Must not import:
+ledger writable again) or every `interval_s`. The pumps tell the executor's observer
+(engine/observe.py) when they took each event, after posting it (the WebSocket message
+lag). Imports: domain, engine. Must not import:
 net, store, app.
 """
 
@@ -37,12 +39,12 @@ def services(r: EngineRunner) -> list[tuple[str, Service]]:
 
 async def run_market(r: EngineRunner) -> None:
     """Consume the market feed until stop is requested."""
-    await until_stopped(r, _pump(r, r.feed.events()))
+    await until_stopped(r, _pump(r, r.feed.events(), "public"))
 
 
 async def run_account(r: EngineRunner) -> None:
     """Consume the venue's account/state stream until stop is requested."""
-    await until_stopped(r, _pump(r, r.venue.events()))
+    await until_stopped(r, _pump(r, r.venue.events(), "private"))
 
 
 async def run_timer(r: EngineRunner) -> None:
@@ -121,6 +123,13 @@ async def until_stopped(r: EngineRunner, work: Awaitable[None]) -> None:
             await asyncio.wait(set(r.inflight))
 
 
-async def _pump(r: EngineRunner, source: AsyncIterator[Event]) -> None:
+async def _pump(r: EngineRunner, source: AsyncIterator[Event], channel: str) -> None:
+    now = r.clock.now_ns
     async for event in source:
-        await r.post(event)
+        observer = r.executor.observer
+        if observer is None:
+            await r.post(event)
+            continue
+        taken = now()
+        await r.post(event)  # the decision first: the observer only reads the time taken
+        observer.event_taken(channel, event, taken)

@@ -41,6 +41,7 @@ from krakenbot.kraken.signing import ParamValue
 from krakenbot.net.http import AiohttpTransport, HttpTransport
 from krakenbot.net.order_sender import OrderSender
 from krakenbot.net.rest_core import Credentials, RestConfig, RestCore
+from krakenbot.ports import OrderTimings
 from krakenbot.resilience.backoff import Backoff
 from krakenbot.resilience.breaker import (
     BreakerState,
@@ -143,6 +144,14 @@ class RestClient:
         found = [("rest", core.rest_counter_estimate(), float(limits.rest_max))]
         threshold = float(limits.trade_threshold)
         return found + [(p, self.trading_counter_estimate(p), threshold) for p in pairs]
+
+    def rest_counter_estimate(self) -> float:
+        """The rate model's current estimate of the key's REST counter."""
+        return self._core.rest_counter_estimate()
+
+    def time_orders(self, timings: OrderTimings) -> None:
+        """Report each AddOrder's time on the wire and its acknowledgement (metrics)."""
+        self._orders.timings = timings
 
     def pair_key(self, pair: str) -> str:
         """One name per pair for the trading counter, whatever spelling the caller used."""

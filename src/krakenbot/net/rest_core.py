@@ -374,21 +374,16 @@ class RestCore:
         self._observed[pair] = (value, self.clock.now_ns())
 
     def trading_counter_estimate(self, pair: str) -> float:
-        """The model's current view of Kraken's counter for `pair` (read-only, folds nothing).
-
-        The last stored level decayed to now, or a live reading still waiting to be folded in
+        """The model's current view of Kraken's counter for `pair` (read-only, folds nothing):
+        the last stored level decayed to now, or a live reading still waiting to be folded in
         (also decayed) when that is higher -- the same max the fold will take."""
-        now, decay = self.clock.now_ns(), self.model.limits.trade_decay_per_s
-        counter = None if self._store is None else self._store.state.trading.get(pair)
-        seen = self._observed.get(pair)
-        stored = 0.0 if counter is None else counter.level_at(now, decay)
-        return max(stored, 0.0 if seen is None else Counter(*seen).level_at(now, decay))
+        state = None if self._store is None else self._store.state
+        return self.model.trade_level(state, pair, self.clock.now_ns(), self._observed.get(pair))
 
     def rest_counter_estimate(self) -> float:
-        """The model's current view of the key's REST counter (read-only)."""
-        per_s, now = self.model.limits.rest_decay_per_s, self.clock.now_ns()
-        rest = None if self._store is None else self._store.state.rest
-        return 0.0 if rest is None else rest.level_at(now, per_s)
+        """The model's current view of the key's REST counter (read-only; 0 without a key)."""
+        state = None if self._store is None else self._store.state
+        return self.model.rest_level(state, self.clock.now_ns())
 
     def _fold_observed(self, now: int) -> None:
         if not self._observed or self._store is None:

@@ -234,3 +234,23 @@ def test_books_rates_and_each_positions_pnl_are_in_the_report() -> None:
     assert report.avg_entry == {"XLM/USD": "0.287123"}  # the pair's price decimals
     assert report.realized_today == "0.05123"
     assert StatusReport.from_json(report.to_json()) == report
+
+
+def test_notification_counters_are_in_the_report_and_its_text() -> None:
+    counts = {"webhook": {"sent": 3, "failed": 1, "dropped": 0, "retried": 2, "queued": 0}}
+    report = from_engine_health(
+        _health(),
+        now_ns=101 * NS,
+        pid=1,
+        mode="live",
+        started_ns=0,
+        healthy=True,
+        dms_state=None,
+        dms_trigger_time=None,
+        data_files={},
+        stopping=False,
+        notifications=counts,
+    )
+    assert report.to_json()["notifications"] == counts
+    assert StatusReport.from_json(report.to_json()).notifications == counts
+    assert "notify webhook sent 3, failed 1, dropped 0, retried 2, queued 0" in render_text(report)

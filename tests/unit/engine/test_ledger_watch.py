@@ -126,6 +126,8 @@ async def test_the_wrapper_reports_writes_and_passes_reads(tmp_path: Path) -> No
     try:
         watch = LedgerWatch(30)
         repo = WatchedRepository(LedgerRepository(db, clock), watch, clock.monotonic_ns)
+        writes: list[tuple[str, float, bool]] = []
+        repo.observer = Writes(writes)  # type: ignore[assignment]
         await repo.set_state("k", "v")
         assert await repo.get_state("k") == "v" and watch.failing is None
         await db.pragma("busy_timeout=20")
@@ -155,5 +157,20 @@ async def test_the_wrapper_reports_writes_and_passes_reads(tmp_path: Path) -> No
         assert await repo.order_by_cl_ord_id("kbx") is None
         assert await repo.order_by_txid("OX") is None
         assert await repo.fills_for_order("kbx") == []
+        # Every write, and only writes, told with its outcome (metrics, notifications).
+        assert [(op, ok) for op, _, ok in writes] == [
+            ("set_state", True),
+            ("record_event", False),
+            ("record_metrics", True),
+        ]
+        assert all(seconds >= 0 for _, seconds, _ in writes)
     finally:
         await db.close()
+
+
+class Writes:
+    def __init__(self, into: list[tuple[str, float, bool]]) -> None:
+        self.into = into
+
+    def ledger_write(self, operation: str, seconds: float, ok: bool) -> None:
+        self.into.append((operation, seconds, ok))
