@@ -256,23 +256,24 @@ def _rate_families(source: StackSource) -> Iterator[Metric]:
     rest = source.rest
     if rest is None:
         return
-    limits = TIER_LIMITS[rest.config.tier]
+    (_, rest_level, rest_max), *per_pair = rest.rate_counters(source.pairs)
     yield _gauge(
         "krakenbot_rest_counter",
         "Kraken REST rate counter as the client's model has it",
-        rest.rest_counter_estimate(),
+        rest_level,
     )
-    yield _gauge("krakenbot_rest_counter_limit", "The tier's REST counter maximum", limits.rest_max)
+    yield _gauge("krakenbot_rest_counter_limit", "The tier's REST counter maximum", rest_max)
     counters = GaugeMetricFamily(
         "krakenbot_trading_counter", "Kraken trading rate counter per pair", labels=["pair"]
     )
-    for pair in source.pairs:
-        counters.add_metric([pair], rest.trading_counter_estimate(pair))
+    for pair, level, _ in per_pair:
+        counters.add_metric([pair], level)
     yield counters
+    threshold = per_pair[0][2] if per_pair else float(TIER_LIMITS[rest.config.tier].trade_threshold)
     yield _gauge(
         "krakenbot_trading_counter_limit",
         "The tier's trading counter threshold (per pair)",
-        limits.trade_threshold,
+        threshold,
     )
 
 

@@ -145,10 +145,6 @@ class RestClient:
         threshold = float(limits.trade_threshold)
         return found + [(p, self.trading_counter_estimate(p), threshold) for p in pairs]
 
-    def rest_counter_estimate(self) -> float:
-        """The rate model's current estimate of the key's REST counter."""
-        return self._core.rest_counter_estimate()
-
     def time_orders(self, timings: OrderTimings) -> None:
         """Report each AddOrder's time on the wire and its acknowledgement (metrics)."""
         self._orders.timings = timings
