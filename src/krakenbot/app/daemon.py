@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from krakenbot.app.contract import StackLike
 from krakenbot.app.deadman import DeadMansSwitch, DmsState
 from krakenbot.app.exitcodes import RunExit
+from krakenbot.app.outcomes import describe, first_leaf
 from krakenbot.app.status_model import (
     StatusReport,
     amount_decimals,
@@ -122,7 +123,7 @@ class Daemon:
                     await self.stack.emergency_stop(reason)
                 done = True
             except Exception as exc:  # the caller cancels directly through REST anyway
-                logger.error("emergency stop failed", extra={"error": _describe(exc)})
+                logger.error("emergency stop failed", extra={"error": describe(exc)})
         self.request_stop(f"emergency stop: {reason}")
         return done
 
@@ -183,7 +184,7 @@ class Daemon:
                     tg.create_task(self._guard("duration", self._duration(self.config.duration_s)))
                 tg.create_task(self._guard("shutdown", self._stopper()))
         except* Exception as group:
-            failure = _first_leaf(group)
+            failure = first_leaf(group, ComponentFailedError)
         if failure is None:
             return await self._finish_clean()
         return await self._safe_stop(failure)
@@ -194,7 +195,7 @@ class Daemon:
         except ComponentFailedError:
             raise
         except Exception as exc:
-            raise ComponentFailedError(name, _describe(exc), self._fail_exit(name)) from exc
+            raise ComponentFailedError(name, describe(exc), self._fail_exit(name)) from exc
         if not self._stop.is_set():
             raise ComponentFailedError(name, "ended unexpectedly", self._fail_exit(name))
 
@@ -213,7 +214,7 @@ class Daemon:
         except ComponentFailedError:
             raise
         except Exception as exc:
-            raise ComponentFailedError(name, _describe(exc), self._fail_exit(name)) from exc
+            raise ComponentFailedError(name, describe(exc), self._fail_exit(name)) from exc
 
     async def _wait_done(self, seconds: float) -> bool:
         """Sleep up to `seconds` (real time); True when the daemon is done."""
@@ -364,25 +365,3 @@ class Daemon:
             await self.repo.set_state(STATUS_STATE_KEY, json.dumps(doc, sort_keys=True))
         except Exception as exc:
             logger.error("could not write the final status", extra={"error": str(exc)})
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _first_leaf(group: BaseExceptionGroup[Exception]) -> BaseException:
-    """The root cause in a (nested) exception group; ComponentFailedError preferred."""
-    leaves: list[BaseException] = []
-
-    def walk(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                walk(inner)
-        else:
-            leaves.append(exc)
-
-    walk(group)
-    for leaf in leaves:
-        if isinstance(leaf, ComponentFailedError):
-            return leaf
-    return leaves[0]

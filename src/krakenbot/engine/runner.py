@@ -30,17 +30,14 @@ from krakenbot.domain.commands import Intent
 from krakenbot.domain.effects import Effect
 from krakenbot.domain.enums import TradingState
 from krakenbot.domain.events import Event
-from krakenbot.domain.order import OrderSnapshot
 from krakenbot.engine import health, shutdown
 from krakenbot.engine.core import LOSS_DAY_KEY, STATE_KEY, EngineCore, event_time
 from krakenbot.engine.executor import Executor
 from krakenbot.engine.health import EngineHealth, ShutdownReport
 from krakenbot.engine.inputs import (
     Conditions,
-    EmergencyStop,
     EngineInput,
     LedgerLoaded,
-    OpenOrdersListed,
     StopRequested,
     Submit,
     TradingStateRequested,
@@ -216,17 +213,8 @@ class EngineRunner:
 
     async def emergency_stop(self, reason: str) -> None:
         """HALTED (persisted), then cancel every order of ours on the account (through the
-        gate; never anyone else's); the outcome arrives as events, confirmed by reconciliation."""
-        await self.post(EmergencyStop(reason, self.clock.now_ns()))
-        await self.executor.wait_cancels(10.0)  # on their way before the listing
-        listed: tuple[OrderSnapshot, ...] | None
-        try:
-            listed = tuple(await self.venue.open_orders())
-        except Exception as exc:  # the cancels above are out; reconciliation follows
-            logger.error("emergency: could not list open orders", extra={"error": repr(exc)})
-            listed = None
-        await self.post(OpenOrdersListed(reason, listed, self.clock.now_ns()))
-        await self.executor.wait_cancels(10.0)
+        gate; never anyone else's): see engine/shutdown.py."""
+        await shutdown.emergency(self, reason)
 
     async def shutdown(self, timeout_s: float) -> ShutdownReport:
         """Cancel our live orders, confirm, settle the ledger: see engine/shutdown.py."""

@@ -1,11 +1,13 @@
-"""The engine's orderly shutdown: cancel our live orders but the protective stops, confirm,
-settle the ledger.
+"""The engine's stops: the orderly shutdown (cancel our live orders but the protective stops,
+confirm, settle the ledger) and the emergency stop.
 
 Owns: `shutdown(runner, timeout_s)` — no new orders from now on; every live order of ours but
 the protective stops is cancelled through the gate (`CancelOurs`), confirmed by polling the
 venue's open orders (the streams may already be gone) and re-cancelled (idempotent) while any
 is still listed, then one reconciliation settles the ledger if anything happened since
 start-up's (a stop soon after start stays quick). Bounded by `timeout_s`; never raises.
+`emergency(runner, reason)`: HALTED, every order of ours cancelled (the stops too), in two
+steps (the orders we know, then the ones the exchange lists).
 Imports: domain, orders, engine. Must not import: net, store, app.
 
 Positions are kept on a stop (README: "Positions are kept"), so their protective stops are
@@ -20,8 +22,9 @@ from typing import TYPE_CHECKING
 
 from krakenbot.domain.commands import CancelIntent
 from krakenbot.domain.enums import OrderStatus
+from krakenbot.domain.order import OrderSnapshot
 from krakenbot.engine.health import ShutdownReport
-from krakenbot.engine.inputs import CancelOurs, Submit
+from krakenbot.engine.inputs import CancelOurs, EmergencyStop, OpenOrdersListed, Submit
 from krakenbot.orders.protection import is_protective
 
 if TYPE_CHECKING:
@@ -101,3 +104,18 @@ async def _ours_still_open(r: EngineRunner) -> tuple[str, ...]:
     # An order still pending locally and not listed may be in flight: keep waiting.
     pending = {c for c, o in live.items() if o.status is OrderStatus.PENDING_NEW}
     return tuple(sorted(found | (pending - found)))
+
+
+async def emergency(r: EngineRunner, reason: str) -> None:
+    """HALTED (persisted), then cancel every order of ours on the account (through the
+    gate; never anyone else's); the outcome arrives as events, confirmed by reconciliation."""
+    await r.post(EmergencyStop(reason, r.clock.now_ns()))
+    await r.executor.wait_cancels(10.0)  # on their way before the listing
+    listed: tuple[OrderSnapshot, ...] | None
+    try:
+        listed = tuple(await r.venue.open_orders())
+    except Exception as exc:  # the cancels above are out; reconciliation follows
+        logger.error("emergency: could not list open orders", extra={"error": repr(exc)})
+        listed = None
+    await r.post(OpenOrdersListed(reason, listed, r.clock.now_ns()))
+    await r.executor.wait_cancels(10.0)
