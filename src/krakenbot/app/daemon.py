@@ -3,12 +3,14 @@
 Owns: `Daemon` — runs the stack's services, the dead man's switch, the health server's
 report, the periodic jobs, the start-up watch (WebSocket sessions connected) and the
 `--duration` timer in one TaskGroup. A graceful stop (signal, stop request, duration) says
-"no new orders", lets the stack cancel our open orders and wait for their confirmations
-(bounded), then disables the dead man's switch. If any task fails the whole group is
-cancelled and the daemon goes to the safe state: no new orders, cancel what it still can,
-record why in `events`, leave the dead man's switch armed when orders may remain and no
-protective stop rests (Kraken then cancels them; a resting protective stop disarms it, the
-entries expire by themselves: GTD) — never half-alive. Imports: anything (composition root).
+"no new orders", lets the stack cancel our open orders, confirm, and put every position under
+its protective stop (the switch disarmed before one is placed), bounded, then disables the
+dead man's switch; it exits 1, not 0, when a position is left without its stop
+(app/outcomes.py). If any task fails the whole group is cancelled and the daemon goes to the
+safe state: no new orders, cancel what it still can, cover the positions likewise, record why
+in `events`, leave the dead man's switch armed when orders may remain and no protective stop
+rests (Kraken then cancels them; a resting protective stop disarms it, the entries expire by
+themselves: GTD) — never half-alive. Imports: anything (composition root).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from krakenbot.app.contract import StackLike
 from krakenbot.app.deadman import DeadMansSwitch, DmsState
 from krakenbot.app.exitcodes import RunExit
-from krakenbot.app.outcomes import describe, first_leaf
+from krakenbot.app.outcomes import describe, first_leaf, stop_problems
 from krakenbot.app.status_model import (
     StatusReport,
     amount_decimals,
@@ -96,6 +98,7 @@ class Daemon:
         self.stop_reason: str | None = None
         self.shutdown_report: ShutdownReport | None = None
         self.phase = "websocket"
+        self._dms_task: asyncio.Task[None] | None = None
 
     def add_job(self, name: str, job: Callable[[asyncio.Event], Awaitable[None]]) -> None:
         """Another task for the group; `job(done)` must return once `done` is set."""
@@ -175,7 +178,9 @@ class Daemon:
                     tg.create_task(self._service(name, fn), name=f"service:{name}")
                 if self.dms is not None:
                     # Refreshed until a stop is requested, never after (disabled at the end).
-                    tg.create_task(self._guard("dead man's switch", self.dms.run(self._stop)))
+                    self._dms_task = tg.create_task(
+                        self._guard("dead man's switch", self.dms.run(self._stop))
+                    )
                 tg.create_task(self._guard("periodic jobs", self._periodic()))
                 tg.create_task(self._guard("start-up", self._startup_watch()))
                 for name, job in self._extra:
@@ -285,21 +290,47 @@ class Daemon:
         await self._stop.wait()
         try:
             async with asyncio.timeout(self.config.shutdown_timeout_s + 5):
-                self.shutdown_report = await self.stack.shutdown(self.config.shutdown_timeout_s)
+                self.shutdown_report = await self.stack.shutdown(
+                    self.config.shutdown_timeout_s, self._disarm_switch()
+                )
         finally:
             self._done.set()
 
+    def _disarm_switch(self) -> Callable[[], Awaitable[bool]] | None:
+        """What the shutdown awaits before it places a protective stop: the dead man's
+        switch disabled (Kraken's CancelAllOrdersAfter would cancel the stop too), once its
+        refresh loop has ended (no arm of it may land after the disarm)."""
+        dms, loop = self.dms, self._dms_task
+        if dms is None:
+            return None
+
+        async def disarm() -> bool:
+            if loop is not None and not loop.done():
+                await asyncio.wait({loop}, timeout=5.0)
+            return await dms.disable()
+
+        return disarm
+
     # ------------------------------------------------------------------ endings
     async def _finish_clean(self) -> RunOutcome:
+        """Exit 0, unless a position is left without its protective stop at the exchange
+        (or the switch that would cancel one may still be armed): then exit 1."""
         reason = self.stop_reason or "stopped"
+        report = self.shutdown_report
+        disarmed = True
         if self.dms is not None:
-            await self.dms.disable()
+            disarmed = await self.dms.disable() or await self.dms.disable()
+        problems = stop_problems(report, disarmed=disarmed)
+        status = RunExit.FAILED if problems else RunExit.OK
+        if problems:
+            reason = f"{reason}; {'; '.join(problems)}"
+            logger.error("stopped, but a position is not protected: %s", "; ".join(problems))
         await self._record(
             "daemon_stopped",
-            {"reason": reason, "exit_status": 0, "shutdown": jsonable(self.shutdown_report)},
+            {"reason": reason, "exit_status": int(status), "shutdown": jsonable(report)},
         )
         await self._final_snapshot(stopped=True)
-        return RunOutcome(RunExit.OK, reason)
+        return RunOutcome(status, reason, "shutdown" if problems else None)
 
     async def _safe_stop(self, failure: BaseException) -> RunOutcome:
         component = failure.component if isinstance(failure, ComponentFailedError) else "daemon"
@@ -321,7 +352,9 @@ class Daemon:
         budget = self.config.shutdown_timeout_s
         try:
             async with asyncio.timeout(budget):
-                report = self.shutdown_report = await self.stack.shutdown(budget * 0.8)
+                report = self.shutdown_report = await self.stack.shutdown(
+                    budget * 0.8, self._disarm_switch()
+                )
             remaining = max(len(report.still_open), self.stack.health().open_orders)
         except Exception as exc:
             logger.error("safe stop could not finish cancelling", extra={"error": str(exc)})

@@ -124,10 +124,14 @@ class TradingStack:
         for session in self._sessions.values():
             session.stop()
 
-    async def shutdown(self, timeout_s: float) -> ShutdownReport:
-        """Cancel our open orders (through the gate), confirm by lookup (bounded)."""
+    async def shutdown(
+        self, timeout_s: float, disarm: Callable[[], Awaitable[bool]] | None = None
+    ) -> ShutdownReport:
+        """Cancel our open orders (through the gate), confirm by lookup, put every
+        position under its protective stop (`disarm`, the dead man's switch's, awaited
+        before a stop is placed), bounded: engine/shutdown.py."""
         self.request_stop("shutdown")
-        return await self.engine.shutdown(timeout_s)
+        return await self.engine.shutdown(timeout_s, disarm)
 
     async def emergency_stop(self, reason: str) -> None:
         """Trading HALTED (persisted) and every order of ours cancelled, through the risk gate."""

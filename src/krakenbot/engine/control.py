@@ -3,8 +3,9 @@ what the runner loaded, fetched or carried out. Part of `EngineCore` (engine/cor
 into its type → handler table as `INPUT_HANDLERS`; each is `handler(core, event, out)`.
 
 Owns: start-up restore, stop, operator intents and trading state, the emergency's two steps
-and shutdown's cancels, send and write outcomes, the runner's conditions (ledger failing,
-breaker admitting) and the end of a reconciliation run (balances held against ours).
+and shutdown's cancels and protective stops (`CoverPositions`), send and write outcomes,
+the runner's conditions (ledger failing, breaker admitting) and the end of a reconciliation
+run (balances held against ours).
 Imports: domain, engine, risk. Pure and synchronous.
 """
 
@@ -15,10 +16,12 @@ from typing import TYPE_CHECKING
 
 from krakenbot.domain.effects import Effect, RecordEvent, ReportError, RequestReconcile
 from krakenbot.domain.enums import TradingState
+from krakenbot.engine import cover
 from krakenbot.engine.inputs import (
     CancelOurs,
     Conditions,
     Corrections,
+    CoverPositions,
     EmergencyStop,
     LedgerLoaded,
     OpenOrdersListed,
@@ -106,6 +109,11 @@ def cancel_ours(core: EngineCore, event: CancelOurs, out: Out) -> None:
     core.manager.cancel_all_ours(event.reason, core.risk_context(), out, spare=is_protective)
 
 
+def cover_positions(core: EngineCore, event: CoverPositions, out: Out) -> None:
+    """Shutdown: every position that keeps no protective stop gets one."""
+    cover.final(core, out, gone=event.gone)
+
+
 def reconciled(core: EngineCore, event: Reconciled, out: Out) -> None:
     """Hold the exchange's balances against ours where they are comparable (see
     `risk.account`): a difference there is an inconsistency for the breaker."""
@@ -142,6 +150,7 @@ INPUT_HANDLERS: dict[type, Callable[..., None]] = {
     EmergencyStop: emergency,
     OpenOrdersListed: listed,
     CancelOurs: cancel_ours,
+    CoverPositions: cover_positions,
     Reconciled: reconciled,
     WriteDone: write_done,
     WriteFailed: write_failed,

@@ -141,6 +141,16 @@ class CancelOurs:
     now_ns: int
 
 
+@dataclass(frozen=True, slots=True)
+class CoverPositions:
+    """Shutdown: a protective stop for every position that keeps none (engine/cover.py
+    `final`). `gone`: orders of ours the venue no longer lists."""
+
+    reason: str
+    now_ns: int
+    gone: frozenset[str] = frozenset()
+
+
 EngineInput = (
     Submit
     | SendFinished
@@ -155,5 +165,6 @@ EngineInput = (
     | EmergencyStop
     | OpenOrdersListed
     | CancelOurs
+    | CoverPositions
     | TradingStateRequested
 )

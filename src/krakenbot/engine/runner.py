@@ -45,6 +45,7 @@ from krakenbot.engine.inputs import (
 from krakenbot.engine.ledger_watch import LedgerWatch, WatchedRepository
 from krakenbot.engine.protect import SwitchNeed
 from krakenbot.engine.reconciler import Reconciler
+from krakenbot.engine.shutdown_cover import Disarm
 from krakenbot.orders.registry import order_from_stored
 from krakenbot.ports import MarketFeed, Repository, Venue
 from krakenbot.resilience.breaker import CircuitBreaker
@@ -66,10 +67,7 @@ class EngineRunner:
     ) -> None:
         self.core = core
         self.config = cfg = core.config
-        self.venue = venue
-        self.feed = feed
-        self.clock = clock
-        self.breaker = breaker
+        self.venue, self.feed, self.clock, self.breaker = venue, feed, clock, breaker
         self.ledger = LedgerWatch(
             cfg.ledger_failure_grace_s,
             on_recovered=lambda: self.request_reconcile("ledger writable again"),
@@ -216,9 +214,11 @@ class EngineRunner:
         gate; never anyone else's): see engine/shutdown.py."""
         await shutdown.emergency(self, reason)
 
-    async def shutdown(self, timeout_s: float) -> ShutdownReport:
-        """Cancel our live orders, confirm, settle the ledger: see engine/shutdown.py."""
-        return await shutdown.shutdown(self, timeout_s)
+    async def shutdown(self, timeout_s: float, disarm: Disarm | None = None) -> ShutdownReport:
+        """Cancel our live orders but the protective stops, put each position's stop back,
+        confirm, settle the ledger: see engine/shutdown.py (`disarm`: the dead man's
+        switch's, awaited before a stop is placed)."""
+        return await shutdown.shutdown(self, timeout_s, disarm)
 
     async def drain(self, timeout_s: float) -> None:
         """Wait (bounded) for the sends in flight; the rest is cut."""

@@ -1,18 +1,21 @@
-"""The engine's stops: the orderly shutdown (cancel our live orders but the protective stops,
-confirm, settle the ledger) and the emergency stop.
+"""The engine's stops: the orderly shutdown and the emergency stop.
 
-Owns: `shutdown(runner, timeout_s)` — no new orders from now on; every live order of ours but
-the protective stops is cancelled through the gate (`CancelOurs`), confirmed by polling the
-venue's open orders (the streams may already be gone) and re-cancelled (idempotent) while any
-is still listed, then one reconciliation settles the ledger if anything happened since
-start-up's (a stop soon after start stays quick). Bounded by `timeout_s`; never raises.
-`emergency(runner, reason)`: HALTED, every order of ours cancelled (the stops too), in two
-steps (the orders we know, then the ones the exchange lists).
+Owns: `shutdown(runner, timeout_s, disarm)` — no new orders from now on; every live order of
+ours but the protective stops is cancelled through the gate (`CancelOurs`), confirmed by
+polling the venue's open orders (the streams may already be gone) and re-cancelled
+(idempotent) while any is still listed; then every position is put under its protective
+stop (engine/shutdown_cover.py); then one reconciliation settles the ledger if anything
+happened since start-up's (a stop soon after start stays quick). Bounded by `timeout_s`;
+never raises. And `emergency(runner, reason)`: HALTED, every order of ours cancelled (the
+stops too), in two steps (the orders we know, then the ones the exchange lists).
 Imports: domain, orders, engine. Must not import: net, store, app.
 
 Positions are kept on a stop (README: "Positions are kept"), so their protective stops are
-kept too: a daemon that is not running leaves every position covered at Kraken. They are
-reported as `kept`, not as orders that failed to cancel.
+kept too: a daemon that is not running leaves every position covered at Kraken. A strategy's
+resting exit stands in for the stop while it rests (Kraken holds the coins for one sell at a
+time); the shutdown cancels it and places the stop in its place, persisted in the ledger
+before it is sent. The report names the stops kept and placed and every position left
+without one (`uncovered`): the daemon then exits non-zero.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from typing import TYPE_CHECKING
 from krakenbot.domain.commands import CancelIntent
 from krakenbot.domain.enums import OrderStatus
 from krakenbot.domain.order import OrderSnapshot
+from krakenbot.engine import shutdown_cover
 from krakenbot.engine.health import ShutdownReport
 from krakenbot.engine.inputs import CancelOurs, EmergencyStop, OpenOrdersListed, Submit
+from krakenbot.engine.shutdown_cover import Disarm
 from krakenbot.orders.protection import is_protective
 
 if TYPE_CHECKING:
@@ -34,27 +39,23 @@ logger = logging.getLogger(__name__)
 _NS = 1_000_000_000
 
 
-async def shutdown(r: EngineRunner, timeout_s: float) -> ShutdownReport:
+async def shutdown(r: EngineRunner, timeout_s: float, disarm: Disarm | None) -> ShutdownReport:
     r.request_stop("shutdown")
     clock, core = r.clock, r.core
     deadline = clock.monotonic_ns() + int(timeout_s * _NS)
     sent = 0
     still: tuple[str, ...] = ()
     polled = False
+    cover = shutdown_cover.Cover()
     try:
+        prep = shutdown_cover.prepare(r)
         before = r.executor.cancels_sent
         await r.post(CancelOurs("shutdown", clock.now_ns()))
         sent = r.executor.cancels_sent - before
         await r.executor.drain(max(0.1, timeout_s / 3))
-        while True:
-            still = await _ours_still_open(r)
-            polled = True
-            if not still or clock.monotonic_ns() >= deadline:
-                break
-            await clock.sleep(min(0.5, max(0.01, timeout_s / 20)))
-            # Re-sent only after cancel_retry_s (idempotent).
-            intents = tuple(CancelIntent(cl_ord_id, "shutdown") for cl_ord_id in still)
-            await r.post(Submit(intents, clock.now_ns()))
+        still = await _confirm_cancelled(r, timeout_s, deadline)
+        polled = True
+        cover = await shutdown_cover.cover(r, prep, deadline, disarm)
         counts = core.counts
         busy = bool(sent or counts.orders or counts.fills)
         if busy and clock.monotonic_ns() < deadline and r.ledger.failing is None:
@@ -62,13 +63,7 @@ async def shutdown(r: EngineRunner, timeout_s: float) -> ShutdownReport:
             await r.reconcile("shutdown")
             still = _open_ours(r)
         await r.executor.drain(0.1)
-        detail = "all orders closed" if not still else f"{len(still)} order(s) still open"
-        kept = _kept(r)
-        if kept:
-            detail += f"; {len(kept)} protective stop(s) kept"
-        failing = r.ledger.failing
-        if failing is not None:
-            detail += f"; {failing.describe()}"
+        detail = _detail(r, still, cover)
         await r.repo.record_event("shutdown", {"cancels": str(sent), "detail": detail})
     except Exception as exc:
         logger.error("shutdown incomplete", extra={"error": repr(exc)})
@@ -77,8 +72,42 @@ async def shutdown(r: EngineRunner, timeout_s: float) -> ShutdownReport:
             # Unknown: count our live orders as open. With the ledger failing the
             # registry cannot be settled, so the venue's own answer is the better one.
             still = still or _open_ours(r)
-        return ShutdownReport(sent, still, False, f"shutdown failed: {exc!r}", _kept(r))
-    return ShutdownReport(sent, still, not still and r.ledger.failing is None, detail, kept)
+        uncovered = cover.uncovered if cover.checked else tuple(shutdown_cover.needing(r))
+        return ShutdownReport(
+            sent, still, False, f"shutdown failed: {exc!r}", _kept(r), cover.placed, uncovered
+        )
+    clean = not still and r.ledger.failing is None and not cover.uncovered
+    return ShutdownReport(sent, still, clean, detail, _kept(r), cover.placed, cover.uncovered)
+
+
+def _detail(r: EngineRunner, still: tuple[str, ...], cover: shutdown_cover.Cover) -> str:
+    detail = "all orders closed" if not still else f"{len(still)} order(s) still open"
+    kept = _kept(r)
+    if kept:
+        detail += f"; {len(kept)} protective stop(s) kept"
+        if cover.placed:
+            detail += f" ({len(cover.placed)} placed now)"
+    if cover.note:
+        detail += f"; {cover.note}"
+    if cover.uncovered:
+        detail += f"; NO protective stop for {', '.join(cover.uncovered)}"
+    failing = r.ledger.failing
+    if failing is not None:
+        detail += f"; {failing.describe()}"
+    return detail
+
+
+async def _confirm_cancelled(r: EngineRunner, timeout_s: float, deadline: int) -> tuple[str, ...]:
+    """Poll until none of the cancelled orders is listed (re-cancelling; idempotent)."""
+    clock = r.clock
+    while True:
+        still = await _ours_still_open(r)
+        if not still or clock.monotonic_ns() >= deadline:
+            return still
+        await clock.sleep(min(0.5, max(0.01, timeout_s / 20)))
+        # Re-sent only after cancel_retry_s (idempotent).
+        intents = tuple(CancelIntent(cl_ord_id, "shutdown") for cl_ord_id in still)
+        await r.post(Submit(intents, clock.now_ns()))
 
 
 def _open_ours(r: EngineRunner) -> tuple[str, ...]:
