@@ -1,4 +1,5 @@
-"""Ports: the protocols the engine talks to — `Venue`, `MarketFeed`, `Repository`.
+"""Ports: the protocols the engine talks to — `Venue`, `MarketFeed`, `Repository`,
+`OrderJournal`.
 
 Owns: the async seams between the pure core and the shells. Imports: domain and errors only
 (never net/, store/, sim/). One code path serves live Kraken, the simulator (the live venue
@@ -231,4 +232,22 @@ class Repository(Protocol):
 
     async def record_metrics(self, row: Mapping[str, str], at_ns: int) -> None:
         """One `metrics` row (written every minute)."""
+        ...
+
+
+class OrderJournal(Protocol):
+    """Where an order is recorded before it is sent when the ledger cannot be written: a
+    small append-only, fsynced file (store/orderjournal.py) that the next start-up imports
+    into the ledger before reconciling. Used only by a shutdown after a ledger failure, to
+    put a position's protective stop back (engine/shutdown_cover.py). Both methods raise
+    (OSError, TimeoutError) when nothing could be made durable."""
+
+    async def probe(self) -> None:
+        """Append and fsync a record that says nothing: can the journal be written now?"""
+        ...
+
+    async def record(
+        self, order: PlaceOrder, *, tag: str, reduces_position: bool, created_ns: int
+    ) -> None:
+        """Append `order` and fsync it; returns once it is durable."""
         ...

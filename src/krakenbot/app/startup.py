@@ -32,6 +32,7 @@ from krakenbot.net.nonce_store import KeyStateStore, peek_high_water, state_file
 from krakenbot.net.rest_core import key_state_dir
 from krakenbot.store import Database, LedgerRepository, migrate
 from krakenbot.store.migrations import MigrationResult
+from krakenbot.store.orderjournal import journal_paths
 
 SIM_SUBDIR = "sim"
 _NONCE_LOCK_TIMEOUT_S = 10.0
@@ -180,9 +181,10 @@ def register_daemon(
 
 
 def fresh_sim_database(path: Path) -> None:
-    """Remove the previous `--sim` ledger; StartupStepError(database, exit 4) if we cannot."""
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        target = path.with_name(path.name + suffix)
+    """Remove the previous `--sim` ledger (and its order journal: its orders were on the
+    simulator that ended with it); StartupStepError(database, exit 4) if we cannot."""
+    targets = [path.with_name(path.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+    for target in (*targets, *journal_paths(path, user_state_dir())):
         try:
             target.unlink()
         except FileNotFoundError:

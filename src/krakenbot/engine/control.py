@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from krakenbot.domain.effects import Effect, RecordEvent, ReportError, RequestReconcile
 from krakenbot.domain.enums import TradingState
+from krakenbot.domain.order import Order
 from krakenbot.engine import cover
 from krakenbot.engine.inputs import (
     CancelOurs,
@@ -105,13 +106,18 @@ def listed(core: EngineCore, event: OpenOrdersListed, out: Out) -> None:
 
 def cancel_ours(core: EngineCore, event: CancelOurs, out: Out) -> None:
     """Shutdown: every live order of ours but the protective stops (positions are kept,
-    and so is their cover)."""
-    core.manager.cancel_all_ours(event.reason, core.risk_context(), out, spare=is_protective)
+    and so is their cover) and the ones it spares for now (exits standing in for a stop)."""
+    spare = event.spare
+
+    def spared(order: Order) -> bool:
+        return is_protective(order) or order.cl_ord_id in spare
+
+    core.manager.cancel_all_ours(event.reason, core.risk_context(), out, spare=spared)
 
 
 def cover_positions(core: EngineCore, event: CoverPositions, out: Out) -> None:
     """Shutdown: every position that keeps no protective stop gets one."""
-    cover.final(core, out, gone=event.gone)
+    cover.final(core, out, gone=event.gone, journal=event.journal)
 
 
 def reconciled(core: EngineCore, event: Reconciled, out: Out) -> None:

@@ -5,7 +5,7 @@ Owns: `protect(core, out)` — after every order report and timer tick: the prot
 refusals noted since (events kind `unprotected`: the operator should know), then what
 engine/protect.py decides to keep one protective stop per position in step with it (its
 intents go through the gate and the order manager like any other, `held=False`: they are
-never held back behind themselves); `final(core, out, gone)`, the shutdown's last
+never held back behind themselves); `final(core, out, gone, journal)`, the shutdown's last
 word (every position that keeps no stop gets one: engine/shutdown.py); `holdings(core)`; and
 `switch_need(core)` / `need_check`, which emits `SwitchNeedChanged` whenever what the switch
 must cover changes (an entry of ours rests, a position needs its stop).
@@ -37,17 +37,18 @@ def protect(core: EngineCore, out: Out) -> None:
             core.execute(intents, out, held=False)
 
 
-def final(core: EngineCore, out: Out, *, gone: frozenset[str]) -> None:
+def final(core: EngineCore, out: Out, *, gone: frozenset[str], journal: bool) -> None:
     """Shutdown: a protective stop for every position that keeps none, through the gate and
-    the order manager (persisted, then sent). `gone`: orders of ours the venue no longer
-    lists (a strategy's exit whose cancel was confirmed; the registry may not know yet:
-    the streams are stopped)."""
+    the order manager. `gone`: orders of ours the venue no longer lists (a strategy's exit
+    whose cancel was confirmed; the registry may not know yet when the ledger cannot take
+    the reports). `journal`: the ledger cannot be written, so each stop is recorded in the
+    order journal before it is sent (domain/effects.py `PersistOrder.journal`)."""
     protection = core.protection
     if not protection.enabled:  # after an emergency stop: no order of ours, stops included
         return
     intents = protection.final(core.now_ns, holdings(core, gone))
     if intents:
-        core.execute(intents, out, held=False)
+        core.execute(intents, out, held=False, journal=journal)
 
 
 def holdings(core: EngineCore, gone: frozenset[str] = frozenset()) -> Holdings:

@@ -14,9 +14,9 @@ insufficient funds, shows as pending → canceled). The pair is then unprotected
 entries (rule `unprotected`) and the position is exited; the stop is tried again after
 `place_retry_s`. The pair is protected again once a stop rests, or once it is flat.
 
-At shutdown (engine/shutdown_cover.py): `needing` names the positions that need a stop and
-`final` the stops to place now (only new ones: a resting stop is never cancelled or shrunk
-then).
+At shutdown (engine/shutdown_cover.py): `needing` names the positions that need a stop,
+`stand_ins` the strategy exits holding a position's coins in place of its stop, and `final`
+the stops to place now (only new ones: a resting stop is never cancelled or shrunk then).
 """
 
 from __future__ import annotations
@@ -208,6 +208,18 @@ class Protection:
         return found
 
     # ------------------------------------------------------------------ shutdown
+    def stand_ins(self, h: Holdings) -> list[str]:
+        """Our live sells (the strategy's exits) that hold a position's coins in place of
+        its protective stop: on a pair that needs a stop and has none live. A shutdown
+        cancels them only once the stop can be recorded (engine/shutdown.py)."""
+        guarded = {o.symbol for o in h.live if is_protective(o) and not o.cancel_requested}
+        bare = set(self.needing(h)) - guarded
+        return sorted(
+            o.cl_ord_id
+            for o in h.live
+            if o.symbol in bare and o.side is Side.SELL and not is_protective(o)
+        )
+
     def final(self, now_ns: int, h: Holdings) -> list[Intent]:
         """Shutdown: a protective stop for each position that has none. The exits that
         waited for a stop's cancel will never be sent (the engine is stopping), a pause

@@ -13,8 +13,10 @@ unhealthy and the core refuses new orders until a write succeeds again (which al
 a reconciliation); `run_ledger_watch` raises `LedgerUnwritableError` once writes have failed
 for `ledger_failure_grace_s` (the daemon's safe stop). What the core cannot see for itself
 (ledger failing, breaker admitting entries) is told to it as `Conditions` before an event
-whenever it changed. There are no mode checks here: live, sim and paper differ only in the
-`Venue` and `MarketFeed` the composition root injects.
+whenever it changed. The `OrderJournal` (optional) is where a shutdown records a protective
+stop the failing ledger cannot take (engine/shutdown_cover.py). There are no mode checks
+here: live, sim and paper differ only in the `Venue` and `MarketFeed` the composition root
+injects.
 Imports: domain, orders, risk, ports, resilience, engine. Must not import: net, store, app.
 """
 
@@ -47,7 +49,7 @@ from krakenbot.engine.protect import SwitchNeed
 from krakenbot.engine.reconciler import Reconciler
 from krakenbot.engine.shutdown_cover import Disarm
 from krakenbot.orders.registry import order_from_stored
-from krakenbot.ports import MarketFeed, Repository, Venue
+from krakenbot.ports import MarketFeed, OrderJournal, Repository, Venue
 from krakenbot.resilience.breaker import CircuitBreaker
 
 logger = logging.getLogger(__name__)
@@ -64,10 +66,12 @@ class EngineRunner:
         repo: Repository,
         clock: Clock,
         breaker: CircuitBreaker,
+        journal: OrderJournal | None = None,
     ) -> None:
         self.core = core
         self.config = cfg = core.config
         self.venue, self.feed, self.clock, self.breaker = venue, feed, clock, breaker
+        self.journal = journal  # where a shutdown records a stop the ledger cannot take
         self.ledger = LedgerWatch(
             cfg.ledger_failure_grace_s,
             on_recovered=lambda: self.request_reconcile("ledger writable again"),

@@ -13,9 +13,11 @@ Imports: domain, orders, engine. Must not import: net, store, app.
 Positions are kept on a stop (README: "Positions are kept"), so their protective stops are
 kept too: a daemon that is not running leaves every position covered at Kraken. A strategy's
 resting exit stands in for the stop while it rests (Kraken holds the coins for one sell at a
-time); the shutdown cancels it and places the stop in its place, persisted in the ledger
-before it is sent. The report names the stops kept and placed and every position left
-without one (`uncovered`): the daemon then exits non-zero.
+time); the shutdown cancels it and places the stop in its place — recorded before it is
+sent, in the ledger or, when the ledger cannot be written, in the order journal — or, when
+neither can record it, leaves the exit resting (a reducing order is better than none). The
+report names the stops kept and placed and every position left without one (`uncovered`):
+the daemon then exits non-zero.
 """
 
 from __future__ import annotations
@@ -50,10 +52,10 @@ async def shutdown(r: EngineRunner, timeout_s: float, disarm: Disarm | None) -> 
     try:
         prep = shutdown_cover.prepare(r)
         before = r.executor.cancels_sent
-        await r.post(CancelOurs("shutdown", clock.now_ns()))
+        await r.post(CancelOurs("shutdown", clock.now_ns(), prep.spare))
         sent = r.executor.cancels_sent - before
         await r.executor.drain(max(0.1, timeout_s / 3))
-        still = await _confirm_cancelled(r, timeout_s, deadline)
+        still = await _confirm_cancelled(r, timeout_s, deadline, prep.spare)
         polled = True
         cover = await shutdown_cover.cover(r, prep, deadline, disarm)
         counts = core.counts
@@ -63,8 +65,10 @@ async def shutdown(r: EngineRunner, timeout_s: float, disarm: Disarm | None) -> 
             await r.reconcile("shutdown")
             still = _open_ours(r)
         await r.executor.drain(0.1)
+        still = tuple(sorted({*still, *cover.left}))
         detail = _detail(r, still, cover)
-        await r.repo.record_event("shutdown", {"cancels": str(sent), "detail": detail})
+        if r.ledger.failing is None:  # else it would only wait out the busy timeout
+            await r.repo.record_event("shutdown", {"cancels": str(sent), "detail": detail})
     except Exception as exc:
         logger.error("shutdown incomplete", extra={"error": repr(exc)})
         r.last_error = f"shutdown: {exc!r}"
@@ -97,11 +101,13 @@ def _detail(r: EngineRunner, still: tuple[str, ...], cover: shutdown_cover.Cover
     return detail
 
 
-async def _confirm_cancelled(r: EngineRunner, timeout_s: float, deadline: int) -> tuple[str, ...]:
+async def _confirm_cancelled(
+    r: EngineRunner, timeout_s: float, deadline: int, spare: frozenset[str]
+) -> tuple[str, ...]:
     """Poll until none of the cancelled orders is listed (re-cancelling; idempotent)."""
     clock = r.clock
     while True:
-        still = await _ours_still_open(r)
+        still = await _ours_still_open(r, spare)
         if not still or clock.monotonic_ns() >= deadline:
             return still
         await clock.sleep(min(0.5, max(0.01, timeout_s / 20)))
@@ -118,8 +124,12 @@ def _kept(r: EngineRunner) -> tuple[str, ...]:
     return tuple(o.cl_ord_id for o in r.core.registry.live() if is_protective(o))
 
 
-async def _ours_still_open(r: EngineRunner) -> tuple[str, ...]:
-    live = {o.cl_ord_id: o for o in r.core.registry.live() if not is_protective(o)}
+async def _ours_still_open(r: EngineRunner, spare: frozenset[str]) -> tuple[str, ...]:
+    live = {
+        o.cl_ord_id: o
+        for o in r.core.registry.live()
+        if not is_protective(o) and o.cl_ord_id not in spare
+    }
     if not live:
         return ()
     try:

@@ -25,7 +25,7 @@ from krakenbot.engine.runner import EngineRunner as Engine
 from krakenbot.errors import RejectedError
 from krakenbot.orders.protection import PROTECT_TAG
 from krakenbot.paper.venue import PaperVenue
-from krakenbot.ports import MarketFeed, Repository, Venue
+from krakenbot.ports import MarketFeed, OrderJournal, Repository, Venue
 from krakenbot.resilience.breaker import CircuitBreaker
 from krakenbot.risk.breaker import BreakerPolicy
 from krakenbot.risk.gate import RiskGate
@@ -88,6 +88,7 @@ def build_engine(
     instruments: Mapping[str, Instrument],
     balances: Mapping[str, Decimal] | None = None,
     config: EngineConfig | None = None,
+    journal: OrderJournal | None = None,
 ) -> Engine:
     """A core and its runner, wired as app/stack.py wires them."""
     core = EngineCore(
@@ -100,7 +101,9 @@ def build_engine(
         config=config,
         started_ns=clock.now_ns(),
     )
-    return Engine(core, venue=venue, feed=feed, repo=repo, clock=clock, breaker=breaker)
+    return Engine(
+        core, venue=venue, feed=feed, repo=repo, clock=clock, breaker=breaker, journal=journal
+    )
 
 
 async def paper_engine(
@@ -110,6 +113,7 @@ async def paper_engine(
     *,
     breaker: BreakerLimits | None = None,
     limits: RiskLimits = LIMITS,
+    journal: OrderJournal | None = None,
 ) -> Engine:
     """A loaded engine whose start-up balances are the venue's (as the stack does)."""
     engine = build_engine(
@@ -125,6 +129,7 @@ async def paper_engine(
         instruments={"XLM/USD": XLM},
         balances=await venue.balances(),
         config=EngineConfig(),
+        journal=journal,
     )
     await engine.load()
     return engine
