@@ -61,15 +61,19 @@ class FileOrderJournal:
     async def record(
         self, order: PlaceOrder, *, tag: str, reduces_position: bool, created_ns: int
     ) -> None:
-        await self._append(encode_order(JournaledOrder(order, tag, reduces_position, created_ns)))
+        entry = JournaledOrder(order, tag, reduces_position, created_ns)
+        path = await self._append(encode_order(entry))
+        logger.warning(
+            "order recorded in the order journal (the ledger cannot be written)",
+            extra={"cl_ord_id": order.cl_ord_id, "path": str(path)},
+        )
 
-    async def _append(self, data: bytes) -> None:
+    async def _append(self, data: bytes) -> Path:
         # A write that outlives the timeout counts as failed (the order is not sent); if it
         # lands later anyway, the import finds an order that never reached Kraken, which
         # reconciliation proves absent.
         async with asyncio.timeout(self.timeout_s):
-            path = await asyncio.to_thread(_append_first, self.paths, data)
-        logger.warning("recorded in the order journal", extra={"path": str(path)})
+            return await asyncio.to_thread(_append_first, self.paths, data)
 
 
 def _append_first(paths: Sequence[Path], data: bytes) -> Path:
