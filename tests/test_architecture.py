@@ -40,6 +40,7 @@ IO_ALLOWED = {"net", "store", "sim", "app", "commands", "lock", "status", "cli",
 PURE_FILES = {
     "orders/reconcile.py",
     "orders/fsm.py",
+    "store/orderjournal_codec.py",
     "marketdata/ranges.py",
     "marketdata/candles.py",
 }

@@ -1,5 +1,6 @@
-"""Ports: the protocols the engine talks to — `Venue`, `MarketFeed`, `Repository` — and
-`OrderTimings`, where a venue's transport reports its order timings (metrics).
+"""Ports: the protocols the engine talks to — `Venue`, `MarketFeed`, `Repository`,
+`OrderJournal` — and `OrderTimings`, where a venue's transport reports its order timings
+(metrics).
 
 Owns: the async seams between the pure core and the shells. Imports: domain and errors only
 (never net/, store/, sim/). One code path serves live Kraken, the simulator (the live venue
@@ -246,4 +247,22 @@ class OrderTimings(Protocol):
     def acked(self, transport: str, seconds: float) -> None:
         """The exchange acknowledged an order `seconds` after it went on the wire
         (`transport`: "rest" or "websocket")."""
+        ...
+
+
+class OrderJournal(Protocol):
+    """Where an order is recorded before it is sent when the ledger cannot be written: a
+    small append-only, fsynced file (store/orderjournal.py) that the next start-up imports
+    into the ledger before reconciling. Used only by a shutdown after a ledger failure, to
+    put a position's protective stop back (engine/shutdown_cover.py). Both methods raise
+    (OSError, TimeoutError) when nothing could be made durable."""
+
+    async def probe(self) -> None:
+        """Append and fsync a record that says nothing: can the journal be written now?"""
+        ...
+
+    async def record(
+        self, order: PlaceOrder, *, tag: str, reduces_position: bool, created_ns: int
+    ) -> None:
+        """Append `order` and fsync it; returns once it is durable."""
         ...

@@ -298,3 +298,34 @@ async def post_stop(entry: DaemonEntry) -> None:
         session.post(f"{entry.health_url}/stop", headers={TOKEN_HEADER: token}) as response,
     ):
         assert response.status == 202
+
+
+def our_stops(sim: Sim) -> list[dict[str, object]]:
+    """Our stop-loss orders open at the simulator (the engine's protective stops)."""
+    return [o for o in open_orders(sim) if o["cl_ord_id"] and o["type"] == "stop-loss"]
+
+
+async def long_with_resting_exit(sim: Sim, home: Path, **extra: str) -> Daemon:
+    """A daemon (Ladder strategy, `extra` settings) holding an XLM/USD position whose
+    strategy exit (a limit sell 0.5 % above the ask) rests at the simulator in place of the
+    protective stop. The feed stays paused: the market cannot reach the exit meanwhile."""
+    env = daemon_env(home, sim, E2E_OFFSET_PCT="0.5", **extra)
+    daemon = await start_daemon(home, env)
+
+    def buying() -> bool:
+        return any(o["side"] == "buy" for o in open_orders(sim))
+
+    def exit_alone() -> bool:
+        return exit_resting(sim) and not our_stops(sim)
+
+    try:
+        await eventually(buying, 30, "an entry resting at the exchange")
+        sim.control.pause_feed()
+        sim.control.set_mid("XLM/USD", mid(sim) * Decimal("0.99"))  # trades through the entry
+        await eventually(lambda: bool(sim.control.trades()), 10, "the entry fills")
+        await eventually(exit_alone, 20, "the strategy's exit rests in place of the stop")
+        await eventually(lambda: ledger_matches_exchange(home, sim), 10, "ledger up to date")
+    except BaseException:
+        daemon.kill9()
+        raise
+    return daemon

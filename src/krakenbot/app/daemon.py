@@ -3,12 +3,14 @@
 Owns: `Daemon` — runs the stack's services, the dead man's switch, the health server's
 report, the periodic jobs, the start-up watch (WebSocket sessions connected) and the
 `--duration` timer in one TaskGroup. A graceful stop (signal, stop request, duration) says
-"no new orders", lets the stack cancel our open orders and wait for their confirmations
-(bounded), then disables the dead man's switch. If any task fails the whole group is
-cancelled and the daemon goes to the safe state: no new orders, cancel what it still can,
-record why in `events`, leave the dead man's switch armed when orders may remain and no
-protective stop rests (Kraken then cancels them; a resting protective stop disarms it, the
-entries expire by themselves: GTD) — never half-alive. Imports: anything (composition root).
+"no new orders", lets the stack cancel our open orders, confirm, and put every position under
+its protective stop (the switch disarmed before one is placed), bounded, then disables the
+dead man's switch; it exits 1, not 0, when a position is left without its stop
+(app/outcomes.py). If any task fails the whole group is cancelled and the daemon goes to the
+safe state: no new orders, cancel what it still can, cover the positions likewise, record why
+in `events`, leave the dead man's switch armed when orders may remain and no protective stop
+rests (Kraken then cancels them; a resting protective stop disarms it, the entries expire by
+themselves: GTD) — never half-alive. Imports: anything (composition root).
 """
 
 from __future__ import annotations
@@ -17,19 +19,17 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from krakenbot.app.contract import StackLike
+from krakenbot.app.daemon_report import daemon_report
 from krakenbot.app.deadman import DeadMansSwitch, DmsState
 from krakenbot.app.exitcodes import RunExit
+from krakenbot.app.outcomes import describe, first_leaf, stop_problems
 from krakenbot.app.status_model import (
     StatusReport,
-    amount_decimals,
-    from_engine_health,
     jsonable,
-    price_places,
 )
 from krakenbot.clock import Clock
 from krakenbot.domain.enums import ConnectionState
@@ -97,6 +97,7 @@ class Daemon:
         self.phase = "websocket"
         # Notification counters by target kind, for the status report (app/observers.py).
         self.notifications: Callable[[], dict[str, dict[str, int]]] = dict
+        self._dms_task: asyncio.Task[None] | None = None
 
     def add_job(self, name: str, job: Callable[[asyncio.Event], Awaitable[None]]) -> None:
         """Another task for the group; `job(done)` must return once `done` is set."""
@@ -129,7 +130,7 @@ class Daemon:
             async with asyncio.timeout(timeout_s):
                 await self.stack.emergency_stop(reason)
         except Exception as exc:  # `stop --cancel-all` cancels directly through REST anyway
-            logger.error("emergency stop failed", extra={"error": _describe(exc)})
+            logger.error("emergency stop failed", extra={"error": describe(exc)})
             return False
         return True
 
@@ -138,40 +139,8 @@ class Daemon:
         return self._stop.is_set()
 
     def report(self) -> StatusReport:
-        dms_state = self.dms.state.value if self.dms else None
-        trigger = self.dms.trigger_time if self.dms else None
-        try:
-            health = self.stack.health()
-            healthy = self.stack.healthy()
-        except Exception as exc:  # the report must answer even when the engine is broken
-            return StatusReport(
-                running=True,
-                source="daemon",
-                pid=os.getpid(),
-                mode=self.config.mode,
-                started_ns=self.started_ns,
-                last_error=f"health unavailable: {exc}",
-                healthy=False,
-                stopping=self.stopping,
-                dms_state=dms_state,
-                dms_trigger_time=trigger,
-                data_files=self.data_files,
-            )
-        return from_engine_health(
-            health,
-            now_ns=self.clock.now_ns(),
-            pid=os.getpid(),
-            mode=self.config.mode,
-            started_ns=self.started_ns,
-            healthy=healthy,
-            dms_state=dms_state,
-            dms_trigger_time=trigger,
-            data_files=self.data_files,
-            stopping=self.stopping,
-            decimals=amount_decimals(self.stack.instruments),
-            price_decimals=price_places(self.stack.instruments),
-            notifications=self.notifications(),
-        )
+        """What `status` and `/health` show of this daemon (app/daemon_report.py)."""
+        return daemon_report(self)
 
     # ------------------------------------------------------------------ run
     async def run(self) -> RunOutcome:
@@ -182,7 +151,9 @@ class Daemon:
                     tg.create_task(self._service(name, fn), name=f"service:{name}")
                 if self.dms is not None:
                     # Refreshed until a stop is requested, never after (disabled at the end).
-                    tg.create_task(self._guard("dead man's switch", self.dms.run(self._stop)))
+                    self._dms_task = tg.create_task(
+                        self._guard("dead man's switch", self.dms.run(self._stop))
+                    )
                 tg.create_task(self._guard("periodic jobs", self._periodic()))
                 tg.create_task(self._guard("start-up", self._startup_watch()))
                 for name, job in self._extra:
@@ -191,7 +162,7 @@ class Daemon:
                     tg.create_task(self._guard("duration", self._duration(self.config.duration_s)))
                 tg.create_task(self._guard("shutdown", self._stopper()))
         except* Exception as group:
-            failure = _first_leaf(group)
+            failure = first_leaf(group, ComponentFailedError)
         if failure is None:
             return await self._finish_clean()
         return await self._safe_stop(failure)
@@ -202,7 +173,7 @@ class Daemon:
         except ComponentFailedError:
             raise
         except Exception as exc:
-            raise ComponentFailedError(name, _describe(exc), self._fail_exit(name)) from exc
+            raise ComponentFailedError(name, describe(exc), self._fail_exit(name)) from exc
         if not self._stop.is_set():
             raise ComponentFailedError(name, "ended unexpectedly", self._fail_exit(name))
 
@@ -221,7 +192,7 @@ class Daemon:
         except ComponentFailedError:
             raise
         except Exception as exc:
-            raise ComponentFailedError(name, _describe(exc), self._fail_exit(name)) from exc
+            raise ComponentFailedError(name, describe(exc), self._fail_exit(name)) from exc
 
     async def _wait_done(self, seconds: float) -> bool:
         """Sleep up to `seconds` (real time); True when the daemon is done."""
@@ -292,21 +263,47 @@ class Daemon:
         await self._stop.wait()
         try:
             async with asyncio.timeout(self.config.shutdown_timeout_s + 5):
-                self.shutdown_report = await self.stack.shutdown(self.config.shutdown_timeout_s)
+                self.shutdown_report = await self.stack.shutdown(
+                    self.config.shutdown_timeout_s, self._disarm_switch()
+                )
         finally:
             self._done.set()
 
+    def _disarm_switch(self) -> Callable[[], Awaitable[bool]] | None:
+        """What the shutdown awaits before it places a protective stop: the dead man's
+        switch disabled (Kraken's CancelAllOrdersAfter would cancel the stop too), once its
+        refresh loop has ended (no arm of it may land after the disarm)."""
+        dms, loop = self.dms, self._dms_task
+        if dms is None:
+            return None
+
+        async def disarm() -> bool:
+            if loop is not None and not loop.done():
+                await asyncio.wait({loop}, timeout=5.0)
+            return await dms.disable()
+
+        return disarm
+
     # ------------------------------------------------------------------ endings
     async def _finish_clean(self) -> RunOutcome:
+        """Exit 0, unless a position is left without its protective stop at the exchange
+        (or the switch that would cancel one may still be armed): then exit 1."""
         reason = self.stop_reason or "stopped"
+        report = self.shutdown_report
+        disarmed = True
         if self.dms is not None:
-            await self.dms.disable()
+            disarmed = await self.dms.disable() or await self.dms.disable()
+        problems = stop_problems(report, disarmed=disarmed)
+        status = RunExit.FAILED if problems else RunExit.OK
+        if problems:
+            reason = f"{reason}; {'; '.join(problems)}"
+            logger.error("stopped, but a position is not protected: %s", "; ".join(problems))
         await self._record(
             "daemon_stopped",
-            {"reason": reason, "exit_status": 0, "shutdown": jsonable(self.shutdown_report)},
+            {"reason": reason, "exit_status": int(status), "shutdown": jsonable(report)},
         )
         await self._final_snapshot(stopped=True)
-        return RunOutcome(RunExit.OK, reason)
+        return RunOutcome(status, reason, "shutdown" if problems else None)
 
     async def _safe_stop(self, failure: BaseException) -> RunOutcome:
         component = failure.component if isinstance(failure, ComponentFailedError) else "daemon"
@@ -328,7 +325,9 @@ class Daemon:
         budget = self.config.shutdown_timeout_s
         try:
             async with asyncio.timeout(budget):
-                report = self.shutdown_report = await self.stack.shutdown(budget * 0.8)
+                report = self.shutdown_report = await self.stack.shutdown(
+                    budget * 0.8, self._disarm_switch()
+                )
             remaining = max(len(report.still_open), self.stack.health().open_orders)
         except Exception as exc:
             logger.error("safe stop could not finish cancelling", extra={"error": str(exc)})
@@ -372,25 +371,3 @@ class Daemon:
             await self.repo.set_state(STATUS_STATE_KEY, json.dumps(doc, sort_keys=True))
         except Exception as exc:
             logger.error("could not write the final status", extra={"error": str(exc)})
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _first_leaf(group: BaseExceptionGroup[Exception]) -> BaseException:
-    """The root cause in a (nested) exception group; ComponentFailedError preferred."""
-    leaves: list[BaseException] = []
-
-    def walk(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                walk(inner)
-        else:
-            leaves.append(exc)
-
-    walk(group)
-    for leaf in leaves:
-        if isinstance(leaf, ComponentFailedError):
-            return leaf
-    return leaves[0]

@@ -14,7 +14,8 @@ daemon still there → cancel again and verify that no order of krakenbot is ope
 A `run --sim` daemon's exchange is the simulator inside its own process: once the daemon is
 gone no order can remain there, and there is no real account to cancel or sell on.
 Exit (app.exitcodes.StopExit): 0 only when the daemon is gone and no open order of krakenbot
-remains (foreign orders do not count: they are not ours to cancel).
+remains (foreign orders do not count: they are not ours to cancel; nor, without
+`--cancel-all`, the protective stops the ledger names: they cover the positions a stop keeps).
 Imports: anything (composition root).
 """
 
@@ -44,6 +45,7 @@ from krakenbot.app.registry import DaemonEntry, is_running, read_entry
 from krakenbot.app.runtime import TOKEN_HEADER, read_token_file
 from krakenbot.clock import Clock, SystemClock
 from krakenbot.config import Settings
+from krakenbot.orders.protection import PROTECT_TAG
 from krakenbot.store import Database, LedgerRepository
 
 _POLL_S = 0.1
@@ -174,22 +176,23 @@ async def _cancel_all(settings: Settings, clock: Clock, result: StopResult) -> C
     return outcome
 
 
-async def _ledger_open(settings: Settings, clock: Clock) -> int | None:
+async def _ledger_open(settings: Settings, clock: Clock) -> list[tuple[str, str]] | None:
+    """(cl_ord_id, tag) of every order the ledger holds open."""
     if not settings.database_path.is_file():
-        return 0
+        return []
     try:
         db = await Database.open(settings.database_path)
     except Exception:
         return None
     try:
-        return len(await LedgerRepository(db, clock).open_orders())
+        return [(o.cl_ord_id, o.tag) for o in await LedgerRepository(db, clock).open_orders()]
     except Exception:
         return None
     finally:
         await db.close()
 
 
-async def _exchange_open(settings: Settings, clock: Clock) -> int | None:
+async def _exchange_open(settings: Settings, clock: Clock) -> list[str] | None:
     key = operator_key(settings)
     if key is None:
         return None
@@ -198,6 +201,24 @@ async def _exchange_open(settings: Settings, clock: Clock) -> int | None:
             return await open_orders_of_ours(client)
     except Exception:
         return None
+
+
+async def _remaining(settings: Settings, clock: Clock, result: StopResult) -> int | None:
+    """Open orders of krakenbot after a stop without --cancel-all, but the protective stops
+    the ledger names: positions are kept, and so is their cover (README: Graceful stop)."""
+    ledger = await _ledger_open(settings, clock)
+    protective = {c for c, tag in ledger or () if tag == PROTECT_TAG}
+    exchange = await _exchange_open(settings, clock)
+    if exchange is None and ledger is None:
+        return None
+    ours = exchange if exchange is not None else [c for c, _ in ledger or ()]
+    kept = [c for c in ours if c in protective]
+    if kept:
+        result.say(
+            f"{len(kept)} protective stop(s) of krakenbot stay at Kraken, covering its "
+            "position(s) (kept on purpose; `stop --cancel-all` removes them)"
+        )
+    return len(ours) - len(kept)
 
 
 async def stop_daemon(
@@ -250,10 +271,7 @@ async def stop_daemon(
     elif outcome is not None and outcome.error != "no key":
         result.open_orders = outcome.remaining
     elif settings is not None:
-        exchange = await _exchange_open(settings, clock)
-        result.open_orders = (
-            exchange if exchange is not None else await _ledger_open(settings, clock)
-        )
+        result.open_orders = await _remaining(settings, clock, result)
     return _verdict(result)
 
 

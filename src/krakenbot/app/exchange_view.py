@@ -156,10 +156,14 @@ def _split(listed: OrderList, prefix: str) -> tuple[list[str], list[str]]:
     return ours, foreign
 
 
-async def open_orders_of_ours(client: RestClient, prefix: str = DEFAULT_PREFIX) -> int:
-    """How many open orders on the account are krakenbot's (foreign ones do not count)."""
-    ours, _ = _split(await client.open_orders(), prefix)
-    return len(ours)
+async def open_orders_of_ours(client: RestClient, prefix: str = DEFAULT_PREFIX) -> list[str]:
+    """The client order ids of krakenbot's open orders on the account (foreign ones do not
+    count)."""
+    listed = await client.open_orders()
+    ours = [o.cl_ord_id or o.txid for o in listed if o.is_open and is_ours(o.cl_ord_id, prefix)]
+    return ours + [
+        u.cl_ord_id or u.order_id for u in listed.unreadable if is_ours(u.cl_ord_id, prefix)
+    ]
 
 
 async def cancel_all_verified(client: RestClient, prefix: str = DEFAULT_PREFIX) -> CancelAllOutcome:

@@ -12,10 +12,13 @@ from enum import IntEnum
 
 
 class RunExit(IntEnum):
-    """`krakenbot run`: 0 clean stop; 1 a component failed while running (safe-stopped)."""
+    """`krakenbot run`: 0 clean stop; 1 a component failed while running (safe-stopped) or
+    a position was left without its protective stop."""
 
     OK = 0
-    FAILED = 1  # a running component failed: orders cancelled where possible, reason in events
+    # A running component failed (orders cancelled where possible, reason in events), or a
+    # stop left a position without its protective stop at the exchange.
+    FAILED = 1
     SETTINGS = 2
     LOCKED = 3
     DATABASE = 4

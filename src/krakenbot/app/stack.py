@@ -8,8 +8,9 @@ endpoints), `live=False` builds `PaperVenue` (public data only, no keys). Everyt
 runs the same code either way.
 
 Start-up (each step named in a `StartupError` if it fails): REST SystemStatus, AssetPairs
-for the configured pairs, the account balances (live), the ledger load, and a full
-reconciliation against the venue before any order can be placed.
+for the configured pairs, the account balances (live), the import of the order journal (the
+orders a safe stop could not write to the ledger: store/orderjournal.py), the ledger load,
+and a full reconciliation against the venue before any order can be placed.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from krakenbot.resilience.breaker import CircuitBreaker
 from krakenbot.risk.breaker import BreakerPolicy
 from krakenbot.risk.gate import RiskGate
 from krakenbot.risk.limits import BreakerLimits, RiskLimits
+from krakenbot.store.orderjournal import FileOrderJournal, import_order_journal, journal_paths
 from krakenbot.strategy.base import Strategy
 from krakenbot.strategy.loader import load_strategies
 
@@ -127,10 +129,14 @@ class TradingStack:
         for session in self._sessions.values():
             session.stop()
 
-    async def shutdown(self, timeout_s: float) -> ShutdownReport:
-        """Cancel our open orders (through the gate), confirm by lookup (bounded)."""
+    async def shutdown(
+        self, timeout_s: float, disarm: Callable[[], Awaitable[bool]] | None = None
+    ) -> ShutdownReport:
+        """Cancel our open orders (through the gate), confirm by lookup, put every
+        position under its protective stop (`disarm`, the dead man's switch's, awaited
+        before a stop is placed), bounded: engine/shutdown.py."""
         self.request_stop("shutdown")
-        return await self.engine.shutdown(timeout_s)
+        return await self.engine.shutdown(timeout_s, disarm)
 
     async def emergency_stop(self, reason: str) -> None:
         """Trading HALTED (persisted) and every order of ours cancelled, through the risk gate."""
@@ -339,10 +345,20 @@ async def open_stack(
             config=engine_config,
             started_ns=clock.now_ns(),
         )
+        journal = FileOrderJournal(journal_paths(settings.database_path, user_state_dir()))
         engine = EngineRunner(
-            core, venue=venue, feed=feed, repo=repo, clock=clock, breaker=rest.breaker
+            core,
+            venue=venue,
+            feed=feed,
+            repo=repo,
+            clock=clock,
+            breaker=rest.breaker,
+            journal=journal,
         )
         built = engine
+        # Orders a safe stop could record only in the order journal (its ledger failing)
+        # become ledger rows before the ledger is loaded and reconciled.
+        await _step("ledger", import_order_journal(repo, journal.paths))
         await _step("ledger", engine.load())
         if await engine.reconcile("start-up") < 0:
             raise StartupError("reconcile", engine.health().last_error or "reconciliation failed")

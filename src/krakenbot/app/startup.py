@@ -35,6 +35,7 @@ from krakenbot.net.rest_core import key_state_dir
 from krakenbot.store import Database, LedgerRepository, migrate
 from krakenbot.store.lock_wait import LOCK_WAIT_S, is_lock_error
 from krakenbot.store.migrations import MigrationResult
+from krakenbot.store.orderjournal import journal_paths
 
 logger = logging.getLogger(__name__)
 
@@ -185,9 +186,10 @@ def register_daemon(
 
 
 def fresh_sim_database(path: Path) -> None:
-    """Remove the previous `--sim` ledger; StartupStepError(database, exit 4) if we cannot."""
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        target = path.with_name(path.name + suffix)
+    """Remove the previous `--sim` ledger (and its order journal: its orders were on the
+    simulator that ended with it); StartupStepError(database, exit 4) if we cannot."""
+    targets = [path.with_name(path.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+    for target in (*targets, *journal_paths(path, user_state_dir())):
         try:
             target.unlink()
         except FileNotFoundError:

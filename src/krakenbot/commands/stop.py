@@ -3,7 +3,8 @@
 Owns: the command's arguments and report; finding the daemon is krakenbot.app.discover (from
 any folder, whatever its mode: `--sim` and `--data-dir` only filter), the work is
 krakenbot.app.emergency.stop_daemon.
-Exit status (app.exitcodes.StopExit): 0 the daemon is gone and no open order remains;
+Exit status (app.exitcodes.StopExit): 0 the daemon is gone and no open order remains (the
+protective stops covering its positions excepted, unless --cancel-all);
 1 the daemon is gone but open orders remain or could not be checked; 2 bad settings;
 3 the daemon is still running; 4 nothing done: several daemons run (or none matches the
 options while others run) — name one with --data-dir.

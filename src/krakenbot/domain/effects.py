@@ -34,12 +34,16 @@ from krakenbot.domain.order import Order
 
 @dataclass(frozen=True, slots=True)
 class PersistOrder:
-    """Commit a new order row (status pending_new) before anything is sent."""
+    """Commit a new order row (status pending_new) before anything is sent. `journal`: the
+    ledger cannot be written (a shutdown after a ledger failure), so the order is appended
+    to the order journal instead — a small fsynced file the next start-up imports into the
+    ledger before reconciling (store/orderjournal.py)."""
 
     command: PlaceOrder
     tag: str
     reduces_position: bool
     created_ns: int
+    journal: bool = False
     blocks_send: ClassVar[bool] = True
 
 

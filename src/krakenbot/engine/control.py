@@ -3,8 +3,9 @@ what the runner loaded, fetched or carried out. Part of `EngineCore` (engine/cor
 into its type → handler table as `INPUT_HANDLERS`; each is `handler(core, event, out)`.
 
 Owns: start-up restore, stop, operator intents and trading state, the emergency's two steps
-and shutdown's cancels, send and write outcomes, the runner's conditions (ledger failing,
-breaker admitting) and the end of a reconciliation run (balances held against ours).
+and shutdown's cancels and protective stops (`CoverPositions`), send and write outcomes,
+the runner's conditions (ledger failing, breaker admitting) and the end of a reconciliation
+run (balances held against ours).
 Imports: domain, engine, risk. Pure and synchronous.
 """
 
@@ -15,11 +16,14 @@ from typing import TYPE_CHECKING
 
 from krakenbot.domain.effects import Effect, RecordEvent, ReportError, RequestReconcile
 from krakenbot.domain.enums import TradingState
+from krakenbot.domain.order import Order
+from krakenbot.engine import cover
 from krakenbot.engine.flatten import plan_flatten
 from krakenbot.engine.inputs import (
     CancelOurs,
     Conditions,
     Corrections,
+    CoverPositions,
     EmergencyStop,
     FlattenRequested,
     LedgerLoaded,
@@ -128,8 +132,18 @@ def listed(core: EngineCore, event: OpenOrdersListed, out: Out) -> None:
 
 def cancel_ours(core: EngineCore, event: CancelOurs, out: Out) -> None:
     """Shutdown: every live order of ours but the protective stops (positions are kept,
-    and so is their cover)."""
-    core.manager.cancel_all_ours(event.reason, core.risk_context(), out, spare=is_protective)
+    and so is their cover) and the ones it spares for now (exits standing in for a stop)."""
+    spare = event.spare
+
+    def spared(order: Order) -> bool:
+        return is_protective(order) or order.cl_ord_id in spare
+
+    core.manager.cancel_all_ours(event.reason, core.risk_context(), out, spare=spared)
+
+
+def cover_positions(core: EngineCore, event: CoverPositions, out: Out) -> None:
+    """Shutdown: every position that keeps no protective stop gets one."""
+    cover.final(core, out, gone=event.gone, journal=event.journal)
 
 
 def reconciled(core: EngineCore, event: Reconciled, out: Out) -> None:
@@ -169,6 +183,7 @@ INPUT_HANDLERS: dict[type, Callable[..., None]] = {
     EmergencyStop: emergency,
     OpenOrdersListed: listed,
     CancelOurs: cancel_ours,
+    CoverPositions: cover_positions,
     Reconciled: reconciled,
     WriteDone: write_done,
     WriteFailed: write_failed,

@@ -265,9 +265,12 @@ class EngineCore:
                 if tick_ns:
                     _stamp_tick(out, first, tick_ns)
 
-    def execute(self, intents: Sequence[Intent], out: Out, *, held: bool = True) -> None:
+    def execute(
+        self, intents: Sequence[Intent], out: Out, *, held: bool = True, journal: bool = False
+    ) -> None:
         """Submit strategy (or operator) intents in order, each through the gate; an exit
-        on a pair with a protective stop waits for the stop's cancel (`held`)."""
+        on a pair with a protective stop waits for the stop's cancel (`held`). `journal`:
+        a protective stop is recorded in the order journal, the ledger failing (shutdown)."""
         manager, protection = self.manager, self.protection
         if held:
             intents = protection.split(intents, self.registry.live())
@@ -282,12 +285,12 @@ class EngineCore:
             protective = intent.tag == PROTECT_TAG and protection.enabled
             if (self.stopped and not protective) or intent.symbol in self.refused:
                 continue
-            if manager.ledger_failing:
+            if manager.ledger_failing and not (journal and protective):
                 # It could not be persisted before sending anyway.
                 self.ledger_refusals += 1
                 continue
             halted_before = self.gate.loss_halted_day
-            decision = manager.submit(intent, ctx, out)
+            decision = manager.submit(intent, ctx, out, journal=journal and protective)
             protection.outcome(intent, decision, ctx.now_ns)
             if isinstance(decision, Denied):
                 if decision.rule is Rule.DAILY_LOSS and halted_before != self.gate.loss_halted_day:

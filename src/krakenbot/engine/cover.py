@@ -5,9 +5,11 @@ Owns: `protect(core, out)` — after every order report and timer tick: the prot
 refusals noted since (events kind `unprotected`: the operator should know), then what
 engine/protect.py decides to keep one protective stop per position in step with it (its
 intents go through the gate and the order manager like any other, `held=False`: they are
-never held back behind themselves); `holdings(core)`; and `switch_need(core)` / `need_check`,
-which emits `SwitchNeedChanged` whenever what the switch must cover changes (an entry of ours
-rests, a position needs its stop). Imports: domain, engine. Pure and synchronous.
+never held back behind themselves); `final(core, out, gone, journal)`, the shutdown's last
+word (every position that keeps no stop gets one: engine/shutdown.py); `holdings(core)`; and
+`switch_need(core)` / `need_check`, which emits `SwitchNeedChanged` whenever what the switch
+must cover changes (an entry of ours rests, a position needs its stop).
+Imports: domain, engine. Pure and synchronous.
 """
 
 from __future__ import annotations
@@ -35,11 +37,26 @@ def protect(core: EngineCore, out: Out) -> None:
             core.execute(intents, out, held=False)
 
 
-def holdings(core: EngineCore) -> Holdings:
+def final(core: EngineCore, out: Out, *, gone: frozenset[str], journal: bool) -> None:
+    """Shutdown: a protective stop for every position that keeps none, through the gate and
+    the order manager. `gone`: orders of ours the venue no longer lists (a strategy's exit
+    whose cancel was confirmed; the registry may not know yet when the ledger cannot take
+    the reports). `journal`: the ledger cannot be written, so each stop is recorded in the
+    order journal before it is sent (domain/effects.py `PersistOrder.journal`)."""
+    protection = core.protection
+    if not protection.enabled:  # after an emergency stop: no order of ours, stops included
+        return
+    intents = protection.final(core.now_ns, holdings(core, gone))
+    if intents:
+        core.execute(intents, out, held=False, journal=journal)
+
+
+def holdings(core: EngineCore, gone: frozenset[str] = frozenset()) -> Holdings:
     p = core.portfolio
     positions = p.positions()
     entries = {s: e for s in positions if (e := p.avg_entry(s)) is not None}
-    return Holdings(positions, entries, core.instruments, core.books, core.registry.live())
+    live = [o for o in core.registry.live() if o.cl_ord_id not in gone]
+    return Holdings(positions, entries, core.instruments, core.books, live)
 
 
 def switch_need(core: EngineCore) -> SwitchNeed:

@@ -5,7 +5,11 @@ write is awaited (through the `WatchedRepository`, so every outcome reaches the 
 watch); a write that fails comes back to the core as `WriteFailed` and, for an order's row or
 learning row, the order's `SendOrder` is skipped (persist-then-send: never sent without its
 row); a write the core waits for (`needs_ack`) comes back as `WriteDone`. The core's answer
-to such an outcome is carried out at once, before the rest of the batch.
+to such an outcome is carried out at once, before the rest of the batch. A `PersistOrder`
+marked `journal` (a shutdown's protective stop while the ledger fails) is appended to the
+order journal (`ports.OrderJournal`) instead, with the same rule: not durable, not sent.
+While a stopping engine's ledger is failing, ledger writes fail at once (`WriteSkippedError`)
+rather than each waiting out SQLite's busy timeout inside the bounded shutdown.
 
 Sends (orders, cancels, amends) run as their own tasks, so a slow or ambiguous request never
 blocks the engine; what happened comes back as events through `post` (a refused or failed
@@ -55,7 +59,13 @@ from krakenbot.engine.core import STATE_KEY
 from krakenbot.engine.inputs import EngineInput, SendFinished, VenueFatal, WriteDone, WriteFailed
 from krakenbot.engine.observe import EngineObserver
 from krakenbot.engine.protect import SwitchNeed
-from krakenbot.errors import AmbiguousOrderError, FatalExchangeError, RejectedError, TransientError
+from krakenbot.errors import (
+    AmbiguousOrderError,
+    FatalExchangeError,
+    KrakenbotError,
+    RejectedError,
+    TransientError,
+)
 from krakenbot.orders.fsm import place_command
 from krakenbot.resilience.breaker import CircuitOpenError
 
@@ -97,6 +107,7 @@ class Executor:
             if kind is FlagCancel and self._r.ledger.failing is not None:
                 continue  # best effort, and not while the ledger is failing
             try:
+                self._check_stopping(effect)
                 result = await write(self, effect)
             except Exception as exc:
                 logger.error(
@@ -142,11 +153,28 @@ class Executor:
             if effect.notice is not None and self.observer is not None:
                 self.observer.notice(effect)
 
+    def _check_stopping(self, effect: Effect) -> None:
+        """While a stopping engine's ledger is failing, its writes fail at once instead of
+        each waiting out SQLite's busy timeout (5 s on a locked ledger) within the bounded
+        shutdown: the next start-up's reconciliation rebuilds what they would have said.
+        The order journal is no ledger write."""
+        r = self._r
+        journal = isinstance(effect, PersistOrder) and effect.journal
+        if r.stop_requested and r.ledger.failing is not None and not journal:
+            raise WriteSkippedError("not tried: the ledger is failing and the engine stopping")
+
     # ------------------------------------------------------------------ ledger writes
     async def _persist(self, e: PersistOrder) -> object:
-        await self._r.repo.add_order(
-            e.command, tag=e.tag, reduces_position=e.reduces_position, created_ns=e.created_ns
-        )
+        tag, reduces, created = e.tag, e.reduces_position, e.created_ns
+        if not e.journal:
+            await self._r.repo.add_order(
+                e.command, tag=tag, reduces_position=reduces, created_ns=created
+            )
+            return None
+        journal = self._r.journal
+        if journal is None:
+            raise WriteSkippedError("the ledger is failing and there is no order journal")
+        await journal.record(e.command, tag=tag, reduces_position=reduces, created_ns=created)
         return None
 
     async def _learning(self, e: OpenLearningEntry) -> object:
@@ -291,6 +319,10 @@ class Executor:
     @property
     def in_flight(self) -> int:
         return len(self._tasks)
+
+
+class WriteSkippedError(KrakenbotError):
+    """A ledger write not even tried (see `Executor._check_stopping`)."""
 
 
 def _order_id(effect: object) -> str:

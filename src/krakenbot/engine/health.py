@@ -63,10 +63,14 @@ class EngineHealth:
 class ShutdownReport:
     cancels_sent: int  # our live orders we asked to cancel
     still_open: tuple[str, ...]  # cl_ord_ids still open (or unknown) when time ran out
-    clean: bool  # every cancel confirmed and the ledger flushed
+    clean: bool  # every cancel confirmed, the ledger flushed, every position covered
     detail: str = ""
     # Protective stops left resting on purpose: positions are kept, and so is their cover.
     kept: tuple[str, ...] = ()
+    placed: tuple[str, ...] = ()  # of `kept`: placed by this shutdown (in an exit's place)
+    # Symbols whose position has NO protective stop at the exchange after the shutdown
+    # (it could not be placed or recorded): the daemon's stop is then not a clean one.
+    uncovered: tuple[str, ...] = ()
 
 
 def report(runner: EngineRunner) -> EngineHealth:

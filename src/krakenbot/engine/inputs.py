@@ -143,10 +143,23 @@ class FlattenRequested:
 
 @dataclass(frozen=True, slots=True)
 class CancelOurs:
-    """Shutdown: cancel every live order of ours."""
+    """Shutdown: cancel every live order of ours but the protective stops and `spare`."""
 
     reason: str
     now_ns: int
+    spare: frozenset[str] = frozenset()  # cl_ord_ids left resting (for now)
+
+
+@dataclass(frozen=True, slots=True)
+class CoverPositions:
+    """Shutdown: a protective stop for every position that keeps none (engine/cover.py
+    `final`). `gone`: orders of ours the venue no longer lists; `journal`: record each stop
+    in the order journal before sending it (the ledger cannot be written)."""
+
+    reason: str
+    now_ns: int
+    gone: frozenset[str] = frozenset()
+    journal: bool = False
 
 
 EngineInput = (
@@ -163,6 +176,7 @@ EngineInput = (
     | EmergencyStop
     | OpenOrdersListed
     | CancelOurs
+    | CoverPositions
     | TradingStateRequested
     | FlattenRequested
 )

@@ -13,6 +13,10 @@ the exchange cancelled it before it ever rested (Kraken's engine validation, e.g
 insufficient funds, shows as pending → canceled). The pair is then unprotected: no new
 entries (rule `unprotected`) and the position is exited; the stop is tried again after
 `place_retry_s`. The pair is protected again once a stop rests, or once it is flat.
+
+At shutdown (engine/shutdown_cover.py): `needing` names the positions that need a stop,
+`stand_ins` the strategy exits holding a position's coins in place of its stop, and `final`
+the stops to place now (only new ones: a resting stop is never cancelled or shrunk then).
 """
 
 from __future__ import annotations
@@ -180,8 +184,14 @@ class Protection:
         """Does any position need a protective stop (the dead man's switch must then stay
         off: Kraken's CancelAllOrdersAfter would cancel the stop too)? Counted from the
         position alone: an exit of ours holding it now may be gone a moment later."""
+        return bool(self.needing(h))
+
+    def needing(self, h: Holdings) -> list[str]:
+        """The symbols whose position needs a protective stop (from the position alone,
+        whatever our live orders hold)."""
         stop_pct = self.tuning.protection.stop_pct
-        for symbol, qty in h.positions.items():
+        found: list[str] = []
+        for symbol, qty in sorted(h.positions.items()):
             instrument = h.instruments.get(symbol)
             if instrument is None:
                 continue
@@ -194,8 +204,39 @@ class Protection:
                 stop_pct=stop_pct,
             )
             if want is not None:
-                return True
-        return False
+                found.append(symbol)
+        return found
+
+    # ------------------------------------------------------------------ shutdown
+    def stand_ins(self, h: Holdings) -> list[str]:
+        """Our live sells (the strategy's exits) that hold a position's coins in place of
+        its protective stop: on a pair that needs a stop and has none live. A shutdown
+        cancels them only once the stop can be recorded (engine/shutdown.py)."""
+        guarded = {o.symbol for o in h.live if is_protective(o) and not o.cancel_requested}
+        bare = set(self.needing(h)) - guarded
+        return sorted(
+            o.cl_ord_id
+            for o in h.live
+            if o.symbol in bare and o.side is Side.SELL and not is_protective(o)
+        )
+
+    def final(self, now_ns: int, h: Holdings) -> list[Intent]:
+        """Shutdown: a protective stop for each position that has none. The exits that
+        waited for a stop's cancel will never be sent (the engine is stopping), a pause
+        after a refusal is not waited out (this is the last chance), and no exit of an
+        unprotected position is tried. Only new stops: the shutdown never cancels or
+        shrinks a stop that rests (a sell it cannot see gone yet would make it look too
+        big), it only adds protection."""
+        self.waiting.clear()
+        wanted = plan(
+            positions=h.positions,
+            entries=h.entries,
+            instruments=h.instruments,
+            live=h.live,
+            now_ns=now_ns,
+            config=self.tuning.protection,
+        )
+        return [i for i in wanted if isinstance(i, OrderIntent)]
 
 
 def entry_live(live: Sequence[Order]) -> bool:

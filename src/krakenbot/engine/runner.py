@@ -13,8 +13,10 @@ unhealthy and the core refuses new orders until a write succeeds again (which al
 a reconciliation); `run_ledger_watch` raises `LedgerUnwritableError` once writes have failed
 for `ledger_failure_grace_s` (the daemon's safe stop). What the core cannot see for itself
 (ledger failing, breaker admitting entries) is told to it as `Conditions` before an event
-whenever it changed. There are no mode checks here: live, sim and paper differ only in the
-`Venue` and `MarketFeed` the composition root injects.
+whenever it changed. The `OrderJournal` (optional) is where a shutdown records a protective
+stop the failing ledger cannot take (engine/shutdown_cover.py). There are no mode checks
+here: live, sim and paper differ only in the `Venue` and `MarketFeed` the composition root
+injects.
 Imports: domain, orders, risk, ports, resilience, engine. Must not import: net, store, app.
 """
 
@@ -30,18 +32,15 @@ from krakenbot.domain.commands import Intent
 from krakenbot.domain.effects import Effect, RecordEvent
 from krakenbot.domain.enums import TradingState
 from krakenbot.domain.events import Event
-from krakenbot.domain.order import OrderSnapshot
 from krakenbot.engine import health, shutdown
 from krakenbot.engine.core import LOSS_DAY_KEY, STATE_KEY, EngineCore, event_time
 from krakenbot.engine.executor import Executor
 from krakenbot.engine.health import EngineHealth, ShutdownReport
 from krakenbot.engine.inputs import (
     Conditions,
-    EmergencyStop,
     EngineInput,
     FlattenRequested,
     LedgerLoaded,
-    OpenOrdersListed,
     StopRequested,
     Submit,
     TradingStateRequested,
@@ -49,8 +48,9 @@ from krakenbot.engine.inputs import (
 from krakenbot.engine.ledger_watch import LedgerWatch, WatchedRepository
 from krakenbot.engine.protect import SwitchNeed
 from krakenbot.engine.reconciler import Reconciler
+from krakenbot.engine.shutdown_cover import Disarm
 from krakenbot.orders.registry import order_from_stored
-from krakenbot.ports import MarketFeed, Repository, Venue
+from krakenbot.ports import MarketFeed, OrderJournal, Repository, Venue
 from krakenbot.resilience.breaker import CircuitBreaker
 
 logger = logging.getLogger(__name__)
@@ -67,13 +67,12 @@ class EngineRunner:
         repo: Repository,
         clock: Clock,
         breaker: CircuitBreaker,
+        journal: OrderJournal | None = None,
     ) -> None:
         self.core = core
         self.config = cfg = core.config
-        self.venue = venue
-        self.feed = feed
-        self.clock = clock
-        self.breaker = breaker
+        self.venue, self.feed, self.clock, self.breaker = venue, feed, clock, breaker
+        self.journal = journal  # where a shutdown records a stop the ledger cannot take
         self.ledger = LedgerWatch(
             cfg.ledger_failure_grace_s,
             on_recovered=lambda: self.request_reconcile("ledger writable again"),
@@ -228,21 +227,14 @@ class EngineRunner:
 
     async def emergency_stop(self, reason: str) -> None:
         """HALTED (persisted), then cancel every order of ours on the account (through the
-        gate; never anyone else's); the outcome arrives as events, confirmed by reconciliation."""
-        await self.post(EmergencyStop(reason, self.clock.now_ns()))
-        await self.executor.wait_cancels(10.0)  # on their way before the listing
-        listed: tuple[OrderSnapshot, ...] | None
-        try:
-            listed = tuple(await self.venue.open_orders())
-        except Exception as exc:  # the cancels above are out; reconciliation follows
-            logger.error("emergency: could not list open orders", extra={"error": repr(exc)})
-            listed = None
-        await self.post(OpenOrdersListed(reason, listed, self.clock.now_ns()))
-        await self.executor.wait_cancels(10.0)
+        gate; never anyone else's): see engine/shutdown.py."""
+        await shutdown.emergency(self, reason)
 
-    async def shutdown(self, timeout_s: float) -> ShutdownReport:
-        """Cancel our live orders, confirm, settle the ledger: see engine/shutdown.py."""
-        return await shutdown.shutdown(self, timeout_s)
+    async def shutdown(self, timeout_s: float, disarm: Disarm | None = None) -> ShutdownReport:
+        """Cancel our live orders but the protective stops, put each position's stop back,
+        confirm, settle the ledger: see engine/shutdown.py (`disarm`: the dead man's
+        switch's, awaited before a stop is placed)."""
+        return await shutdown.shutdown(self, timeout_s, disarm)
 
     async def drain(self, timeout_s: float) -> None:
         """Wait (bounded) for the sends in flight; the rest is cut."""

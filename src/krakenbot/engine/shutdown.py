@@ -1,16 +1,23 @@
-"""The engine's orderly shutdown: cancel our live orders but the protective stops, confirm,
-settle the ledger.
+"""The engine's stops: the orderly shutdown and the emergency stop.
 
-Owns: `shutdown(runner, timeout_s)` — no new orders from now on; every live order of ours but
-the protective stops is cancelled through the gate (`CancelOurs`), confirmed by polling the
-venue's open orders (the streams may already be gone) and re-cancelled (idempotent) while any
-is still listed, then one reconciliation settles the ledger if anything happened since
-start-up's (a stop soon after start stays quick). Bounded by `timeout_s`; never raises.
+Owns: `shutdown(runner, timeout_s, disarm)` — no new orders from now on; every live order of
+ours but the protective stops is cancelled through the gate (`CancelOurs`), confirmed by
+polling the venue's open orders (the streams may already be gone) and re-cancelled
+(idempotent) while any is still listed; then every position is put under its protective
+stop (engine/shutdown_cover.py); then one reconciliation settles the ledger if anything
+happened since start-up's (a stop soon after start stays quick). Bounded by `timeout_s`;
+never raises. And `emergency(runner, reason)`: HALTED, every order of ours cancelled (the
+stops too), in two steps (the orders we know, then the ones the exchange lists).
 Imports: domain, orders, engine. Must not import: net, store, app.
 
 Positions are kept on a stop (README: "Positions are kept"), so their protective stops are
-kept too: a daemon that is not running leaves every position covered at Kraken. They are
-reported as `kept`, not as orders that failed to cancel.
+kept too: a daemon that is not running leaves every position covered at Kraken. A strategy's
+resting exit stands in for the stop while it rests (Kraken holds the coins for one sell at a
+time); the shutdown cancels it and places the stop in its place — recorded before it is
+sent, in the ledger or, when the ledger cannot be written, in the order journal — or, when
+neither can record it, leaves the exit resting (a reducing order is better than none). The
+report names the stops kept and placed and every position left without one (`uncovered`):
+the daemon then exits non-zero.
 """
 
 from __future__ import annotations
@@ -20,8 +27,11 @@ from typing import TYPE_CHECKING
 
 from krakenbot.domain.commands import CancelIntent
 from krakenbot.domain.enums import OrderStatus
+from krakenbot.domain.order import OrderSnapshot
+from krakenbot.engine import shutdown_cover
 from krakenbot.engine.health import ShutdownReport
-from krakenbot.engine.inputs import CancelOurs, Submit
+from krakenbot.engine.inputs import CancelOurs, EmergencyStop, OpenOrdersListed, Submit
+from krakenbot.engine.shutdown_cover import Disarm
 from krakenbot.orders.protection import is_protective
 
 if TYPE_CHECKING:
@@ -31,27 +41,23 @@ logger = logging.getLogger(__name__)
 _NS = 1_000_000_000
 
 
-async def shutdown(r: EngineRunner, timeout_s: float) -> ShutdownReport:
+async def shutdown(r: EngineRunner, timeout_s: float, disarm: Disarm | None) -> ShutdownReport:
     r.request_stop("shutdown")
     clock, core = r.clock, r.core
     deadline = clock.monotonic_ns() + int(timeout_s * _NS)
     sent = 0
     still: tuple[str, ...] = ()
     polled = False
+    cover = shutdown_cover.Cover()
     try:
+        prep = shutdown_cover.prepare(r)
         before = r.executor.cancels_sent
-        await r.post(CancelOurs("shutdown", clock.now_ns()))
+        await r.post(CancelOurs("shutdown", clock.now_ns(), prep.spare))
         sent = r.executor.cancels_sent - before
         await r.executor.drain(max(0.1, timeout_s / 3))
-        while True:
-            still = await _ours_still_open(r)
-            polled = True
-            if not still or clock.monotonic_ns() >= deadline:
-                break
-            await clock.sleep(min(0.5, max(0.01, timeout_s / 20)))
-            # Re-sent only after cancel_retry_s (idempotent).
-            intents = tuple(CancelIntent(cl_ord_id, "shutdown") for cl_ord_id in still)
-            await r.post(Submit(intents, clock.now_ns()))
+        still = await _confirm_cancelled(r, timeout_s, deadline, prep.spare)
+        polled = True
+        cover = await shutdown_cover.cover(r, prep, deadline, disarm)
         counts = core.counts
         busy = bool(sent or counts.orders or counts.fills)
         if busy and clock.monotonic_ns() < deadline and r.ledger.failing is None:
@@ -59,14 +65,10 @@ async def shutdown(r: EngineRunner, timeout_s: float) -> ShutdownReport:
             await r.reconcile("shutdown")
             still = _open_ours(r)
         await r.executor.drain(0.1)
-        detail = "all orders closed" if not still else f"{len(still)} order(s) still open"
-        kept = _kept(r)
-        if kept:
-            detail += f"; {len(kept)} protective stop(s) kept"
-        failing = r.ledger.failing
-        if failing is not None:
-            detail += f"; {failing.describe()}"
-        await r.repo.record_event("shutdown", {"cancels": str(sent), "detail": detail})
+        still = tuple(sorted({*still, *cover.left}))
+        detail = _detail(r, still, cover)
+        if r.ledger.failing is None:  # else it would only wait out the busy timeout
+            await r.repo.record_event("shutdown", {"cancels": str(sent), "detail": detail})
     except Exception as exc:
         logger.error("shutdown incomplete", extra={"error": repr(exc)})
         r.last_error = f"shutdown: {exc!r}"
@@ -74,8 +76,44 @@ async def shutdown(r: EngineRunner, timeout_s: float) -> ShutdownReport:
             # Unknown: count our live orders as open. With the ledger failing the
             # registry cannot be settled, so the venue's own answer is the better one.
             still = still or _open_ours(r)
-        return ShutdownReport(sent, still, False, f"shutdown failed: {exc!r}", _kept(r))
-    return ShutdownReport(sent, still, not still and r.ledger.failing is None, detail, kept)
+        uncovered = cover.uncovered if cover.checked else tuple(shutdown_cover.needing(r))
+        return ShutdownReport(
+            sent, still, False, f"shutdown failed: {exc!r}", _kept(r), cover.placed, uncovered
+        )
+    clean = not still and r.ledger.failing is None and not cover.uncovered
+    return ShutdownReport(sent, still, clean, detail, _kept(r), cover.placed, cover.uncovered)
+
+
+def _detail(r: EngineRunner, still: tuple[str, ...], cover: shutdown_cover.Cover) -> str:
+    detail = "all orders closed" if not still else f"{len(still)} order(s) still open"
+    kept = _kept(r)
+    if kept:
+        detail += f"; {len(kept)} protective stop(s) kept"
+        if cover.placed:
+            detail += f" ({len(cover.placed)} placed now)"
+    if cover.note:
+        detail += f"; {cover.note}"
+    if cover.uncovered:
+        detail += f"; NO protective stop for {', '.join(cover.uncovered)}"
+    failing = r.ledger.failing
+    if failing is not None:
+        detail += f"; {failing.describe()}"
+    return detail
+
+
+async def _confirm_cancelled(
+    r: EngineRunner, timeout_s: float, deadline: int, spare: frozenset[str]
+) -> tuple[str, ...]:
+    """Poll until none of the cancelled orders is listed (re-cancelling; idempotent)."""
+    clock = r.clock
+    while True:
+        still = await _ours_still_open(r, spare)
+        if not still or clock.monotonic_ns() >= deadline:
+            return still
+        await clock.sleep(min(0.5, max(0.01, timeout_s / 20)))
+        # Re-sent only after cancel_retry_s (idempotent).
+        intents = tuple(CancelIntent(cl_ord_id, "shutdown") for cl_ord_id in still)
+        await r.post(Submit(intents, clock.now_ns()))
 
 
 def _open_ours(r: EngineRunner) -> tuple[str, ...]:
@@ -86,8 +124,12 @@ def _kept(r: EngineRunner) -> tuple[str, ...]:
     return tuple(o.cl_ord_id for o in r.core.registry.live() if is_protective(o))
 
 
-async def _ours_still_open(r: EngineRunner) -> tuple[str, ...]:
-    live = {o.cl_ord_id: o for o in r.core.registry.live() if not is_protective(o)}
+async def _ours_still_open(r: EngineRunner, spare: frozenset[str]) -> tuple[str, ...]:
+    live = {
+        o.cl_ord_id: o
+        for o in r.core.registry.live()
+        if not is_protective(o) and o.cl_ord_id not in spare
+    }
     if not live:
         return ()
     try:
@@ -101,3 +143,18 @@ async def _ours_still_open(r: EngineRunner) -> tuple[str, ...]:
     # An order still pending locally and not listed may be in flight: keep waiting.
     pending = {c for c, o in live.items() if o.status is OrderStatus.PENDING_NEW}
     return tuple(sorted(found | (pending - found)))
+
+
+async def emergency(r: EngineRunner, reason: str) -> None:
+    """HALTED (persisted), then cancel every order of ours on the account (through the
+    gate; never anyone else's); the outcome arrives as events, confirmed by reconciliation."""
+    await r.post(EmergencyStop(reason, r.clock.now_ns()))
+    await r.executor.wait_cancels(10.0)  # on their way before the listing
+    listed: tuple[OrderSnapshot, ...] | None
+    try:
+        listed = tuple(await r.venue.open_orders())
+    except Exception as exc:  # the cancels above are out; reconciliation follows
+        logger.error("emergency: could not list open orders", extra={"error": repr(exc)})
+        listed = None
+    await r.post(OpenOrdersListed(reason, listed, r.clock.now_ns()))
+    await r.executor.wait_cancels(10.0)

@@ -111,8 +111,11 @@ class OrderManager:
         self.last_denial: Denied | None = None
 
     # ------------------------------------------------------------------ commands down
-    def submit(self, intent: OrderIntent, ctx: RiskContext, out: Out) -> Decision:
-        """Gate, then persist and send (as effects, in that order). Returns the verdict."""
+    def submit(
+        self, intent: OrderIntent, ctx: RiskContext, out: Out, *, journal: bool = False
+    ) -> Decision:
+        """Gate, then persist and send (as effects, in that order). Returns the verdict.
+        `journal`: persisted to the order journal, not the ledger (`PersistOrder.journal`)."""
         decision = self.gate.check(intent, ctx)
         if isinstance(decision, Denied):
             self.denied(decision, ctx.now_ns, out)
@@ -130,7 +133,7 @@ class OrderManager:
         command = place_command(order, self.config.order_deadline_s, expire_s)
         # Persist-then-send: the row is committed before anything leaves the process, so a
         # crash after this point leaves a pending_new row that reconciliation resolves.
-        out.append(PersistOrder(command, intent.tag, intent.reduces_position, now))
+        out.append(PersistOrder(command, intent.tag, intent.reduces_position, now, journal))
         # Marked before the registry shows the order: a reconciliation must never see it as
         # "not sent" while its send is pending or running.
         self.sending.add(cl_ord_id)

@@ -15,14 +15,17 @@ import pytest
 from tests.instruments import XLM
 
 from krakenbot.app.daemon import STATUS_STATE_KEY, Daemon, DaemonConfig
+from krakenbot.app.deadman import DeadMansSwitch, DmsState
 from krakenbot.app.exitcodes import RunExit
 from krakenbot.app.health_server import HealthServer
 from krakenbot.app.runtime import TOKEN_HEADER
 from krakenbot.clock import SystemClock
-from krakenbot.domain.enums import ConnectionState, TradingState
+from krakenbot.domain.enums import ConnectionState, SystemState, TradingState
 from krakenbot.domain.instrument import Instrument
+from krakenbot.domain.sections import DeadManSwitchSection
 from krakenbot.engine.health import EngineHealth, ShutdownReport
 from krakenbot.engine.protect import SwitchNeed
+from krakenbot.errors import TransientError
 from krakenbot.net.rest_client import RestClient
 from krakenbot.resilience.breaker import BreakerState
 from krakenbot.store import LedgerRepository, open_ledger
@@ -39,6 +42,10 @@ class ScriptedStack:
     writes: list[tuple[str, str | None]] = field(default_factory=list)  # to its ledger watch
     # Per write: how long before its outcome was reported it was attempted (None: unknown).
     attempted_s_before: list[float | None] = field(default_factory=list)
+    # What its shutdown reports; `place_stop`: it places a protective stop (disarming first).
+    report: ShutdownReport = field(default_factory=lambda: ShutdownReport(1, (), True))
+    place_stop: bool = False
+    disarmed: list[bool] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def services(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
@@ -57,9 +64,13 @@ class ScriptedStack:
         self.stop_reason = self.stop_reason or reason
         self._stop.set()
 
-    async def shutdown(self, timeout_s: float) -> ShutdownReport:
+    async def shutdown(
+        self, timeout_s: float, disarm: Callable[[], Awaitable[bool]] | None = None
+    ) -> ShutdownReport:
         self.shutdowns.append(timeout_s)
-        return ShutdownReport(cancels_sent=1, still_open=(), clean=True)
+        if self.place_stop and disarm is not None:
+            self.disarmed.append(await disarm())
+        return self.report
 
     async def emergency_stop(self, reason: str) -> None:
         self.emergencies.append(reason)
@@ -240,3 +251,82 @@ async def test_a_failed_status_snapshot_goes_to_the_ledger_watch_not_to_a_crash(
     # The watch's clock starts when the write was attempted, not when it gave up.
     before = stack.attempted_s_before[0]
     assert before is not None and before >= 0.1
+
+
+async def test_a_stop_that_leaves_a_position_unprotected_exits_1(repo: LedgerRepository) -> None:
+    stack = ScriptedStack()
+    stack.report = ShutdownReport(1, (), False, "no stop", uncovered=("XLM/USD",))
+    daemon = _daemon(stack, repo, duration_s=0.2)
+    async with asyncio.timeout(10):
+        outcome = await daemon.run()
+    assert outcome.exit_status is RunExit.FAILED and "XLM/USD" in outcome.reason
+    [stopped] = await repo.events("daemon_stopped")
+    assert stopped.payload["exit_status"] == 1
+    shutdown = stopped.payload["shutdown"]
+    assert isinstance(shutdown, dict) and shutdown["uncovered"] == ["XLM/USD"]
+
+
+@dataclass
+class CancelAfter:
+    """Kraken's CancelAllOrdersAfter as the switch uses it; `refuse_off` fails timeout 0."""
+
+    refuse_off: bool = False
+    sent: list[int] = field(default_factory=list)
+
+    async def cancel_all_orders_after(self, timeout_s: int) -> Armed:
+        self.sent.append(timeout_s)
+        if timeout_s == 0 and self.refuse_off:
+            raise TransientError("EService:Unavailable")
+        return Armed("2026-01-01T00:01:00Z" if timeout_s else "")
+
+    async def system_status(self) -> Status:
+        return Status(SystemState.ONLINE)
+
+
+@dataclass(frozen=True)
+class Armed:
+    trigger_time: str
+
+
+@dataclass(frozen=True)
+class Status:
+    status: SystemState
+
+
+def _switch(api: CancelAfter, need: SwitchNeed) -> DeadMansSwitch:
+    return DeadMansSwitch(
+        api,
+        DeadManSwitchSection(timeout_s=60, refresh_s=20),
+        healthy=lambda: True,
+        clock=SystemClock(),
+        need=lambda: need,
+    )
+
+
+async def test_the_switch_is_disarmed_before_the_shutdown_places_a_stop(
+    repo: LedgerRepository,
+) -> None:
+    api = CancelAfter()
+    stack = ScriptedStack(place_stop=True)
+    stack.report = ShutdownReport(1, (), True, "placed", kept=("kbstop",), placed=("kbstop",))
+    daemon = _daemon(stack, repo, duration_s=0.3)
+    daemon.dms = _switch(api, SwitchNeed(entry=True, protection=False))  # armed meanwhile
+    async with asyncio.timeout(10):
+        outcome = await daemon.run()
+    assert outcome.exit_status is RunExit.OK
+    assert stack.disarmed == [True] and api.sent[0] == 60 and api.sent[-1] == 0
+    assert daemon.dms.state is DmsState.OFF
+
+
+async def test_a_switch_that_cannot_be_disarmed_over_a_kept_stop_exits_1(
+    repo: LedgerRepository,
+) -> None:
+    api = CancelAfter(refuse_off=True)
+    stack = ScriptedStack(place_stop=True)
+    stack.report = ShutdownReport(1, (), True, "kept", kept=("kbstop",))
+    daemon = _daemon(stack, repo, duration_s=0.3)
+    daemon.dms = _switch(api, SwitchNeed(entry=True, protection=False))
+    async with asyncio.timeout(10):
+        outcome = await daemon.run()
+    assert outcome.exit_status is RunExit.FAILED and "dead man's switch" in outcome.reason
+    assert stack.disarmed == [False] and api.sent.count(0) == 3  # at the stop, then twice

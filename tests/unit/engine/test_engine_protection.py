@@ -14,17 +14,15 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from enginekit import paper_engine, xlm_top
+from enginekit import Kit, NoStops, paper_engine, xlm_top
 from tests.instruments import XLM
 
 from krakenbot.clock import ManualClock
-from krakenbot.domain.commands import OrderIntent, PlaceOrder
+from krakenbot.domain.commands import OrderIntent
 from krakenbot.domain.enums import OrderStatus, OrderType, Side, TimeInForce, TradingState
-from krakenbot.domain.events import BookTop, PriceLevel, TimerTick
-from krakenbot.domain.order import Order
+from krakenbot.domain.events import BookTop, PriceLevel
 from krakenbot.engine.protect import SwitchNeed
 from krakenbot.engine.runner import EngineRunner as Engine
-from krakenbot.errors import RejectedError
 from krakenbot.orders.protection import PROTECT_TAG
 from krakenbot.paper.venue import PaperVenue
 from krakenbot.risk.decision import Rule
@@ -32,94 +30,6 @@ from krakenbot.store import LedgerRepository, open_ledger
 
 SYM = "XLM/USD"
 S = 1_000_000_000
-
-
-class Kit:
-    def __init__(
-        self, engine: Engine, venue: PaperVenue, repo: LedgerRepository, clock: ManualClock
-    ) -> None:
-        self.engine, self.venue, self.repo, self.clock = engine, venue, repo, clock
-
-    async def settle(self) -> None:
-        """Let every send finish and every venue report reach the engine."""
-        for _ in range(20):
-            await self.engine.drain(1.0)
-            queue = self.venue._queue
-            if queue.empty():
-                return
-            while not queue.empty():
-                await self.engine.post(queue.get_nowait())
-
-    async def book(self, bid: str, ask: str) -> None:
-        book = xlm_top(self.clock.now_ns(), bid, ask)
-        self.venue.on_book(book)
-        await self.engine.post(book)
-        await self.settle()
-
-    async def thin_book(self, bid: str, ask: str, ask_qty: str) -> None:
-        """A book whose best ask (at or below our bid) shows only `ask_qty`."""
-        now = self.clock.now_ns()
-        book = BookTop(
-            SYM,
-            (PriceLevel(D(bid), D("100")),),
-            (PriceLevel(D(ask), D(ask_qty)),),
-            True,
-            now,
-            now,
-        )
-        self.venue.on_book(book)
-        await self.engine.post(book)
-        await self.settle()
-
-    async def thin_book_bid(self, bid: str, bid_qty: str) -> None:
-        """A book whose best bid shows only `bid_qty` (an IOC sell takes no more)."""
-        now = self.clock.now_ns()
-        book = BookTop(
-            SYM,
-            (PriceLevel(D(bid), D(bid_qty)),),
-            (PriceLevel(D(bid) + D("0.001"), D("100")),),
-            True,
-            now,
-            now,
-        )
-        self.venue.on_book(book)
-        await self.engine.post(book)
-        await self.settle()
-
-    async def tick(self, seconds: float = 1.0) -> None:
-        self.clock.advance(seconds)
-        await self.engine.post(TimerTick(self.clock.now_ns()))
-        await self.settle()
-
-    async def buy(self, qty: str, price: str) -> None:
-        intent = OrderIntent(SYM, Side.BUY, OrderType.LIMIT, D(qty), D(price), post_only=True)
-        await self.engine.submit([intent])
-        await self.settle()
-
-    async def sell_ioc(self, qty: str, price: str, tag: str = "stop_loss") -> None:
-        intent = OrderIntent(
-            SYM,
-            Side.SELL,
-            OrderType.LIMIT,
-            D(qty),
-            D(price),
-            time_in_force=TimeInForce.IOC,
-            reduces_position=True,
-            tag=tag,
-        )
-        await self.engine.submit([intent])
-        await self.settle()
-
-    def stops(self) -> list[Order]:
-        return [o for o in self.engine.core.registry.live() if o.tag == PROTECT_TAG]
-
-    async def long(self, qty: str = "30") -> Order:
-        """An entry at 0.289 that fills; returns the protective stop that follows."""
-        await self.book("0.289", "0.291")
-        await self.buy(qty, "0.289")
-        await self.book("0.287", "0.288")  # the market trades through the bid: filled
-        [stop] = self.stops()
-        return stop
 
 
 @pytest.fixture
@@ -258,15 +168,6 @@ async def test_a_restart_finds_the_stop_resting_and_places_no_second(kit: Kit) -
     assert [o.cl_ord_id for o in again.stops()] == [stop.cl_ord_id]
     listed = [o for o in await kit.venue.open_orders() if o.order_type is OrderType.STOP_LOSS]
     assert [o.cl_ord_id for o in listed] == [stop.cl_ord_id]
-
-
-class NoStops(PaperVenue):
-    """Kraken refuses the protective stop (say the funds are held elsewhere)."""
-
-    async def place(self, command: PlaceOrder) -> None:
-        if command.order_type is OrderType.STOP_LOSS:
-            raise RejectedError("EOrder:Insufficient funds", endpoint="AddOrder")
-        await super().place(command)
 
 
 @pytest.fixture

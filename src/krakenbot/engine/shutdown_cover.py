@@ -1,0 +1,275 @@
+"""The shutdown's last word on positions: each one ends under its protective stop at Kraken.
+
+Owns: `prepare(runner)` (before the shutdown's cancels: which positions lack an active stop,
+and which exits standing in for one must rest until a stop can be recorded), `cover(runner,
+prep, deadline, disarm)` (place the missing stops and check, against the venue's own list,
+that every position has one) and `needing(runner)`.
+Imports: domain, orders, engine. Must not import: net, store, app. The decisions are the
+core's (engine/cover.py `final`, engine/protect.py); this module only sequences them with
+the venue's answers.
+
+Kraken holds a position's coins for one sell at a time, so a strategy's resting exit stands
+in for the protective stop. The shutdown cancels the exit, confirms it is gone, and places the
+stop through the gate and the order manager, recorded before it is sent:
+* the ledger writable (the usual case): in the ledger, after one reconciliation that tells
+  the core what became of the exit (a fill shrinks the stop);
+* the ledger failing (the safe stop after LEDGER_FAILURE_GRACE_S): one more ledger write is
+  tried first (a locked ledger may be free again); if it fails, the exits are spared by the
+  first cancels, the order journal is tried (a probe record, fsynced), and only when it can
+  be written is the exit cancelled and the stop recorded there (`PersistOrder.journal`),
+  sent, and imported into the ledger at the next start-up (store/orderjournal.py);
+* neither writable: the exit keeps resting (a reducing order is better than nothing) and the
+  position is reported `uncovered`.
+A resting protective stop is never cancelled here. Before a stop is placed the dead man's
+switch is disarmed (`disarm`): Kraken's CancelAllOrdersAfter would cancel the stop too. A
+stop the venue refuses is tried again while time remains; whatever the venue does not list
+at the end is reported. Known limit: with the ledger failing, a fill of the exit during its
+cancel (or any fill the ledger could not take) is not in the core's position, so the stop
+may ask for more than is held and Kraken refuses it — reported `uncovered`, never hidden.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from krakenbot.domain.commands import CancelIntent
+from krakenbot.domain.enums import OrderStatus
+from krakenbot.domain.order import Order, OrderSnapshot
+from krakenbot.engine.cover import holdings
+from krakenbot.engine.inputs import CoverPositions, Submit
+from krakenbot.engine.services import LEDGER_PROBE_KEY
+from krakenbot.orders.protection import is_protective
+
+if TYPE_CHECKING:
+    from krakenbot.engine.runner import EngineRunner
+
+logger = logging.getLogger(__name__)
+_POLL_S = 0.1
+_PROBE_S = 1.0
+_ATTEMPTS = 3
+# The dead man's switch's disarm (app/deadman.py): True once Kraken confirmed timeout 0.
+Disarm = Callable[[], Awaitable[bool]]
+
+
+class Record(StrEnum):
+    """Where a new protective stop is recorded before it is sent."""
+
+    LEDGER = "ledger"
+    JOURNAL = "journal"
+
+
+@dataclass(frozen=True, slots=True)
+class Prep:
+    bare: tuple[str, ...] = ()  # symbols whose position has no active protective stop
+    spare: frozenset[str] = frozenset()  # exits the first cancels leave resting for now
+
+
+@dataclass(frozen=True, slots=True)
+class Cover:
+    placed: tuple[str, ...] = ()  # protective stops placed by this shutdown
+    uncovered: tuple[str, ...] = ()  # symbols whose position has no stop listed at the venue
+    left: tuple[str, ...] = ()  # exits left resting: no stop could be recorded
+    note: str = ""
+    checked: bool = False  # `uncovered` comes from the venue's list
+
+
+def needing(r: EngineRunner) -> list[str]:
+    """Symbols whose position needs a protective stop (nothing after an emergency stop,
+    which cancels the stops too)."""
+    core = r.core
+    return core.protection.needing(holdings(core)) if core.protection.enabled else []
+
+
+def prepare(r: EngineRunner) -> Prep:
+    core = r.core
+    if not core.protection.enabled:
+        return Prep()
+    h = holdings(core)
+    active = {o.symbol for o in h.live if is_protective(o) and not o.cancel_requested}
+    bare = tuple(s for s in core.protection.needing(h) if s not in active)
+    if r.ledger.failing is None:
+        return Prep(bare)
+    # The ledger failing, the stand-in exits wait until a stop can be recorded somewhere.
+    return Prep(bare, frozenset(core.protection.stand_ins(h)))
+
+
+async def cover(r: EngineRunner, prep: Prep, deadline: int, disarm: Disarm | None) -> Cover:
+    if not needing(r):
+        return Cover(checked=True)
+    placed: list[str] = []
+    notes: list[str] = []
+    left: tuple[str, ...] = ()
+    if prep.bare:
+        record = await _recordable(r)
+        if record is None:
+            left = tuple(sorted(prep.spare))
+            notes.append("no stop could be recorded (ledger and order journal unwritable)")
+        else:
+            await _cancel_spared(r, prep.spare, deadline)
+            if record is Record.LEDGER:
+                await r.reconcile("shutdown: before the protective stops")
+            else:
+                notes.append("protective stop(s) recorded in the order journal")
+            if disarm is not None and not await _disarmed(disarm):
+                notes.append("the dead man's switch could not be disarmed")
+            placed = await _place(r, deadline)
+    listed = await _listing(r)
+    if listed is None:
+        return Cover(tuple(placed), tuple(needing(r)), left, "; ".join(notes))
+    covered = _covered(r, listed)
+    uncovered = tuple(s for s in needing(r) if s not in covered)
+    return Cover(tuple(placed), uncovered, left, "; ".join(notes), checked=True)
+
+
+async def _recordable(r: EngineRunner) -> Record | None:
+    """Where a new stop can be recorded now: the ledger, else the order journal, else
+    nowhere (each tried with one small write)."""
+    if r.ledger.failing is None or await _ledger_back(r):
+        return Record.LEDGER
+    if r.journal is None:
+        return None
+    try:
+        await r.journal.probe()
+    except Exception as exc:
+        logger.error("shutdown: the order journal cannot be written", extra={"error": repr(exc)})
+        r.last_error = f"order journal: {exc!r}"
+        return None
+    return Record.JOURNAL
+
+
+async def _ledger_back(r: EngineRunner) -> bool:
+    """One more ledger write: a locked ledger may be free again (its success clears the
+    watch's failure). Waited for `_PROBE_S` at most — a locked SQLite file holds a write for
+    its 5 s busy timeout — and never cut: a late success only means the stops after it go
+    to the ledger again."""
+    probe: asyncio.Future[object] = asyncio.ensure_future(_probe(r))
+    r.inflight.add(probe)  # the ledger is not closed under it (`quiesce`)
+    probe.add_done_callback(r.inflight.discard)
+    probe.add_done_callback(_settled)
+    done, _ = await asyncio.wait({probe}, timeout=_PROBE_S)
+    return probe in done and not probe.cancelled() and probe.exception() is None
+
+
+async def _probe(r: EngineRunner) -> object:
+    await r.repo.set_state(LEDGER_PROBE_KEY, str(r.clock.now_ns()))
+    return None
+
+
+def _settled(task: asyncio.Future[object]) -> None:
+    """Its failure (the ledger watch has counted it) retrieved, and said."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("shutdown: the ledger still cannot be written")
+
+
+async def _cancel_spared(r: EngineRunner, spare: frozenset[str], deadline: int) -> None:
+    """Cancel the exits the first cancels spared, and wait until the venue lists none."""
+    if not spare:
+        return
+    intents = tuple(CancelIntent(c, "shutdown: the protective stop takes its place") for c in spare)
+    await r.post(Submit(intents, r.clock.now_ns()))
+    await r.executor.drain(_left_s(r, deadline) / 3)
+    while r.clock.monotonic_ns() < deadline:
+        listed = await _listing(r)
+        if listed is not None and not _listed_ids(r, listed, spare):
+            return
+        await r.clock.sleep(_POLL_S)
+        await r.post(Submit(intents, r.clock.now_ns()))  # re-sent after cancel_retry_s
+
+
+async def _place(r: EngineRunner, deadline: int) -> list[str]:
+    """Place the missing stops (tried again after a refusal while time remains); the
+    cl_ord_ids of those placed. Each is recorded in the ledger, or in the order journal
+    while the ledger fails (also when it fails just now, at the stop's own row)."""
+    tried: list[str] = []
+    for _ in range(_ATTEMPTS):
+        journal = r.ledger.failing is not None and r.journal is not None
+        listed = await _listing(r)
+        gone = _gone(r, listed) if listed is not None else frozenset()
+        before = {o.cl_ord_id for o in r.core.registry.all() if is_protective(o)}
+        await r.post(CoverPositions("shutdown", r.clock.now_ns(), gone, journal))
+        new = [
+            o.cl_ord_id
+            for o in r.core.registry.all()
+            if is_protective(o) and o.cl_ord_id not in before
+        ]
+        if not new:
+            if not journal and r.ledger.failing is not None and r.journal is not None:
+                continue  # its row could not be written: the journal next
+            break
+        tried += new
+        await r.executor.drain(max(0.1, _left_s(r, deadline)))
+        listed = await _until_listed(r, deadline)
+        covered = _covered(r, listed or ())
+        if all(s in covered for s in needing(r)) or r.clock.monotonic_ns() >= deadline:
+            break
+    live = {o.cl_ord_id for o in _stops(r)}
+    return [c for c in tried if c in live]
+
+
+async def _until_listed(r: EngineRunner, deadline: int) -> Sequence[OrderSnapshot] | None:
+    """The venue's list once every stop of ours still pending is on it (or time is up)."""
+    while True:
+        listed = await _listing(r)
+        if listed is not None:
+            pending = [o for o in _stops(r) if o.status is OrderStatus.PENDING_NEW]
+            shown = _listed_ids(r, listed, frozenset(o.cl_ord_id for o in pending))
+            if len(shown) == len(pending):
+                return listed
+        if r.clock.monotonic_ns() >= deadline:
+            return listed
+        await r.clock.sleep(_POLL_S)
+
+
+async def _disarmed(disarm: Disarm) -> bool:
+    try:
+        return await disarm()
+    except Exception as exc:
+        logger.error("shutdown: disarming the dead man's switch failed", extra={"error": repr(exc)})
+        return False
+
+
+async def _listing(r: EngineRunner) -> Sequence[OrderSnapshot] | None:
+    try:
+        return await r.venue.open_orders()
+    except Exception as exc:  # unknown: the caller tries again or reports
+        r.last_error = f"shutdown lookup: {exc!r}"
+        return None
+
+
+def _stops(r: EngineRunner) -> list[Order]:
+    return [o for o in r.core.registry.live() if is_protective(o)]
+
+
+def _listed_ids(
+    r: EngineRunner, listed: Sequence[OrderSnapshot], among: frozenset[str]
+) -> set[str]:
+    """Which of our orders `among` the venue lists (by cl_ord_id or txid)."""
+    by_txid = {o.order_id: o.cl_ord_id for o in r.core.registry.all() if o.order_id}
+    found = {s.cl_ord_id for s in listed if s.cl_ord_id in among}
+    found |= {c for s in listed if (c := by_txid.get(s.order_id)) is not None and c in among}
+    return found
+
+
+def _gone(r: EngineRunner, listed: Sequence[OrderSnapshot]) -> frozenset[str]:
+    """Our live orders (acknowledged: a pending one may be in flight) the venue no longer
+    lists: closed there, whatever the registry still says."""
+    acked = {o.cl_ord_id for o in r.core.registry.live() if o.status is not OrderStatus.PENDING_NEW}
+    return frozenset(acked - _listed_ids(r, listed, frozenset(acked)))
+
+
+def _covered(r: EngineRunner, listed: Sequence[OrderSnapshot]) -> set[str]:
+    """Symbols with an active protective stop of ours on the venue's list."""
+    active = {o.cl_ord_id: o.symbol for o in _stops(r) if not o.cancel_requested}
+    return {active[c] for c in _listed_ids(r, listed, frozenset(active))}
+
+
+def _left_s(r: EngineRunner, deadline: int) -> float:
+    return max(0.0, (deadline - r.clock.monotonic_ns()) / 1e9)
+
+
+__all__ = ["Cover", "Prep", "cover", "needing", "prepare"]

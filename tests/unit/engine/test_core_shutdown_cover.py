@@ -1,0 +1,96 @@
+"""EngineCore at shutdown: events in, effects out — the cancels that spare what must rest, and
+the protective stop that takes the place of a strategy's exit (engine/cover.py `final`).
+
+Start-up state: a BTC/USD position of 0.005 whose take-profit sell rests at the exchange in
+place of the protective stop (test_core.py's `loaded_with_a_long_position`)."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from test_core import T0, S, kinds, loaded_with_a_long_position, make_core
+from tests.instruments import BTC
+
+from krakenbot.domain.effects import PersistOrder, SendCancel, SendOrder
+from krakenbot.domain.enums import OrderType, Side
+from krakenbot.engine.cover import holdings
+from krakenbot.engine.inputs import (
+    CancelOurs,
+    Conditions,
+    CoverPositions,
+    EmergencyStop,
+    StopRequested,
+)
+from krakenbot.orders.protection import PROTECT_TAG
+
+# (26000 × 0.005 + 0.1 fee) / 0.005 = 26020 average entry; 3 % below, on the 0.1 tick.
+TRIGGER = BTC.quantize_price(D("26020") * D("0.97"))
+
+
+def test_the_exit_stands_in_for_the_stop_until_its_cancel_is_confirmed() -> None:
+    core, _ = make_core()
+    sell = loaded_with_a_long_position(core)
+    assert core.protection.needing(holdings(core)) == ["BTC/USD"]
+    assert core.protection.stand_ins(holdings(core)) == [sell.cl_ord_id]
+    core.handle(StopRequested("shutdown", T0 + S))
+    # The exit still holds the coins: no stop beside it.
+    assert core.handle(CoverPositions("shutdown", T0 + S)) == []
+
+
+def test_a_stop_replaces_the_exit_once_the_venue_no_longer_lists_it() -> None:
+    core, _ = make_core()
+    sell = loaded_with_a_long_position(core)
+    core.handle(StopRequested("shutdown", T0 + S))
+    core.handle(CancelOurs("shutdown", T0 + S))  # the exit's cancel: the venue confirms it
+    effects = core.handle(CoverPositions("shutdown", T0 + 2 * S, frozenset({sell.cl_ord_id})))
+    assert kinds(effects) == ["PersistOrder", "Notify", "SendOrder"]
+    persist, send = effects[0], effects[-1]
+    assert isinstance(persist, PersistOrder) and isinstance(send, SendOrder)
+    assert persist.command == send.command and not persist.journal  # the ledger's row first
+    stop = send.command
+    assert persist.tag == PROTECT_TAG and persist.reduces_position
+    assert stop.side is Side.SELL and stop.order_type is OrderType.STOP_LOSS
+    assert stop.qty == D("0.005") and stop.trigger_price == TRIGGER
+    # A stop now rests: no exit stands in any more, and a second cover asks for nothing.
+    assert core.protection.stand_ins(holdings(core)) == []
+    assert kinds(core.handle(CoverPositions("shutdown", T0 + 3 * S))) == []
+
+
+def test_with_the_ledger_failing_only_a_journaled_stop_may_go() -> None:
+    core, _ = make_core()
+    sell = loaded_with_a_long_position(core)
+    core.handle(StopRequested("shutdown", T0 + S))
+    core.handle(Conditions(ledger_failing=True, breaker_admits=True, now_ns=T0 + S))
+    core.handle(CancelOurs("shutdown", T0 + S))  # a cancel is never held back by the ledger
+    gone = frozenset({sell.cl_ord_id})
+    # Not persisted in the ledger: not sent at all.
+    assert core.handle(CoverPositions("shutdown", T0 + 2 * S, gone)) == []
+    assert core.ledger_refusals == 1
+    effects = core.handle(CoverPositions("shutdown", T0 + 3 * S, gone, journal=True))
+    assert kinds(effects) == ["PersistOrder", "Notify", "SendOrder"]
+    persist = effects[0]
+    assert isinstance(persist, PersistOrder) and persist.journal and persist.tag == PROTECT_TAG
+
+
+def test_the_shutdowns_cancels_spare_the_stops_and_what_they_are_told_to() -> None:
+    core, _ = make_core()
+    sell = loaded_with_a_long_position(core)
+    core.handle(StopRequested("shutdown", T0 + S))
+    spared = core.handle(CancelOurs("shutdown", T0 + S, frozenset({sell.cl_ord_id})))
+    assert not [e for e in spared if isinstance(e, SendCancel)]
+    cancels = core.handle(CancelOurs("shutdown", T0 + 2 * S))
+    assert [e.command.cl_ord_id for e in cancels if isinstance(e, SendCancel)] == [sell.cl_ord_id]
+    effects = core.handle(CoverPositions("shutdown", T0 + 3 * S, frozenset({sell.cl_ord_id})))
+    [stop] = [e.command for e in effects if isinstance(e, SendOrder)]
+    # The protective stop is never cancelled by the shutdown.
+    again = core.handle(CancelOurs("shutdown", T0 + 40 * S))
+    assert stop.cl_ord_id not in {e.command.cl_ord_id for e in again if isinstance(e, SendCancel)}
+
+
+def test_after_an_emergency_stop_no_stop_is_placed() -> None:
+    core, _ = make_core()
+    sell = loaded_with_a_long_position(core)
+    core.handle(EmergencyStop("operator", T0 + S))  # cancels the exit too
+    effects = core.handle(CoverPositions("shutdown", T0 + 2 * S, frozenset({sell.cl_ord_id})))
+    assert [e for e in effects if isinstance(e, PersistOrder | SendOrder)] == []
+    assert core.protection.needing(holdings(core)) == ["BTC/USD"]  # held, yet no stop wanted
