@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -33,6 +34,14 @@ SNAPSHOT_EVERY_S = 5.0
 STATUS_STATE_KEY = "daemon_status"
 DMS_STATE_KEY = "dms_trigger_time"
 _CONNECTED = "connected"
+
+
+def _task_count() -> int | None:
+    """Tasks alive in the running event loop (None outside one): the soak test's leak gauge."""
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:
+        return None
 
 
 class ComponentFailedError(Exception):
@@ -143,7 +152,7 @@ class Daemon:
                 dms_trigger_time=trigger,
                 data_files=self.data_files,
             )
-        return from_engine_health(
+        report = from_engine_health(
             health,
             now_ns=self.clock.now_ns(),
             pid=os.getpid(),
@@ -155,6 +164,7 @@ class Daemon:
             data_files=self.data_files,
             stopping=self.stopping,
         )
+        return dataclasses.replace(report, asyncio_tasks=_task_count())
 
     # ------------------------------------------------------------------ run
     async def run(self) -> RunOutcome:

@@ -70,6 +70,7 @@ class StatusReport:
     stopping: bool = False
     exchange: dict[str, Any] | None = None  # `--exchange`: Kraken's view and the differences
     ledger_error: str | None = None  # ledger writes failing: new orders refused, safe stop due
+    asyncio_tasks: int | None = None  # tasks alive in the daemon's event loop (a leak grows it)
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = jsonable(self)
