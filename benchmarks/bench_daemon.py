@@ -47,6 +47,8 @@ def _env(home: Path, sim: Sim) -> dict[str, str]:
             "DATABASE_PATH": str(data / "trading.db"),
             "LOG_FILE": str(data / "krakenbot.log"),
             "LOCK_FILE": str(data / ".trading_lock"),
+            # The registry and the throwaway key's nonce state stay in the benchmark's folder.
+            "KRAKENBOT_STATE_DIR": str(home / "state"),
             "HEALTH_PORT": "0",
             "LOG_CONSOLE": "false",
             "STRATEGY": "e2e_strategy:Ladder",

@@ -23,11 +23,13 @@ from krakenbot.domain.enums import (
 from krakenbot.domain.events import BookTop, ExecutionReport, PriceLevel
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.order import Order
+from krakenbot.domain.portfolio import Portfolio
+from krakenbot.engine.view import LiveView
 from krakenbot.orders.fsm import apply
+from krakenbot.orders.registry import OrderRegistry
 from krakenbot.risk.context import RiskContext
 from krakenbot.risk.gate import RiskGate
 from krakenbot.risk.limits import RiskLimits
-from krakenbot.strategy.base import SnapshotView
 from krakenbot.strategy.mean_reversion import MeanReversion, MeanReversionParams
 
 S = 1_000_000_000
@@ -82,9 +84,11 @@ def main() -> None:
     strategy_us: list[float] = []
     gate_us: list[float] = []
     fsm_us: list[float] = []
+    books: dict[str, BookTop] = {}
+    view = LiveView(books, {"XLM/USD": XLM}, Portfolio(), OrderRegistry())  # the engine's view
     for k in range(n):
         b = book(k)
-        view = SnapshotView(books={"XLM/USD": b}, instruments={"XLM/USD": XLM})
+        books["XLM/USD"] = b
         t = time.perf_counter_ns()
         strategy.on_event(b, view)
         strategy_us.append((time.perf_counter_ns() - t) / 1000)

@@ -1,7 +1,8 @@
 #!/usr/bin/env sh
 # Emergency stop (POSIX): stop the krakenbot daemon and cancel EVERY open order on the account
 # directly through Kraken's REST API (status key if configured, else the main key), then print
-# what happened. Extra arguments are passed on, e.g. --flatten, --timeout 10, --env-file PATH.
+# what happened. It finds the daemon from any folder (the per-user registry of running daemons).
+# Extra arguments are passed on, e.g. --flatten, --timeout 10, --env-file PATH, --data-dir PATH.
 # Exit status: 0 the daemon is gone and no open order remains; anything else needs a look.
 cd "$(dirname "$0")/.." || exit 3
 PY="${PYTHON:-python3}"
@@ -14,6 +15,7 @@ case $status in
   1) echo "stop_trading: WARNING - open orders may remain; check Kraken's website now" ;;
   2) echo "stop_trading: settings could not be read (see above); check Kraken's website now" ;;
   3) echo "stop_trading: WARNING - the daemon is still running; check the PID above" ;;
+  4) echo "stop_trading: several daemons run and none was named: NOTHING was stopped; run again with --data-dir PATH (listed above)" ;;
   *) echo "stop_trading: unexpected exit status $status; check Kraken's website now" ;;
 esac
 exit $status

@@ -38,8 +38,8 @@ IO_ALLOWED = {"net", "store", "sim", "app", "commands", "lock", "status", "cli"}
 PURE_FILES = {"orders/reconcile.py", "orders/fsm.py"}
 
 
-def _unit(path: Path) -> str:
-    rel = path.relative_to(SRC)
+def _unit(path: Path, root: Path = SRC) -> str:
+    rel = path.relative_to(root)
     return rel.parts[0].removesuffix(".py")
 
 
@@ -54,11 +54,11 @@ def _imports(path: Path) -> list[tuple[str, int]]:
     return found
 
 
-def _violations() -> list[str]:
+def _violations(root: Path = SRC) -> list[str]:
     problems: list[str] = []
-    for path in sorted(SRC.rglob("*.py")):
-        unit = _unit(path)
-        rel = path.relative_to(SRC).as_posix()
+    for path in sorted(root.rglob("*.py")):
+        unit = _unit(path, root)
+        rel = path.relative_to(root).as_posix()
         for name, line in _imports(path):
             top = name.split(".")[0]
             if top in IO_LIBS and (unit not in IO_ALLOWED or rel in PURE_FILES):
@@ -83,11 +83,10 @@ def test_import_rules_hold() -> None:
 
 
 def test_rules_catch_a_violation(tmp_path: Path) -> None:
-    bad = SRC / "domain" / "_arch_probe.py"
+    # A probe tree of its own: writing into src/ would race the other test workers' scans.
+    (tmp_path / "domain").mkdir()
+    bad = tmp_path / "domain" / "_arch_probe.py"
     bad.write_text("import aiohttp\nfrom krakenbot.net import x\n", encoding="utf-8")
-    try:
-        found = _violations()
-    finally:
-        bad.unlink()
+    found = _violations(tmp_path)
     assert any("_arch_probe.py:1 imports I/O library aiohttp" in p for p in found)
     assert any("_arch_probe.py:2 (domain) may not import krakenbot.net" in p for p in found)

@@ -12,13 +12,19 @@ import argparse
 import asyncio
 import importlib
 import inspect
+import os
 import pkgutil
 import sys
+import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from krakenbot import __version__, commands
+from krakenbot.commands._output import quiet_stdout
+from krakenbot.store.db import abandoned_connections
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,10 +55,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    status: int | None = None
     try:
         result = handler(args)
         if inspect.iscoroutine(result):
             result = asyncio.run(result)
+        status = int(result)
+        sys.stdout.flush()
     except KeyboardInterrupt:
-        return 130
-    return int(result)
+        status = 130
+    except BrokenPipeError:
+        # The reader went away (`... | head -1`): no traceback; the command's own status if
+        # it had one, else what a shell reports for a process ended by SIGPIPE.
+        quiet_stdout()
+    except BaseException:
+        if abandoned_connections():
+            traceback.print_exc()
+            _leave_now(1)
+        raise
+    code = EXIT_BROKEN_PIPE if status is None else status
+    if abandoned_connections():
+        _leave_now(code)
+    return code
+
+
+def _leave_now(status: int) -> NoReturn:
+    """A ledger connection was left open because its files became unwritable: closing it
+    (here, or a finaliser at exit) would let SQLite write them and the kernel kill us with
+    SIGBUS, and a normal exit would wait for its worker thread forever. What was committed
+    is in the -wal file; the next start recovers it."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -3,25 +3,49 @@
 Owns: the pydantic-settings `Settings` model (environment + `.env` file, or the file given with
 `--env-file`), the cross-field safety checks, the conversion of a validation failure into one
 operator-readable `ConfigError` (setting name + offending value, never a secret, never a
-traceback), and the per-component sections (`settings.rest()`, `settings.risk_limits()`, …)
-defined in `krakenbot.domain.sections`. Composition root: it may import anything, and nothing
-below `app/` should import it — components receive their section instead.
+traceback), and the per-component sections (`settings.rest()`, `settings.ws()`, …) defined in
+`krakenbot.domain.sections`, and the risk gate's `risk.limits.RiskLimits`. The single-value
+rules (every number finite and in its range, an empty number refused, URL and parameter
+checks) live in `config_rules`. Composition root: it may import anything, and nothing below
+`app/` should import it — components receive their section instead.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
+from krakenbot.config_rules import (
+    NUMBER_RANGES,
+    SECRET_FIELDS,
+    EmptyNumbers,
+    check_number,
+    env_name,
+    format_validation_error,
+    is_loopback,
+    parse_params,
+    url_problem,
+)
 from krakenbot.domain.sections import (
     ApiTier,
     BreakerSection,
@@ -31,7 +55,6 @@ from krakenbot.domain.sections import (
     LockSection,
     LogSection,
     RestSection,
-    RiskLimits,
     Secret,
     StoreSection,
     StrategySection,
@@ -39,37 +62,16 @@ from krakenbot.domain.sections import (
     WsSection,
 )
 from krakenbot.errors import ConfigError
+from krakenbot.risk.limits import RiskLimits
 
+__all__ = ["SECRET_FIELDS", "Settings", "format_validation_error", "load_settings"]
 DEFAULT_ENV_FILE = Path(".env")
-SECRET_FIELDS = frozenset(
-    {"kraken_api_key", "kraken_api_secret", "kraken_status_api_key", "kraken_status_api_secret"}
-)
 # WS v2 book depths Kraken accepts (docs: websocket-v2/book, `depth` parameter).
 BOOK_DEPTHS = (10, 25, 100, 500, 1000)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-# Kraken's cancel_after timeout must stay below one day (docs: websocket-v2/cancel_after).
-MAX_DMS_TIMEOUT_S = 86_399
-MAX_LEDGER_GRACE_S = 600
 _PAIR = re.compile(r"^[A-Z0-9]{1,16}/[A-Z0-9]{1,16}$")
 # A built-in name, or `package.module:ClassName` as strategy.loader accepts.
 _STRATEGY = re.compile(r"^(?:[a-z][a-z0-9_]{0,63}|[A-Za-z_][\w.]{0,127}:[A-Za-z_]\w{0,63})$")
-_POSITIVE_DECIMALS = (
-    "max_trade_size",
-    "max_total_exposure",
-    "min_order_size",
-    "max_daily_losses",
-)
-_POSITIVE_NUMBERS = (
-    "max_positions",
-    "circuit_breaker_threshold",
-    "circuit_breaker_cooldown_s",
-    "rest_timeout_s",
-    "ws_connect_timeout_s",
-    "dead_man_switch_timeout_s",
-    "dead_man_switch_refresh_s",
-    "ledger_failure_grace_s",
-    "log_max_bytes",
-)
 
 
 class Settings(BaseSettings):
@@ -199,7 +201,7 @@ class Settings(BaseSettings):
     @field_validator("strategy_params")
     @classmethod
     def _check_strategy_params(cls, value: str) -> str:
-        _parse_params(value)
+        parse_params(value)
         return value
 
     @field_validator("log_level", mode="before")
@@ -219,31 +221,35 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(map(str, BOOK_DEPTHS))}")
         return value
 
-    @field_validator("health_port")
+    @field_validator(*NUMBER_RANGES, mode="before")
     @classmethod
-    def _check_port(cls, value: int) -> int:
-        if not 0 <= value <= 65535:
-            raise ValueError("must be between 0 (any free port) and 65535")
-        return value
+    def _refuse_empty(cls, value: object, info: ValidationInfo) -> object:
+        return check_number(str(info.field_name), value) if value == "" else value
 
-    @field_validator("log_backup_count")
+    @field_validator(*NUMBER_RANGES)
     @classmethod
-    def _check_backups(cls, value: int) -> int:
-        if value < 0:
-            raise ValueError("must not be negative")
-        return value
+    def _check_range(cls, value: Any, info: ValidationInfo) -> Any:
+        # Field by field, so a value out of range is reported together with any other
+        # field's type error (a model validator would not run at all then).
+        return check_number(str(info.field_name), value)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        empties = EmptyNumbers(settings_cls, getattr(dotenv_settings, "env_file", None))
+        return init_settings, env_settings, dotenv_settings, file_secret_settings, empties
 
     # ---- cross-field checks --------------------------------------------------------------
 
     @model_validator(mode="after")
     def _check_together(self) -> Settings:
         problems: list[str] = []
-        for name in (*_POSITIVE_DECIMALS, *_POSITIVE_NUMBERS):
-            value = getattr(self, name)
-            if value <= 0:
-                problems.append(f"{_env(name)}={value}: must be greater than 0")
-        if problems:
-            raise ValueError("\n".join(problems))
         if self.min_order_size > self.max_trade_size:
             problems.append(
                 f"MIN_ORDER_SIZE={self.min_order_size} is larger than "
@@ -254,20 +260,10 @@ class Settings(BaseSettings):
                 f"MAX_TRADE_SIZE={self.max_trade_size} is larger than "
                 f"MAX_TOTAL_EXPOSURE={self.max_total_exposure}"
             )
-        if self.dead_man_switch_timeout_s > MAX_DMS_TIMEOUT_S:
-            problems.append(
-                f"DEAD_MAN_SWITCH_TIMEOUT_S={self.dead_man_switch_timeout_s}: "
-                f"must be below 86400 (Kraken's limit)"
-            )
         if self.dead_man_switch_refresh_s >= self.dead_man_switch_timeout_s:
             problems.append(
                 f"DEAD_MAN_SWITCH_REFRESH_S={self.dead_man_switch_refresh_s} must be shorter "
                 f"than DEAD_MAN_SWITCH_TIMEOUT_S={self.dead_man_switch_timeout_s}"
-            )
-        if self.ledger_failure_grace_s > MAX_LEDGER_GRACE_S:
-            problems.append(
-                f"LEDGER_FAILURE_GRACE_S={self.ledger_failure_grace_s:g}: at most "
-                f"{MAX_LEDGER_GRACE_S} s (fills could go unrecorded that long)"
             )
         problems.extend(self._credential_problems())
         problems.extend(self._endpoint_problems())
@@ -285,7 +281,9 @@ class Settings(BaseSettings):
             has_secret = getattr(self, secret) is not None
             if has_key != has_secret:
                 missing, given = (secret, key) if has_key else (key, secret)
-                problems.append(f"{_env(given)} is set but {_env(missing)} is not: set both")
+                problems.append(
+                    f"{env_name(given)} is set but {env_name(missing)} is not: set both"
+                )
         if self.trading_mode is TradingMode.LIVE and (
             self.kraken_api_key is None or self.kraken_api_secret is None
         ):
@@ -303,10 +301,10 @@ class Settings(BaseSettings):
             ("kraken_ws_auth_url", "wss", "ws"),
         ):
             url = getattr(self, name)
-            problem = _url_problem(url, secure, plain)
+            problem = url_problem(url, secure, plain)
             if problem:
-                problems.append(f"{_env(name)}={url!r}: {problem}")
-        if not self.health_allow_remote and not _is_loopback(self.health_host):
+                problems.append(f"{env_name(name)}={url!r}: {problem}")
+        if not self.health_allow_remote and not is_loopback(self.health_host):
             problems.append(
                 f"HEALTH_HOST={self.health_host!r} is not a loopback address; the health "
                 "server would be reachable from the network. Use 127.0.0.1, or set "
@@ -323,13 +321,14 @@ class Settings(BaseSettings):
         return _credentials(self.kraken_status_api_key, self.kraken_status_api_secret)
 
     def risk_limits(self) -> RiskLimits:
+        """The risk gate's limits (raises ConfigError if they contradict each other)."""
         return RiskLimits(
+            allowed_symbols=frozenset(self.allowed_pairs),
             max_trade_usd=self.max_trade_size,
             max_total_exposure_usd=self.max_total_exposure,
             min_order_usd=self.min_order_size,
             max_positions=self.max_positions,
             max_daily_loss_usd=self.max_daily_losses,
-            allowed_pairs=self.allowed_pairs,
             post_only=self.post_only,
         )
 
@@ -340,15 +339,6 @@ class Settings(BaseSettings):
             tier=self.kraken_api_tier,
             timeout_s=self.rest_timeout_s,
             credentials=self.credentials(),
-        )
-
-    def status_rest(self) -> RestSection:
-        """REST section for `status` / emergency stop: the status key when set, else none."""
-        return RestSection(
-            base_url=self.kraken_rest_url.rstrip("/"),
-            tier=self.kraken_api_tier,
-            timeout_s=self.rest_timeout_s,
-            credentials=self.status_credentials(),
         )
 
     def ws(self) -> WsSection:
@@ -395,11 +385,16 @@ class Settings(BaseSettings):
         params: dict[str, str] = {}
         if self.strategy == "mean_reversion":
             params = {"symbol": self.allowed_pairs[0], "trade_usd": str(self.max_trade_size)}
-        params.update(_parse_params(self.strategy_params))
+        params.update(parse_params(self.strategy_params))
         return params
 
     def strategy_config(self) -> StrategySection:
-        return StrategySection(name=self.strategy, pairs=self.allowed_pairs, mode=self.trading_mode)
+        return StrategySection(
+            name=self.strategy,
+            params=self.strategy_parameters(),
+            pairs=self.allowed_pairs,
+            mode=self.trading_mode,
+        )
 
     def secret_values(self) -> tuple[str, ...]:
         """Every secret string set, for the log redaction filter."""
@@ -421,24 +416,8 @@ class Settings(BaseSettings):
                 text = ",".join(value)
             else:
                 text = str(value)
-            shown[_env(name)] = text
+            shown[env_name(name)] = text
         return shown
-
-
-def _parse_params(text: str) -> dict[str, str]:
-    """`entry_z=2.5, take_profit_pct=1` -> {"entry_z": "2.5", "take_profit_pct": "1"}."""
-    params: dict[str, str] = {}
-    for item in text.split(","):
-        if not item.strip():
-            continue
-        name, sep, value = item.partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not name.isidentifier() or not value:
-            raise ValueError(f"expected name=value pairs separated by commas, got {item.strip()!r}")
-        if name in params:
-            raise ValueError(f"parameter {name!r} is given twice")
-        params[name] = value
-    return params
 
 
 def load_settings(env_file: Path | str | None = None) -> Settings:
@@ -466,63 +445,9 @@ def load_settings(env_file: Path | str | None = None) -> Settings:
         raise ConfigError(f"{source}: cannot read settings ({type(exc).__name__})") from None
 
 
-def format_validation_error(exc: ValidationError) -> str:
-    """One message listing every problem as `SETTING='value': what is wrong`."""
-    lines: list[str] = []
-    for error in exc.errors(include_url=False, include_input=True):
-        loc = error.get("loc", ())
-        message = _clean(str(error.get("msg", "invalid")))
-        if not loc:
-            lines.extend(message.split("\n"))
-            continue
-        name = str(loc[0])
-        if name in SECRET_FIELDS:
-            lines.append(f"{_env(name)}: {message}")
-        else:
-            lines.append(f"{_env(name)}={_show(error.get('input'))}: {message}")
-    noun = "problem" if len(lines) == 1 else "problems"
-    return f"invalid configuration ({len(lines)} {noun}):\n  " + "\n  ".join(lines)
-
-
-def _clean(message: str) -> str:
-    return message.removeprefix("Value error, ")
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, tuple | list):
-        return repr(",".join(str(v) for v in value))
-    return repr(str(value))
-
-
-def _env(field: str) -> str:
-    return field.upper()
-
-
 def _credentials(key: SecretStr | None, secret: SecretStr | None) -> Credentials | None:
     if key is None or secret is None:
         return None
     return Credentials(
         api_key=Secret(key.get_secret_value()), api_secret=Secret(secret.get_secret_value())
     )
-
-
-def _is_loopback(host: str) -> bool:
-    name = host.strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def _url_problem(url: str, secure: str, plain: str) -> str | None:
-    """Plain-text schemes are only acceptable to a loopback simulator: keys travel on them."""
-    parts = urlsplit(url)
-    if parts.scheme not in (secure, plain) or not parts.hostname:
-        return f"must be a {secure}:// URL"
-    if parts.scheme == plain and not _is_loopback(parts.hostname):
-        return f"{plain}:// is only allowed for a loopback simulator; use {secure}://"
-    return None

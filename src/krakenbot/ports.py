@@ -184,7 +184,8 @@ class Repository(Protocol):
     async def fills_for_order(self, cl_ord_id: str) -> Sequence[Fill]: ...
 
     async def load_fills(self, since_ns: int = 0) -> Sequence[Fill]:
-        """Fills in execution order (the portfolio is rebuilt from them at start-up)."""
+        """Fills in the order they were recorded, which is the order the engine applied
+        them (the portfolio is rebuilt from them at start-up and must come out the same)."""
         ...
 
     async def record_event(

@@ -14,10 +14,11 @@ import os
 import signal
 import sqlite3
 import sys
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from krakenbot.sim import Sim
 
@@ -79,12 +80,16 @@ def daemon_env(home: Path, sim: Sim, **extra: str) -> dict[str, str]:
 
 
 async def start_daemon(home: Path, env: dict[str, str], *args: str) -> Daemon:
+    """`python -m krakenbot run --live` started in `home`."""
+    return await _spawn_run(home, env, "--live", *args)
+
+
+async def _spawn_run(home: Path, env: dict[str, str], *args: str) -> Daemon:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "krakenbot",
         "run",
-        "--live",
         *args,
         cwd=home,
         env=env,
@@ -94,6 +99,35 @@ async def start_daemon(home: Path, env: dict[str, str], *args: str) -> Daemon:
     daemon = Daemon(proc, env, home)
     asyncio.get_running_loop().create_task(_drain(proc, daemon.stderr))
     return daemon
+
+
+def sim_daemon_env(**extra: str) -> dict[str, str]:
+    """`run --sim` configured by nothing but defaults: no DATA_DIR, DATABASE_PATH, LOCK_FILE
+    (relative to the folder it starts in), no keys, no URLs. KRAKENBOT_STATE_DIR is the
+    test's own (tests/conftest.py)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            ("KRAKEN_", "TRADING_", "MAX_", "DEAD_MAN", "HEALTH_", "E2E_", "DATA_DIR")
+        )
+        and k not in ("DATABASE_PATH", "LOCK_FILE", "LOG_FILE", "STRATEGY", "ALLOWED_PAIRS")
+    }
+    env.update({"LOG_CONSOLE": "false", **extra})
+    return env
+
+
+async def start_sim_daemon(home: Path, env: dict[str, str], *args: str) -> Daemon:
+    """`python -m krakenbot run --sim` started in `home` (which must exist)."""
+    return await _spawn_run(home, env, "--sim", *args)
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie not yet reaped by its parent counts as gone)."""
+    try:
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return True
 
 
 async def _drain(proc: asyncio.subprocess.Process, sink: list[str]) -> None:
@@ -129,23 +163,6 @@ async def cli(home: Path, env: dict[str, str], *args: str, timeout_s: float = 60
         out, err = await proc.communicate()
     assert proc.returncode is not None
     return Result(proc.returncode, out.decode(), err.decode())
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]] | Callable[[], bool], timeout_s: float, what: str
-) -> None:
-    """Poll `check` (sync or async) until true; fail with `what` after `timeout_s`."""
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + timeout_s
-    while True:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        if loop.time() > give_up:
-            raise AssertionError(f"timed out after {timeout_s:g} s waiting for: {what}")
-        await asyncio.sleep(0.1)
 
 
 async def healthy(home: Path, env: dict[str, str]) -> bool:

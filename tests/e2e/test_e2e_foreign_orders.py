@@ -18,12 +18,12 @@ from e2e_helpers import (
     assert_ledger_matches_exchange,
     cli,
     daemon_env,
-    eventually,
     healthy,
     ledger,
     open_orders,
     start_daemon,
 )
+from tests.eventually import eventually
 
 from krakenbot.sim import Sim, SimConfig, running_sim
 

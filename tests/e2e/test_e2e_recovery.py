@@ -2,30 +2,37 @@
 
 Each crash leaves the ledger and the exchange in some intermediate state; the next `run`
 must reconcile so that every order and fill on the exchange is recorded exactly once.
+A ledger that cannot be written (locked, or its `-shm` file unwritable: SQLite writes that
+file through a memory mapping, and the kernel would kill the writer with SIGBUS) must end in
+the usual safe stop — orders cancelled, nothing lost — or, at start-up, in exit status 4.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sqlite3
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from e2e_helpers import (
+    Daemon,
     assert_ledger_matches_exchange,
     cli,
     daemon_env,
-    eventually,
     healthy,
     ledger,
     ledger_matches_exchange,
     open_orders,
     start_daemon,
 )
+from tests.eventually import eventually
 
+from file_faults import unwritable
 from krakenbot.sim import Sim, SimConfig, running_sim
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses POSIX signals")
@@ -110,24 +117,11 @@ async def test_an_unwritable_ledger_brings_the_daemon_to_a_safe_stop_losing_no_f
     sim: Sim, tmp_path: Path
 ) -> None:
     grace_s = 12.0
-    env = daemon_env(
-        tmp_path,
-        sim,
-        E2E_OFFSET_PCT="0.6",
-        E2E_MAX_WORKING="2",  # two entries rest, 0.6 % and 1.2 % below the bid
-        E2E_TRADE_USD="4",
-        MAX_TOTAL_EXPOSURE="20",
-        LEDGER_FAILURE_GRACE_S=f"{grace_s:g}",
-        DEAD_MAN_SWITCH_TIMEOUT_S="600",  # so only the safe stop can cancel during the test
-    )
-    daemon = await start_daemon(tmp_path, env)
+    env = _two_entries_env(tmp_path, sim, grace_s)
+    daemon = await _start_with_two_resting_entries(tmp_path, sim, env)
     loop = asyncio.get_running_loop()
     blocker: sqlite3.Connection | None = None
     try:
-        await eventually(lambda: len(open_orders(sim)) == 2, 30, "two resting entries")
-        await eventually(
-            lambda: ledger_matches_exchange(tmp_path, sim), 10, "the ledger matches the exchange"
-        )
         blocker = sqlite3.connect(tmp_path / "data" / "trading.db", timeout=1)
         sent_before = {str(o["txid"]) for o in sim.control.orders()}
         # Another program takes the ledger's write lock and keeps it (past the busy timeout).
@@ -163,22 +157,60 @@ async def test_an_unwritable_ledger_brings_the_daemon_to_a_safe_stop_losing_no_f
 
     # A restart with a writable ledger reconciles: the fill is recorded, exactly once.
     sim.control.resume_feed()
-    daemon = await start_daemon(tmp_path, env)
-    try:
-        await eventually(lambda: healthy(tmp_path, env), 40, "healthy after the restart")
-        await eventually(
-            lambda: ledger_matches_exchange(tmp_path, sim), 10, "the ledger matches the exchange"
-        )
+
+    def fill_recorded() -> None:
         filled = [str(t["trade_id"]) for t in sim.control.trades()]
         assert filled and ledger(
             tmp_path, "SELECT trade_id FROM fills WHERE trade_id = ?", (filled[0],)
         ) == [(filled[0],)]
         kinds = [r[0] for r in ledger(tmp_path, "SELECT kind FROM events")]
         assert "reconcile" in kinds
-        stop = await cli(tmp_path, env, "stop", "--timeout", "30")
+
+    await _restart_then_stop_cleanly(tmp_path, sim, env, fill_recorded)
+
+
+def _two_entries_env(home: Path, sim: Sim, grace_s: float) -> dict[str, str]:
+    return daemon_env(
+        home,
+        sim,
+        E2E_OFFSET_PCT="0.6",
+        E2E_MAX_WORKING="2",  # two entries rest, 0.6 % and 1.2 % below the bid
+        E2E_TRADE_USD="4",
+        MAX_TOTAL_EXPOSURE="20",
+        LEDGER_FAILURE_GRACE_S=f"{grace_s:g}",
+        DEAD_MAN_SWITCH_TIMEOUT_S="600",  # so only the safe stop can cancel during the test
+    )
+
+
+async def _start_with_two_resting_entries(home: Path, sim: Sim, env: dict[str, str]) -> Daemon:
+    daemon = await start_daemon(home, env)
+    try:
+        await eventually(lambda: len(open_orders(sim)) == 2, 30, "two resting entries")
+        await eventually(
+            lambda: ledger_matches_exchange(home, sim), 10, "the ledger matches the exchange"
+        )
+    except BaseException:
+        daemon.kill9()
+        raise
+    return daemon
+
+
+async def _restart_then_stop_cleanly(
+    home: Path, sim: Sim, env: dict[str, str], check: Callable[[], None] = lambda: None
+) -> None:
+    """Restart with a writable ledger: healthy, the ledger matches the exchange (and `check`
+    holds), then a clean stop that leaves it matching."""
+    daemon = await start_daemon(home, env)
+    try:
+        await eventually(lambda: healthy(home, env), 40, "healthy after the restart")
+        await eventually(
+            lambda: ledger_matches_exchange(home, sim), 10, "the ledger matches the exchange"
+        )
+        check()
+        stop = await cli(home, env, "stop", "--timeout", "30")
         assert stop.code == 0, stop.out
         assert await daemon.wait(20) == 0
-        assert_ledger_matches_exchange(tmp_path, sim)
+        assert_ledger_matches_exchange(home, sim)
     finally:
         daemon.kill9()
 
@@ -210,3 +242,67 @@ async def test_run_sim_duration_prints_a_summary(tmp_path: Path) -> None:
     assert "krakenbot --sim summary" in result.out
     assert (tmp_path / "data" / "sim" / "trading.db").is_file()
     assert "exit status       0" in result.out
+
+
+# ---- the ledger's -shm file unwritable (SQLite would die of SIGBUS writing it) --------
+
+_CRASH_AFTER_A_WRITE = """
+import os, signal, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA journal_mode=WAL")
+conn.execute("INSERT INTO state VALUES ('crash_test', 'x', 't', 0)")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+async def test_start_up_refuses_an_unwritable_shm_at_step_database(
+    sim: Sim, tmp_path: Path
+) -> None:
+    env = daemon_env(tmp_path, sim)
+    assert (await cli(tmp_path, env, "db", "migrate")).code == 0
+    db = tmp_path / "data" / "trading.db"
+    # A process that crashed with the ledger open leaves its -wal and -shm files behind.
+    crash = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _CRASH_AFTER_A_WRITE, str(db)
+    )
+    assert await crash.wait() == -signal.SIGKILL
+    shm = db.with_name("trading.db-shm")
+    assert shm.exists()
+    with unwritable(shm):
+        daemon = await start_daemon(tmp_path, env)
+        try:
+            code = await daemon.wait(60)
+        finally:
+            daemon.kill9()
+    err = "".join(daemon.stderr)
+    assert code == 4, err
+    assert "start-up failed at step 'database'" in err
+    assert "trading.db-shm is not writable" in err
+    assert sim.control.orders() == []
+
+
+async def test_an_unwritable_shm_while_trading_ends_in_the_safe_stop_losing_nothing(
+    sim: Sim, tmp_path: Path
+) -> None:
+    grace_s = 5.0
+    env = _two_entries_env(tmp_path, sim, grace_s)
+    shm = tmp_path / "data" / "trading.db-shm"
+    loop = asyncio.get_running_loop()
+    daemon = await _start_with_two_resting_entries(tmp_path, sim, env)
+    try:
+        sent_before = {str(o["txid"]) for o in sim.control.orders()}
+        with unwritable(shm):
+            os.sync()  # written-back pages: SQLite's next write through the mapping faults
+            broken_at = loop.time()
+            code = await daemon.wait(60)
+            stopped_after = loop.time() - broken_at
+        assert code == 1, "".join(daemon.stderr[-20:])  # the safe stop, not -7 (SIGBUS)
+        assert stopped_after >= grace_s  # the usual grace, as for a locked ledger
+        # No new order while failing, and the safe stop cancelled both resting entries.
+        assert {str(o["txid"]) for o in sim.control.orders()} == sent_before
+        assert open_orders(sim) == []
+    finally:
+        daemon.kill9()
+
+    # Writable again: a restart recovers the ledger and it still matches the exchange.
+    await _restart_then_stop_cleanly(tmp_path, sim, env)

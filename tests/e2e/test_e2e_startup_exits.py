@@ -5,9 +5,10 @@ no secret, the instance lock released and nothing left that blocks the next star
 Each failure is real, not mocked: a file where a directory must be (nonce state, 5), a REST
 server that answers garbage (6) or does not know the pair (6), a key without permission to
 query orders (7), a WebSocket URL where nothing listens (8), a strategy that cannot be
-imported (9), the health port taken by another socket or a runtime file that cannot be
-written (10), a --sim ledger that cannot be replaced (4), a machine without a loopback
-port (11: a fresh network namespace whose only ephemeral port is taken).
+imported (9), the health port taken by another socket, a runtime file or the entry in the
+registry of running daemons that cannot be written (10), a --sim ledger that cannot be
+replaced (4), a machine without a loopback port (11: a fresh network namespace whose only
+ephemeral port is taken).
 """
 
 from __future__ import annotations
@@ -124,6 +125,8 @@ def _assert_nothing_left(data: Path) -> None:
     """No discovery files claim a running daemon after a failed start."""
     assert not (data / "daemon.json").exists()
     assert not (data / ".stop_token").exists()
+    registry = Path(os.environ["KRAKENBOT_STATE_DIR"]) / "daemons"  # the test's own
+    assert not registry.is_dir() or [p.name for p in registry.iterdir()] == []
 
 
 async def _starts_cleanly(home: Path, env: dict[str, str]) -> None:
@@ -133,11 +136,13 @@ async def _starts_cleanly(home: Path, env: dict[str, str]) -> None:
     assert result.code == 0, result.out + result.err
 
 
-async def test_nonce_state_directory_unusable_exits_5(sim: Sim, tmp_path: Path) -> None:
+async def test_nonce_state_directory_unusable_exits_5(
+    sim: Sim, tmp_path: Path, krakenbot_state_dir: Path
+) -> None:
     env = _env(tmp_path, sim)
     data, lock = _files(env)
-    data.mkdir(parents=True)
-    blocker = data / "kraken-keys"  # net.rest_core.KEY_STATE_SUBDIR: a file, not a directory
+    # net.rest_core.KEY_STATE_SUBDIR in the per-user state directory: a file, not a directory
+    blocker = krakenbot_state_dir / "kraken-keys"
     blocker.write_text("not a directory\n", encoding="utf-8")
     result = await _run(tmp_path, env, "--live")
     _assert_failed_at(result, RunExit.NONCE_STATE, "nonce", home=tmp_path, lock=lock)
@@ -233,6 +238,25 @@ async def test_runtime_file_that_cannot_be_written_exits_10(
     assert sim.control.dead_man_trigger_ns() is None
     blocker.rmdir()
     _assert_nothing_left(data)
+
+
+async def test_registry_that_cannot_be_written_exits_10(
+    sim: Sim, tmp_path: Path, krakenbot_state_dir: Path
+) -> None:
+    # `stop` and `status` find the daemon through its registry entry, from any folder:
+    # a daemon they could not find must not run. Checked before anything is sent.
+    env = _env(tmp_path, sim)
+    data, lock = _files(env)
+    blocker = krakenbot_state_dir / "daemons"  # app/registry.py REGISTRY_SUBDIR
+    blocker.write_text("not a directory\n", encoding="utf-8")
+    result = await _run(tmp_path, env, "--live")
+    _assert_failed_at(result, RunExit.HEALTH_SERVER, "health", home=tmp_path, lock=lock)
+    assert "KRAKENBOT_STATE_DIR" in result.err  # says what to do
+    assert sim.control.orders() == [] and sim.control.dead_man_trigger_ns() is None
+    blocker.unlink()
+    _assert_nothing_left(data)
+    await _starts_cleanly(tmp_path, env)
+    _assert_nothing_left(data)  # a clean exit removes the entry
 
 
 async def test_sim_ledger_that_cannot_be_replaced_exits_4(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from krakenbot.domain.commands import CancelIntent, OrderIntent
 from krakenbot.domain.enums import OrderType, Side, SystemState, TimeInForce, TradingState
 from krakenbot.domain.events import BookTop, PriceLevel
 from krakenbot.domain.instrument import Instrument
-from krakenbot.domain.portfolio import WorkingOrder
+from krakenbot.domain.working import WorkingOrder
 from krakenbot.risk.context import RiskContext
 from krakenbot.risk.decision import Approved
 from krakenbot.risk.gate import RiskGate

@@ -8,9 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from settings_env import FAKE_KEY, FAKE_SECRET, isolate
 
+from krakenbot.app.exchange_view import operator_key
 from krakenbot.config import Settings, load_settings
 from krakenbot.domain.sections import ApiTier, Secret, TradingMode
 from krakenbot.errors import ConfigError
+from krakenbot.risk.gate import RiskGate
 
 
 @pytest.fixture
@@ -109,10 +111,10 @@ def test_money_is_parsed_exactly(env: pytest.MonkeyPatch) -> None:
         ({"DEAD_MAN_SWITCH_REFRESH_S": "60"}, ["DEAD_MAN_SWITCH_REFRESH_S=60"]),
         (
             {"DEAD_MAN_SWITCH_TIMEOUT_S": "90000", "DEAD_MAN_SWITCH_REFRESH_S": "20"},
-            ["DEAD_MAN_SWITCH_TIMEOUT_S=90000"],
+            ["DEAD_MAN_SWITCH_TIMEOUT_S='90000'", "86400"],
         ),
-        ({"LEDGER_FAILURE_GRACE_S": "0"}, ["LEDGER_FAILURE_GRACE_S=0.0", "greater than 0"]),
-        ({"LEDGER_FAILURE_GRACE_S": "601"}, ["LEDGER_FAILURE_GRACE_S=601", "at most 600"]),
+        ({"LEDGER_FAILURE_GRACE_S": "0"}, ["LEDGER_FAILURE_GRACE_S='0'", "greater than 0"]),
+        ({"LEDGER_FAILURE_GRACE_S": "601"}, ["LEDGER_FAILURE_GRACE_S='601'", "at most 600"]),
         ({"LEDGER_FAILURE_GRACE_S": "soon"}, ["LEDGER_FAILURE_GRACE_S", "soon"]),
         ({"KRAKEN_API_KEY": FAKE_KEY}, ["KRAKEN_API_KEY", "KRAKEN_API_SECRET"]),
         ({"KRAKEN_STATUS_API_SECRET": FAKE_SECRET}, ["KRAKEN_STATUS_API_KEY"]),
@@ -175,15 +177,17 @@ def test_live_mode_with_keys_is_valid_and_secrets_stay_hidden(env: pytest.Monkey
     assert creds.api_secret.get_secret_value() == FAKE_SECRET
     assert set(s.secret_values()) == {FAKE_KEY, FAKE_SECRET}
     assert s.masked()["KRAKEN_API_SECRET"] == "********"
-    assert s.status_rest().credentials is None
+    operator = operator_key(s)  # no status key: the operator's commands fall back to this one
+    assert operator is not None and operator.which == "main key"
 
 
 def test_status_key_is_its_own_section(env: pytest.MonkeyPatch) -> None:
     env.setenv("KRAKEN_STATUS_API_KEY", "STATUSKEY123")
     env.setenv("KRAKEN_STATUS_API_SECRET", FAKE_SECRET)
     s = load_settings()
-    creds = s.status_rest().credentials
-    assert creds is not None and creds.api_key.get_secret_value() == "STATUSKEY123"
+    operator = operator_key(s)
+    assert operator is not None and operator.which == "status key"
+    assert operator.credentials.api_key == "STATUSKEY123"
     assert s.rest().credentials is None
 
 
@@ -224,8 +228,9 @@ def test_sections_carry_their_settings(env: pytest.MonkeyPatch) -> None:
         Decimal(10),
         Decimal(1),
     )
-    assert risk.allowed_pairs == ("XLM/USD", "ETH/USD")
+    assert risk.allowed_symbols == frozenset({"XLM/USD", "ETH/USD"})
     assert risk.max_daily_loss_usd == Decimal(20) and risk.post_only
+    assert RiskGate(risk).limits is risk  # the gate takes the settings' section as it is
     assert s.rest().base_url == "http://127.0.0.1:8123"
     assert s.rest().tier is ApiTier.STARTER
     assert s.ws().pairs == ("XLM/USD", "ETH/USD") and s.ws().book_depth == 10
@@ -237,6 +242,7 @@ def test_sections_carry_their_settings(env: pytest.MonkeyPatch) -> None:
     assert s.lock().path == Path(".trading_lock")
     assert s.strategy_config().name == "mean_reversion"
     assert s.strategy_config().mode is TradingMode.PAPER
+    assert s.strategy_config().params == {"symbol": "XLM/USD", "trade_usd": "10"}
     with pytest.raises(AttributeError):
         risk.max_positions = 5  # type: ignore[misc]
 

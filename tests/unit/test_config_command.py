@@ -9,6 +9,7 @@ import pytest
 from settings_env import FAKE_KEY, FAKE_SECRET, isolate
 
 from krakenbot.cli import main
+from krakenbot.config import Settings
 
 
 @pytest.fixture
@@ -57,13 +58,11 @@ def test_config_without_action_is_a_usage_error(env: pytest.MonkeyPatch) -> None
     assert info.value.code == 2
 
 
-def test_real_process_bad_secret_exits_2_without_traceback(tmp_path: Path) -> None:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("KRAKEN_", "TRADING_"))}
-    environ.update(
-        TRADING_MODE="live", KRAKEN_API_KEY=FAKE_KEY, KRAKEN_API_SECRET="not-base64-secret!!"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-m", "krakenbot", "config", "check"],
+def _config_check_process(
+    tmp_path: Path, environ: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "krakenbot", "config", "check", *args],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -71,6 +70,14 @@ def test_real_process_bad_secret_exits_2_without_traceback(tmp_path: Path) -> No
         timeout=60,
         check=False,
     )
+
+
+def test_real_process_bad_secret_exits_2_without_traceback(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("KRAKEN_", "TRADING_"))}
+    environ.update(
+        TRADING_MODE="live", KRAKEN_API_KEY=FAKE_KEY, KRAKEN_API_SECRET="not-base64-secret!!"
+    )
+    proc = _config_check_process(tmp_path, environ)
     assert proc.returncode == 2
     assert "KRAKEN_API_SECRET" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -89,3 +96,14 @@ def test_check_loads_the_strategy_so_a_bad_parameter_exits_2(
     assert "entry_z" in capsys.readouterr().err
     env.setenv("STRATEGY_PARAMS", "entry_z=3")
     assert main(["config", "check"]) == 0
+
+
+def test_real_process_nan_and_infinity_exit_2_without_traceback(tmp_path: Path) -> None:
+    env_file = tmp_path / "nan.env"
+    env_file.write_text("REST_TIMEOUT_S=nan\nLEDGER_FAILURE_GRACE_S=inf\n", encoding="utf-8")
+    names = {name.upper() for name in Settings.model_fields}
+    environ = {k: v for k, v in os.environ.items() if k.upper() not in names}
+    proc = _config_check_process(tmp_path, environ, "--env-file", str(env_file))
+    assert proc.returncode == 2
+    assert "REST_TIMEOUT_S=" in proc.stderr and "LEDGER_FAILURE_GRACE_S=" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,21 +1,27 @@
 """What the daemon needs of the trading stack (`app/stack.py`, written by the engine side).
 
-Owns: the structural types the daemon is written against (`StackLike`, `StackOpener`,
-`Endpoints`-compatible arguments) so the daemon's own code — and its tests — depend only on
-the contract in _notes/STACK_API.md, not on the engine's classes. Imports: stdlib, config
-types, store, clock.
+Owns: the structural types the daemon is written against (`StackLike`, `StackOpener`) so the
+daemon's own code — and its tests' scripted stacks — depend on this contract, not on the
+stack's class. Every member is typed with the value it really is (the engine's
+`EngineHealth`, `ShutdownReport`, the REST client, the instruments), so a renamed field or
+method is a type error here and not a silent `None` at run time. Imports: config, domain,
+engine.health, net.rest_client, store, clock, app.stack (Endpoints).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Protocol
 
+from krakenbot.app.stack import Endpoints
 from krakenbot.clock import Clock
 from krakenbot.config import Settings
+from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.sections import Credentials
+from krakenbot.engine.health import EngineHealth, ShutdownReport
+from krakenbot.net.rest_client import RestClient
 from krakenbot.store import LedgerRepository
 
 Service = tuple[str, Callable[[], Awaitable[None]]]
@@ -25,15 +31,22 @@ class StackLike(Protocol):
     """The running trading stack, as the daemon uses it."""
 
     @property
-    def rest(self) -> Any: ...  # RestClient | None (None in paper mode)
+    def rest(self) -> RestClient | None: ...  # None in paper mode
+
+    @property
+    def instruments(self) -> Mapping[str, Instrument]: ...  # their decimals round the report
 
     def services(self) -> list[Service]: ...
 
     def request_stop(self, reason: str) -> None: ...
 
-    async def shutdown(self, timeout_s: float) -> object: ...
+    async def shutdown(self, timeout_s: float) -> ShutdownReport: ...
 
-    def health(self) -> object: ...
+    async def emergency_stop(self, reason: str) -> None: ...
+
+    def ledger_write(self, operation: str, error: BaseException | None) -> None: ...
+
+    def health(self) -> EngineHealth: ...
 
     def healthy(self) -> bool: ...
 
@@ -44,7 +57,7 @@ class StackOpener(Protocol):
         settings: Settings,
         *,
         live: bool,
-        endpoints: Any,
+        endpoints: Endpoints,
         credentials: Credentials | None,
         repo: LedgerRepository,
         clock: Clock,

@@ -24,8 +24,15 @@ from dataclasses import dataclass
 from krakenbot.app.contract import StackLike
 from krakenbot.app.deadman import DeadMansSwitch, DmsState
 from krakenbot.app.exitcodes import RunExit
-from krakenbot.app.status_model import StatusReport, from_engine_health, jsonable
+from krakenbot.app.status_model import (
+    StatusReport,
+    amount_decimals,
+    from_engine_health,
+    jsonable,
+)
 from krakenbot.clock import Clock
+from krakenbot.domain.enums import ConnectionState
+from krakenbot.engine.health import ShutdownReport
 from krakenbot.store import LedgerRepository
 
 logger = logging.getLogger(__name__)
@@ -33,7 +40,6 @@ logger = logging.getLogger(__name__)
 SNAPSHOT_EVERY_S = 5.0
 STATUS_STATE_KEY = "daemon_status"
 DMS_STATE_KEY = "dms_trigger_time"
-_CONNECTED = "connected"
 
 
 def _task_count() -> int | None:
@@ -94,7 +100,7 @@ class Daemon:
         self._done = asyncio.Event()  # shutdown finished: the auxiliary tasks end
         self.ready = asyncio.Event()  # start-up finished (WebSocket sessions connected)
         self.stop_reason: str | None = None
-        self.shutdown_report: object = None
+        self.shutdown_report: ShutdownReport | None = None
         self.phase = "websocket"
 
     def add_job(self, name: str, job: Callable[[asyncio.Event], Awaitable[None]]) -> None:
@@ -117,11 +123,10 @@ class Daemon:
         graceful stop.
         True when the emergency stop completed within `timeout_s`."""
         done = False
-        emergency = getattr(self.stack, "emergency_stop", None)
-        if emergency is not None and not self._done.is_set():
+        if not self._done.is_set():
             try:
                 async with asyncio.timeout(timeout_s):
-                    await emergency(reason)
+                    await self.stack.emergency_stop(reason)
                 done = True
             except Exception as exc:  # the caller cancels directly through REST anyway
                 logger.error("emergency stop failed", extra={"error": _describe(exc)})
@@ -163,6 +168,7 @@ class Daemon:
             dms_trigger_time=trigger,
             data_files=self.data_files,
             stopping=self.stopping,
+            decimals=amount_decimals(self.stack.instruments),
         )
         return dataclasses.replace(report, asyncio_tasks=_task_count())
 
@@ -174,7 +180,8 @@ class Daemon:
                 for name, fn in self.stack.services():
                     tg.create_task(self._service(name, fn), name=f"service:{name}")
                 if self.dms is not None:
-                    tg.create_task(self._guard("dead man's switch", self.dms.run(self._done)))
+                    # Refreshed until a stop is requested, never after (disabled at the end).
+                    tg.create_task(self._guard("dead man's switch", self.dms.run(self._stop)))
                 tg.create_task(self._guard("periodic jobs", self._periodic()))
                 tg.create_task(self._guard("start-up", self._startup_watch()))
                 for name, job in self._extra:
@@ -246,12 +253,11 @@ class Daemon:
     def _ws_pending(self) -> list[str]:
         health = self.stack.health()
         pending: list[str] = []
-        wanted = [("public", "ws_public")]
+        wanted = [("public", health.ws_public)]
         if self.config.live_path:
-            wanted.append(("private", "ws_private"))
-        for label, attr in wanted:
-            state = getattr(health, attr, None)
-            if str(getattr(state, "value", state)) != _CONNECTED:
+            wanted.append(("private", health.ws_private))
+        for label, state in wanted:
+            if state is not ConnectionState.CONNECTED:
                 pending.append(label)
         return pending
 
@@ -269,20 +275,17 @@ class Daemon:
     async def _snapshot(self) -> None:
         """A failed write is reported to the stack's ledger watch, which makes the engine
         unhealthy at once and the daemon stop safely if writes keep failing for
-        LEDGER_FAILURE_GRACE_S; a stack without one (older contract) fails the job."""
-        note = getattr(self.stack, "ledger_write", None)
+        LEDGER_FAILURE_GRACE_S."""
+        note = self.stack.ledger_write
         try:
             doc = self.report().to_json()
             await self.repo.set_state(STATUS_STATE_KEY, json.dumps(doc, sort_keys=True))
             if self.dms is not None and self.dms.trigger_time:
                 await self.repo.set_state(DMS_STATE_KEY, self.dms.trigger_time)
         except Exception as exc:
-            if note is None:
-                raise
             note("status snapshot", exc)
             return
-        if note is not None:
-            note("status snapshot", None)
+        note("status snapshot", None)
 
     async def _stopper(self) -> None:
         await self._stop.wait()
@@ -320,19 +323,14 @@ class Daemon:
         )
         self.stack.request_stop(f"failure: {message}")
         self._stop.set()
-        remaining: object = None
+        remaining: int | None = None  # None: unknown
         budget = self.config.shutdown_timeout_s
         try:
             async with asyncio.timeout(budget):
-                self.shutdown_report = await self.stack.shutdown(budget * 0.8)
-            still_open = getattr(self.shutdown_report, "still_open", None)
-            remaining = getattr(self.stack.health(), "open_orders", None)
-            if isinstance(still_open, list | tuple) and still_open:
-                remaining = max(len(still_open), int(remaining or 0))
+                report = self.shutdown_report = await self.stack.shutdown(budget * 0.8)
+            remaining = max(len(report.still_open), self.stack.health().open_orders)
         except Exception as exc:
             logger.error("safe stop could not finish cancelling", extra={"error": str(exc)})
-        if isinstance(remaining, list | tuple):
-            remaining = len(remaining)
         if self.dms is not None:
             if remaining == 0:
                 await self.dms.disable()
@@ -348,7 +346,7 @@ class Daemon:
                 "component": component,
                 "error": message,
                 "exit_status": int(exit_status),
-                "open_orders_after": remaining if isinstance(remaining, int) else None,
+                "open_orders_after": remaining,
                 "dms": self.dms.state.value if self.dms else DmsState.OFF.value,
                 "shutdown": jsonable(self.shutdown_report),
             },

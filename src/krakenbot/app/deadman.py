@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from krakenbot.clock import Clock
 from krakenbot.domain.enums import SystemState
@@ -89,6 +89,9 @@ class DeadMansSwitch:
         self.trigger_time: str | None = None
         self.last_error: str | None = None
         self.refreshes = 0
+        # An arm may have reached Kraken (sent, not yet confirmed disabled): only then does a
+        # stop need to send timeout 0 (a rate-limited call that would otherwise slow it).
+        self.maybe_armed = False
 
     def _set(self, state: DmsState, trigger: str | None) -> None:
         changed = state is not self.state
@@ -115,11 +118,13 @@ class DeadMansSwitch:
         action = dms_action(healthy=self._healthy(), system=system, armed=armed)
         try:
             if action is DmsAction.ARM:
+                self.maybe_armed = True
                 result = await self._api.cancel_all_orders_after(self._section.timeout_s)
                 self.refreshes += 1
                 self._set(DmsState.ARMED, result.trigger_time or None)
             elif action is DmsAction.DISARM:
                 await self._api.cancel_all_orders_after(0)
+                self.maybe_armed = False
                 self._set(DmsState.PAUSED, None)
             elif system is SystemState.MAINTENANCE:
                 self._set(DmsState.PAUSED, None)
@@ -132,29 +137,53 @@ class DeadMansSwitch:
         return action
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Refresh every `refresh_s` until `stop` is set (waits on the injected clock)."""
+        """Refresh every `refresh_s` until `stop` is set (waits on the injected clock). A stop
+        never waits for a refresh in progress (one waiting for rate-limit headroom can take
+        seconds): the refresh is abandoned and never arms the switch after the stop."""
         while not stop.is_set():
-            await self.step()
+            if not await _until_stop(self.step(), stop):
+                return
             # Until armed (start-up, or after a lapse) look again every second, so the switch
             # covers the first orders; once armed, refresh at the configured period.
             period: float = self._section.refresh_s
             if self.state is not DmsState.ARMED:
                 period = min(period, _RETRY_S)
-            sleeper = asyncio.ensure_future(self._clock.sleep(period))
-            stopper = asyncio.ensure_future(stop.wait())
-            try:
-                await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (sleeper, stopper):
-                    task.cancel()
+            await _until_stop(self._clock.sleep(period), stop)
 
     async def disable(self) -> bool:
-        """Send timeout 0 (clean stop). True when Kraken confirmed it."""
+        """Send timeout 0 (clean stop). True when Kraken confirmed it, or when no arm was
+        ever sent (nothing to disable: a stop right after start-up stays quick)."""
+        if not self.maybe_armed:
+            self._set(DmsState.OFF, None)
+            return True
         try:
             await self._api.cancel_all_orders_after(0)
         except KrakenbotError as exc:
             self.last_error = str(exc)
             logger.warning("could not disable the dead man's switch", extra={"error": str(exc)})
             return False
+        self.maybe_armed = False
         self._set(DmsState.OFF, None)
         return True
+
+
+async def _until_stop(work: Coroutine[Any, Any, object], stop: asyncio.Event) -> bool:
+    """Run `work` until it finishes (True; its failure is raised) or `stop` is set (False:
+    `work` is cancelled). Our own cancellation is never swallowed."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        task.cancel()
+        raise
+    finally:
+        stopper.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.wait({task})
+        if not task.cancelled():
+            task.result()
+        return False
+    task.result()
+    return True

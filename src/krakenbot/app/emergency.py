@@ -1,14 +1,18 @@
 """`krakenbot stop`: ask the daemon to stop, cancel every order directly, terminate if hung.
 
-Owns: `stop_daemon` and its `StopResult`. Order of work: ask (POST /stop with the token from
-the data directory — with `--cancel-all` the daemon first runs its emergency stop: trading
-HALTED, persisted, and a cancel for each of its orders through the risk gate; SIGTERM on POSIX
-when the request is not answered) → with `--cancel-all`, cancel every open order of krakenbot
-(by its cl_ord_id prefix) through REST with the status key (or the main key), so a hung
-daemon's orders go immediately; orders that are not krakenbot's are left alone and named →
-wait for the process (bounded) → with `--cancel-all`, terminate a daemon still there →
-cancel again and verify that no order of krakenbot is open → with `--flatten`,
-sell the position with an IOC limit order through the risk gate's reducing path.
+Owns: `stop_daemon` and its `StopResult`. The daemon is the one app/discover.py found (its
+registry entry names the health URL, the stop-token file and the process identity; a PID
+now used by another process is never signalled). Order of work: ask (POST /stop with the
+token — with `--cancel-all` the daemon first runs its emergency stop: trading HALTED,
+persisted, and a cancel for each of its orders through the risk gate; SIGTERM on POSIX when
+the request is not answered or the daemon is still starting) → with `--cancel-all`, cancel
+every open order of krakenbot (by its cl_ord_id prefix) through REST with the status key (or
+the main key), so a hung daemon's orders go immediately; orders that are not krakenbot's are
+left alone and named → wait for the process (bounded) → with `--cancel-all`, terminate a
+daemon still there → cancel again and verify that no order of krakenbot is open → with
+`--flatten`, sell the position with an IOC limit order through the risk gate's reducing path.
+A `run --sim` daemon's exchange is the simulator inside its own process: once the daemon is
+gone no order can remain there, and there is no real account to cancel or sell on.
 Exit (app.exitcodes.StopExit): 0 only when the daemon is gone and no open order of krakenbot
 remains (foreign orders do not count: they are not ours to cancel).
 Imports: anything (composition root).
@@ -22,6 +26,7 @@ import os
 import signal
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 import psutil
@@ -35,8 +40,8 @@ from krakenbot.app.exchange_view import (
 )
 from krakenbot.app.exitcodes import StopExit
 from krakenbot.app.flatten import flatten_positions
-from krakenbot.app.runtime import TOKEN_HEADER, read_runtime, read_token
-from krakenbot.app.status_check import running_pid
+from krakenbot.app.registry import DaemonEntry, is_running, read_entry
+from krakenbot.app.runtime import TOKEN_HEADER, read_token_file
 from krakenbot.clock import Clock, SystemClock
 from krakenbot.config import Settings
 from krakenbot.store import Database, LedgerRepository
@@ -85,45 +90,67 @@ async def _answers(url: str) -> bool:
         return False
 
 
-async def _ask(settings: Settings, pid: int, result: StopResult, *, cancel_all: bool) -> None:
-    runtime = read_runtime(settings.data_dir)
-    token = read_token(settings.data_dir)
-    usable = runtime is not None and runtime.pid == pid and token is not None
-    if usable and runtime is not None and not await _answers(runtime.health_url):
-        result.say(f"the daemon (PID {pid}) does not answer on {runtime.health_url}")
-        usable = False
-    if usable and runtime is not None and token is not None:
-        if await _post_stop(runtime.health_url, token, cancel_all=cancel_all):
-            what = "emergency stop (HALTED, cancel all)" if cancel_all else "stop"
-            result.say(f"asked the daemon (PID {pid}) to {what} via its stop request")
-            return
-        result.say(f"the daemon (PID {pid}) did not answer its stop request")
-    if sys.platform != "win32":
+async def wait_listening(registry: Path, target: DaemonEntry, timeout_s: float) -> DaemonEntry:
+    """The daemon's entry once its health server listens (bounded wait; as it was if not)."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + timeout_s
+    while loop.time() < give_up and is_running(target):
+        current = read_entry(registry, target)
+        if current is not None and current.health_url is not None:
+            return current
+        await asyncio.sleep(_POLL_S)
+    return target
+
+
+async def _ask(
+    target: DaemonEntry,
+    result: StopResult,
+    *,
+    cancel_all: bool,
+    can_signal: bool,
+    registry: Path | None,
+    wait_s: float,
+) -> None:
+    if target.health_url is None and not can_signal and registry is not None:
+        # No signal can stop a daemon still starting up (Windows): wait for it to serve
+        # its stop request, then ask.
+        result.say(f"the daemon (PID {target.pid}) is starting: waiting for its stop request")
+        target = await wait_listening(registry, target, wait_s)
+    token = read_token_file(Path(target.token_file))
+    url = target.health_url
+    if url is None:
+        result.say(f"the daemon (PID {target.pid}) is still starting: no stop request served yet")
+    elif token is None:
+        result.say(f"cannot read the daemon's stop token {target.token_file}")
+    elif not await _answers(url):
+        result.say(f"the daemon (PID {target.pid}) does not answer on {url}")
+    elif await _post_stop(url, token, cancel_all=cancel_all):
+        what = "emergency stop (HALTED, cancel all)" if cancel_all else "stop"
+        result.say(f"asked the daemon (PID {target.pid}) to {what} via its stop request")
+        return
+    else:
+        result.say(f"the daemon (PID {target.pid}) did not answer its stop request")
+    if can_signal and is_running(target):
+        # A signal also stops a daemon still starting up (it cancels start-up, exit 130).
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-            result.say(f"sent SIGTERM to PID {pid}")
+            os.kill(target.pid, signal.SIGTERM)
+            result.say(f"sent SIGTERM to PID {target.pid}")
 
 
-async def _wait_gone(pid: int, timeout_s: float) -> bool:
+async def _wait_gone(target: DaemonEntry, timeout_s: float) -> bool:
     loop = asyncio.get_running_loop()
     give_up = loop.time() + timeout_s
     while loop.time() < give_up:
-        if not _alive(pid):
+        if not is_running(target):
             return True
         await asyncio.sleep(_POLL_S)
-    return not _alive(pid)
+    return not is_running(target)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-def _terminate(pid: int) -> None:
-    with contextlib.suppress(psutil.NoSuchProcess):
-        psutil.Process(pid).kill()
+def _terminate(target: DaemonEntry) -> None:
+    if is_running(target):  # never a process that merely reuses the PID
+        with contextlib.suppress(psutil.NoSuchProcess):
+            psutil.Process(target.pid).kill()
 
 
 async def _cancel_all(settings: Settings, clock: Clock, result: StopResult) -> CancelAllOutcome:
@@ -174,51 +201,84 @@ async def _exchange_open(settings: Settings, clock: Clock) -> int | None:
 
 
 async def stop_daemon(
-    settings: Settings,
+    settings: Settings | None,
+    target: DaemonEntry | None,
     *,
     cancel_all: bool,
     flatten: bool,
     timeout_s: float,
     clock: Clock | None = None,
+    registry: Path | None = None,
+    can_signal: bool = sys.platform != "win32",
 ) -> StopResult:
+    """Stop `target` (None: no daemon runs) and, with `cancel_all`, every order; `settings`
+    (None when unreadable) give the keys and the ledger for the direct cancel and the check.
+    `registry`: where the target's entry is (to see a starting daemon begin to listen)."""
     clock = clock or SystemClock()
     result = StopResult()
-    pid = running_pid(settings.lock_file)
-    if pid is None:
+    sim = target is not None and target.mode == "sim"
+    if target is None:
         result.say("no krakenbot daemon is running")
     else:
-        await _ask(settings, pid, result, cancel_all=cancel_all)
+        await _ask(
+            target,
+            result,
+            cancel_all=cancel_all,
+            can_signal=can_signal,
+            registry=registry,
+            wait_s=timeout_s,
+        )
+    direct = cancel_all and not sim and settings is not None
     outcome: CancelAllOutcome | None = None
-    if cancel_all:
+    if settings is not None and direct:
         outcome = await _cancel_all(settings, clock, result)
-    if pid is not None:
-        gone = await _wait_gone(pid, timeout_s)
-        if gone:
-            result.say(f"the daemon (PID {pid}) has exited")
-        elif cancel_all:
-            result.say(f"the daemon (PID {pid}) did not exit within {timeout_s:g} s: terminating")
-            _terminate(pid)
-            gone = await _wait_gone(pid, 10.0)
-            result.say("terminated" if gone else f"PID {pid} could not be terminated")
-        else:
-            result.say(
-                f"the daemon (PID {pid}) is still running after {timeout_s:g} s "
-                "(use --cancel-all to cancel orders directly and terminate it)"
-            )
+    elif cancel_all and sim:
+        result.say("sim mode: the daemon cancels its simulated orders; its simulator ends with it")
+    if target is not None:
+        gone = await _finish(target, result, cancel_all=cancel_all, timeout_s=timeout_s)
         result.daemon_gone = gone
     has_key = outcome is not None and outcome.error != "no key"
-    if cancel_all and has_key and (outcome is None or outcome.remaining != 0 or pid is not None):
+    if settings is not None and has_key and (outcome is None or outcome.remaining != 0 or target):
         # Again once the daemon is gone: nothing can place a new order after this one.
         outcome = await _cancel_all(settings, clock, result)
-    if flatten and result.daemon_gone:
+    if flatten and sim:
+        result.say("sim mode: --flatten has nothing to sell (the simulated exchange is gone)")
+    elif flatten and result.daemon_gone and settings is not None:
         result.lines.extend(await flatten_positions(settings, clock))
-    if outcome is not None and outcome.error != "no key":
+    if sim and result.daemon_gone:
+        result.open_orders = 0  # the embedded simulator, its orders included, is gone
+    elif outcome is not None and outcome.error != "no key":
         result.open_orders = outcome.remaining
-    else:
+    elif settings is not None:
         exchange = await _exchange_open(settings, clock)
         result.open_orders = (
             exchange if exchange is not None else await _ledger_open(settings, clock)
         )
+    return _verdict(result)
+
+
+async def _finish(
+    target: DaemonEntry, result: StopResult, *, cancel_all: bool, timeout_s: float
+) -> bool:
+    """Wait for the daemon to exit; with `cancel_all`, terminate one that does not."""
+    pid = target.pid
+    if await _wait_gone(target, timeout_s):
+        result.say(f"the daemon (PID {pid}) has exited")
+        return True
+    if not cancel_all:
+        result.say(
+            f"the daemon (PID {pid}) is still running after {timeout_s:g} s "
+            "(use --cancel-all to cancel orders directly and terminate it)"
+        )
+        return False
+    result.say(f"the daemon (PID {pid}) did not exit within {timeout_s:g} s: terminating")
+    _terminate(target)
+    gone = await _wait_gone(target, 10.0)
+    result.say("terminated" if gone else f"PID {pid} could not be terminated")
+    return gone
+
+
+def _verdict(result: StopResult) -> StopResult:
     if not result.daemon_gone:
         result.exit_status = StopExit.STILL_RUNNING
     elif result.open_orders != 0:

@@ -5,7 +5,8 @@ configured — its own nonce stream, so it never races the daemon — else the m
 ledger-vs-exchange comparison, and the emergency cancel of every order of ours with
 verification. Orders that are not krakenbot's (no cl_ord_id with our prefix: placed by hand
 or another program) are listed as foreign and never cancelled here.
-Both share the per-key nonce/rate state under DATA_DIR with the daemon (net.nonce_store).
+Both share the per-key nonce/rate state with the daemon (net.nonce_store), in the per-user
+state directory (app/statedir.py), whatever folder or DATA_DIR each process uses.
 Imports: anything (composition root).
 """
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from krakenbot.app.statedir import user_state_dir
 from krakenbot.clock import Clock
 from krakenbot.config import Settings
 from krakenbot.domain.order import UnreadableOrder
@@ -53,11 +55,12 @@ def operator_client(
     lock_timeout_s: float = 5.0,
     read_retries: int = 1,
 ) -> RestClient:
+    rest = settings.rest()
     config = RestConfig(
-        state_dir=key_state_dir(settings.data_dir),
-        base_url=settings.kraken_rest_url.rstrip("/"),
-        tier=Tier(settings.kraken_api_tier.value),
-        request_timeout_s=settings.rest_timeout_s,
+        state_dir=key_state_dir(user_state_dir()),
+        base_url=rest.base_url,
+        tier=Tier(rest.tier.value),
+        request_timeout_s=rest.timeout_s,
         lock_timeout_s=lock_timeout_s,
         read_retries=read_retries,
         user_agent="krakenbot/0.1 (+operator)",
@@ -99,8 +102,8 @@ def order_row(o: OrderInfo, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
         "price": str(o.price),
         "price2": str(o.price2),
         "trigger": str(o.trigger.value) if o.trigger else None,
-        "volume": str(o.volume),
-        "volume_exec": str(o.volume_exec),
+        "volume": f"{o.volume:f}",
+        "volume_exec": f"{o.volume_exec:f}",
         "description": o.description,
         "close": o.close,
     }
@@ -120,7 +123,9 @@ async def exchange_snapshot(client: RestClient) -> dict[str, Any]:
     balances = await client.balance()
     orders = await client.open_orders()
     return {
-        "balances": {e.asset: str(e.balance) for e in balances.entries if not e.wallet},
+        # Kraken's own decimals, never the exponent form (a zero balance "0.00000000" is
+        # str() "0E-8" as a Decimal).
+        "balances": {e.asset: f"{e.balance:f}" for e in balances.entries if not e.wallet},
         "open_orders": [order_row(o) for o in orders]
         + [unreadable_row(u) for u in orders.unreadable],
     }

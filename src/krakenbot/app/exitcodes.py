@@ -44,6 +44,7 @@ class StopExit(IntEnum):
     ORDERS_REMAIN = 1  # the daemon is gone but open orders remain (or could not be checked)
     SETTINGS = 2
     STILL_RUNNING = 3  # the daemon did not exit (and could not be terminated)
+    NOT_CHOSEN = 4  # several daemons run (or none matches the options): nothing was done
 
 
 # open_stack's StartupError.step names -> exit status.

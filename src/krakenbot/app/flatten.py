@@ -25,21 +25,7 @@ from krakenbot.orders.clordid import new_cl_ord_id
 from krakenbot.risk.context import RiskContext
 from krakenbot.risk.decision import Denied
 from krakenbot.risk.gate import RiskGate
-from krakenbot.risk.limits import RiskLimits
 from krakenbot.store import LedgerRepository, open_ledger
-
-
-def gate_limits(settings: Settings) -> RiskLimits:
-    limits = settings.risk_limits()
-    return RiskLimits(
-        allowed_symbols=frozenset(limits.allowed_pairs),
-        max_trade_usd=limits.max_trade_usd,
-        min_order_usd=limits.min_order_usd,
-        max_total_exposure_usd=limits.max_total_exposure_usd,
-        max_positions=limits.max_positions,
-        max_daily_loss_usd=limits.max_daily_loss_usd,
-        post_only=limits.post_only,
-    )
 
 
 async def flatten_positions(settings: Settings, clock: Clock) -> list[str]:
@@ -48,7 +34,7 @@ async def flatten_positions(settings: Settings, clock: Clock) -> list[str]:
     if settings.credentials() is None or key is None:
         return ["flatten: no API key configured; nothing to sell (paper mode)"]
     lines: list[str] = []
-    gate = RiskGate(gate_limits(settings))
+    gate = RiskGate(settings.risk_limits())
     # The main key: selling needs trading permission, which a status key should not have.
     main = operator_key(
         settings.model_copy(

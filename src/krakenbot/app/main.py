@@ -1,11 +1,12 @@
 """`krakenbot run`: the start-up sequence, in order, then the daemon until it stops.
 
 Owns: `RunOptions` and `run_daemon`. Steps and their exit statuses (app.exitcodes.RunExit):
-instance lock (3) → settings (2) → [--sim: embedded simulator (11)] → database migrate with
-backup (4) → nonce state (5) → trading stack: REST SystemStatus/AssetPairs/balances (6),
-reconciliation (7) → health server (10) → the TaskGroup: WebSocket sessions connected (8),
-engine (9) → running; a failure while running exits 1 after the safe stop. Signals
-(SIGINT/SIGTERM; Ctrl+C/Ctrl+Break on Windows) and `POST /stop` ask for a graceful stop.
+instance lock (3) → settings (2) → entry in the registry of running daemons (10) →
+[--sim: embedded simulator (11)] → database migrate with backup (4) → nonce state (5) →
+trading stack: REST SystemStatus/AssetPairs/balances (6), reconciliation (7) → health server
+(10) → the TaskGroup: WebSocket sessions connected (8), engine (9) → running; a failure while
+running exits 1 after the safe stop. Signals (SIGINT/SIGTERM; Ctrl+C/Ctrl+Break on Windows)
+and `POST /stop` ask for a graceful stop.
 Imports: anything (composition root).
 """
 
@@ -16,37 +17,42 @@ import contextlib
 import logging
 import os
 import random
-import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from krakenbot.app import summary as sim_summary
 from krakenbot.app.contract import StackLike, StackOpener
-from krakenbot.app.daemon import Daemon, DaemonConfig, RunOutcome
+from krakenbot.app.daemon import Daemon, DaemonConfig
 from krakenbot.app.deadman import DeadMansSwitch
 from krakenbot.app.exitcodes import RunExit, exit_for_step
 from krakenbot.app.health_server import HealthServer
+from krakenbot.app.registry import Registration
 from krakenbot.app.runtime import RuntimeInfo, new_token, remove_runtime, write_runtime
+from krakenbot.app.signals import Signals
 from krakenbot.app.simdemo import sim_config, sim_strategy
-from krakenbot.app.stack import Endpoints, open_stack
+from krakenbot.app.stack import Endpoints, StackTuning, open_stack
 from krakenbot.app.startup import (
     RunMode,
     StartupStepError,
     check_nonce_state,
     fresh_sim_database,
+    key_states,
     lock_path_hint,
     open_database,
+    register_daemon,
     run_settings,
+    sim_paths,
     sim_settings,
 )
+from krakenbot.app.status_check import files_in_use
 from krakenbot.clock import Clock, SystemClock
 from krakenbot.config import Settings
 from krakenbot.lock import InstanceLock, InstanceLockedError
 from krakenbot.logs import LoggingHandle, configure_logging
-from krakenbot.sim import running_sim
+from krakenbot.sim import Sim, running_sim
 from krakenbot.store import LedgerRepository
 
 logger = logging.getLogger(__name__)
@@ -70,48 +76,7 @@ class RunOptions:
     err: TextIO = field(default=sys.stderr)
 
 
-class _Signals:
-    """Routes SIGINT/SIGTERM (Ctrl+C/Ctrl+Break on Windows) to the daemon, or, during start-up,
-    cancels start-up (exit 130)."""
-
-    def __init__(self) -> None:
-        self.daemon: Daemon | None = None
-        self.startup_cancelled: str | None = None
-        self.console_logging = False
-        self._task = asyncio.current_task()
-        self._loop = asyncio.get_running_loop()
-        self._installed: list[int] = []
-
-    def install(self) -> None:
-        names = [("SIGINT", signal.SIGINT), ("SIGTERM", signal.SIGTERM)]
-        if sys.platform == "win32":  # pragma: no cover - Windows only
-            names = [("SIGINT", signal.SIGINT), ("SIGBREAK", signal.SIGBREAK)]
-            for name, sig in names:
-                signal.signal(sig, self._threadsafe(name))
-            return
-        for name, sig in names:
-            self._loop.add_signal_handler(sig, self.fire, name)
-            self._installed.append(sig)
-
-    def _threadsafe(self, name: str) -> Callable[[int, Any], None]:  # pragma: no cover
-        def handler(signum: int, frame: Any) -> None:
-            self._loop.call_soon_threadsafe(self.fire, name)
-
-        return handler
-
-    def fire(self, name: str) -> None:
-        if self.daemon is not None:
-            self.daemon.request_stop(name)
-        elif self.startup_cancelled is None and self._task is not None:
-            self.startup_cancelled = name
-            self._task.cancel()
-
-    def remove(self) -> None:
-        for sig in self._installed:
-            self._loop.remove_signal_handler(sig)
-
-
-def default_opener() -> tuple[StackOpener, Any]:
+def default_opener() -> tuple[StackOpener, type[Endpoints]]:
     """open_stack and Endpoints from app/stack.py (the engine side's composition)."""
     return open_stack, Endpoints
 
@@ -119,11 +84,11 @@ def default_opener() -> tuple[StackOpener, Any]:
 async def run_daemon(
     opts: RunOptions,
     *,
-    opener: tuple[StackOpener, Any] | None = None,
+    opener: tuple[StackOpener, type[Endpoints]] | None = None,
     clock: Clock | None = None,
 ) -> int:
     clock = clock or SystemClock()
-    signals = _Signals()
+    signals = Signals()
     signals.install()
     lock = InstanceLock(lock_path_hint(opts.env_file, sim=opts.sim), clock=clock)
     try:
@@ -137,15 +102,31 @@ async def run_daemon(
         settings, mode = run_settings(opts.env_file, sim=opts.sim, live=opts.live)
         signals.console_logging = settings.log_console
         log = configure_logging(settings.log(), settings.secret_values(), capture_uncaught=True)
-        async with _maybe_sim(opts, settings) as (settings, sim_handle):
-            if sim_handle is not None and log is not None:
-                log.close()
-                log = configure_logging(
-                    settings.log(), settings.secret_values(), capture_uncaught=True
+        registration = register_daemon(
+            sim_paths(settings) if opts.sim else settings,
+            mode=mode.name,
+            env_file=opts.env_file,
+            started_ns=clock.now_ns(),
+        )
+        try:
+            async with _maybe_sim(opts, settings) as (settings, sim_handle):
+                if sim_handle is not None and log is not None:
+                    log.close()
+                    log = configure_logging(
+                        settings.log(), settings.secret_values(), capture_uncaught=True
+                    )
+                return await _run_with_settings(
+                    opts,
+                    settings=settings,
+                    mode=mode,
+                    clock=clock,
+                    signals=signals,
+                    opener=opener,
+                    registration=registration,
+                    sim=sim_handle,
                 )
-            return await _run_with_settings(
-                opts, settings=settings, mode=mode, clock=clock, signals=signals, opener=opener
-            )
+        finally:
+            registration.remove()
     except StartupStepError as exc:
         message = f"krakenbot: start-up failed at step '{exc.step}': {exc.message}"
         _say(opts.err, message, log, console=signals.console_logging)
@@ -208,8 +189,10 @@ async def _run_with_settings(
     settings: Settings,
     mode: RunMode,
     clock: Clock,
-    signals: _Signals,
-    opener: tuple[StackOpener, Any] | None,
+    signals: Signals,
+    opener: tuple[StackOpener, type[Endpoints]] | None,
+    registration: Registration,
+    sim: Sim | None,
 ) -> int:
     rng = random.Random()
     started_ns = clock.now_ns()
@@ -223,12 +206,12 @@ async def _run_with_settings(
             )
         repo = LedgerRepository(db, clock)
         credentials = settings.credentials() if mode.live_path else None
-        await check_nonce_state(settings.data_dir, credentials)
+        key_dir = key_states(settings, mode)
+        await check_nonce_state(key_dir, credentials, carry_over_from=settings.data_dir)
         open_stack, endpoints_cls = opener or default_opener()
+        rest, ws = settings.rest(), settings.ws()
         endpoints = endpoints_cls(
-            rest_url=settings.kraken_rest_url.rstrip("/"),
-            ws_url=settings.kraken_ws_url,
-            ws_auth_url=settings.kraken_ws_auth_url,
+            rest_url=rest.base_url, ws_url=ws.public_url, ws_auth_url=ws.auth_url
         )
         if mode.name == "live":
             _live_banner(settings)
@@ -237,6 +220,7 @@ async def _run_with_settings(
             demo = sim_strategy(settings, speed=opts.sim_speed)
             if demo is not None:
                 extra["strategy"] = demo
+            extra["tuning"] = StackTuning(key_state_dir=key_dir)
         try:
             stack: StackLike = await exits.enter_async_context(
                 open_stack(
@@ -256,12 +240,7 @@ async def _run_with_settings(
             step = str(getattr(exc, "step", "engine"))
             await _record(repo, "daemon_failed", {"component": step, "error": str(exc)})
             raise StartupStepError(step, exit_for_step(step), str(exc)) from None
-        data_files = {
-            "database": str(settings.database_path),
-            "log": str(settings.log_file),
-            "lock": str(settings.lock_file),
-            "data_dir": str(settings.data_dir),
-        }
+        data_files = files_in_use(settings)
         dms = None
         if mode.live_path and stack.rest is not None:
             dms = DeadMansSwitch(
@@ -272,7 +251,7 @@ async def _run_with_settings(
                 mode=mode.name,
                 live_path=mode.live_path,
                 duration_s=opts.duration_s,
-                startup_timeout_s=max(15.0, settings.ws_connect_timeout_s * 2),
+                startup_timeout_s=max(15.0, settings.ws().connect_timeout_s * 2),
             ),
             stack=stack,
             repo=repo,
@@ -315,8 +294,9 @@ async def _run_with_settings(
                     data_files=data_files,
                 ),
             )
+            registration.listening(server.url)
         except OSError as exc:
-            raise await _health_failed(stack, f"cannot write the runtime file: {exc}") from None
+            raise await _health_failed(stack, f"cannot write the runtime files: {exc}") from None
         await _record(
             repo,
             "daemon_started",
@@ -332,13 +312,14 @@ async def _run_with_settings(
         outcome = await daemon.run()
         signals.daemon = None
         if opts.sim:
-            await _print_summary(
-                opts,
+            await sim_summary.print_summary(
+                opts.out,
                 settings=settings,
                 daemon=daemon,
                 outcome=outcome,
-                started_ns=started_ns,
-                clock=clock,
+                seconds=(clock.now_ns() - started_ns) / 1e9,
+                speed=opts.sim_speed,
+                sim=sim,
             )
         else:
             status = int(outcome.exit_status)
@@ -371,7 +352,7 @@ def _live_banner(settings: Settings) -> None:
         limits.max_total_exposure_usd,
         limits.max_positions,
         limits.max_daily_loss_usd,
-        ",".join(limits.allowed_pairs),
+        ",".join(settings.allowed_pairs),
         limits.post_only,
         settings.dead_man_switch_timeout_s,
     )
@@ -380,36 +361,3 @@ def _live_banner(settings: Settings) -> None:
 async def _record(repo: LedgerRepository, kind: str, payload: dict[str, object]) -> None:
     with contextlib.suppress(Exception):
         await repo.record_event(kind, payload)
-
-
-async def _print_summary(
-    opts: RunOptions,
-    *,
-    settings: Settings,
-    daemon: Daemon,
-    outcome: RunOutcome,
-    started_ns: int,
-    clock: Clock,
-) -> None:
-    report = daemon.report()
-    open_on_exchange: int | None = None
-    rest = daemon.stack.rest
-    if rest is not None:
-        try:
-            async with asyncio.timeout(5):
-                open_on_exchange = len(await rest.open_orders())
-        except Exception:
-            open_on_exchange = None
-    summary = await sim_summary.gather(
-        daemon.repo.db,
-        seconds=(clock.now_ns() - started_ns) / 1e9,
-        speed=opts.sim_speed,
-        reconnects=report.counts.get("reconnects"),
-        open_on_exchange=open_on_exchange,
-        database=str(settings.database_path),
-        log=str(settings.log_file),
-        exit_status=int(outcome.exit_status),
-        reason=outcome.reason,
-        max_trade_usd=settings.max_trade_size,
-    )
-    print(summary.text(), file=opts.out, flush=True)

@@ -57,7 +57,7 @@ def token_path(data_dir: Path) -> Path:
     return data_dir / TOKEN_FILE
 
 
-def _write_atomic(path: Path, text: str, mode: int) -> None:
+def write_atomic(path: Path, text: str, mode: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -75,7 +75,7 @@ def _write_atomic(path: Path, text: str, mode: int) -> None:
 
 
 def write_runtime(data_dir: Path, info: RuntimeInfo) -> None:
-    _write_atomic(runtime_path(data_dir), info.to_text() + "\n", 0o644)
+    write_atomic(runtime_path(data_dir), info.to_text() + "\n", 0o644)
 
 
 def read_runtime(data_dir: Path) -> RuntimeInfo | None:
@@ -88,13 +88,17 @@ def read_runtime(data_dir: Path) -> RuntimeInfo | None:
 def new_token(data_dir: Path) -> str:
     """A fresh stop token, written readable by the owner only."""
     token = secrets.token_urlsafe(32)
-    _write_atomic(token_path(data_dir), token + "\n", 0o600)
+    write_atomic(token_path(data_dir), token + "\n", 0o600)
     return token
 
 
 def read_token(data_dir: Path) -> str | None:
+    return read_token_file(token_path(data_dir))
+
+
+def read_token_file(path: Path) -> str | None:
     try:
-        text = token_path(data_dir).read_text(encoding="utf-8").strip()
+        text = path.read_text(encoding="utf-8").strip()
     except OSError:
         return None
     return text or None

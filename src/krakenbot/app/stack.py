@@ -22,13 +22,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from pathlib import Path
 from typing import TypeVar
 
+from krakenbot.app.statedir import user_state_dir
 from krakenbot.clock import Clock
 from krakenbot.config import Settings
 from krakenbot.domain.enums import SystemState
 from krakenbot.domain.instrument import Instrument
-from krakenbot.domain.sections import Credentials
+from krakenbot.domain.sections import BreakerSection, Credentials, RestSection, WsSection
 from krakenbot.engine.engine import Engine, EngineConfig
 from krakenbot.engine.health import EngineHealth, ShutdownReport
 from krakenbot.errors import KrakenbotError
@@ -84,6 +86,7 @@ class StackTuning:
     ws_heartbeat_s: float = 1.0
     user_agent: str = "krakenbot/0.1"
     transport: HttpTransport | None = None  # None: aiohttp (benchmarks wrap it to time sends)
+    key_state_dir: Path | None = None  # None: the per-user state directory (app/statedir.py)
 
 
 class TradingStack:
@@ -142,6 +145,11 @@ class TradingStack:
         else:
             watch.failed(operation, error, now)
 
+    @property
+    def instruments(self) -> Mapping[str, Instrument]:
+        """The traded pairs (their decimals round the status report's amounts)."""
+        return self.engine.instruments
+
     def health(self) -> EngineHealth:
         return self.engine.health()
 
@@ -149,37 +157,28 @@ class TradingStack:
         return self.engine.healthy()
 
 
-def risk_limits(settings: Settings) -> RiskLimits:
-    section = settings.risk_limits()
-    return RiskLimits(
-        allowed_symbols=frozenset(section.allowed_pairs),
-        max_trade_usd=section.max_trade_usd,
-        min_order_usd=section.min_order_usd,
-        max_total_exposure_usd=section.max_total_exposure_usd,
-        max_positions=section.max_positions,
-        max_daily_loss_usd=section.max_daily_loss_usd,
-        post_only=section.post_only,
-    )
-
-
-def _rest_config(settings: Settings, url: str, tuning: StackTuning) -> RestConfig:
+def _rest_config(
+    rest: RestSection, breaker: BreakerSection, url: str, tuning: StackTuning
+) -> RestConfig:
+    """The REST client's config from its sections; `url` is the endpoint actually used (the
+    settings' or the embedded simulator's)."""
     return RestConfig(
-        state_dir=key_state_dir(settings.data_dir),
+        state_dir=tuning.key_state_dir or key_state_dir(user_state_dir()),
         base_url=url.rstrip("/"),
-        tier=Tier(settings.kraken_api_tier.value),
-        request_timeout_s=settings.rest_timeout_s,
-        breaker_threshold=settings.circuit_breaker_threshold,
-        breaker_cooldown_s=settings.circuit_breaker_cooldown_s,
+        tier=Tier(rest.tier.value),
+        request_timeout_s=rest.timeout_s,
+        breaker_threshold=breaker.failure_threshold,
+        breaker_cooldown_s=breaker.cooldown_s,
         order_deadline_s=tuning.order_deadline_s,
         deadline_grace_s=tuning.deadline_grace_s,
         user_agent=tuning.user_agent,
     )
 
 
-def _ws_config(settings: Settings, tuning: StackTuning, **kw: object) -> WsSessionConfig:
+def _ws_config(ws: WsSection, tuning: StackTuning, **kw: object) -> WsSessionConfig:
     return WsSessionConfig(
-        book_depth=settings.ws_book_depth,
-        connect_timeout_s=settings.ws_connect_timeout_s,
+        book_depth=ws.book_depth,
+        connect_timeout_s=ws.connect_timeout_s,
         heartbeat_interval_s=tuning.ws_heartbeat_s,
         **kw,  # type: ignore[arg-type]
     )
@@ -210,8 +209,9 @@ async def open_stack(
         raise StartupError("config", "live trading needs KRAKEN_API_KEY and KRAKEN_API_SECRET")
     pairs = tuple(settings.allowed_pairs)
     try:
-        strategy = strategy or load_strategy(settings.strategy, settings.strategy_parameters())
-        limits = tuning.risk or risk_limits(settings)
+        chosen = settings.strategy_config()
+        strategy = strategy or load_strategy(chosen.name, chosen.params)
+        limits = tuning.risk or settings.risk_limits()
     except KrakenbotError as exc:
         # Not a settings error (those exit 2 before this): the named strategy or the risk
         # limits could not be built.
@@ -224,7 +224,7 @@ async def open_stack(
         if live and credentials is not None
         else None
     )
-    rest_config = _rest_config(settings, endpoints.rest_url, tuning)
+    rest_config = _rest_config(settings.rest(), settings.breaker(), endpoints.rest_url, tuning)
     rest = RestClient(rest_config, keys, clock=clock, rng=rng, transport=tuning.transport)
     sessions: dict[str, WsSession] = {}
     built: Engine | None = None
@@ -232,7 +232,7 @@ async def open_stack(
         status = await _step("exchange", rest.system_status())
         public = WsSession(
             _ws_config(
-                settings,
+                settings.ws(),
                 tuning,
                 public_url=endpoints.ws_url,
                 private_url=None,
@@ -258,7 +258,7 @@ async def open_stack(
 
             private = WsSession(
                 _ws_config(
-                    settings,
+                    settings.ws(),
                     tuning,
                     public_url=endpoints.ws_url,
                     private_url=endpoints.ws_auth_url,

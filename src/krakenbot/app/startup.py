@@ -3,7 +3,8 @@
 Owns: `StartupStepError` (a failed step with its exit status and an operator message), the lock
 path (read before the settings are validated, so a second instance is refused first), the
 run-mode rules (live needs TRADING_MODE=live AND --live AND keys), the `--sim` settings
-(its own data directory, loopback endpoints, the simulator's throwaway credentials), opening
+(its own data directory, loopback endpoints, the simulator's throwaway credentials), the
+daemon's entry in the per-user registry of running daemons (app/registry.py), opening
 and migrating the ledger (with a backup), and the check of the per-key nonce state.
 Imports: anything (composition root).
 """
@@ -15,17 +16,21 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 from dotenv import dotenv_values
 from pydantic import SecretStr
 
 from krakenbot.app.exitcodes import RunExit
+from krakenbot.app.registry import DaemonEntry, Registration, registry_dir
+from krakenbot.app.runtime import token_path
+from krakenbot.app.statedir import STATE_DIR_ENV, user_state_dir
 from krakenbot.clock import Clock
-from krakenbot.config import Settings, load_settings
+from krakenbot.config import DEFAULT_ENV_FILE, Settings, load_settings
 from krakenbot.domain.sections import Credentials, TradingMode
 from krakenbot.errors import ConfigError, KrakenbotError
-from krakenbot.net.nonce_store import KeyStateStore
+from krakenbot.net.nonce_store import KeyStateStore, peek_high_water, state_file
 from krakenbot.net.rest_core import key_state_dir
-from krakenbot.store import Database, migrate
+from krakenbot.store import Database, LedgerRepository, migrate
 from krakenbot.store.migrations import MigrationResult
 
 SIM_SUBDIR = "sim"
@@ -105,6 +110,19 @@ def sim_root(settings: Settings) -> Path:
     return settings.data_dir / SIM_SUBDIR
 
 
+def sim_paths(settings: Settings) -> Settings:
+    """The `--sim` files: data directory, ledger, log and lock under DATA_DIR/sim."""
+    root = sim_root(settings)
+    return settings.model_copy(
+        update={
+            "data_dir": root,
+            "database_path": root / "trading.db",
+            "log_file": root / "krakenbot.log",
+            "lock_file": root / ".trading_lock",
+        }
+    )
+
+
 def sim_settings(
     settings: Settings, *, rest_url: str, ws_url: str, ws_auth_url: str, key: str, secret: str
 ) -> Settings:
@@ -112,8 +130,7 @@ def sim_settings(
 
     The simulator's exchange starts empty on every run, so its ledger does too (the previous
     run's database is replaced); nothing of the real ledger is touched."""
-    root = sim_root(settings)
-    return settings.model_copy(
+    return sim_paths(settings).model_copy(
         update={
             "trading_mode": TradingMode.LIVE,
             "kraken_rest_url": rest_url,
@@ -123,13 +140,43 @@ def sim_settings(
             "kraken_api_secret": SecretStr(secret),
             "kraken_status_api_key": None,
             "kraken_status_api_secret": None,
-            "data_dir": root,
-            "database_path": root / "trading.db",
-            "log_file": root / "krakenbot.log",
-            "lock_file": root / ".trading_lock",
             "health_port": 0,
         }
     )
+
+
+def register_daemon(
+    settings: Settings, *, mode: str, env_file: str | None, started_ns: int
+) -> Registration:
+    """Start-up step: publish this daemon in the per-user registry, so `stop` and `status`
+    find it from any folder. Refused (exit 10) when impossible: a daemon that `stop` could
+    not find must not trade."""
+    directory = registry_dir(user_state_dir())
+    used = Path(env_file) if env_file else DEFAULT_ENV_FILE
+    entry = DaemonEntry(
+        pid=os.getpid(),
+        create_time=psutil.Process().create_time(),
+        mode=mode,
+        data_dir=os.path.abspath(settings.data_dir),
+        lock_file=os.path.abspath(settings.lock_file),
+        database=os.path.abspath(settings.database_path),
+        log_file=os.path.abspath(settings.log_file),
+        token_file=os.path.abspath(token_path(settings.data_dir)),
+        env_file=os.path.abspath(used) if used.is_file() else None,
+        cwd=os.getcwd(),
+        started_ns=started_ns,
+    )
+    registration = Registration(directory, entry)
+    try:
+        registration.publish()
+    except OSError as exc:
+        raise StartupStepError(
+            "health",
+            RunExit.HEALTH_SERVER,
+            f"cannot register the daemon in {directory}: {exc} "
+            f"(set {STATE_DIR_ENV} to a folder of yours that can be written)",
+        ) from None
+    return registration
 
 
 def fresh_sim_database(path: Path) -> None:
@@ -147,34 +194,54 @@ def fresh_sim_database(path: Path) -> None:
 
 
 async def open_database(path: Path, clock: Clock) -> tuple[Database, MigrationResult]:
-    """Open the ledger and migrate it (backing up an existing one first)."""
+    """Open the ledger, migrate it (backing up an existing one first) and rewrite `trades`."""
     try:
         db = await Database.open(path)
     except (sqlite3.Error, OSError) as exc:
         raise StartupStepError("database", RunExit.DATABASE, f"cannot open {path}: {exc}") from None
     try:
         result = await migrate(db, clock)
-    except (ConfigError, sqlite3.Error, OSError) as exc:
+        # `trades` is a projection of the fills: rewrite it by today's rule (rows an older
+        # krakenbot wrote included) before anyone reads it.
+        await LedgerRepository(db, clock).rebuild_trades()
+    except (KrakenbotError, sqlite3.Error, OSError) as exc:
         await db.close()
         raise StartupStepError("database", RunExit.DATABASE, f"{path}: {exc}") from None
     return db, result
 
 
-async def check_nonce_state(data_dir: Path, credentials: Credentials | None) -> Path | None:
+def key_states(settings: Settings, mode: RunMode) -> Path:
+    """Where the key's nonce/rate state lives: the per-user state directory, so every
+    process using a key shares one nonce sequence whatever its DATA_DIR or folder. `--sim`
+    keeps its throwaway key's state in its own data directory (nobody else uses that key,
+    and it must not pile up in the user's state directory run after run)."""
+    if mode.name == "sim":
+        return key_state_dir(settings.data_dir)
+    return key_state_dir(user_state_dir())
+
+
+async def check_nonce_state(
+    state_dir: Path, credentials: Credentials | None, *, carry_over_from: Path | None = None
+) -> Path | None:
     """Load the key's nonce/rate state once under its lock: a corrupt file or a lock held by a
-    stuck process stops us here instead of at the first order."""
+    stuck process stops us here instead of at the first order. A high-water mark left in
+    `carry_over_from`/kraken-keys (the DATA_DIR where older versions kept it) is carried
+    over, so nonces stay above every nonce already used even if the clock stepped back."""
     if credentials is None:
         return None
+    key = credentials.api_key.get_secret_value()
     try:
-        store = KeyStateStore(
-            key_state_dir(data_dir),
-            credentials.api_key.get_secret_value(),
-            lock_timeout_s=_NONCE_LOCK_TIMEOUT_S,
-        )
+        store = KeyStateStore(state_dir, key, lock_timeout_s=_NONCE_LOCK_TIMEOUT_S)
     except KrakenbotError as exc:
         raise StartupStepError("nonce", RunExit.NONCE_STATE, str(exc)) from None
     try:
-        await store.acquire()
+        state = await store.acquire()
+        old_dir = None if carry_over_from is None else key_state_dir(carry_over_from)
+        if old_dir is not None and old_dir != state_dir:
+            old = peek_high_water(state_file(old_dir, key))
+            if old > state.nonce_high_water:
+                state.nonce_high_water = old
+                store.save()
         store.release()
     except (KrakenbotError, OSError) as exc:
         raise StartupStepError("nonce", RunExit.NONCE_STATE, f"nonce state: {exc}") from None

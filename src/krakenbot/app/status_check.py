@@ -1,8 +1,9 @@
 """`krakenbot status` / scripts/simple_status.py: is the daemon running, and is it healthy?
 
-Owns: `collect_status` — the lock record + PID say whether a daemon runs; a running one is
-asked on `GET /health` (URL from daemon.json); a stopped one is described from the ledger
-(the last status snapshot the daemon wrote, open orders, position, PnL, last failure). With
+Owns: `collect_status` — the daemon app/discover.py found (registry entry or lock file) is
+asked on `GET /health` (the URL its entry names); with none, the ledger is described (the
+last status snapshot the daemon wrote, open orders, last failure; positions and PnL from the
+ledger's fills through the engine's own portfolio, valued at the daemon's last marks). With
 `exchange=True` Kraken is asked for balances and open orders (status key preferred) and the
 differences from the ledger are listed. Verdicts: app.exitcodes.StatusExit.
 Imports: anything (composition root).
@@ -12,11 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 from dataclasses import replace
-from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -24,26 +24,15 @@ import aiohttp
 from krakenbot.app.daemon import DMS_STATE_KEY, STATUS_STATE_KEY
 from krakenbot.app.exchange_view import compare, exchange_snapshot, operator_client, operator_key
 from krakenbot.app.exitcodes import StatusExit
-from krakenbot.app.runtime import RuntimeInfo, read_runtime
-from krakenbot.app.status_model import StatusReport, assess
+from krakenbot.app.registry import DaemonEntry
+from krakenbot.app.status_model import StatusReport, assess, rounded
 from krakenbot.clock import Clock, SystemClock
 from krakenbot.config import Settings
+from krakenbot.domain.portfolio import utc_day
 from krakenbot.errors import KrakenbotError
-from krakenbot.lock import LockRecord, is_alive
 from krakenbot.store import Database, LedgerRepository
 
 NS = 1_000_000_000
-
-
-def running_pid(lock_file: Path) -> int | None:
-    """The PID of the live process named in the lock file, if any."""
-    try:
-        record = LockRecord.parse(lock_file.read_text(encoding="utf-8"))
-    except OSError:
-        return None
-    if record is None or not is_alive(record):
-        return None
-    return record.pid
 
 
 async def fetch_health(url: str, timeout_s: float) -> dict[str, Any]:
@@ -58,18 +47,19 @@ async def fetch_health(url: str, timeout_s: float) -> dict[str, Any]:
     return doc
 
 
-def data_files(settings: Settings) -> dict[str, str]:
+def files_in_use(settings: Settings) -> dict[str, str]:
+    """The data files, as absolute paths: `status` may run in another folder."""
     return {
-        "database": str(settings.database_path),
-        "log": str(settings.log_file),
-        "lock": str(settings.lock_file),
-        "data_dir": str(settings.data_dir),
+        "database": os.path.abspath(settings.database_path),
+        "log": os.path.abspath(settings.log_file),
+        "lock": os.path.abspath(settings.lock_file),
+        "data_dir": os.path.abspath(settings.data_dir),
     }
 
 
 async def ledger_report(settings: Settings, clock: Clock) -> StatusReport:
     """What the ledger says while the daemon is down (raises sqlite3.Error/OSError)."""
-    base = StatusReport(running=False, source="database", data_files=data_files(settings))
+    base = StatusReport(running=False, source="database", data_files=files_in_use(settings))
     path = settings.database_path
     if not path.is_file():
         return replace(base, last_error=f"no database at {path} yet")
@@ -82,6 +72,7 @@ async def ledger_report(settings: Settings, clock: Clock) -> StatusReport:
             with_running = json.loads(snapshot)
             if isinstance(with_running, dict):
                 last = StatusReport.from_json(with_running)
+                # What described the live process (its connections, its book) is gone with it.
                 report = replace(
                     last,
                     running=False,
@@ -90,16 +81,16 @@ async def ledger_report(settings: Settings, clock: Clock) -> StatusReport:
                     market_data_age_s=None,
                     stopping=False,
                     healthy=None,
+                    ws_public=None,
+                    ws_private=None,
+                    book_verified=None,
                     data_files=base.data_files,
                 )
         open_orders = await repo.open_orders()
-        trades = await repo.open_trades()
-        now = clock.now_ns()
-        midnight = datetime.fromtimestamp(now / NS, UTC).replace(
-            hour=0, minute=0, second=0, microsecond=0
-        )
-        daily = await repo.realized_pnl_since(int(midnight.timestamp()) * NS)
-        total = await repo.realized_pnl_since(0)
+        # The same portfolio the engine keeps, from the same fills in the same order; the
+        # marks are the last ones the daemon reported (its final snapshot).
+        portfolio = await repo.load_portfolio()
+        pnl = portfolio.report(utc_day(clock.now_ns()), report.mark_prices())
         failures = await repo.events("daemon_failed", limit=1)
         stops = await repo.events("daemon_stopped", limit=1)
         last_error = report.last_error
@@ -108,15 +99,16 @@ async def ledger_report(settings: Settings, clock: Clock) -> StatusReport:
             last_error = f"{payload.get('component')}: {payload.get('error')}"
         trading_state = await repo.get_state("trading_state") or report.trading_state
         dms = await repo.get_state(DMS_STATE_KEY)
-        return replace(
-            report,
-            open_orders=len(open_orders),
-            position={t.symbol: str(t.open_volume) for t in trades},
-            daily_pnl=str(daily),
-            total_pnl=str(total),
-            last_error=last_error,
-            trading_state=trading_state,
-            dms_trigger_time=dms or report.dms_trigger_time,
+        # A switch the daemon disabled (its last word: "off") fires at no time.
+        trigger = None if report.dms_state == "off" else dms or report.dms_trigger_time
+        return rounded(
+            replace(
+                report.with_pnl(pnl),
+                open_orders=len(open_orders),
+                last_error=last_error,
+                trading_state=trading_state,
+                dms_trigger_time=trigger,
+            )
         )
     finally:
         await db.close()
@@ -139,8 +131,7 @@ async def _with_exchange(settings: Settings, report: StatusReport, clock: Clock)
             repo = LedgerRepository(db, clock)
             for order in await repo.open_orders():
                 ledger_open[order.txid or order.cl_ord_id] = order.symbol
-            for trade in await repo.open_trades():
-                ledger_position[trade.symbol] = trade.open_volume
+            ledger_position = (await repo.load_portfolio()).positions()
         finally:
             await db.close()
     # Orders that are not krakenbot's are listed (as foreign), not compared with the ledger.
@@ -154,44 +145,64 @@ async def _with_exchange(settings: Settings, report: StatusReport, clock: Clock)
 
 
 async def collect_status(
-    settings: Settings,
+    settings: Settings | None,
+    target: DaemonEntry | None = None,
     *,
     exchange: bool = False,
     timeout_s: float = 5.0,
     clock: Clock | None = None,
 ) -> tuple[StatusReport, StatusExit, str | None]:
-    """(report, verdict, why-cannot-tell). Never raises for an unreachable daemon or ledger."""
+    """(report, verdict, why-cannot-tell) for `target` (app/discover.py; None: no daemon
+    runs, so the ledger named by `settings` is described). Never raises for an unreachable
+    daemon or ledger."""
     clock = clock or SystemClock()
-    pid = running_pid(settings.lock_file)
-    runtime: RuntimeInfo | None = read_runtime(settings.data_dir)
     note: str | None = None
-    if pid is not None:
-        if runtime is None or runtime.pid != pid:
-            report = StatusReport(running=True, source="lock", pid=pid)
-            return report, StatusExit.UNKNOWN, "the daemon is starting or its daemon.json is gone"
+    if target is not None:
+        pid = target.pid
+        files = entry_files(target)
+        if target.health_url is None:
+            report = StatusReport(running=True, source="registry", pid=pid, mode=target.mode)
+            report = replace(report, data_files=files, started_ns=target.started_ns or None)
+            return report, StatusExit.UNKNOWN, "the daemon is starting (no health server yet)"
         try:
-            doc = await fetch_health(runtime.health_url, timeout_s)
+            doc = await fetch_health(target.health_url, timeout_s)
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             report = StatusReport(
                 running=True,
-                source="lock",
+                source="registry",
                 pid=pid,
-                mode=runtime.mode,
-                started_ns=runtime.started_ns,
-                data_files=runtime.data_files,
+                mode=target.mode,
+                started_ns=target.started_ns or None,
+                data_files=files,
             )
-            why = f"PID {pid} holds the lock but /health did not answer ({type(exc).__name__})"
+            why = f"PID {pid} is running but /health did not answer ({type(exc).__name__})"
             return report, StatusExit.UNKNOWN, why
-        report = StatusReport.from_json(doc)
+        report = replace(StatusReport.from_json(doc), data_files=files)
+    elif settings is None:
+        report = StatusReport(running=False, source="database")
+        return report, StatusExit.UNKNOWN, "the settings cannot be read"
     else:
         try:
             report = await ledger_report(settings, clock)
-        except (sqlite3.Error, OSError, ValueError) as exc:
-            report = StatusReport(running=False, source="database", data_files=data_files(settings))
+        except (sqlite3.Error, OSError, ValueError, KrakenbotError) as exc:
+            files = files_in_use(settings)
+            report = StatusReport(running=False, source="database", data_files=files)
             note = f"cannot read the database: {exc}"
-    if exchange:
+    if exchange and target is not None and target.mode == "sim":
+        # Its exchange is the simulator inside it; the settings' keys are another account's.
+        report = replace(report, exchange={"error": "a run --sim daemon's exchange is inside it"})
+    elif exchange and settings is not None:
         report = await _with_exchange(settings, report, clock)
     verdict, _ = assess(report)
     if note is not None:
         return report, StatusExit.UNKNOWN, note
     return report, verdict, None
+
+
+def entry_files(entry: DaemonEntry) -> dict[str, str]:
+    return {
+        "database": entry.database,
+        "log": entry.log_file,
+        "lock": entry.lock_file,
+        "data_dir": entry.data_dir,
+    }

@@ -1,21 +1,29 @@
 """The status report: one shape for `GET /health`, `krakenbot status` and simple_status.py.
 
 Owns: `StatusReport`, the health verdict (`assess`: healthy / degraded with the reasons),
-the conversion of the engine's health value into it (read by attribute name, so the engine
-may add fields freely) and the text rendering. Pure: no I/O, no clock reads (callers pass
-`now_ns`). Imports: stdlib and app.exitcodes.
+the conversion of the engine's health value into it (typed: a renamed health field is a
+type error, not a line missing from the report), its positions and PnL (`with_pnl`: one
+conversion of the portfolio's `PnlReport`, for a running daemon and a stopped one alike),
+the rounding of its amounts to the pairs' decimals (a position to the pair's lot decimals,
+PnL and fees to its quote's cost decimals: no `-0.1527040334969600000…`, no `0E-8`; the
+ledger keeps every digit, and `marks` stay exact: a stopped daemon's status values its
+position at them) and the text rendering. `Any` appears only for JSON documents (the
+report's own and Kraken's `--exchange` view). Pure: no I/O, no clock reads (callers pass
+`now_ns`). Imports: stdlib, domain.portfolio, engine.health and app.exitcodes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from krakenbot.app.exitcodes import StatusExit
+from krakenbot.domain.portfolio import PnlReport
+from krakenbot.engine.health import EngineHealth
 
 NS = 1_000_000_000
 # Older market data than this means the feed is stalled (Kraken sends a heartbeat every
@@ -24,6 +32,8 @@ STALE_AFTER_S = 30.0
 _OK_TRADING = frozenset({"active"})
 _OK_BREAKER = frozenset({"closed"})
 _CONNECTED = "connected"
+# Places for an amount whose pair is unknown (an older snapshot): then trailing zeros go too.
+_DEFAULT_PLACES = 8
 
 
 def jsonable(value: Any) -> Any:
@@ -58,9 +68,13 @@ class StatusReport:
     ws_public: str | None = None
     ws_private: str | None = None
     open_orders: int | None = None
-    position: dict[str, str] = field(default_factory=dict)
-    daily_pnl: str | None = None
-    total_pnl: str | None = None
+    position: dict[str, str] = field(default_factory=dict)  # symbol -> signed base quantity
+    daily_pnl: str | None = None  # realized today (UTC) + unrealized: the daily-loss figure
+    total_pnl: str | None = None  # realized, all time, fees included
+    unrealized_pnl: str | None = None  # at `marks`; None: a position has no mark
+    marks: dict[str, str] = field(default_factory=dict)  # prices the positions are valued at
+    fees: str | None = None  # quote value of the fees paid in quote or base
+    other_fees: dict[str, str] = field(default_factory=dict)  # fees in a third asset
     last_error: str | None = None
     dms_state: str | None = None
     dms_trigger_time: str | None = None
@@ -71,6 +85,35 @@ class StatusReport:
     exchange: dict[str, Any] | None = None  # `--exchange`: Kraken's view and the differences
     ledger_error: str | None = None  # ledger writes failing: new orders refused, safe stop due
     asyncio_tasks: int | None = None  # tasks alive in the daemon's event loop (a leak grows it)
+    # Decimal places: pair symbol and base asset -> lot decimals, quote asset -> cost decimals.
+    decimals: dict[str, int] = field(default_factory=dict)
+
+    def with_pnl(self, pnl: PnlReport) -> StatusReport:
+        """This report with the portfolio's positions and PnL (the one conversion)."""
+        return replace(
+            self,
+            position={s: str(q) for s, q in pnl.positions.items()},
+            daily_pnl=_text(pnl.daily),
+            total_pnl=str(pnl.realized),
+            unrealized_pnl=_text(pnl.unrealized),
+            marks={s: str(m) for s, m in pnl.marks.items()},
+            fees=str(pnl.fees),
+            other_fees={a: str(f) for a, f in pnl.other_fees.items()},
+        )
+
+    def mark_prices(self) -> dict[str, Decimal]:
+        """`marks` as numbers (a malformed one, e.g. from an old snapshot, is left out)."""
+        found: dict[str, Decimal] = {}
+        if not isinstance(self.marks, dict):  # a hand-edited or foreign snapshot
+            return found
+        for symbol, text in self.marks.items():
+            try:
+                price = Decimal(str(text))
+            except (ArithmeticError, ValueError):
+                continue
+            if price.is_finite() and price > 0:
+                found[str(symbol)] = price
+        return found
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = jsonable(self)
@@ -86,6 +129,63 @@ class StatusReport:
         values.setdefault("running", False)
         values.setdefault("source", "daemon")
         return StatusReport(**values)
+
+
+class InstrumentLike(Protocol):
+    @property
+    def base(self) -> str: ...
+    @property
+    def quote(self) -> str: ...
+    @property
+    def lot_decimals(self) -> int: ...
+    @property
+    def cost_decimals(self) -> int: ...
+
+
+def amount_decimals(instruments: Mapping[str, InstrumentLike]) -> dict[str, int]:
+    """The decimal places of each traded pair's amounts (Kraken's AssetPairs)."""
+    places: dict[str, int] = {}
+    for symbol, inst in instruments.items():
+        places[symbol] = places[inst.base] = inst.lot_decimals
+        places[inst.quote] = max(places.get(inst.quote, 0), inst.cost_decimals)
+    return places
+
+
+def amount_text(value: object, places: int | None) -> str | None:
+    """`value` rounded to `places` (None: at most 8, trailing zeros dropped), never in
+    exponent form and never `-0`; text that is not a number is returned as it is."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value))
+        if not amount.is_finite():
+            return str(value)
+        step = Decimal(1).scaleb(-(_DEFAULT_PLACES if places is None else places))
+        amount = amount.quantize(step, rounding=ROUND_HALF_EVEN)
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if places is None:
+        amount = amount.normalize()
+    if amount == 0:
+        amount = abs(amount)
+    return f"{amount:f}"
+
+
+def rounded(report: StatusReport) -> StatusReport:
+    """The report with its position and PnL rounded to the pairs' decimals."""
+    places = report.decimals
+    quotes = [places.get(sym.split("/")[1]) for sym in places if sym.count("/") == 1]
+    pnl = max((q for q in quotes if q is not None), default=None)
+    position = {k: amount_text(v, places.get(k)) or "" for k, v in report.position.items()}
+    return replace(
+        report,
+        position=position,
+        daily_pnl=amount_text(report.daily_pnl, pnl),
+        total_pnl=amount_text(report.total_pnl, pnl),
+        unrealized_pnl=amount_text(report.unrealized_pnl, pnl),
+        fees=amount_text(report.fees, pnl),
+        other_fees={k: amount_text(v, None) or "" for k, v in report.other_fees.items()},
+    )
 
 
 def assess(report: StatusReport) -> tuple[StatusExit, tuple[str, ...]]:
@@ -121,7 +221,7 @@ def assess(report: StatusReport) -> tuple[StatusExit, tuple[str, ...]]:
     return StatusExit.HEALTHY, ()
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, Enum):
@@ -130,7 +230,7 @@ def _text(value: Any) -> str | None:
 
 
 def from_engine_health(
-    health: object,
+    health: EngineHealth,
     *,
     now_ns: int,
     pid: int,
@@ -141,49 +241,37 @@ def from_engine_health(
     dms_trigger_time: str | None,
     data_files: Mapping[str, str],
     stopping: bool,
+    decimals: Mapping[str, int] | None = None,
 ) -> StatusReport:
-    """The report of a running daemon from the engine's health value (fields by name)."""
-    last_ns = getattr(health, "last_market_data_ns", None)
-    age = None if not last_ns else max(0.0, (now_ns - int(last_ns)) / NS)
-    position_raw = getattr(health, "position", None) or {}
-    position = {str(k): str(v) for k, v in dict(position_raw).items()}
-    counts_doc = jsonable(getattr(health, "counts", None) or {})
-    counts_raw: dict[str, Any] = counts_doc if isinstance(counts_doc, dict) else {}
-    counts = {str(k): int(v) for k, v in counts_raw.items() if _is_int(v)}
-    open_orders = getattr(health, "open_orders", None)
-    if isinstance(open_orders, list | tuple):
-        open_orders = len(open_orders)
-    verified = getattr(health, "book_verified", None)
-    return StatusReport(
+    """The report of a running daemon from the engine's health value, amounts rounded to
+    `decimals` (see `rounded`)."""
+    last_ns = health.last_market_data_ns
+    age = None if not last_ns else max(0.0, (now_ns - last_ns) / NS)
+    report = StatusReport(
         running=True,
         source="daemon",
         pid=pid,
         mode=mode,
         started_ns=started_ns,
         uptime_s=round(max(0, now_ns - started_ns) / NS, 3),
-        trading_state=_text(getattr(health, "trading_state", None)),
-        breaker_state=_text(getattr(health, "breaker_state", None)),
+        trading_state=health.trading_state.value,
+        breaker_state=health.breaker_state.value,
         market_data_age_s=None if age is None else round(age, 3),
-        book_verified=None if verified is None else bool(verified),
-        ws_public=_text(getattr(health, "ws_public", None)),
-        ws_private=_text(getattr(health, "ws_private", None)),
-        open_orders=None if open_orders is None else int(open_orders),
-        position=position,
-        daily_pnl=_text(getattr(health, "daily_pnl", None)),
-        total_pnl=_text(getattr(health, "total_pnl", None)),
-        last_error=_text(getattr(health, "last_error", None)) or None,
-        ledger_error=_text(getattr(health, "ledger_error", None)) or None,
+        book_verified=health.book_verified,
+        ws_public=None if health.ws_public is None else health.ws_public.value,
+        ws_private=None if health.ws_private is None else health.ws_private.value,
+        open_orders=health.open_orders,
+        last_error=health.last_error or None,
+        ledger_error=health.ledger_error or None,
         dms_state=dms_state,
         dms_trigger_time=dms_trigger_time,
         data_files=dict(data_files),
-        counts=counts,
+        counts=dataclasses.asdict(health.counts),
         healthy=healthy,
         stopping=stopping,
+        decimals=dict(decimals or {}),
     )
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return rounded(report.with_pnl(health.pnl))
 
 
 def render_text(report: StatusReport) -> str:
@@ -205,6 +293,8 @@ def render_text(report: StatusReport) -> str:
         ("position", ", ".join(f"{k} {v}" for k, v in report.position.items()) or "flat"),
         ("daily PnL", report.daily_pnl),
         ("total PnL", report.total_pnl),
+        ("unrealized PnL", _unrealized(report)),
+        ("fees", _fees(report)),
         ("last error", report.last_error or "none"),
         ("ledger", report.ledger_error),
         ("dead man's sw.", _dms(report)),
@@ -231,6 +321,22 @@ def _dur(report: StatusReport) -> str:
 
 def _age(age: float | None) -> str:
     return "none yet" if age is None else f"{age:.1f} s old"
+
+
+def _unrealized(report: StatusReport) -> str | None:
+    if not report.position:
+        return None
+    if report.unrealized_pnl is None:
+        return "unknown (no price for a position)"
+    at = ", ".join(f"{s} {m}" for s, m in report.marks.items())
+    return f"{report.unrealized_pnl} (at {at})" if at else report.unrealized_pnl
+
+
+def _fees(report: StatusReport) -> str | None:
+    other = ", ".join(f"{f} {a}" for a, f in report.other_fees.items())
+    if report.fees is None:
+        return other or None
+    return f"{report.fees}" + (f" (and {other}, not in PnL)" if other else "")
 
 
 def _dms(report: StatusReport) -> str | None:

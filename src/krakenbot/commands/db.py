@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from krakenbot.clock import SystemClock
+from krakenbot.commands._env_file import add_env_file_option, env_file_of
 from krakenbot.config import load_settings
 from krakenbot.errors import ConfigError
 from krakenbot.lock import InstanceLock, InstanceLockedError
@@ -32,16 +33,18 @@ def register(subparsers: Any) -> None:
     mig = actions.add_parser(
         "migrate", help="create the ledger or bring it to the newest schema (backs up first)"
     )
+    add_env_file_option(mig)
     mig.set_defaults(handler=migrate_command)
     backup = actions.add_parser("backup", help="write a consistent copy of the ledger to PATH")
     backup.add_argument("path", metavar="PATH", type=Path, help="new file to write")
+    add_env_file_option(backup)
     backup.set_defaults(handler=backup_command)
 
 
 async def migrate_command(args: argparse.Namespace) -> int:
     clock = SystemClock()
     try:
-        settings = load_settings(args.env_file)
+        settings = load_settings(env_file_of(args))
         with InstanceLock(settings.lock().path, clock=clock):
             db_path = settings.store().db_path
             async with await Database.open(db_path) as db:
@@ -66,7 +69,7 @@ async def migrate_command(args: argparse.Namespace) -> int:
 
 def backup_command(args: argparse.Namespace) -> int:
     try:
-        settings = load_settings(args.env_file)
+        settings = load_settings(env_file_of(args))
     except ConfigError as exc:
         print(f"krakenbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -11,16 +11,7 @@ from __future__ import annotations
 import argparse
 
 from krakenbot.app.main import SIM_SPEED, RunOptions, run_daemon
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be greater than 0")
-    return value
+from krakenbot.commands._arg_types import positive_number
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,7 +32,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--live", action="store_true", help="trade REAL money (needs TRADING_MODE=live and keys)"
     )
     p.add_argument(
-        "--duration", type=_positive, default=None, metavar="S", help="stop gracefully after S s"
+        "--duration",
+        type=positive_number,
+        default=None,
+        metavar="S",
+        help="stop gracefully after S s",
     )
     p.add_argument(
         "--env-file",
@@ -52,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument(
         "--sim-speed",
-        type=_positive,
+        type=positive_number,
         default=SIM_SPEED,
         metavar="X",
         help=f"--sim: replay-feed time compression (default {SIM_SPEED:g}x)",

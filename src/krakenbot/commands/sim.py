@@ -15,8 +15,9 @@ import contextlib
 import json
 import signal
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from krakenbot.commands._arg_types import balance_amount, port, positive_number
 from krakenbot.sim import SimConfig, running_sim
 from krakenbot.sim.control_http import serve_control
 from krakenbot.sim.pairs import DEFAULT_PAIRS
@@ -27,13 +28,9 @@ def _balances(text: str) -> dict[str, Decimal]:
     out: dict[str, Decimal] = {}
     for item in filter(None, (p.strip() for p in text.split(","))):
         asset, sep, amount = item.partition("=")
-        try:
-            value = Decimal(amount)
-        except InvalidOperation as exc:
-            raise argparse.ArgumentTypeError(f"bad balance {item!r}") from exc
-        if not sep or not asset or value < 0:
+        if not sep or not asset.strip():
             raise argparse.ArgumentTypeError(f"bad balance {item!r} (want ASSET=AMOUNT)")
-        out[asset.strip().upper()] = value
+        out[asset.strip().upper()] = balance_amount(amount)
     return out
 
 
@@ -50,12 +47,12 @@ def _pairs(text: str) -> tuple[str, ...]:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser("sim", help="serve a simulated Kraken spot exchange on loopback")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0, help="REST + public WS port (0 = any free)")
-    p.add_argument("--ws-auth-port", type=int, default=0, help="private WS port (0 = any free)")
+    p.add_argument("--port", type=port, default=0, help="REST + public WS port (0 = any free)")
+    p.add_argument("--ws-auth-port", type=port, default=0, help="private WS port (0 = any free)")
     p.add_argument("--allow-remote", action="store_true", help="permit a non-loopback --host")
     p.add_argument("--pairs", type=_pairs, default=("XLM/USD", "BTC/USD"))
     p.add_argument("--feed", choices=("replay", "random"), default="replay")
-    p.add_argument("--speed", type=float, default=1.0)
+    p.add_argument("--speed", type=positive_number, default=1.0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--tier", choices=sorted(TIERS), default="starter")
     p.add_argument("--api-key", default=None)

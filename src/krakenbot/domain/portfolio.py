@@ -1,28 +1,50 @@
-"""Portfolio and PnL, derived from fills only.
+"""Positions and PnL, derived from fills only: the one place they are computed.
 
-Owns: positions (signed base quantity per symbol), FIFO lots with fees in their cost,
-realized PnL (FIFO, fees included) in total and by UTC day, unrealized PnL against a price
-the caller verified, and exposure including working orders. Also `WorkingOrder`, the view of
-a live order that exposure, the risk gate and strategies read. Imports: stdlib and domain.
-Must not import: I/O, the clock (times come from fills), the orders package.
+Owns: `Portfolio` (signed positions, their cost, realized PnL in total and by UTC day,
+unrealized PnL against marks, fees, and round trips), `RoundTrip` (a position from flat to
+flat; the `trades` table is a projection of these) and `PnlReport` (what the risk gate's
+daily-loss figure, `/health`, `status` and the `--sim` summary report). Imports: stdlib and
+domain. Must not import: I/O, the clock (times come from fills), the orders package.
 
-Money is in the symbol's quote currency (the risk gate only allows USD-quoted pairs).
-Fees charged in the base asset are converted to quote at the fill price; the base quantity
-itself is not reduced (Kraken charges spot fees in quote unless told otherwise with `fcib`,
-which this daemon never sends; docs: rest-api/add-order `oflags`).
+Every consumer folds the same fills in the same order through this class: the engine live
+(each fill as it is recorded), the ledger's `trades` projection, and `status` for a stopped
+daemon (the ledger's fills in recorded order, which is the order the engine applied them).
+So the daily-loss limit and the operator's reports cannot disagree.
+
+Rule: average cost. A position carries its quantity and the quote cash that went into it
+(fees included); a close realizes its share of that cash, `qty × (exit − average entry)` less
+fees. Why not FIFO: a round trip from flat to flat realizes the same total under both; they
+differ only in how a partial close splits PnL between realized and unrealized. Under average
+cost that split does not depend on lot history, so a `trades` row (one entry price, one exit
+price) explains its own `profit_loss`, the strategy's break-even (`avg_entry`) is the price
+its exits reason with, and a fee charged in the base asset (which shrinks the position)
+needs no choice of lot. The time stop counts from when the position left flat.
+
+Fees, as Kraken charges them (docs: rest-api/add-order `oflags` fciq / fcib; websocket-v2
+executions `fees[{asset, qty}]`):
+* in the quote currency: paid on top of a buy, taken from a sell's proceeds — they reduce
+  PnL (part of the cost of an entry, deducted from the proceeds of an exit);
+* in the base asset: the account receives that much less on a buy and gives that much more
+  on a sell — they reduce the position's quantity (the cost stays, so the average entry
+  rises), and are valued at the fill price in `fees_total` for the reports;
+* in a third asset (e.g. fee credits): never converted into PnL — the ledger keeps no price
+  for them, so a conversion at a mark seen live could not be reproduced from the ledger by
+  `status` or after a restart. They are kept per asset (`other_fees`) and reported apart.
+The trade's value is `qty × price` (Kraken's `cost` is that amount rounded to the quote's
+decimals). Money is in the symbol's quote currency (the risk gate allows USD pairs only).
+Spot cannot go short, but the ledger may hold sells of coins bought before krakenbot
+(e.g. `stop --flatten`): a position below zero is kept as a short, the same way.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from krakenbot.domain.enums import OrderType, Side
+from krakenbot.domain.enums import Side
 from krakenbot.domain.events import Fill
-from krakenbot.domain.order import Order
 from krakenbot.errors import InvariantError
 
 ZERO = Decimal(0)
@@ -40,113 +62,234 @@ def split_symbol(symbol: str) -> tuple[str, str]:
     return base, quote
 
 
-@dataclass(frozen=True, slots=True)
-class WorkingOrder:
-    """A live (non-terminal) order as decision code sees it."""
+def _is_asset(code: str, asset: str) -> bool:
+    """`USD` as WebSocket v2 names it, or Kraken's REST code (`ZUSD`, `XXLM`)."""
+    code, asset = code.upper(), asset.upper()
+    return code == asset or (code[1:] == asset and code[:1] in ("X", "Z"))
 
-    cl_ord_id: str
+
+@dataclass(frozen=True, slots=True)
+class RoundTrip:
+    """A position from its first fill until it is flat again (one row of `trades`).
+
+    Quantities are what entered and left the position (net of fees charged in the base
+    asset), so `volume == exited + open_volume`; prices are the fills' own, weighted by
+    those quantities. `realized` is PnL so far, fees included; `fees` the quote value of
+    the fees in quote or base (third-asset fees are in `Portfolio.other_fees`).
+    """
+
+    seq: int  # 1, 2, 3, … in the order positions opened: the `trades` row id
+    symbol: str
+    side: Side  # buy = long
+    opened_ns: int
+    volume: Decimal
+    open_volume: Decimal
+    entry_price: Decimal
+    exit_price: Decimal | None
+    realized: Decimal
+    fees: Decimal
+    cl_ord_id: str | None  # the order whose fill opened it (None: not one of ours)
+    txid: str | None
+    entry_ids: tuple[str, ...]  # our orders whose fills opened or grew it
+    closed_ns: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PnlReport:
+    """Positions and PnL at one moment, in the quote currency."""
+
+    positions: Mapping[str, Decimal] = field(default_factory=dict)  # signed base quantity
+    marks: Mapping[str, Decimal] = field(default_factory=dict)  # the marks of those held
+    realized: Decimal = ZERO  # all closes so far, fees included
+    realized_today: Decimal = ZERO  # closes on the report's UTC day
+    unrealized: Decimal | None = ZERO  # at the marks; None: a position has no mark
+    fees: Decimal = ZERO  # quote value of the fees in quote or base
+    other_fees: Mapping[str, Decimal] = field(default_factory=dict)  # not in PnL
+
+    @property
+    def daily(self) -> Decimal | None:
+        """Realized today plus all unrealized now: the daily-loss limit's figure."""
+        return None if self.unrealized is None else self.realized_today + self.unrealized
+
+
+@dataclass(slots=True)
+class _Trip:
+    seq: int
     symbol: str
     side: Side
-    order_type: OrderType
-    remaining_qty: Decimal
-    limit_price: Decimal | None
-    reduces_position: bool = False
-    tag: str = ""
-    created_ns: int = 0
-    cancel_requested: bool = False
-    post_only: bool = False
+    opened_ns: int
+    cl_ord_id: str | None
+    txid: str | None
+    entry_ids: list[str]
+    entered: Decimal = ZERO
+    entered_value: Decimal = ZERO
+    exited: Decimal = ZERO
+    exited_value: Decimal = ZERO
+    realized: Decimal = ZERO
+    fees: Decimal = ZERO
+    closed_ns: int | None = None
 
-    @classmethod
-    def of(cls, order: Order) -> WorkingOrder:
-        return cls(
-            cl_ord_id=order.cl_ord_id,
-            symbol=order.symbol,
-            side=order.side,
-            order_type=order.order_type,
-            remaining_qty=order.remaining_qty,
-            limit_price=order.limit_price,
-            reduces_position=order.reduces_position,
-            tag=order.tag,
-            created_ns=order.created_ns,
-            cancel_requested=order.cancel_requested,
-            post_only=order.post_only,
+    def snapshot(self, open_volume: Decimal) -> RoundTrip:
+        return RoundTrip(
+            seq=self.seq,
+            symbol=self.symbol,
+            side=self.side,
+            opened_ns=self.opened_ns,
+            volume=self.entered,
+            open_volume=open_volume,
+            entry_price=self.entered_value / self.entered,
+            exit_price=self.exited_value / self.exited if self.exited else None,
+            realized=self.realized,
+            fees=self.fees,
+            cl_ord_id=self.cl_ord_id,
+            txid=self.txid,
+            entry_ids=tuple(self.entry_ids),
+            closed_ns=self.closed_ns,
         )
 
 
 @dataclass(slots=True)
-class _Lot:
-    qty: Decimal  # remaining, always > 0
-    unit_cost: Decimal  # quote per unit, fee included (long: paid; short: received, net)
-    opened_ns: int
+class _Position:
+    qty: Decimal = ZERO  # signed base quantity
+    flow: Decimal = ZERO  # signed quote cash of the open quantity: < 0 paid (long)
+    trip: _Trip | None = None
 
 
-@dataclass(slots=True)
-class _Book:
-    """FIFO lots of one symbol; all lots have the same direction (`long`)."""
+@dataclass(frozen=True, slots=True)
+class _Effect:
+    """What (part of) one fill does to the account, as Kraken charges it."""
 
-    long: bool = True
-    lots: deque[_Lot] = field(default_factory=deque)
+    base: Decimal  # signed change of the position
+    cash: Decimal  # signed quote cash flow, quote fees included
+    fee: Decimal  # fees in quote or base, valued in quote
+    price: Decimal
+
+    def part(self, qty: Decimal) -> _Effect:
+        """The share of this effect that moves the position by `qty` (unsigned)."""
+        size = abs(self.base)
+        if qty == size:
+            return self
+        share = qty / size
+        base = qty if self.base > 0 else -qty
+        return _Effect(base, self.cash * share, self.fee * share, self.price)
+
+    def minus(self, other: _Effect) -> _Effect:
+        return replace(
+            self,
+            base=self.base - other.base,
+            cash=self.cash - other.cash,
+            fee=self.fee - other.fee,
+        )
 
 
 class Portfolio:
-    """Accumulates fills (each trade id once) into positions and PnL."""
+    """Accumulates fills (each trade id once) into positions, PnL and round trips."""
 
-    def __init__(self) -> None:
-        self._books: dict[str, _Book] = {}
+    def __init__(self, fills: Iterable[Fill] = ()) -> None:
+        self._positions: dict[str, _Position] = {}
+        self._trips: list[_Trip] = []
         self._seen: set[str] = set()
         self._realized_by_day: dict[date, Decimal] = {}
         self._fees = ZERO
+        self._other_fees: dict[str, Decimal] = {}
+        self.closed_count = 0
+        self.winning_count = 0
+        for fill in fills:
+            self.record(fill)
 
     # ------------------------------------------------------------------ updates
     def apply_fill(self, fill: Fill) -> bool:
         """Add one fill; False (and no change) when its trade id was already applied."""
+        return bool(self.record(fill))
+
+    def record(self, fill: Fill) -> tuple[RoundTrip, ...]:
+        """Add one fill; the round trips it changed (a closed one first, then the one it
+        opened or grew), or () when its trade id was already applied."""
         if fill.trade_id in self._seen:
-            return False
+            return ()
+        effect = self._effect(fill)
+        self._seen.add(fill.trade_id)
+        self._fees += effect.fee
+        pos = self._positions.setdefault(fill.symbol, _Position())
+        touched: list[_Trip] = []
+        if pos.qty != 0 and (pos.qty > 0) != (effect.base > 0):
+            closing = effect.part(min(abs(effect.base), abs(pos.qty)))
+            touched.append(self._close(pos, fill, closing))
+            effect = effect.minus(closing)
+        if effect.base != 0:
+            # A fill that closed a position and opened one the other way is no entry.
+            touched.append(self._add(pos, fill, effect, entry=not touched))
+        return tuple(t.snapshot(self._open_volume(t)) for t in touched)
+
+    def _effect(self, fill: Fill) -> _Effect:
         if fill.qty <= 0 or fill.price <= 0 or fill.fee < 0:
             raise InvariantError(f"fill {fill.trade_id} has a non-positive quantity or price")
-        fee = self._fee_in_quote(fill)
-        self._seen.add(fill.trade_id)
-        self._fees += fee
-        realized = self._book_fill(fill, fee)
-        if realized is not None:
-            day = utc_day(fill.exchange_ns)
-            self._realized_by_day[day] = self._realized_by_day.get(day, ZERO) + realized
-        return True
+        base_asset, quote_asset = split_symbol(fill.symbol)
+        sign = 1 if fill.side is Side.BUY else -1
+        base, cash, fee = sign * fill.qty, -sign * fill.qty * fill.price, ZERO
+        if fill.fee == 0:
+            pass
+        elif _is_asset(fill.fee_asset, quote_asset):
+            cash -= fill.fee
+            fee = fill.fee
+        elif _is_asset(fill.fee_asset, base_asset):
+            if fill.side is Side.BUY and fill.fee >= fill.qty:
+                raise InvariantError(f"fill {fill.trade_id} charges a fee beyond its quantity")
+            base -= fill.fee
+            fee = fill.fee * fill.price
+        else:
+            asset = fill.fee_asset
+            self._other_fees[asset] = self._other_fees.get(asset, ZERO) + fill.fee
+        return _Effect(base, cash, fee, fill.price)
 
-    def _fee_in_quote(self, fill: Fill) -> Decimal:
-        base, quote = split_symbol(fill.symbol)
-        if fill.fee_asset == quote or fill.fee == 0:
-            return fill.fee
-        if fill.fee_asset == base:
-            return fill.fee * fill.price
-        raise InvariantError(f"fill {fill.trade_id} charges its fee in {fill.fee_asset!r}")
+    def _close(self, pos: _Position, fill: Fill, part: _Effect) -> _Trip:
+        """Take `part` off the position: it realizes its share of the position's cash."""
+        trip = pos.trip
+        if trip is None:  # cannot happen: a non-flat position always has its round trip
+            raise InvariantError(f"{fill.symbol} holds {pos.qty} outside a round trip")
+        qty, held = abs(part.base), abs(pos.qty)
+        released = pos.flow if qty == held else pos.flow * qty / held
+        gain = part.cash + released
+        pos.flow -= released
+        pos.qty += part.base
+        day = utc_day(fill.exchange_ns)
+        self._realized_by_day[day] = self._realized_by_day.get(day, ZERO) + gain
+        trip.exited += qty
+        trip.exited_value += qty * part.price
+        trip.realized += gain
+        trip.fees += part.fee
+        if pos.qty == 0:
+            trip.closed_ns = fill.exchange_ns
+            pos.trip = None
+            pos.flow = ZERO
+            self.closed_count += 1
+            self.winning_count += trip.realized > 0
+        return trip
 
-    def _book_fill(self, fill: Fill, fee: Decimal) -> Decimal | None:
-        """FIFO: close opposite lots first, open a lot with any remainder. None = no close."""
-        book = self._books.setdefault(fill.symbol, _Book())
-        lots = book.lots
-        buying = fill.side is Side.BUY
-        fee_per_unit = fee / fill.qty
-        remaining = fill.qty
-        realized: Decimal | None = None
-        while remaining > 0 and lots and book.long != buying:
-            lot = lots[0]
-            used = min(remaining, lot.qty)
-            if book.long:  # selling out of a long lot
-                gain = used * (fill.price - fee_per_unit) - used * lot.unit_cost
-            else:  # buying back a short lot
-                gain = used * lot.unit_cost - used * (fill.price + fee_per_unit)
-            realized = (realized or ZERO) + gain
-            lot.qty -= used
-            remaining -= used
-            if lot.qty == 0:
-                lots.popleft()
-        if remaining > 0:
-            if not lots:
-                book.long = buying
-            unit = fill.price + fee_per_unit if buying else fill.price - fee_per_unit
-            lots.append(_Lot(qty=remaining, unit_cost=unit, opened_ns=fill.exchange_ns))
-        return realized
+    def _add(self, pos: _Position, fill: Fill, part: _Effect, *, entry: bool) -> _Trip:
+        """Open or grow the position by `part`."""
+        trip = pos.trip
+        if trip is None:
+            trip = _Trip(
+                seq=len(self._trips) + 1,
+                symbol=fill.symbol,
+                side=Side.BUY if part.base > 0 else Side.SELL,
+                opened_ns=fill.exchange_ns,
+                cl_ord_id=fill.cl_ord_id,
+                txid=fill.order_id or None,
+                entry_ids=[],
+            )
+            self._trips.append(trip)
+            pos.trip = trip
+        if entry and fill.cl_ord_id and fill.cl_ord_id not in trip.entry_ids:
+            trip.entry_ids.append(fill.cl_ord_id)
+        qty = abs(part.base)
+        pos.qty += part.base
+        pos.flow += part.cash
+        trip.entered += qty
+        trip.entered_value += qty * part.price
+        trip.fees += part.fee
+        return trip
 
     # ------------------------------------------------------------------ queries
     def seen(self, trade_id: str) -> bool:
@@ -154,40 +297,32 @@ class Portfolio:
 
     def position(self, symbol: str) -> Decimal:
         """Signed base quantity: positive long, negative short, zero flat."""
-        book = self._books.get(symbol)
-        if book is None:
-            return ZERO
-        total = sum((lot.qty for lot in book.lots), ZERO)
-        return total if book.long else -total
+        pos = self._positions.get(symbol)
+        return ZERO if pos is None else pos.qty
 
     def positions(self) -> dict[str, Decimal]:
         """Every non-flat symbol and its signed quantity."""
-        found = {symbol: self.position(symbol) for symbol in self._books}
-        return {symbol: qty for symbol, qty in found.items() if qty != 0}
+        return {s: p.qty for s, p in self._positions.items() if p.qty != 0}
 
     def cost_basis(self, symbol: str) -> Decimal:
-        """Quote amount in the open lots (fees included), unsigned."""
-        book = self._books.get(symbol)
-        lots = book.lots if book is not None else ()
-        return sum((lot.qty * lot.unit_cost for lot in lots), ZERO)
+        """Quote cash in the open position (fees included), unsigned."""
+        pos = self._positions.get(symbol)
+        return ZERO if pos is None else abs(pos.flow)
 
     def avg_entry(self, symbol: str) -> Decimal | None:
-        """Average unit cost of the open lots, fees included; None when flat."""
+        """Average cost per unit of the open position, fees included; None when flat."""
         qty = abs(self.position(symbol))
         return self.cost_basis(symbol) / qty if qty else None
 
     def opened_ns(self, symbol: str) -> int | None:
-        """When the oldest open lot was opened (the time stop counts from it)."""
-        book = self._books.get(symbol)
-        return book.lots[0].opened_ns if book is not None and book.lots else None
+        """When the position left flat (the time stop counts from it)."""
+        pos = self._positions.get(symbol)
+        return None if pos is None or pos.trip is None else pos.trip.opened_ns
 
     def unrealized(self, symbol: str, mark: Decimal) -> Decimal:
         """PnL if the position were closed at `mark` (exit fees not included)."""
-        qty = self.position(symbol)
-        basis = self.cost_basis(symbol)
-        if qty >= 0:
-            return qty * mark - basis
-        return basis - (-qty) * mark
+        pos = self._positions.get(symbol)
+        return ZERO if pos is None else pos.qty * mark + pos.flow
 
     def unrealized_total(self, marks: Mapping[str, Decimal]) -> Decimal | None:
         """Unrealized PnL over all positions; None when one has no mark (unknown)."""
@@ -205,7 +340,13 @@ class Portfolio:
 
     @property
     def fees_total(self) -> Decimal:
+        """Quote value of the fees charged in quote or base (at their fill price)."""
         return self._fees
+
+    @property
+    def other_fees(self) -> Mapping[str, Decimal]:
+        """Fees charged in a third asset, per asset: reported, never in PnL."""
+        return dict(self._other_fees)
 
     def realized_on(self, day: date) -> Decimal:
         """Realized PnL of closes whose fill falls on this UTC day."""
@@ -214,31 +355,25 @@ class Portfolio:
     def daily_pnl(self, day: date, marks: Mapping[str, Decimal]) -> Decimal | None:
         """Realized today plus all unrealized now (an open loss counts in full, on purpose:
         the daily-loss limit must not be dodged by holding a loser across midnight)."""
-        unrealized = self.unrealized_total(marks)
-        return None if unrealized is None else self.realized_on(day) + unrealized
+        return self.report(day, marks).daily
 
+    def round_trips(self) -> list[RoundTrip]:
+        """Every round trip so far, in the order they opened."""
+        return [t.snapshot(self._open_volume(t)) for t in self._trips]
 
-def exposure(
-    positions: Mapping[str, Decimal],
-    marks: Mapping[str, Decimal],
-    working: Iterable[WorkingOrder],
-) -> Decimal | None:
-    """Quote value at risk if every working entry order filled: |position| × mark plus the
-    remaining notional of working orders that do not reduce a position. None when a
-    position or a market order has no mark (unknown, so callers must refuse)."""
-    total = ZERO
-    for symbol, qty in positions.items():
-        if qty == 0:
-            continue
-        mark = marks.get(symbol)
-        if mark is None:
-            return None
-        total += abs(qty) * mark
-    for order in working:
-        if order.reduces_position:
-            continue
-        price = order.limit_price if order.limit_price is not None else marks.get(order.symbol)
-        if price is None:
-            return None
-        total += order.remaining_qty * price
-    return total
+    def _open_volume(self, trip: _Trip) -> Decimal:
+        pos = self._positions[trip.symbol]
+        return abs(pos.qty) if pos.trip is trip else ZERO
+
+    def report(self, day: date, marks: Mapping[str, Decimal]) -> PnlReport:
+        """Positions and PnL on UTC `day`, unrealized at `marks` (symbol -> price)."""
+        positions = self.positions()
+        return PnlReport(
+            positions=positions,
+            marks={s: marks[s] for s in positions if s in marks},
+            realized=self.realized_total,
+            realized_today=self.realized_on(day),
+            unrealized=self.unrealized_total(marks),
+            fees=self._fees,
+            other_fees=self.other_fees,
+        )

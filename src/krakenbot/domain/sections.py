@@ -1,15 +1,17 @@
 """Per-component configuration sections: what each component receives instead of all settings.
 
 Owns: the frozen, typed sections that `krakenbot.config.Settings` derives (`settings.rest()`,
-`settings.risk_limits()`, …), the `TradingMode` / `ApiTier` vocabularies and a masked `Secret`
-holder. Imports: stdlib only, so every layer (net, risk, store, engine) may accept its section
+`settings.ws()`, …) and production builds its components from, the `TradingMode` / `ApiTier`
+vocabularies and a masked `Secret` holder. The risk gate's section is `risk.limits.RiskLimits`
+(`settings.risk_limits()`), the one class the gate, the tests and the settings share.
+Imports: stdlib only, so every layer (net, risk, store, engine) may accept its section
 without importing the settings machinery (pydantic) or the composition root.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
@@ -64,17 +66,6 @@ class Credentials:
 
 
 @dataclass(frozen=True, slots=True)
-class RiskLimits:
-    max_trade_usd: Decimal
-    max_total_exposure_usd: Decimal
-    min_order_usd: Decimal
-    max_positions: int
-    max_daily_loss_usd: Decimal
-    allowed_pairs: tuple[str, ...]
-    post_only: bool
-
-
-@dataclass(frozen=True, slots=True)
 class RestSection:
     base_url: str
     tier: ApiTier
@@ -93,6 +84,9 @@ class WsSection:
 
 @dataclass(frozen=True, slots=True)
 class BreakerSection:
+    """The REST client's circuit breaker: open after `failure_threshold` failures in a row,
+    probe again after `cooldown_s`."""
+
     failure_threshold: int
     cooldown_s: float
 
@@ -134,6 +128,7 @@ class LockSection:
 
 @dataclass(frozen=True, slots=True)
 class StrategySection:
-    name: str
+    name: str  # a built-in name or `package.module:ClassName`
+    params: Mapping[str, str]  # what the strategy is built from (`from_params`)
     pairs: tuple[str, ...]
     mode: TradingMode

@@ -369,9 +369,9 @@ class Engine:
         return len(result.corrections)
 
     async def shutdown(self, timeout_s: float) -> ShutdownReport:
-        """Cancel every live order of ours (through the gate), confirm by polling the
-        venue's open orders (1 REST point per poll: the streams may already be gone), then
-        one reconciliation settles the ledger. Bounded by `timeout_s`; never raises."""
+        """Cancel our live orders (through the gate), confirm by polling the venue's open
+        orders, then one reconciliation settles the ledger if anything happened since
+        start-up's (a stop soon after start stays quick). Bounded by `timeout_s`; never raises."""
         self.request_stop("shutdown")
         clock = self.clock
         deadline = clock.monotonic_ns() + int(timeout_s * _NS)
@@ -392,9 +392,9 @@ class Engine:
                     for cl_ord_id in still:
                         intent = CancelIntent(cl_ord_id, "shutdown")
                         await self.manager.cancel(intent, self.risk_context())
-            if clock.monotonic_ns() < deadline and self.ledger.failing is None:
-                # Settles the ledger; pointless (and slow: every write waits for the busy
-                # timeout) while it cannot be written: then the venue's answer above stands.
+            busy = bool(sent or self._counts.orders or self._counts.fills)
+            if busy and clock.monotonic_ns() < deadline and self.ledger.failing is None:
+                # Not with nothing sent/filled since start-up's, nor unwritable (writes wait).
                 await self.reconcile("shutdown")
                 still = tuple(o.cl_ord_id for o in self.registry.live())
             await self.manager.drain(0.1)
@@ -690,9 +690,7 @@ class Engine:
             ws_public=self._connections.get(Channel.PUBLIC),
             ws_private=self._connections.get(Channel.PRIVATE),
             open_orders=len(self.registry.live()),
-            position=self.portfolio.positions(),
-            daily_pnl=self._daily_pnl(now),
-            total_pnl=self.portfolio.realized_total,
+            pnl=self.portfolio.report(utc_day(now), self._marks()),
             last_error=self._last_error,
             counts=replace(self._counts, denials=self.manager.denials),
             stop_requested=self._stop.is_set(),

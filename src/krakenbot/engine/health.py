@@ -6,11 +6,10 @@ Imports: domain, resilience. No behaviour here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from krakenbot.domain.enums import ConnectionState, TradingState
+from krakenbot.domain.portfolio import PnlReport
 from krakenbot.resilience.breaker import BreakerState
 
 
@@ -34,9 +33,7 @@ class EngineHealth:
     ws_public: ConnectionState | None
     ws_private: ConnectionState | None  # None: the venue has no private stream (paper)
     open_orders: int
-    position: Mapping[str, Decimal] = field(default_factory=dict)  # symbol -> base qty
-    daily_pnl: Decimal | None = None
-    total_pnl: Decimal = Decimal(0)  # realized, fees included
+    pnl: PnlReport = field(default_factory=PnlReport)  # positions, PnL at the live marks
     last_error: str = ""
     counts: EngineCounts = field(default_factory=EngineCounts)
     stop_requested: bool = False

@@ -1,20 +1,21 @@
 """The engine's live `StrategyView` and the round-trip tracker behind learning data/metrics.
 
 Owns: `LiveView` (read-only window on the engine's books, instruments, portfolio and
-working orders) and `RoundTrips` (when a position opens and closes: the outcome and PnL for
-`learning_data`, the trade counts for `metrics`). Imports: domain, orders, strategy.
+working orders) and `RoundTrips` (the round trips the portfolio closes: the outcome and PnL
+for `learning_data`, the trade counts for `metrics`). Imports: domain, orders, strategy.
 Pure and synchronous.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from krakenbot.domain.events import BookTop, Fill
 from krakenbot.domain.instrument import Instrument
-from krakenbot.domain.portfolio import Portfolio, WorkingOrder
+from krakenbot.domain.portfolio import Portfolio
+from krakenbot.domain.working import WorkingOrder
 from krakenbot.orders.registry import OrderRegistry
 
 ZERO = Decimal(0)
@@ -67,43 +68,24 @@ class Closed:
         return "win" if self.pnl > 0 else "loss"
 
 
-@dataclass(slots=True)
-class _Open:
-    realized_before: Decimal
-    entry_ids: list[str] = field(default_factory=list)
-
-
 class RoundTrips:
-    """Feeds fills into a `Portfolio` and notices when positions open and close."""
+    """Feeds fills into a `Portfolio` and reports the round trips they close (for
+    `learning_data`) and how many closed and won (for `metrics`)."""
 
     def __init__(self, portfolio: Portfolio) -> None:
         self.portfolio = portfolio
-        self.total = 0
-        self.winning = 0
-        self._open: dict[str, _Open] = {}
+
+    @property
+    def total(self) -> int:
+        return self.portfolio.closed_count
+
+    @property
+    def winning(self) -> int:
+        return self.portfolio.winning_count
 
     def apply(self, fill: Fill) -> Closed | None:
         """Apply one fill (once per trade id); a `Closed` when it flattened the position."""
-        portfolio = self.portfolio
-        symbol = fill.symbol
-        before = portfolio.position(symbol)
-        realized_before = portfolio.realized_total
-        if not portfolio.apply_fill(fill):
-            return None
-        after = portfolio.position(symbol)
-        current = self._open.get(symbol)
-        if before == 0 and after != 0:
-            current = self._open[symbol] = _Open(realized_before)
-        entry_id = fill.cl_ord_id if abs(after) > abs(before) else None
-        if current is not None and entry_id and entry_id not in current.entry_ids:
-            current.entry_ids.append(entry_id)
-        if before != 0 and (after == 0 or (after > 0) != (before > 0)):
-            opened = self._open.pop(symbol, None)
-            start = opened.realized_before if opened is not None else realized_before
-            pnl = portfolio.realized_total - start
-            self.total += 1
-            self.winning += pnl > 0
-            if after != 0:  # flipped through zero: a new round trip starts
-                self._open[symbol] = _Open(portfolio.realized_total)
-            return Closed(symbol, tuple(opened.entry_ids) if opened else (), pnl)
+        for trip in self.portfolio.record(fill):
+            if trip.closed_ns is not None:
+                return Closed(trip.symbol, trip.entry_ids, trip.realized)
         return None

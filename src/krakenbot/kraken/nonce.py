@@ -19,16 +19,3 @@ def next_nonce(now_ns: int, high_water: int) -> int:
     if nonce > UINT64_MAX:
         raise OverflowError("nonce would exceed Kraken's unsigned 64-bit range")
     return nonce
-
-
-class NonceSource:
-    """An in-memory issuer for one key (the persisted variant lives in net/nonce_store.py)."""
-
-    __slots__ = ("high_water",)
-
-    def __init__(self, high_water: int = 0) -> None:
-        self.high_water = high_water
-
-    def issue(self, now_ns: int) -> int:
-        self.high_water = next_nonce(now_ns, self.high_water)
-        return self.high_water

@@ -4,55 +4,62 @@ Owns: decoding the `{"error":[…],"result":…}` envelope, asset-code normaliza
 frozen result types for Time, SystemStatus, AssetPairs (→ Instrument), Ticker, Depth,
 Balance, BalanceEx, GetWebSocketsToken, CancelOrder/CancelAll and CancelAllOrdersAfter.
 Must not import: I/O, the clock, layers above `domain`.
-Facts: API.md §1 and §5 (docs.kraken.com/rest). Numbers are kept exact: strings and JSON
-numbers both go through Decimal (the JSON parser is told to build Decimals, never floats).
+Facts: API.md §1 and §5 (docs.kraken.com/rest). Numbers are kept exact and bounded: strings
+and JSON numbers both go through Decimal (the JSON parser builds Decimals, never floats), and
+no number longer or larger than Kraken ever sends is converted (`rest_values`). Each public
+parser raises `CodecError` for a body of the wrong shape, whatever is wrong with it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from krakenbot.domain.enums import SystemState
 from krakenbot.domain.events import PriceLevel
 from krakenbot.domain.instrument import Instrument
-from krakenbot.errors import TransportError
 from krakenbot.kraken.errors import split_messages, to_exception
+from krakenbot.kraken.rest_values import (
+    CodecError,
+    codec_boundary,
+    dec,
+    decimals,
+    epoch_ns,
+    loads,
+)
 
+__all__ = [  # with CodecError, dec, epoch_ns and loads re-exported from rest_values
+    "BalanceEntry",
+    "Balances",
+    "CancelAfterResult",
+    "CancelResult",
+    "CodecError",
+    "Depth",
+    "Envelope",
+    "RestTicker",
+    "ServerTime",
+    "SystemStatusInfo",
+    "WsToken",
+    "dec",
+    "decode_envelope",
+    "epoch_ns",
+    "loads",
+    "normalize_asset",
+    "parse_asset_pairs",
+    "parse_balance",
+    "parse_balance_ex",
+    "parse_cancel",
+    "parse_cancel_after",
+    "parse_depth",
+    "parse_instrument",
+    "parse_system_status",
+    "parse_ticker",
+    "parse_time",
+    "parse_ws_token",
+]
 JsonObj = dict[str, Any]
-
-
-class CodecError(TransportError):
-    """A response we cannot read (not JSON, wrong shape): the request's outcome is unknown."""
-
-
-def dec(value: Any) -> Decimal:
-    """Exact Decimal from Kraken number text or a JSON number parsed as Decimal."""
-    if isinstance(value, bool) or value is None:
-        raise CodecError(f"expected a number, got {value!r}")
-    try:
-        return value if isinstance(value, Decimal) else Decimal(str(value))
-    except InvalidOperation as exc:
-        raise CodecError(f"not a number: {value!r}") from exc
-
-
-def epoch_ns(value: Any) -> int:
-    """Epoch seconds with fraction (`1688148493.7708`) → integer nanoseconds."""
-    return int(dec(value).scaleb(9))
-
-
-# One decoder for every response (json.loads with parse_float builds a new one per call).
-_DECODER = json.JSONDecoder(parse_float=Decimal)
-
-
-def loads(raw: bytes | str) -> Any:
-    try:
-        return _DECODER.decode(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CodecError("response body is not JSON") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +68,7 @@ class Envelope:
     warnings: tuple[str, ...] = ()
 
 
+@codec_boundary("envelope")
 def decode_envelope(raw: bytes | str, *, endpoint: str, cl_ord_id: str | None = None) -> Envelope:
     """The `result` of a successful response; raises the mapped exception on `E…` errors."""
     doc = loads(raw)
@@ -168,6 +176,7 @@ def _merge(entries: list[BalanceEntry]) -> Balances:
     return Balances(tuple(merged.values()))
 
 
+@codec_boundary("Balance")
 def parse_balance(result: Any) -> Balances:
     entries = []
     for code, amount in _obj(result, "Balance").items():
@@ -176,6 +185,7 @@ def parse_balance(result: Any) -> Balances:
     return _merge(entries)
 
 
+@codec_boundary("BalanceEx")
 def parse_balance_ex(result: Any) -> Balances:
     entries = []
     for code, raw_row in _obj(result, "BalanceEx").items():
@@ -203,6 +213,7 @@ class ServerTime:
     rfc1123: str
 
 
+@codec_boundary("Time")
 def parse_time(result: Any) -> ServerTime:
     r = _obj(result, "Time")
     return ServerTime(int(r["unixtime"]), str(r.get("rfc1123", "")))
@@ -214,6 +225,7 @@ class SystemStatusInfo:
     timestamp: str
 
 
+@codec_boundary("SystemStatus")
 def parse_system_status(result: Any) -> SystemStatusInfo:
     r = _obj(result, "SystemStatus")
     try:
@@ -229,13 +241,14 @@ def _fee_pct(table: Any, default: Decimal) -> Decimal:
     return default
 
 
+@codec_boundary("AssetPairs entry")
 def parse_instrument(rest_id: str, row: Mapping[str, Any]) -> Instrument:
     """One AssetPairs entry → Instrument. Missing tick_size / costmin / cost_decimals (old
     records, e.g. XLM/USD c. 2021) fall back to 10^-pair_decimals / 0 / pair_decimals."""
     wsname = str(row.get("wsname", ""))
     base, _ = normalize_asset(str(row["base"]))
     quote, _ = normalize_asset(str(row["quote"]))
-    price_decimals = int(row["pair_decimals"])
+    price_decimals = decimals(row["pair_decimals"])
     tick = row.get("tick_size")
     return Instrument(
         symbol=f"{base}/{quote}",
@@ -245,8 +258,8 @@ def parse_instrument(rest_id: str, row: Mapping[str, Any]) -> Instrument:
         base=base,
         quote=quote,
         price_decimals=price_decimals,
-        lot_decimals=int(row["lot_decimals"]),
-        cost_decimals=int(row.get("cost_decimals", price_decimals)),
+        lot_decimals=decimals(row["lot_decimals"]),
+        cost_decimals=decimals(row.get("cost_decimals", price_decimals)),
         tick_size=dec(tick) if tick is not None else Decimal(1).scaleb(-price_decimals),
         ordermin=dec(row.get("ordermin", 0)),
         costmin=dec(row.get("costmin", 0)),
@@ -256,6 +269,7 @@ def parse_instrument(rest_id: str, row: Mapping[str, Any]) -> Instrument:
     )
 
 
+@codec_boundary("AssetPairs")
 def parse_asset_pairs(result: Any) -> dict[str, Instrument]:
     """AssetPairs → {symbol ("XLM/USD", BTC not XBT): Instrument}."""
     out: dict[str, Instrument] = {}
@@ -286,6 +300,7 @@ class RestTicker:
     open_today: Decimal
 
 
+@codec_boundary("Ticker")
 def parse_ticker(result: Any) -> dict[str, RestTicker]:
     out = {}
     for pair, t in _obj(result, "Ticker").items():
@@ -318,6 +333,7 @@ class Depth:
     bids: tuple[PriceLevel, ...]  # best (highest) first
 
 
+@codec_boundary("Depth")
 def parse_depth(result: Any) -> dict[str, Depth]:
     out = {}
     for pair, book in _obj(result, "Depth").items():
@@ -339,6 +355,7 @@ class WsToken:
     expires_s: int
 
 
+@codec_boundary("GetWebSocketsToken")
 def parse_ws_token(result: Any) -> WsToken:
     r = _obj(result, "GetWebSocketsToken")
     return WsToken(str(r["token"]), int(r.get("expires", 900)))
@@ -350,6 +367,7 @@ class CancelResult:
     pending: bool = False
 
 
+@codec_boundary("Cancel")
 def parse_cancel(result: Any) -> CancelResult:
     r = _obj(result, "Cancel")
     return CancelResult(int(r.get("count", 0)), bool(r.get("pending", False)))
@@ -361,6 +379,7 @@ class CancelAfterResult:
     trigger_time: str  # RFC3339; "" when the switch was disabled (timeout=0)
 
 
+@codec_boundary("CancelAllOrdersAfter")
 def parse_cancel_after(result: Any) -> CancelAfterResult:
     r = _obj(result, "CancelAllOrdersAfter")
     return CancelAfterResult(str(r.get("currentTime", "")), str(r.get("triggerTime", "")))

@@ -26,6 +26,7 @@ from krakenbot.domain.order import Listing, UnreadableOrder
 from krakenbot.domain.order_terms import OrderPrice
 from krakenbot.kraken.order_fields import parse_flags, parse_leverage, parse_price, parse_trigger
 from krakenbot.kraken.rest_codec import CodecError, dec, epoch_ns
+from krakenbot.kraken.rest_values import codec_boundary
 
 STATUSES = ("pending", "open", "closed", "canceled", "expired")
 _ZERO_PRICE = OrderPrice(Decimal(0))
@@ -222,12 +223,14 @@ def readable(found: OrderList) -> OrderList:
     return found
 
 
+@codec_boundary("OpenOrders")
 def parse_open_orders(result: Any) -> OrderList:
     if not isinstance(result, dict) or not isinstance(result.get("open", {}), dict):
         raise CodecError("OpenOrders: expected {open: {…}}")
     return parse_orders(result.get("open", {}).items())
 
 
+@codec_boundary("QueryOrders")
 def parse_query_orders(result: Any) -> OrderList:
     if not isinstance(result, dict):
         raise CodecError("QueryOrders: expected an object")
@@ -245,6 +248,7 @@ class OrdersPage:
         return len(self.orders) + len(self.orders.unreadable)
 
 
+@codec_boundary("ClosedOrders")
 def parse_closed_orders(result: Any) -> OrdersPage:
     if not isinstance(result, dict) or not isinstance(result.get("closed", {}), dict):
         raise CodecError("ClosedOrders: expected {closed: {…}, count}")

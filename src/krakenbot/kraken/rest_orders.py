@@ -31,6 +31,7 @@ from krakenbot.kraken.rest_order_info import (
     parse_order,
     parse_query_orders,
 )
+from krakenbot.kraken.rest_values import codec_boundary
 from krakenbot.kraken.signing import ParamValue
 
 PAGE_SIZE = 50
@@ -132,6 +133,7 @@ class AddOrderResult:
         return self.txids[0] if self.txids else None
 
 
+@codec_boundary("AddOrder")
 def parse_add_order(result: Any, cl_ord_id: str) -> AddOrderResult:
     if not isinstance(result, dict):
         raise CodecError("AddOrder: expected an object", cl_ord_id=cl_ord_id)
@@ -191,6 +193,7 @@ def parse_trade(trade_txid: str, t: Any) -> TradeInfo:
         raise CodecError(f"trade {trade_txid}: malformed ({exc})") from exc
 
 
+@codec_boundary("TradesHistory")
 def parse_trades_history(result: Any) -> TradesPage:
     if not isinstance(result, dict) or not isinstance(result.get("trades", {}), dict):
         raise CodecError("TradesHistory: expected {trades: {…}, count}")

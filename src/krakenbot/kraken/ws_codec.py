@@ -2,14 +2,17 @@
 
 Owns: `decode(frame) -> list[WsMessage]` for every frame kind we use (status, heartbeat, pong,
 subscribe/unsubscribe acks, ticker, book, trade, ohlc, instrument, executions, balances and the
-trading-method responses) and RFC3339 -> ns parsing. Request encoders live in `ws_requests`
-(re-exported here). Imports: stdlib, domain and kraken only; no I/O, no clock reads.
+trading-method responses, whose readers live in `ws_acks`) and RFC3339 -> ns parsing. Request
+encoders live in `ws_requests` (re-exported here). Imports: stdlib, domain and kraken only; no
+I/O, no clock reads.
 
 Numbers: Kraken prints prices and quantities as JSON numbers with the pair's full fixed
 precision (docs: websocket-v2 book/ticker pages). We parse with the stdlib decoder and
 `parse_float=str`, so every non-integer number reaches us as its exact wire text; `Decimal`
 is built from that text and book levels keep it verbatim for the CRC32 checksum. orjson is
 faster but yields floats, which lose trailing zeros (benchmarks/bench_ws.py measures both).
+Every number is bounded before it is converted (`kraken.numbers`: at most 50 characters, a
+decimal exponent within ±50): `1e999999999` would otherwise cost a gigabyte as text.
 
 A frame we cannot understand becomes a `DecodeFailed` message; decode never raises.
 """
@@ -20,7 +23,6 @@ import json
 import json.scanner
 import re
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any, NoReturn, cast
 
 from krakenbot.domain.enums import OrderType, Side, SystemState
@@ -33,6 +35,8 @@ from krakenbot.domain.events import (
     Ticker,
     TickerNumbers,
 )
+from krakenbot.kraken.numbers import bounded_decimal, bounded_int, bounded_number_text
+from krakenbot.kraken.ws_acks import method_response, subscription_ack
 from krakenbot.kraken.ws_fast import fast_book, fast_ticker, peek_ticker_symbol
 from krakenbot.kraken.ws_messages import (
     BookMessage,
@@ -40,13 +44,10 @@ from krakenbot.kraken.ws_messages import (
     InstrumentMessage,
     InstrumentPair,
     Level,
-    MethodResponse,
-    OrderRef,
     Pong,
     PrivateItem,
     SequencedBatch,
     StatusMessage,
-    SubscriptionAck,
     WsMessage,
 )
 from krakenbot.kraken.ws_private import decode_balance_row, decode_execution_rows
@@ -68,7 +69,6 @@ from krakenbot.kraken.ws_scalars import (
     num_text,
     opt_dec,
     opt_int,
-    opt_str,
     opt_ts,
     parse_timestamp_ns,
     string,
@@ -102,11 +102,16 @@ def _reject_constant(name: str) -> NoReturn:
 
 
 # Two decoders, chosen by a cheap prefix test. Book frames keep every number as its exact
-# text (parse_float=str): the checksum is computed over the printed digits and most levels
-# never need a Decimal. Every other frame gets Decimals straight from the C scanner
-# (parse_float=Decimal), which is faster than converting text in Python. Both are exact.
-_TEXT_DECODER = json.JSONDecoder(parse_float=str, parse_constant=_reject_constant)
-_DEC_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+# text: the checksum is computed over the printed digits and most levels never need a
+# Decimal. Every other frame gets Decimals built as the C scanner meets each number. Both
+# are exact, and both bound every number's size first (the canonical book and ticker frames,
+# by far the most frequent, never get here: ws_fast's patterns bound their digits).
+_TEXT_DECODER = json.JSONDecoder(
+    parse_float=bounded_number_text, parse_int=bounded_int, parse_constant=_reject_constant
+)
+_DEC_DECODER = json.JSONDecoder(
+    parse_float=bounded_decimal, parse_int=bounded_int, parse_constant=_reject_constant
+)
 _TEXT_SCAN: _Scanner = json.scanner.make_scanner(_TEXT_DECODER)  # type: ignore[arg-type]
 _DEC_SCAN: _Scanner = json.scanner.make_scanner(_DEC_DECODER)  # type: ignore[arg-type]
 BOOK_PREFIX = '{"channel":"book"'
@@ -153,6 +158,25 @@ def decode(frame: str | bytes, recv_ns: int = 0) -> list[WsMessage]:
             ticker = fast_ticker(text, recv_ns)
             if ticker is not None:
                 return [ticker]
+        return _decode_json(text, frame, recv_ns)
+    except _NEVER_RAISE as exc:
+        # Whatever escaped the handling below (even building its failure report): the frame
+        # is dropped like any other undecodable one.
+        return [_failed("?", f"undecodable frame: {exc!r}", frame, recv_ns)]
+
+
+# Bounded numbers (kraken.numbers) leave nothing that could exhaust memory; should anything
+# still do so, one frame is dropped, not the connection.
+_NEVER_RAISE = (*DECODE_ERRORS, MemoryError)
+
+
+def _name(value: object) -> str:
+    """A channel or method name for a failure report (never str() of a nested structure)."""
+    return value[:100] if type(value) is str else "?"
+
+
+def _decode_json(text: str, frame: str | bytes, recv_ns: int) -> list[WsMessage]:
+    try:
         msg = _loads(text)
     except DECODE_ERRORS as exc:
         return [_failed("?", f"invalid JSON: {exc}", frame, recv_ns)]
@@ -161,20 +185,21 @@ def decode(frame: str | bytes, recv_ns: int = 0) -> list[WsMessage]:
     channel = msg.get("channel")
     try:
         if channel is not None:
-            handler = _CHANNELS.get(channel)
+            handler = _CHANNELS.get(channel) if type(channel) is str else None
             if handler is None:
-                return [_failed(str(channel), "unknown channel", frame, recv_ns)]
+                return [_failed(_name(channel), "unknown channel", frame, recv_ns)]
             return handler(msg, recv_ns)
         method = msg.get("method")
         if method == "pong":
             return [Pong(req_id=opt_int(msg.get("req_id")), recv_ns=recv_ns)]
         if method in ("subscribe", "unsubscribe"):
-            return [_subscription_ack(msg, recv_ns)]
+            return [subscription_ack(msg, recv_ns)]
         if type(method) is str:
-            return [_method_response(msg, recv_ns)]
+            return [method_response(msg, recv_ns)]
         return [_failed("?", "neither channel nor method", frame, recv_ns)]
     except DECODE_ERRORS as exc:
-        return [_failed(str(channel or msg.get("method") or "?"), repr(exc), frame, recv_ns)]
+        name = _name(channel if channel is not None else msg.get("method"))
+        return [_failed(name, repr(exc), frame, recv_ns)]
 
 
 def _data_list(msg: Mapping[str, Any]) -> list[Any]:
@@ -214,67 +239,6 @@ def _status(msg: Mapping[str, Any], recv_ns: int) -> list[WsMessage]:
     return out
 
 
-def _warnings(result: object) -> tuple[str, ...]:
-    if type(result) is dict:
-        warnings = result.get("warnings")
-        if type(warnings) is list:
-            return tuple(str(w) for w in warnings)
-    return ()
-
-
-def _subscription_ack(msg: Mapping[str, Any], recv_ns: int) -> SubscriptionAck:
-    result = msg.get("result")
-    res: Mapping[str, Any] = result if type(result) is dict else {}
-    # A failing subscription may put `symbol` at top level and omit `result` (API.md 7.2).
-    symbol = res.get("symbol", msg.get("symbol"))
-    return SubscriptionAck(
-        method=string(msg["method"]),
-        success=msg.get("success") is True,
-        channel=opt_str(res.get("channel")),
-        symbol=opt_str(symbol),
-        error=opt_str(msg.get("error")),
-        req_id=opt_int(msg.get("req_id")),
-        maxratecount=opt_int(res.get("maxratecount")),
-        warnings=_warnings(result),
-        recv_ns=recv_ns,
-    )
-
-
-def _order_ref(row: Mapping[str, Any]) -> OrderRef:
-    return OrderRef(
-        order_id=opt_str(row.get("order_id")),
-        cl_ord_id=opt_str(row.get("cl_ord_id")),
-        order_userref=opt_int(row.get("order_userref")),
-    )
-
-
-def _method_response(msg: Mapping[str, Any], recv_ns: int) -> MethodResponse:
-    result = msg.get("result")
-    orders: tuple[OrderRef, ...] = ()
-    count = None
-    trigger = current = None
-    if type(result) is list:  # batch_add: one entry per order, in request order
-        orders = tuple(_order_ref(r) for r in result)
-    elif type(result) is dict:
-        if "order_id" in result or "cl_ord_id" in result or "order_userref" in result:
-            orders = (_order_ref(result),)
-        count = opt_int(result.get("count"))
-        trigger = opt_str(result.get("triggerTime"))
-        current = opt_str(result.get("currentTime"))
-    return MethodResponse(
-        method=string(msg["method"]),
-        success=msg.get("success") is True,
-        error=opt_str(msg.get("error")),
-        req_id=opt_int(msg.get("req_id")),
-        orders=orders,
-        count=count,
-        trigger_time=trigger,
-        current_time=current,
-        warnings=_warnings(result),
-        recv_ns=recv_ns,
-    )
-
-
 # ---- market data ---------------------------------------------------------------------------
 
 
@@ -298,8 +262,11 @@ def _levels(rows: object) -> tuple[Level, ...]:
 
 
 # ASCII digits only: `\d` admits other scripts' digits, which Decimal accepts but the checksum
-# (ASCII text) cannot carry.
-_NUMBER_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+# (ASCII text) cannot carry. Bounded like every number (kraken.numbers): a quoted level
+# ("price":"1e999999999") must not reach the book.
+_NUMBER_TEXT = re.compile(r"-?[0-9]{1,24}(?:\.[0-9]{1,24})?(?:[eE][-+]?[0-9]{1,2})?")
+# The checksum is a CRC32 (docs: guides/spot-ws-book-v2): an unsigned 32-bit integer.
+_CRC32_MAX = 0xFFFFFFFF
 
 
 def _book(msg: Mapping[str, Any], recv_ns: int) -> list[WsMessage]:
@@ -310,8 +277,8 @@ def _book(msg: Mapping[str, Any], recv_ns: int) -> list[WsMessage]:
         symbol = row["symbol"]
         if type(symbol) is not str:
             raise MalformedError("book symbol is not a string")
-        if checksum is not None and type(checksum) is not int:
-            raise MalformedError("book checksum is not an integer")
+        if checksum is not None and (type(checksum) is not int or not 0 <= checksum <= _CRC32_MAX):
+            raise MalformedError("book checksum is not a 32-bit unsigned integer")
         ts = row.get("timestamp")
         out.append(
             BookMessage(

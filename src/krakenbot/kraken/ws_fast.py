@@ -10,8 +10,11 @@ Why regexes: one C-level `fullmatch` validates the whole frame and captures the 
 text, replacing the JSON parse and the dict walk. Two details matter for speed
 (benchmarks/bench_ws.py): digits are `[0-9]` (a range test; `\\d` is a Unicode category
 lookup, ~30 % slower, and would admit non-ASCII digits that the checksum cannot encode), and
-quantifiers are possessive (`++`, `?+`, `*+`): every number and list is followed by a fixed
-delimiter, so giving characters back can never help a match.
+quantifiers are possessive (`++`, `?+`, `*+`, `{m,n}+`): every number and list is followed by
+a fixed delimiter, so giving characters back can never help a match. Every number's digits
+are bounded (at most 24 before and 24 after the point; a checksum, a CRC32, at most 10
+digits), within what the JSON path accepts (kraken.numbers): a longer number is not
+canonical, and the JSON path refuses it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from krakenbot.domain.events import TICKER_FIELDS, Ticker
 from krakenbot.kraken.ws_messages import BookMessage, Level
 from krakenbot.kraken.ws_scalars import MalformedError, epoch_seconds, parse_timestamp_ns
 
-_NUM = r"[0-9]++(?:\.[0-9]++)?+"
+_NUM = r"[0-9]{1,24}+(?:\.[0-9]{1,24}+)?+"
 _LEVEL = r'\{"price":' + _NUM + r',"qty":' + _NUM + r"\}"
 _LEVEL_RE = re.compile(r'\{"price":(' + _NUM + r'),"qty":(' + _NUM + r")\}")
 _findall = _LEVEL_RE.findall
@@ -41,7 +44,7 @@ _BOOK_RE = re.compile(
     + _side("bids")
     + ","
     + _side("asks")
-    + r',"checksum":([0-9]++)'
+    + r',"checksum":([0-9]{1,10}+)'
     r'(?:,"timestamp":"(?:([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})\.([0-9]{6})Z'
     r'|([0-9T:.Z-]+))")?'
     r"\}\]\}"
@@ -127,13 +130,13 @@ def fast_book(text: str, recv_ns: int = 0) -> BookMessage | None:
 # Ticker frames (docs: websocket-v2/ticker field order; real pushes add fields such as
 # `volume_usd` before `timestamp`, which the pattern admits and skips). The match starts after
 # the fixed prefix, which the caller has already tested.
-_SNUM = r"(-?+[0-9]++(?:\.[0-9]++)?+)"
+_SNUM = r"(-?+[0-9]{1,24}+(?:\.[0-9]{1,24}+)?+)"
 _TICKER_SNAPSHOT_PREFIX = '{"channel":"ticker","type":"snapshot","data":[{"symbol":"'
 _TICKER_UPDATE_PREFIX = '{"channel":"ticker","type":"update","data":[{"symbol":"'
 _TICKER_BODY_RE = re.compile(
     r'([A-Za-z0-9/._-]++)",'
     + ",".join(f'"{name}":{_SNUM}' for name in TICKER_FIELDS)
-    + r'(?:,"[a-z_]++":-?+[0-9]++(?:\.[0-9]++)?+)*+'
+    + r'(?:,"[a-z_]++":-?+[0-9]{1,24}+(?:\.[0-9]{1,24}+)?+)*+'
     r',"timestamp":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})\.([0-9]{6})Z"\}\]\}'
 )
 _update_body = _TICKER_BODY_RE.fullmatch

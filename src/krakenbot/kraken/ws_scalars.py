@@ -1,20 +1,25 @@
 """Scalar helpers shared by the WebSocket v2 decoders (pure).
 
 Owns: exact number text / Decimal / int / str extraction from stdlib-decoded JSON values and
-RFC3339 -> epoch-ns timestamps. Imports: stdlib only. Values arrive from
-`json.JSONDecoder(parse_float=str)`, so a non-integer JSON number is its exact wire text.
+RFC3339 -> epoch-ns timestamps. Imports: stdlib and kraken.numbers. Values arrive from the
+codec's JSON decoders, whose number hooks are bounded (`kraken.numbers`): a non-integer JSON
+number is its exact wire text or a Decimal built from it; a quoted number is bounded here.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from krakenbot.kraken.numbers import NumberBoundError, bounded_decimal
 
 
 class MalformedError(ValueError):
     """A frame or field is not what Kraken documents; the decoder turns it into DecodeFailed."""
 
 
+# What malformed input can raise while decoding (ArithmeticError: decimal's signals and
+# OverflowError; RecursionError: JSON nested deeper than the interpreter's stack).
 DECODE_ERRORS = (
     MalformedError,
     ValueError,
@@ -22,7 +27,7 @@ DECODE_ERRORS = (
     TypeError,
     AttributeError,
     IndexError,
-    InvalidOperation,
+    ArithmeticError,
     RecursionError,
 )
 
@@ -45,11 +50,14 @@ def num_text(value: object) -> str:
 
 def dec(value: object) -> Decimal:
     if type(value) is Decimal:
-        return value  # from the JSON number grammar: always finite
-    if type(value) is str or type(value) is int:
-        d = Decimal(value)
-        if d.is_finite():
-            return d
+        return value  # from the codec's bounded JSON decoder: finite, bounded
+    if type(value) is str:
+        try:
+            return bounded_decimal(value)  # a quoted number: bounded like a bare one
+        except NumberBoundError as exc:
+            raise MalformedError(str(exc)) from None
+    if type(value) is int:
+        return Decimal(value)  # from the bounded JSON decoder: at most 50 digits
     raise MalformedError(f"not a finite number: {value!r}")
 
 

@@ -74,6 +74,22 @@ def key_fingerprint(api_key: str) -> str:
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:20]
 
 
+def state_file(state_dir: Path, api_key: str) -> Path:
+    """The key's state file in `state_dir` (its lock file sits next to it)."""
+    return state_dir / f"kraken-key-{key_fingerprint(api_key)}.state"
+
+
+def peek_high_water(path: Path) -> int:
+    """The nonce high-water mark recorded in a state file, read without its lock (0 when the
+    file is absent or unreadable): for carrying over a state left in an older location."""
+    try:
+        raw = path.read_bytes()[: 2 * SLOT_BYTES]
+    except OSError:
+        return 0
+    slots = [decode_slot(raw[i : i + SLOT_BYTES]) for i in (0, SLOT_BYTES)]
+    return max((slot[1].nonce_high_water for slot in slots if slot is not None), default=0)
+
+
 if sys.platform == "win32":
     import msvcrt
 
@@ -111,9 +127,8 @@ class KeyStateStore:
             state_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"cannot create the state directory {state_dir}") from exc
-        fp = key_fingerprint(api_key)
-        self.path = state_dir / f"kraken-key-{fp}.state"
-        self._lock_path = state_dir / f"kraken-key-{fp}.lock"
+        self.path = state_file(state_dir, api_key)
+        self._lock_path = self.path.with_suffix(".lock")
         self._lock_timeout_s = lock_timeout_s
         self._fd: int | None = None
         self._state_fd: int | None = None

@@ -163,10 +163,28 @@ class OrderSender:
                     extra={"cl_ord_id": req.cl_ord_id, "cause": str(exc)},
                 )
                 continue
-            result = orders.parse_add_order(env.result, req.cl_ord_id)
+            try:
+                result = orders.parse_add_order(env.result, req.cl_ord_id)
+            except codec.CodecError as exc:
+                # Kraken said yes (no error) in words we cannot read: the order exists, so
+                # it is looked up, never sent again and never called "not placed".
+                return await self._accepted_unread(req, pair, deadline_ns, exc)
             self._reset_rejection(f"AddOrder {pair}")
             self._remember((req.cl_ord_id, *result.txids), pair, self._clock.now_ns())
             return result
+
+    async def _accepted_unread(
+        self, req: orders.OrderRequest, pair: str, deadline_ns: int, exc: codec.CodecError
+    ) -> orders.AddOrderResult:
+        found = await self._resolve(req.cl_ord_id, deadline_ns, exc)
+        if found is None:  # not listed (yet): reconciliation decides, by its cl_ord_id
+            raise AmbiguousOrderError(
+                "order accepted by Kraken but its answer was unreadable and it is not listed",
+                endpoint="AddOrder",
+                cl_ord_id=req.cl_ord_id,
+            ) from exc
+        self._remember((req.cl_ord_id, found.txid), pair, found.open_ns)
+        return orders.AddOrderResult((found.txid,), "", None, req.cl_ord_id, recovered=True)
 
     async def _resolve(
         self, cl_ord_id: str, deadline_ns: int, cause: KrakenbotError

@@ -35,18 +35,22 @@ from krakenbot.resilience.breaker import CircuitBreaker
 logger = logging.getLogger(__name__)
 
 NONCE_ADVICE = (
-    "Kraken refused two fresh nonces in a row: another program is using this API key "
-    "(or its clock/nonce scale is ahead of ours). Give krakenbot its own key, or set a "
-    "nonce window on the key in Kraken's API settings."
+    "Kraken refused our nonce (EAPI:Invalid nonce): another program is using this API key "
+    "(another bot or tool, or a krakenbot of another user account or with another "
+    "KRAKENBOT_STATE_DIR), or the key's nonce scale is ahead of ours. What to do: give each "
+    "program its own API key (and krakenbot a separate status key), or set a nonce window "
+    "on the key in Kraken's API settings."
 )
 
 
 KEY_STATE_SUBDIR = "kraken-keys"
 
 
-def key_state_dir(data_dir: Path) -> Path:
-    """Where every krakenbot process keeps per-key nonce/rate state: they must all agree."""
-    return data_dir / KEY_STATE_SUBDIR
+def key_state_dir(state_dir: Path) -> Path:
+    """Where every krakenbot process keeps per-key nonce/rate state: they must all agree, so
+    `state_dir` is the per-user state directory (app/statedir.py), never a folder that
+    depends on the working directory or on DATA_DIR."""
+    return state_dir / KEY_STATE_SUBDIR
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,16 +199,23 @@ class RestCore:
             env = await self._private_once(method, params, cl_ord_id, priority, trade)
         except InvalidNonceError:
             self.invalid_nonce_count += 1
+            # Already the first one says what to do: it is never our own doing (one nonce
+            # sequence per key for every krakenbot of this user, under one lock).
             logger.warning(
-                "invalid nonce; retrying once with a fresh nonce", extra={"endpoint": method}
+                "%s Retrying once with a fresh nonce.", NONCE_ADVICE, extra={"endpoint": method}
             )
             try:
                 env = await self._private_once(method, params, cl_ord_id, priority, trade)
-            except InvalidNonceError:
+            except InvalidNonceError as again:
                 self.invalid_nonce_count += 1
                 logger.error(NONCE_ADVICE, extra={"endpoint": method})
                 self.breaker.trip("EAPI:Invalid nonce twice in a row")
-                raise
+                raise InvalidNonceError(
+                    NONCE_ADVICE,
+                    kraken_error=again.kraken_error,
+                    endpoint=method,
+                    cl_ord_id=cl_ord_id,
+                ) from again
         return env
 
     async def _private_once(

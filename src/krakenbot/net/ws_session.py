@@ -291,18 +291,9 @@ class WsSession:
         for text in texts:
             await ws.send_str(text)
 
-    async def resync_book(self, symbol: str) -> None:
-        """Engine-requested: drop the local book and fetch a fresh verified snapshot."""
-        st = self.books.state(symbol)
-        was_valid = st.valid
-        st.valid = False
-        st.book.clear()
-        if was_valid:
-            self._put(BookStatus(symbol, False, "resync requested", self._now()))
-        await self._send(self._public, self._router.book_resubscribe(symbol))
-
     async def request_executions_snapshot(self, reason: str) -> None:
-        """Engine-requested: a fresh executions snapshot (open orders + last fills)."""
+        """A fresh executions snapshot (open orders + last fills) and a reconciliation: how an
+        ambiguous WebSocket order outcome is looked up by `cl_ord_id` (issue 15)."""
         self.executions.expect_snapshot()
         self._put(ReconcileRequested(reason, self._now()))
         await self._send(

@@ -1,7 +1,7 @@
 """The corrections reconciliation produces: one frozen value per kind of difference.
 
 Owns: `AdoptOrder`, `MissingFill`, `StatusCorrection`, `LookupRequired`, `ProvablyAbsent`,
-`Conflict`, `ForeignOrder`, `UnreadableForeignOrder`, `ForeignFill`, `BalanceMismatch`, the
+`Conflict`, `ForeignOrder`, `UnreadableForeignOrder`, `ForeignFill`, the
 `Correction` union and each one's `describe()` row for the `events` table.
 Imports: domain only. The diff that makes them is orders/reconcile.py.
 """
@@ -9,7 +9,6 @@ Imports: domain only. The diff that makes them is orders/reconcile.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import ClassVar
 
 from krakenbot.domain.enums import OrderStatus
@@ -134,18 +133,6 @@ class ForeignFill:
     def describe(self) -> dict[str, str]:
         f = self.event
         return _d(self.kind, f.cl_ord_id, f.order_id, f"{f.trade_id} {f.side} {f.qty} {f.symbol}")
-
-
-@dataclass(frozen=True, slots=True)
-class BalanceMismatch:
-    kind: ClassVar[str] = "balance_mismatch"
-    asset: str
-    expected: Decimal
-    actual: Decimal
-
-    def describe(self) -> dict[str, str]:
-        detail = f"{self.asset}: expected {self.expected}, exchange {self.actual}"
-        return _d(self.kind, None, None, detail)
 
 
 Correction = (

@@ -1,6 +1,7 @@
 """Reconciliation as a pure diff: our orders and fills vs. the exchange's, as corrections.
 
-Owns: `reconcile(local, exchange) -> tuple[Correction, ...]` and `balance_mismatches`.
+Owns: `reconcile(local, exchange) -> tuple[Correction, ...]` (balances are compared in
+`risk.account`).
 Imports: domain, errors, orders. Must not import: I/O, clock, venue code. The async shell
 fetches (in this order, so an order closing mid-query shows up at least once) open orders,
 closed orders since `closed_since_ns`, and trade history since the same time; it then
@@ -34,7 +35,6 @@ from krakenbot.orders.clordid import DEFAULT_PREFIX, is_ours
 from krakenbot.orders.corrections import (
     FOREIGN_KINDS,
     AdoptOrder,
-    BalanceMismatch,
     Conflict,
     Correction,
     ForeignFill,
@@ -287,24 +287,9 @@ def _missing(
     return [LookupRequired(order.cl_ord_id, None, "not listed yet; absence not provable")]
 
 
-def balance_mismatches(
-    expected: Mapping[str, Decimal],
-    actual: Mapping[str, Decimal],
-    tolerance: Decimal = ZERO,
-) -> list[BalanceMismatch]:
-    """Assets whose exchange balance differs from what our ledger implies (→ breaker)."""
-    found: list[BalanceMismatch] = []
-    for asset in sorted(set(expected) | set(actual)):
-        want, have = expected.get(asset, ZERO), actual.get(asset, ZERO)
-        if abs(want - have) > tolerance:
-            found.append(BalanceMismatch(asset, want, have))
-    return found
-
-
 __all__ = [
     "FOREIGN_KINDS",
     "AdoptOrder",
-    "BalanceMismatch",
     "Conflict",
     "Correction",
     "ExchangeState",
@@ -316,6 +301,5 @@ __all__ = [
     "ProvablyAbsent",
     "StatusCorrection",
     "UnreadableForeignOrder",
-    "balance_mismatches",
     "reconcile",
 ]

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from krakenbot.domain.events import OrderRejected
 from krakenbot.domain.order import Order
-from krakenbot.domain.portfolio import WorkingOrder
+from krakenbot.domain.working import WorkingOrder
 from krakenbot.errors import InvariantError
 from krakenbot.orders.fsm import OrderEvent, apply
 from krakenbot.ports import StoredOrder

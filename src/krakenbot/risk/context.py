@@ -14,7 +14,7 @@ from decimal import Decimal
 from krakenbot.domain.enums import SystemState, TradingState
 from krakenbot.domain.events import BookTop
 from krakenbot.domain.instrument import Instrument
-from krakenbot.domain.portfolio import WorkingOrder
+from krakenbot.domain.working import WorkingOrder
 
 
 @dataclass(frozen=True, slots=True)

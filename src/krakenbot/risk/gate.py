@@ -28,7 +28,8 @@ from typing import TypeVar
 from krakenbot.domain.commands import CancelIntent, CancelOrder, OrderIntent, PlaceOrder
 from krakenbot.domain.enums import OrderType, Side, SystemState, TradingState
 from krakenbot.domain.instrument import Instrument
-from krakenbot.domain.portfolio import WorkingOrder, exposure, utc_day
+from krakenbot.domain.portfolio import utc_day
+from krakenbot.domain.working import WorkingOrder, exposure
 from krakenbot.risk.context import RiskContext
 from krakenbot.risk.decision import Approved, Checked, Decision, Denied, Rule
 from krakenbot.risk.limits import RiskLimits

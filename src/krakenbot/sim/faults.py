@@ -14,6 +14,7 @@ HTTP_STATUS = "http_status"
 TIMEOUT = "timeout"
 LOSE_RESPONSE = "lose_response"
 KRAKEN_ERROR = "kraken_error"
+GARBLE_RESULT = "garble_result"
 
 
 @dataclass(slots=True)
@@ -62,6 +63,11 @@ class FaultInjector:
     def lose_response(self, *, count: int = 1, method: str | None = "AddOrder") -> None:
         """Execute the request, then drop the connection instead of answering."""
         self._http.append(HttpFault(LOSE_RESPONSE, count, method))
+
+    def garble_result(self, *, count: int = 1, method: str | None = "AddOrder") -> None:
+        """Execute the request, then answer HTTP 200 with no error and a result of the wrong
+        shape (the client cannot read what happened, though it did happen)."""
+        self._http.append(HttpFault(GARBLE_RESULT, count, method))
 
     def kraken_error(self, error: str, *, count: int = 1, method: str | None = None) -> None:
         """Answer HTTP 200 with this Kraken error string, without executing."""

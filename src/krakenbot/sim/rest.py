@@ -19,7 +19,7 @@ from aiohttp import web
 
 from krakenbot.sim import rest_methods
 from krakenbot.sim.auth import ERR_PERMISSION, verify
-from krakenbot.sim.faults import HTTP_STATUS, KRAKEN_ERROR, LOSE_RESPONSE, TIMEOUT
+from krakenbot.sim.faults import GARBLE_RESULT, HTTP_STATUS, KRAKEN_ERROR, LOSE_RESPONSE, TIMEOUT
 from krakenbot.sim.state import SimState
 
 logger = logging.getLogger(__name__)
@@ -51,15 +51,21 @@ def _nest_form(pairs: list[tuple[str, str]]) -> dict[str, object]:
 
 
 def parse_params(raw: bytes, content_type: str) -> dict[str, object] | None:
+    """The request's parameters, or None for a body Kraken would refuse: not UTF-8, not JSON,
+    nested deeper than the interpreter's stack, or holding a lone surrogate (a `\\ud800`
+    escape names no character; it could be neither signed, echoed nor stored)."""
     if not raw:
         return {}
     try:
         if "json" in content_type:
             # Keep JSON numbers' text (parse_float=str) so money is never a float.
             parsed = json.loads(raw, parse_float=str)
-            return parsed if isinstance(parsed, dict) else None
+            if not isinstance(parsed, dict):
+                return None
+            json.dumps(parsed, ensure_ascii=False).encode("utf-8")  # raises on a surrogate
+            return parsed
         return _nest_form(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # JSON and Unicode errors are ValueErrors
         return None
 
 
@@ -146,6 +152,8 @@ async def handle_private(request: web.Request) -> web.StreamResponse:
         if request.transport is not None:
             request.transport.abort()
         return web.Response(status=502)  # never reaches the client: the socket is gone
+    if state.faults.take_http(method, (GARBLE_RESULT,)) is not None:
+        return envelope({"descr": ["garbled"], "txid": 0}, None)  # executed, unreadable
     return envelope(result, error)
 
 

@@ -3,14 +3,21 @@
 Owns: `Database` — one aiosqlite connection opened with WAL, `synchronous=FULL` and foreign
 keys, an `asyncio.Lock` that makes this process a single writer, and `transaction()`, which
 commits on success and rolls back on any exception (nested calls from the same task become
-savepoints). Also the consistent online copy (`backup_to`, SQLite's backup API). Imports:
-aiosqlite, stdlib, errors; never engine/orders/net.
+savepoints). Also the consistent online copy (`backup_to`, SQLite's backup API).
+Before every statement (and before closing) it checks that the ledger's files are still
+writable (`ledger_files`): SQLite writing an unwritable `-shm` index kills the process with
+SIGBUS. While they are not, every call raises `LedgerFilesError` without touching SQLite (the
+engine's ledger watch then counts failed writes and makes the usual safe stop), and `close`
+abandons the connection rather than let SQLite checkpoint into the file; the process must then
+end with `os._exit` (`abandoned_connections()`; the CLI does). Imports: aiosqlite, stdlib,
+errors, store.ledger_files; never engine/orders/net.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -21,9 +28,26 @@ from typing import TypeAlias
 import aiosqlite
 
 from krakenbot.errors import InvariantError
+from krakenbot.store.ledger_files import (
+    LedgerFilesError,
+    check_ledger_files,
+    describe,
+    ledger_file_problems,
+)
 
 Param: TypeAlias = str | int | float | bytes | None
 Row: TypeAlias = sqlite3.Row
+logger = logging.getLogger(__name__)
+# Connections left open on purpose (their files became unwritable): kept referenced so that
+# no finaliser closes them, which would let SQLite write the unwritable -shm file.
+_ABANDONED: list[aiosqlite.Connection] = []
+
+
+def abandoned_connections() -> int:
+    """How many ledger connections were abandoned: the process must then leave with
+    `os._exit` (a normal exit would wait for their worker threads forever)."""
+    return len(_ABANDONED)
+
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -43,12 +67,18 @@ class Database:
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[object] | None = None
         self._depth = 0
+        self._memory = str(path) == ":memory:"
+        # A transaction whose ROLLBACK could not be sent (files unwritable): sent first
+        # when the files are writable again.
+        self._rollback_owed = False
+        self._abandoned = False
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
         path = Path(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
+            check_ledger_files(path)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         try:
@@ -61,7 +91,51 @@ class Database:
         return cls(conn, path)
 
     async def close(self) -> None:
+        if self._abandoned:
+            return
+        problems = self._file_problems()
+        if problems:
+            # Closing checkpoints the WAL into the database through the -shm index: with
+            # that file unwritable SQLite would crash the process. Leave it to the OS.
+            self._abandoned = True
+            _ABANDONED.append(self._conn)
+            logger.error(
+                "ledger connection abandoned, not closed: its files are not writable",
+                extra={"problems": problems},
+            )
+            return
         await self._conn.close()
+
+    def _file_problems(self) -> list[str]:
+        return [] if self._memory else ledger_file_problems(self.path)
+
+    async def _run(self, sql: str, params: Sequence[Param] = ()) -> aiosqlite.Cursor:
+        """Every statement goes through here: refused while a ledger file is unwritable."""
+        problems = ["the connection was abandoned"] if self._abandoned else self._file_problems()
+        if problems:
+            raise LedgerFilesError(describe(problems))
+        if self._rollback_owed:
+            self._rollback_owed = False
+            with contextlib.suppress(sqlite3.Error):
+                await self._conn.execute("ROLLBACK")
+        try:
+            return await self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            # Which error SQLite reports for an unwritable file varies (read-only
+            # database, disk I/O error, ...): name the file when that is the cause.
+            problems = self._file_problems()
+            if problems:
+                raise LedgerFilesError(describe(problems)) from exc
+            raise
+
+    async def _undo(self, sql: str) -> None:
+        """ROLLBACK / ROLLBACK TO after a failure; owed for later if the files refuse it."""
+        try:
+            await self._run(sql)
+        except LedgerFilesError:
+            self._rollback_owed = True
+        except Exception:  # gone already: SQLite may have rolled back by itself
+            return
 
     async def __aenter__(self) -> Database:
         return self
@@ -73,6 +147,10 @@ class Database:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    def in_transaction(self) -> bool:
+        """True inside this task's own `transaction()` (a nested one is a savepoint)."""
+        return self._in_own_transaction()
 
     def _in_own_transaction(self) -> bool:
         task = asyncio.current_task()
@@ -91,29 +169,26 @@ class Database:
                 # IMMEDIATE: take the write lock now, so a commit never fails half-way for
                 # lack of it.
                 try:
-                    await self._conn.execute("BEGIN IMMEDIATE")
+                    await self._run("BEGIN IMMEDIATE")
                 except asyncio.CancelledError:
                     # Cancelled while BEGIN sat in aiosqlite's queue: the worker thread still
                     # runs it, so undo it (queued after it) or the next BEGIN would fail.
-                    with contextlib.suppress(Exception):
-                        await self._conn.execute("ROLLBACK")
+                    await self._undo("ROLLBACK")
                     raise
                 try:
                     yield self
                 except BaseException:
                     # SQLite may have rolled back by itself already (SQLITE_FULL, IOERR):
                     # then ROLLBACK fails, and must not hide the error that caused it.
-                    with contextlib.suppress(Exception):
-                        await self._conn.execute("ROLLBACK")
+                    await self._undo("ROLLBACK")
                     raise
                 try:
-                    await self._conn.execute("COMMIT")
+                    await self._run("COMMIT")
                 except BaseException:
                     # A failed COMMIT (busy, disk full, a deferred constraint) can leave the
                     # transaction open; every later BEGIN would then fail. Undo it: the
                     # caller sees the error, nothing was committed.
-                    with contextlib.suppress(Exception):
-                        await self._conn.execute("ROLLBACK")
+                    await self._undo("ROLLBACK")
                     raise
             finally:
                 self._owner = None
@@ -122,17 +197,17 @@ class Database:
     async def _savepoint(self) -> AsyncIterator[None]:
         self._depth += 1
         name = f"sp_{self._depth}"
-        await self._conn.execute(f"SAVEPOINT {name}")
+        await self._run(f"SAVEPOINT {name}")
         try:
             yield
         except BaseException:
             with contextlib.suppress(Exception):  # gone if SQLite rolled everything back
-                await self._conn.execute(f"ROLLBACK TO {name}")
-                await self._conn.execute(f"RELEASE {name}")
+                await self._run(f"ROLLBACK TO {name}")
+                await self._run(f"RELEASE {name}")
             raise
         finally:
             self._depth -= 1
-        await self._conn.execute(f"RELEASE {name}")
+        await self._run(f"RELEASE {name}")
 
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[None]:
@@ -146,7 +221,7 @@ class Database:
     async def execute(self, sql: str, params: Sequence[Param] = ()) -> int:
         """Run one write inside the caller's transaction; returns the affected row count."""
         self._require_transaction()
-        cursor = await self._conn.execute(sql, params)
+        cursor = await self._run(sql, params)
         try:
             return cursor.rowcount
         finally:
@@ -155,7 +230,7 @@ class Database:
     async def insert(self, sql: str, params: Sequence[Param] = ()) -> int:
         """Run one INSERT inside the caller's transaction; returns the new rowid."""
         self._require_transaction()
-        cursor = await self._conn.execute(sql, params)
+        cursor = await self._run(sql, params)
         try:
             rowid = cursor.lastrowid
         finally:
@@ -166,7 +241,7 @@ class Database:
 
     async def fetchall(self, sql: str, params: Sequence[Param] = ()) -> list[Row]:
         async with self._reading():
-            cursor = await self._conn.execute(sql, params)
+            cursor = await self._run(sql, params)
             try:
                 return list(await cursor.fetchall())
             finally:
@@ -174,7 +249,7 @@ class Database:
 
     async def fetchone(self, sql: str, params: Sequence[Param] = ()) -> Row | None:
         async with self._reading():
-            cursor = await self._conn.execute(sql, params)
+            cursor = await self._run(sql, params)
             try:
                 return await cursor.fetchone()
             finally:
@@ -191,6 +266,7 @@ class Database:
             raise FileExistsError(f"{target} already exists; not overwriting it")
         target.parent.mkdir(parents=True, exist_ok=True)
         async with self._reading(), aiosqlite.connect(str(target)) as copy:
+            await self._run("SELECT 1")  # refused, like any statement, while unwritable
             await self._conn.backup(copy)
         return target
 

@@ -1,8 +1,10 @@
 """The ledger repository: typed async reads and writes over the migrated SQLite schema.
 
 Owns: `LedgerRepository` — orders (saved before they are sent), fills (each Kraken trade id
-exactly once; the order's filled volume and the round trip in `trades` are updated in the same
-transaction), the audit `events`, the `state` key/value store, `metrics` and `learning_data`.
+exactly once, SQL in store/fills.py; the order's filled volume and the `trades` projection
+of the portfolio's round trips, store/trades.py, are updated in the same transaction), the
+audit `events`, the `state` key/value store, `metrics` and `learning_data` (SQL in
+store/journal.py).
 Imports: store, domain, clock, errors; never engine/orders/net. Every write runs inside
 `db.transaction()`, so a caller may wrap several calls in one outer transaction.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 from krakenbot.clock import Clock
@@ -24,19 +27,19 @@ from krakenbot.domain.ledger import (
     OrderRecord,
     TradeRecord,
 )
+from krakenbot.domain.portfolio import Portfolio
 from krakenbot.errors import InvariantError
-from krakenbot.store import journal
+from krakenbot.store import fills, journal
 from krakenbot.store.codec import (
     dec_to_text,
     from_json,
     ns_to_iso,
     opt_dec_to_text,
-    text_to_dec,
     to_json,
 )
 from krakenbot.store.db import Database, Param
-from krakenbot.store.positions import apply_fill_to_trades
-from krakenbot.store.rows import fill_from_row, order_from_row, trade_from_row
+from krakenbot.store.rows import order_from_row, trade_from_row
+from krakenbot.store.trades import TradesProjection, rewrite
 
 _OPEN_STATUSES = tuple(s.value for s in OrderStatus if not s.is_terminal)
 
@@ -47,6 +50,7 @@ class LedgerRepository:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        self._trades = TradesProjection(db, self.load_fills)
 
     @property
     def db(self) -> Database:
@@ -203,54 +207,40 @@ class LedgerRepository:
     async def _insert_fill(self, fill: Fill) -> bool:
         now = self._clock.now_ns()
         exchange_ns = fill.exchange_ns or now
+        nested = self._db.in_transaction()
+        try:
+            return await self._record_fill(fill, now, exchange_ns)
+        except BaseException:
+            self._trades.forget()
+            raise
+        finally:
+            if nested:  # the caller's transaction may still roll back
+                self._trades.forget()
+
+    async def _record_fill(self, fill: Fill, now: int, exchange_ns: int) -> bool:
         async with self._db.transaction():
             order = await self._owning_order(fill)
-            inserted = await self._db.execute(
-                """INSERT INTO fills (trade_id, order_id, txid, pair, side, price, volume, cost,
-                fee, fee_asset, liquidity, timestamp, exchange_ns, recorded_ns)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (trade_id) DO NOTHING""",
-                (
-                    fill.trade_id,
-                    None if order is None else order.cl_ord_id,
-                    fill.order_id,
-                    fill.symbol,
-                    fill.side.value,
-                    dec_to_text(fill.price),
-                    dec_to_text(fill.qty),
-                    dec_to_text(fill.cost),
-                    dec_to_text(fill.fee),
-                    fill.fee_asset,
-                    None if fill.liquidity is None else fill.liquidity.value,
-                    ns_to_iso(exchange_ns),
-                    exchange_ns,
-                    now,
-                ),
-            )
-            if inserted == 0:
+            owner = None if order is None else order.cl_ord_id
+            if not await fills.insert(self._db, fill, owner, exchange_ns, now):
                 return False
-            if order is not None:
-                await self._refresh_order_fills(order, fill.order_id, now)
-            await apply_fill_to_trades(self._db, fill, order, exchange_ns)
+            if owner is not None:
+                await fills.refresh_order_totals(self._db, owner, fill.order_id, now)
+            await self._trades.on_fill(replace(fill, cl_ord_id=owner, exchange_ns=exchange_ns))
         return True
-
-    async def fill_recorded(self, trade_id: str) -> bool:
-        row = await self._db.fetchone("SELECT 1 FROM fills WHERE trade_id = ?", (trade_id,))
-        return row is not None
 
     async def fills_for_order(self, cl_ord_id: str) -> list[Fill]:
         """The recorded executions of one of our orders, in exchange time order."""
-        rows = await self._db.fetchall(
-            "SELECT * FROM fills WHERE order_id = ? ORDER BY exchange_ns, id", (cl_ord_id,)
-        )
-        return [fill_from_row(r) for r in rows]
+        return await fills.for_order(self._db, cl_ord_id)
 
     async def load_fills(self, since_ns: int = 0) -> list[Fill]:
-        """Every recorded fill executed at or after `since_ns`, in execution order."""
-        rows = await self._db.fetchall(
-            "SELECT * FROM fills WHERE exchange_ns >= ? ORDER BY exchange_ns, id", (since_ns,)
-        )
-        return [fill_from_row(r) for r in rows]
+        """Every recorded fill executed at or after `since_ns`, in the order they were
+        recorded: the order the engine applied them, so a portfolio rebuilt from them is
+        the one the engine had (a fill found late by reconciliation came late there too)."""
+        return await fills.load(self._db, since_ns)
+
+    async def load_portfolio(self) -> Portfolio:
+        """Positions and PnL from every recorded fill (what a stopped daemon reports)."""
+        return Portfolio(await self.load_fills())
 
     async def _owning_order(self, fill: Fill) -> OrderRecord | None:
         if fill.cl_ord_id:
@@ -259,62 +249,18 @@ class LedgerRepository:
                 return order
         return await self.order_by_txid(fill.order_id) if fill.order_id else None
 
-    async def _refresh_order_fills(self, order: OrderRecord, txid: str, now: int) -> None:
-        rows = await self._db.fetchall(
-            "SELECT price, volume, cost, fee FROM fills WHERE order_id = ?", (order.cl_ord_id,)
-        )
-        qty = sum((text_to_dec(r["volume"]) for r in rows), Decimal(0))
-        cost = sum((text_to_dec(r["cost"]) for r in rows), Decimal(0))
-        fees = sum((text_to_dec(r["fee"]) for r in rows), Decimal(0))
-        notional = sum(
-            (text_to_dec(r["price"]) * text_to_dec(r["volume"]) for r in rows), Decimal(0)
-        )
-        avg = notional / qty if qty else None
-        await self._db.execute(
-            """UPDATE orders SET filled_volume = ?, avg_fill_price = ?, filled_cost = ?, fees = ?,
-            txid = COALESCE(txid, ?), updated_at = ?, updated_ns = ? WHERE order_id = ?""",
-            (
-                dec_to_text(qty),
-                opt_dec_to_text(avg),
-                dec_to_text(cost),
-                dec_to_text(fees),
-                txid or None,
-                ns_to_iso(now),
-                now,
-                order.cl_ord_id,
-            ),
-        )
+    # ---- round trips: the `trades` projection ---------------------------------------------
 
-    # ---- round trips -----------------------------------------------------------------------
+    async def rebuild_trades(self) -> None:
+        """Rewrite `trades` from every recorded fill (at start-up)."""
+        self._trades.forget()
+        async with self._db.transaction():
+            await rewrite(self._db, await self.load_fills())
 
-    async def open_trades(self, symbol: str | None = None) -> list[TradeRecord]:
-        if symbol is None:
-            rows = await self._db.fetchall(
-                "SELECT * FROM trades WHERE status = 'OPEN' ORDER BY opened_ns, id"
-            )
-        else:
-            rows = await self._db.fetchall(
-                "SELECT * FROM trades WHERE status = 'OPEN' AND pair = ? ORDER BY opened_ns, id",
-                (symbol,),
-            )
+    async def trades(self) -> list[TradeRecord]:
+        """The `trades` rows, oldest round trip first."""
+        rows = await self._db.fetchall("SELECT * FROM trades ORDER BY id")
         return [trade_from_row(r) for r in rows]
-
-    async def closed_trades(self, *, since_ns: int = 0, limit: int = 1000) -> list[TradeRecord]:
-        """Round trips closed at or after `since_ns`, most recent first."""
-        rows = await self._db.fetchall(
-            """SELECT * FROM trades WHERE status = 'CLOSED' AND closed_ns >= ?
-            ORDER BY closed_ns DESC, id DESC LIMIT ?""",
-            (since_ns, limit),
-        )
-        return [trade_from_row(r) for r in rows]
-
-    async def realized_pnl_since(self, since_ns: int) -> Decimal:
-        """Sum of realized P&L of round trips closed since `since_ns` (for the daily limit)."""
-        rows = await self._db.fetchall(
-            "SELECT profit_loss FROM trades WHERE status = 'CLOSED' AND closed_ns >= ?",
-            (since_ns,),
-        )
-        return sum((text_to_dec(r[0]) for r in rows), Decimal(0))
 
     # ---- audit trail, state ----------------------------------------------------------------
 
@@ -358,44 +304,12 @@ class LedgerRepository:
 
     # ---- metrics, learning data ------------------------------------------------------------
 
-    async def insert_metrics(self, snapshot: MetricsSnapshot) -> int:
-        """One `metrics` row; its time is `snapshot.ts_ns`, or now when that is 0."""
-        return await journal.insert_metrics(
-            self._db, snapshot, snapshot.ts_ns or self._clock.now_ns()
-        )
-
     async def record_metrics(self, row: Mapping[str, str], at_ns: int) -> None:
         """One `metrics` row from text values keyed by column name (balance_usd, …)."""
         await journal.insert_metrics(self._db, journal.metrics_from_mapping(row, at_ns), at_ns)
 
     async def latest_metrics(self) -> MetricsSnapshot | None:
         return await journal.latest_metrics(self._db)
-
-    async def insert_learning_data(
-        self,
-        features: Mapping[str, object],
-        *,
-        cl_ord_id: str | None = None,
-        symbol: str | None = None,
-    ) -> int:
-        """Store the features behind a decision; returns the row id for the later outcome."""
-        return await journal.insert_learning(
-            self._db, features, cl_ord_id, symbol, self._clock.now_ns()
-        )
-
-    async def update_learning_outcome(
-        self, row_id: int, outcome: str, profit_loss: Decimal | None = None
-    ) -> None:
-        changed = await journal.set_outcome(
-            self._db,
-            where="id = ?",
-            key=row_id,
-            outcome=outcome,
-            profit_loss=profit_loss,
-            ts_ns=self._clock.now_ns(),
-        )
-        if changed != 1:
-            raise InvariantError(f"no learning_data row {row_id}")
 
     async def open_learning_entry(
         self, cl_ord_id: str, symbol: str, features: Sequence[tuple[str, str]], at_ns: int
@@ -415,10 +329,6 @@ class LedgerRepository:
             profit_loss=pnl,
             ts_ns=at_ns,
         )
-
-    async def learning_row(self, row_id: int) -> LearningRow | None:
-        rows = await journal.learning_rows(self._db, "id = ?", row_id)
-        return rows[0] if rows else None
 
     async def learning_rows_for_order(self, cl_ord_id: str) -> list[LearningRow]:
         return await journal.learning_rows(self._db, "order_id = ?", cl_ord_id)

@@ -1,5 +1,5 @@
-"""The strategy contract: `Strategy`, the read-only `StrategyView` it decides from, and a
-frozen `SnapshotView` implementation.
+"""The strategy contract: `Strategy` and the read-only `StrategyView` it decides from (the
+engine's implementation is `engine.view.LiveView`).
 
 Owns: the protocols the engine implements and strategies consume. Imports: domain only.
 Time reaches a strategy only inside events (`BookTop.recv_ns`, `TimerTick.now_ns`).
@@ -7,15 +7,14 @@ Time reaches a strategy only inside events (`BookTop.recv_ns`, `TimerTick.now_ns
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from krakenbot.domain.commands import Intent
 from krakenbot.domain.events import BookTop, Event
 from krakenbot.domain.instrument import Instrument
-from krakenbot.domain.portfolio import WorkingOrder
+from krakenbot.domain.working import WorkingOrder
 
 
 class StrategyView(Protocol):
@@ -51,33 +50,3 @@ class Strategy(Protocol):
         Order matters: the engine submits the returned items in sequence, so a cancel
         listed before an exit reaches the venue first."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class SnapshotView:
-    """A plain-value `StrategyView` (used by tests and usable by the engine)."""
-
-    books: Mapping[str, BookTop] = field(default_factory=dict)
-    instruments: Mapping[str, Instrument] = field(default_factory=dict)
-    positions: Mapping[str, Decimal] = field(default_factory=dict)
-    entries: Mapping[str, Decimal] = field(default_factory=dict)
-    opened: Mapping[str, int] = field(default_factory=dict)
-    working: Sequence[WorkingOrder] = ()
-
-    def book(self, symbol: str) -> BookTop | None:
-        return self.books.get(symbol)
-
-    def instrument(self, symbol: str) -> Instrument | None:
-        return self.instruments.get(symbol)
-
-    def position(self, symbol: str) -> Decimal:
-        return self.positions.get(symbol, Decimal(0))
-
-    def avg_entry(self, symbol: str) -> Decimal | None:
-        return self.entries.get(symbol)
-
-    def position_opened_ns(self, symbol: str) -> int | None:
-        return self.opened.get(symbol)
-
-    def working_orders(self, symbol: str) -> Sequence[WorkingOrder]:
-        return tuple(w for w in self.working if w.symbol == symbol)

@@ -28,7 +28,7 @@ from krakenbot.domain.commands import CancelIntent, Intent, OrderIntent
 from krakenbot.domain.enums import OrderType, Side, TimeInForce
 from krakenbot.domain.events import BookTop, Event, TimerTick
 from krakenbot.domain.instrument import Instrument
-from krakenbot.domain.portfolio import WorkingOrder
+from krakenbot.domain.working import WorkingOrder
 from krakenbot.errors import ConfigError
 from krakenbot.strategy.base import StrategyView
 from krakenbot.strategy.indicators import EwmaStats

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from tests.instruments import XLM
 
 from krakenbot.app.daemon import STATUS_STATE_KEY, Daemon, DaemonConfig
 from krakenbot.app.exitcodes import RunExit
@@ -19,7 +20,9 @@ from krakenbot.app.health_server import HealthServer
 from krakenbot.app.runtime import TOKEN_HEADER
 from krakenbot.clock import SystemClock
 from krakenbot.domain.enums import ConnectionState, TradingState
+from krakenbot.domain.instrument import Instrument
 from krakenbot.engine.health import EngineHealth, ShutdownReport
+from krakenbot.net.rest_client import RestClient
 from krakenbot.resilience.breaker import BreakerState
 from krakenbot.store import LedgerRepository, open_ledger
 
@@ -28,10 +31,11 @@ from krakenbot.store import LedgerRepository, open_ledger
 class ScriptedStack:
     fail_after_s: float | None = None
     connect: bool = True
-    rest: object = None
+    rest: RestClient | None = None
     stop_reason: str | None = None
     shutdowns: list[float] = field(default_factory=list)
     emergencies: list[str] = field(default_factory=list)
+    writes: list[tuple[str, str | None]] = field(default_factory=list)  # to its ledger watch
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def services(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
@@ -71,6 +75,13 @@ class ScriptedStack:
 
     def healthy(self) -> bool:
         return True
+
+    @property
+    def instruments(self) -> dict[str, Instrument]:
+        return {"XLM/USD": XLM}
+
+    def ledger_write(self, operation: str, error: BaseException | None) -> None:
+        self.writes.append((operation, None if error is None else repr(error)))
 
 
 @pytest.fixture
@@ -192,16 +203,6 @@ async def test_health_endpoint_and_authenticated_stop(repo: LedgerRepository) ->
         await server.close()
 
 
-@dataclass
-class LedgerAwareStack(ScriptedStack):
-    """A stack with a ledger watch: the daemon reports its own ledger writes to it."""
-
-    writes: list[tuple[str, str | None]] = field(default_factory=list)
-
-    def ledger_write(self, operation: str, error: BaseException | None) -> None:
-        self.writes.append((operation, None if error is None else repr(error)))
-
-
 async def test_a_failed_status_snapshot_goes_to_the_ledger_watch_not_to_a_crash(
     repo: LedgerRepository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -216,25 +217,10 @@ async def test_a_failed_status_snapshot_goes_to_the_ledger_watch_not_to_a_crash(
 
     monkeypatch.setattr(repo, "set_state", flaky_set_state)
     monkeypatch.setattr("krakenbot.app.daemon.SNAPSHOT_EVERY_S", 0.05)
-    stack = LedgerAwareStack()
+    stack = ScriptedStack()
     daemon = _daemon(stack, repo, duration_s=0.5)
     async with asyncio.timeout(10):
         outcome = await daemon.run()
     assert outcome.exit_status is RunExit.OK  # the watch decides, not the snapshot job
     assert [error is not None for _, error in stack.writes[:3]] == [True, True, False]
     assert "No space left" in str(stack.writes[0][1])
-
-
-async def test_without_a_ledger_watch_a_failed_snapshot_fails_the_daemon(
-    repo: LedgerRepository, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async def broken_set_state(key: str, value: str) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(repo, "set_state", broken_set_state)
-    stack = ScriptedStack()
-    daemon = _daemon(stack, repo)
-    async with asyncio.timeout(10):
-        outcome = await daemon.run()
-    assert outcome.exit_status is not RunExit.OK  # 9 here: it fails during start-up
-    assert outcome.failed_component == "periodic jobs"

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from krakenbot.app.daemon import STATUS_STATE_KEY
+from krakenbot.app.daemon import DMS_STATE_KEY, STATUS_STATE_KEY
 from krakenbot.app.exchange_view import compare
 from krakenbot.app.exitcodes import StatusExit
 from krakenbot.app.status_check import collect_status
+from krakenbot.app.status_model import render_text
 from krakenbot.clock import SystemClock
 from krakenbot.config import load_settings
 from krakenbot.store import LedgerRepository, open_ledger
@@ -49,6 +50,29 @@ async def test_down_daemon_is_described_from_the_ledger(settings_env: Path) -> N
     assert report.trading_state == "HALTED"
     assert report.last_error == "engine: boom"
     assert report.open_orders == 0 and report.total_pnl == "0"
+
+
+async def test_a_stopped_daemon_shows_no_connection_nor_a_switch_that_will_fire(
+    settings_env: Path,
+) -> None:
+    clock = SystemClock()
+    db = await open_ledger(settings_env / "data" / "trading.db", clock)
+    repo = LedgerRepository(db, clock)
+    last = {  # the daemon's final snapshot: it disabled the switch on its way out
+        "running": False,
+        "ws_public": "connected",
+        "ws_private": "connected",
+        "book_verified": True,
+        "dms_state": "off",
+    }
+    await repo.set_state(STATUS_STATE_KEY, json.dumps(last))
+    await repo.set_state(DMS_STATE_KEY, "2026-01-01T00:01:00Z")  # the last trigger time
+    await db.close()
+    report, _, _ = await collect_status(load_settings())
+    assert report.ws_public is None and report.ws_private is None and report.book_verified is None
+    assert report.dms_state == "off" and report.dms_trigger_time is None
+    text = render_text(report)
+    assert "connected" not in text and "fires at" not in text
 
 
 async def test_a_stale_lock_record_is_not_a_running_daemon(settings_env: Path) -> None:

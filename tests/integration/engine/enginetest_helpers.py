@@ -1,5 +1,5 @@
 """Helpers for the engine's loopback tests: a sim, a ledger, a running stack, scripted
-strategies and a bounded `eventually` (never a fixed sleep)."""
+strategies (waits use tests/eventually.py, never a fixed sleep)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from tests.eventually import eventually
 
 from krakenbot.app.stack import Endpoints, StackTuning, TradingStack, open_stack
 from krakenbot.clock import SystemClock
@@ -31,29 +33,6 @@ from krakenbot.strategy.base import Strategy, StrategyView
 from krakenbot.strategy.mean_reversion import MeanReversion, MeanReversionParams
 
 XLM = "XLM/USD"
-WAIT_S = 10.0
-
-
-async def eventually(
-    check: Callable[[], object], timeout_s: float = WAIT_S, what: str = "condition"
-) -> Any:
-    """Poll `check` until it returns something truthy (bounded)."""
-    async with asyncio.timeout(timeout_s):
-        while True:
-            value = check()
-            if value:
-                return value
-            await asyncio.sleep(0.01)
-    raise AssertionError(what)  # pragma: no cover - the timeout raises first
-
-
-async def eventually_async(check: Callable[[], Any], timeout_s: float = WAIT_S) -> Any:
-    async with asyncio.timeout(timeout_s):
-        while True:
-            value = await check()
-            if value:
-                return value
-            await asyncio.sleep(0.02)
 
 
 def settings_for(tmp_path: Path, **overrides: Any) -> Settings:

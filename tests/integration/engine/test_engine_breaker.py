@@ -20,13 +20,13 @@ from enginetest_helpers import (
     XLM,
     Scripted,
     buy,
-    eventually,
     fast_tuning,
     sell,
     settings_for,
     sim_for_engine,
     sim_orders,
 )
+from tests.eventually import eventually
 
 from krakenbot.app.stack import Endpoints, TradingStack, open_stack
 from krakenbot.clock import ManualClock

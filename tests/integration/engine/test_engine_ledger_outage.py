@@ -14,12 +14,11 @@ from enginetest_helpers import (
     Scripted,
     buy,
     engine_env,
-    eventually,
-    eventually_async,
     fast_tuning,
     move_mid,
     ours,
 )
+from tests.eventually import eventually
 
 from krakenbot.store.repository import LedgerRepository
 
@@ -68,7 +67,7 @@ async def test_a_fill_during_a_short_ledger_outage_is_recorded_once_after_it(
 
         await eventually(lambda: engine.ledger.failing is None, what="the ledger recovers")
         trade_id = str(sim.control.trades()[0]["trade_id"])
-        await eventually_async(lambda: _has(env.repo, trade_id))
+        await eventually(lambda: _has(env.repo, trade_id))
         await eventually(lambda: engine.portfolio.position(XLM) == Decimal("10"))
         assert await _trade_ids(env.repo) == [trade_id]  # exactly once
         current = engine.registry.get(order.cl_ord_id)

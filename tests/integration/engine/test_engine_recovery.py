@@ -12,14 +12,13 @@ from enginetest_helpers import (
     Scripted,
     buy,
     engine_env,
-    eventually,
-    eventually_async,
     move_mid,
     ours,
     resting,
     sim_for_engine,
     sim_orders,
 )
+from tests.eventually import eventually
 
 from krakenbot.domain.enums import OrderStatus, TradingState
 
@@ -88,7 +87,7 @@ async def test_exchange_order_with_our_prefix_is_adopted(tmp_path: Path) -> None
             assert adopted is not None and adopted.status is OrderStatus.OPEN
             row = await env.repo.order_by_cl_ord_id(order.cl_ord_id)
             assert row is not None and row.tag == "adopted"
-            kinds = await eventually_async(lambda: env.repo.events("reconcile"))
+            kinds = await eventually(lambda: env.repo.events("reconcile"))
             assert kinds[0].payload["kind"] == "adopt_order"
 
 

@@ -13,8 +13,6 @@ from enginetest_helpers import (
     Scripted,
     buy,
     engine_env,
-    eventually,
-    eventually_async,
     fast_tuning,
     move_mid,
     ours,
@@ -22,6 +20,7 @@ from enginetest_helpers import (
     sell,
     settings_for,
 )
+from tests.eventually import eventually
 
 from krakenbot.domain.commands import CancelIntent, OrderIntent
 from krakenbot.domain.enums import (
@@ -135,7 +134,7 @@ async def test_daily_loss_halts_entries_until_utc_midnight_but_exits_pass(
         await move_mid(env, "0.288000")  # filled at 0.289
         await eventually(lambda: engine.portfolio.position(XLM) == Decimal("30"))
         await move_mid(env, "0.286000")  # unrealized loss ~0.09 + fees > 0.05
-        halted = await eventually_async(lambda: repo.events("daily_loss_halt"))
+        halted = await eventually(lambda: repo.events("daily_loss_halt"))
         assert halted[0].payload["day"]
         assert await repo.get_state("loss_halted_day")
         await _denied(env, buy("30", engine.books[XLM].best_bid or 0), "daily_loss")

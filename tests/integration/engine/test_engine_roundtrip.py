@@ -12,8 +12,6 @@ from enginetest_helpers import (
     buy,
     cancel,
     engine_env,
-    eventually,
-    eventually_async,
     mean_reversion,
     move_mid,
     ours,
@@ -21,9 +19,10 @@ from enginetest_helpers import (
     sell,
     warm_up,
 )
+from tests.eventually import eventually
 
 from krakenbot.domain.enums import OrderStatus
-from krakenbot.domain.ledger import LearningRow
+from krakenbot.domain.ledger import LearningRow, TradeStatus
 from krakenbot.store.repository import LedgerRepository
 
 
@@ -45,8 +44,8 @@ async def test_scripted_entry_fill_and_exit_are_persisted_once(tmp_path: Path) -
         fills = await repo.load_fills(0)
         assert sum(f.qty for f in fills if f.side == "buy") == Decimal("30")
         assert len({f.trade_id for f in fills}) == len(fills) == len(sim.control.trades())
-        trades = await eventually_async(repo.closed_trades)
-        assert len(trades) == 1
+        (trade,) = await repo.trades()
+        assert trade.status is TradeStatus.CLOSED
 
 
 @pytest.mark.parametrize("live", [True, False], ids=["sim", "paper"])
@@ -64,11 +63,11 @@ async def test_mean_reversion_round_trip_entry_fill_take_profit(tmp_path: Path, 
         assert tp[0].limit_price > entry[0].limit_price
         await move_mid(env, "0.293000")  # up through the take-profit
         await eventually(lambda: engine.portfolio.position(XLM) == 0, what="flat again")
-        rows = await eventually_async(lambda: repo.learning_rows_for_order(entry[0].cl_ord_id))
-        learned = await eventually_async(lambda: _outcome(repo, entry[0].cl_ord_id))
+        rows = await eventually(lambda: repo.learning_rows_for_order(entry[0].cl_ord_id))
+        learned = await eventually(lambda: _outcome(repo, entry[0].cl_ord_id))
         assert learned.outcome == "win" and learned.profit_loss > 0
         assert dict(rows[0].features)["z"]
-        assert await eventually_async(repo.latest_metrics)
+        assert await eventually(repo.latest_metrics)
         statuses = {o["cl_ord_id"]: o["status"] for o in ours(env)}
         # Live: both orders were on the exchange; paper: nothing private ever left.
         assert sorted(statuses.values()) == (["closed", "closed"] if live else [])
@@ -111,7 +110,7 @@ async def test_unfilled_entry_times_out_and_is_cancelled(tmp_path: Path) -> None
         assert [o["status"] for o in ours(env)] == ["canceled"]
         row = await env.repo.order_by_cl_ord_id(cid)
         assert row is not None and row.status is OrderStatus.CANCELED
-        learned = await eventually_async(lambda: _outcome(env.repo, cid))
+        learned = await eventually(lambda: _outcome(env.repo, cid))
         assert learned.outcome.startswith("unfilled")
 
 

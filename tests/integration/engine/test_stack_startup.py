@@ -13,7 +13,6 @@ from enginetest_helpers import (
     Scripted,
     buy,
     engine_env,
-    eventually,
     fast_tuning,
     ledger,
     move_mid,
@@ -21,6 +20,7 @@ from enginetest_helpers import (
     settings_for,
     sim_for_engine,
 )
+from tests.eventually import eventually
 
 from krakenbot.app.stack import Endpoints, StartupError, open_stack
 from krakenbot.clock import SystemClock

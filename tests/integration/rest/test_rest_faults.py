@@ -23,6 +23,8 @@ def _inject(sim: Sim, fault: str) -> None:
     f = sim.control.faults
     if fault == "lose_response":
         f.lose_response(method="AddOrder")
+    elif fault == "garble_result":
+        f.garble_result(method="AddOrder")
     elif fault == "timeout":
         f.timeout(method="AddOrder")
     elif fault.startswith("http_"):
@@ -35,6 +37,7 @@ def _inject(sim: Sim, fault: str) -> None:
     "fault",
     [
         "lose_response",  # executed, then the connection dropped
+        "garble_result",  # executed, then an answer without error that cannot be read
         "timeout",  # server hangs; the client times out
         "http_502",
         "http_520",
@@ -51,7 +54,7 @@ async def test_ambiguous_add_order_leaves_exactly_one_order(tmp_path: Path, faul
         res = await asyncio.wait_for(c.add_order(req), 10)
         (order,) = orders_with(sim, req.cl_ord_id)
         assert res.txid == order["txid"]
-        assert res.recovered == (fault == "lose_response")
+        assert res.recovered == (fault in ("lose_response", "garble_result"))
         assert len(await c.open_orders(cl_ord_id=req.cl_ord_id)) == 1
 
 

@@ -13,7 +13,7 @@ import hmac
 import json
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -86,20 +86,6 @@ class RestClient:
         reply = await self.private(method, **params)
         assert reply["error"] == [], reply
         return reply["result"]
-
-
-async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], *, within_s: float = 3.0, interval: float = 0.01
-) -> None:
-    """Poll `check` until it is true (bounded), instead of sleeping for synchronization."""
-    async with asyncio.timeout(within_s):
-        while True:
-            result = check()
-            if not isinstance(result, bool):
-                result = await result
-            if result:
-                return
-            await asyncio.sleep(interval)
 
 
 class WsClient:

@@ -50,17 +50,33 @@ async def test_sim_command_serves_and_stops() -> None:
             await proc.wait()
 
 
-async def test_sim_command_refuses_remote_bind_without_flag() -> None:
+async def _refused(*args: str) -> tuple[int | None, bytes, bytes]:
+    """`krakenbot sim ARGS` run to its end (it must refuse to start)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "krakenbot",
         "sim",
-        "--host",
-        "0.0.0.0",
+        *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    async with asyncio.timeout(15):
-        _, err = await proc.communicate()
-    assert proc.returncode == 2 and b"allow_remote" in err
+    try:
+        async with asyncio.timeout(30):
+            out, err = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    return proc.returncode, out, err
+
+
+async def test_sim_command_refuses_remote_bind_without_flag() -> None:
+    code, _, err = await _refused("--host", "0.0.0.0")
+    assert code == 2 and b"allow_remote" in err
+
+
+async def test_sim_command_refuses_a_nan_balance_with_status_2_and_no_traceback() -> None:
+    code, out, err = await _refused("--balance", "USD=NaN")
+    assert code == 2
+    assert b"--balance" in err and b"Traceback" not in err and out == b""

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import aiohttp
 import pytest
-from simtest_helpers import RestClient, WsClient, eventually, is_channel, is_method
+from simtest_helpers import RestClient, WsClient, is_channel, is_method
+from tests.eventually import eventually
 
 from krakenbot.sim import Sim
 

@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import WSCloseCode, web
-from tests.integration.ws.ws_helpers import Collector, eventually
+from tests.eventually import eventually
+from tests.integration.ws.ws_helpers import Collector
 
 from krakenbot.clock import SystemClock
 from krakenbot.domain.enums import Channel, ConnectionState

@@ -14,9 +14,10 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from tests.eventually import eventually
 from tests.instruments import XLM
 from tests.integration.rest.resttest_helpers import client, post_only_buy
-from tests.integration.ws.ws_helpers import WAIT_S, eventually, fast_config, token_provider
+from tests.integration.ws.ws_helpers import WAIT_S, fast_config, token_provider
 
 from krakenbot.clock import SystemClock
 from krakenbot.domain.enums import Channel, ExecType

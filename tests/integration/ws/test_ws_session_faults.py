@@ -6,7 +6,8 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from tests.integration.ws.ws_helpers import eventually, marketable_buy, session_running
+from tests.eventually import eventually
+from tests.integration.ws.ws_helpers import marketable_buy, session_running
 
 from krakenbot.domain.commands import PlaceOrder
 from krakenbot.domain.enums import Channel, ConnectionState, OrderType, Side

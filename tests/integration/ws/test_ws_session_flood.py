@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from tests.integration.ws.ws_helpers import eventually, marketable_buy, session_running
+from tests.eventually import eventually
+from tests.integration.ws.ws_helpers import marketable_buy, session_running
 
 from krakenbot.domain.events import BookStatus, BookTop, ExecutionReport
 from krakenbot.sim import Sim

@@ -94,15 +94,6 @@ class Collector:
         raise AssertionError(f"no matching event within {within_s} s")
 
 
-async def eventually(check: Callable[[], bool], within_s: float = WAIT_S) -> None:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if check():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met in time")
-
-
 def fast_config(sim: Sim, **overrides: object) -> WsSessionConfig:
     base: dict[str, object] = {
         "public_url": sim.ws_url,

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
-from krakenbot.app.deadman import DmsAction, dms_action
+import asyncio
+from types import SimpleNamespace
+
+from krakenbot.app.deadman import DeadMansSwitch, DmsAction, DmsState, dms_action
+from krakenbot.clock import ManualClock
 from krakenbot.domain.enums import SystemState
+from krakenbot.domain.sections import DeadManSwitchSection
 
 
 def test_refresh_only_while_healthy() -> None:
@@ -22,3 +27,53 @@ def test_maintenance_disarms_once_then_waits() -> None:
 def test_cancel_only_and_post_only_keep_the_switch_armed() -> None:
     for state in (SystemState.CANCEL_ONLY, SystemState.POST_ONLY):
         assert dms_action(healthy=True, system=state, armed=True) is DmsAction.ARM
+
+
+class _SlowKraken:
+    """CancelAllOrdersAfter that waits (as a call waiting for rate-limit headroom does)."""
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+        self.release = asyncio.Event()
+
+    async def system_status(self) -> SimpleNamespace:
+        return SimpleNamespace(status=SystemState.ONLINE)
+
+    async def cancel_all_orders_after(self, timeout_s: int) -> SimpleNamespace:
+        await self.release.wait()
+        self.sent.append(timeout_s)
+        return SimpleNamespace(trigger_time="2026-01-01T00:01:00Z")
+
+
+async def test_a_stop_abandons_a_refresh_in_progress_and_never_arms_after_it() -> None:
+    kraken = _SlowKraken()
+    dms = DeadMansSwitch(
+        kraken,
+        DeadManSwitchSection(timeout_s=60, refresh_s=20),
+        healthy=lambda: True,
+        clock=ManualClock(),
+    )
+    stop = asyncio.Event()
+    runner = asyncio.create_task(dms.run(stop))
+    await asyncio.sleep(0.01)  # the first refresh is waiting
+    stop.set()
+    await asyncio.wait_for(runner, 1)  # the loop ends at once, not after the refresh
+    kraken.release.set()
+    await asyncio.sleep(0.01)
+    assert kraken.sent == [] and dms.state is DmsState.OFF
+    # The arm may have reached Kraken before it was abandoned: disabling sends timeout 0.
+    assert dms.maybe_armed and await dms.disable()
+    assert kraken.sent == [0] and not dms.maybe_armed
+
+
+async def test_disable_sends_nothing_when_no_arm_was_ever_sent() -> None:
+    kraken = _SlowKraken()  # would hang: nothing must be sent
+    dms = DeadMansSwitch(
+        kraken,
+        DeadManSwitchSection(timeout_s=60, refresh_s=20),
+        healthy=lambda: False,
+        clock=ManualClock(),
+    )
+    assert await dms.step() is DmsAction.LAPSE  # unhealthy: never armed
+    assert await asyncio.wait_for(dms.disable(), 1) and kraken.sent == []
+    assert dms.state is DmsState.OFF

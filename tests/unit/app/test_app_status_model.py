@@ -2,9 +2,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tests.instruments import XLM
+
 from krakenbot.app.exitcodes import RunExit, StatusExit, exit_for_step
-from krakenbot.app.status_model import StatusReport, assess, from_engine_health, render_text
+from krakenbot.app.status_model import (
+    StatusReport,
+    amount_decimals,
+    amount_text,
+    assess,
+    from_engine_health,
+    render_text,
+    rounded,
+)
 from krakenbot.domain.enums import ConnectionState, TradingState
+from krakenbot.domain.portfolio import PnlReport
 from krakenbot.engine.health import EngineCounts, EngineHealth
 from krakenbot.resilience.breaker import BreakerState
 
@@ -20,9 +31,14 @@ def _health(**changes: object) -> EngineHealth:
         "ws_public": ConnectionState.CONNECTED,
         "ws_private": ConnectionState.CONNECTED,
         "open_orders": 1,
-        "position": {"XLM/USD": Decimal("25.5")},
-        "daily_pnl": Decimal("-0.10"),
-        "total_pnl": Decimal("1.25"),
+        "pnl": PnlReport(
+            positions={"XLM/USD": Decimal("25.5")},
+            marks={"XLM/USD": Decimal("0.2811")},
+            realized=Decimal("1.25"),
+            realized_today=Decimal("0.05"),
+            unrealized=Decimal("-0.15"),
+            fees=Decimal("0.04"),
+        ),
         "counts": EngineCounts(orders=3, fills=2, reconnects=1),
     }
     base.update(changes)
@@ -51,11 +67,31 @@ def test_healthy_engine_is_healthy_and_round_trips_through_json() -> None:
     assert doc["status"] == "healthy"
     assert doc["position"] == {"XLM/USD": "25.5"}
     assert doc["total_pnl"] == "1.25"
+    assert (doc["daily_pnl"], doc["unrealized_pnl"]) == ("-0.1", "-0.15")
+    assert doc["marks"] == {"XLM/USD": "0.2811"} and doc["fees"] == "0.04"
     assert doc["counts"]["reconnects"] == 1
     assert doc["uptime_s"] == 11.0
     again = StatusReport.from_json(doc)
     assert again == report
     assert "PID 42" in render_text(report)
+    assert again.mark_prices() == {"XLM/USD": Decimal("0.2811")}
+
+
+def test_marks_from_a_snapshot_are_read_with_care() -> None:
+    report = StatusReport(
+        running=False,
+        source="database",
+        marks={"XLM/USD": "0.28", "BTC/USD": "nan", "ETH/USD": "x", "ADA/USD": "-1"},
+    )
+    assert report.mark_prices() == {"XLM/USD": Decimal("0.28")}
+    assert StatusReport(running=False, source="database", marks=[1]).mark_prices() == {}  # type: ignore[arg-type]
+
+
+def test_a_position_without_a_price_has_unknown_unrealized_pnl() -> None:
+    pnl = PnlReport(positions={"XLM/USD": Decimal("3")}, unrealized=None)
+    report = _report(_health(pnl=pnl))
+    assert (report.unrealized_pnl, report.daily_pnl) == (None, None)
+    assert "unknown" in render_text(report)
 
 
 def test_each_degradation_is_reported() -> None:
@@ -100,3 +136,49 @@ def test_a_failing_ledger_is_a_named_problem() -> None:
     assert StatusReport.from_json(report.to_json()).ledger_error == why
     assert why in render_text(report)
     assert _report(_health()).ledger_error is None
+
+
+def test_amounts_are_rounded_to_the_pairs_decimals() -> None:
+    places = amount_decimals({"XLM/USD": XLM})
+    assert places == {"XLM/USD": 8, "XLM": 8, "USD": 5}
+    health = _health(
+        pnl=PnlReport(
+            positions={"XLM/USD": Decimal("0E-8")},
+            marks={"XLM/USD": Decimal("0.281234567")},
+            realized=Decimal("-0.000001"),
+            realized_today=Decimal("-0.152704033496960000000000000"),
+            unrealized=Decimal("0"),
+            fees=Decimal("0.0123456"),
+        )
+    )
+    report = from_engine_health(
+        health,
+        now_ns=101 * NS,
+        pid=42,
+        mode="sim",
+        started_ns=90 * NS,
+        healthy=True,
+        dms_state="armed",
+        dms_trigger_time=None,
+        data_files={},
+        stopping=False,
+        decimals=places,
+    )
+    assert report.position == {"XLM/USD": "0.00000000"}
+    assert report.daily_pnl == "-0.15270" and report.total_pnl == "0.00000"  # never "-0"
+    assert report.unrealized_pnl == "0.00000" and report.fees == "0.01235"
+    assert report.marks == {"XLM/USD": "0.281234567"}  # exact: a stopped status values at it
+    text = render_text(report)
+    assert "E-" not in text and "0.152704033" not in text
+    # The decimals travel with the snapshot, so a stopped daemon's figures round the same.
+    assert rounded(StatusReport.from_json(report.to_json())) == report
+
+
+def test_amount_text_without_decimals_and_garbage() -> None:
+    assert amount_text("0E-8", None) == "0"
+    assert amount_text("-0.152704033496960000000000000", None) == "-0.15270403"
+    assert amount_text("12.50", None) == "12.5"
+    assert amount_text("1E+3", 2) == "1000.00"
+    assert amount_text(None, 2) is None
+    assert amount_text("n/a", 2) == "n/a" and amount_text("NaN", 2) == "NaN"
+    assert amount_text("1" * 40, 8) == "1" * 40  # beyond Decimal's precision: left as is

@@ -11,7 +11,6 @@ from krakenbot.domain.order import Order, OrderSnapshot, UnreadableOrder
 from krakenbot.orders import fsm
 from krakenbot.orders.reconcile import (
     AdoptOrder,
-    BalanceMismatch,
     Conflict,
     ExchangeState,
     ForeignFill,
@@ -22,7 +21,6 @@ from krakenbot.orders.reconcile import (
     ProvablyAbsent,
     StatusCorrection,
     UnreadableForeignOrder,
-    balance_mismatches,
     reconcile,
 )
 
@@ -308,14 +306,3 @@ def test_every_correction_describes_itself_for_the_audit_log() -> None:
         assert set(c.describe()) == {"kind", "cl_ord_id", "order_id", "detail"}
     status = reconcile(state(local()), exchange(closed=(snap(OrderStatus.CANCELED),)))
     assert status[0].describe()["kind"] == "status_correction"
-
-
-def test_balance_mismatches() -> None:
-    found = balance_mismatches(
-        {"USD": D("100"), "XLM": D("40")},
-        {"USD": D("100.004"), "XLM": D("39"), "BTC": D("0")},
-        tolerance=D("0.01"),
-    )
-    assert found == [BalanceMismatch("XLM", D("40"), D("39"))]
-    assert found[0].describe()["detail"] == "XLM: expected 40, exchange 39"
-    assert balance_mismatches({"USD": D("1")}, {}) == [BalanceMismatch("USD", D("1"), D("0"))]

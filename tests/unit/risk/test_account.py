@@ -162,3 +162,12 @@ def test_too_many_unreported_fills_are_not_compared() -> None:
         book.on_fill(buy(f"T{i}"), XLM)
     assert book.settle(BalanceSnapshot({"USD": D("1.0000")}, book.seq, NOW + S)) == ()
     assert book.available()["USD"] == D("1.0000")
+
+
+def test_a_confirmed_balance_that_differs_is_a_mismatch_and_the_rest_are_not() -> None:
+    book = AccountBook({"USD": D("100"), "XLM": D("40")})
+    found = book.settle(
+        BalanceSnapshot({"USD": D("100"), "XLM": D("39"), "BTC": D("0")}, book.seq, NOW)
+    )
+    assert found == (Mismatch("XLM", D("40"), D("39")),)
+    assert found[0].describe() == "XLM: ours 40, exchange 39"

@@ -5,13 +5,13 @@ from decimal import Decimal as D
 
 import pytest
 from tests.instruments import XLM
+from tests.strategy_view import SnapshotView
 
 from krakenbot.domain.commands import CancelIntent, OrderIntent
 from krakenbot.domain.enums import OrderType, Side, TimeInForce
 from krakenbot.domain.events import BookTop, PriceLevel, ReconcileRequested, TimerTick
-from krakenbot.domain.portfolio import WorkingOrder
+from krakenbot.domain.working import WorkingOrder
 from krakenbot.errors import ConfigError
-from krakenbot.strategy.base import SnapshotView
 from krakenbot.strategy.mean_reversion import MeanReversion, MeanReversionParams
 
 S = 1_000_000_000

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from tests.strategy_view import SnapshotView
 
 from krakenbot.domain.events import TimerTick
 from krakenbot.errors import ConfigError
-from krakenbot.strategy.base import SnapshotView, Strategy
+from krakenbot.strategy.base import Strategy
 from krakenbot.strategy.loader import load_strategy
 from krakenbot.strategy.mean_reversion import MeanReversion
 
