@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +48,21 @@ MOMENTS = ("start-up", "running", "send hung", "response lost", "stopping")
 # has had a trading market to crash into.
 _FIRST = (3, 3, 0, 2, 1)
 _LAST = (2, 2, 3, 1, 1)
+_RETRIES = 3  # a moment that needs the daemon to send (or to be stopping) is tried again
+
+
+def plan(kills: int, rng: random.Random) -> list[str]:
+    """The moments of `kills` kills: every moment at least once (from 5 kills on), the hung
+    sends in the last fifth, the rest drawn with the weights above."""
+    tail = max(1, kills // 5)
+    head = [m for m in MOMENTS if m != "send hung"][: max(0, kills - tail)]
+    head += rng.choices(MOMENTS, _FIRST, k=max(0, kills - tail - len(head)))
+    last = ["send hung", *rng.choices(MOMENTS, _LAST, k=tail - 1)]
+    rng.shuffle(head)
+    rng.shuffle(last)
+    return head + last
+
+
 _FAULT: dict[str, tuple[str, dict[str, object]]] = {
     "send hung": ("timeout", {"method": "AddOrder"}),
     "response lost": ("lose_response", {"method": "AddOrder"}),
@@ -79,7 +94,9 @@ class _Loop:
     async def healthy(self, daemon: Daemon) -> bool:
         return await is_healthy(daemon, self.http)
 
-    async def cycle(self, n: int, moment: str) -> None:
+    async def cycle(self, n: int, moment: str) -> str | None:
+        """One start and kill; returns the moment the kill came at (None: no kill, the
+        daemon had exited by itself)."""
         fault = _FAULT.get(moment)
         if fault is not None:
             await self.sim.fault(fault[0], **fault[1])
@@ -97,7 +114,8 @@ class _Loop:
             await asyncio.sleep(self.rng.uniform(0.0, 1.0))
         else:
             moment = "running"  # no order was sent in time: an ordinary kill
-        if daemon.running:
+        killed = daemon.running
+        if killed:
             daemon.kill9()
             self.kills[moment] += 1
         code = await daemon.wait(20)
@@ -105,6 +123,7 @@ class _Loop:
             self.problems.append(f"cycle {n} ({moment}): exited by itself with status {code}")
             self.problems.append(daemon.tail(5))
         await self.sim.fault("clear")
+        return moment if killed else None
 
 
 async def run_crash(cfg: CrashConfig, workdir: Path) -> Outcome:
@@ -125,10 +144,13 @@ async def run_crash(cfg: CrashConfig, workdir: Path) -> Outcome:
     final_code: int | None = None
     try:
         async with market_mover(sim, rng):
+            queue, retries = deque(plan(cfg.kills, rng)), Counter[str]()
             n = 0
-            while (done := sum(loop.kills.values())) < cfg.kills and n < 2 * cfg.kills:
-                weights = _FIRST if done < cfg.kills * 4 // 5 else _LAST
-                await loop.cycle(n, rng.choices(MOMENTS, weights)[0])
+            while queue:
+                wanted = queue.popleft()
+                if await loop.cycle(n, wanted) != wanted and retries[wanted] < _RETRIES:
+                    retries[wanted] += 1
+                    queue.appendleft(wanted)  # no send (or stop) came in time: again
                 n += 1
             daemon = await start_daemon(home, env)
             if not await eventually(lambda: loop.healthy(daemon), 60):

@@ -12,8 +12,9 @@ Declared outcomes (anything else is a finding):
     return a value or None; the WebSocket session's reader (`on_frame`, then the lazily
     decoded conflated values) never raises, since a raise there drops the connection;
   * `rest_codec.decode_envelope` returns the envelope or raises `CodecError` (unreadable) or
-    the exception Kraken's error string maps to (`kraken_error` set); each endpoint's
-    parser raises nothing but `CodecError` (and its subclasses).
+    the exception the error array's first string maps to (kraken/errors.py, `kraken_error`
+    set; a string outside Kraken's grammar, even "", falls back to RejectedError there);
+    each endpoint's parser raises nothing but `CodecError` (and its subclasses).
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ def run_rest(text: str, endpoint: str) -> Finding | None:
     except CodecError:
         return None
     except KrakenbotError as exc:
-        if exc.kraken_error:  # Kraken's own error string, mapped: a declared answer
+        if exc.kraken_error is not None:  # the error array, mapped by the one table
             return None
         return ("rest_codec.decode_envelope", _name(exc), str(exc)[:200])
     except Exception as exc:

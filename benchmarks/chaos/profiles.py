@@ -42,12 +42,12 @@ class Profile:
 def short(*, seed: int, json: bool) -> Profile:
     return Profile(
         crash=CrashConfig(kills=8, seed=seed),
-        nonce=NonceConfig(calls=1_500),
-        fuzz=FuzzConfig(total=40_000, seed=seed, hang_s=10.0),
+        nonce=NonceConfig(calls=3_000),
+        fuzz=FuzzConfig(total=200_000, seed=seed, hang_s=10.0),
         ledger=LedgerConfig(grace_s=3.0, seed=seed),
         network=NetworkConfig(faults=CLASSES, seed=seed),
         soak=SoakConfig(seconds=150, period_s=2.0, warmup_s=30, bounds=Bounds(rss=32 * MIB)),
-        phases=(("crash", "network"), ("ledger",), ("nonce",), ("fuzz",)),
+        phases=(("crash", "network", "ledger"), ("nonce",), ("fuzz",)),
         json=json,
     )
 

@@ -58,6 +58,7 @@ def test_an_undeclared_exception_is_reported(monkeypatch: pytest.MonkeyPatch) ->
 def test_codec_errors_and_kraken_errors_are_declared() -> None:
     assert run_rest("not json", "balance") is None  # CodecError
     assert run_rest('{"error":["EOrder:Insufficient funds"]}', "addorder") is None
+    assert run_rest('{"error":[""]}', "addorder") is None  # the table's fallback: a refusal
     assert run_rest('{"error":[],"result":[1,2]}', "balance") is None  # wrong shape
 
 
