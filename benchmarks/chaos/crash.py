@@ -43,11 +43,13 @@ from benchmarks.chaos.simproc import SimProcess
 
 MOMENTS = ("start-up", "running", "send hung", "response lost", "stopping")
 # A send killed while it hangs leaves an order of unknown fate, which the daemon may only call
-# absent 90 s into a run (audit.py, `unresolved`); until then it counts as working and the
-# strategy waits on it, so those kills come in the last fifth of the loop, after the rest
-# has had a trading market to crash into.
-_FIRST = (3, 3, 0, 2, 1)
-_LAST = (2, 2, 3, 1, 1)
+# absent 90 s into a run (audit.py, `unresolved`; it does so at the periodic reconciliation,
+# every 120 s); until then it counts as working and the strategy waits on it. So those kills
+# come in the last fifth of the loop, after the rest has had a trading market to crash into,
+# one per 25 kills (at most 4), and with `resolve_s` each waits until the previous one's
+# order is resolved (about 2 minutes) so that it has a send to hang.
+_WEIGHTS = (3, 3, 0, 2, 1)
+_HUNG_MAX = 4
 _RETRIES = 3  # a moment that needs the daemon to send (or to be stopping) is tried again
 
 
@@ -55,9 +57,10 @@ def plan(kills: int, rng: random.Random) -> list[str]:
     """The moments of `kills` kills: every moment at least once (from 5 kills on), the hung
     sends in the last fifth, the rest drawn with the weights above."""
     tail = max(1, kills // 5)
+    hung = max(1, min(_HUNG_MAX, kills // 25, tail))
     head = [m for m in MOMENTS if m != "send hung"][: max(0, kills - tail)]
-    head += rng.choices(MOMENTS, _FIRST, k=max(0, kills - tail - len(head)))
-    last = ["send hung", *rng.choices(MOMENTS, _LAST, k=tail - 1)]
+    head += rng.choices(MOMENTS, _WEIGHTS, k=max(0, kills - tail - len(head)))
+    last = ["send hung"] * hung + rng.choices(MOMENTS, _WEIGHTS, k=tail - hung)
     rng.shuffle(head)
     rng.shuffle(last)
     return head + last
@@ -90,15 +93,24 @@ class _Loop:
     rng: random.Random
     kills: Counter[str]
     problems: list[str]
+    resolve_s: float
 
     async def healthy(self, daemon: Daemon) -> bool:
         return await is_healthy(daemon, self.http)
+
+    async def _armed_and_fired(self, fault: tuple[str, dict[str, object]]) -> bool:
+        if fault[0] == "timeout" and fault[1].get("method") == "AddOrder":  # send hung
+            db = self.home / "data" / "trading.db"
+            if self.resolve_s:  # the last hung send's order first: it blocks new sends
+                await eventually(lambda: resolved(db, self.sim), self.resolve_s)
+            await self.sim.fault(fault[0], **fault[1])
+        return await eventually(lambda: self.sim.fired(fault[0]), 6)
 
     async def cycle(self, n: int, moment: str) -> str | None:
         """One start and kill; returns the moment the kill came at (None: no kill, the
         daemon had exited by itself)."""
         fault = _FAULT.get(moment)
-        if fault is not None:
+        if fault is not None and moment != "send hung":
             await self.sim.fault(fault[0], **fault[1])
         daemon = await start_daemon(self.home, self.env)
         if moment == "start-up":
@@ -110,7 +122,7 @@ class _Loop:
         elif moment == "stopping":
             daemon.proc.send_signal(signal.SIGTERM)
             await asyncio.sleep(self.rng.uniform(0.05, 1.5))
-        elif fault is not None and await eventually(lambda: self.sim.fired(fault[0]), 6):
+        elif fault is not None and await self._armed_and_fired(fault):
             await asyncio.sleep(self.rng.uniform(0.0, 1.0))
         else:
             moment = "running"  # no order was sent in time: an ordinary kill
@@ -140,7 +152,7 @@ async def run_crash(cfg: CrashConfig, workdir: Path) -> Outcome:
         CIRCUIT_BREAKER_COOLDOWN_S=f"{cfg.cooldown_s:g}",
         REST_TIMEOUT_S="5",
     )
-    loop = _Loop(sim, home, env, aiohttp.ClientSession(), rng, Counter(), [])
+    loop = _Loop(sim, home, env, aiohttp.ClientSession(), rng, Counter(), [], cfg.resolve_s)
     final_code: int | None = None
     try:
         async with market_mover(sim, rng):

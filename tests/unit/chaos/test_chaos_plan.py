@@ -21,3 +21,10 @@ def test_from_five_kills_every_moment_comes_at_least_once() -> None:
     for seed in range(20):
         assert set(plan(5, random.Random(seed))) == set(MOMENTS)
         assert set(plan(8, random.Random(seed))) == set(MOMENTS)
+
+
+def test_hung_sends_are_one_per_25_kills_and_at_most_four() -> None:
+    assert plan(8, random.Random(1)).count("send hung") == 1
+    assert plan(50, random.Random(1)).count("send hung") == 2
+    assert plan(100, random.Random(1)).count("send hung") == 4
+    assert plan(400, random.Random(1)).count("send hung") == 4
