@@ -28,14 +28,21 @@ ALLOWED: dict[str, set[str]] = {
     "engine": BASE | {"engine", "strategy", "risk", "orders", "ports", "resilience", "paper"},
     "paper": BASE | {"paper", "ports", "sim", "orders", "risk"},
     "sim": BASE | {"sim"},
+    "marketdata": BASE | {"marketdata", "kraken", "net"},
+    "backtest": BASE | {"backtest"},
 }
 # Composition root and operator surface: may import anything.
 ANYTHING = {"app", "cli", "config", "logs", "commands", "__main__", "lock", "status"}
 
-IO_LIBS = {"aiohttp", "websockets", "aiosqlite", "sqlite3", "requests", "psutil"}
-IO_ALLOWED = {"net", "store", "sim", "app", "commands", "lock", "status", "cli"}
+IO_LIBS = {"aiohttp", "websockets", "aiosqlite", "sqlite3", "requests", "psutil", "pyarrow"}
+IO_ALLOWED = {"net", "store", "sim", "app", "commands", "lock", "status", "cli", "marketdata"}
 # Pure decision modules inside otherwise-async packages.
-PURE_FILES = {"orders/reconcile.py", "orders/fsm.py"}
+PURE_FILES = {
+    "orders/reconcile.py",
+    "orders/fsm.py",
+    "marketdata/ranges.py",
+    "marketdata/candles.py",
+}
 
 
 def _unit(path: Path, root: Path = SRC) -> str:

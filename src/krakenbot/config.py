@@ -69,7 +69,7 @@ DEFAULT_ENV_FILE = Path(".env")
 # WS v2 book depths Kraken accepts (docs: websocket-v2/book, `depth` parameter).
 BOOK_DEPTHS = (10, 25, 100, 500, 1000)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_PAIR = re.compile(r"^[A-Z0-9]{1,16}/[A-Z0-9]{1,16}$")
+PAIR_FORM = re.compile(r"^[A-Z0-9]{1,16}/[A-Z0-9]{1,16}$")
 # A built-in name, or `package.module:ClassName` as strategy.loader accepts.
 _STRATEGY = re.compile(r"^(?:[a-z][a-z0-9_]{0,63}|[A-Za-z_][\w.]{0,127}:[A-Za-z_]\w{0,63})$")
 
@@ -108,6 +108,7 @@ class Settings(BaseSettings):
     max_daily_losses: Decimal = Decimal("20")
     allowed_pairs: Annotated[tuple[str, ...], NoDecode] = ("XLM/USD",)
     post_only: bool = True
+    protective_stop_pct: Decimal = Decimal("3.0")  # each position's stop at Kraken, % below entry
 
     circuit_breaker_threshold: int = 5
     circuit_breaker_cooldown_s: float = 300.0
@@ -154,7 +155,7 @@ class Settings(BaseSettings):
         pairs: list[str] = []
         for raw in value:
             pair = raw.strip().upper()
-            if not _PAIR.match(pair):
+            if not PAIR_FORM.match(pair):
                 raise ValueError(
                     f"pair {raw!r} is not in BASE/QUOTE form (Kraken WS v2 names, e.g. XLM/USD)"
                 )
@@ -398,12 +399,8 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> tuple[str, ...]:
         """Every secret string set, for the log redaction filter."""
-        values: list[str] = []
-        for name in sorted(SECRET_FIELDS):
-            secret = getattr(self, name)
-            if secret is not None:
-                values.append(secret.get_secret_value())
-        return tuple(values)
+        secrets = (getattr(self, name) for name in sorted(SECRET_FIELDS))
+        return tuple(s.get_secret_value() for s in secrets if s is not None)
 
     def masked(self) -> dict[str, str]:
         """Every setting as display text, in declaration order, secrets masked."""

@@ -32,12 +32,14 @@ SECRET_FIELDS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class NumberRange:
-    """`low < value <= high` (or `low <= value` with `low_inclusive`); always finite."""
+    """`low < value <= high` (or `low <= value` with `low_inclusive`, `value < high` with
+    `high_exclusive`); always finite."""
 
     low: int
     high: int
     low_inclusive: bool = False
     why: str = ""  # appended to the "at most" message, e.g. Kraken's own limit
+    high_exclusive: bool = False
 
     def problem(self, value: float | int | Decimal) -> str | None:
         if isinstance(value, Decimal):
@@ -52,6 +54,8 @@ class NumberRange:
             return f"must be at least {self.low}"
         if not self.low_inclusive and value <= self.low:
             return f"must be greater than {self.low}"
+        if self.high_exclusive and value >= self.high:
+            return f"must be below {self.high}{self.why}"
         if value > self.high:
             return f"must be at most {self.high}{self.why}"
         return None
@@ -82,6 +86,8 @@ NUMBER_RANGES: dict[str, NumberRange] = {
     "log_max_bytes": NumberRange(1, 1 << 32, low_inclusive=True),
     "log_backup_count": NumberRange(0, 1_000, low_inclusive=True),
     "health_port": NumberRange(0, 65_535, low_inclusive=True, why=" (0 = any free port)"),
+    # A percentage below the average entry: 0 would sell at the entry, 100 never.
+    "protective_stop_pct": NumberRange(0, 100, high_exclusive=True, why=" percent"),
 }
 EMPTY_NUMBER = "is empty: give a number, or delete the line to use the default"
 

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol
 
-from krakenbot.domain.commands import CancelOrder, PlaceOrder
+from krakenbot.domain.commands import AmendOrder, CancelOrder, PlaceOrder
 from krakenbot.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from krakenbot.domain.events import AccountEvent, Fill, MarketEvent, StateEvent
 from krakenbot.domain.instrument import Instrument
@@ -43,6 +43,11 @@ class Venue(Protocol):
         """Kraken's CancelAll: every open order of the account, foreign ones included. Not
         used by krakenbot's own cancel paths, which cancel only our orders, one by one
         (orders/bulk_cancel.py)."""
+        ...
+
+    async def amend(self, command: AmendOrder) -> None:
+        """Amend one of our orders in place (Kraken AmendOrder); the outcome arrives as an
+        ExecutionReport(amended) or AmendRejected."""
         ...
 
     async def cancel_all_after(self, timeout_s: int) -> None:
@@ -131,6 +136,8 @@ class StoredOrder(Protocol):
     def reduces_position(self) -> bool: ...
     @property
     def cancel_requested(self) -> bool: ...
+    @property
+    def trigger_price(self) -> Decimal | None: ...
 
 
 class Repository(Protocol):
@@ -164,8 +171,11 @@ class Repository(Protocol):
         venue_cum_qty: Decimal | None = None,
         cancel_requested: bool | None = None,
         updated_ns: int | None = None,
+        qty: Decimal | None = None,
+        price: Decimal | None = None,
     ) -> StoredOrder:
-        """Change the given columns (None = unchanged); returns the new row."""
+        """Change the given columns (None = unchanged); returns the new row. `qty` and
+        `price` (the limit, or a stop's trigger) change after an amend."""
         ...
 
     async def insert_fill(self, fill: Fill) -> bool:

@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import sys
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -169,8 +170,19 @@ async def healthy(home: Path, env: dict[str, str]) -> bool:
     return (await cli(home, env, "status", "--json")).code == 0
 
 
+def mid(sim: Sim, symbol: str = "XLM/USD") -> Decimal:
+    """The simulated market's mid price now."""
+    return Decimal(sim.state.exchange.markets[symbol].mid)
+
+
 def open_orders(sim: Sim) -> list[dict[str, object]]:
     return [o for o in sim.control.orders() if o["status"] not in CLOSED]
+
+
+def exit_resting(sim: Sim) -> bool:
+    """A strategy's limit sell rests (not the engine's protective stop-loss, which the
+    engine cancels first: Kraken holds the position's base for one sell at a time)."""
+    return any(o["side"] == "sell" and o["type"] == "limit" for o in open_orders(sim))
 
 
 def ledger(home: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:

@@ -6,6 +6,7 @@ the same offset. The tests move the simulated market with SimControl.set_mid to 
 At most one new order per E2E_COOLDOWN_S (default 0.5 s), so a denial never floods.
 E2E_MAX_WORKING (default 1): while flat, keep up to that many entries resting, the k-th
 (from 1) k times the offset below the bid, so a market move can fill one and leave another.
+E2E_HOLD=1: never exit (a long position stays, covered only by the engine's protective stop).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Ladder:
         self.offset = Decimal(os.environ.get("E2E_OFFSET_PCT", "0")) / 100
         self.cooldown_ns = int(float(os.environ.get("E2E_COOLDOWN_S", "0.5")) * NS)
         self.max_working = int(os.environ.get("E2E_MAX_WORKING", "1"))
+        self.hold = os.environ.get("E2E_HOLD", "0") == "1"
         self._last_ns = 0
 
     @classmethod
@@ -59,7 +61,7 @@ class Ladder:
             return []
         held = inst.quantize_qty(max(view.position(self.symbol), Decimal(0)))
         if held >= inst.ordermin:
-            if working:
+            if working or self.hold:
                 return []
             price = inst.quantize_price(ask * (1 + self.offset), up=True)
             self._last_ns = now

@@ -91,7 +91,9 @@ async def test_daemon_trades_beside_foreign_orders_and_never_touches_them(
         sim.control.pause_feed()
         sim.control.set_mid("XLM/USD", mid(sim) * Decimal("0.99"))  # fills the entry
         await eventually(
-            lambda: any(o["side"] == "sell" for o in ours(sim)), 15, "krakenbot's exit order"
+            lambda: any(o["side"] == "sell" and o["type"] == "limit" for o in ours(sim)),
+            15,
+            "krakenbot's exit order",
         )
         sim.control.set_mid("XLM/USD", mid(sim) * Decimal("1.02"))  # fills the exit
         await eventually(

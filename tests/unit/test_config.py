@@ -31,6 +31,7 @@ def test_defaults_are_the_documented_ones(env: pytest.MonkeyPatch) -> None:
     assert s.max_daily_losses == Decimal("20")
     assert s.allowed_pairs == ("XLM/USD",)
     assert s.post_only is True
+    assert s.protective_stop_pct == Decimal("3.0")
     assert s.circuit_breaker_threshold == 5
     assert s.kraken_api_tier is ApiTier.STARTER
     assert s.kraken_rest_url == "https://api.kraken.com"
@@ -116,6 +117,12 @@ def test_money_is_parsed_exactly(env: pytest.MonkeyPatch) -> None:
         ({"LEDGER_FAILURE_GRACE_S": "0"}, ["LEDGER_FAILURE_GRACE_S='0'", "greater than 0"]),
         ({"LEDGER_FAILURE_GRACE_S": "601"}, ["LEDGER_FAILURE_GRACE_S='601'", "at most 600"]),
         ({"LEDGER_FAILURE_GRACE_S": "soon"}, ["LEDGER_FAILURE_GRACE_S", "soon"]),
+        ({"PROTECTIVE_STOP_PCT": "0"}, ["PROTECTIVE_STOP_PCT", "greater than 0"]),
+        ({"PROTECTIVE_STOP_PCT": "-3"}, ["PROTECTIVE_STOP_PCT", "greater than 0"]),
+        ({"PROTECTIVE_STOP_PCT": "100"}, ["PROTECTIVE_STOP_PCT", "must be below 100 percent"]),
+        ({"PROTECTIVE_STOP_PCT": "NaN"}, ["PROTECTIVE_STOP_PCT", "NaN"]),
+        ({"PROTECTIVE_STOP_PCT": "Infinity"}, ["PROTECTIVE_STOP_PCT"]),
+        ({"PROTECTIVE_STOP_PCT": "three"}, ["PROTECTIVE_STOP_PCT", "three"]),
         ({"KRAKEN_API_KEY": FAKE_KEY}, ["KRAKEN_API_KEY", "KRAKEN_API_SECRET"]),
         ({"KRAKEN_STATUS_API_SECRET": FAKE_SECRET}, ["KRAKEN_STATUS_API_KEY"]),
     ],
@@ -205,6 +212,8 @@ def test_status_key_is_its_own_section(env: pytest.MonkeyPatch) -> None:
             "KRAKEN_WS_AUTH_URL": "ws://[::1]:9001/v2",
         },
         {"KRAKEN_API_TIER": "pro", "WS_BOOK_DEPTH": "25", "LOG_LEVEL": "debug"},
+        {"PROTECTIVE_STOP_PCT": "0.5"},
+        {"PROTECTIVE_STOP_PCT": "99.9"},
     ],
 )
 def test_valid_variants(env: pytest.MonkeyPatch, variables: dict[str, str]) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from settings_env import FAKE_KEY, FAKE_SECRET, isolate
 
 from krakenbot.cli import main
 from krakenbot.config import Settings
+from krakenbot.sim import SimConfig, running_sim
 
 
 @pytest.fixture
@@ -107,3 +109,50 @@ def test_real_process_nan_and_infinity_exit_2_without_traceback(tmp_path: Path) 
     assert proc.returncode == 2
     assert "REST_TIMEOUT_S=" in proc.stderr and "LEDGER_FAILURE_GRACE_S=" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_check_validates_the_form_of_every_pair_offline(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.setenv("ALLOWED_PAIRS", "XLM/USD,XLM/USD/EUR,ÄÖ/USD")
+    assert main(["config", "check"]) == 2
+    err = capsys.readouterr().err
+    assert "XLM/USD/EUR" in err and "BASE/QUOTE" in err
+    env.setenv("ALLOWED_PAIRS", "FOO/BAR")  # the form is right: only the exchange can say
+    assert main(["config", "check"]) == 0
+
+
+async def _check_against(sim_url: str, pairs: str, tmp_path: Path) -> tuple[int, str, str]:
+    env = {k: v for k, v in os.environ.items() if k.upper() not in _SETTINGS}
+    env.update({"KRAKEN_REST_URL": sim_url, "ALLOWED_PAIRS": pairs})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "krakenbot", "config", "check", "--exchange", cwd=tmp_path,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(60):
+        out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+_SETTINGS = {name.upper() for name in Settings.model_fields}
+
+
+async def test_check_exchange_asks_asset_pairs_whether_each_pair_trades(tmp_path: Path) -> None:
+    cfg = SimConfig(
+        pairs=("XLM/USD", "BTC/USD"), pair_overrides={"BTC/USD": {"status": "cancel_only"}}
+    )
+    async with running_sim(cfg) as sim:
+        code, out, err = await _check_against(sim.rest_url, "XLM/USD", tmp_path)
+        assert code == 0, err
+        assert "XLM/USD: listed and online" in out
+        code, out, err = await _check_against(sim.rest_url, "XLM/USD,FOO/BAR", tmp_path)
+        assert code == 2 and out == ""
+        assert "FOO/BAR is not a pair" in err and "XLM/USD is" not in err
+        code, _, err = await _check_against(sim.rest_url, "BTC/USD", tmp_path)
+        assert code == 2 and "BTC/USD is cancel_only" in err
+        code, _, err = await _check_against(sim.rest_url, "XBT/USD", tmp_path)
+        assert code == 2 and "did you mean BTC/USD?" in err
+        url = sim.rest_url
+    code, _, err = await _check_against(url, "XLM/USD", tmp_path)  # the sim is gone
+    assert code == 1 and "cannot ask" in err and "Traceback" not in err

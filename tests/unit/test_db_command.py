@@ -57,7 +57,7 @@ def test_backup_writes_a_copy(
     assert main(["--env-file", str(env_file), "db", "migrate"]) == 0
     assert main(["--env-file", str(env_file), "db", "backup", str(target)]) == 0
     assert target.is_file() and target.stat().st_size > 0
-    assert main(["--env-file", str(env_file), "db", "backup", str(target)]) == 1
+    assert main(["--env-file", str(env_file), "db", "backup", str(target)]) == 2
     assert "already exists" in capsys.readouterr().err
 
 
@@ -86,3 +86,31 @@ def test_backup_to_an_unwritable_place_exits_1(
     target = tmp_path / "blocker" / "copy.db"
     assert main(["--env-file", str(env_file), "db", "backup", str(target)]) == 1
     assert "db backup failed" in capsys.readouterr().err
+
+
+def test_backup_refuses_a_folder_that_does_not_exist(
+    env_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--env-file", str(env_file), "db", "migrate"]) == 0
+    target = tmp_path / "typo" / "nested" / "copy.db"
+    assert main(["--env-file", str(env_file), "db", "backup", str(target)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()  # no folder made up
+
+
+def test_backup_reaches_the_sim_ledger_and_any_named_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    isolate(monkeypatch, tmp_path)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "data" / "sim" / "trading.db"))
+    assert main(["db", "migrate"]) == 0  # what `run --sim` leaves in DATA_DIR/sim
+    monkeypatch.delenv("DATABASE_PATH")
+    sim_ledger = tmp_path / "data" / "sim" / "trading.db"
+    assert main(["db", "backup", "--sim", str(tmp_path / "sim-copy.db")]) == 0
+    assert f"{sim_ledger} backed up" in capsys.readouterr().out
+    assert (tmp_path / "sim-copy.db").is_file()
+    assert main(["db", "backup", "--db", str(sim_ledger), str(tmp_path / "named.db")]) == 0
+    assert (tmp_path / "named.db").is_file()
+    assert main(["db", "backup", str(tmp_path / "plain.db")]) == 1  # ./trading.db: none
+    assert "no database" in capsys.readouterr().err

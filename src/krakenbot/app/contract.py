@@ -5,7 +5,7 @@ daemon's own code — and its tests' scripted stacks — depend on this contract
 stack's class. Every member is typed with the value it really is (the engine's
 `EngineHealth`, `ShutdownReport`, the REST client, the instruments), so a renamed field or
 method is a type error here and not a silent `None` at run time. Imports: config, domain,
-engine.health, net.rest_client, store, clock, app.stack (Endpoints).
+engine.health, engine.protect, net.rest_client, store, clock, app.stack (Endpoints).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from krakenbot.config import Settings
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.sections import Credentials
 from krakenbot.engine.health import EngineHealth, ShutdownReport
+from krakenbot.engine.protect import SwitchNeed
 from krakenbot.net.rest_client import RestClient
 from krakenbot.store import LedgerRepository
 
@@ -49,6 +50,10 @@ class StackLike(Protocol):
     def health(self) -> EngineHealth: ...
 
     def healthy(self) -> bool: ...
+
+    def switch_need(self) -> SwitchNeed: ...  # what the dead man's switch must respect
+
+    def watch_switch_need(self, callback: Callable[[], None]) -> None: ...
 
 
 class StackOpener(Protocol):

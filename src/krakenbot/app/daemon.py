@@ -6,8 +6,9 @@ report, the periodic jobs, the start-up watch (WebSocket sessions connected) and
 "no new orders", lets the stack cancel our open orders and wait for their confirmations
 (bounded), then disables the dead man's switch. If any task fails the whole group is
 cancelled and the daemon goes to the safe state: no new orders, cancel what it still can,
-record why in `events`, leave the dead man's switch armed when orders may remain (Kraken
-then cancels them) — never half-alive. Imports: anything (composition root).
+record why in `events`, leave the dead man's switch armed when orders may remain and no
+protective stop rests (Kraken then cancels them; a resting protective stop disarms it, the
+entries expire by themselves: GTD) — never half-alive. Imports: anything (composition root).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from krakenbot.app.status_model import (
     amount_decimals,
     from_engine_health,
     jsonable,
+    price_places,
 )
 from krakenbot.clock import Clock
 from krakenbot.domain.enums import ConnectionState
@@ -169,6 +171,7 @@ class Daemon:
             data_files=self.data_files,
             stopping=self.stopping,
             decimals=amount_decimals(self.stack.instruments),
+            price_decimals=price_places(self.stack.instruments),
         )
         return dataclasses.replace(report, asyncio_tasks=_task_count())
 
@@ -331,8 +334,11 @@ class Daemon:
             remaining = max(len(report.still_open), self.stack.health().open_orders)
         except Exception as exc:
             logger.error("safe stop could not finish cancelling", extra={"error": str(exc)})
+        kept = self.shutdown_report.kept if self.shutdown_report is not None else ()
         if self.dms is not None:
-            if remaining == 0:
+            # A protective stop left resting must survive the switch; an entry that may
+            # remain expires by itself (GTD at the switch's timeout: app/deadman.py).
+            if remaining == 0 or kept:
                 await self.dms.disable()
             else:
                 logger.warning(

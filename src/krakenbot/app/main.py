@@ -242,10 +242,8 @@ async def _run_with_settings(
             raise StartupStepError(step, exit_for_step(step), str(exc)) from None
         data_files = files_in_use(settings)
         dms = None
-        if mode.live_path and stack.rest is not None:
-            dms = DeadMansSwitch(
-                stack.rest, settings.dead_man_switch(), healthy=stack.healthy, clock=clock
-            )
+        if mode.live_path:
+            dms = DeadMansSwitch.for_stack(stack, settings.dead_man_switch(), clock)
         daemon = Daemon(
             config=DaemonConfig(
                 mode=mode.name,

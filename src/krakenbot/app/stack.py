@@ -33,8 +33,10 @@ from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.sections import BreakerSection, Credentials, RestSection, WsSection
 from krakenbot.engine.engine import Engine, EngineConfig
 from krakenbot.engine.health import EngineHealth, ShutdownReport
+from krakenbot.engine.protect import SwitchNeed
 from krakenbot.errors import KrakenbotError
 from krakenbot.kraken.ratelimit import Tier
+from krakenbot.kraken.rest_orders import MIN_EXPIRE_S
 from krakenbot.net.http import HttpTransport
 from krakenbot.net.kraken_feed import KrakenFeed
 from krakenbot.net.kraken_venue import KrakenVenue
@@ -152,6 +154,15 @@ class TradingStack:
 
     def health(self) -> EngineHealth:
         return self.engine.health()
+
+    def switch_need(self) -> SwitchNeed:
+        """What the dead man's switch must respect now (an entry rests; a position needs
+        its protective stop): app/deadman.py."""
+        return self.engine.switch_need()
+
+    def watch_switch_need(self, callback: Callable[[], None]) -> None:
+        """Call `callback` whenever `switch_need()` changes (after an event is handled)."""
+        self.engine.on_switch_need = callback
 
     def healthy(self) -> bool:
         return self.engine.healthy()
@@ -276,9 +287,7 @@ async def open_stack(
             paper = PaperVenue(instruments, tuning.paper_balances, clock=clock)
             venue, feed = paper, PaperFeed(kraken_feed, paper)
         balances = await _step("balances", venue.balances())
-        engine_config = replace(
-            tuning.engine, ledger_failure_grace_s=settings.ledger_failure_grace_s
-        )
+        engine_config = _engine_config(settings, tuning.engine)
         if not live and engine_config.require_private_ws:
             engine_config = _no_private(engine_config)
         engine = Engine(
@@ -313,6 +322,21 @@ async def open_stack(
             with contextlib.suppress(Exception):
                 await built.quiesce(5.0)
         await asyncio.shield(rest.close())
+
+
+def _engine_config(settings: Settings, base: EngineConfig) -> EngineConfig:
+    """The settings' parts of the engine's configuration: the ledger's grace period, the
+    protective stop's distance, and the entries' lifetime (GTD, the dead man's switch
+    timeout: an entry never outlives what the switch allows, even where there is none)."""
+    tuning = base.protection
+    protection = replace(tuning.protection, stop_pct=settings.protective_stop_pct)
+    expire_s = float(max(MIN_EXPIRE_S, settings.dead_man_switch().timeout_s))
+    return replace(
+        base,
+        ledger_failure_grace_s=settings.ledger_failure_grace_s,
+        manager=replace(base.manager, entry_expire_s=expire_s),
+        protection=replace(tuning, protection=protection),
+    )
 
 
 def _no_private(config: EngineConfig) -> EngineConfig:

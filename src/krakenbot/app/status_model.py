@@ -87,6 +87,8 @@ class StatusReport:
     asyncio_tasks: int | None = None  # tasks alive in the daemon's event loop (a leak grows it)
     # Decimal places: pair symbol and base asset -> lot decimals, quote asset -> cost decimals.
     decimals: dict[str, int] = field(default_factory=dict)
+    # Pair symbol -> price decimals (the ledger's last snapshot tells `trades` how to print).
+    price_decimals: dict[str, int] = field(default_factory=dict)
 
     def with_pnl(self, pnl: PnlReport) -> StatusReport:
         """This report with the portfolio's positions and PnL (the one conversion)."""
@@ -140,6 +142,8 @@ class InstrumentLike(Protocol):
     def lot_decimals(self) -> int: ...
     @property
     def cost_decimals(self) -> int: ...
+    @property
+    def price_decimals(self) -> int: ...
 
 
 def amount_decimals(instruments: Mapping[str, InstrumentLike]) -> dict[str, int]:
@@ -149,6 +153,11 @@ def amount_decimals(instruments: Mapping[str, InstrumentLike]) -> dict[str, int]
         places[symbol] = places[inst.base] = inst.lot_decimals
         places[inst.quote] = max(places.get(inst.quote, 0), inst.cost_decimals)
     return places
+
+
+def price_places(instruments: Mapping[str, InstrumentLike]) -> dict[str, int]:
+    """The decimal places of each traded pair's prices (AssetPairs `pair_decimals`)."""
+    return {symbol: inst.price_decimals for symbol, inst in instruments.items()}
 
 
 def amount_text(value: object, places: int | None) -> str | None:
@@ -242,6 +251,7 @@ def from_engine_health(
     data_files: Mapping[str, str],
     stopping: bool,
     decimals: Mapping[str, int] | None = None,
+    price_decimals: Mapping[str, int] | None = None,
 ) -> StatusReport:
     """The report of a running daemon from the engine's health value, amounts rounded to
     `decimals` (see `rounded`)."""
@@ -270,6 +280,7 @@ def from_engine_health(
         healthy=healthy,
         stopping=stopping,
         decimals=dict(decimals or {}),
+        price_decimals=dict(price_decimals or {}),
     )
     return rounded(report.with_pnl(health.pnl))
 

@@ -52,6 +52,8 @@ class SimSummary:
     order_lines: tuple[str, ...] = ()
     largest_order_usd: Decimal = Decimal(0)
     max_trade_usd: Decimal | None = None
+    # Protective stops still resting (side qty @ trigger): kept on purpose with the position.
+    protective_stops: tuple[str, ...] = ()
 
     def text(self) -> str:
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(self.orders_by_status.items()))
@@ -74,6 +76,8 @@ class SimSummary:
             )
         if self.open_orders_on_exchange is not None:
             lines.append(f"  open at exit      {self.open_orders_on_exchange} (on the exchange)")
+        for stop in self.protective_stops:
+            lines.append(f"  protective stop   {stop} (kept: it covers the open position)")
         lines += [
             f"  database          {self.database}",
             f"  log               {self.log}",
@@ -128,19 +132,24 @@ async def gather(
     pnl = portfolio.report(day, marks)
     trips = portfolio.round_trips()
     order_rows = await db.fetchall(
-        """SELECT timestamp, type, tag, price, volume, filled_volume, avg_fill_price, status,
-        reduces_position FROM orders ORDER BY created_ns, id"""
+        """SELECT timestamp, type, ordertype, tag, price, volume, filled_volume, avg_fill_price,
+        status, reduces_position FROM orders ORDER BY created_ns, id"""
     )
     largest = Decimal(0)
     order_lines: list[str] = []
+    stops: list[str] = []
     for r in order_rows:
+        # A stop-loss's `price` is its trigger (Kraken's meaning of the column).
+        at = "stop @" if r["ordertype"] == "stop-loss" else "@"
+        if r["tag"] == "protect" and str(r["status"]).lower() in ("open", "partially_filled"):
+            stops.append(f"{r['type']} {r['volume']} {at} {r['price']}")
         price = Decimal(str(r["price"])) if r["price"] is not None else None
         if price is not None and not r["reduces_position"]:  # exits may sell the whole position
             largest = max(largest, price * Decimal(str(r["volume"])))
         avg = f" avg {r['avg_fill_price']}" if r["avg_fill_price"] else ""
         order_lines.append(
             f"{str(r['timestamp'])[11:19]} {r['type']:<4} {r['tag'] or '-':<12} "
-            f"{r['volume']} @ {r['price']} -> {str(r['status']).lower()} "
+            f"{r['volume']} {at} {r['price']} -> {str(r['status']).lower()} "
             f"(filled {r['filled_volume']}{avg})"
         )
     if len(order_lines) > max_order_lines:
@@ -170,6 +179,7 @@ async def gather(
         order_lines=tuple(order_lines),
         largest_order_usd=largest.quantize(Decimal("0.01")),
         max_trade_usd=max_trade_usd,
+        protective_stops=tuple(stops),
     )
 
 
@@ -214,8 +224,9 @@ async def print_summary(
         speed=speed,
         reconnects=report.counts.get("reconnects"),
         open_on_exchange=open_on_exchange,
-        database=str(settings.database_path),
-        log=str(settings.log_file),
+        # Absolute (as `status` shows them): `trades` or sqlite3 may run from anywhere.
+        database=daemon.data_files["database"],
+        log=daemon.data_files["log"],
         exit_status=int(outcome.exit_status),
         reason=outcome.reason,
         max_trade_usd=settings.max_trade_size,

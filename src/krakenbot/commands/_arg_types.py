@@ -1,8 +1,9 @@
 """Argument types shared by the sub-commands: checked when parsed, so a bad value is a usage
 error (argparse prints the message and exits with status 2), never a traceback later.
 
-Owns: `positive_number` (finite, greater than 0), `port` (0..65535) and `balance_amount`
-(a finite, non-negative Decimal of bounded size).
+Owns: `positive_number` (finite, greater than 0), `port` (0..65535), `balance_amount`
+(a finite, non-negative Decimal of bounded size), `pair_name` (BASE/QUOTE, as ALLOWED_PAIRS
+takes it) and `since_time` (`--since`: app.history.parse_since).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import argparse
 import math
 from decimal import Decimal
 
+from krakenbot.app.history import Since, parse_since
+from krakenbot.config import PAIR_FORM
 from krakenbot.kraken.numbers import NumberBoundError, bounded_decimal
 
 
@@ -43,3 +46,18 @@ def balance_amount(text: str) -> Decimal:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r}: an amount must not be negative")
     return value
+
+
+def pair_name(text: str) -> str:
+    """A pair as WebSocket v2 names it (`XLM/USD`; any case), upper-cased."""
+    pair = text.strip().upper()
+    if not PAIR_FORM.match(pair):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a BASE/QUOTE pair, e.g. XLM/USD")
+    return pair
+
+
+def since_time(text: str) -> Since:
+    try:
+        return parse_since(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

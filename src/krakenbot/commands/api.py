@@ -2,7 +2,9 @@
 
 Owns: the operator's raw-call command. Public and read-only private methods run directly;
 anything that trades or moves money (AddOrder, CancelOrder, CancelAll, Withdraw, … — every
-method not on the read-only allow-list) is refused without `--allow-trading`. The call goes
+method not on the read-only allow-list) is refused without `--allow-trading`; a name that is
+no Kraken REST method krakenbot knows (kraken/methods.py) is refused as unknown, with the
+nearest known names, and never sent. The call goes
 through the same RestClient as the daemon — same per-key nonce/rate state under DATA_DIR —
 so running it beside a live daemon on the same key never causes `EAPI:Invalid nonce`.
 Exit status: 0 success, 1 Kraken/transport error (error strings on stderr), 2 usage/config.
@@ -13,6 +15,7 @@ and the client is built by the same helper as `status --exchange` and `stop --ca
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 from decimal import Decimal
@@ -22,7 +25,7 @@ from krakenbot.app.exchange_view import OperatorKey, operator_client
 from krakenbot.clock import SystemClock
 from krakenbot.config import Settings, load_settings
 from krakenbot.errors import ConfigError, KrakenbotError
-from krakenbot.kraken.methods import is_public, is_read_only
+from krakenbot.kraken.methods import KNOWN_METHODS, is_known, is_public, is_read_only
 from krakenbot.net.rest_client import Credentials
 
 EXIT_OK, EXIT_KRAKEN, EXIT_USAGE = 0, 1, 2
@@ -49,6 +52,13 @@ def parse_params(items: list[str]) -> dict[str, str]:
             raise ConfigError("the nonce is managed by krakenbot")
         params[name] = value
     return params
+
+
+def unknown_method(method: str) -> str:
+    near = [m for m in sorted(KNOWN_METHODS) if m.lower() == method.lower()]
+    near = near or difflib.get_close_matches(method, sorted(KNOWN_METHODS), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    return f"unknown method {method!r}: not a Kraken REST method (names are case-sensitive){hint}"
 
 
 def to_json(value: Any, *, indent: int | None) -> str:
@@ -80,6 +90,8 @@ async def run(args: argparse.Namespace) -> int:
     method: str = args.method
     try:
         params = parse_params(args.params)
+        if not is_known(method):
+            raise ConfigError(unknown_method(method))
         if not is_read_only(method) and not args.allow_trading:
             raise ConfigError(
                 f"{method} can trade or move money; add --allow-trading to really send it"

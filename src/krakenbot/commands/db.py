@@ -2,14 +2,19 @@
 
 Owns: the `db` command. `migrate` holds the single-instance lock (a running daemon's database
 is never migrated under it) and writes a backup before touching an existing ledger; `backup`
-makes a consistent online copy with SQLite's backup API, safe while the daemon runs.
-Exit status: 0 done, 1 failed, 2 bad settings, 3 another instance holds the lock.
+makes a consistent online copy with SQLite's backup API, safe while the daemon runs: it
+opens the ledger read-only, found as `trades` and `status` find it (the running daemon's,
+`--sim`, `--data-dir`, or `--db PATH`; commands/_ledger.py), and writes only a new file in
+an existing folder (a folder that does not exist is a typo more often than a wish).
+Exit status: 0 done, 1 failed, 2 bad settings or usage (PATH exists or its folder does not,
+several daemons run and none was named), 3 another instance holds the lock.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -17,6 +22,7 @@ from typing import Any
 
 from krakenbot.clock import SystemClock
 from krakenbot.commands._env_file import add_env_file_option, env_file_of
+from krakenbot.commands._ledger import add_ledger_arguments, find_ledger
 from krakenbot.config import load_settings
 from krakenbot.errors import ConfigError
 from krakenbot.lock import InstanceLock, InstanceLockedError
@@ -36,8 +42,8 @@ def register(subparsers: Any) -> None:
     add_env_file_option(mig)
     mig.set_defaults(handler=migrate_command)
     backup = actions.add_parser("backup", help="write a consistent copy of the ledger to PATH")
-    backup.add_argument("path", metavar="PATH", type=Path, help="new file to write")
-    add_env_file_option(backup)
+    backup.add_argument("path", metavar="PATH", type=Path, help="new file in an existing folder")
+    add_ledger_arguments(backup)
     backup.set_defaults(handler=backup_command)
 
 
@@ -68,18 +74,23 @@ async def migrate_command(args: argparse.Namespace) -> int:
 
 
 def backup_command(args: argparse.Namespace) -> int:
-    try:
-        settings = load_settings(env_file_of(args))
-    except ConfigError as exc:
-        print(f"krakenbot: {exc}", file=sys.stderr)
+    choice = find_ledger(args, "db backup")
+    if choice.path is None:
+        print(f"krakenbot: {choice.problem}", file=sys.stderr)
         return EXIT_CONFIG
-    source = settings.store().db_path
-    target: Path = args.path
-    if not source.is_file():
-        print(f"krakenbot: no database at {source} (DATABASE_PATH)", file=sys.stderr)
-        return EXIT_FAILED
+    source, target = choice.path, Path(args.path)
     if target.exists():
         print(f"krakenbot: {target} already exists; choose a new file", file=sys.stderr)
+        return EXIT_CONFIG
+    if not os.path.lexists(target.parent):
+        print(
+            f"krakenbot: the folder {target.parent} does not exist; create it first "
+            "(db backup writes a new file into an existing folder)",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    if not source.is_file():
+        print(f"krakenbot: no database at {source}", file=sys.stderr)
         return EXIT_FAILED
     try:
         asyncio.run(_backup(source, target))
@@ -91,5 +102,5 @@ def backup_command(args: argparse.Namespace) -> int:
 
 
 async def _backup(source: Path, target: Path) -> None:
-    async with await Database.open(source) as db:
+    async with await Database.open_read_only(source) as db:
         await db.backup_to(target)

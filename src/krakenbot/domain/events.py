@@ -292,6 +292,17 @@ class CancelRejected:
 
 
 @dataclass(frozen=True, slots=True)
+class AmendRejected:
+    """An amend the venue refused (e.g. `EOrder:Unknown order` when the order just closed):
+    the order itself is unchanged; its real state comes with its reports or reconciliation."""
+
+    cl_ord_id: str | None
+    order_id: str | None
+    error: str
+    recv_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class RateCounter:
     """Kraken's live per-pair trading counter (executions `ratecounter`).
 
@@ -337,7 +348,9 @@ class TimerTick:
 
 
 MarketEvent = Ticker | BookTop | BookStatus | MarketTrade | Candle
-AccountEvent = ExecutionReport | BalanceChange | OrderAccepted | OrderRejected | CancelRejected
+AccountEvent = (
+    ExecutionReport | BalanceChange | OrderAccepted | OrderRejected | CancelRejected | AmendRejected
+)
 StateEvent = (
     SystemStatusChanged
     | ConnectionChanged

@@ -30,7 +30,7 @@ class OrderRecord:
     symbol: str  # column `pair`
     side: Side  # column `type`
     order_type: OrderType  # column `ordertype`
-    limit_price: Decimal | None  # column `price`
+    limit_price: Decimal | None  # column `price` (limit orders)
     qty: Decimal  # column `volume`
     status: OrderStatus
     filled_qty: Decimal  # column `filled_volume`
@@ -46,6 +46,9 @@ class OrderRecord:
     venue_cum_qty: Decimal = Decimal(0)  # the venue's own cumulative quantity, if reported
     reduces_position: bool = False
     cancel_requested: bool = False
+    # Column `price` too, for trigger orders: Kraken's `price` of a stop-loss is its trigger
+    # (docs: rest-api/add-order), so the seed's column keeps Kraken's meaning.
+    trigger_price: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

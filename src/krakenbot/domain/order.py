@@ -47,6 +47,7 @@ class Order:
     updated_ns: int = 0
     reason: str = ""
     cancel_requested: bool = False
+    trigger_price: Decimal | None = None  # stop-loss orders: what fires them
 
     @property
     def remaining_qty(self) -> Decimal:

@@ -352,6 +352,10 @@ class Portfolio:
         """Realized PnL of closes whose fill falls on this UTC day."""
         return self._realized_by_day.get(day, ZERO)
 
+    def realized_by_day(self) -> dict[date, Decimal]:
+        """Realized PnL of each UTC day on which something was closed, oldest day first."""
+        return dict(sorted(self._realized_by_day.items()))
+
     def daily_pnl(self, day: date, marks: Mapping[str, Decimal]) -> Decimal | None:
         """Realized today plus all unrealized now (an open loss counts in full, on purpose:
         the daily-loss limit must not be dodged by holding a loser across midnight)."""

@@ -32,6 +32,8 @@ class WorkingOrder:
     created_ns: int = 0
     cancel_requested: bool = False
     post_only: bool = False
+    trigger_price: Decimal | None = None
+    filled_qty: Decimal = ZERO
 
     @classmethod
     def of(cls, order: Order) -> WorkingOrder:
@@ -47,6 +49,8 @@ class WorkingOrder:
             created_ns=order.created_ns,
             cancel_requested=order.cancel_requested,
             post_only=order.post_only,
+            trigger_price=order.trigger_price,
+            filled_qty=order.filled_qty,
         )
 
 

@@ -22,21 +22,21 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
 from krakenbot.clock import Clock
-from krakenbot.domain.commands import CancelIntent, Intent
+from krakenbot.domain.commands import AmendIntent, CancelIntent, Intent
 from krakenbot.domain.enums import (
     Channel,
     ConnectionState,
-    OrderStatus,
     SystemState,
     TradingState,
 )
 from krakenbot.domain.events import (
+    AmendRejected,
     BalanceChange,
     BookStatus,
     BookTop,
@@ -54,13 +54,22 @@ from krakenbot.domain.events import (
 )
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.portfolio import Portfolio, utc_day
+from krakenbot.engine import shutdown
 from krakenbot.engine.health import EngineCounts, EngineHealth, ShutdownReport
 from krakenbot.engine.ledger_watch import LedgerWatch, WatchedRepository
+from krakenbot.engine.protect import (
+    Holdings,
+    Protection,
+    ProtectionTuning,
+    SwitchNeed,
+    entry_live,
+)
 from krakenbot.engine.reconciler import ReconcileConfig, Reconciler
 from krakenbot.engine.view import LiveView, RoundTrips
 from krakenbot.errors import InvariantError
 from krakenbot.orders.fsm import OrderEvent
 from krakenbot.orders.manager import ManagerConfig, OrderManager
+from krakenbot.orders.protection import PROTECT_TAG
 from krakenbot.orders.reconcile import Conflict, Correction
 from krakenbot.orders.registry import OrderRegistry, order_from_stored
 from krakenbot.ports import MarketFeed, Repository, Venue
@@ -93,6 +102,7 @@ class EngineConfig:
     ledger_check_s: float = 1.0  # how often the watch service looks (and probes a write)
     manager: ManagerConfig = field(default_factory=ManagerConfig)
     reconcile: ReconcileConfig = field(default_factory=ReconcileConfig)
+    protection: ProtectionTuning = field(default_factory=ProtectionTuning)
 
 
 class Engine:
@@ -162,6 +172,10 @@ class Engine:
             on_applied=self._on_correction,
             config=cfg.reconcile,
         )
+        self.protection = Protection(cfg.protection)  # see engine/protect.py
+        # Told when the dead man's switch should change (an entry rests / a stop is needed).
+        self.on_switch_need: Callable[[], None] | None = None
+        self._switch_need = SwitchNeed(entry=False, protection=False)
         self._fill_ids: set[str] = set()
         self._stop = asyncio.Event()
         self._reconcile_wanted = asyncio.Event()
@@ -313,6 +327,10 @@ class Engine:
                 logger.exception("event handling failed", extra={"event": type(event).__name__})
                 self._bump(errors=1)
                 self._last_error = f"{type(event).__name__}: {exc!r}"
+            need = self.switch_need()
+            if need != self._switch_need and self.on_switch_need is not None:
+                self.on_switch_need()
+            self._switch_need = need
 
     # ================================================================== control
     def request_stop(self, reason: str) -> None:
@@ -352,6 +370,7 @@ class Engine:
         gate; never anyone else's); the outcome arrives as events, confirmed by reconciliation."""
         async with self.lock:
             await self.set_trading_state(TradingState.HALTED, f"emergency: {reason}")
+            self.protection.enabled = False  # every order of ours goes, the stops too
             await self.manager.cancel_everything(reason, self.risk_context())
         self.request_reconcile(f"emergency stop: {reason}")
 
@@ -369,65 +388,12 @@ class Engine:
         return len(result.corrections)
 
     async def shutdown(self, timeout_s: float) -> ShutdownReport:
-        """Cancel our live orders (through the gate), confirm by polling the venue's open
-        orders, then one reconciliation settles the ledger if anything happened since
-        start-up's (a stop soon after start stays quick). Bounded by `timeout_s`; never raises."""
-        self.request_stop("shutdown")
-        clock = self.clock
-        deadline = clock.monotonic_ns() + int(timeout_s * _NS)
-        sent = 0
-        still: tuple[str, ...] = ()
-        polled = False
-        try:
-            async with self.lock:
-                sent = await self.manager.cancel_all_ours("shutdown", self.risk_context())
-            await self.manager.drain(max(0.1, timeout_s / 3))
-            while True:
-                still = await self._ours_still_open()
-                polled = True
-                if not still or clock.monotonic_ns() >= deadline:
-                    break
-                await clock.sleep(min(0.5, max(0.01, timeout_s / 20)))
-                async with self.lock:  # re-sent only after cancel_retry_s (idempotent)
-                    for cl_ord_id in still:
-                        intent = CancelIntent(cl_ord_id, "shutdown")
-                        await self.manager.cancel(intent, self.risk_context())
-            busy = bool(sent or self._counts.orders or self._counts.fills)
-            if busy and clock.monotonic_ns() < deadline and self.ledger.failing is None:
-                # Not with nothing sent/filled since start-up's, nor unwritable (writes wait).
-                await self.reconcile("shutdown")
-                still = tuple(o.cl_ord_id for o in self.registry.live())
-            await self.manager.drain(0.1)
-            detail = "all orders closed" if not still else f"{len(still)} order(s) still open"
-            failing = self.ledger.failing
-            if failing is not None:
-                detail += f"; {failing.describe()}"
-            await self.repo.record_event("shutdown", {"cancels": str(sent), "detail": detail})
-        except Exception as exc:
-            logger.error("shutdown incomplete", extra={"error": repr(exc)})
-            self._last_error = f"shutdown: {exc!r}"
-            if not polled or self.ledger.failing is None:
-                # Unknown: count our live orders as open. With the ledger failing the
-                # registry cannot be settled, so the venue's own answer is the better one.
-                still = still or tuple(o.cl_ord_id for o in self.registry.live())
-            return ShutdownReport(sent, still, False, f"shutdown failed: {exc!r}")
-        return ShutdownReport(sent, still, not still and self.ledger.failing is None, detail)
+        """Cancel our live orders but the protective stops, confirm, settle the ledger
+        (bounded by `timeout_s`; never raises): see engine/shutdown.py."""
+        return await shutdown.shutdown(self, timeout_s)
 
-    async def _ours_still_open(self) -> tuple[str, ...]:
-        live = {o.cl_ord_id: o for o in self.registry.live()}
-        if not live:
-            return ()
-        try:
-            listed = await self.venue.open_orders()
-        except Exception as exc:  # unknown: count them all as open and try again
-            self._last_error = f"shutdown lookup: {exc!r}"
-            return tuple(live)
-        by_txid = {o.order_id: c for c, o in live.items() if o.order_id}
-        found = {s.cl_ord_id for s in listed if s.cl_ord_id in live}
-        found |= {by_txid[s.order_id] for s in listed if s.order_id in by_txid}
-        # An order still pending locally and not listed may be in flight: keep waiting.
-        pending = {c for c, o in live.items() if o.status is OrderStatus.PENDING_NEW}
-        return tuple(sorted(found | (pending - found)))
+    def note_error(self, error: str) -> None:
+        self._last_error = error
 
     # ================================================================== handling
     async def _handle(self, event: Event) -> None:
@@ -442,8 +408,10 @@ class Engine:
         elif isinstance(event, ExecutionReport | OrderAccepted | OrderRejected):
             await self._order_event(event)
             await self._decide(event)
+            await self._protect()
         elif isinstance(event, TimerTick):
             await self._on_tick(event)
+            await self._protect()
         elif isinstance(event, BalanceChange):
             self.account.on_balance(event)
         elif isinstance(event, BookStatus):
@@ -456,16 +424,16 @@ class Engine:
             self.request_reconcile(event.reason)
         elif isinstance(event, SystemStatusChanged):
             self.system_state = event.state
-        elif isinstance(event, CancelRejected):
+        elif isinstance(event, CancelRejected | AmendRejected):
             await self.repo.record_event(
-                "cancel_rejected",
+                "cancel_rejected" if isinstance(event, CancelRejected) else "amend_rejected",
                 {
                     "cl_ord_id": event.cl_ord_id or "",
                     "order_id": event.order_id or "",
                     "error": event.error,
                 },
             )
-            self.request_reconcile(f"cancel rejected: {event.error}")
+            self.request_reconcile(f"cancel or amend rejected: {event.error}")
         elif isinstance(event, SubscriptionFailed):
             if event.symbol:
                 self._refused.add(event.symbol)
@@ -515,14 +483,21 @@ class Engine:
         async with self.lock:
             await self.execute(intents)
 
-    async def execute(self, intents: Sequence[Intent]) -> None:
-        """Submit strategy (or operator) intents in order, each through the gate."""
+    async def execute(self, intents: Sequence[Intent], *, held: bool = True) -> None:
+        """Submit strategy (or operator) intents in order, each through the gate; an exit
+        on a pair with a protective stop waits for the stop's cancel (`held`)."""
+        if held:
+            intents = self.protection.split(intents, self.registry.live())
         for intent in intents:
             ctx = self.risk_context()
             if isinstance(intent, CancelIntent):
                 await self.manager.cancel(intent, ctx)
                 continue
-            if self._stop.is_set() or intent.symbol in self._refused:
+            if isinstance(intent, AmendIntent):
+                self.protection.outcome(intent, await self.manager.amend(intent, ctx), ctx.now_ns)
+                continue
+            protective = intent.tag == PROTECT_TAG and self.protection.enabled
+            if (self._stop.is_set() and not protective) or intent.symbol in self._refused:
                 continue
             if self.ledger.failing is not None:
                 # It could not be persisted before sending anyway; refusing here also
@@ -531,6 +506,7 @@ class Engine:
                 continue
             halted_before = self.gate.loss_halted_day
             decision = await self.manager.submit(intent, ctx)
+            self.protection.outcome(intent, decision, ctx.now_ns)
             if isinstance(decision, Denied):
                 if decision.rule is Rule.DAILY_LOSS and halted_before != self.gate.loss_halted_day:
                     await self._loss_halt_persist(decision.reason)
@@ -554,6 +530,7 @@ class Engine:
                 )
                 self.request_reconcile("event for an unknown order")
             return
+        self.protection.observe(applied.before, applied.after, self.clock.now_ns())
         fill = applied.new_fill
         if fill is not None:
             self._fill_ids.add(fill.trade_id)
@@ -592,6 +569,27 @@ class Engine:
                 if trip is not None:
                     await self._trip(trip)
 
+    async def _protect(self) -> None:
+        """Keep one protective stop per position (engine/protect.py decides)."""
+        notes, self.protection.notes = self.protection.notes, []
+        for note in notes:  # a stop that could not be placed: the operator should know
+            await self.repo.record_event("unprotected", note)
+        if self.protection.enabled:
+            intents = self.protection.decide(self.clock.now_ns(), self._holdings())
+            await self.execute(intents, held=False)
+
+    def _holdings(self) -> Holdings:
+        p = self.portfolio
+        positions = p.positions()
+        entries = {s: e for s in positions if (e := p.avg_entry(s)) is not None}
+        live = self.registry.live()
+        return Holdings(positions, entries, self.instruments, self.books, live)
+
+    def switch_need(self) -> SwitchNeed:
+        """What the dead man's switch must cover now (app/deadman.py decides)."""
+        live = self.registry.live()
+        return SwitchNeed(entry_live(live), self.protection.needed(self._holdings()))
+
     # ================================================================== risk plumbing
     def risk_context(self, now_ns: int | None = None) -> RiskContext:
         now = self.clock.now_ns() if now_ns is None else now_ns
@@ -606,6 +604,7 @@ class Engine:
             working=self.registry.working(),
             daily_pnl=self._daily_pnl(now),
             balances=self.risk_balances(),
+            unprotected=dict(self.protection.unprotected),
         )
 
     @property

@@ -46,3 +46,5 @@ class ShutdownReport:
     still_open: tuple[str, ...]  # cl_ord_ids still open (or unknown) when time ran out
     clean: bool  # every cancel confirmed and the ledger flushed
     detail: str = ""
+    # Protective stops left resting on purpose: positions are kept, and so is their cover.
+    kept: tuple[str, ...] = ()

@@ -180,11 +180,15 @@ class WatchedRepository:
         venue_cum_qty: Decimal | None = None,
         cancel_requested: bool | None = None,
         updated_ns: int | None = None,
+        qty: Decimal | None = None,
+        price: Decimal | None = None,
     ) -> StoredOrder:
         return await self._write(
             "update_order",
             self.inner.update_order(
                 cl_ord_id,
+                qty=qty,
+                price=price,
                 status=status,
                 txid=txid,
                 filled_volume=filled_volume,

@@ -16,6 +16,7 @@ from krakenbot.domain.events import BookTop, Fill
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.portfolio import Portfolio
 from krakenbot.domain.working import WorkingOrder
+from krakenbot.orders.protection import PROTECT_TAG
 from krakenbot.orders.registry import OrderRegistry
 
 ZERO = Decimal(0)
@@ -52,7 +53,9 @@ class LiveView:
         return self._portfolio.opened_ns(symbol)
 
     def working_orders(self, symbol: str) -> Sequence[WorkingOrder]:
-        return self._registry.working(symbol)
+        """Our live orders for `symbol` but the protective stops: the engine owns those (a
+        strategy that cancelled or counted them could leave a position unprotected)."""
+        return [w for w in self._registry.working(symbol) if w.tag != PROTECT_TAG]
 
 
 @dataclass(frozen=True, slots=True)

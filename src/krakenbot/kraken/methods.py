@@ -40,6 +40,33 @@ READ_ONLY_PRIVATE = frozenset(
 
 CANCEL_METHODS = frozenset({"CancelOrder", "CancelOrderBatch", "CancelAll", "CancelAllOrdersAfter"})
 ORDER_METHODS = frozenset({"AddOrder", "AddOrderBatch", "EditOrder", "AmendOrder"})
+# The rest of Kraken's spot REST methods: they move money, create things or change the account
+# (docs: rest-api Funding, Account Data exports, Subaccounts, Earn), so never "read-only"
+# even where a call only reads (ExportStatus): the read-only set stays an allow-list.
+ACCOUNT_METHODS = frozenset(
+    {
+        "DepositAddresses",  # `new=true` creates an address
+        "WithdrawInfo",
+        "Withdraw",
+        "WithdrawCancel",
+        "WalletTransfer",
+        "AddExport",
+        "ExportStatus",
+        "RetrieveExport",
+        "RemoveExport",
+        "CreateSubaccount",
+        "AccountTransfer",
+        "Earn/Allocate",
+        "Earn/Deallocate",
+        "Earn/AllocateStatus",
+        "Earn/DeallocateStatus",
+        "Earn/Strategies",
+        "Earn/Allocations",
+    }
+)
+KNOWN_METHODS = (
+    PUBLIC_METHODS | READ_ONLY_PRIVATE | CANCEL_METHODS | ORDER_METHODS | ACCOUNT_METHODS
+)
 
 
 class Priority(IntEnum):
@@ -52,6 +79,11 @@ class Priority(IntEnum):
 
 def is_public(method: str) -> bool:
     return method in PUBLIC_METHODS
+
+
+def is_known(method: str) -> bool:
+    """A Kraken spot REST method krakenbot knows of (names are case-sensitive)."""
+    return method in KNOWN_METHODS
 
 
 def is_read_only(method: str) -> bool:

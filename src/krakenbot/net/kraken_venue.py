@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from decimal import Decimal
 
 from krakenbot.clock import Clock
-from krakenbot.domain.commands import CancelOrder, PlaceOrder
+from krakenbot.domain.commands import AmendOrder, CancelOrder, PlaceOrder
 from krakenbot.domain.enums import Channel, Liquidity, OrderStatus, TimeInForce
 from krakenbot.domain.events import (
     AccountEvent,
@@ -169,6 +169,17 @@ class KrakenVenue:
         self.session.inbound.put(
             OrderAccepted(command.cl_ord_id, result.txids[0], self._clock.now_ns())
         )
+
+    async def amend(self, command: AmendOrder) -> None:
+        instrument = self._instrument(command.symbol)
+        try:
+            request = rest_orders.amend_request(command, instrument)
+        except ValueError as exc:
+            raise RejectedError(
+                str(exc), endpoint="AmendOrder", cl_ord_id=command.cl_ord_id
+            ) from exc
+        # Its outcome arrives as the executions `amended` report (same ids: docs AmendOrder).
+        await self.rest.amend_order(request, reducing=command.reduces_position)
 
     async def cancel(self, command: CancelOrder) -> None:
         # CancelOrder takes exactly one reference; the txid is Kraken's own, so prefer it.

@@ -1,7 +1,9 @@
 """Exactly-once order placement and idempotent cancels on top of the REST core.
 
 Owns: the AddOrder send → (ambiguous?) → wait out the deadline → look up by cl_ord_id in
-open and closed orders → re-send only if provably absent loop, and the cancel retry loop.
+open and closed orders → re-send only if provably absent loop, the cancel retry loop, and
+AmendOrder with its trading-counter charge (+1, plus a penalty by the order's age since it
+was placed or last amended: docs guides/spot-ratelimits).
 Must not import: anything above `net`. Used through RestClient's methods.
 Why the deadline: AddOrder carries `deadline` (docs: AddOrder, RFC3339, now+2…60 s); after
 it Kraken's engine refuses the request, so once it has passed an order that is not in open
@@ -34,7 +36,7 @@ from krakenbot.kraken.errors import (
     outcome_unknown,
 )
 from krakenbot.kraken.methods import Priority
-from krakenbot.kraken.ratelimit import ADD_COST, cancel_cost
+from krakenbot.kraken.ratelimit import ADD_COST, amend_cost, cancel_cost
 from krakenbot.kraken.signing import ParamValue
 from krakenbot.net.http import RequestNotSentError
 from krakenbot.net.rest_core import RestCore, TradeCharge
@@ -91,8 +93,9 @@ class OrderSender:
         self._placed: dict[str, Placed] = {}  # by cl_ord_id and txid: order ages for penalties
 
     def _remember(self, ids: tuple[str, ...], pair: str, created_ns: int) -> None:
+        placed = Placed(pair, created_ns)  # one record per order, under each of its ids
         for ident in ids:
-            self._placed[ident] = Placed(pair, created_ns)
+            self._placed[ident] = placed
         while len(self._placed) > _MAX_REMEMBERED:
             self._placed.pop(next(iter(self._placed)))
 
@@ -219,6 +222,38 @@ class OrderSender:
                         cl_ord_id=cl_ord_id,
                     ) from exc
                 await self._clock.sleep(delay)
+
+    async def amend(self, req: orders.AmendRequest, *, reducing: bool = False) -> str:
+        """One AmendOrder; returns Kraken's amend id. Not retried: an amend sets absolute
+        values, so the caller sends it again if the order still differs, and an unknown
+        outcome is settled by reading the order (reconciliation)."""
+        if not reducing and not self._core.breaker.allow():
+            raise CircuitOpenError(
+                "circuit breaker is open: amends of entries are refused",
+                endpoint="AmendOrder",
+                cl_ord_id=req.cl_ord_id,
+            )
+        pair = self._pair_key(req.pair)
+        ident = req.txid if req.txid is not None else req.cl_ord_id
+        placed = self._placed.get(ident) if ident is not None else None
+        now = self._clock.now_ns()
+        age_s = None if placed is None else (now - placed.created_ns) / 1e9
+        window_ns = int((req.deadline_s or self._core.config.order_deadline_s) * 1e9)
+        try:
+            env = await self._core.private(
+                "AmendOrder",
+                lambda at_ns: orders.amend_order_params(req, at_ns + window_ns),
+                cl_ord_id=req.cl_ord_id,
+                trade=TradeCharge(pair, amend_cost(age_s)),
+            )
+        except RejectedError as exc:
+            raise self._note_rejection(f"AmendOrder {pair}", exc) from exc
+        amend_id = orders.parse_amend_order(env.result)
+        self._reset_rejection(f"AmendOrder {pair}")
+        # Kraken ages an order from its last amend for the next amend / cancel penalty.
+        if placed is not None:
+            placed.created_ns = self._clock.now_ns()
+        return amend_id
 
     async def cancel(self, *, txid: str | None, cl_ord_id: str | None) -> codec.CancelResult:
         """Cancel one order; an order that is already gone counts as cancelled (count 0)."""

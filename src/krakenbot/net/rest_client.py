@@ -27,6 +27,7 @@ from krakenbot.errors import (
     TransientError,
 )
 from krakenbot.kraken import rest_codec as codec
+from krakenbot.kraken import rest_market as market
 from krakenbot.kraken import rest_orders as orders
 from krakenbot.kraken.errors import (
     InvalidNonceError,
@@ -236,6 +237,20 @@ class RestClient:
             raise codec.CodecError(f"Depth: expected one book, got {len(books)}", endpoint="Depth")
         return next(iter(books.values()))
 
+    async def recent_trades(self, pair: str, since: str | None = None) -> market.TradesPage:
+        """One page (up to 1000) of public trades after the cursor `since` (paced per pair)."""
+        params: dict[str, ParamValue] = {"pair": pair}
+        if since is not None:
+            params["since"] = since
+        return market.parse_trades((await self._read("Trades", params)).result)
+
+    async def ohlc(self, pair: str, interval: int, since: int | None = None) -> market.OhlcPage:
+        """Candles after `since` (epoch s): at most the 720 most recent (paced per pair)."""
+        params: dict[str, ParamValue] = {"pair": pair, "interval": interval}
+        if since is not None:
+            params["since"] = since
+        return market.parse_ohlc((await self._read("OHLC", params)).result)
+
     # ------------------------------------------------------------ account
 
     async def balance(self) -> codec.Balances:
@@ -351,6 +366,12 @@ class RestClient:
         AmbiguousOrderError (state unknown after all lookups), or TransientError (provably
         not placed)."""
         return await self._orders.add_order(req, reducing=reducing)
+
+    async def amend_order(self, req: orders.AmendRequest, *, reducing: bool = False) -> str:
+        """Amend one order in place (AmendOrder); returns Kraken's amend id. Raises
+        RejectedError (e.g. `EOrder:Unknown order`), CircuitOpenError (never when
+        `reducing`) or TransientError (outcome unknown: read the order)."""
+        return await self._orders.amend(req, reducing=reducing)
 
     async def cancel_order(
         self, *, txid: str | None = None, cl_ord_id: str | None = None

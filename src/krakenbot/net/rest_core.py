@@ -24,6 +24,7 @@ from krakenbot.kraken.errors import (
 )
 from krakenbot.kraken.methods import Priority, is_public, priority_of, url_path
 from krakenbot.kraken.nonce import next_nonce
+from krakenbot.kraken.public_ratelimit import PublicRateModel, history_bucket
 from krakenbot.kraken.ratelimit import TIER_LIMITS, RateModel, Tier
 from krakenbot.kraken.rest_codec import Envelope, decode_envelope
 from krakenbot.kraken.signing import ParamValue, Signer, encode_form, encode_query
@@ -83,6 +84,9 @@ class RestConfig:
     lookup_attempts: int = 6
     max_order_sends: int = 3
     repeated_rejection_threshold: int = 3
+    # Trades/OHLC pacing per pair (kraken/public_ratelimit.py: 1/s is Kraken's safe rate).
+    public_history_per_s: float = 1.0
+    public_history_burst: float = 1.0
     user_agent: str = "krakenbot/0.1 (+rest)"
 
     def __post_init__(self) -> None:
@@ -121,6 +125,9 @@ class RestCore:
         self.clock = clock
         self.breaker = breaker
         self.model = RateModel(TIER_LIMITS[config.tier])
+        self.public_model = PublicRateModel(
+            per_s=config.public_history_per_s, burst=config.public_history_burst
+        )
         self._transport = transport
         self._base = config.base_url.rstrip("/")
         self._api_key = credentials.api_key if credentials else None
@@ -153,16 +160,32 @@ class RestCore:
     async def public(self, method: str, params: dict[str, ParamValue]) -> Envelope:
         query = encode_query(params)
         url = f"{self._base}{url_path(method)}" + (f"?{query}" if query else "")
+        bucket = history_bucket(method, params)
+        if bucket is not None:
+            await self._pace_public(bucket, method)
         try:
             resp = await self._transport.request(
                 "GET", url, body=None, headers={}, timeout_s=self.config.request_timeout_s
             )
             env = self._decode(method, resp.status, resp.body, None)
         except Exception as exc:
+            if bucket is not None and isinstance(exc, RestRateLimitedError):
+                self.public_model.on_limited(bucket, self.clock.now_ns())
             self.record(exc)
             raise
         self.record(None)
         return env
+
+    async def _pace_public(self, bucket: str, method: str) -> None:
+        """Wait for the bucket's budget, then charge it (no await in between: no bursts)."""
+        while True:
+            wait = self.public_model.wait_s(bucket, self.clock.now_ns())
+            if wait <= 0:
+                self.public_model.charge(bucket, self.clock.now_ns())
+                return
+            if wait > self.config.max_rate_wait_s:
+                raise RateLimitedError(f"public rate budget needs {wait:.1f} s", endpoint=method)
+            await self.clock.sleep(wait)
 
     # ------------------------------------------------------------ private
 

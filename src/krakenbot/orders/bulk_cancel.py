@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from krakenbot.domain.commands import CancelIntent, CancelOrder
-from krakenbot.domain.order import unreadable_of
+from krakenbot.domain.order import Order, unreadable_of
 from krakenbot.orders.clordid import is_ours
 from krakenbot.orders.fsm import request_cancel
 from krakenbot.risk.context import RiskContext
@@ -31,11 +32,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-async def cancel_all_ours(m: OrderManager, reason: str, ctx: RiskContext) -> int:
-    """Cancel every live order of ours, each through the gate; returns how many."""
+async def cancel_all_ours(
+    m: OrderManager, reason: str, ctx: RiskContext, spare: Callable[[Order], bool] | None = None
+) -> int:
+    """Cancel every live order of ours (but those `spare` keeps), each through the gate;
+    returns how many."""
     count = 0
     flags: list[str] = []
     for order in m.registry.live():
+        if spare is not None and spare(order):
+            continue
         if order.cancel_requested:
             m._cancel_sent_ns.pop(order.cl_ord_id, None)  # send it again now
         _, flag = await m._cancel_one(CancelIntent(order.cl_ord_id, reason), ctx)

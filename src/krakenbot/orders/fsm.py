@@ -168,11 +168,14 @@ def order_from_intent(intent: OrderIntent, cl_ord_id: str, created_ns: int) -> O
         reduces_position=intent.reduces_position,
         tag=intent.tag,
         updated_ns=created_ns,
+        trigger_price=intent.trigger_price,
     )
 
 
-def place_command(order: Order, deadline_s: float | None = None) -> PlaceOrder:
-    """The venue command for a persisted order."""
+def place_command(
+    order: Order, deadline_s: float | None = None, expire_s: float | None = None
+) -> PlaceOrder:
+    """The venue command for a persisted order (`expire_s`: a GTD order's lifetime)."""
     return PlaceOrder(
         cl_ord_id=order.cl_ord_id,
         symbol=order.symbol,
@@ -184,6 +187,8 @@ def place_command(order: Order, deadline_s: float | None = None) -> PlaceOrder:
         post_only=order.post_only,
         deadline_s=deadline_s,
         reduces_position=order.reduces_position,
+        trigger_price=order.trigger_price,
+        expire_s=expire_s,
     )
 
 
@@ -249,6 +254,7 @@ def _absorb(order: Order, event: OrderEvent, fill: Fill | None, target: Target) 
     event_order_id = None if isinstance(event, OrderRejected) else event.order_id
     stamp = event.exchange_ns if isinstance(event, Fill) else event.recv_ns
     qty, limit_price, reason = order.qty, order.limit_price, order.reason
+    trigger_price = order.trigger_price
     venue_cum = order.venue_cum_qty
     if isinstance(event, OrderRejected):
         reason = event.error
@@ -258,7 +264,9 @@ def _absorb(order: Order, event: OrderEvent, fill: Fill | None, target: Target) 
             venue_cum = max(venue_cum, event.cum_qty)
         if event.exec_type is ExecType.AMENDED:
             qty = event.order_qty if event.order_qty is not None else qty
-            limit_price = event.limit_price if event.limit_price is not None else limit_price
+            if limit_price is not None and event.limit_price is not None:
+                limit_price = event.limit_price  # only an order with a limit leg has one
+            trigger_price = _amended_trigger(event) or trigger_price
         if event.exec_type is ExecType.FILLED:
             venue_cum = max(venue_cum, qty)  # `filled` means fully executed, cum_qty or not
     filled_qty, filled_cost = order.filled_qty, order.filled_cost
@@ -282,6 +290,7 @@ def _absorb(order: Order, event: OrderEvent, fill: Fill | None, target: Target) 
         updated_ns=stamp or order.updated_ns,
         qty=qty,
         limit_price=limit_price,
+        trigger_price=trigger_price,
         reason=reason,
         venue_cum_qty=venue_cum,
         filled_qty=filled_qty,
@@ -290,6 +299,14 @@ def _absorb(order: Order, event: OrderEvent, fill: Fill | None, target: Target) 
         fill_ids=fill_ids,
         status=_resolve(target, venue_cum, qty),
     )
+
+
+def _amended_trigger(event: ExecutionReport) -> Decimal | None:
+    """The absolute trigger price an amend report states (None when it states none)."""
+    trigger = event.trigger
+    if trigger is None:
+        return None
+    return trigger.price.absolute or trigger.actual_price
 
 
 def _check_fill(order: Order, fill: Fill) -> None:

@@ -33,28 +33,21 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from krakenbot.clock import Clock
-from krakenbot.domain.commands import CancelIntent, CancelOrder, OrderIntent, PlaceOrder
-from krakenbot.domain.enums import OrderStatus
-from krakenbot.domain.events import (
-    Event,
-    ExecutionReport,
-    Fill,
-    OrderRejected,
-    ReconcileRequested,
+from krakenbot.domain.commands import (
+    AmendIntent,
+    CancelIntent,
+    CancelOrder,
+    OrderIntent,
+    PlaceOrder,
 )
+from krakenbot.domain.enums import OrderStatus, TimeInForce
+from krakenbot.domain.events import Event, ExecutionReport, Fill
 from krakenbot.domain.order import Order
-from krakenbot.errors import (
-    AmbiguousOrderError,
-    FatalExchangeError,
-    RejectedError,
-    TransientError,
-)
-from krakenbot.orders import bulk_cancel
+from krakenbot.orders import bulk_cancel, sends
 from krakenbot.orders.clordid import DEFAULT_PREFIX, new_cl_ord_id
 from krakenbot.orders.fsm import OrderEvent, order_from_intent, place_command, request_cancel
 from krakenbot.orders.registry import OrderRegistry
 from krakenbot.ports import Repository, Venue
-from krakenbot.resilience.breaker import CircuitOpenError
 from krakenbot.risk.context import RiskContext
 from krakenbot.risk.decision import Decision, Denied
 from krakenbot.risk.gate import RiskGate
@@ -72,6 +65,9 @@ class ManagerConfig:
     order_timeout_s: float = 900.0  # any unfilled working order older than this is cancelled
     cancel_retry_s: float = 10.0  # a cancel not confirmed by then is sent again (idempotent)
     ack_timeout_s: float = 30.0  # a pending_new order unacknowledged this long → reconcile
+    # Entries that would rest are sent GTD, expiring this long after Kraken accepts them
+    # (the dead man's switch timeout: an entry never outlives what the switch allows).
+    entry_expire_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +125,12 @@ class OrderManager:
         while self.registry.get(cl_ord_id) is not None:  # same ms and same random digits
             cl_ord_id = new_cl_ord_id(now, self._rng, self.config.prefix)
         order = order_from_intent(intent, cl_ord_id, now)
-        command = place_command(order, self.config.order_deadline_s)
+        expire_s = self.config.entry_expire_s
+        if intent.reduces_position or intent.time_in_force is TimeInForce.IOC:
+            expire_s = None  # exits are never cut short; an IOC never rests
+        if expire_s is not None:
+            order = replace(order, time_in_force=TimeInForce.GTD)
+        command = place_command(order, self.config.order_deadline_s, expire_s)
         # Persist-then-send: the row is committed before anything leaves the process, so a
         # crash after this point leaves a pending_new row that reconciliation resolves.
         await self.repo.insert_order(
@@ -208,9 +209,16 @@ class OrderManager:
                 )
                 return
 
-    async def cancel_all_ours(self, reason: str, ctx: RiskContext) -> int:
-        """Cancel every live order of ours (shutdown / emergency); see orders/bulk_cancel.py."""
-        return await bulk_cancel.cancel_all_ours(self, reason, ctx)
+    async def amend(self, intent: AmendIntent, ctx: RiskContext) -> Decision:
+        """Amend one of our live orders in place (through the gate); see orders/sends.py."""
+        return await sends.amend(self, intent, ctx)
+
+    async def cancel_all_ours(
+        self, reason: str, ctx: RiskContext, spare: Callable[[Order], bool] | None = None
+    ) -> int:
+        """Cancel every live order of ours but those `spare` keeps (shutdown keeps the
+        protective stops); see orders/bulk_cancel.py."""
+        return await bulk_cancel.cancel_all_ours(self, reason, ctx, spare)
 
     async def cancel_everything(self, reason: str, ctx: RiskContext) -> Decision:
         """Emergency: cancel every order of ours on the account, never anyone else's; see
@@ -295,48 +303,10 @@ class OrderManager:
             self._sending.discard(command.cl_ord_id)
 
     async def _send_once(self, command: PlaceOrder) -> None:
-        self.orders_sent += 1
-        now = self._clock.now_ns
-        try:
-            await self.venue.place(command)
-        except AmbiguousOrderError as exc:
-            logger.warning("order outcome unknown", extra={"cl_ord_id": command.cl_ord_id})
-            await self._deliver(
-                ReconcileRequested(f"ambiguous submission {command.cl_ord_id}: {exc}", now())
-            )
-        except RejectedError as exc:
-            error = exc.kraken_error or str(exc)
-            await self._deliver(OrderRejected(command.cl_ord_id, error, "place", now()))
-        except CircuitOpenError as exc:
-            # Our own breaker refused to send it: not an exchange failure (counting it as
-            # one would keep the breaker open by its own refusals).
-            error = f"not sent: {exc}"
-            await self._deliver(OrderRejected(command.cl_ord_id, error, "place", now(), True))
-        except TransientError as exc:
-            # Provably not placed (the venue says so): a local rejection, never a re-send.
-            error = f"not placed: {exc.kraken_error or exc}"
-            await self._deliver(OrderRejected(command.cl_ord_id, error, "place", now()))
-        except FatalExchangeError as exc:
-            await self._deliver(OrderRejected(command.cl_ord_id, str(exc), "place", now()))
-            if self.on_fatal is not None:
-                self.on_fatal(exc)
-        except Exception as exc:  # an unknown failure: the request may have left
-            logger.exception("order send failed", extra={"cl_ord_id": command.cl_ord_id})
-            await self._deliver(
-                ReconcileRequested(f"send of {command.cl_ord_id} failed: {exc!r}", now())
-            )
+        await sends.send_place(self, command)
 
     async def _send_cancel(self, command: CancelOrder, reason: str) -> None:
-        try:
-            await self.venue.cancel(command)
-        except FatalExchangeError as exc:
-            if self.on_fatal is not None:
-                self.on_fatal(exc)
-        except Exception as exc:  # retried by housekeeping; the order's fate comes as events
-            logger.warning(
-                "cancel failed",
-                extra={"cl_ord_id": command.cl_ord_id, "reason": reason, "error": repr(exc)},
-            )
+        await sends.send_cancel(self, command, reason)
 
     # ------------------------------------------------------------------ events up
     async def apply(self, event: OrderEvent) -> Applied | None:
@@ -395,8 +365,15 @@ class OrderManager:
 
     async def _persist(self, before: Order, after: Order) -> None:
         changed_reason = after.reason if after.reason != before.reason else None
+        price, was = (
+            (after.trigger_price, before.trigger_price)
+            if after.order_type.is_triggered
+            else (after.limit_price, before.limit_price)
+        )
         await self.repo.update_order(
             after.cl_ord_id,
+            qty=after.qty if after.qty != before.qty else None,  # amended
+            price=price if price != was else None,
             status=after.status if after.status is not before.status else None,
             txid=after.order_id if after.order_id != before.order_id else None,
             reason=changed_reason or None,

@@ -28,9 +28,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from krakenbot.domain.enums import ExecType, OrderStatus
+from krakenbot.domain.enums import ExecType, OrderStatus, OrderType, Side, TriggerReference
 from krakenbot.domain.events import ExecutionReport, Fill, OrderRejected
 from krakenbot.domain.order import Order, OrderSnapshot, UnreadableOrder
+from krakenbot.domain.order_terms import OrderPrice, TriggerState
 from krakenbot.orders.clordid import DEFAULT_PREFIX, is_ours
 from krakenbot.orders.corrections import (
     FOREIGN_KINDS,
@@ -45,6 +46,7 @@ from krakenbot.orders.corrections import (
     StatusCorrection,
     UnreadableForeignOrder,
 )
+from krakenbot.orders.protection import PROTECT_TAG
 
 ZERO = Decimal(0)
 _NS = 1_000_000_000
@@ -202,7 +204,10 @@ def _find(
 
 
 def _adopted(s: OrderSnapshot) -> Order:
-    """The local record for an adopted order; fills arrive as MissingFill corrections."""
+    """The local record for an adopted order; fills arrive as MissingFill corrections.
+    A stop-loss sell of ours can only be a protective stop: adopted as one, so no second
+    stop is placed beside it."""
+    protective = s.order_type is OrderType.STOP_LOSS and s.side is Side.SELL
     return Order(
         cl_ord_id=s.cl_ord_id or "",
         symbol=s.symbol,
@@ -213,12 +218,14 @@ def _adopted(s: OrderSnapshot) -> Order:
         created_ns=s.opened_ns,
         time_in_force=s.time_in_force,
         post_only=s.post_only,
-        tag="adopted",
+        tag=PROTECT_TAG if protective else "adopted",
+        reduces_position=protective,
         status=s.status,
         order_id=s.order_id,
         venue_cum_qty=s.filled_qty,
         updated_ns=s.closed_ns or s.opened_ns,
         reason=s.reason,
+        trigger_price=s.trigger_price,
     )
 
 
@@ -237,6 +244,9 @@ def _report(order: Order, s: OrderSnapshot, exec_type: ExecType, now_ns: int) ->
         cum_cost=s.filled_cost,
         reason=s.reason or None,
         recv_ns=now_ns,
+        trigger=None
+        if s.trigger_price is None
+        else TriggerState(TriggerReference.LAST, OrderPrice(s.trigger_price)),
     )
 
 
@@ -258,7 +268,18 @@ def _compare(order: Order, s: OrderSnapshot, now_ns: int) -> StatusCorrection | 
     if order.order_id is None:
         report = _report(order, s, ExecType.PENDING_NEW, now_ns)
         return StatusCorrection(order.cl_ord_id, local, venue, report)
+    if _amended(order, s):  # an amend whose report we missed (a crash, a dropped stream)
+        report = _report(order, s, ExecType.AMENDED, now_ns)
+        return StatusCorrection(order.cl_ord_id, local, venue, report)
     return None
+
+
+def _amended(order: Order, s: OrderSnapshot) -> bool:
+    """The exchange's quantity or prices of a live order differ from ours."""
+    if s.qty != order.qty:
+        return True
+    pairs = ((order.limit_price, s.limit_price), (order.trigger_price, s.trigger_price))
+    return any(ours is not None and theirs is not None and ours != theirs for ours, theirs in pairs)
 
 
 def _missing(

@@ -45,6 +45,7 @@ def order_from_stored(row: StoredOrder, fill_ids: Iterable[str] = ()) -> Order:
         updated_ns=row.updated_ns,
         reason=row.reason or "",
         cancel_requested=row.cancel_requested,
+        trigger_price=row.trigger_price,
     )
 
 

@@ -1,7 +1,8 @@
 """Pure paper matching: how much of an order the visible book fills, at what price and fee.
 
 Owns: `take` (an incoming order against the opposite side, taker), `crossed` (which resting
-quantity a new book view fills, maker), `would_cross` (post-only check) and `fee_of`.
+quantity a new book view fills, maker), `would_cross` (post-only check), `stop_fires` (a
+stop-loss against the last trade price) and `fee_of`.
 Imports: domain only. No I/O, no clock. Kraken's rules followed (docs: rest-api/add-order,
 exchange fee schedule): a post-only order that would take liquidity is cancelled instead; a
 taker pays the taker fee on each execution, a resting order filled later pays the maker fee;
@@ -61,6 +62,12 @@ def crossed(book: BookTop, side: Side, price: Decimal, remaining: Decimal) -> De
         (lv.qty for lv in _opposite(book, side) if _reaches(side, lv.price, price)), ZERO
     )
     return min(remaining, available)
+
+
+def stop_fires(side: Side, trigger: Decimal, last: Decimal) -> bool:
+    """Has the last trade reached a stop-loss's trigger? A sell stop fires at or below it, a
+    buy stop at or above it (Kraken `trigger=last`; the simulator's sim/prices.py agrees)."""
+    return last <= trigger if side is Side.SELL else last >= trigger
 
 
 def fee_of(instrument: Instrument, cost: Decimal, *, maker: bool) -> Decimal:

@@ -1,8 +1,9 @@
 """The paper venue: Kraken's order lifecycle simulated in-process against the live book.
 
 Owns: `PaperVenue` (implements `ports.Venue`: no private calls, no keys) and `PaperFeed` (a
-`ports.MarketFeed` decorator that shows every public book view to the paper venue before the
-engine sees it, so resting paper orders fill when the real market reaches them). Imports:
+`ports.MarketFeed` decorator that shows every public book view and trade price to the paper
+venue before the engine sees it, so resting paper orders fill, and stops fire, when the
+real market reaches them). Imports:
 domain, errors, paper. Must not import: net, store, engine, app.
 
 Lifecycle as Kraken reports it on WS v2 `executions` (docs: websocket-v2/executions): an
@@ -16,11 +17,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from decimal import Decimal
 
 from krakenbot.clock import Clock
-from krakenbot.domain.commands import CancelOrder, PlaceOrder
+from krakenbot.domain.commands import AmendOrder, CancelOrder, PlaceOrder
 from krakenbot.domain.enums import (
     ExecType,
     Liquidity,
@@ -31,61 +32,27 @@ from krakenbot.domain.enums import (
 )
 from krakenbot.domain.events import (
     AccountEvent,
+    AmendRejected,
     BalanceChange,
     BookTop,
     CancelRejected,
     ExecutionReport,
     Fill,
     MarketEvent,
+    MarketTrade,
     OrderAccepted,
     StateEvent,
+    Ticker,
 )
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.order import OrderSnapshot
 from krakenbot.errors import RejectedError
-from krakenbot.paper.matching import crossed, fee_of, take, would_cross
+from krakenbot.paper.matching import crossed, fee_of, stop_fires, take, would_cross
+from krakenbot.paper.record import PaperOrder, trigger_of
 from krakenbot.ports import MarketFeed
 
 ZERO = Decimal(0)
-
-
-@dataclass(slots=True)
-class _Order:
-    txid: str
-    command: PlaceOrder
-    created_ns: int
-    status: OrderStatus = OrderStatus.OPEN
-    filled: Decimal = ZERO
-    cost: Decimal = ZERO
-    fee: Decimal = ZERO
-    closed_ns: int = 0
-    reason: str = ""
-    trades: list[str] = field(default_factory=list)
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.command.qty - self.filled
-
-    def snapshot(self) -> OrderSnapshot:
-        c = self.command
-        return OrderSnapshot(
-            order_id=self.txid,
-            cl_ord_id=c.cl_ord_id,
-            symbol=c.symbol,
-            side=c.side,
-            order_type=c.order_type,
-            qty=c.qty,
-            limit_price=c.limit_price,
-            status=self.status,
-            filled_qty=self.filled,
-            filled_cost=self.cost,
-            fee=self.fee,
-            opened_ns=self.created_ns,
-            closed_ns=self.closed_ns,
-            time_in_force=c.time_in_force,
-            post_only=c.post_only,
-            reason=self.reason,
-        )
+E_UNKNOWN = "EOrder:Unknown order"
 
 
 class PaperVenue:
@@ -99,10 +66,11 @@ class PaperVenue:
         self.instruments = dict(instruments)
         self._balances: dict[str, Decimal] = dict(balances)
         self._clock = clock
-        self._orders: dict[str, _Order] = {}  # by txid
+        self._orders: dict[str, PaperOrder] = {}  # by txid
         self._by_cl: dict[str, str] = {}
         self._fills: list[Fill] = []
         self._books: dict[str, BookTop] = {}
+        self._last: dict[str, Decimal] = {}  # last public trade price per symbol
         self._queue: asyncio.Queue[AccountEvent | StateEvent] = asyncio.Queue()
         self._seq = 0
 
@@ -114,7 +82,7 @@ class PaperVenue:
     def _emit(self, event: AccountEvent | StateEvent) -> None:
         self._queue.put_nowait(event)
 
-    def _report(self, o: _Order, exec_type: ExecType, fill: Fill | None = None) -> None:
+    def _report(self, o: PaperOrder, exec_type: ExecType, fill: Fill | None = None) -> None:
         c = self.command_of(o)
         now = self._clock.now_ns()
         self._emit(
@@ -137,31 +105,35 @@ class PaperVenue:
                 fill=fill,
                 reason=o.reason or None,
                 recv_ns=now,
+                trigger=trigger_of(o),
             )
         )
 
     @staticmethod
-    def command_of(o: _Order) -> PlaceOrder:
+    def command_of(o: PaperOrder) -> PlaceOrder:
         return o.command
 
     def _hold(self, asset: str) -> Decimal:
-        held = ZERO
-        for o in self._orders.values():
-            if o.status.is_terminal:
-                continue
-            c = o.command
-            inst = self.instruments[c.symbol]
-            if c.side is Side.SELL and inst.base == asset:
-                held += o.remaining
-            elif c.side is Side.BUY and inst.quote == asset:
-                price = c.limit_price or ZERO
-                held += o.remaining * price * (1 + inst.taker_fee_pct / 100)
-        return held
+        live = (o for o in self._orders.values() if not o.status.is_terminal)
+        return sum((self._held(o.command, o.filled, asset) for o in live), ZERO)
+
+    def _held(self, c: PlaceOrder, filled: Decimal, asset: str) -> Decimal:
+        """What a live order with command `c` holds of `asset` (as Kraken holds funds)."""
+        if c.qty <= filled:
+            return ZERO
+        inst = self.instruments[c.symbol]
+        if c.side is Side.SELL and inst.base == asset:
+            return c.qty - filled
+        if c.side is Side.BUY and inst.quote == asset:
+            price = c.limit_price or ZERO
+            return (c.qty - filled) * price * (1 + inst.taker_fee_pct / 100)
+        return ZERO
 
     # ------------------------------------------------------------------ market
     def on_book(self, book: BookTop) -> None:
         """A new public book view: resting orders it reaches are filled (maker)."""
         self._books[book.symbol] = book
+        self._expire()
         if not book.verified:
             return
         for o in list(self._orders.values()):
@@ -172,7 +144,7 @@ class PaperVenue:
             if qty > 0:
                 self._execute(o, c.limit_price, qty, maker=True)
 
-    def _execute(self, o: _Order, price: Decimal, qty: Decimal, *, maker: bool) -> None:
+    def _execute(self, o: PaperOrder, price: Decimal, qty: Decimal, *, maker: bool) -> None:
         c = o.command
         inst = self.instruments[c.symbol]
         cost = price * qty
@@ -207,12 +179,41 @@ class PaperVenue:
             o.closed_ns = now
             self._report(o, ExecType.FILLED)
 
+    def on_last(self, symbol: str, price: Decimal) -> None:
+        """A public trade at `price` (ticker `last` / trade channel): stop-losses it reaches
+        fire (Kraken `trigger=last`) and execute at once as market orders (taker)."""
+        self._last[symbol] = price
+        self._expire()
+        for o in list(self._orders.values()):
+            c = o.command
+            if o.status.is_terminal or not o.waiting or c.symbol != symbol:
+                continue
+            assert c.trigger_price is not None
+            if stop_fires(c.side, c.trigger_price, price):
+                self._fire(o)
+
+    def _fire(self, o: PaperOrder) -> None:
+        o.triggered = True
+        self._report(o, ExecType.STATUS)  # as the simulator: a status report when it fires
+        book = self._books.get(o.command.symbol)
+        if book is not None and book.verified:
+            for level_price, qty in take(book, o.command.side, o.remaining, None):
+                self._execute(o, level_price, qty, maker=False)
+        if not o.status.is_terminal:  # a market order takes what the book shows
+            self._close(o, OrderStatus.CANCELED, "Insufficient liquidity")
+
+    def _expire(self) -> None:
+        now = self._clock.now_ns()
+        for o in list(self._orders.values()):
+            if not o.status.is_terminal and o.expire_ns is not None and o.expire_ns <= now:
+                self._close(o, OrderStatus.EXPIRED, "Order expired")
+
     def _move(self, asset: str, amount: Decimal) -> None:
         balance = self._balances.get(asset, ZERO) + amount
         self._balances[asset] = balance
         self._emit(BalanceChange(asset, balance, amount, False, self._clock.now_ns()))
 
-    def _close(self, o: _Order, status: OrderStatus, reason: str) -> None:
+    def _close(self, o: PaperOrder, status: OrderStatus, reason: str) -> None:
         o.status = status
         o.reason = reason
         o.closed_ns = self._clock.now_ns()
@@ -223,7 +224,7 @@ class PaperVenue:
         inst = self.instruments.get(command.symbol)
         if inst is None:
             raise RejectedError("EQuery:Unknown asset pair", endpoint="AddOrder")
-        problem = inst.violation(command.limit_price, command.qty)
+        problem = inst.violation(command.limit_price or command.trigger_price, command.qty)
         if problem is not None:
             raise RejectedError(problem, endpoint="AddOrder", cl_ord_id=command.cl_ord_id)
         if command.cl_ord_id in self._by_cl:
@@ -241,10 +242,20 @@ class PaperVenue:
             need = command.qty
         if self._balances.get(need_asset, ZERO) - self._hold(need_asset) < need:
             raise RejectedError("EOrder:Insufficient funds", endpoint="AddOrder")
-        o = _Order(self._id("O"), command, self._clock.now_ns())
+        now = self._clock.now_ns()
+        o = PaperOrder(self._id("O"), command, now)
+        if command.expire_s is not None:
+            o.expire_ns = now + int(command.expire_s * 1_000_000_000)
         self._orders[o.txid] = o
         self._by_cl[command.cl_ord_id] = o.txid
-        self._emit(OrderAccepted(command.cl_ord_id, o.txid, self._clock.now_ns()))
+        self._emit(OrderAccepted(command.cl_ord_id, o.txid, now))
+        if o.waiting:  # a stop-loss rests untriggered; a trigger already reached fires now
+            self._report(o, ExecType.NEW)
+            last = self._last.get(command.symbol)
+            assert command.trigger_price is not None
+            if last is not None and stop_fires(command.side, command.trigger_price, last):
+                self._fire(o)
+            return
         if command.post_only and price is not None and would_cross(book, command.side, price):
             self._close(o, OrderStatus.CANCELED, "Post only order")
             return
@@ -255,7 +266,7 @@ class PaperVenue:
         if not o.status.is_terminal and command.time_in_force is TimeInForce.IOC:
             self._close(o, OrderStatus.CANCELED, "IOC remainder")
 
-    def _find(self, command: CancelOrder) -> _Order | None:
+    def _find(self, command: CancelOrder) -> PaperOrder | None:
         txid = command.order_id or self._by_cl.get(command.cl_ord_id or "")
         return self._orders.get(txid) if txid else None
 
@@ -263,11 +274,38 @@ class PaperVenue:
         o = self._find(command)
         if o is None or o.status.is_terminal:
             now = self._clock.now_ns()
-            self._emit(
-                CancelRejected(command.cl_ord_id, command.order_id, "EOrder:Unknown order", now)
-            )
+            self._emit(CancelRejected(command.cl_ord_id, command.order_id, E_UNKNOWN, now))
             return
         self._close(o, OrderStatus.CANCELED, "User requested")
+
+    async def amend(self, command: AmendOrder) -> None:
+        """In place, as Kraken's AmendOrder: same ids; the `amended` report follows."""
+        o = self._find(CancelOrder(command.cl_ord_id, command.order_id))
+        now = self._clock.now_ns()
+        if o is None or o.status.is_terminal:
+            self._emit(AmendRejected(command.cl_ord_id, command.order_id, E_UNKNOWN, now))
+            return
+        c = o.command
+        new = replace(
+            c,
+            qty=command.qty if command.qty is not None else c.qty,
+            limit_price=command.limit_price if command.limit_price is not None else c.limit_price,
+            trigger_price=command.trigger_price or c.trigger_price,
+        )
+        inst = self.instruments[c.symbol]
+        problem = inst.violation(new.limit_price or new.trigger_price, new.qty)
+        asset = inst.base if c.side is Side.SELL else inst.quote
+        growth = self._held(new, o.filled, asset) - self._held(c, o.filled, asset)
+        if problem is None and self._balances.get(asset, ZERO) - self._hold(asset) < growth:
+            problem = "EOrder:Insufficient funds"
+        if problem is not None:
+            self._emit(AmendRejected(command.cl_ord_id, command.order_id, problem, now))
+            return
+        o.command = new
+        if new.qty <= o.filled:  # docs: the remainder below the executed quantity is cancelled
+            self._close(o, OrderStatus.CANCELED, "Order amended below its executed quantity")
+            return
+        self._report(o, ExecType.AMENDED)
 
     async def cancel_all(self) -> None:
         for o in list(self._orders.values()):
@@ -316,4 +354,8 @@ class PaperFeed:
         async for event in self.inner.events():
             if isinstance(event, BookTop):
                 self.venue.on_book(event)
+            elif isinstance(event, Ticker):
+                self.venue.on_last(event.symbol, event.last)
+            elif isinstance(event, MarketTrade):
+                self.venue.on_last(event.symbol, event.price)
             yield event

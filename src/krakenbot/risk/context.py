@@ -29,3 +29,6 @@ class RiskContext:
     working: Sequence[WorkingOrder]  # our live orders (the one being checked excluded)
     daily_pnl: Decimal | None  # realized today (UTC) + unrealized now; None = unknown
     balances: Mapping[str, Decimal] = field(default_factory=dict)  # total per asset
+    # Symbols whose position has no protective stop because placing it failed → the reason
+    # (no new entries there until it rests or the position is closed).
+    unprotected: Mapping[str, str] = field(default_factory=dict)

@@ -8,9 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from krakenbot.domain.commands import CancelIntent, CancelOrder, OrderIntent, PlaceOrder
+from krakenbot.domain.commands import (
+    AmendIntent,
+    CancelIntent,
+    CancelOrder,
+    OrderIntent,
+    PlaceOrder,
+)
 
-Checked = OrderIntent | CancelIntent | PlaceOrder | CancelOrder
+Checked = OrderIntent | CancelIntent | PlaceOrder | CancelOrder | AmendIntent
 
 
 class Rule(StrEnum):
@@ -36,6 +42,8 @@ class Rule(StrEnum):
     ORDER_RATE = "order_rate"
     NOT_REDUCING = "not_reducing"
     INVALID_NUMBER = "invalid_number"
+    UNPROTECTED = "unprotected"  # the position's protective stop could not be placed
+    NOT_WORKING = "not_working"  # an amend names no live order of ours
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +70,16 @@ class Denied:
                 "price": price,
                 "order_type": str(item.order_type),
             }
+        if isinstance(item, OrderIntent | PlaceOrder) and item.trigger_price is not None:
+            row["trigger_price"] = str(item.trigger_price)
         if isinstance(item, OrderIntent):
             row["tag"] = item.tag
-        if isinstance(item, PlaceOrder):
+        if isinstance(item, PlaceOrder | AmendIntent):
             row["cl_ord_id"] = item.cl_ord_id
+        if isinstance(item, AmendIntent):
+            row["qty"] = "" if item.qty is None else str(item.qty)
+            trigger = item.trigger_price
+            row["trigger_price"] = "" if trigger is None else str(trigger)
         return row
 
 

@@ -1,16 +1,22 @@
 """The pre-trade risk gate: `RiskGate.check(item, context) -> Approved | Denied`.
 
-Owns: every pre-trade rule, the daily-loss latch and the gate's own order-rate window.
+Owns: every pre-trade rule, the daily-loss latch and the gate's own order-rate window (what
+is checked, a `Proposal`, is built in risk/proposal.py).
 Imports: domain, errors, risk. Must not import: net, store, engine, the clock (time is
 `context.now_ns`). Synchronous and total: bad input becomes a `Denied`, never an exception.
 
 Policy, in the order the rules run:
 * cancels always pass;
+* a protective stop (a reducing `stop-loss`, see orders/protection.py) passes even when
+  HALTED: it can only shrink a position, and only when the market falls through it;
 * HALTED passes nothing else; exits (`reduces_position`) that really shrink a position pass
   in ACTIVE and REDUCING whatever the other limits say (a stop-loss must never be blocked by
   the loss it is cutting), but still need a tradable pair, an accepting exchange, valid
   exchange constraints and the balance to sell;
-* everything else must pass every rule listed in issue 6.
+* everything else must pass every rule listed in issue 6, and no entry goes to a pair whose
+  position could not be protected (`RiskContext.unprotected`, rule `unprotected`).
+An amend is checked as the order it would leave behind (new quantity and prices), under the
+rules of that order's kind.
 Checks use Kraken's rules for pair and system states (docs: rest-api/get-system-status,
 websocket-v2/instrument): `post_only` accepts only post-only limit orders, `limit_only` only
 limit orders, `reduce_only` only reducing orders, `cancel_only`/`maintenance` none.
@@ -20,12 +26,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TypeVar
 
-from krakenbot.domain.commands import CancelIntent, CancelOrder, OrderIntent, PlaceOrder
+from krakenbot.domain.commands import AmendIntent, CancelIntent, CancelOrder
 from krakenbot.domain.enums import OrderType, Side, SystemState, TradingState
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.portfolio import utc_day
@@ -33,60 +37,12 @@ from krakenbot.domain.working import WorkingOrder, exposure
 from krakenbot.risk.context import RiskContext
 from krakenbot.risk.decision import Approved, Checked, Decision, Denied, Rule
 from krakenbot.risk.limits import RiskLimits
+from krakenbot.risk.proposal import Deny, Proposal, require
+from krakenbot.risk.proposal import need as _need  # `need` is a balance below
 
-_T = TypeVar("_T")
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 _NS = 1_000_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class _Proposal:
-    symbol: str
-    side: Side
-    order_type: OrderType
-    qty: Decimal
-    limit_price: Decimal | None
-    post_only: bool
-    reduces_position: bool
-    cl_ord_id: str | None
-
-    @classmethod
-    def of(cls, item: OrderIntent | PlaceOrder) -> _Proposal:
-        if isinstance(item, OrderIntent):
-            reduces, cl_ord_id = item.reduces_position, None
-        else:
-            # A bare command carries no intent (its `reduces_position` only tells the venue
-            # the gate approved it as an exit): treat it as risk-increasing.
-            reduces, cl_ord_id = False, item.cl_ord_id
-        return cls(
-            symbol=item.symbol,
-            side=item.side,
-            order_type=item.order_type,
-            qty=item.qty,
-            limit_price=item.limit_price,
-            post_only=item.post_only and item.order_type is OrderType.LIMIT,
-            reduces_position=reduces,
-            cl_ord_id=cl_ord_id,
-        )
-
-
-class _Deny(Exception):  # noqa: N818 - internal control flow, never escapes check()
-    def __init__(self, rule: Rule, reason: str) -> None:
-        super().__init__(reason)
-        self.rule = rule
-        self.reason = reason
-
-
-def _require(ok: bool, rule: Rule, reason: str) -> None:
-    if not ok:
-        raise _Deny(rule, reason)
-
-
-def _need(value: _T | None, rule: Rule, reason: str) -> _T:
-    if value is None:
-        raise _Deny(rule, reason)
-    return value
 
 
 class RiskGate:
@@ -105,47 +61,55 @@ class RiskGate:
     def check(self, item: Checked, ctx: RiskContext) -> Decision:
         if isinstance(item, CancelIntent | CancelOrder):
             return Approved(item)
-        proposal = _Proposal.of(item)
         try:
+            if isinstance(item, AmendIntent):
+                proposal = Proposal.amended(item, ctx.working)
+            else:
+                proposal = Proposal.of(item)
             self._common(proposal, ctx)
             if proposal.reduces_position:
                 self._exit(proposal, ctx)
             else:
                 self._entry(proposal, ctx)
-        except _Deny as deny:
+        except Deny as deny:
             return Denied(item, deny.rule, deny.reason)
-        if not proposal.reduces_position:
-            self._approvals.append(ctx.now_ns)
+        if not proposal.reduces_position and not isinstance(item, AmendIntent):
+            self._approvals.append(ctx.now_ns)  # the rate limit counts new orders
         return Approved(item)
 
     # ------------------------------------------------------------------ shared rules
-    def _common(self, p: _Proposal, ctx: RiskContext) -> None:
+    def _common(self, p: Proposal, ctx: RiskContext) -> None:
         # NaN/Infinity would make Decimal comparisons raise: refuse them up front.
-        _require(
-            p.qty.is_finite() and (p.limit_price is None or p.limit_price.is_finite()),
+        require(
+            all(v is None or v.is_finite() for v in (p.qty, p.limit_price, p.trigger_price)),
             Rule.INVALID_NUMBER,
             "quantity and price must be finite numbers",
         )
-        _require(
-            ctx.trading_state is not TradingState.HALTED,
+        require(
+            ctx.trading_state is not TradingState.HALTED or p.protective,
             Rule.TRADING_HALTED,
-            "trading is HALTED: only cancels pass",
+            "trading is HALTED: only cancels and protective stops pass",
         )
         instrument = _need(
             ctx.instruments.get(p.symbol), Rule.UNKNOWN_INSTRUMENT, f"no instrument {p.symbol}"
         )
         _check_system(ctx.system_state, p)
         _check_pair_status(instrument, p)
-        violation = instrument.violation(p.limit_price, p.qty)
-        _require(violation is None, Rule.EXCHANGE_CONSTRAINT, str(violation))
-        _require(
-            p.order_type is OrderType.MARKET or p.limit_price is not None,
+        violation = instrument.violation(p.price, p.qty)
+        require(violation is None, Rule.EXCHANGE_CONSTRAINT, str(violation))
+        require(
+            p.order_type is not OrderType.LIMIT or p.limit_price is not None,
             Rule.ORDER_TYPE,
             "a limit order needs a price",
         )
+        require(
+            p.order_type is not OrderType.STOP_LOSS or p.trigger_price is not None,
+            Rule.ORDER_TYPE,
+            "a stop-loss order needs a trigger price",
+        )
 
     # ------------------------------------------------------------------ exits
-    def _exit(self, p: _Proposal, ctx: RiskContext) -> None:
+    def _exit(self, p: Proposal, ctx: RiskContext) -> None:
         position = ctx.positions.get(p.symbol, ZERO)
         closing = -1 if p.side is Side.SELL else 1
         held = position if closing < 0 else -position  # quantity this side can close
@@ -160,7 +124,7 @@ class RiskGate:
             ),
             ZERO,
         )
-        _require(
+        require(
             held > 0 and p.qty <= held - others,
             Rule.NOT_REDUCING,
             f"{p.side} {p.qty} would not reduce position {position} (other exits {others})",
@@ -169,32 +133,39 @@ class RiskGate:
         self._check_balance(p, instrument, ctx)
 
     # ------------------------------------------------------------------ entries
-    def _entry(self, p: _Proposal, ctx: RiskContext) -> None:
+    def _entry(self, p: Proposal, ctx: RiskContext) -> None:
         limits = self.limits
-        _require(
+        require(
             ctx.trading_state is TradingState.ACTIVE,
             Rule.REDUCING_ONLY,
             "trading is REDUCING: only orders that shrink a position pass",
         )
-        _require(not ctx.breaker_open, Rule.BREAKER_OPEN, "circuit breaker is open")
+        require(not ctx.breaker_open, Rule.BREAKER_OPEN, "circuit breaker is open")
+        unprotected = ctx.unprotected.get(p.symbol)
+        require(
+            unprotected is None,
+            Rule.UNPROTECTED,
+            f"{p.symbol}: the position's protective stop could not be placed ({unprotected}); "
+            "no entries until it rests or the position is closed",
+        )
         self._check_daily_loss(ctx)
-        _require(
+        require(
             p.symbol in limits.allowed_symbols,
             Rule.SYMBOL_NOT_ALLOWED,
             f"{p.symbol} is not an allowed pair",
         )
         instrument = ctx.instruments[p.symbol]
-        _require(
+        require(
             instrument.quote == limits.quote_currency,
             Rule.QUOTE_CURRENCY,
             f"{p.symbol} is not quoted in {limits.quote_currency}",
         )
-        _require(
+        require(
             p.order_type is OrderType.LIMIT,
             Rule.ORDER_TYPE,
             "entries must be limit orders (a market order's notional is unbounded)",
         )
-        _require(
+        require(
             p.post_only or not limits.post_only,
             Rule.POST_ONLY_REQUIRED,
             "POST_ONLY is set: entries must be post-only",
@@ -202,18 +173,18 @@ class RiskGate:
         price = _need(p.limit_price, Rule.ORDER_TYPE, "a limit order needs a price")
         mid = self._verified_mid(p.symbol, ctx)
         band = mid * limits.price_band_pct / HUNDRED
-        _require(
+        require(
             abs(price - mid) <= band,
             Rule.PRICE_BAND,
             f"price {price} is more than {limits.price_band_pct}% from mid {mid}",
         )
         notional = price * p.qty
-        _require(
+        require(
             notional <= limits.max_trade_usd,
             Rule.MAX_TRADE_SIZE,
             f"notional {notional} > MAX_TRADE_SIZE {limits.max_trade_usd}",
         )
-        _require(
+        require(
             notional >= limits.min_order_usd,
             Rule.MIN_ORDER_SIZE,
             f"notional {notional} < MIN_ORDER_SIZE {limits.min_order_usd}",
@@ -227,7 +198,7 @@ class RiskGate:
         today = utc_day(ctx.now_ns)
         if self.loss_halted_day is not None and self.loss_halted_day != today:
             self.loss_halted_day = None  # a new UTC day lifts the halt
-        _require(
+        require(
             self.loss_halted_day is None,
             Rule.DAILY_LOSS,
             f"daily loss limit reached on {self.loss_halted_day}: no entries until UTC midnight",
@@ -235,25 +206,25 @@ class RiskGate:
         pnl = _need(ctx.daily_pnl, Rule.DAILY_LOSS, "today's PnL is unknown")
         if -pnl >= self.limits.max_daily_loss_usd:
             self.loss_halted_day = today
-            raise _Deny(
+            raise Deny(
                 Rule.DAILY_LOSS,
                 f"daily PnL {pnl} reached MAX_DAILY_LOSSES {self.limits.max_daily_loss_usd}",
             )
 
     def _verified_mid(self, symbol: str, ctx: RiskContext) -> Decimal:
         book = _need(ctx.books.get(symbol), Rule.MARKET_DATA, f"no order book for {symbol}")
-        _require(book.verified, Rule.MARKET_DATA, f"the {symbol} book is not verified")
+        require(book.verified, Rule.MARKET_DATA, f"the {symbol} book is not verified")
         age_ns = ctx.now_ns - book.recv_ns
-        _require(
+        require(
             age_ns <= self.limits.max_book_age_s * _NS,
             Rule.MARKET_DATA,
             f"the {symbol} book is stale ({age_ns / _NS:.1f} s old)",
         )
         mid = _need(book.mid, Rule.MARKET_DATA, f"no mid for {symbol}")
-        _require(mid > 0, Rule.MARKET_DATA, f"no positive mid for {symbol}")
+        require(mid > 0, Rule.MARKET_DATA, f"no positive mid for {symbol}")
         return mid
 
-    def _check_exposure(self, p: _Proposal, notional: Decimal, ctx: RiskContext) -> None:
+    def _check_exposure(self, p: Proposal, notional: Decimal, ctx: RiskContext) -> None:
         marks = {s: b.mid for s, b in ctx.books.items() if b.mid is not None}
         current = _need(
             exposure(ctx.positions, marks, _others(ctx.working, p)),
@@ -261,24 +232,24 @@ class RiskGate:
             "exposure unknown: a position has no price",
         )
         cap = self.limits.max_total_exposure_usd
-        _require(
+        require(
             current + notional <= cap,
             Rule.EXPOSURE,
             f"exposure {current} + {notional} > MAX_TOTAL_EXPOSURE {cap}",
         )
 
-    def _check_positions(self, p: _Proposal, ctx: RiskContext) -> None:
+    def _check_positions(self, p: Proposal, ctx: RiskContext) -> None:
         # Dust below the pair's ordermin cannot be sold and is not a position to manage.
         at_risk = {s for s, q in ctx.positions.items() if q != 0 and not _dust(s, q, ctx)}
         at_risk |= {w.symbol for w in _others(ctx.working, p) if not w.reduces_position}
         at_risk.add(p.symbol)
-        _require(
+        require(
             len(at_risk) <= self.limits.max_positions,
             Rule.MAX_POSITIONS,
             f"{len(at_risk)} positions would exceed MAX_POSITIONS {self.limits.max_positions}",
         )
 
-    def _check_balance(self, p: _Proposal, instrument: Instrument, ctx: RiskContext) -> None:
+    def _check_balance(self, p: Proposal, instrument: Instrument, ctx: RiskContext) -> None:
         """Kraken holds funds for our live orders, so they count against the balance."""
         live = [
             w
@@ -300,20 +271,20 @@ class RiskGate:
             need = (p.qty * price + reserved) * fee
             have = ctx.balances.get(instrument.quote, ZERO)
             asset = instrument.quote
-        _require(have >= need, Rule.BALANCE, f"need {need} {asset}, available {have}")
+        require(have >= need, Rule.BALANCE, f"need {need} {asset}, available {have}")
 
     def _check_rate(self, now_ns: int) -> None:
         window_ns = int(self.limits.order_window_s * _NS)
         while self._approvals and self._approvals[0] <= now_ns - window_ns:
             self._approvals.popleft()
-        _require(
+        require(
             len(self._approvals) < self.limits.max_orders_per_window,
             Rule.ORDER_RATE,
             f"{len(self._approvals)} orders in the last {self.limits.order_window_s} s",
         )
 
 
-def _others(working: Iterable[WorkingOrder], p: _Proposal) -> list[WorkingOrder]:
+def _others(working: Iterable[WorkingOrder], p: Proposal) -> list[WorkingOrder]:
     """Working orders other than the one being checked (a re-checked command is excluded)."""
     return [w for w in working if p.cl_ord_id is None or w.cl_ord_id != p.cl_ord_id]
 
@@ -328,30 +299,30 @@ def _ask(symbol: str, ctx: RiskContext) -> Decimal | None:
     return book.best_ask if book is not None else None
 
 
-def _check_system(state: SystemState, p: _Proposal) -> None:
+def _check_system(state: SystemState, p: Proposal) -> None:
     if state is SystemState.ONLINE:
         return
-    _require(
+    require(
         state is SystemState.POST_ONLY,
         Rule.SYSTEM_STATUS,
         f"exchange is in {state}: no new orders",
     )
-    _require(
+    require(
         p.post_only,
         Rule.SYSTEM_STATUS,
         "exchange is post_only: only post-only limit orders are accepted",
     )
 
 
-def _check_pair_status(instrument: Instrument, p: _Proposal) -> None:
+def _check_pair_status(instrument: Instrument, p: Proposal) -> None:
     status = instrument.status
     if status == "online":
         return
     if status == "post_only":
-        _require(p.post_only, Rule.PAIR_STATUS, f"{p.symbol} is post_only")
+        require(p.post_only, Rule.PAIR_STATUS, f"{p.symbol} is post_only")
     elif status == "limit_only":
-        _require(p.order_type is OrderType.LIMIT, Rule.PAIR_STATUS, f"{p.symbol} is limit_only")
+        require(p.order_type is OrderType.LIMIT, Rule.PAIR_STATUS, f"{p.symbol} is limit_only")
     elif status == "reduce_only":
-        _require(p.reduces_position, Rule.PAIR_STATUS, f"{p.symbol} is reduce_only")
+        require(p.reduces_position, Rule.PAIR_STATUS, f"{p.symbol} is reduce_only")
     else:
-        raise _Deny(Rule.PAIR_STATUS, f"{p.symbol} is {status}: no new orders")
+        raise Deny(Rule.PAIR_STATUS, f"{p.symbol} is {status}: no new orders")

@@ -16,6 +16,10 @@ from decimal import Decimal
 from functools import lru_cache
 
 ZERO = Decimal(0)
+# Entries of the number-text caches (here and sim/wire_ws.py): enough for the levels of every
+# book being published, so they repeat from one update to the next; bounded so that a long run
+# does not keep every price and quantity it ever printed (sim/history.py).
+FORMAT_CACHE = 4_096
 
 
 class SideBook:
@@ -88,7 +92,7 @@ class SideBook:
         return self._keys[0] if self.bids else self._keys[-1]
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=FORMAT_CACHE)
 def _level(price: str, qty: str) -> str:
     return price.replace(".", "").lstrip("0") + qty.replace(".", "").lstrip("0")
 

@@ -36,4 +36,5 @@ class SimConfig:
     heartbeat_s: float = 1.0
     history_minutes: int = 0  # 1-minute candles of real history before start (CLI: 240)
     rest_rate_limit: bool = True  # False only for benchmarks that measure raw throughput
+    public_rate_limit: bool = True  # Trades/OHLC per client IP and pair (sim/ratelimit.py)
     rng: random.Random | None = None  # overrides `seed` when given

@@ -6,7 +6,8 @@ market crosses resting orders (icebergs show `displayvol` and refill), trigger o
 wait and fire (sim/trigger_engine.py), conditional closes, fees and holds (sim/settle.py), the
 trading-rate counter and open-order cap, scheduled starts (`starttm`), GTD expiry, the dead
 man's switch and the system state. Every method takes `now_ns`; nothing here reads a clock or
-touches a socket. Events for the WebSocket shell are appended to `self.events`.
+touches a socket. Events for the WebSocket shell are appended to `self.events`; closed orders
+and fills are kept up to sim/history.py's bounds.
 Imports: stdlib and sim.* only. Rules cite ../shared/kraken/API.md §3.2, §4, §5.3, §9.
 """
 
@@ -14,9 +15,11 @@ from __future__ import annotations
 
 import copy
 import random
+from collections import deque
 from decimal import Decimal
 
 from krakenbot.sim import trigger_engine
+from krakenbot.sim.account_history import MAX_FILLS, ClosedOrderLog
 from krakenbot.sim.market import Market
 from krakenbot.sim.model import (
     ZERO,
@@ -60,7 +63,8 @@ class Exchange:
         self.markets = {sym: Market(spec, rng, now_ns) for sym, spec in pairs.items()}
         self.orders: dict[str, SimOrder] = {}
         self.open: dict[str, SimOrder] = {}  # every order not closed yet, on the book or not
-        self.fills: list[Fill] = []
+        self.fills: deque[Fill] = deque(maxlen=MAX_FILLS)  # the newest (sim/history.py)
+        self.closed_log = ClosedOrderLog()  # forgets the oldest closed orders past its bound
         self.balances: dict[str, Decimal] = {k: Decimal(v) for k, v in balances.items()}
         for spec in pairs.values():
             self.balances.setdefault(spec.base, ZERO)
@@ -155,7 +159,7 @@ class Exchange:
         reason: str | None = None,
     ) -> None:
         status = _STATUS_OF.get(exec_type, exec_type)
-        if exec_type in ("status", "iceberg_refill"):
+        if exec_type in ("status", "iceberg_refill", "amended"):
             status = "partially_filled" if order.vol_exec else "new"
         # A copy: the report shows the order as it was at this event, not when published.
         seen = copy.copy(order)
@@ -245,6 +249,7 @@ class Exchange:
             order.shown, order.on_book = ZERO, False
             market.dirty = True
         self.open.pop(order.txid, None)
+        self.closed_log.closed(order.txid, self.orders)
         order.hold = ZERO
         order.status = status
         order.closetm_ns = now_ns

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
@@ -46,6 +47,26 @@ class Candle:
     @property
     def vwap(self) -> Decimal:
         return self.notional / self.volume if self.volume else self.close
+
+
+def aggregate_candles(candles: Iterable[Candle], interval_min: int) -> list[Candle]:
+    """Candles of `interval_min` minutes (epoch-aligned) from 1-minute ones (new objects)."""
+    if interval_min == 1:
+        return list(candles)
+    width = interval_min * MINUTE_NS
+    out: list[Candle] = []
+    for c in candles:
+        begin = c.begin_ns - c.begin_ns % width
+        if out and out[-1].begin_ns == begin:
+            agg = out[-1]
+            agg.high, agg.low = max(agg.high, c.high), min(agg.low, c.low)
+            agg.close = c.close
+            agg.volume += c.volume
+            agg.notional += c.notional
+            agg.count += c.count
+        else:
+            out.append(Candle(begin, c.open, c.high, c.low, c.close, c.volume, c.notional, c.count))
+    return out
 
 
 class Market:
@@ -278,24 +299,7 @@ class Market:
     def candles_for(self, interval_min: int, now_ns: int) -> list[Candle]:
         """Candles of `interval_min` minutes aggregated from 1-minute ones."""
         self._candle_for(now_ns)
-        if interval_min == 1:
-            return list(self.candles)
-        width = interval_min * MINUTE_NS
-        out: list[Candle] = []
-        for c in self.candles:
-            begin = c.begin_ns - c.begin_ns % width
-            if out and out[-1].begin_ns == begin:
-                agg = out[-1]
-                agg.high, agg.low = max(agg.high, c.high), min(agg.low, c.low)
-                agg.close = c.close
-                agg.volume += c.volume
-                agg.notional += c.notional
-                agg.count += c.count
-            else:
-                out.append(
-                    Candle(begin, c.open, c.high, c.low, c.close, c.volume, c.notional, c.count)
-                )
-        return out
+        return aggregate_candles(self.candles, interval_min)
 
     @property
     def vwap(self) -> Decimal:

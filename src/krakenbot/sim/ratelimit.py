@@ -137,6 +137,17 @@ class TradingCounter:
         counter.add(cost, now_ns)
         return True
 
+    def charge_amend(self, symbol: str, age_s: float, now_ns: int) -> bool:
+        """Charge an amend: +1 on receipt, plus the age penalty when it goes through; False
+        (the +1 kept) means over the threshold (`EOrder:Rate limit exceeded`)."""
+        cost = Decimal(1) + amend_penalty(age_s)
+        counter = self._get(symbol)
+        if counter.value(now_ns) + cost > self.tier.trade_threshold:
+            counter.add(Decimal(1), now_ns)
+            return False
+        counter.add(cost, now_ns)
+        return True
+
     def charge_cancel(self, symbol: str, age_s: float, now_ns: int, *, force: bool) -> bool:
         """Charge the age-based cancel penalty. Batch cancels / cancel-all pass `force`."""
         penalty = cancel_penalty(age_s)
@@ -144,4 +155,28 @@ class TradingCounter:
         if not force and penalty and counter.value(now_ns) + penalty > self.tier.trade_threshold:
             return False
         counter.add(penalty, now_ns)
+        return True
+
+
+class PublicCounter:
+    """Kraken's public market-history limit: per client IP and pair, shared by `Trades` and
+    `OHLC` (support article "What are the API rate limits?": public calls are limited per IP,
+    and per IP and currency pair for Trades and OHLC; 1 call per second stays within it).
+    The budget is not published: here `burst` calls at once, refilled at `per_s` a second. A
+    refused call is not counted."""
+
+    def __init__(self, burst: Decimal = Decimal(2), per_s: Decimal = Decimal(1)) -> None:
+        self.burst = burst
+        self.per_s = per_s
+        self._counters: dict[str, DecayingCounter] = {}
+        self.refused = 0
+
+    def charge(self, key: str, now_ns: int) -> bool:
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = DecayingCounter(self.per_s)
+        if counter.value(now_ns) + 1 > self.burst:
+            self.refused += 1
+            return False
+        counter.add(Decimal(1), now_ns)
         return True

@@ -18,10 +18,11 @@ from importlib import resources
 
 from krakenbot.sim.exchange import Exchange
 from krakenbot.sim.market import MINUTE_NS, Candle
+from krakenbot.sim.pairs import PairSpec
 
 NS = 1_000_000_000
-_OHLC = "ohlc_1m_XBTUSDT_2025-11-10_nautilus.json"
-_TRADES = "trades_XBTUSDT_2025-11-10_nautilus.json"
+OHLC_FILE = "ohlc_1m_XBTUSDT_2025-11-10_nautilus.json"
+TRADES_FILE = "trades_XBTUSDT_2025-11-10_nautilus.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +44,15 @@ def _load(name: str) -> dict[str, object]:
     return result
 
 
+def replay_scale(spec: PairSpec, bars: list[Bar]) -> Decimal:
+    """The factor the replay multiplies the bundled XBT/USDT prices by for `spec`: its path
+    starts at the pair's start price. The market history (sim/history.py) uses the same one,
+    so the history endpoints and the replay show one price path."""
+    return spec.start_price / bars[0].open
+
+
 def load_bars() -> list[Bar]:
-    rows = _load(_OHLC)["XBTUSDT"]
+    rows = _load(OHLC_FILE)["XBTUSDT"]
     assert isinstance(rows, list)
     return [
         Bar(
@@ -88,7 +96,7 @@ def backfill_history(exchange: Exchange, now_ns: int, minutes: int = 240) -> Non
 
 def load_trade_notionals() -> list[tuple[str, Decimal]]:
     """(taker side, notional in quote) of each real trade."""
-    rows = _load(_TRADES)["XBTUSDT"]
+    rows = _load(TRADES_FILE)["XBTUSDT"]
     assert isinstance(rows, list)
     return [("buy" if r[3] == "b" else "sell", Decimal(r[0]) * Decimal(r[1])) for r in rows]
 
@@ -117,9 +125,7 @@ class ReplayFeed:
         self.start_ns = start_ns
         self.last_ns = start_ns
         self.loop = 0
-        self.scale = {
-            sym: m.spec.start_price / self.bars[0].open for sym, m in exchange.markets.items()
-        }
+        self.scale = {sym: replay_scale(m.spec, self.bars) for sym, m in exchange.markets.items()}
         self._pending = dict.fromkeys(exchange.markets, 0.0)
         self._tape_pos = 0
 

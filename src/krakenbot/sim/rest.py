@@ -110,8 +110,21 @@ async def handle_public(request: web.Request) -> web.StreamResponse:
         if body is None:
             return envelope(None, "EGeneral:Invalid arguments")
         params.update(body)
+    if method in rest_methods.HISTORY:
+        if state.cfg.public_rate_limit and not state.public_counters.charge(
+            _history_key(state, request, params), state.now_ns()
+        ):
+            return envelope(None, "EGeneral:Too many requests")
+        state.history_calls.append((method, {k: str(v) for k, v in params.items()}, state.now_ns()))
     result, error = fn(state, params)
     return envelope(result, error)
+
+
+def _history_key(state: SimState, request: web.Request, params: dict[str, object]) -> str:
+    """Kraken limits Trades/OHLC per client IP and pair (any spelling of the pair)."""
+    name = str(params.get("pair") or "")
+    spec = state.exchange.index.resolve(name)
+    return f"{request.remote}|{spec.rest_id if spec else name.upper()}"
 
 
 async def handle_private(request: web.Request) -> web.StreamResponse:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+from krakenbot.sim import amend
 from krakenbot.sim import wire_rest as wire
 from krakenbot.sim.auth import PERM_QUERY, PERM_TRADE, PERM_WEBSOCKET
 from krakenbot.sim.exchange import E_UNAVAILABLE
-from krakenbot.sim.model import SimOrder
+from krakenbot.sim.model import SimOrder, kraken_id
 from krakenbot.sim.order_params import parse_rest_order
 from krakenbot.sim.pairs import ASSETS, PairSpec, normalize_asset
 from krakenbot.sim.parse import (
@@ -107,11 +108,19 @@ def m_ohlc(state: SimState, params: Params) -> Result:
     if isinstance(spec, str):
         return None, spec
     interval = _int(params, "interval", 1)
-    since = _int(params, "since", 0)
-    if interval not in OHLC_INTERVALS or since is None:
+    if interval not in OHLC_INTERVALS:
         return None, f"{E_ARGS}:interval"
-    rows = wire.ohlc(state.exchange.markets[spec.symbol], interval, since or None, state.now_ns())
-    last = rows[-2][0] if len(rows) > 1 else (rows[-1][0] if rows else 0)
+    given = params.get("since") not in (None, "")
+    since = _int(params, "since", 0)
+    if since is None:
+        return None, f"{E_ARGS}:since"
+    since_s = since if given else None
+    if state.history.serves_ohlc(spec, interval, since_s):
+        committed, current = state.history.ohlc(spec, interval)
+        rows, last = wire.ohlc_rows(spec, committed, current, since_s)
+    else:
+        market = state.exchange.markets[spec.symbol]
+        rows, last = wire.ohlc(market, interval, since_s, state.now_ns())
     return {spec.rest_id: rows, "last": last}, None
 
 
@@ -128,18 +137,25 @@ def m_depth(state: SimState, params: Params) -> Result:
 
 
 def m_trades(state: SimState, params: Params) -> Result:
+    """Up to `count` (1…1000, default 1000) trades after the cursor `since` (a nanosecond
+    cursor, or epoch seconds; 0: from the start of the history), oldest first; without
+    `since`, the most recent ones. History first, then the live market (sim/history.py)."""
     spec = _one_pair(state, params)
     if isinstance(spec, str):
         return None, spec
     count = _int(params, "count", 1000)
-    since = _int(params, "since", 0)
-    if count is None or since is None:
+    since = _int(params, "since", -1)
+    if count is None or count < 1:
         return None, f"{E_ARGS}:count"
-    since_ns = since * NS if 0 < since < 10**12 else (since or None)
-    rows, last = wire.trades(state.exchange.markets[spec.symbol], since_ns, count)
-    return {spec.rest_id: rows, "last": last}, None
+    if since is None or since < -1:
+        return None, f"{E_ARGS}:since"
+    live = list(state.exchange.markets[spec.symbol].trades)
+    since_ns = None if since == -1 else (since * NS if since < 10**12 else since)
+    rows, last = state.history.trades_page(spec, live, since_ns, min(count, 1000))
+    return {spec.rest_id: wire.trade_rows(spec, rows), "last": str(last)}, None
 
 
+HISTORY = frozenset({"OHLC", "Trades"})
 PUBLIC: dict[str, Method] = {
     "Time": m_time,
     "SystemStatus": m_system_status,
@@ -272,6 +288,21 @@ def m_add_order_batch(state: SimState, params: Params) -> Result:
     return {"orders": rows}, None
 
 
+def m_amend_order(state: SimState, params: Params) -> Result:
+    now = state.now_ns()
+    err = check_deadline(params.get("deadline"), now, ws=False)
+    if err:
+        return None, err
+    parsed = amend.parse(params, ws=False)
+    if isinstance(parsed, str):
+        return None, parsed
+    ref, change = parsed
+    err = amend.amend_ref(state.exchange, ref, change, now)
+    if err:
+        return None, err
+    return {"amend_id": kraken_id(state.exchange.rng, "T")}, None
+
+
 def _ref(raw: object) -> str | int:
     if isinstance(raw, int):
         return raw
@@ -340,6 +371,7 @@ PRIVATE: dict[str, tuple[str, Method]] = {
     "TradesHistory": (PERM_QUERY, m_trades_history),
     "AddOrder": (PERM_TRADE, m_add_order),
     "AddOrderBatch": (PERM_TRADE, m_add_order_batch),
+    "AmendOrder": (PERM_TRADE, m_amend_order),
     "CancelOrder": (PERM_TRADE, m_cancel_order),
     "CancelOrderBatch": (PERM_TRADE, m_cancel_order_batch),
     "CancelAll": (PERM_TRADE, m_cancel_all),

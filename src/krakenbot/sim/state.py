@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import base64
 import random
+from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 
 from krakenbot.clock import Clock
+from krakenbot.sim.account_history import keep_newest
 from krakenbot.sim.auth import KeyStore
 from krakenbot.sim.config import SimConfig
 from krakenbot.sim.exchange import Exchange
 from krakenbot.sim.faults import FaultInjector
+from krakenbot.sim.history import MarketHistory
 from krakenbot.sim.pairs import make_pairs
-from krakenbot.sim.ratelimit import NS, TIERS, RestCounter
+from krakenbot.sim.ratelimit import NS, TIERS, PublicCounter, RestCounter
 
 TOKEN_TTL_NS = 900 * NS
 
@@ -39,6 +42,10 @@ class SimState:
         self.exchange = Exchange(pairs, self.tier, cfg.balances, self.rng, clock.now_ns())
         self.keys = KeyStore()
         self.rest_counters = RestCounter(self.tier)
+        self.public_counters = PublicCounter()
+        self.history = MarketHistory()
+        # The last public Trades/OHLC requests served: (method, params, now_ns), for tests.
+        self.history_calls: deque[tuple[str, dict[str, str], int]] = deque(maxlen=1000)
         self.faults = FaultInjector()
         self.tokens: dict[str, int] = {}  # token -> issued at (ns)
         self.feed_paused = False
@@ -56,6 +63,7 @@ class SimState:
     def new_token(self) -> str:
         token = base64.b64encode(self.rng.randbytes(32)).decode().rstrip("=")
         self.tokens[token] = self.now_ns()
+        keep_newest(self.tokens)  # bounded (sim/history.py)
         return token
 
     def token_ok(self, token: object, *, connected_before: bool) -> bool:

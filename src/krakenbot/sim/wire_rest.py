@@ -8,15 +8,16 @@ as REST ids, assets as legacy codes. Imports: stdlib and sim.* only.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from krakenbot.sim.exchange import Exchange
-from krakenbot.sim.market import Market
+from krakenbot.sim.market import Candle, Market, PublicTrade
 from krakenbot.sim.model import Fill, SimOrder
 from krakenbot.sim.pairs import ASSETS, PairSpec
 from krakenbot.sim.prices import render
 
 NS = 1_000_000_000
+MAX_OHLC_COMMITTED = 720  # docs get-ohlc-data: "up to 720 of the most recent entries"
 Json = dict[str, object]
 
 
@@ -113,26 +114,42 @@ def ticker(m: Market) -> Json:
     }
 
 
-def ohlc(m: Market, interval: int, since_s: int | None, now_ns: int) -> list[list[object]]:
-    pd, ld = m.spec.pair_decimals, m.spec.lot_decimals
-    rows: list[list[object]] = []
-    for c in m.candles_for(interval, now_ns)[-720:]:
-        t = c.begin_ns // NS
-        if since_s is not None and t <= since_s:
-            continue
-        rows.append(
-            [
-                t,
-                fixed(c.open, pd),
-                fixed(c.high, pd),
-                fixed(c.low, pd),
-                fixed(c.close, pd),
-                fixed(c.vwap, pd),
-                fixed(c.volume, ld),
-                c.count,
-            ]
-        )
-    return rows
+def _ohlc_row(c: Candle, pd: int, ld: int) -> list[object]:
+    # Kraken's vwap is truncated to the pair's precision, and "0.0" for a candle without
+    # trades (shared/data/kraken/rest/ohlc_1m_*: 273 of 273 traded minutes, 216 empty ones).
+    vwap = (c.notional / c.volume) if c.volume else Decimal(0)
+    return [
+        c.begin_ns // NS,
+        fixed(c.open, pd),
+        fixed(c.high, pd),
+        fixed(c.low, pd),
+        fixed(c.close, pd),
+        fixed(vwap.quantize(Decimal(1).scaleb(-pd), rounding=ROUND_DOWN), pd),
+        fixed(c.volume, ld),
+        c.count,
+    ]
+
+
+def ohlc_rows(
+    spec: PairSpec, committed: list[Candle], current: Candle, since_s: int | None
+) -> tuple[list[list[object]], int]:
+    """OHLC `result` rows and `last`: the committed candles after `since`, then the open one
+    (always present, docs); `last` is the last committed candle's time."""
+    pd, ld = spec.pair_decimals, spec.lot_decimals
+    rows = [
+        _ohlc_row(c, pd, ld) for c in committed if since_s is None or c.begin_ns // NS > since_s
+    ]
+    rows.append(_ohlc_row(current, pd, ld))
+    last = committed[-1].begin_ns // NS if committed else since_s or 0
+    return rows, last
+
+
+def ohlc(
+    m: Market, interval: int, since_s: int | None, now_ns: int
+) -> tuple[list[list[object]], int]:
+    """The live market's candles: at most 720 committed ones and the open one."""
+    candles = m.candles_for(interval, now_ns)[-(MAX_OHLC_COMMITTED + 1) :]
+    return ohlc_rows(m.spec, candles[:-1], candles[-1], since_s)
 
 
 def depth(m: Market, count: int, now_ns: int) -> Json:
@@ -146,11 +163,11 @@ def depth(m: Market, count: int, now_ns: int) -> Json:
     return {"asks": side(m.asks.top(count)), "bids": side(m.bids.top(count))}
 
 
-def trades(m: Market, since_ns: int | None, count: int) -> tuple[list[list[object]], str]:
-    pd = 5 if m.spec.pair_decimals <= 5 else m.spec.pair_decimals
-    ld = m.spec.lot_decimals
-    rows = [t for t in m.trades if since_ns is None or t.time_ns > since_ns][:count]
-    out: list[list[object]] = [
+def trade_rows(spec: PairSpec, trades: list[PublicTrade]) -> list[list[object]]:
+    """Trades `result` rows: `[price, volume, time, "b"|"s", "m"|"l", misc, trade_id]`."""
+    pd = 5 if spec.pair_decimals <= 5 else spec.pair_decimals
+    ld = spec.lot_decimals
+    return [
         [
             fixed(t.price, pd),
             fixed(t.qty, ld),
@@ -160,10 +177,8 @@ def trades(m: Market, since_ns: int | None, count: int) -> tuple[list[list[objec
             "",
             t.trade_id,
         ]
-        for t in rows
+        for t in trades
     ]
-    last = rows[-1].time_ns if rows else (since_ns or 0)
-    return out, str(last)
 
 
 def add_order_descr(o: SimOrder) -> Json:

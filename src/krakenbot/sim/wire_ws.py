@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import orjson
 
-from krakenbot.sim.book import book_checksum
+from krakenbot.sim.book import FORMAT_CACHE, book_checksum
 from krakenbot.sim.market import MINUTE_NS, Candle, Market, PublicTrade
 from krakenbot.sim.pairs import ASSETS, PairSpec
 
@@ -25,7 +25,7 @@ F = orjson.Fragment
 VERSION = "2.0.10"
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=FORMAT_CACHE)
 def fixed(value: Decimal, decimals: int) -> str:
     """Fixed-precision text; cached because book levels repeat from one update to the next."""
     return f"{value:.{decimals}f}"

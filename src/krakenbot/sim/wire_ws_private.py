@@ -205,6 +205,8 @@ def exec_report(ev: ExecEvent) -> Json:
             "exec_type": ev.exec_type,
         }
         return _sparse(ev, head)
+    if ev.exec_type == "amended":
+        return _amended(ev)
     if ev.exec_type == "trade" and ev.fill is not None:
         out: Json = {"order_id": order.txid}
         _ids(order, out)
@@ -235,6 +237,31 @@ def exec_report(ev: ExecEvent) -> Json:
     if ev.exec_type in ("canceled", "expired"):
         out["cancel_reason"] = ev.reason or "User requested"
         out["reason"] = ev.reason or "User requested"
+    out["order_id"] = order.txid
+    return out
+
+
+def _amended(ev: ExecEvent) -> Json:
+    """As the real report (vectors ws_executions_amended*, roq lifecycle capture): the new
+    quantity and limit price; a trigger order also carries its `triggers` (not captured
+    from Kraken: the same object its `status` reports carry)."""
+    order, spec = ev.order, ev.order.pair
+    out: Json = {
+        "timestamp": ts(ev.time_ns),
+        "exec_type": "amended",
+        "order_status": ev.order_status,
+        "cum_qty": num(ev.cum_qty, spec.lot_decimals),
+        "reason": ev.reason or "User requested",
+        "amended": True,
+        "order_qty": num(order.vol, spec.lot_decimals),
+    }
+    limit = order.price if order.ordertype == "limit" else order.limit
+    if limit is not None:
+        out["limit_price"] = num(limit, spec.pair_decimals)
+        out["limit_price_type"] = "static"
+    if order.is_trigger:
+        out["triggers"] = _triggers(order)
+    _ids(order, out)
     out["order_id"] = order.txid
     return out
 

@@ -264,7 +264,7 @@ def _private_sub(ctx: Ctx, channel: str, params: Json, *, subscribe: bool) -> No
         if snap_trades:
             rows.extend(
                 wire_ws_private.trade_snapshot_row(f, ex.orders.get(f.ordertxid))
-                for f in ex.fills[-50:][::-1]
+                for f in list(ex.fills)[-50:][::-1]
             )
         conn.exec_seq = 1
         conn.send(wire_ws_private.executions("snapshot", rows, conn.exec_seq))

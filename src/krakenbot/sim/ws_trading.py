@@ -1,5 +1,5 @@
-"""WebSocket v2 trading methods: add_order, batch_add, cancel_order, cancel_all,
-cancel_all_orders_after, batch_cancel (docs websocket-v2/*; API.md §7.6).
+"""WebSocket v2 trading methods: add_order, batch_add, amend_order, cancel_order,
+cancel_all, cancel_all_orders_after, batch_cancel (docs websocket-v2/*; API.md §7.6).
 
 Owns: one handler per method, `(ctx, params)`, answering with Kraken's acks (one per order
 for cancel_order, an array for batch_add) and running the exchange core. Order parameters
@@ -9,9 +9,9 @@ Imports: stdlib and sim.* only.
 
 from __future__ import annotations
 
-from krakenbot.sim import wire_ws
+from krakenbot.sim import amend, wire_ws
 from krakenbot.sim.exchange import E_UNAVAILABLE
-from krakenbot.sim.model import SimOrder
+from krakenbot.sim.model import SimOrder, kraken_id
 from krakenbot.sim.order_params import parse_ws_order
 from krakenbot.sim.parse import E_ARGS, check_deadline, decimal_text
 from krakenbot.sim.ws_ctx import Ctx
@@ -128,6 +128,27 @@ def m_cancel_order(ctx: Ctx, params: Json) -> None:
             )
 
 
+def m_amend_order(ctx: Ctx, params: Json) -> None:
+    state = ctx.hub.state
+    now = state.now_ns()
+    err = check_deadline(params.get("deadline"), now, ws=True)
+    if err:
+        ctx.err(err)
+        return
+    parsed = amend.parse(params, ws=True)
+    if isinstance(parsed, str):
+        ctx.err(parsed)
+        return
+    ref, change = parsed
+    err = amend.amend_ref(state.exchange, ref, change, now)
+    if err:
+        ctx.err(err)
+        return
+    # The ack names the order the way the request did (docs example: cl_ord_id).
+    name = "order_id" if params.get("order_id") else "cl_ord_id"
+    ctx.ok({"amend_id": kraken_id(state.exchange.rng, "T"), name: ref})
+
+
 def m_cancel_all(ctx: Ctx, params: Json) -> None:
     ex = ctx.hub.state.exchange
     if ex.system == "maintenance":
@@ -174,6 +195,7 @@ TRADING = {
     "add_order": m_add_order,
     "batch_add": m_batch_add,
     "cancel_order": m_cancel_order,
+    "amend_order": m_amend_order,
     "cancel_all": m_cancel_all,
     "cancel_all_orders_after": m_cancel_all_after,
     "batch_cancel": m_batch_cancel,

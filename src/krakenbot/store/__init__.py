@@ -10,7 +10,13 @@ never engine, orders, net or the composition root. Typical use::
 """
 
 from krakenbot.store.db import Database
-from krakenbot.store.migrations import LATEST_VERSION, MigrationResult, migrate, open_ledger
+from krakenbot.store.migrations import (
+    LATEST_VERSION,
+    MigrationResult,
+    migrate,
+    open_ledger,
+    open_ledger_read_only,
+)
 from krakenbot.store.repository import LedgerRepository
 
 __all__ = [
@@ -20,4 +26,5 @@ __all__ = [
     "MigrationResult",
     "migrate",
     "open_ledger",
+    "open_ledger_read_only",
 ]

@@ -9,8 +9,13 @@ writable (`ledger_files`): SQLite writing an unwritable `-shm` index kills the p
 SIGBUS. While they are not, every call raises `LedgerFilesError` without touching SQLite (the
 engine's ledger watch then counts failed writes and makes the usual safe stop), and `close`
 abandons the connection rather than let SQLite checkpoint into the file; the process must then
-end with `os._exit` (`abandoned_connections()`; the CLI does). Imports: aiosqlite, stdlib,
-errors, store.ledger_files; never engine/orders/net.
+end with `os._exit` (`abandoned_connections()`; the CLI does).
+`Database.open_read_only` is for readers beside a running daemon (`trades`, `db backup`): an
+existing file opened with SQLite's `mode=ro` and `query_only`, no pragma that writes (the
+journal mode is the writer's), no folder created. In WAL mode a reader never blocks the writer
+and the writer never blocks it. It still writes its read mark into the `-shm` index when that
+file is writable, so the files it found writable must stay so (else `LedgerFilesError`).
+Imports: aiosqlite, stdlib, errors, store.ledger_files; never engine/orders/net.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from krakenbot.store.ledger_files import (
     check_ledger_files,
     describe,
     ledger_file_problems,
+    ledger_files,
+    writable,
 )
 
 Param: TypeAlias = str | int | float | bytes | None
@@ -56,14 +63,20 @@ _PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
 )
+# A reader changes nothing: no journal mode (the writer's), no foreign keys to enforce.
+_READ_ONLY_PRAGMAS = ("PRAGMA query_only=ON", "PRAGMA busy_timeout=5000")
 
 
 class Database:
     """One connection, one writer. Open with `await Database.open(path)`; close when done."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, *, read_only: bool = False) -> None:
         self._conn = conn
         self.path = path
+        self.read_only = read_only
+        # Read-only: the ledger files SQLite may write (its read mark in -shm), as found
+        # after opening; the others it opened read-only and never writes.
+        self._watched: tuple[Path, ...] = ()
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[object] | None = None
         self._depth = 0
@@ -90,6 +103,27 @@ class Database:
             raise
         return cls(conn, path)
 
+    @classmethod
+    async def open_read_only(cls, path: Path | str) -> Database:
+        """Open an existing ledger for reading only (see the module doc)."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no ledger at {path}")
+        uri = f"{path.absolute().as_uri()}?mode=ro"
+        conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            for pragma in _READ_ONLY_PRAGMAS:
+                await conn.execute(pragma)
+            # The first read opens (or creates) the -wal and -shm files.
+            await (await conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")).close()
+        except BaseException:
+            await conn.close()
+            raise
+        db = cls(conn, path, read_only=True)
+        db._watched = tuple(f for f in ledger_files(path) if writable(f))
+        return db
+
     async def close(self) -> None:
         if self._abandoned:
             return
@@ -107,7 +141,11 @@ class Database:
         await self._conn.close()
 
     def _file_problems(self) -> list[str]:
-        return [] if self._memory else ledger_file_problems(self.path)
+        if self._memory:
+            return []
+        if self.read_only:
+            return [f"{f} is not writable any more" for f in self._watched if not writable(f)]
+        return ledger_file_problems(self.path)
 
     async def _run(self, sql: str, params: Sequence[Param] = ()) -> aiosqlite.Cursor:
         """Every statement goes through here: refused while a ledger file is unwritable."""
@@ -159,6 +197,8 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
         """`async with db.transaction():` — commit on success, roll back on any exception."""
+        if self.read_only:
+            raise InvariantError(f"{self.path} was opened read-only: no writes")
         if self._in_own_transaction():
             async with self._savepoint():
                 yield self
@@ -264,7 +304,8 @@ class Database:
         target = Path(target)
         if target.exists():
             raise FileExistsError(f"{target} already exists; not overwriting it")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.parent.is_dir():  # never a folder nobody asked for (a typo in the path)
+            raise FileNotFoundError(f"{target.parent} is not an existing folder")
         async with self._reading(), aiosqlite.connect(str(target)) as copy:
             await self._run("SELECT 1")  # refused, like any statement, while unwritable
             await self._conn.backup(copy)

@@ -33,7 +33,8 @@ def ledger_files(path: Path) -> tuple[Path, ...]:
     return tuple(path.with_name(path.name + suffix) for suffix in LEDGER_SUFFIXES)
 
 
-def _writable(path: Path | str, mode: int = os.W_OK) -> bool:
+def writable(path: Path | str, mode: int = os.W_OK) -> bool:
+    """The effective user may write `path` (False when it does not exist)."""
     return os.access(path, mode, effective_ids=_EFFECTIVE)
 
 
@@ -42,7 +43,7 @@ def ledger_file_problems(path: Path) -> list[str]:
     problems: list[str] = []
     missing = False
     for file in ledger_files(path):
-        if _writable(file):
+        if writable(file):
             continue
         if os.path.lexists(file):
             problems.append(f"{file} is not writable")
@@ -50,7 +51,7 @@ def ledger_file_problems(path: Path) -> list[str]:
             missing = True
     if missing:
         folder = path.parent
-        if not _writable(folder, os.W_OK | os.X_OK):
+        if not writable(folder, os.W_OK | os.X_OK):
             problems.append(f"{folder} is not writable (SQLite creates the -wal/-shm files there)")
     return problems
 

@@ -226,6 +226,32 @@ async def open_ledger(path: Path | str, clock: Clock) -> Database:
     return db
 
 
+async def open_ledger_read_only(path: Path | str) -> Database:
+    """Open an existing ledger read-only (store/db.py), refusing a file that is not a
+    krakenbot ledger of the schema this krakenbot reads (a reader cannot migrate it).
+    Raises `ConfigError` for those, `FileNotFoundError` / `sqlite3.Error` / `OSError` when
+    the file cannot be read at all."""
+    db = await Database.open_read_only(path)
+    try:
+        version = await current_version(db)
+        if version == 0:
+            raise ConfigError(f"{db.path} is not a krakenbot ledger (no schema_version table)")
+        if version > LATEST_VERSION:
+            raise ConfigError(
+                f"{db.path} is at schema version {version}, newer than this krakenbot knows "
+                f"({LATEST_VERSION}); read it with a newer krakenbot"
+            )
+        if version < LATEST_VERSION:
+            raise ConfigError(
+                f"{db.path} is at schema version {version}; this krakenbot reads version "
+                f"{LATEST_VERSION}: run `python -m krakenbot db migrate` (daemon stopped) first"
+            )
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
 def backup_path_for(db_path: Path, version: int, now_ns: int) -> Path:
     stamp = datetime.fromtimestamp(now_ns // 1_000_000_000, UTC).strftime("%Y%m%dT%H%M%SZ")
     candidate = db_path.with_name(f"{db_path.name}.v{version}-{stamp}.bak")

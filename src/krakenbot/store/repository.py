@@ -58,7 +58,7 @@ class LedgerRepository:
 
     # ---- orders ----------------------------------------------------------------------------
 
-    async def insert_order(
+    async def insert_order(  # column `price`: Kraken's (a limit, or a stop-loss's trigger)
         self,
         order: PlaceOrder,
         *,
@@ -87,7 +87,7 @@ class LedgerRepository:
                         order.symbol,
                         order.side.value,
                         order.order_type.value,
-                        opt_dec_to_text(order.limit_price),
+                        opt_dec_to_text(order.limit_price or order.trigger_price),
                         dec_to_text(order.qty),
                         status.value,
                         ns_to_iso(now),
@@ -120,11 +120,15 @@ class LedgerRepository:
         venue_cum_qty: Decimal | None = None,
         cancel_requested: bool | None = None,
         updated_ns: int | None = None,
+        qty: Decimal | None = None,
+        price: Decimal | None = None,
     ) -> OrderRecord:
         """Change the given columns of one order (None = leave as is); returns the new row."""
         sets: list[str] = []
         params: list[Param] = []
         for column, value in (
+            ("volume", opt_dec_to_text(qty)),
+            ("price", opt_dec_to_text(price)),
             ("status", None if status is None else status.value),
             ("txid", txid),
             ("filled_volume", opt_dec_to_text(filled_volume)),
@@ -170,10 +174,12 @@ class LedgerRepository:
 
     async def open_orders(self) -> list[OrderRecord]:
         """Orders not in a terminal state (pending_new, open, partially_filled), oldest first."""
-        marks = ", ".join("?" for _ in _OPEN_STATUSES)
+        return await self.orders_since(2**63 - 1)  # nothing is created that late
+
+    async def orders_created_since(self, since_ns: int = 0) -> list[OrderRecord]:
+        """Every order created at or after `since_ns` (0: all), oldest first."""
         rows = await self._db.fetchall(
-            f"SELECT * FROM orders WHERE status IN ({marks}) ORDER BY created_ns, id",
-            _OPEN_STATUSES,
+            "SELECT * FROM orders WHERE created_ns >= ? ORDER BY created_ns, id", (since_ns,)
         )
         return [order_from_row(r) for r in rows]
 

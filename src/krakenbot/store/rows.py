@@ -15,13 +15,18 @@ from krakenbot.store.db import Row
 
 
 def order_from_row(row: Row) -> OrderRecord:
+    order_type = OrderType(row["ordertype"])
+    price = opt_text_to_dec(row["price"])
+    # `price` is Kraken's: the trigger of a stop-loss, the limit of a limit order.
+    triggered = order_type.is_triggered
     return OrderRecord(
         cl_ord_id=row["order_id"],
         txid=row["txid"],
         symbol=row["pair"],
         side=Side(row["type"]),
-        order_type=OrderType(row["ordertype"]),
-        limit_price=opt_text_to_dec(row["price"]),
+        order_type=order_type,
+        limit_price=None if triggered else price,
+        trigger_price=price if triggered else None,
         qty=text_to_dec(row["volume"]),
         status=OrderStatus(row["status"]),
         filled_qty=text_to_dec(row["filled_volume"]),

@@ -9,9 +9,15 @@ Rules (all prices Decimal; floats only inside the indicator):
   (MAX_TRADE_SIZE), quantity rounded down to the lot, skipped when below ordermin/costmin;
   the intent carries the features used, for `learning_data`;
 * an entry still working after `entry_timeout_s` is cancelled;
-* long → a post-only take-profit sell at avg_entry × (1 + take_profit_pct %);
-* bid ≤ avg_entry × (1 − stop_loss_pct %), or held longer than `max_hold_s` → cancel the
-  take-profit (and any entry remainder) and exit with an IOC limit sell at the bid.
+* long and the best bid ≥ avg_entry × (1 + take_profit_pct %) → take the profit with an IOC
+  limit sell at the bid. Not a resting sell: Kraken holds the base for every open sell, so
+  a resting take-profit would stand in for the engine's exchange-side protective stop
+  (orders/protection.py) and leave the position without one; an immediate exit takes the
+  stop's place only for the moment it executes. It pays the taker fee, so the default
+  target (1.0 %) clears a round trip even at two taker fees (2 × 0.40 %, Kraken's lowest
+  tier; the usual round trip is a maker entry + a taker exit, 0.25 % + 0.40 %);
+* bid ≤ avg_entry × (1 − stop_loss_pct %), or held longer than `max_hold_s` → cancel any
+  entry remainder and exit with an IOC limit sell at the bid.
 State is re-derived from the view on every decision (position, working orders), so a
 restart or a denied intent cannot desynchronize it; the only memory is the indicator and
 two throttles that keep a denied intent from being re-sent on every tick.
@@ -47,7 +53,7 @@ class MeanReversionParams:
     min_samples: int = 50
     entry_z: float = 2.0
     entry_timeout_s: float = 60.0
-    take_profit_pct: Decimal = Decimal("0.8")  # above two maker fees (2 × 0.25 %)
+    take_profit_pct: Decimal = Decimal("1.0")  # above two taker fees (2 × 0.40 %)
     stop_loss_pct: Decimal = Decimal("1.5")
     max_hold_s: float = 4 * 3600.0
     cooldown_s: float = 60.0  # between entry attempts
@@ -202,8 +208,7 @@ class MeanReversion:
             ]
             if not exits_live and self._may(now_ns, self._last_exit_ns, p.exit_retry_s):
                 self._last_exit_ns = now_ns
-                ioc = _sell(symbol, held, bid, tif=TimeInForce.IOC, post_only=False, tag=tag)
-                intents.append(ioc)
+                intents.append(_sell(symbol, held, bid, tag=tag))
             return intents
         entries = [w for w in working if w.tag == ENTRY]
         if entries:  # let the entry finish (fill or time out) before placing the exit
@@ -212,11 +217,10 @@ class MeanReversion:
             return []
         instrument = tick.instrument
         target = instrument.quantize_price(entry_price * (1 + p.take_profit_pct / HUNDRED), up=True)
-        price = max(target, tick.ask)  # never below the ask: a post-only sell must rest
-        if held * price < instrument.costmin:
+        if bid < target or held * bid < instrument.costmin:
             return []
         self._last_exit_ns = now_ns
-        return [_sell(symbol, held, price, tif=TimeInForce.GTC, post_only=True, tag=TAKE_PROFIT)]
+        return [_sell(symbol, held, bid, tag=TAKE_PROFIT)]
 
     def _timeouts(self, now_ns: int, entries: list[WorkingOrder]) -> list[Intent]:
         limit_ns = self.params.entry_timeout_s * _NS
@@ -268,17 +272,15 @@ class MeanReversion:
         return last_ns is None or now_ns - last_ns >= wait_s * _NS
 
 
-def _sell(
-    symbol: str, qty: Decimal, price: Decimal, *, tif: TimeInForce, post_only: bool, tag: str
-) -> OrderIntent:
+def _sell(symbol: str, qty: Decimal, price: Decimal, *, tag: str) -> OrderIntent:
+    """An exit: an IOC limit sell at `price` (the bid), never resting (see the docstring)."""
     return OrderIntent(
         symbol=symbol,
         side=Side.SELL,
         order_type=OrderType.LIMIT,
         qty=qty,
         limit_price=price,
-        time_in_force=tif,
-        post_only=post_only,
+        time_in_force=TimeInForce.IOC,
         reduces_position=True,
         tag=tag,
     )

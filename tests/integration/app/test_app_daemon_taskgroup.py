@@ -22,6 +22,7 @@ from krakenbot.clock import SystemClock
 from krakenbot.domain.enums import ConnectionState, TradingState
 from krakenbot.domain.instrument import Instrument
 from krakenbot.engine.health import EngineHealth, ShutdownReport
+from krakenbot.engine.protect import SwitchNeed
 from krakenbot.net.rest_client import RestClient
 from krakenbot.resilience.breaker import BreakerState
 from krakenbot.store import LedgerRepository, open_ledger
@@ -75,6 +76,12 @@ class ScriptedStack:
 
     def healthy(self) -> bool:
         return True
+
+    def switch_need(self) -> SwitchNeed:
+        return SwitchNeed(entry=False, protection=False)
+
+    def watch_switch_need(self, callback: Callable[[], None]) -> None:
+        return None
 
     @property
     def instruments(self) -> dict[str, Instrument]:

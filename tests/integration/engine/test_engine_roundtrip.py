@@ -21,7 +21,7 @@ from enginetest_helpers import (
 )
 from tests.eventually import eventually
 
-from krakenbot.domain.enums import OrderStatus
+from krakenbot.domain.enums import OrderStatus, OrderType
 from krakenbot.domain.ledger import LearningRow, TradeStatus
 from krakenbot.store.repository import LedgerRepository
 
@@ -36,11 +36,18 @@ async def test_scripted_entry_fill_and_exit_are_persisted_once(tmp_path: Path) -
         await eventually(lambda: ours(env), what="order on the exchange")
         sim.control.set_mid(XLM, Decimal("0.288000"))  # the market comes down to us
         await eventually(lambda: engine.portfolio.position(XLM) == Decimal("30"))
+        stop = await resting(env, "protect")  # the engine covers the position at Kraken
+        assert stop.order_type is OrderType.STOP_LOSS and stop.qty == Decimal("30")
         strategy.later(lambda v: [sell("30", "0.287500", tag="take_profit")])
         sim.control.set_mid(XLM, Decimal("0.288001"))
         await eventually(lambda: engine.portfolio.position(XLM) == 0)
-        orders = await repo.orders_since(0)
-        assert sorted(o.status for o in orders) == [OrderStatus.FILLED] * 2
+        orders = {o.tag: o for o in await repo.orders_since(0)}
+        assert {t: o.status for t, o in orders.items()} == {
+            "entry": OrderStatus.FILLED,
+            "protect": OrderStatus.CANCELED,  # cancelled first: its XLM was held at Kraken
+            "take_profit": OrderStatus.FILLED,
+        }
+        assert orders["take_profit"].created_ns > orders["protect"].updated_ns
         fills = await repo.load_fills(0)
         assert sum(f.qty for f in fills if f.side == "buy") == Decimal("30")
         assert len({f.trade_id for f in fills}) == len(fills) == len(sim.control.trades())
@@ -58,19 +65,24 @@ async def test_mean_reversion_round_trip_entry_fill_take_profit(tmp_path: Path, 
         assert entry[0].post_only
         await move_mid(env, "0.286000")  # the market trades through the bid: filled
         await eventually(lambda: engine.portfolio.position(XLM) > 0, what="long")
-        tp = [await resting(env, "take_profit")]
-        assert tp[0].limit_price is not None and entry[0].limit_price is not None
-        assert tp[0].limit_price > entry[0].limit_price
-        await move_mid(env, "0.293000")  # up through the take-profit
+        stop = await resting(env, "protect")
+        assert stop.order_type is OrderType.STOP_LOSS and stop.trigger_price is not None
+        avg = engine.portfolio.avg_entry(XLM)
+        assert avg is not None and stop.trigger_price == engine.instruments[XLM].quantize_price(
+            avg * Decimal("0.97")
+        )  # PROTECTIVE_STOP_PCT 3 % below the average entry, down to the tick
+        await move_mid(env, "0.293000")  # the bid above the target: an immediate take-profit
         await eventually(lambda: engine.portfolio.position(XLM) == 0, what="flat again")
         rows = await eventually(lambda: repo.learning_rows_for_order(entry[0].cl_ord_id))
         learned = await eventually(lambda: _outcome(repo, entry[0].cl_ord_id))
         assert learned.outcome == "win" and learned.profit_loss > 0
         assert dict(rows[0].features)["z"]
         assert await eventually(repo.latest_metrics)
-        statuses = {o["cl_ord_id"]: o["status"] for o in ours(env)}
-        # Live: both orders were on the exchange; paper: nothing private ever left.
-        assert sorted(statuses.values()) == (["closed", "closed"] if live else [])
+        statuses = sorted(str(o["status"]) for o in ours(env))
+        # Live: entry, stop, take-profit were on the exchange; paper: nothing private left.
+        assert statuses == (["canceled", "closed", "closed"] if live else [])
+        tags = {o.tag: o.status for o in engine.registry.all()}
+        assert tags["protect"] is OrderStatus.CANCELED and tags["take_profit"] is OrderStatus.FILLED
         assert (env.stack.rest is None) is (not live)
 
 

@@ -50,6 +50,8 @@ async def test_api_command_exit_codes_and_output(tmp_path: Path) -> None:
         code, out, _ = await run_api(sim, tmp_path, "Balance", "--json")
         assert code == 0
         assert Decimal(json.loads(out, parse_float=Decimal)["ZUSD"]) == Decimal("1000")
+        code, out, _ = await run_api(sim, tmp_path, "Time", key=False)  # the README's example
+        assert code == 0 and "unixtime" in json.loads(out)
         code, _, err = await run_api(sim, tmp_path, "Depth", "pair=NOPE")
         assert code == 1 and "EQuery:Unknown asset pair" in err
         order = ["pair=XLMUSD", "type=buy", "ordertype=limit", "price=0.1", "volume=10"]
@@ -99,3 +101,23 @@ def test_json_keeps_decimal_text_exact() -> None:
     value = {"a": Decimal("0.10000000"), "b": [1, "x", None, True], "c": {}}
     assert to_json(value, indent=None) == '{"a":0.10000000,"b":[1,"x",null,true],"c":{}}'
     assert json.loads(to_json(value, indent=2), parse_float=Decimal) == value
+
+
+def test_an_unknown_method_is_refused_as_unknown_and_never_sent(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _main(monkeypatch, tmp_path, "NoSuchMethod") == 2
+    err = capsys.readouterr().err
+    assert "unknown method 'NoSuchMethod'" in err
+    assert "trade" not in err and "--allow-trading" not in err  # it is not a trading method
+    # Not sent even when trading is allowed (a request would fail with exit 1: port 9).
+    assert _main(monkeypatch, tmp_path, "NoSuchMethod", "--allow-trading") == 2
+    capsys.readouterr()
+    assert _main(monkeypatch, tmp_path, "balance") == 2
+    assert "did you mean Balance?" in capsys.readouterr().err
+    assert _main(monkeypatch, tmp_path, "OpenOrdrs") == 2
+    assert "OpenOrders" in capsys.readouterr().err
+    # Kraken's trading and funding methods are known: they still need --allow-trading.
+    for method in ("AmendOrder", "WalletTransfer", "Earn/Allocate"):
+        assert _main(monkeypatch, tmp_path, method) == 2
+        assert "--allow-trading" in capsys.readouterr().err

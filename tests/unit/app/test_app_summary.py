@@ -9,7 +9,8 @@ from pathlib import Path
 
 from krakenbot.app.summary import gather
 from krakenbot.clock import ManualClock
-from krakenbot.domain.enums import Liquidity, Side
+from krakenbot.domain.commands import PlaceOrder
+from krakenbot.domain.enums import Liquidity, OrderStatus, OrderType, Side
 from krakenbot.domain.events import Fill
 from krakenbot.store import LedgerRepository, open_ledger
 
@@ -69,3 +70,41 @@ async def test_summary_shows_the_position_kept_at_exit_and_its_unrealized_pnl(
 async def test_a_position_without_a_price_says_so(tmp_path: Path) -> None:
     text = await _summary(tmp_path, {})
     assert "position at exit  XLM/USD 30.8 (unrealized PnL unknown: no price)" in text
+
+
+async def test_the_summary_names_the_protective_stop_left_resting(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    db = await open_ledger(tmp_path / "t.db", clock)
+    try:
+        repo = LedgerRepository(db, clock)
+        entry = PlaceOrder("kbentry", "XLM/USD", Side.BUY, OrderType.LIMIT, D("34"), D("0.29"))
+        stop = PlaceOrder(
+            "kbstop",
+            "XLM/USD",
+            Side.SELL,
+            OrderType.STOP_LOSS,
+            D("34"),
+            None,
+            trigger_price=D("0.281300"),
+        )
+        await repo.insert_order(entry, tag="entry", status=OrderStatus.FILLED)
+        await repo.insert_order(stop, tag="protect", status=OrderStatus.OPEN, reduces_position=True)
+        summary = await gather(
+            repo,
+            marks={},
+            day=date(2026, 1, 1),
+            seconds=60,
+            speed=300,
+            reconnects=0,
+            open_on_exchange=1,
+            database="trading.db",
+            log="krakenbot.log",
+            exit_status=0,
+            reason="--duration 60 s elapsed",
+        )
+        text = summary.text()
+        assert "protective stop   sell 34 stop @ 0.281300 (kept" in text
+        assert "sell protect      34 stop @ 0.281300 -> open" in text
+        assert "buy  entry        34 @ 0.29 -> filled" in text
+    finally:
+        await db.close()

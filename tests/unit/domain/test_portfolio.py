@@ -149,6 +149,10 @@ def test_daily_pnl_by_utc_day() -> None:
     assert p.realized_on(yesterday) == D("-1")
     assert p.realized_on(today) == D("1")
     assert p.realized_on(date(2025, 11, 23)) == 0
+    # `profit --by day` lists these, oldest first; they add up to the total.
+    assert p.realized_by_day() == {yesterday: D("-1"), today: D("1")}
+    assert list(p.realized_by_day()) == [yesterday, today]
+    assert sum(p.realized_by_day().values()) == p.realized_total
     # 3 left at cost 1.0, marked at 0.5: -1.5 unrealized
     assert p.daily_pnl(today, {"XLM/USD": D("0.5")}) == D("-0.5")
     assert p.daily_pnl(today, {}) is None

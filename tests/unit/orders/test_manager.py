@@ -15,7 +15,13 @@ import pytest
 from tests.instruments import XLM
 
 from krakenbot.clock import ManualClock
-from krakenbot.domain.commands import CancelIntent, CancelOrder, OrderIntent, PlaceOrder
+from krakenbot.domain.commands import (
+    AmendOrder,
+    CancelIntent,
+    CancelOrder,
+    OrderIntent,
+    PlaceOrder,
+)
 from krakenbot.domain.enums import (
     ExecType,
     Liquidity,
@@ -71,8 +77,10 @@ class FakeVenue:
 
     placed: list[PlaceOrder] = field(default_factory=list)
     cancelled: list[CancelOrder] = field(default_factory=list)
+    amended: list[AmendOrder] = field(default_factory=list)
     fail: BaseException | None = None
     fail_cancel: BaseException | None = None
+    fail_amend: BaseException | None = None
     persisted_before_send: list[bool] = field(default_factory=list)
     repo: LedgerRepository | None = None
     hold: asyncio.Event | None = None
@@ -91,6 +99,11 @@ class FakeVenue:
         self.cancelled.append(command)
         if self.fail_cancel is not None:
             raise self.fail_cancel
+
+    async def amend(self, command: AmendOrder) -> None:
+        self.amended.append(command)
+        if self.fail_amend is not None:
+            raise self.fail_amend
 
     async def cancel_all(self) -> None:
         return None

@@ -13,9 +13,11 @@ from krakenbot.domain.enums import (
     OrderType,
     Side,
     TimeInForce,
+    TriggerReference,
 )
 from krakenbot.domain.events import ExecutionReport, Fill, OrderAccepted, OrderRejected
 from krakenbot.domain.order import Order
+from krakenbot.domain.order_terms import OrderPrice, TriggerState
 from krakenbot.errors import InvariantError
 from krakenbot.orders import fsm
 from krakenbot.orders.fsm import BY_QTY, ROWS, TABLE, Kind, apply
@@ -227,6 +229,26 @@ def test_amend_changes_quantity_and_price() -> None:
     assert o.status is OrderStatus.OPEN and o.qty == D("30") and o.limit_price == D("0.24")
     o2 = apply(o, report(ExecType.AMENDED))
     assert o2.qty == D("30") and o2.limit_price == D("0.24")
+
+
+def test_amend_of_a_stop_loss_moves_its_trigger_and_never_gives_it_a_limit() -> None:
+    stop = replace(
+        order(OrderStatus.OPEN),
+        order_type=OrderType.STOP_LOSS,
+        limit_price=None,
+        trigger_price=D("0.28"),
+    )
+    trigger = TriggerState(TriggerReference.LAST, OrderPrice(D("0.27")))
+    # Kraken may print a limit_price on any report: a stop-loss has no limit leg to take it.
+    o = apply(
+        stop, report(ExecType.AMENDED, order_qty=D("45"), limit_price=D("0.27"), trigger=trigger)
+    )
+    assert o.qty == D("45") and o.trigger_price == D("0.27") and o.limit_price is None
+    relative = TriggerState(
+        TriggerReference.LAST, OrderPrice(D("5"), "-", True), actual_price=D("0.266")
+    )
+    assert apply(o, report(ExecType.AMENDED, trigger=relative)).trigger_price == D("0.266")
+    assert apply(o, report(ExecType.AMENDED)).trigger_price == D("0.27")  # states none
 
 
 def test_amend_below_filled_raises() -> None:

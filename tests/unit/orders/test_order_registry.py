@@ -110,6 +110,7 @@ class Row:
     venue_cum_qty: D = D("0")
     reduces_position: bool = True
     cancel_requested: bool = False
+    trigger_price: D | None = None
 
 
 def test_order_from_stored_row_keeps_fill_ids_for_dedup() -> None:

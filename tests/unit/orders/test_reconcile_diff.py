@@ -5,10 +5,11 @@ from decimal import Decimal as D
 
 import pytest
 
-from krakenbot.domain.enums import Liquidity, OrderStatus, OrderType, Side
+from krakenbot.domain.enums import ExecType, Liquidity, OrderStatus, OrderType, Side
 from krakenbot.domain.events import Fill
 from krakenbot.domain.order import Order, OrderSnapshot, UnreadableOrder
 from krakenbot.orders import fsm
+from krakenbot.orders.protection import PROTECT_TAG
 from krakenbot.orders.reconcile import (
     AdoptOrder,
     Conflict,
@@ -115,6 +116,38 @@ def test_adopts_our_unknown_orders_with_their_fills() -> None:
     assert fill.cl_ord_id == CL and fill.event.cl_ord_id == CL
     applied = fsm.apply(adopt.order, fill.event)
     assert applied.filled_qty == D("10") and applied.missing_fill_qty == 0
+
+
+def test_a_stop_loss_of_ours_is_adopted_as_the_protective_stop() -> None:
+    """Found by its client id after a lost ledger: it is the position's protective stop, so
+    no second one is placed beside it (Kraken would refuse it: the base is held)."""
+    stop = snap(
+        side=Side.SELL, order_type=OrderType.STOP_LOSS, limit_price=None, trigger_price=D("0.24")
+    )
+    [adopt] = reconcile(state(), exchange(open_=(stop,)))
+    assert isinstance(adopt, AdoptOrder) and adopt.order.tag == PROTECT_TAG
+    assert adopt.order.reduces_position and adopt.order.trigger_price == D("0.24")
+
+
+def test_an_amend_whose_report_was_missed_is_taken_from_the_exchange() -> None:
+    stop = local(
+        side=Side.SELL, order_type=OrderType.STOP_LOSS, limit_price=None, trigger_price=D("0.24")
+    )
+    bigger = snap(
+        side=Side.SELL,
+        order_type=OrderType.STOP_LOSS,
+        limit_price=None,
+        qty=D("60"),
+        trigger_price=D("0.23"),
+    )
+    [fix] = reconcile(state(stop), exchange(open_=(bigger,)))
+    assert isinstance(fix, StatusCorrection) and fix.event.exec_type is ExecType.AMENDED
+    amended = fsm.apply(stop, fix.event)
+    assert amended.qty == D("60") and amended.trigger_price == D("0.23")
+    moved = snap(limit_price=D("0.26"))  # a limit order's price, too
+    [fix] = reconcile(state(local()), exchange(open_=(moved,)))
+    assert isinstance(fix, StatusCorrection)
+    assert fsm.apply(local(), fix.event).limit_price == D("0.26")
 
 
 def test_foreign_orders_and_fills_are_reported_not_adopted() -> None:

@@ -131,6 +131,10 @@ async def test_reader_does_not_see_another_tasks_uncommitted_write(db: Database)
 async def test_backup_is_a_consistent_copy(db: Database, tmp_path: Path) -> None:
     async with db.transaction():
         await _put(db, "kept")
+    with pytest.raises(FileNotFoundError):  # a missing folder is never made up
+        await db.backup_to(tmp_path / "copies" / "copy.db")
+    assert not (tmp_path / "copies").exists()
+    (tmp_path / "copies").mkdir()
     target = await db.backup_to(tmp_path / "copies" / "copy.db")
     copy = await Database.open(target)
     try:
@@ -202,3 +206,27 @@ async def test_a_full_disk_fails_the_write_and_the_connection_recovers(db: Datab
     async with db.transaction():
         await _put(db, "after")
     assert await _count(db) == 1
+
+
+async def test_a_read_only_ledger_reads_committed_rows_and_never_writes(
+    db: Database, tmp_path: Path
+) -> None:
+    with pytest.raises(FileNotFoundError):
+        await Database.open_read_only(tmp_path / "none" / "trading.db")
+    assert not (tmp_path / "none").exists()  # nothing created on the way
+    async with db.transaction():
+        await _put(db, "a")
+    reader = await Database.open_read_only(tmp_path / "trading.db")
+    try:
+        async with db.transaction():  # the writer's open transaction is not seen, nor blocked
+            await _put(db, "b")
+            assert await _count(reader) == 1
+        assert await _count(reader) == 2
+        with pytest.raises(InvariantError):
+            async with reader.transaction():
+                pass
+        with pytest.raises(sqlite3.OperationalError):  # not even a stray statement writes
+            await reader.fetchall("DELETE FROM state")
+        assert await _count(db) == 2
+    finally:
+        await reader.close()

@@ -24,7 +24,7 @@ PARAMS = MeanReversionParams(
     min_samples=5,
     entry_z=2.0,
     entry_timeout_s=60.0,
-    take_profit_pct=D("0.8"),
+    take_profit_pct=D("1.0"),
     stop_loss_pct=D("1.5"),
     max_hold_s=3600.0,
     cooldown_s=30.0,
@@ -145,27 +145,32 @@ def test_entry_timeout_cancels_once() -> None:
     assert s.on_event(TimerTick(t + 61 * S), view(book, working=(asked,))) == []
 
 
-def test_take_profit_after_fill() -> None:
+def test_take_profit_waits_for_the_bid_then_exits_at_once() -> None:
     s, t = warmed()
-    book = top("0.2450", "0.2452", t)
+    positions, entries = {"XLM/USD": D("40")}, {"XLM/USD": D("0.245")}
+    # Target 0.245 * 1.010 = 0.24745: a bid below it places nothing (no resting sell,
+    # which would stand in for the engine's protective stop and hold the position's XLM).
+    below = view(top("0.2474", "0.2476", t), positions=positions, entries=entries)
+    assert s.on_event(TimerTick(t), below) == []
     v = view(
-        book, positions={"XLM/USD": D("40")}, entries={"XLM/USD": D("0.245")}, opened={"XLM/USD": t}
+        top("0.2475", "0.2477", t), positions=positions, entries=entries, opened={"XLM/USD": t}
     )
-    [tp] = s.on_event(TimerTick(t), v)
+    [tp] = s.on_event(TimerTick(t + S), v)
     assert isinstance(tp, OrderIntent)
-    assert tp.side is Side.SELL and tp.post_only and tp.reduces_position and tp.tag == "take_profit"
-    assert tp.limit_price == D("0.246960")  # 0.245 * 1.008, rounded up to the tick
-    assert tp.qty == D("40") and tp.time_in_force is TimeInForce.GTC
-    # already working: nothing more
+    assert tp.side is Side.SELL and tp.reduces_position and tp.tag == "take_profit"
+    assert tp.time_in_force is TimeInForce.IOC and not tp.post_only
+    assert tp.limit_price == D("0.2475") and tp.qty == D("40")  # at the bid, the whole lot
+    # an exit already working: nothing more
     assert s.on_event(TimerTick(t + 10 * S), replace(v, working=(tp_order(),))) == []
 
 
-def test_take_profit_never_below_the_ask_and_respects_costmin() -> None:
+def test_take_profit_default_clears_two_taker_fees_and_respects_costmin() -> None:
+    assert MeanReversionParams().take_profit_pct > 2 * XLM.taker_fee_pct
     s, t = warmed()
     book = top("0.2600", "0.2610", t)
     v = view(book, positions={"XLM/USD": D("40")}, entries={"XLM/USD": D("0.245")})
     [tp] = s.on_event(TimerTick(t), v)
-    assert isinstance(tp, OrderIntent) and tp.limit_price == D("0.2610")
+    assert isinstance(tp, OrderIntent) and tp.limit_price == D("0.2600")
     s2, _ = warmed()
     pricey = replace(XLM, costmin=D("50"))
     v2 = replace(v, instruments={"XLM/USD": pricey})

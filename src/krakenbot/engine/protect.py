@@ -1,0 +1,213 @@
+"""The engine's protective-stop state: what orders/protection.py decides, remembered.
+
+Owns: `Protection` — the exits waiting for a protective stop's cancel, the amends in flight,
+the pairs whose stop could not be placed (`unprotected`, which the risk gate reads to refuse
+entries there) and when each may try again, and the emergency exit of an unprotected
+position (an IOC sell at the bid, through the gate like every order). Every method is
+synchronous and returns intents or takes outcomes; the engine runs the intents through the
+gate and the order manager. Imports: domain, orders, risk. Must not import: net, store,
+app, the clock (time comes in as `now_ns`).
+
+A protective stop "could not be placed" when the gate denied it, the venue rejected it, or
+the exchange cancelled it before it ever rested (Kraken's engine validation, e.g.
+insufficient funds, shows as pending → canceled). The pair is then unprotected: no new
+entries (rule `unprotected`) and the position is exited; the stop is tried again after
+`place_retry_s`. The pair is protected again once a stop rests, or once it is flat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import NamedTuple
+
+from krakenbot.domain.commands import AmendIntent, Intent, OrderIntent
+from krakenbot.domain.enums import OrderStatus, OrderType, Side, TimeInForce
+from krakenbot.domain.events import BookTop
+from krakenbot.domain.instrument import Instrument
+from krakenbot.domain.order import Order
+from krakenbot.orders.protection import (
+    PROTECT_TAG,
+    ProtectionConfig,
+    hold_exits,
+    is_protective,
+    plan,
+    release_exits,
+    target,
+)
+from krakenbot.risk.decision import Decision, Denied
+
+ZERO = Decimal(0)
+_NS = 1_000_000_000
+UNPROTECTED_EXIT = "unprotected_exit"
+_LIVE = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectionTuning:
+    protection: ProtectionConfig = field(default_factory=ProtectionConfig)
+    place_retry_s: float = 30.0  # a refused stop is tried again after this
+    exit_retry_s: float = 5.0  # between exits of an unprotected position
+
+
+class SwitchNeed(NamedTuple):
+    """What the dead man's switch must respect now (app/deadman.py decides with it)."""
+
+    entry: bool  # a risk-increasing order of ours rests or is in flight
+    protection: bool  # a position needs its protective stop (the switch would cancel it)
+
+
+@dataclass(frozen=True, slots=True)
+class Holdings:
+    """What the engine holds, as the protection logic reads it."""
+
+    positions: Mapping[str, Decimal]
+    entries: Mapping[str, Decimal]  # average entry price per symbol
+    instruments: Mapping[str, Instrument]
+    books: Mapping[str, BookTop]
+    live: Sequence[Order]  # our live orders
+
+
+class Protection:
+    def __init__(self, tuning: ProtectionTuning | None = None) -> None:
+        self.tuning = tuning or ProtectionTuning()
+        # False after an emergency stop: every order of ours goes, the stops included.
+        self.enabled = True
+        self.waiting: dict[str, OrderIntent] = {}  # exits waiting for the stop's cancel
+        self.unprotected: dict[str, str] = {}  # symbol → why its stop could not be placed
+        self.notes: list[dict[str, str]] = []  # refusals for the audit log (`events`)
+        self._amends_sent: dict[str, int] = {}
+        self._retry_at: dict[str, int] = {}
+        self._exit_at: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ intents in
+    def split(self, intents: Sequence[Intent], live: Sequence[Order]) -> list[Intent]:
+        """The intents to run now; a strategy's exit on a pair with a protective stop waits
+        for the stop's cancel (which goes now), the latest exit per pair winning."""
+        now, held = hold_exits(intents, live)
+        self.waiting.update(held)
+        return now
+
+    def decide(self, now_ns: int, h: Holdings) -> list[Intent]:
+        """Waiting exits whose stop is gone, exits of unprotected positions, then what keeps
+        one protective stop per position in step with it."""
+        ready, settled = release_exits(self.waiting, h.live, h.positions, h.instruments)
+        for symbol in settled:
+            del self.waiting[symbol]
+        out: list[Intent] = list(ready)
+        busy = set(self.waiting) | set(settled)  # their sells decide the funds this round
+        for symbol in sorted(self.unprotected):
+            exit_ = self._unprotected_exit(symbol, now_ns, h)
+            if exit_ is not None:
+                out.append(exit_)
+                busy.add(symbol)
+        paused = {s for s, at in self._retry_at.items() if at > now_ns}
+        out += plan(
+            positions=h.positions,
+            entries=h.entries,
+            instruments=h.instruments,
+            live=h.live,
+            waiting=busy,
+            amends_sent=self._amends_sent,
+            paused=paused,
+            now_ns=now_ns,
+            config=self.tuning.protection,
+        )
+        return out
+
+    def _unprotected_exit(self, symbol: str, now_ns: int, h: Holdings) -> OrderIntent | None:
+        instrument = h.instruments.get(symbol)
+        held = max(h.positions.get(symbol, ZERO), ZERO)
+        if instrument is None or instrument.quantize_qty(held) < instrument.ordermin:
+            del self.unprotected[symbol]  # flat (or dust): nothing left to protect
+            return None
+        if any(o.symbol == symbol and o.side is Side.SELL for o in h.live):
+            return None  # a sell of ours is working on it (or holds the funds)
+        last = self._exit_at.get(symbol)
+        if last is not None and now_ns - last < self.tuning.exit_retry_s * _NS:
+            return None
+        book = h.books.get(symbol)
+        bid = book.best_bid if book is not None else None
+        if bid is None:
+            return None
+        self._exit_at[symbol] = now_ns
+        return OrderIntent(
+            symbol=symbol,
+            side=Side.SELL,
+            order_type=OrderType.LIMIT,
+            qty=instrument.quantize_qty(held),
+            limit_price=bid,
+            time_in_force=TimeInForce.IOC,
+            reduces_position=True,
+            tag=UNPROTECTED_EXIT,
+        )
+
+    # ------------------------------------------------------------------ outcomes
+    def outcome(self, intent: Intent, decision: Decision, now_ns: int) -> None:
+        """What the gate said about an intent the engine ran."""
+        denied = isinstance(decision, Denied)
+        if isinstance(intent, AmendIntent) and not denied:
+            self._amends_sent[intent.cl_ord_id] = now_ns
+        elif isinstance(intent, OrderIntent) and intent.tag == PROTECT_TAG and denied:
+            assert isinstance(decision, Denied)
+            self._refused(intent.symbol, f"risk gate: {decision.reason}", now_ns)
+
+    def observe(self, before: Order, after: Order, now_ns: int) -> None:
+        """An order event was applied: note a protective stop resting or refused."""
+        if not is_protective(after):
+            return
+        if after.status in _LIVE:
+            self.unprotected.pop(after.symbol, None)
+            self._retry_at.pop(after.symbol, None)
+        refused = after.status is OrderStatus.REJECTED or (
+            before.status is OrderStatus.PENDING_NEW
+            and after.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED)
+            and not after.cancel_requested
+        )
+        if refused and not before.is_terminal:
+            self._refused(after.symbol, after.reason or str(after.status), now_ns)
+        if after.is_terminal:
+            self._amends_sent.pop(after.cl_ord_id, None)
+
+    def _refused(self, symbol: str, reason: str, now_ns: int) -> None:
+        self.notes.append({"symbol": symbol, "reason": reason, "then": "exit; no entries"})
+        self.unprotected[symbol] = reason
+        self._retry_at[symbol] = now_ns + int(self.tuning.place_retry_s * _NS)
+
+    # ------------------------------------------------------------------ queries
+    def needed(self, h: Holdings) -> bool:
+        """Does any position need a protective stop (the dead man's switch must then stay
+        off: Kraken's CancelAllOrdersAfter would cancel the stop too)? Counted from the
+        position alone: an exit of ours holding it now may be gone a moment later."""
+        stop_pct = self.tuning.protection.stop_pct
+        for symbol, qty in h.positions.items():
+            instrument = h.instruments.get(symbol)
+            if instrument is None:
+                continue
+            want = target(
+                symbol,
+                position=qty,
+                avg_entry=h.entries.get(symbol),
+                instrument=instrument,
+                live=(),
+                stop_pct=stop_pct,
+            )
+            if want is not None:
+                return True
+        return False
+
+
+def entry_live(live: Sequence[Order]) -> bool:
+    """Does a risk-increasing order of ours rest or fly (the switch must then be armed)?"""
+    return any(not o.reduces_position for o in live)
+
+
+__all__ = [
+    "UNPROTECTED_EXIT",
+    "Holdings",
+    "Protection",
+    "ProtectionTuning",
+    "SwitchNeed",
+    "entry_live",
+]
