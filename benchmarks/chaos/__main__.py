@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -27,6 +28,7 @@ from benchmarks.chaos.network import run_network
 from benchmarks.chaos.nonce import run_nonce
 from benchmarks.chaos.outcome import Outcome
 from benchmarks.chaos.profiles import PROFILES, Profile
+from benchmarks.chaos.simproc import reap
 from benchmarks.chaos.soak import run_soak
 
 SCENARIOS = ("crash", "nonce", "fuzz", "ledger", "network", "soak")
@@ -76,6 +78,19 @@ async def _guarded(name: str, profile: Profile, workdir: Path, report: bool) -> 
     return outcome
 
 
+async def _interruptible(profile: Profile, only: tuple[str, ...], workdir: Path) -> list[Outcome]:
+    """`run`, cancelled by SIGTERM as by Ctrl+C; either way no process of ours survives."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await run(profile, only, workdir)
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        reap()
+
+
 async def run(profile: Profile, only: tuple[str, ...], workdir: Path) -> list[Outcome]:
     """The profile's plan: the soak in the background, the phases in order, the scenarios of
     a phase side by side; `only` restricts it (run one after the other)."""
@@ -100,7 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     profile = PROFILES[args.profile](seed=args.seed, json=args.json)
     workdir = Path(tempfile.mkdtemp(prefix="krakenbot-chaos-"))
     began = time.monotonic()
-    outcomes = asyncio.run(run(profile, tuple(args.only), workdir))
+    try:
+        outcomes = asyncio.run(_interruptible(profile, tuple(args.only), workdir))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print(f"chaos: interrupted; working directory kept: {workdir}", file=sys.stderr)
+        return 130
     ok = all(o.ok for o in outcomes)
     seconds = time.monotonic() - began
     out = sys.stderr if args.json else sys.stdout

@@ -13,7 +13,12 @@ What each finding means:
   phantom     a ledger fill the exchange never executed;
   unknown     an exchange order carrying a client id of ours (`kb…`) the ledger has not
               got (or has under another txid);
-  orphaned    an order still working on the exchange once the daemon has stopped;
+  orphaned    an order still working on the exchange once the daemon has stopped — but for
+              the protective stop-loss of a position still held (tag `protect`: it rests
+              at Kraken while krakenbot is stopped, by design), which is counted as
+              `protected`; a protective stop resting while flat is orphaned;
+  unprotected a position held once the daemon has stopped (above `dust`, the pair's
+              smallest order) that its resting protective stops do not cover;
   mismatched  an order the ledger still thinks is working although the exchange has
               finished it (or the other way round), or whose filled volume differs;
   unresolved  (not a failure) an order persisted but never acknowledged that the exchange
@@ -31,7 +36,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 NS = 1_000_000_000
-OUR_PREFIX = "kb"  # krakenbot's client order ids (orders/ids.py)
+OUR_PREFIX = "kb"  # krakenbot's client order ids (orders/clordid.py)
+PROTECT_TAG = "protect"  # the engine's protective stop-loss (orders/protection.py)
 _EXCHANGE_WORKING = frozenset({"pending", "open"})
 _LEDGER_WORKING = frozenset({"pending_new", "open", "partially_filled"})
 
@@ -43,6 +49,7 @@ class ExchangeOrder:
     side: str
     status: str  # pending | open | closed | canceled | expired
     vol_exec: Decimal
+    vol: Decimal | None = None  # ordered volume (None: not known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,7 @@ class LedgerOrder:
     filled_volume: Decimal
     reduces_position: bool = False
     created_ns: int = 0
+    tag: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +88,9 @@ class AuditReport:
     unknown: tuple[str, ...] = ()
     orphaned: tuple[str, ...] = ()
     mismatched: tuple[str, ...] = ()
+    unprotected: tuple[str, ...] = ()
     unresolved: tuple[str, ...] = ()
+    protected: tuple[str, ...] = ()
     fills: int = 0
     orders: int = 0
     foreign: int = 0
@@ -94,19 +104,22 @@ class AuditReport:
             or self.unknown
             or self.orphaned
             or self.mismatched
+            or self.unprotected
         )
 
     def figures(self) -> str:
         return (
             f"{len(self.lost)} lost, {len(self.duplicated)} duplicated, "
             f"{len(self.phantom)} phantom, {len(self.unknown)} unknown, "
-            f"{len(self.orphaned)} orphaned, {len(self.mismatched)} mismatched"
+            f"{len(self.orphaned)} orphaned, {len(self.mismatched)} mismatched, "
+            f"{len(self.unprotected)} unprotected"
         )
 
     def problems(self) -> list[str]:
         """One line per finding, for the failure report."""
         out: list[str] = []
-        for name in ("lost", "duplicated", "phantom", "unknown", "orphaned", "mismatched"):
+        names = ("lost", "duplicated", "phantom", "unknown", "orphaned", "mismatched")
+        for name in (*names, "unprotected"):
             out += [f"{name}: {item}" for item in getattr(self, name)]
         return out
 
@@ -122,9 +135,11 @@ def audit(
     exchange_trades: Sequence[ExchangeTrade],
     *,
     stopped: bool = True,
+    dust: Decimal = Decimal(0),
 ) -> AuditReport:
     """Compare the ledger with the exchange. `stopped`: the daemon has stopped, so nothing
-    may still be working on the exchange (orphaned) or believed working in the ledger."""
+    but protective stops may still be working on the exchange (orphaned) or believed working
+    in the ledger, and a position must be covered by them (`dust`: what need not be)."""
     ours = {o.txid: o for o in exchange_orders if is_ours(o.cl_ord_id)}
     foreign = sum(1 for o in exchange_orders if not is_ours(o.cl_ord_id))
     by_id = {o.order_id: o for o in ledger_orders}
@@ -152,10 +167,8 @@ def audit(
             unknown.append(
                 f"exchange order {order.txid} ({order.cl_ord_id}) is {row.txid} in the ledger"
             )
-    orphaned = (
-        [f"{o.txid} ({o.cl_ord_id}) still {o.status}" for o in ours.values() if _working(o)]
-        if stopped
-        else []
+    protected, orphaned, unprotected = (
+        _protection(ours, by_id, ledger_fills, dust) if stopped else ([], [], [])
     )
     listed = {str(o.cl_ord_id) for o in ours.values()}
     unresolved = [
@@ -172,7 +185,9 @@ def audit(
         unknown=tuple(unknown),
         orphaned=tuple(orphaned),
         mismatched=tuple(mismatched),
+        unprotected=tuple(unprotected),
         unresolved=tuple(unresolved),
+        protected=tuple(protected),
         fills=len(exchange_trades),
         orders=len(ours),
         foreign=foreign,
@@ -181,6 +196,37 @@ def audit(
 
 def _working(order: ExchangeOrder) -> bool:
     return order.status in _EXCHANGE_WORKING
+
+
+def position(fills: Iterable[LedgerFill]) -> Decimal:
+    """Bought minus sold, each trade id once."""
+    unique = {f.trade_id: f for f in fills}.values()
+    return sum((f.volume if f.side == "buy" else -f.volume for f in unique), Decimal(0))
+
+
+def _protection(
+    ours: dict[str, ExchangeOrder],
+    by_id: dict[str, LedgerOrder],
+    fills: Sequence[LedgerFill],
+    dust: Decimal,
+) -> tuple[list[str], list[str], list[str]]:
+    """(protective stops resting, orphaned orders, an unprotected position) once stopped."""
+    working = [o for o in ours.values() if _working(o)]
+    stops = [o for o in working if (row := by_id.get(str(o.cl_ord_id))) and row.tag == PROTECT_TAG]
+    held = position(fills)
+    orphaned = [f"{o.txid} ({o.cl_ord_id}) still {o.status}" for o in working if o not in stops]
+    if held <= 0:
+        orphaned += [f"{o.txid} ({o.cl_ord_id}): protective stop resting while flat" for o in stops]
+    protected = [f"{o.txid} ({o.cl_ord_id}) covers the position of {held}" for o in stops]
+    sizes = [o.vol - o.vol_exec for o in stops if o.vol is not None]
+    covered = sum(sizes, Decimal(0)) if len(sizes) == len(stops) else None
+    short = not stops or (covered is not None and covered < held)
+    unprotected = (
+        [f"position {held} held after the stop; protective stops cover {covered or 0}"]
+        if held > dust and short
+        else []
+    )
+    return protected, orphaned, unprotected
 
 
 def _mismatched(

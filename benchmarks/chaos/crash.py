@@ -186,7 +186,9 @@ async def run_crash(cfg: CrashConfig, workdir: Path) -> Outcome:
         f"crash: {kills} kills ({moments}), {report.fills} fills, {len(report.lost)} lost, "
         f"{len(report.duplicated)} duplicated, {len(report.phantom)} phantom, "
         f"{len(report.unknown)} unknown, {len(report.orphaned)} orphaned, "
-        f"{len(report.mismatched)} mismatched, {len(report.unresolved)} unresolved, "
+        f"{len(report.mismatched)} mismatched, {len(report.unprotected)} unprotected "
+        f"({len(report.protected)} protective stops left resting), "
+        f"{len(report.unresolved)} unresolved, "
         f"{len(locked)} locked-out exits "
         f"(longest refusal {longest:.1f} s, cooldown {cfg.cooldown_s:g} s)"
     )
@@ -207,6 +209,8 @@ async def run_crash(cfg: CrashConfig, workdir: Path) -> Outcome:
             "unknown": len(report.unknown),
             "orphaned": len(report.orphaned),
             "mismatched": len(report.mismatched),
+            "unprotected": len(report.unprotected),
+            "protective_stops_resting": len(report.protected),
             "unresolved": len(report.unresolved),
             "locked_out_exits": len(locked),
             "longest_exit_refusal_s": round(longest, 2),

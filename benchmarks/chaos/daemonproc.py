@@ -34,7 +34,7 @@ from benchmarks.chaos.audit import (
     audit,
     exit_lockouts,
 )
-from benchmarks.chaos.simproc import SimProcess
+from benchmarks.chaos.simproc import SimProcess, spawn
 
 ROOT = Path(__file__).resolve().parents[2]
 STRATEGY_DIR = ROOT / "tests" / "e2e"
@@ -107,7 +107,7 @@ class Daemon:
 
 
 async def start_daemon(home: Path, env: dict[str, str], *args: str) -> Daemon:
-    proc = await asyncio.create_subprocess_exec(
+    proc = await spawn(
         sys.executable,
         "-m",
         "krakenbot",
@@ -187,11 +187,12 @@ def ledger_orders(db: Path) -> list[LedgerOrder]:
             filled_volume=Decimal(r[4]),
             reduces_position=bool(r[5]),
             created_ns=int(r[6]),
+            tag=str(r[7]),
         )
         for r in _rows(
             db,
-            "SELECT order_id, txid, type, status, filled_volume, reduces_position, created_ns "
-            "FROM orders",
+            "SELECT order_id, txid, type, status, filled_volume, reduces_position, created_ns, "
+            "tag FROM orders",
         )
     ]
 
@@ -228,7 +229,14 @@ def ledger_event_kinds(db: Path) -> list[str]:
 async def ledger_audit(db: Path, sim: SimProcess, *, stopped: bool) -> AuditReport:
     """The ledger at `db` against the simulator's own view, now."""
     ex_orders, ex_trades = await sim.orders(), await sim.trades()
-    return audit(ledger_orders(db), ledger_fills(db), ex_orders, ex_trades, stopped=stopped)
+    return audit(
+        ledger_orders(db),
+        ledger_fills(db),
+        ex_orders,
+        ex_trades,
+        stopped=stopped,
+        dust=await sim.ordermin(),
+    )
 
 
 async def caught_up(db: Path, sim: SimProcess) -> bool:

@@ -214,6 +214,7 @@ async def run_network(cfg: NetworkConfig, workdir: Path) -> Outcome:
             "unknown": len(report.unknown),
             "orphaned": len(report.orphaned),
             "mismatched": len(report.mismatched),
+            "unprotected": len(report.unprotected),
             "locked_out_exits": len(locked),
             "longest_exit_refusal_s": round(longest, 2),
         },

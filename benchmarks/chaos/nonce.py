@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmarks.chaos.daemonproc import ROOT
 from benchmarks.chaos.outcome import Outcome
-from benchmarks.chaos.simproc import SimProcess
+from benchmarks.chaos.simproc import SimProcess, spawn
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ async def run_nonce(cfg: NonceConfig, workdir: Path) -> Outcome:
             home = workdir / f"nonce-{i}"
             home.mkdir(parents=True)
             procs.append(
-                await asyncio.create_subprocess_exec(
+                await spawn(
                     sys.executable,
                     "-m",
                     "benchmarks.chaos.nonce_worker",

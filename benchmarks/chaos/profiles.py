@@ -5,12 +5,9 @@ for the whole run, the phases run one after the other, the scenarios of a phase 
 side (the crash loop and the network faults mostly wait on timers and sockets; the nonce
 storm and the fuzz want both cores, so they come last).
 
-Bounds of the soak: file descriptors and asyncio tasks may grow by 4 after the warm-up.
-RSS may grow by 16 MiB over the long soak after a 10-minute warm-up; the short one allows
-32 MiB because it never gets past the embedded simulator's warm-up: its LRU caches of
-65,536 formatted numbers and checksum fragments each (sim/wire_ws.py, sim/book.py) take
-about 6 minutes to fill at --sim-speed 3000, and RSS grows with them (~0.2 MiB/s, 62 -> 102
-MiB in a 10-minute trial) until they are full, then stays flat (+3 MiB in the next 4).
+Bounds of the soak: after the warm-up, file descriptors and asyncio tasks may grow by 4 and
+RSS by 16 MiB (medians of the first and last fifth of the readings). Measured: +1.2 MiB over
+150 s, +0 descriptors, +0 tasks (short, seed 1).
 """
 
 from __future__ import annotations
@@ -24,7 +21,7 @@ from benchmarks.chaos.ledger import LedgerConfig
 from benchmarks.chaos.network import CLASSES, VARIANTS, NetworkConfig
 from benchmarks.chaos.nonce import NonceConfig
 from benchmarks.chaos.soak import SoakConfig
-from benchmarks.chaos.verdict import MIB, Bounds
+from benchmarks.chaos.verdict import Bounds
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +43,7 @@ def short(*, seed: int, json: bool) -> Profile:
         fuzz=FuzzConfig(total=200_000, seed=seed, hang_s=10.0),
         ledger=LedgerConfig(grace_s=3.0, seed=seed),
         network=NetworkConfig(faults=CLASSES, seed=seed),
-        soak=SoakConfig(seconds=150, period_s=2.0, warmup_s=30, bounds=Bounds(rss=32 * MIB)),
+        soak=SoakConfig(seconds=150, period_s=2.0, warmup_s=30, bounds=Bounds()),
         phases=(("crash", "network", "ledger"), ("nonce",), ("fuzz",)),
         json=json,
     )
@@ -59,7 +56,7 @@ def long(*, seed: int, json: bool) -> Profile:
         fuzz=FuzzConfig(total=1_000_000, seed=seed),
         ledger=LedgerConfig(grace_s=10.0, seed=seed),
         network=NetworkConfig(faults=(CLASSES + VARIANTS) * 2, seed=seed),
-        soak=SoakConfig(seconds=1800, period_s=10.0, warmup_s=600, bounds=Bounds()),
+        soak=SoakConfig(seconds=1800, period_s=10.0, warmup_s=300, bounds=Bounds()),
         phases=(("crash", "network"), ("ledger",), ("nonce",), ("fuzz",)),
         json=json,
     )

@@ -10,6 +10,7 @@ conversion of the exchange's view into the audit's records.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -22,6 +23,25 @@ import aiohttp
 from benchmarks.chaos.audit import ExchangeOrder, ExchangeTrade
 
 TOKEN_HEADER = "X-Sim-Control-Token"
+# Every process the suite starts, so that an interrupted run leaves none behind (reap()).
+SPAWNED: set[asyncio.subprocess.Process] = set()
+
+
+async def spawn(*args: str, **kwargs: Any) -> asyncio.subprocess.Process:
+    """`asyncio.create_subprocess_exec`, remembered for `reap()`."""
+    proc = await asyncio.create_subprocess_exec(*args, **kwargs)
+    SPAWNED.add(proc)
+    return proc
+
+
+def reap() -> int:
+    """SIGKILL every process the suite started that is still running; how many there were."""
+    alive = [p for p in SPAWNED if p.returncode is None]
+    for proc in alive:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+    SPAWNED.clear()
+    return len(alive)
 
 
 class ControlError(RuntimeError):
@@ -66,7 +86,7 @@ class SimProcess:
         pairs: str = "XLM/USD",
         balance: str = "USD=1000,XLM=0",
     ) -> SimProcess:
-        proc = await asyncio.create_subprocess_exec(
+        proc = await spawn(
             sys.executable,
             "-m",
             "krakenbot",
@@ -143,6 +163,7 @@ class SimProcess:
                 side=str(o["side"]),
                 status=str(o["status"]),
                 vol_exec=Decimal(o["vol_exec"]),
+                vol=Decimal(o["vol"]),
             )
             for o in await self.call("orders")
         ]
@@ -157,6 +178,14 @@ class SimProcess:
             )
             for t in await self.call("trades")
         ]
+
+    async def ordermin(self, pair: str = "XLMUSD") -> Decimal:
+        """The pair's smallest order (AssetPairs, public): a smaller position is dust."""
+        url = f"{self.rest_url}/0/public/AssetPairs"
+        async with self.session.get(url, params={"pair": pair}) as resp:
+            doc = await resp.json(content_type=None)
+        (info,) = doc["result"].values()
+        return Decimal(str(info["ordermin"]))
 
     async def open_orders(self) -> list[ExchangeOrder]:
         return [o for o in await self.orders() if o.status in ("pending", "open")]

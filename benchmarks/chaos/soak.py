@@ -22,6 +22,7 @@ import aiohttp
 import psutil
 
 from benchmarks.chaos.outcome import Outcome
+from benchmarks.chaos.simproc import spawn
 from benchmarks.chaos.verdict import Bounds, Sample, soak_verdict
 
 
@@ -56,7 +57,7 @@ async def run_soak(cfg: SoakConfig, workdir: Path) -> Outcome:
             "HEALTH_PORT": "0",
         }
     )
-    proc = await asyncio.create_subprocess_exec(
+    proc = await spawn(
         sys.executable,
         "-m",
         "krakenbot",

@@ -163,3 +163,52 @@ def test_a_restart_splits_a_stretch_and_entries_do_not_count() -> None:
 def test_exits_refused_because_another_exit_covers_the_position_are_not_a_lockout() -> None:
     denials = [_denial(100 + i, rule="not_reducing") for i in range(60)]
     assert exit_lockouts(denials, [], [0], cooldown_s=10, slack_s=2) == ([], 0.0)
+
+
+# ---------------------------------------------------------------- the protective stop
+
+
+def _held() -> tuple[list[LedgerOrder], list[LedgerFill], list[ExchangeOrder], list[ExchangeTrade]]:
+    """An entry of 10 filled and kept (no exit): the position is held after the stop."""
+    return (
+        [LedgerOrder("kb1", "O1", "buy", "filled", D("10"))],
+        [LedgerFill("T1", "O1", "buy", D("10"))],
+        [ExchangeOrder("O1", "kb1", "buy", "closed", D("10"), D("10"))],
+        [ExchangeTrade("T1", "O1", "buy", D("10"))],
+    )
+
+
+def _stop(qty: str, status: str = "open") -> tuple[LedgerOrder, ExchangeOrder]:
+    ledger_status = "open" if status == "open" else "canceled"
+    return (
+        LedgerOrder("kb9", "O9", "sell", ledger_status, D("0"), True, tag="protect"),
+        ExchangeOrder("O9", "kb9", "sell", status, D("0"), D(qty)),
+    )
+
+
+def test_a_held_position_covered_by_its_protective_stop_is_clean() -> None:
+    lo, lf, eo, et = _held()
+    row, order = _stop("10")
+    report = audit([*lo, row], lf, [*eo, order], et, dust=D("1"))
+    assert report.clean and report.orphaned == ()
+    assert len(report.protected) == 1
+
+
+def test_a_held_position_without_a_resting_stop_is_unprotected() -> None:
+    lo, lf, eo, et = _held()
+    report = audit(lo, lf, eo, et, dust=D("1"))
+    assert not report.clean
+    assert report.unprotected == ("position 10 held after the stop; protective stops cover 0",)
+    row, order = _stop("4")  # a stop for less than the position
+    short = audit([*lo, row], lf, [*eo, order], et, dust=D("1"))
+    assert short.unprotected and "cover 4" in short.unprotected[0]
+    # Dust below the pair's smallest order cannot be covered: no finding.
+    assert audit(lo, lf, eo, et, dust=D("20")).clean
+
+
+def test_a_protective_stop_resting_while_flat_is_orphaned() -> None:
+    lo, lf, eo, et = _pair()  # bought 10 and sold 10: flat
+    row, order = _stop("10")
+    report = audit([*lo, row], lf, [*eo, order], et)
+    assert any("protective stop resting while flat" in o for o in report.orphaned)
+    assert report.protected and not report.clean
