@@ -16,7 +16,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from e2e_helpers import cli, daemon_env, healthy, ledger, mid, open_orders, start_daemon
+from e2e_helpers import (
+    cli,
+    daemon_env,
+    exit_resting,
+    healthy,
+    ledger,
+    mid,
+    open_orders,
+    start_daemon,
+)
 from tests.eventually import eventually
 
 from krakenbot.sim import Sim, SimConfig, running_sim
@@ -54,13 +63,9 @@ async def _round_trip(sim: Sim, fills_before: int) -> None:
     )
     sim.control.set_mid("XLM/USD", mid(sim) * Decimal("0.99"))  # fills the entry
     await eventually(lambda: len(sim.control.trades()) > fills_before, 10, "the entry fills")
-    await eventually(
-        lambda: any(o["side"] == "sell" for o in open_orders(sim)), 15, "a resting exit"
-    )
+    await eventually(lambda: exit_resting(sim), 15, "a resting exit")
     sim.control.set_mid("XLM/USD", mid(sim) * Decimal("1.02"))  # fills the exit
-    await eventually(
-        lambda: not any(o["side"] == "sell" for o in open_orders(sim)), 10, "the exit fills"
-    )
+    await eventually(lambda: not exit_resting(sim), 10, "the exit fills")
 
 
 async def test_history_reads_a_trading_daemons_ledger(sim: Sim, tmp_path: Path) -> None:

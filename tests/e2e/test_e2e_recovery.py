@@ -313,6 +313,7 @@ async def test_an_unwritable_shm_while_trading_ends_in_the_safe_stop_losing_noth
             # time; the check must catch it when the change lands between statements, so one
             # more try from a clean restart must end in the safe stop.
             daemon.kill9()
+            await daemon.wait(30)  # reaped: its pipes closed before the next daemon starts
             await _restart_then_stop_cleanly(tmp_path, sim, env)
             daemon = await _start_with_two_resting_entries(tmp_path, sim, env)
             sent_before = {str(o["txid"]) for o in sim.control.orders()}
