@@ -108,6 +108,7 @@ class _Run:
     problems: list[str] = field(default_factory=list)
     recoveries: dict[str, float] = field(default_factory=dict)
     restarts: int = 0
+    survived: int = 0  # injections after which nothing went wrong
 
     async def healthy(self) -> bool:
         return await is_healthy(self.daemon, self.http)
@@ -118,6 +119,11 @@ class _Run:
         return int(counts.get("reconnects", 0)) if isinstance(counts, dict) else 0
 
     async def inject(self, fault: NetFault, cfg: NetworkConfig) -> None:
+        before_problems = len(self.problems)
+        await self._inject(fault, cfg)
+        self.survived += len(self.problems) == before_problems
+
+    async def _inject(self, fault: NetFault, cfg: NetworkConfig) -> None:
         loop = asyncio.get_running_loop()
         began = loop.time()
         before = await self.reconnects()
@@ -189,10 +195,9 @@ async def run_network(cfg: NetworkConfig, workdir: Path) -> Outcome:
         await sim.stop()
     run.problems += report.problems() + [f"locked-out exits: {s.describe()}" for s in locked]
     slowest = max(run.recoveries.items(), key=lambda kv: kv[1], default=("-", 0.0))
-    survived = len(cfg.faults) - len({p.split(":")[0] for p in run.problems})
     summary = (
         f"network: {len(cfg.faults)} faults ({len({f.kind for f in cfg.faults})} classes), "
-        f"{max(0, survived)} survived, {run.restarts} daemon exits, healthy again after each "
+        f"{run.survived} survived, {run.restarts} daemon exits, healthy again after each "
         f"(slowest {slowest[1]:.1f} s: {slowest[0]}), {report.fills} fills, "
         f"audit {report.figures()}, {len(locked)} locked-out exits (longest refusal "
         f"{longest:.1f} s)"
