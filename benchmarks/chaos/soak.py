@@ -106,7 +106,11 @@ async def run_soak(cfg: SoakConfig, workdir: Path) -> Outcome:
     verdict = soak_verdict(samples, warmup_s=cfg.warmup_s, bounds=cfg.bounds)
     problems = [] if verdict.flat else [f"not flat: {verdict.describe()}"]
     if proc.returncode != 0:
-        problems.append(f"run --sim exited {proc.returncode}: {err.decode()[-600:]}")
+        said = [ln.strip() for ln in out.decode().splitlines() if "exit status" in ln]
+        problems.append(
+            f"run --sim exited {proc.returncode} at --duration, not 0: "
+            + "; ".join([*said, err.decode()[-600:].strip()])
+        )
     trades = next(
         (
             line.split("round trips", 1)[1].strip()
