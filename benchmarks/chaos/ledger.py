@@ -20,9 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -38,16 +36,12 @@ from benchmarks.chaos.daemonproc import (
     ledger_audit,
     start_daemon,
 )
+from benchmarks.chaos.files import Skip, fill_up, small_filesystem, unwritable
 from benchmarks.chaos.outcome import Outcome
 from benchmarks.chaos.simproc import SimProcess
 
 FAULTS = ("locked", "full", "read-only database", "read-only -shm")
-_TMPFS_SIZE = "3m"
 LATE_S = 10.0  # a safe stop later than the grace by more than this is named in the summary
-
-
-class Skip(Exception):  # noqa: N818 - a reason, not an error
-    """This fault cannot be staged here; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,66 +58,20 @@ class FaultResult:
     skipped: str = ""
     stop_after_s: float = 0.0
     exit_code: int | None = None
+    safe_stop: bool = False  # the safe stop's own checks passed (before the restart)
 
     def describe(self) -> str:
         if self.skipped:
             return f"{self.name} skipped ({self.skipped})"
-        verdict = "FAILED" if self.problems else "safe stop"
+        verdict = "safe stop" if self.safe_stop else "NO safe stop"
         late = self.stop_after_s - self.grace_s
         # Shown, not failed: the check is "not before the grace"; how late is a figure.
         past = f", {late:.0f} s past the grace" if late > LATE_S else ""
+        restart = ", restart FAILED" if self.safe_stop and self.problems else ""
         return (
             f"{self.name} {verdict} (exit {self.exit_code} after {self.stop_after_s:.1f} s{past})"
+            + restart
         )
-
-
-@contextlib.contextmanager
-def unwritable(path: Path) -> Iterator[None]:
-    """`path` unwritable for the daemon, root included (see the module docstring)."""
-    if os.geteuid() != 0:
-        mode = path.stat().st_mode
-        path.chmod(0o444)
-        try:
-            yield
-        finally:
-            path.chmod(mode)
-        return
-    chattr = shutil.which("chattr")
-    if chattr is None:
-        raise Skip("running as root, which ignores file modes, and chattr is not installed")
-    made = subprocess.run([chattr, "+i", str(path)], capture_output=True, text=True, check=False)
-    if made.returncode != 0:
-        raise Skip(f"`chattr +i` failed: {made.stderr.strip()}")
-    try:
-        yield
-    finally:
-        subprocess.run([chattr, "-i", str(path)], check=False)
-
-
-@contextlib.contextmanager
-def small_filesystem(mountpoint: Path) -> Iterator[None]:
-    mountpoint.mkdir(parents=True)
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={_TMPFS_SIZE}", "tmpfs", str(mountpoint)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if made.returncode != 0:
-        raise Skip(f"cannot mount a small tmpfs: {made.stderr.strip() or 'not permitted'}")
-    try:
-        yield
-    finally:
-        subprocess.run(["umount", "-l", str(mountpoint)], check=False)
-
-
-def fill_up(folder: Path) -> None:
-    """Write a filler file until the file system is full."""
-    block = b"\0" * 65536
-    with contextlib.suppress(OSError), (folder / "filler").open("wb") as f:
-        while True:
-            f.write(block)
-            f.flush()
 
 
 @contextlib.contextmanager
@@ -196,6 +144,7 @@ async def _stage(name: str, cfg: LedgerConfig, home: Path, result: FaultResult) 
             problems.append(f"{len(still)} orders left open at the exchange by the safe stop")
         if len(await sim.trades()) != 1:
             problems.append("the staged fill did not happen")
+        result.safe_stop = not problems
         await sim.call("resume_feed")
         await _restart_and_audit(home, env, db, sim, http, problems)
     except Skip:
@@ -257,10 +206,11 @@ async def _one(name: str, cfg: LedgerConfig, workdir: Path) -> FaultResult:
 async def run_ledger(cfg: LedgerConfig, workdir: Path) -> Outcome:
     results = await asyncio.gather(*(_one(name, cfg, workdir) for name in FAULTS))
     problems = [f"{r.name}: {p}" for r in results for p in r.problems]
-    survived = sum(1 for r in results if not r.problems and not r.skipped)
+    safe = sum(1 for r in results if r.safe_stop)
+    clean = sum(1 for r in results if r.safe_stop and not r.problems)
     staged = sum(1 for r in results if not r.skipped)
     summary = (
-        f"ledger: {survived} of {staged} faults ended in the safe stop with nothing lost on "
+        f"ledger: {safe} of {staged} faults ended in the safe stop, {clean} with a clean "
         f"restart (grace {cfg.grace_s:g} s): " + "; ".join(r.describe() for r in results)
     )
     return Outcome(

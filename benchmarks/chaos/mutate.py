@@ -7,7 +7,8 @@ deleted, duplicated or cut off, noise inserted, a character flipped — and `nth
 seed, n)`, which draws the n-th input of a run from its own seeded generator, so any input a
 worker reports (or dies on) can be rebuilt from its number alone. Every hostile value is small
 on the wire: a decoder must stay small and fast on it too.
-Imports: stdlib only.
+The hostile values and the patterns that find numbers, strings and values are shared with
+the property tests' hypothesis strategies (tests/mutations.py). Imports: stdlib only.
 """
 
 from __future__ import annotations
@@ -69,9 +70,9 @@ HOSTILE_VALUES = (
     '{"":""}',
 )
 _NOISE = '{}[]",:0123456789.eE-+\\ux \n'
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_VALUE = re.compile(r'(?<=:)\s*(?:"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|true|false|null)')
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+VALUE = re.compile(r'(?<=:)\s*(?:"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|true|false|null)')
 KINDS = ("number", "quoted", "string", "value", "delete", "duplicate", "cut", "insert", "flip")
 _SEED_STRIDE = 1_000_003
 
@@ -88,13 +89,13 @@ def _replace_one(
 
 def mutate_once(text: str, rng: random.Random, kind: str) -> str:
     if kind == "number":
-        return _replace_one(rng, text, _NUMBER, HOSTILE_NUMBERS)
+        return _replace_one(rng, text, NUMBER, HOSTILE_NUMBERS)
     if kind == "quoted":
-        return _replace_one(rng, text, _NUMBER, [f'"{n}"' for n in HOSTILE_NUMBERS])
+        return _replace_one(rng, text, NUMBER, [f'"{n}"' for n in HOSTILE_NUMBERS])
     if kind == "string":
-        return _replace_one(rng, text, _STRING, [f'"{s}"' for s in HOSTILE_STRINGS])
+        return _replace_one(rng, text, STRING, [f'"{s}"' for s in HOSTILE_STRINGS])
     if kind == "value":
-        return _replace_one(rng, text, _VALUE, HOSTILE_VALUES)
+        return _replace_one(rng, text, VALUE, HOSTILE_VALUES)
     if not text:
         return text
     start = rng.randrange(len(text))
