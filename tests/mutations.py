@@ -19,53 +19,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
+from benchmarks.chaos.mutate import (
+    HOSTILE_NUMBERS,
+    HOSTILE_STRINGS,
+    HOSTILE_VALUES,
+    NUMBER,
+    STRING,
+    VALUE,
+)
 from hypothesis import strategies as st
-
-HOSTILE_NUMBERS = (
-    "1e99999999",  # 100 MB as fixed-point text
-    "1e999999999999",  # MemoryError as fixed-point text
-    "-1e99999999",
-    "1E+99999999",
-    "0e-99999999",  # zero, but a hundred million zeros after the point
-    "1e-99999999",
-    "9" * 5000,  # past int()'s 4300-digit limit
-    "1" + "0" * 60,
-    "0." + "0" * 80 + "1",
-    "1.5e308",
-    "-0",
-    "-0.0",
-    "0",
-    "4294967296",  # 2**32: one more than a CRC32 can be
-    "18446744073709551616",  # 2**64
-    "-1",
-    "123456789012345678901234567890.123456789",
-)
-HOSTILE_STRINGS = (
-    *HOSTILE_NUMBERS,
-    "",
-    "NaN",
-    "Infinity",
-    "-inf",
-    "\\ud800",  # a lone surrogate, as a JSON escape
-    "\\udfff\\ud800",
-    "x" * 10_000,
-    "2023-13-45T99:99:99.999999Z",
-    "1970-01-01T00:00:00.0000000001Z",
-)
-HOSTILE_VALUES = (
-    "null",
-    "true",
-    "false",
-    "[]",
-    "{}",
-    "[" * 5000 + "]" * 5000,
-    '{"a":' * 3000 + "1" + "}" * 3000,
-    "[" * 50 + "1" + "]" * 50,
-    '"\\ud800"',
-)
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_VALUE = re.compile(r'(?<=:)\s*(?:"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|true|false|null)')
 
 
 def _replace_one(
@@ -86,13 +48,13 @@ def _mutate(draw: st.DrawFn, text: str) -> str:
         )
     )
     if kind == "number":
-        return _replace_one(draw, text, _NUMBER, HOSTILE_NUMBERS)
+        return _replace_one(draw, text, NUMBER, HOSTILE_NUMBERS)
     if kind == "quoted":
-        return _replace_one(draw, text, _NUMBER, [f'"{n}"' for n in HOSTILE_NUMBERS])
+        return _replace_one(draw, text, NUMBER, [f'"{n}"' for n in HOSTILE_NUMBERS])
     if kind == "string":
-        return _replace_one(draw, text, _STRING, [f'"{s}"' for s in HOSTILE_STRINGS])
+        return _replace_one(draw, text, STRING, [f'"{s}"' for s in HOSTILE_STRINGS])
     if kind == "value":
-        return _replace_one(draw, text, _VALUE, HOSTILE_VALUES)
+        return _replace_one(draw, text, VALUE, HOSTILE_VALUES)
     if not text:
         return text
     start = draw(st.integers(0, len(text) - 1))

@@ -8,6 +8,8 @@ Imports: app, engine.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import os
 from typing import TYPE_CHECKING
 
@@ -43,7 +45,7 @@ def daemon_report(daemon: Daemon) -> StatusReport:
             dms_trigger_time=trigger,
             data_files=daemon.data_files,
         )
-    return from_engine_health(
+    report = from_engine_health(
         health,
         now_ns=daemon.clock.now_ns(),
         pid=os.getpid(),
@@ -58,3 +60,12 @@ def daemon_report(daemon: Daemon) -> StatusReport:
         price_decimals=price_places(daemon.stack.instruments),
         notifications=daemon.notifications(),
     )
+    return dataclasses.replace(report, asyncio_tasks=_task_count())
+
+
+def _task_count() -> int | None:
+    """Tasks alive in the running event loop (None outside one): the soak test's leak gauge."""
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:
+        return None

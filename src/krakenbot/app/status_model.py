@@ -87,6 +87,7 @@ class StatusReport:
     stopping: bool = False
     exchange: dict[str, Any] | None = None  # `--exchange`: Kraken's view and the differences
     ledger_error: str | None = None  # ledger writes failing: new orders refused, safe stop due
+    asyncio_tasks: int | None = None  # tasks alive in the daemon's event loop (a leak grows it)
     # Decimal places: pair symbol and base asset -> lot decimals, quote asset -> cost decimals.
     decimals: dict[str, int] = field(default_factory=dict)
     # Pair symbol -> price decimals (the ledger's last snapshot tells `trades` how to print).

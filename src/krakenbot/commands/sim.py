@@ -3,13 +3,15 @@
 Owns: argument parsing for the simulator and the one JSON line printed when it is ready
 (`rest_url`, `ws_url`, `ws_auth_url`, `api_key`, `api_secret`). The secret is printed on
 purpose: it is a throwaway credential of a local simulator, never a real Kraken key.
-Binding to a non-loopback address needs `--allow-remote`.
+Binding to a non-loopback address needs `--allow-remote`. `--control` also serves the
+control endpoint (sim/control_http.py) and adds `control_url` and `control_token` to the line.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -17,6 +19,7 @@ from decimal import Decimal
 
 from krakenbot.commands._arg_types import balance_amount, port, positive_number
 from krakenbot.sim import SimConfig, running_sim
+from krakenbot.sim.control_http import serve_control
 from krakenbot.sim.pairs import DEFAULT_PAIRS
 from krakenbot.sim.ratelimit import TIERS
 
@@ -61,6 +64,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="minutes of real 1-minute candles available at start",
     )
     p.add_argument("--balance", type=_balances, default={"USD": Decimal(1000), "XLM": Decimal(0)})
+    p.add_argument(
+        "--control",
+        action="store_true",
+        help="also serve the control endpoint (faults, market moves, the exchange's view)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -88,7 +96,7 @@ async def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with running_sim(cfg) as sim:
+        async with running_sim(cfg) as sim, contextlib.AsyncExitStack() as stack:
             line = {
                 "rest_url": sim.rest_url,
                 "ws_url": sim.ws_url,
@@ -96,6 +104,9 @@ async def run(args: argparse.Namespace) -> int:
                 "api_key": sim.api_key,
                 "api_secret": sim.api_secret,
             }
+            if args.control:
+                control = await stack.enter_async_context(serve_control(sim, cfg.host))
+                line |= {"control_url": control.url, "control_token": control.token}
             sys.stdout.write(json.dumps(line) + "\n")
             sys.stdout.flush()
             await stop.wait()

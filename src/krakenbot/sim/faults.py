@@ -100,6 +100,24 @@ class FaultInjector:
     def exec_sequence_gap(self) -> None:
         self.exec_gap_pending = True
 
+    def pending(self) -> dict[str, int]:
+        """Armed faults that have not fired yet, by kind (`latency` is not counted: it lasts
+        until cleared; a `ws_drop` fires at once). A test waits for a fault to fire here."""
+        counts: dict[str, int] = {}
+        for fault in self._http:
+            counts[fault.kind] = counts.get(fault.kind, 0) + fault.count
+        for kind, n in (
+            ("ws_malformed", sum(self._ws_malformed.values())),
+            ("ws_truncated", sum(self._ws_truncated.values())),
+            ("book_bad_checksum", self.book_bad_checksum_count),
+            ("exec_duplicate", self.exec_duplicate_count),
+            ("exec_out_of_order", self.exec_out_of_order_count),
+            ("exec_sequence_gap", int(self.exec_gap_pending)),
+        ):
+            if n > 0:
+                counts[kind] = n
+        return counts
+
     # -- consuming (the shells) ----------------------------------------------------------
     def take_http(self, method: str, kinds: tuple[str, ...]) -> HttpFault | None:
         for fault in self._http:

@@ -207,6 +207,8 @@ async def test_health_endpoint_and_authenticated_stop(repo: LedgerRepository) ->
                 doc = await response.json()
                 assert response.status == 200
             assert doc["status"] == "healthy" and doc["mode"] == "paper"
+            # The soak test's leak gauge: the daemon's run task and its services, at least.
+            assert doc["asyncio_tasks"] >= 1 + len(stack.services())
             async with http.post(f"{server.url}/stop", headers={TOKEN_HEADER: "wrong"}) as r:
                 assert r.status == 403
             assert not daemon.stopping

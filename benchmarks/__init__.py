@@ -1,0 +1,1 @@
+"""Benchmarks and the chaos suite: scripts that print figures (never part of pytest's run)."""
