@@ -65,6 +65,11 @@ async def test_orders_keep_flowing_while_the_notification_endpoint_hangs(tmp_pat
             env.sim.control.set_mid(XLM, Decimal("0.288001"))
             await eventually(lambda: engine.core.portfolio.position(XLM) == 0, what="flat")
             assert len(seen) == 1 and not forever.is_set()  # still hanging, still the first
+            # The exit's fill and the close are queued once the runner has carried out the
+            # core's effects (the portfolio is flat a moment before).
+            await eventually(
+                lambda: notifier.counts()["webhook"].queued >= 2, what="the exit's notices queued"
+            )
             counts = notifier.counts()["webhook"]
             assert counts.sent == 0 and counts.queued >= 2  # the exit's fill, the close
             queued = [m.kind.value for m in notifier._outboxes[0].queue]
