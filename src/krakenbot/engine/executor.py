@@ -83,6 +83,9 @@ class Executor:
         self._cancels: set[asyncio.Task[None]] = set()
         self.orders_sent = 0  # AddOrders handed to the venue
         self.cancels_sent = 0
+        # cl_ord_ids whose AddOrder this process is sending now (a pending order not among
+        # them has no send of ours in flight: engine/shutdown_cover.py).
+        self.sending: set[str] = set()
         # Metrics and notifications (engine/observe.py); plugged in by the composition root.
         self.observer: EngineObserver | None = None
 
@@ -247,10 +250,12 @@ class Executor:
     async def _send(self, command: PlaceOrder) -> None:
         self.orders_sent += 1
         post = self._r.post
+        self.sending.add(command.cl_ord_id)
         try:
             for event in await self._place(command):
                 await post(event)
         finally:
+            self.sending.discard(command.cl_ord_id)
             await post(SendFinished(command.cl_ord_id, self._now()))
 
     async def _place(self, command: PlaceOrder) -> list[Event | EngineInput]:

@@ -90,7 +90,7 @@ def prepare(r: EngineRunner) -> Prep:
     if not core.protection.enabled:
         return Prep()
     h = holdings(core)
-    active = {o.symbol for o in h.live if is_protective(o) and not o.cancel_requested}
+    active = {o.symbol for o in h.live if is_protective(o) and _may_rest(r, o)}
     bare = tuple(s for s in core.protection.needing(h) if s not in active)
     if r.ledger.failing is None:
         return Prep(bare)
@@ -117,6 +117,7 @@ async def cover(r: EngineRunner, prep: Prep, deadline: int, disarm: Disarm | Non
                 notes.append("protective stop(s) recorded in the order journal")
             if disarm is not None and not await _disarmed(disarm):
                 notes.append("the dead man's switch could not be disarmed")
+            await _drop_lost(r)
             placed = await _place(r, deadline)
     listed = await _listing(r)
     if listed is None:
@@ -181,6 +182,19 @@ async def _cancel_spared(r: EngineRunner, spare: frozenset[str], deadline: int) 
         await r.post(Submit(intents, r.clock.now_ns()))  # re-sent after cancel_retry_s
 
 
+async def _drop_lost(r: EngineRunner) -> None:
+    """Cancel (by client order id, through the gate) each protective stop still pending with
+    no send of ours in flight: the gate counts a live exit against the position, so the stop
+    that takes its place would be refused; a cancelled one no longer counts. If the lost
+    AddOrder reached Kraken after all, the cancel removes it; if it were to arrive after the
+    cancel, Kraken holds the coins for one sell and refuses one of the two."""
+    lost = [o.cl_ord_id for o in _stops(r) if not _may_rest(r, o) and not o.cancel_requested]
+    if lost:
+        reason = "shutdown: its AddOrder's answer was lost; another stop takes its place"
+        intents = tuple(CancelIntent(c, reason) for c in lost)
+        await r.post(Submit(intents, r.clock.now_ns()))
+
+
 async def _place(r: EngineRunner, deadline: int) -> list[str]:
     """Place the missing stops (tried again after a refusal while time remains); the
     cl_ord_ids of those placed. Each is recorded in the ledger, or in the order journal
@@ -203,7 +217,7 @@ async def _place(r: EngineRunner, deadline: int) -> list[str]:
             break
         tried += new
         await r.executor.drain(max(0.1, _left_s(r, deadline)))
-        listed = await _until_listed(r, deadline)
+        listed = await _until_listed(r, frozenset(new), deadline)
         covered = _covered(r, listed or ())
         if all(s in covered for s in needing(r)) or r.clock.monotonic_ns() >= deadline:
             break
@@ -211,14 +225,20 @@ async def _place(r: EngineRunner, deadline: int) -> list[str]:
     return [c for c in tried if c in live]
 
 
-async def _until_listed(r: EngineRunner, deadline: int) -> Sequence[OrderSnapshot] | None:
-    """The venue's list once every stop of ours still pending is on it (or time is up)."""
+async def _until_listed(
+    r: EngineRunner, placed: frozenset[str], deadline: int
+) -> Sequence[OrderSnapshot] | None:
+    """The venue's list once every stop just `placed` that is still pending is on it (or
+    time is up)."""
     while True:
         listed = await _listing(r)
         if listed is not None:
-            pending = [o for o in _stops(r) if o.status is OrderStatus.PENDING_NEW]
-            shown = _listed_ids(r, listed, frozenset(o.cl_ord_id for o in pending))
-            if len(shown) == len(pending):
+            pending = frozenset(
+                o.cl_ord_id
+                for o in _stops(r)
+                if o.cl_ord_id in placed and o.status is OrderStatus.PENDING_NEW
+            )
+            if len(_listed_ids(r, listed, pending)) == len(pending):
                 return listed
         if r.clock.monotonic_ns() >= deadline:
             return listed
@@ -256,10 +276,26 @@ def _listed_ids(
 
 
 def _gone(r: EngineRunner, listed: Sequence[OrderSnapshot]) -> frozenset[str]:
-    """Our live orders (acknowledged: a pending one may be in flight) the venue no longer
-    lists: closed there, whatever the registry still says."""
-    acked = {o.cl_ord_id for o in r.core.registry.live() if o.status is not OrderStatus.PENDING_NEW}
-    return frozenset(acked - _listed_ids(r, listed, frozenset(acked)))
+    """Our live orders the venue no longer lists: closed there, whatever the registry still
+    says. A pending one counts unless its AddOrder is being sent now (it may be in flight)."""
+    known = {o.cl_ord_id for o in r.core.registry.live() if not _sending(r, o)}
+    return frozenset(known - _listed_ids(r, listed, frozenset(known)))
+
+
+def _sending(r: EngineRunner, order: Order) -> bool:
+    return order.status is OrderStatus.PENDING_NEW and order.cl_ord_id in r.executor.sending
+
+
+def _may_rest(r: EngineRunner, stop: Order) -> bool:
+    """Whether a protective stop of ours can be covering its position: not being cancelled,
+    and acknowledged or being sent now. A stop still pending with no send in flight (an
+    earlier run's, whose answer was lost with the process) is not counted on: if it never
+    reached Kraken the position would stay bare. Placing another is safe — Kraken holds the
+    coins for one sell at a time, so if the lost one shows up after all, one of the two is
+    refused, and at most one rests."""
+    if stop.cancel_requested:
+        return False
+    return stop.status is not OrderStatus.PENDING_NEW or stop.cl_ord_id in r.executor.sending
 
 
 def _covered(r: EngineRunner, listed: Sequence[OrderSnapshot]) -> set[str]:

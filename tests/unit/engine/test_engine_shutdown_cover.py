@@ -24,7 +24,7 @@ from krakenbot.domain.commands import OrderIntent, PlaceOrder
 from krakenbot.domain.enums import OrderStatus, OrderType, Side, TimeInForce
 from krakenbot.domain.events import CancelRejected
 from krakenbot.engine.health import ShutdownReport
-from krakenbot.errors import RejectedError
+from krakenbot.errors import AmbiguousOrderError, RejectedError
 from krakenbot.orders.protection import PROTECT_TAG
 from krakenbot.paper.venue import PaperVenue
 from krakenbot.store import LedgerRepository, open_ledger
@@ -255,3 +255,41 @@ async def test_after_an_emergency_stop_no_stop_is_placed(rig: Rig) -> None:
     report = await _shutdown(rig)
     assert await rig.kit.venue.open_orders() == []
     assert report.uncovered == () and report.placed == () and rig.switch.seen == []
+
+
+class Losing(Refusing):
+    """The first protective stop's AddOrder dies unanswered and never reaches the book (the
+    process that sent it was killed: its row stays pending, with no send in flight)."""
+
+    lose = True
+
+    async def place(self, command: PlaceOrder) -> None:
+        if self.lose and command.order_type is OrderType.STOP_LOSS:
+            self.lose = False
+            raise AmbiguousOrderError("the answer was lost", endpoint="AddOrder")
+        await super().place(command)
+
+
+async def test_a_stop_still_pending_with_no_send_in_flight_is_not_counted_on(
+    tmp_path: Path,
+) -> None:
+    # Chaos crash loop: killed right after the stop's AddOrder left, restarted and stopped at
+    # once: the ledger's pending stop was taken as the cover, none rested at Kraken, exit 1.
+    clock = ManualClock(start_ns=1_763_776_800_000_000_000)
+    db = await open_ledger(tmp_path / "t.db", clock)
+    try:
+        repo = Lockable(db, clock)
+        repo.attempts = []
+        venue = Losing({SYM: XLM}, {"USD": D("100")}, clock=clock)
+        engine = await paper_engine(venue, repo, clock, journal=MemoryJournal(venue))
+        kit = Kit(engine, venue, repo, clock)
+        lost = await kit.long("30")
+        assert lost.status is OrderStatus.PENDING_NEW and await venue.open_orders() == []
+        report = await engine.shutdown(5.0, Switch(venue).disarm)
+        await kit.settle()
+        [listed] = await venue.open_orders()
+        assert listed.order_type is OrderType.STOP_LOSS and listed.qty == D("30")
+        assert listed.cl_ord_id != lost.cl_ord_id
+        assert report.placed == (listed.cl_ord_id,) and report.uncovered == ()
+    finally:
+        await db.close()
