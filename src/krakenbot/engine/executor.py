@@ -1,11 +1,12 @@
 """Carrying out the core's effects: ledger writes awaited in order, venue sends handed over.
 
 Owns: `Executor` — for one batch of effects (domain/effects.py), in list order: each ledger
-write is awaited (through the `WatchedRepository`, so every outcome reaches the ledger
-watch); a write that fails comes back to the core as `WriteFailed` and, for an order's row or
-learning row, the order's `SendOrder` is skipped (persist-then-send: never sent without its
-row); a write the core waits for (`needs_ack`) comes back as `WriteDone`. The core's answer
-to such an outcome is carried out at once, before the rest of the batch.
+write is awaited (engine/ledger_writes.py, through the `WatchedRepository`, so every outcome
+reaches the ledger watch); a write that fails comes back to the core as `WriteFailed` and,
+for an order's row or learning row, the order's `SendOrder` is skipped (persist-then-send:
+never sent without its row); a write the core waits for (`needs_ack`) comes back as
+`WriteDone`. The core's answer to such an outcome is carried out at once, before the rest
+of the batch.
 
 Sends (orders, cancels, amends) run as their own tasks, so a slow or ambiguous request never
 blocks the engine; what happened comes back as events through `post` (a refused or failed
@@ -27,33 +28,24 @@ from typing import TYPE_CHECKING
 
 from krakenbot.domain.commands import AmendOrder, CancelOrder, PlaceOrder
 from krakenbot.domain.effects import (
-    AdoptOrder,
-    CloseLearningEntry,
     Effect,
     FlagCancel,
     Notify,
     OpenLearningEntry,
     PersistOrder,
-    RecordEvent,
-    RecordFill,
-    RecordMetrics,
     ReportError,
     RequestReconcile,
-    SaveState,
     SendAmend,
     SendCancel,
     SendOrder,
-    SetTradingState,
     SwitchNeedChanged,
     TripBreaker,
-    UpdateOrder,
 )
 from krakenbot.domain.events import AmendRejected, Event, OrderRejected, ReconcileRequested
-from krakenbot.engine.core import STATE_KEY
 from krakenbot.engine.inputs import EngineInput, SendFinished, VenueFatal, WriteDone, WriteFailed
+from krakenbot.engine.ledger_writes import LEDGER_WRITES
 from krakenbot.engine.protect import SwitchNeed
 from krakenbot.errors import AmbiguousOrderError, FatalExchangeError, RejectedError, TransientError
-from krakenbot.orders.fsm import place_command
 from krakenbot.resilience.breaker import CircuitOpenError
 
 if TYPE_CHECKING:
@@ -83,14 +75,14 @@ class Executor:
                 continue
             if kind is OpenLearningEntry and effect.cl_ord_id in blocked:  # type: ignore[union-attr]
                 continue
-            write = _WRITES.get(kind)
+            write = LEDGER_WRITES.get(kind)
             if write is None:
                 self._control(effect)
                 continue
             if kind is FlagCancel and self._r.ledger.failing is not None:
                 continue  # best effort, and not while the ledger is failing
             try:
-                result = await write(self, effect)
+                result = await write(self._r.repo, effect)
             except Exception as exc:
                 logger.error(
                     "ledger write failed",
@@ -132,73 +124,6 @@ class Executor:
         elif isinstance(effect, Notify):
             log = logger.warning if effect.warning else logger.info
             log(effect.message, extra=dict(effect.fields))
-
-    # ------------------------------------------------------------------ ledger writes
-    async def _persist(self, e: PersistOrder) -> object:
-        await self._r.repo.add_order(
-            e.command, tag=e.tag, reduces_position=e.reduces_position, created_ns=e.created_ns
-        )
-        return None
-
-    async def _learning(self, e: OpenLearningEntry) -> object:
-        await self._r.repo.open_learning_entry(e.cl_ord_id, e.symbol, e.features, e.at_ns)
-        return None
-
-    async def _update(self, e: UpdateOrder) -> object:
-        return await self._r.repo.update_order(
-            e.cl_ord_id,
-            qty=e.qty,
-            price=e.price,
-            status=e.status,
-            txid=e.txid,
-            reason=e.reason,
-            venue_cum_qty=e.venue_cum_qty,
-            updated_ns=e.updated_ns,
-        )
-
-    async def _flag(self, e: FlagCancel) -> object:
-        return await self._r.repo.update_order(
-            e.cl_ord_id, cancel_requested=True, updated_ns=e.at_ns
-        )
-
-    async def _fill(self, e: RecordFill) -> object:
-        return await self._r.repo.insert_fill(e.fill)
-
-    async def _adopt(self, e: AdoptOrder) -> object:
-        order, repo = e.order, self._r.repo
-        await repo.insert_order(
-            place_command(order),
-            tag=order.tag,
-            status=order.status,
-            txid=order.order_id,
-            reduces_position=order.reduces_position,
-            created_ns=order.created_ns,
-        )
-        await repo.update_order(order.cl_ord_id, venue_cum_qty=order.venue_cum_qty)
-        return True
-
-    async def _event(self, e: RecordEvent) -> object:
-        return await self._r.repo.record_event(e.kind, e.payload, e.at_ns)
-
-    async def _metrics(self, e: RecordMetrics) -> object:
-        await self._r.repo.record_metrics(e.row, e.at_ns)
-        return None
-
-    async def _state(self, e: SaveState) -> object:
-        await self._r.repo.set_state(e.key, e.value)
-        return None
-
-    async def _trading_state(self, e: SetTradingState) -> object:
-        repo = self._r.repo
-        await repo.set_state(STATE_KEY, e.state.value)
-        row = {"from": e.previous.value, "to": e.state.value, "reason": e.reason}
-        await repo.record_event("trading_state", row, e.at_ns)
-        logger.warning("trading state changed", extra={"to": e.state.value, "reason": e.reason})
-        return None
-
-    async def _close_learning(self, e: CloseLearningEntry) -> object:
-        await self._r.repo.close_learning_entry(e.cl_ord_id, e.outcome, e.pnl, e.at_ns)
-        return None
 
     # ------------------------------------------------------------------ background sends
     def _spawn(self, work: Awaitable[None], into: set[asyncio.Task[None]]) -> asyncio.Task[None]:
@@ -288,18 +213,3 @@ def _order_id(effect: object) -> str:
     if isinstance(effect, PersistOrder):
         return effect.command.cl_ord_id
     return effect.cl_ord_id  # type: ignore[attr-defined, no-any-return]
-
-
-_WRITES: dict[type, Callable[[Executor, Effect], Awaitable[object]]] = {
-    PersistOrder: Executor._persist,  # type: ignore[dict-item]
-    OpenLearningEntry: Executor._learning,  # type: ignore[dict-item]
-    UpdateOrder: Executor._update,  # type: ignore[dict-item]
-    FlagCancel: Executor._flag,  # type: ignore[dict-item]
-    RecordFill: Executor._fill,  # type: ignore[dict-item]
-    AdoptOrder: Executor._adopt,  # type: ignore[dict-item]
-    RecordEvent: Executor._event,  # type: ignore[dict-item]
-    RecordMetrics: Executor._metrics,  # type: ignore[dict-item]
-    SaveState: Executor._state,  # type: ignore[dict-item]
-    SetTradingState: Executor._trading_state,  # type: ignore[dict-item]
-    CloseLearningEntry: Executor._close_learning,  # type: ignore[dict-item]
-}
