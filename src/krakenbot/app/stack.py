@@ -286,7 +286,7 @@ async def open_stack(
             paper = PaperVenue(instruments, tuning.paper_balances, clock=clock)
             venue, feed = paper, PaperFeed(kraken_feed, paper)
         balances = await _step("balances", venue.balances())
-        engine_config = _engine_config(settings, tuning.engine)
+        engine_config = settings_engine_config(settings, tuning.engine)
         if not live and engine_config.require_private_ws:
             engine_config = _no_private(engine_config)
         core = EngineCore(
@@ -326,7 +326,7 @@ async def open_stack(
         await asyncio.shield(rest.close())
 
 
-def _engine_config(settings: Settings, base: EngineConfig) -> EngineConfig:
+def settings_engine_config(settings: Settings, base: EngineConfig) -> EngineConfig:
     """The settings' parts of the engine's configuration: the ledger's grace period, the
     protective stop's distance, and the entries' lifetime (GTD, the dead man's switch
     timeout: an entry never outlives what the switch allows, even where there is none)."""

@@ -11,7 +11,7 @@ Imports: domain, engine, orders, ports. Must not import: net, store, app.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from krakenbot.domain.effects import (
@@ -109,7 +109,7 @@ async def _close_learning(repo: Repository, e: CloseLearningEntry) -> object:
     return None
 
 
-Write = Callable[[Repository, Any], Awaitable[object]]
+Write = Callable[[Repository, Any], Coroutine[Any, Any, object]]
 LEDGER_WRITES: dict[type, Write] = {
     PersistOrder: _persist,
     OpenLearningEntry: _learning,
@@ -125,7 +125,7 @@ LEDGER_WRITES: dict[type, Write] = {
 }
 
 
-def write_effect(repo: Repository, effect: LedgerEffect) -> Awaitable[object]:
+def write_effect(repo: Repository, effect: LedgerEffect) -> Coroutine[Any, Any, object]:
     """The write of one ledger effect (a coroutine to await)."""
     return LEDGER_WRITES[type(effect)](repo, effect)
 
