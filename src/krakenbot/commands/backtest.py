@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from decimal import Decimal
@@ -181,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(EXIT_FAILED, str(exc))
     first, end = tape_span(tape)
     span = (args.since if args.since is not None else first, args.until or end)
-    out = args.out or _default_out(data_dir, spec, span)
+    out = Path(os.path.abspath(args.out or _default_out(data_dir, spec, span)))
     try:
         work = prepare(out)
     except OutputError as exc:
