@@ -51,6 +51,7 @@ from krakenbot.backtest.market import PriceError
 from krakenbot.backtest.result import Outcome, document, iso
 from krakenbot.backtest.tape import Tape, tape_size, tape_span
 from krakenbot.commands._arg_types import balance_amount
+from krakenbot.commands._backtest_sweep import sweep
 from krakenbot.commands._output import emit
 from krakenbot.config import load_settings
 from krakenbot.errors import ConfigError
@@ -107,6 +108,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--seed", type=int, default=0, help="client order ids' seed (0)")
     p.add_argument("--out", type=Path, default=None, help="output folder")
     p.add_argument("--data-dir", type=Path, default=None, help="instead of DATA_DIR")
+    p.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="a strategy parameter's values to try (repeat for a grid); ranked in sweep.json",
+    )
+    p.add_argument("--jobs", type=int, default=None, help="sweep processes (default: all cores)")
     p.add_argument("--json", action="store_true", help="no progress bar; one JSON object")
     p.add_argument("--env-file", dest="bt_env_file", default=None, metavar="PATH")
     p.set_defaults(handler=run)
@@ -146,12 +155,16 @@ def _tape(
     return tape, {"source": "store", "path": str(root), "kind": kind}
 
 
-def _default_out(data_dir: Path, spec: BacktestSpec, span: tuple[int, int]) -> Path:
+def _default_out(
+    data_dir: Path, spec: BacktestSpec, span: tuple[int, int], axes: list[str]
+) -> Path:
     def stamp(ns: int) -> str:
         return iso(ns)[:16].replace("-", "").replace(":", "")
 
     pairs = "+".join(p.replace("/", "-") for p in spec.pairs)
-    return data_dir / "backtests" / f"{spec.strategy}_{pairs}_{stamp(span[0])}_{stamp(span[1])}"
+    kind = "sweep_" if axes else ""
+    name = f"{kind}{spec.strategy}_{pairs}_{stamp(span[0])}_{stamp(span[1])}"
+    return data_dir / "backtests" / name
 
 
 def run(args: argparse.Namespace) -> int:
@@ -182,7 +195,12 @@ def run(args: argparse.Namespace) -> int:
         return _fail(EXIT_FAILED, str(exc))
     first, end = tape_span(tape)
     span = (args.since if args.since is not None else first, args.until or end)
-    out = Path(os.path.abspath(args.out or _default_out(data_dir, spec, span)))
+    out = Path(os.path.abspath(args.out or _default_out(data_dir, spec, span, args.sweep)))
+    if args.sweep:
+        try:
+            return sweep(args, spec, tape, span, data=data, out=out)
+        except InputUsageError as exc:
+            return _fail(EXIT_USAGE, str(exc))
     try:
         work = prepare(out)
     except OutputError as exc:

@@ -16,8 +16,12 @@ from rich.console import Console
 from rich.table import Table
 
 
-def _pct(text: str | None) -> str:
-    return "-" if text is None else f"{Decimal(text) * 100:.2f} %"
+def pct(text: str | None) -> str:
+    """A fraction as percent: two places, four below 1 % (small strategies move little)."""
+    if text is None:
+        return "-"
+    value = Decimal(text) * 100
+    return f"{value:.4f} %" if abs(value) < 1 else f"{value:.2f} %"
 
 
 def _num(value: float | None) -> str:
@@ -36,15 +40,15 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     verdict = "within" if s["largest_entry_within_limit"] else "EXCEEDED"
     return [
         ("round trips (closed)", f"{s['trades']} ({s['wins']} won)"),
-        ("win rate", _pct(s["win_rate"])),
-        ("total return", _pct(s["total_return"])),
+        ("win rate", pct(s["win_rate"])),
+        ("total return", pct(s["total_return"])),
         ("annualised return", "-" if annual is None else f"{annual * 100:.2f} %"),
-        ("max drawdown", f"{_pct(s['max_drawdown'])} (longest {s['max_drawdown_s'] / 3600:.1f} h)"),
+        ("max drawdown", f"{pct(s['max_drawdown'])} (longest {s['max_drawdown_s'] / 3600:.1f} h)"),
         ("Sharpe / Sortino", f"{_num(s['sharpe'])} / {_num(s['sortino'])}"),
         ("realized PnL", f"{_money(s['realized_pnl'])} {quote}"),
         ("fees paid", f"{_money(s['fees'])} {quote}"),
         ("equity start → end", f"{_money(s['start_equity'])} → {_money(s['end_equity'])} {quote}"),
-        ("exposure (time in a position)", _pct(s["exposure"])),
+        ("exposure (time in a position)", pct(s["exposure"])),
         ("orders / cancels / fills", f"{s['orders']} / {s['cancels']} / {s['fills']}"),
         (
             "risk denials",
@@ -82,4 +86,4 @@ def print_summary(
     console.print(f"{doc['market_items']} market items; {spent}")
 
 
-__all__ = ["print_summary", "rows"]
+__all__ = ["pct", "print_summary", "rows"]
