@@ -81,6 +81,16 @@ def _latency(text: str) -> float:
     return value
 
 
+def _tick(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 1 <= value <= 86_400:
+        raise argparse.ArgumentTypeError(f"{text!r}: between 1 and 86400 s")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "backtest",
@@ -106,6 +116,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--latency-ms", type=_latency, default=0.0, help="order latency (0)")
     p.add_argument("--cash", type=balance_amount, default=Decimal(1000), help="USD (1000)")
     p.add_argument("--seed", type=int, default=0, help="client order ids' seed (0)")
+    p.add_argument(
+        "--tick-s",
+        type=_tick,
+        default=60.0,
+        help="market seconds between the engine's timer ticks (60; the daemon: 1)",
+    )
     p.add_argument("--out", type=Path, default=None, help="output folder")
     p.add_argument("--data-dir", type=Path, default=None, help="instead of DATA_DIR")
     p.add_argument(
@@ -185,6 +201,7 @@ def run(args: argparse.Namespace) -> int:
             latency_ms=args.latency_ms,
             cash=args.cash,
             seed=args.seed,
+            tick_s=args.tick_s,
         )
         load_strategies(spec.strategy, dict(spec.params), spec.pairs)  # refused here, not later
         data_dir = args.data_dir or Path(settings.data_dir)

@@ -70,6 +70,7 @@ def spec_from_settings(
     latency_ms: float = 0.0,
     cash: Decimal = Decimal(1000),
     seed: int = 0,
+    tick_s: float = 60.0,
 ) -> BacktestSpec:
     """The daemon's settings with the backtest's pairs and command-line choices on top."""
     name = (strategy or settings.strategy).strip()
@@ -102,6 +103,7 @@ def spec_from_settings(
         latency_ms=latency_ms,
         cash=cash,
         seed=seed,
+        tick_s=tick_s,
     )
 
 
