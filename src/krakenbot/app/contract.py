@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Protocol
 
 from krakenbot.app.stack import Endpoints
@@ -54,6 +55,8 @@ class StackLike(Protocol):
     def switch_need(self) -> SwitchNeed: ...  # what the dead man's switch must respect
 
     def watch_switch_need(self, callback: Callable[[], None]) -> None: ...
+
+    def record_to(self, path: Path) -> Callable[[], None]: ...  # `run --record`; the closer
 
 
 class StackOpener(Protocol):

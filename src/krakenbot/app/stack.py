@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
+from krakenbot.app.run_recorder import RunRecorder
 from krakenbot.app.statedir import user_state_dir
 from krakenbot.clock import Clock
 from krakenbot.config import Settings
@@ -161,6 +162,13 @@ class TradingStack:
 
     def healthy(self) -> bool:
         return self.engine.healthy()
+
+    def record_to(self, path: Path) -> Callable[[], None]:
+        """`run --record PATH`: the engine core's inputs and sends from now on (for
+        `backtest --data PATH`); returns what closes the file."""
+        recorder = RunRecorder(path)
+        recorder.start(self.engine.core)
+        return recorder.close
 
 
 def _rest_config(

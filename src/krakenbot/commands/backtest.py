@@ -43,6 +43,7 @@ from krakenbot.app.backtest.output import (
     publish,
     write_json,
 )
+from krakenbot.app.backtest.parity_run import is_run_recording
 from krakenbot.app.backtest.recording import load_recording
 from krakenbot.app.backtest.run import BacktestSpec, describe, run_spec, spec_from_settings
 from krakenbot.app.backtest.terminal import print_summary
@@ -51,6 +52,7 @@ from krakenbot.backtest.market import PriceError
 from krakenbot.backtest.result import Outcome, document, iso
 from krakenbot.backtest.tape import Tape, tape_size, tape_span
 from krakenbot.commands._arg_types import balance_amount
+from krakenbot.commands._backtest_parity import parity
 from krakenbot.commands._backtest_sweep import sweep
 from krakenbot.commands._output import emit
 from krakenbot.config import load_settings
@@ -184,6 +186,8 @@ def _default_out(
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.data not in (None, BUNDLED) and is_run_recording(Path(args.data)):
+        return _parity(args)
     if args.since is not None and args.until is not None and args.since >= args.until:
         return _fail(
             EXIT_USAGE, f"--since {iso(args.since)} is not before --until {iso(args.until)}"
@@ -253,6 +257,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_summary(doc, files, timings)
     return EXIT_OK
+
+
+def _parity(args: argparse.Namespace) -> int:
+    """A `run --record` recording: replay it and check every send (_backtest_parity.py)."""
+    path = Path(args.data)
+    try:
+        settings = load_settings(args.bt_env_file or getattr(args, "env_file", None))
+    except ConfigError as exc:
+        return _fail(EXIT_USAGE, str(exc))
+    data_dir = args.data_dir or Path(settings.data_dir)
+    out = args.out or data_dir / "backtests" / f"parity_{path.stem}"
+    return parity(args, path, Path(os.path.abspath(out)))
 
 
 def _execute(
