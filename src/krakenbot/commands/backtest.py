@@ -163,6 +163,8 @@ def _tape(
     if args.data is not None and Path(args.data).is_file():
         tape = load_recording(Path(args.data), instruments, args.since, args.until)
         return tape, {"source": "recording", "path": args.data}
+    if args.data is not None and not Path(args.data).exists():
+        raise InputUsageError(f"--data {args.data}: no such file or folder (or 'bundled')")
     root = Path(args.data) if args.data is not None else data_dir / "market"
     if args.since is None or args.until is None:
         raise InputUsageError("market-data folder: give --since and --until")

@@ -19,7 +19,7 @@ import pytest
 from krakenbot.cli import main
 from krakenbot.domain.commands import Intent
 from krakenbot.domain.events import BookTop, Event
-from krakenbot.kraken.rest_market import OhlcRow
+from krakenbot.kraken.rest_market import OhlcRow, PublicTrade
 from krakenbot.marketdata.ranges import DAY_NS, NS
 from krakenbot.marketdata.store import Dataset, DayEntry
 from krakenbot.strategy.base import StrategyView
@@ -121,6 +121,40 @@ def test_a_real_recording(home: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert result["span"]["from"].startswith("2023-07-30T15:29")
 
 
+def test_downloaded_trades(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ds = Dataset(home / "data" / "market", "trades", "XLM/USD").open()
+    start = DAY0
+    trades = [
+        PublicTrade(
+            Decimal("0.290000") + Decimal(i % 7) / 1000000,
+            Decimal("50"),
+            start + i * 7 * NS,
+            "b" if i % 2 else "s",
+            "l",
+            "",
+            1000 + i,
+        )
+        for i in range(2000)
+    ]
+    ds.write_day("2025-11-10", trades, DayEntry([(start, start + DAY_NS)], len(trades)))
+    code, out, _ = _run(
+        capsys,
+        "--pairs",
+        "XLM/USD",
+        "--kind",
+        "trades",
+        "--since",
+        "2025-11-10",
+        "--until",
+        "2025-11-11",
+        "--json",
+    )
+    assert code == 0
+    result = json.loads(Path(json.loads(out)["result"]).read_text())
+    assert result["market_items"] == 2000
+    assert result["run"]["data"]["kind"] == "trades"
+
+
 def test_gaps_in_the_store_are_refused(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _write_candles(home / "data" / "market", [0])
     code, _, err = _run(
@@ -162,6 +196,7 @@ def test_another_pairs_prices_are_refused(home: Path, capsys: pytest.CaptureFixt
         (("--data", "bundled", "--params", "oops"), ["--params"]),
         (("--data", "bundled", "--fee-tier", "12"), ["fee tier 12"]),
         (("--pairs", "XLM/USD"), ["--since and --until"]),
+        (("--data", "no/such/place"), ["no/such/place", "no such file"]),
     ],
 )
 def test_usage_errors_exit_2(
