@@ -239,7 +239,8 @@ def run(args: argparse.Namespace) -> int:
         where = f" ({exc.where})" if exc.where else ""
         return _fail(
             EXIT_FAILED,
-            f"the strategy failed at {iso(exc.at_ns)} on {exc.symbol or '-'}: {exc}{where}; "
+            f"the strategy (or the engine) raised at {iso(exc.at_ns)} on {exc.symbol or '-'}: "
+            f"{exc}{where}; "
             "nothing was written",
         )
     except (OSError, PriceError) as exc:
