@@ -12,8 +12,6 @@ checks) live in `config_rules`. Composition root: it may import anything, and no
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -35,16 +33,18 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from krakenbot.app import notify_targets as notify
 from krakenbot.config_rules import (
     NUMBER_RANGES,
     SECRET_FIELDS,
     EmptyNumbers,
+    check_api_key,
+    check_base64_secret,
     check_number,
+    endpoint_problems,
     env_name,
     format_validation_error,
-    is_loopback,
     parse_params,
-    url_problem,
 )
 from krakenbot.domain.sections import (
     ApiTier,
@@ -140,6 +140,11 @@ class Settings(BaseSettings):
     health_port: int = Field(default=8787)
     health_allow_remote: bool = False
 
+    # Notifications (app/notify_targets.py): comma-separated https:// JSON webhooks (http://
+    # on loopback or a private network) and tg://BOT_TOKEN@CHAT_ID; secret as a whole.
+    notify_urls: SecretStr | None = None
+    notify_daily_summary_utc: str = "off"  # HH:MM (UTC) or off
+
     # ---- single-field checks -------------------------------------------------------------
 
     @field_validator("allowed_pairs", mode="before")
@@ -168,27 +173,25 @@ class Settings(BaseSettings):
     @field_validator("kraken_api_secret", "kraken_status_api_secret")
     @classmethod
     def _check_base64(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return None
-        try:
-            decoded = base64.b64decode(value.get_secret_value().strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError(
-                "is not valid base64 (copy the private key exactly as Kraken shows it)"
-            ) from None
-        if not decoded:
-            raise ValueError("is empty")
-        return SecretStr(value.get_secret_value().strip())
+        return None if value is None else SecretStr(check_base64_secret(value))
 
     @field_validator("kraken_api_key", "kraken_status_api_key")
     @classmethod
     def _check_key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return None
-        text = value.get_secret_value().strip()
-        if not text or any(ch.isspace() for ch in text):
-            raise ValueError("must be a single word without spaces")
-        return SecretStr(text)
+        return None if value is None else SecretStr(check_api_key(value))
+
+    @field_validator("notify_urls")
+    @classmethod
+    def _check_notify_urls(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            notify.parse_targets(value.get_secret_value())
+        return value
+
+    @field_validator("notify_daily_summary_utc")
+    @classmethod
+    def _check_summary_time(cls, value: str) -> str:
+        found = notify.summary_time(value)
+        return "off" if found is None else found.strftime("%H:%M")
 
     @field_validator("strategy")
     @classmethod
@@ -267,7 +270,7 @@ class Settings(BaseSettings):
                 f"than DEAD_MAN_SWITCH_TIMEOUT_S={self.dead_man_switch_timeout_s}"
             )
         problems.extend(self._credential_problems())
-        problems.extend(self._endpoint_problems())
+        problems.extend(endpoint_problems(self))
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -291,25 +294,6 @@ class Settings(BaseSettings):
             problems.append(
                 "TRADING_MODE=live needs KRAKEN_API_KEY and KRAKEN_API_SECRET "
                 "(or use TRADING_MODE=paper)"
-            )
-        return problems
-
-    def _endpoint_problems(self) -> list[str]:
-        problems: list[str] = []
-        for name, secure, plain in (
-            ("kraken_rest_url", "https", "http"),
-            ("kraken_ws_url", "wss", "ws"),
-            ("kraken_ws_auth_url", "wss", "ws"),
-        ):
-            url = getattr(self, name)
-            problem = url_problem(url, secure, plain)
-            if problem:
-                problems.append(f"{env_name(name)}={url!r}: {problem}")
-        if not self.health_allow_remote and not is_loopback(self.health_host):
-            problems.append(
-                f"HEALTH_HOST={self.health_host!r} is not a loopback address; the health "
-                "server would be reachable from the network. Use 127.0.0.1, or set "
-                "HEALTH_ALLOW_REMOTE=true if you really mean it"
             )
         return problems
 
@@ -380,6 +364,11 @@ class Settings(BaseSettings):
     def lock(self) -> LockSection:
         return LockSection(path=self.lock_file)
 
+    def notify(self) -> notify.NotifySection:
+        urls = self.notify_urls.get_secret_value() if self.notify_urls else ""
+        daily = notify.summary_time(self.notify_daily_summary_utc)
+        return notify.NotifySection(notify.parse_targets(urls), daily)
+
     def strategy_parameters(self, pair: str | None = None) -> dict[str, str]:
         """What one instance of the configured strategy is built from: its pair as `symbol`
         (default: the first allowed pair), for the built-in strategy MAX_TRADE_SIZE as its
@@ -405,14 +394,17 @@ class Settings(BaseSettings):
     def secret_values(self) -> tuple[str, ...]:
         """Every secret string set, for the log redaction filter."""
         secrets = (getattr(self, name) for name in sorted(SECRET_FIELDS))
-        return tuple(s.get_secret_value() for s in secrets if s is not None)
+        found = tuple(s.get_secret_value() for s in secrets if s is not None)
+        return found + notify.secret_parts(self.notify().targets)  # each URL, bot token too
 
     def masked(self) -> dict[str, str]:
         """Every setting as display text, in declaration order, secrets masked."""
         shown: dict[str, str] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if name in SECRET_FIELDS:
+            if name == "notify_urls":
+                text = notify.describe(self.notify().targets)
+            elif name in SECRET_FIELDS:
                 text = "(not set)" if value is None else "********"
             elif isinstance(value, tuple):
                 text = ",".join(value)

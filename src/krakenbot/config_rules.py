@@ -10,6 +10,8 @@ nothing from krakenbot, so the model module can import it freely.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import math
 import os
@@ -21,12 +23,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 SECRET_FIELDS = frozenset(
-    {"kraken_api_key", "kraken_api_secret", "kraken_status_api_key", "kraken_status_api_secret"}
+    {
+        "kraken_api_key",
+        "kraken_api_secret",
+        "kraken_status_api_key",
+        "kraken_status_api_secret",
+        "notify_urls",  # webhook URLs carry their service's token; tg:// a bot token
+    }
 )
 
 
@@ -141,6 +149,28 @@ def _paths(env_file: object) -> Iterable[Path]:
     return ()
 
 
+def check_base64_secret(value: SecretStr) -> str:
+    """A Kraken private key: base64 that decodes to something (surrounding blanks removed)."""
+    text = value.get_secret_value().strip()
+    try:
+        decoded = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(
+            "is not valid base64 (copy the private key exactly as Kraken shows it)"
+        ) from None
+    if not decoded:
+        raise ValueError("is empty")
+    return text
+
+
+def check_api_key(value: SecretStr) -> str:
+    """A Kraken API key: one word (surrounding blanks removed)."""
+    text = value.get_secret_value().strip()
+    if not text or any(ch.isspace() for ch in text):
+        raise ValueError("must be a single word without spaces")
+    return text
+
+
 def parse_params(text: str) -> dict[str, str]:
     """`entry_z=2.5, take_profit_pct=1` -> {"entry_z": "2.5", "take_profit_pct": "1"}."""
     params: dict[str, str] = {}
@@ -195,6 +225,29 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+def endpoint_problems(settings: Any) -> list[str]:
+    """The Kraken URLs' schemes (plain text only to a loopback simulator) and the health
+    server's host (loopback unless HEALTH_ALLOW_REMOTE) of a `Settings`."""
+    problems: list[str] = []
+    for name, secure, plain in (
+        ("kraken_rest_url", "https", "http"),
+        ("kraken_ws_url", "wss", "ws"),
+        ("kraken_ws_auth_url", "wss", "ws"),
+    ):
+        url = getattr(settings, name)
+        problem = url_problem(url, secure, plain)
+        if problem:
+            problems.append(f"{env_name(name)}={url!r}: {problem}")
+    host = settings.health_host
+    if not settings.health_allow_remote and not is_loopback(host):
+        problems.append(
+            f"HEALTH_HOST={host!r} is not a loopback address; the health "
+            "server would be reachable from the network. Use 127.0.0.1, or set "
+            "HEALTH_ALLOW_REMOTE=true if you really mean it"
+        )
+    return problems
 
 
 def url_problem(url: str, secure: str, plain: str) -> str | None:

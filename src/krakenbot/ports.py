@@ -1,4 +1,5 @@
-"""Ports: the protocols the engine talks to — `Venue`, `MarketFeed`, `Repository`.
+"""Ports: the protocols the engine talks to — `Venue`, `MarketFeed`, `Repository` — and
+`OrderTimings`, where a venue's transport reports its order timings (metrics).
 
 Owns: the async seams between the pure core and the shells. Imports: domain and errors only
 (never net/, store/, sim/). One code path serves live Kraken, the simulator (the live venue
@@ -231,4 +232,18 @@ class Repository(Protocol):
 
     async def record_metrics(self, row: Mapping[str, str], at_ns: int) -> None:
         """One `metrics` row (written every minute)."""
+        ...
+
+
+class OrderTimings(Protocol):
+    """Where a venue's transport reports when an order went on the wire and how long the
+    exchange took to acknowledge it (app/metrics.py). Synchronous, cheap, never raises."""
+
+    def on_wire(self, cl_ord_id: str, wire_ns: int) -> None:
+        """The order's signed request left at `wire_ns` (wall clock; its first send)."""
+        ...
+
+    def acked(self, transport: str, seconds: float) -> None:
+        """The exchange acknowledged an order `seconds` after it went on the wire
+        (`transport`: "rest" or "websocket")."""
         ...

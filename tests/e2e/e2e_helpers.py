@@ -14,17 +14,26 @@ import os
 import signal
 import sqlite3
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import psutil
+from tests.eventually import eventually
 
+from krakenbot.app.registry import DaemonEntry, registry_dir, running_daemons
+from krakenbot.app.runtime import TOKEN_HEADER, read_token_file
 from krakenbot.sim import Sim
 
 HERE = Path(__file__).resolve().parent
 CLOSED = ("closed", "canceled", "expired")
+# A ledger failure's safe stop, from the first failing write to the daemon's exit, takes the
+# grace plus the stop's own work (cancel, confirm with the exchange, exit): ~0.4 s measured;
+# this leaves room for a loaded 2-core CI machine.
+LEDGER_STOP_MARGIN_S = 8.0
 
 
 @dataclass
@@ -224,3 +233,68 @@ def ledger_matches_exchange(home: Path, sim: Sim) -> bool:
     except (AssertionError, sqlite3.Error):
         return False
     return True
+
+
+def two_entries_env(home: Path, sim: Sim, grace_s: float) -> dict[str, str]:
+    """Two entries rest (0.6 % and 1.2 % below the bid); LEDGER_FAILURE_GRACE_S=grace_s."""
+    return daemon_env(
+        home,
+        sim,
+        E2E_OFFSET_PCT="0.6",
+        E2E_MAX_WORKING="2",  # two entries rest, 0.6 % and 1.2 % below the bid
+        E2E_TRADE_USD="4",
+        MAX_TOTAL_EXPOSURE="20",
+        LEDGER_FAILURE_GRACE_S=f"{grace_s:g}",
+        DEAD_MAN_SWITCH_TIMEOUT_S="600",  # so only the safe stop can cancel during the test
+    )
+
+
+async def start_with_two_resting_entries(home: Path, sim: Sim, env: dict[str, str]) -> Daemon:
+    """A daemon with two entries resting on the exchange, both in the ledger."""
+    daemon = await start_daemon(home, env)
+    try:
+        await eventually(lambda: len(open_orders(sim)) == 2, 30, "two resting entries")
+        await eventually(
+            lambda: ledger_matches_exchange(home, sim), 10, "the ledger matches the exchange"
+        )
+    except BaseException:
+        daemon.kill9()
+        raise
+    return daemon
+
+
+async def restart_then_stop_cleanly(
+    home: Path, sim: Sim, env: dict[str, str], check: Callable[[], None] = lambda: None
+) -> None:
+    """Restart with a writable ledger: healthy, the ledger matches the exchange (and `check`
+    holds), then a clean stop that leaves it matching."""
+    daemon = await start_daemon(home, env)
+    try:
+        await eventually(lambda: healthy(home, env), 40, "healthy after the restart")
+        await eventually(
+            lambda: ledger_matches_exchange(home, sim), 10, "the ledger matches the exchange"
+        )
+        check()
+        stop = await cli(home, env, "stop", "--timeout", "30")
+        assert stop.code == 0, stop.out
+        assert await daemon.wait(20) == 0
+        assert_ledger_matches_exchange(home, sim)
+    finally:
+        daemon.kill9()
+
+
+def listening(state_dir: Path) -> DaemonEntry | None:
+    """The registered daemon once its health server listens (its stop request is served)."""
+    found = running_daemons(registry_dir(state_dir))
+    return found[0] if found and found[0].health_url else None
+
+
+async def post_stop(entry: DaemonEntry) -> None:
+    """`POST /stop` with the daemon's token (how `stop` reaches it without a signal)."""
+    token = read_token_file(Path(entry.token_file))
+    assert token is not None
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{entry.health_url}/stop", headers={TOKEN_HEADER: token}) as response,
+    ):
+        assert response.status == 202

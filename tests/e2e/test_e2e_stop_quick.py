@@ -14,24 +14,16 @@ import os
 import time
 from pathlib import Path
 
-import aiohttp
 import pytest
-from e2e_helpers import cli, sim_daemon_env, start_sim_daemon
+from e2e_helpers import cli, listening, post_stop, sim_daemon_env, start_sim_daemon
 from tests.eventually import eventually
 
 from krakenbot.app.exitcodes import StatusExit, StopExit
-from krakenbot.app.registry import DaemonEntry, registry_dir, running_daemons
-from krakenbot.app.runtime import TOKEN_HEADER, read_token_file
-from krakenbot.app.status_model import StatusReport, render_text
+from krakenbot.app.status_model import StatusReport
+from krakenbot.app.status_text import render_text
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX processes")
 QUICK_S = 1.0
-
-
-def _listening(state_dir: Path) -> DaemonEntry | None:
-    """The registered daemon once its health server listens (its stop request is served)."""
-    found = running_daemons(registry_dir(state_dir))
-    return found[0] if found and found[0].health_url else None
 
 
 async def test_a_stop_right_after_start_up_takes_under_a_second(
@@ -53,18 +45,12 @@ async def _timed_stop(
     """Start a sim daemon, ask it to stop `delay_s` after it listens: seconds until it is gone."""
     daemon = await start_sim_daemon(tmp_path, env)
     try:
-        await eventually(lambda: _listening(state_dir) is not None, 60, "listening")
-        entry = _listening(state_dir)
+        await eventually(lambda: listening(state_dir) is not None, 60, "listening")
+        entry = listening(state_dir)
         assert entry is not None and entry.pid == daemon.pid and entry.health_url
-        token = read_token_file(Path(entry.token_file))
-        assert token is not None
         await asyncio.sleep(delay_s)
         asked = time.monotonic()
-        async with (
-            aiohttp.ClientSession() as session,
-            session.post(f"{entry.health_url}/stop", headers={TOKEN_HEADER: token}) as r,
-        ):
-            assert r.status == 202
+        await post_stop(entry)
         assert await daemon.wait(30) == 0
         return time.monotonic() - asked
     finally:

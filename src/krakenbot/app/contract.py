@@ -5,7 +5,8 @@ daemon's own code — and its tests' scripted stacks — depend on this contract
 stack's class. Every member is typed with the value it really is (the engine's
 `EngineHealth`, `ShutdownReport`, the REST client, the instruments), so a renamed field or
 method is a type error here and not a silent `None` at run time. Imports: config, domain,
-engine.health, engine.protect, net.rest_client, store, clock, app.stack (Endpoints).
+engine.health, engine.observe, engine.protect, net.rest_client, net.ws_config, ports,
+resilience.breaker, risk.limits, store, clock, app.stack (Endpoints).
 """
 
 from __future__ import annotations
@@ -19,11 +20,17 @@ from typing import Protocol
 from krakenbot.app.stack import Endpoints
 from krakenbot.clock import Clock
 from krakenbot.config import Settings
+from krakenbot.domain.enums import TradingState
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.sections import Credentials
 from krakenbot.engine.health import EngineHealth, ShutdownReport
+from krakenbot.engine.observe import EngineObserver
 from krakenbot.engine.protect import SwitchNeed
 from krakenbot.net.rest_client import RestClient
+from krakenbot.net.ws_config import SessionStats
+from krakenbot.ports import OrderTimings
+from krakenbot.resilience.breaker import CircuitBreaker
+from krakenbot.risk.limits import RiskLimits
 from krakenbot.store import LedgerRepository
 
 Service = tuple[str, Callable[[], Awaitable[None]]]
@@ -46,7 +53,13 @@ class StackLike(Protocol):
 
     async def emergency_stop(self, reason: str) -> None: ...
 
-    def ledger_write(self, operation: str, error: BaseException | None) -> None: ...
+    async def set_trading_state(self, state: TradingState, reason: str) -> None: ...
+
+    async def flatten(self, reason: str) -> tuple[str, ...]: ...  # what was planned
+
+    def ledger_write(
+        self, operation: str, error: BaseException | None, started_ns: int | None = None
+    ) -> None: ...
 
     def health(self) -> EngineHealth: ...
 
@@ -55,6 +68,17 @@ class StackLike(Protocol):
     def switch_need(self) -> SwitchNeed: ...  # what the dead man's switch must respect
 
     def watch_switch_need(self, callback: Callable[[], None]) -> None: ...
+
+    # The operator's surface: metrics and notifications (app/observers.py).
+    def observe(self, observer: EngineObserver, timings: OrderTimings) -> None: ...
+
+    @property
+    def limits(self) -> RiskLimits: ...
+
+    @property
+    def breaker(self) -> CircuitBreaker: ...
+
+    def session_stats(self) -> dict[str, SessionStats]: ...
 
     def record_to(self, path: Path) -> Callable[[], None]: ...  # `run --record`; the closer
 

@@ -95,6 +95,8 @@ class Daemon:
         self.stop_reason: str | None = None
         self.shutdown_report: ShutdownReport | None = None
         self.phase = "websocket"
+        # Notification counters by target kind, for the status report (app/observers.py).
+        self.notifications: Callable[[], dict[str, dict[str, int]]] = dict
 
     def add_job(self, name: str, job: Callable[[asyncio.Event], Awaitable[None]]) -> None:
         """Another task for the group; `job(done)` must return once `done` is set."""
@@ -111,20 +113,25 @@ class Daemon:
         self.stack.request_stop(reason)
 
     async def emergency(self, reason: str, timeout_s: float = 10.0) -> bool:
-        """`stop --cancel-all` reaching a live daemon: trading HALTED (persisted) and a cancel
-        of each of our orders through the risk gate (the stack's emergency stop), then a
-        graceful stop.
-        True when the emergency stop completed within `timeout_s`."""
-        done = False
-        if not self._done.is_set():
-            try:
-                async with asyncio.timeout(timeout_s):
-                    await self.stack.emergency_stop(reason)
-                done = True
-            except Exception as exc:  # the caller cancels directly through REST anyway
-                logger.error("emergency stop failed", extra={"error": _describe(exc)})
+        """`stop --cancel-all` reaching a live daemon: `cancel_all`, then a graceful stop.
+        True when the cancel-all completed within `timeout_s`."""
+        done = await self.cancel_all(reason, timeout_s)
         self.request_stop(f"emergency stop: {reason}")
         return done
+
+    async def cancel_all(self, reason: str, timeout_s: float = 10.0) -> bool:
+        """Trading HALTED (persisted) and a cancel of each of our orders, the protective
+        stops too, through the risk gate (the stack's emergency stop; never anyone else's
+        order). True when it completed within `timeout_s`."""
+        if self._done.is_set():
+            return False
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self.stack.emergency_stop(reason)
+        except Exception as exc:  # `stop --cancel-all` cancels directly through REST anyway
+            logger.error("emergency stop failed", extra={"error": _describe(exc)})
+            return False
+        return True
 
     @property
     def stopping(self) -> bool:
@@ -163,6 +170,7 @@ class Daemon:
             stopping=self.stopping,
             decimals=amount_decimals(self.stack.instruments),
             price_decimals=price_places(self.stack.instruments),
+            notifications=self.notifications(),
         )
 
     # ------------------------------------------------------------------ run
@@ -269,14 +277,14 @@ class Daemon:
         """A failed write is reported to the stack's ledger watch, which makes the engine
         unhealthy at once and the daemon stop safely if writes keep failing for
         LEDGER_FAILURE_GRACE_S."""
-        note = self.stack.ledger_write
+        note, started = self.stack.ledger_write, self.clock.monotonic_ns()
         try:
             doc = self.report().to_json()
             await self.repo.set_state(STATUS_STATE_KEY, json.dumps(doc, sort_keys=True))
             if self.dms is not None and self.dms.trigger_time:
                 await self.repo.set_state(DMS_STATE_KEY, self.dms.trigger_time)
         except Exception as exc:
-            note("status snapshot", exc)
+            note("status snapshot", exc, started)
             return
         note("status snapshot", None)
 

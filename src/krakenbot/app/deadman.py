@@ -112,6 +112,8 @@ class DeadMansSwitch:
         self.trigger_time: str | None = None
         self.last_error: str | None = None
         self.refreshes = 0
+        # Told when a refresh fails or the switch lapses (notifications: app/notices.py).
+        self.on_problem: Callable[[str], None] | None = None
         # An arm may have reached Kraken (sent, not yet confirmed disabled): only then does a
         # stop need to send timeout 0 (a rate-limited call that would otherwise slow it).
         self.maybe_armed = False
@@ -173,11 +175,17 @@ class DeadMansSwitch:
                 self._set(DmsState.PAUSED, None)
             elif self.state is DmsState.ARMED:
                 self._set(DmsState.LAPSING, self.trigger_time)
+                self._problem("the daemon is unhealthy: Kraken cancels our orders when it fires")
             self.last_error = None
         except KrakenbotError as exc:
             self.last_error = str(exc)
             logger.warning("dead man's switch refresh failed", extra={"error": str(exc)})
+            self._problem(f"refresh failed: {exc}")
         return action
+
+    def _problem(self, why: str) -> None:
+        if self.on_problem is not None:
+            self.on_problem(why)
 
     def poke(self) -> None:
         """What the switch must cover changed (an entry, a position): decide again now."""

@@ -1,4 +1,5 @@
-"""Exit statuses of `krakenbot run`, `status` and `stop`, one per failing start-up step.
+"""Exit statuses of `krakenbot run`, `status`, `stop` and the controls, one per failing
+start-up step.
 
 Owns: the numbers and the step names they belong to. Imports: stdlib only, so scripts and
 tests can name a status without importing the daemon. The lock keeps the status it already
@@ -44,6 +45,16 @@ class StopExit(IntEnum):
     ORDERS_REMAIN = 1  # the daemon is gone but open orders remain (or could not be checked)
     SETTINGS = 2
     STILL_RUNNING = 3  # the daemon did not exit (and could not be terminated)
+    NOT_CHOSEN = 4  # several daemons run (or none matches the options): nothing was done
+
+
+class ControlExit(IntEnum):
+    """`krakenbot pause|resume|halt|cancel-all|flatten|dashboard`: a running daemon's control."""
+
+    OK = 0
+    REFUSED = 1  # the daemon answered but did not do it (stopping; cancel-all incomplete)
+    SETTINGS = 2
+    NOT_RUNNING = 3  # no daemon runs, or it does not answer (still starting, hung)
     NOT_CHOSEN = 4  # several daemons run (or none matches the options): nothing was done
 
 

@@ -1,4 +1,5 @@
-"""The daemon's local HTTP endpoint: `GET /health` (status JSON) and `POST /stop`.
+"""The daemon's local HTTP endpoint: `GET /health` (status JSON), `POST /stop` and the
+dashboard's routes (app/dashboard_server.py) on the same port.
 
 Owns: the aiohttp app and its lifetime. `/health` answers 200 when healthy and 503 when
 degraded, with the same JSON as `krakenbot status --json`. `/stop` needs the token from the
@@ -20,7 +21,9 @@ from typing import Any
 
 from aiohttp import web
 
+from krakenbot.app.dashboard_server import Dashboard
 from krakenbot.app.exitcodes import StatusExit
+from krakenbot.app.metrics_route import add_metrics_route
 from krakenbot.app.runtime import TOKEN_HEADER
 from krakenbot.app.status_model import StatusReport, assess
 
@@ -37,6 +40,8 @@ class HealthServer:
         request_stop: Callable[[str], None],
         token: str,
         emergency: Callable[[str], Awaitable[bool]] | None = None,
+        dashboard: Dashboard | None = None,
+        metrics: Callable[[], bytes] | None = None,
     ) -> None:
         self._host = host
         self._port = port
@@ -44,6 +49,8 @@ class HealthServer:
         self._request_stop = request_stop
         self._emergency = emergency
         self._token = token
+        self._dashboard = dashboard
+        self._metrics = metrics  # GET /metrics: app/metrics_route.py
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -56,6 +63,10 @@ class HealthServer:
         app = web.Application()
         app.router.add_get("/health", self._health)
         app.router.add_post("/stop", self._stop)
+        if self._dashboard is not None:
+            self._dashboard.install(app)
+        if self._metrics is not None:
+            add_metrics_route(app, self._metrics)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         try:
@@ -66,6 +77,8 @@ class HealthServer:
             raise
         self._runner = runner
         self.port = int(runner.addresses[0][1])
+        if self._dashboard is not None:
+            self._dashboard.listening(self._host, self.port, self.url)
 
     async def serve_until(self, done: asyncio.Event) -> None:
         """The daemon's TaskGroup task for this server: serve until the daemon is done."""

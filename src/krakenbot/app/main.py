@@ -26,10 +26,14 @@ from typing import Any, TextIO
 
 from krakenbot.app import summary as sim_summary
 from krakenbot.app.contract import StackLike, StackOpener
+from krakenbot.app.controls import Controls
 from krakenbot.app.daemon import Daemon, DaemonConfig
+from krakenbot.app.dashboard_server import build_dashboard
 from krakenbot.app.deadman import DeadMansSwitch
 from krakenbot.app.exitcodes import RunExit, exit_for_step
 from krakenbot.app.health_server import HealthServer
+from krakenbot.app.notices import Notices, build_notices
+from krakenbot.app.observers import attach, wire
 from krakenbot.app.registry import Registration
 from krakenbot.app.runtime import RuntimeInfo, new_token, remove_runtime, write_runtime
 from krakenbot.app.signals import Signals
@@ -41,6 +45,7 @@ from krakenbot.app.startup import (
     check_nonce_state,
     fresh_sim_database,
     key_states,
+    live_banner,
     lock_path_hint,
     open_database,
     register_daemon,
@@ -117,16 +122,20 @@ async def run_daemon(
                     log = configure_logging(
                         settings.log(), settings.secret_values(), capture_uncaught=True
                     )
-                return await _run_with_settings(
-                    opts,
-                    settings=settings,
-                    mode=mode,
-                    clock=clock,
-                    signals=signals,
-                    opener=opener,
-                    registration=registration,
-                    sim=sim_handle,
-                )
+                secrets = settings.secret_values()
+                notices = build_notices(settings.notify(), mode.name, clock, secrets)
+                async with notices.lifetime():  # start-up failures are told too
+                    return await _run_with_settings(
+                        opts,
+                        settings=settings,
+                        mode=mode,
+                        clock=clock,
+                        signals=signals,
+                        opener=opener,
+                        registration=registration,
+                        sim=sim_handle,
+                        notices=notices,
+                    )
         finally:
             registration.remove()
     except StartupStepError as exc:
@@ -195,10 +204,13 @@ async def _run_with_settings(
     opener: tuple[StackOpener, type[Endpoints]] | None,
     registration: Registration,
     sim: Sim | None,
+    notices: Notices,
 ) -> int:
     rng = random.Random()
     started_ns = clock.now_ns()
-    db, migration = await open_database(settings.database_path, clock)
+    db, migration = await open_database(
+        settings.database_path, clock, settings.ledger_failure_grace_s
+    )
     async with AsyncExitStack() as exits:
         exits.push_async_callback(db.close)
         if migration.backup_path is not None:
@@ -216,7 +228,7 @@ async def _run_with_settings(
             rest_url=rest.base_url, ws_url=ws.public_url, ws_auth_url=ws.auth_url
         )
         if mode.name == "live":
-            _live_banner(settings)
+            live_banner(settings)
         extra: dict[str, Any] = {}
         if mode.name == "sim":
             extra["strategies"] = sim_strategies(settings, speed=opts.sim_speed)
@@ -248,6 +260,7 @@ async def _run_with_settings(
                     "engine", RunExit.ENGINE, f"--record {opts.record}: {exc}"
                 ) from None
         data_files = files_in_use(settings)
+        metrics = attach(stack, clock, notices)  # GET /metrics (app/metrics.py)
         dms = None
         if mode.live_path:
             dms = DeadMansSwitch.for_stack(stack, settings.dead_man_switch(), clock)
@@ -270,13 +283,25 @@ async def _run_with_settings(
         except OSError as exc:
             raise await _health_failed(stack, f"cannot write the stop token: {exc}") from None
         exits.callback(remove_runtime, settings.data_dir, os.getpid())
+        try:
+            dashboard = await build_dashboard(
+                daemon.report,
+                Controls(daemon),
+                database=settings.database_path,
+                clock=clock,
+                token=token,
+            )
+        except OSError as exc:
+            raise await _health_failed(stack, f"cannot load the dashboard: {exc}") from None
         server = HealthServer(
             host=settings.health_host,
             port=settings.health_port,
-            report=daemon.report,
+            report=dashboard.report,
             request_stop=daemon.request_stop,
             token=token,
             emergency=daemon.emergency,
+            dashboard=dashboard,
+            metrics=metrics.render,
         )
         try:
             await server.start()
@@ -288,6 +313,8 @@ async def _run_with_settings(
             ) from None
         exits.push_async_callback(server.close)
         daemon.add_job("health server", server.serve_until)
+        daemon.add_job("dashboard", dashboard.hub.serve_until)
+        wire(notices, stack=stack, daemon=daemon, metrics=metrics, mode=mode.name)
         try:
             write_runtime(
                 settings.data_dir,
@@ -311,11 +338,20 @@ async def _run_with_settings(
             "krakenbot starting",
             extra={"mode": mode.name, "health_url": server.url, "database": data_files["database"]},
         )
+        # The console only (never the log): a login link works once, for a few minutes.
+        print(
+            f"krakenbot: dashboard {dashboard.url} - log in with {dashboard.login_link()} "
+            "(works once; `python -m krakenbot dashboard` prints a new link)",
+            file=opts.out,
+            flush=True,
+        )
         signals.daemon = daemon
         if signals.startup_cancelled is not None:
             daemon.request_stop(signals.startup_cancelled)
         outcome = await daemon.run()
         signals.daemon = None
+        ok = outcome.exit_status is RunExit.OK
+        notices.finished(ok, outcome.reason, int(outcome.exit_status))
         if opts.sim:
             await sim_summary.print_summary(
                 opts.out,
@@ -341,26 +377,6 @@ async def _health_failed(stack: StackLike, message: str) -> StartupStepError:
     stack.request_stop("health server failed")
     await stack.shutdown(5.0)
     return StartupStepError("health", RunExit.HEALTH_SERVER, message)
-
-
-def _live_banner(settings: Settings) -> None:
-    limits = settings.risk_limits()
-    banner = (
-        "LIVE TRADING WITH REAL MONEY on %s: max %s USD per trade, max exposure %s USD, "
-        "max %d position(s), daily loss limit %s USD, pairs %s, post-only %s; dead man's "
-        "switch %d s (cancels EVERY order on the account if krakenbot stops refreshing it)"
-    )
-    logger.warning(
-        banner,
-        settings.kraken_rest_url,
-        limits.max_trade_usd,
-        limits.max_total_exposure_usd,
-        limits.max_positions,
-        limits.max_daily_loss_usd,
-        ",".join(settings.allowed_pairs),
-        limits.post_only,
-        settings.dead_man_switch_timeout_s,
-    )
 
 
 async def _record(repo: LedgerRepository, kind: str, payload: dict[str, object]) -> None:

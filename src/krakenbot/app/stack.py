@@ -29,12 +29,13 @@ from krakenbot.app.run_recorder import RunRecorder
 from krakenbot.app.statedir import user_state_dir
 from krakenbot.clock import Clock
 from krakenbot.config import Settings
-from krakenbot.domain.enums import SystemState
+from krakenbot.domain.enums import SystemState, TradingState
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.sections import BreakerSection, Credentials, RestSection, WsSection
 from krakenbot.engine.config import EngineConfig
 from krakenbot.engine.core import EngineCore
-from krakenbot.engine.health import EngineHealth, ShutdownReport
+from krakenbot.engine.health import EngineHealth, RateReading, ShutdownReport
+from krakenbot.engine.observe import EngineObserver
 from krakenbot.engine.protect import SwitchNeed
 from krakenbot.engine.runner import EngineRunner
 from krakenbot.engine.services import services as engine_services
@@ -47,10 +48,12 @@ from krakenbot.net.kraken_venue import KrakenVenue
 from krakenbot.net.rest_client import RestClient
 from krakenbot.net.rest_core import Credentials as RestCredentials
 from krakenbot.net.rest_core import RestConfig, key_state_dir
+from krakenbot.net.ws_config import SessionStats
 from krakenbot.net.ws_inbound import InboundQueue
 from krakenbot.net.ws_session import WsSession, WsSessionConfig
 from krakenbot.paper.venue import PaperFeed, PaperVenue
-from krakenbot.ports import MarketFeed, Repository, Venue
+from krakenbot.ports import MarketFeed, OrderTimings, Repository, Venue
+from krakenbot.resilience.breaker import CircuitBreaker
 from krakenbot.risk.breaker import BreakerPolicy
 from krakenbot.risk.gate import RiskGate
 from krakenbot.risk.limits import BreakerLimits, RiskLimits
@@ -134,14 +137,25 @@ class TradingStack:
         """Trading HALTED (persisted) and every order of ours cancelled, through the risk gate."""
         await self.engine.emergency_stop(reason)
 
-    def ledger_write(self, operation: str, error: BaseException | None) -> None:
+    async def set_trading_state(self, state: TradingState, reason: str) -> None:
+        """The operator's pause (REDUCING), resume (ACTIVE) or halt (HALTED), persisted."""
+        await self.engine.set_trading_state(state, reason)
+
+    async def flatten(self, reason: str) -> tuple[str, ...]:
+        """REDUCING, then every position sold through the gate (engine/flatten.py)."""
+        return await self.engine.flatten(reason)
+
+    def ledger_write(
+        self, operation: str, error: BaseException | None, started_ns: int | None = None
+    ) -> None:
         """The outcome of a ledger write made outside the engine (the daemon's status
-        snapshot): it counts towards the same "unwritable for the grace period" rule."""
+        snapshot), attempted at `started_ns` (the clock's monotonic time): it counts
+        towards the same "unwritable for the grace period" rule."""
         watch, now = self.engine.ledger, self.engine.clock.monotonic_ns()
         if error is None:
             watch.succeeded(operation, now)
         else:
-            watch.failed(operation, error, now)
+            watch.failed(operation, error, now, started_ns)
 
     @property
     def instruments(self) -> Mapping[str, Instrument]:
@@ -149,7 +163,12 @@ class TradingStack:
         return self.engine.core.instruments
 
     def health(self) -> EngineHealth:
-        return self.engine.health()
+        """The engine's health with the key's rate counters (none in paper: no key)."""
+        health = self.engine.health()
+        if self.rest is None:
+            return health
+        readings = self.rest.rate_counters(sorted(self.instruments))
+        return replace(health, rates=tuple(RateReading(*r) for r in readings))
 
     def switch_need(self) -> SwitchNeed:
         """What the dead man's switch must respect now (an entry rests; a position needs
@@ -162,6 +181,26 @@ class TradingStack:
 
     def healthy(self) -> bool:
         return self.engine.healthy()
+
+    # -------------------------------------------------- the operator's surface (metrics, notices)
+    def observe(self, observer: EngineObserver, timings: OrderTimings) -> None:
+        """Let `observer` see the runner's work (engine/observe.py) and `timings` each
+        order's time on the wire (app/observers.py plugs in metrics and notifications)."""
+        self.engine.executor.observer = self.engine.repo.observer = observer
+        if self.rest is not None:
+            self.rest.time_orders(timings)
+
+    @property
+    def limits(self) -> RiskLimits:
+        return self.engine.core.gate.limits
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self.engine.breaker
+
+    def session_stats(self) -> dict[str, SessionStats]:
+        """Each WebSocket session's counters, by its name ("public", "private")."""
+        return {name: session.stats for name, session in self._sessions.items()}
 
     def record_to(self, path: Path) -> Callable[[], None]:
         """`run --record PATH`: the engine core's inputs and sends from now on (for

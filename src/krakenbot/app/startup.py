@@ -5,12 +5,14 @@ path (read before the settings are validated, so a second instance is refused fi
 run-mode rules (live needs TRADING_MODE=live AND --live AND keys), the `--sim` settings
 (its own data directory, loopback endpoints, the simulator's throwaway credentials), the
 daemon's entry in the per-user registry of running daemons (app/registry.py), opening
-and migrating the ledger (with a backup), and the check of the per-key nonce state.
+and migrating the ledger (with a backup), the check of the per-key nonce state and the live
+banner (the limits in force).
 Imports: anything (composition root).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -31,7 +33,10 @@ from krakenbot.errors import ConfigError, KrakenbotError
 from krakenbot.net.nonce_store import KeyStateStore, peek_high_water, state_file
 from krakenbot.net.rest_core import key_state_dir
 from krakenbot.store import Database, LedgerRepository, migrate
+from krakenbot.store.lock_wait import LOCK_WAIT_S, is_lock_error
 from krakenbot.store.migrations import MigrationResult
+
+logger = logging.getLogger(__name__)
 
 SIM_SUBDIR = "sim"
 _NONCE_LOCK_TIMEOUT_S = 10.0
@@ -193,12 +198,20 @@ def fresh_sim_database(path: Path) -> None:
             ) from None
 
 
-async def open_database(path: Path, clock: Clock) -> tuple[Database, MigrationResult]:
-    """Open the ledger, migrate it (backing up an existing one first) and rewrite `trades`."""
+async def open_database(
+    path: Path, clock: Clock, grace_s: float = LOCK_WAIT_S * 2
+) -> tuple[Database, MigrationResult]:
+    """Open the ledger, migrate it (backing up an existing one first) and rewrite `trades`.
+    From here on a write waits at most half of `grace_s` (LEDGER_FAILURE_GRACE_S; at most
+    5 s) for another program's lock: one locked write then leaves the ledger watch half
+    the grace to find the lock gone before the safe stop (store/lock_wait.py)."""
     try:
         db = await Database.open(path)
     except (sqlite3.Error, OSError) as exc:
-        raise StartupStepError("database", RunExit.DATABASE, f"cannot open {path}: {exc}") from None
+        raise StartupStepError(
+            "database", RunExit.DATABASE, f"cannot open {path}: {_explain(exc)}"
+        ) from None
+    db.lock_wait.limit(grace_s / 2)
     try:
         result = await migrate(db, clock)
         # `trades` is a projection of the fills: rewrite it by today's rule (rows an older
@@ -206,8 +219,18 @@ async def open_database(path: Path, clock: Clock) -> tuple[Database, MigrationRe
         await LedgerRepository(db, clock).rebuild_trades()
     except (KrakenbotError, sqlite3.Error, OSError) as exc:
         await db.close()
-        raise StartupStepError("database", RunExit.DATABASE, f"{path}: {exc}") from None
+        raise StartupStepError("database", RunExit.DATABASE, f"{path}: {_explain(exc)}") from None
     return db, result
+
+
+def _explain(exc: BaseException) -> str:
+    if not is_lock_error(exc):
+        return str(exc)
+    return (
+        f"{exc}: another program holds a lock on it (an open `sqlite3` shell in a "
+        "transaction, a backup tool, a krakenbot started with another lock file?); "
+        "end it or wait until it is done, then start again"
+    )
 
 
 def key_states(settings: Settings, mode: RunMode) -> Path:
@@ -248,3 +271,24 @@ async def check_nonce_state(
     finally:
         store.close()
     return store.path
+
+
+def live_banner(settings: Settings) -> None:
+    """The limits in force, logged once at the start of a live run."""
+    limits = settings.risk_limits()
+    banner = (
+        "LIVE TRADING WITH REAL MONEY on %s: max %s USD per trade, max exposure %s USD, "
+        "max %d position(s), daily loss limit %s USD, pairs %s, post-only %s; dead man's "
+        "switch %d s (cancels EVERY order on the account if krakenbot stops refreshing it)"
+    )
+    logger.warning(
+        banner,
+        settings.kraken_rest_url,
+        limits.max_trade_usd,
+        limits.max_total_exposure_usd,
+        limits.max_positions,
+        limits.max_daily_loss_usd,
+        ",".join(settings.allowed_pairs),
+        limits.post_only,
+        settings.dead_man_switch_timeout_s,
+    )

@@ -1,4 +1,5 @@
-"""The status report: one shape for `GET /health`, `krakenbot status` and simple_status.py.
+"""The status report: one shape for `GET /health`, `krakenbot status`, simple_status.py and
+the dashboard.
 
 Owns: `StatusReport`, the health verdict (`assess`: healthy / degraded with the reasons),
 the conversion of the engine's health value into it (typed: a renamed health field is a
@@ -7,9 +8,10 @@ conversion of the portfolio's `PnlReport`, for a running daemon and a stopped on
 the rounding of its amounts to the pairs' decimals (a position to the pair's lot decimals,
 PnL and fees to its quote's cost decimals: no `-0.1527040334969600000…`, no `0E-8`; the
 ledger keeps every digit, and `marks` stay exact: a stopped daemon's status values its
-position at them) and the text rendering. `Any` appears only for JSON documents (the
-report's own and Kraken's `--exchange` view). Pure: no I/O, no clock reads (callers pass
-`now_ns`). Imports: stdlib, domain.portfolio, engine.health and app.exitcodes.
+position at them), each pair's top of book and the rate counters; the text rendering is
+app/status_text.py. `Any` appears only for JSON documents (the report's own and Kraken's
+`--exchange` view). Pure: no I/O, no clock reads (callers pass `now_ns`). Imports: stdlib,
+domain.events, domain.portfolio, engine.health and app.exitcodes.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from krakenbot.app.exitcodes import StatusExit
+from krakenbot.domain.events import BookTop
 from krakenbot.domain.portfolio import PnlReport
 from krakenbot.engine.health import EngineHealth
 
@@ -88,6 +91,16 @@ class StatusReport:
     decimals: dict[str, int] = field(default_factory=dict)
     # Pair symbol -> price decimals (the ledger's last snapshot tells `trades` how to print).
     price_decimals: dict[str, int] = field(default_factory=dict)
+    realized_today: str | None = None  # realized on the UTC day, fees included
+    avg_entry: dict[str, str] = field(default_factory=dict)  # symbol -> average entry (fees in)
+    position_pnl: dict[str, str] = field(default_factory=dict)  # symbol -> unrealized at mark
+    # symbol -> the engine's top of book: bid, bid_qty, ask, ask_qty, verified, age_s.
+    books: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # counter ("rest" or a pair) -> {"level", "limit"}: the rate model's view of Kraken's.
+    rate_limits: dict[str, dict[str, float]] = field(default_factory=dict)
+    dashboard_url: str | None = None  # the running daemon's web dashboard (log in first)
+    # Notifications by target kind: sent, failed, dropped, retried, queued (NOTIFY_URLS).
+    notifications: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def with_pnl(self, pnl: PnlReport) -> StatusReport:
         """This report with the portfolio's positions and PnL (the one conversion)."""
@@ -100,6 +113,9 @@ class StatusReport:
             marks={s: str(m) for s, m in pnl.marks.items()},
             fees=str(pnl.fees),
             other_fees={a: str(f) for a, f in pnl.other_fees.items()},
+            realized_today=str(pnl.realized_today),
+            avg_entry={s: str(a) for s, a in pnl.avg_entries.items()},
+            position_pnl={s: str(u) for s, u in pnl.unrealized_by.items()},
         )
 
     def mark_prices(self) -> dict[str, Decimal]:
@@ -193,6 +209,12 @@ def rounded(report: StatusReport) -> StatusReport:
         unrealized_pnl=amount_text(report.unrealized_pnl, pnl),
         fees=amount_text(report.fees, pnl),
         other_fees={k: amount_text(v, None) or "" for k, v in report.other_fees.items()},
+        realized_today=amount_text(report.realized_today, pnl),
+        avg_entry={
+            k: amount_text(v, report.price_decimals.get(k)) or ""
+            for k, v in report.avg_entry.items()
+        },
+        position_pnl={k: amount_text(v, pnl) or "" for k, v in report.position_pnl.items()},
     )
 
 
@@ -251,6 +273,8 @@ def from_engine_health(
     stopping: bool,
     decimals: Mapping[str, int] | None = None,
     price_decimals: Mapping[str, int] | None = None,
+    dashboard_url: str | None = None,
+    notifications: Mapping[str, dict[str, int]] | None = None,
 ) -> StatusReport:
     """The report of a running daemon from the engine's health value, amounts rounded to
     `decimals` (see `rounded`)."""
@@ -280,96 +304,25 @@ def from_engine_health(
         stopping=stopping,
         decimals=dict(decimals or {}),
         price_decimals=dict(price_decimals or {}),
+        books={s: _top(b, now_ns) for s, b in sorted(health.books.items())},
+        rate_limits={
+            r.counter: {"level": round(r.level, 2), "limit": r.limit} for r in health.rates
+        },
+        dashboard_url=dashboard_url,
+        notifications=dict(notifications or {}),
     )
     return rounded(report.with_pnl(health.pnl))
 
 
-def render_text(report: StatusReport) -> str:
-    """Human-readable lines for `krakenbot status`."""
-    verdict, problems = assess(report)
-    lines = [f"krakenbot: {verdict.name.lower().replace('_', ' ')}"]
-    if report.running:
-        lines.append(f"  process        PID {report.pid}, mode {report.mode}, up {_dur(report)}")
-    else:
-        lines.append("  process        not running (figures below are from the database)")
-    rows: list[tuple[str, object]] = [
-        ("trading state", report.trading_state),
-        ("breaker", report.breaker_state),
-        ("market data", _age(report.market_data_age_s) if report.running else None),
-        ("book verified", report.book_verified),
-        ("ws public", report.ws_public),
-        ("ws private", report.ws_private),
-        ("open orders", report.open_orders),
-        ("position", ", ".join(f"{k} {v}" for k, v in report.position.items()) or "flat"),
-        ("daily PnL", report.daily_pnl),
-        ("total PnL", report.total_pnl),
-        ("unrealized PnL", _unrealized(report)),
-        ("fees", _fees(report)),
-        ("last error", report.last_error or "none"),
-        ("ledger", report.ledger_error),
-        ("dead man's sw.", _dms(report)),
-    ]
-    for label, value in rows:
-        if value is not None:
-            lines.append(f"  {label:<14} {value}")
-    if report.counts:
-        lines.append("  counts         " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
-    for name, path in report.data_files.items():
-        lines.append(f"  {name:<14} {path}")
-    if report.exchange is not None:
-        lines.extend(_exchange_lines(report.exchange))
-    lines.extend(f"  problem: {p}" for p in problems if report.running)
-    return "\n".join(lines)
-
-
-def _dur(report: StatusReport) -> str:
-    if report.uptime_s is None:
-        return "?"
-    s = int(report.uptime_s)
-    return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s"
-
-
-def _age(age: float | None) -> str:
-    return "none yet" if age is None else f"{age:.1f} s old"
-
-
-def _unrealized(report: StatusReport) -> str | None:
-    if not report.position:
-        return None
-    if report.unrealized_pnl is None:
-        return "unknown (no price for a position)"
-    at = ", ".join(f"{s} {m}" for s, m in report.marks.items())
-    return f"{report.unrealized_pnl} (at {at})" if at else report.unrealized_pnl
-
-
-def _fees(report: StatusReport) -> str | None:
-    other = ", ".join(f"{f} {a}" for a, f in report.other_fees.items())
-    if report.fees is None:
-        return other or None
-    return f"{report.fees}" + (f" (and {other}, not in PnL)" if other else "")
-
-
-def _dms(report: StatusReport) -> str | None:
-    if report.dms_state is None and report.dms_trigger_time is None:
-        return None
-    trigger = f", fires at {report.dms_trigger_time}" if report.dms_trigger_time else ""
-    return f"{report.dms_state or '?'}{trigger}"
-
-
-def _exchange_lines(exchange: Mapping[str, Any]) -> list[str]:
-    lines = ["  exchange:"]
-    if exchange.get("error"):
-        lines.append(f"    error          {exchange['error']}")
-    balances = exchange.get("balances") or {}
-    if balances:
-        lines.append("    balances       " + ", ".join(f"{k} {v}" for k, v in balances.items()))
-    if "open_orders" in exchange:
-        listed = exchange["open_orders"]
-        foreign = [o for o in listed if o.get("foreign")]
-        lines.append(f"    open orders    {len(listed) - len(foreign)} of krakenbot")
-        for o in foreign:
-            what = o.get("description") or o.get("unreadable") or ""
-            lines.append(f"    FOREIGN        {o.get('txid')} {o.get('pair')} {what} (left alone)")
-    for diff in exchange.get("differences") or []:
-        lines.append(f"    DIFFERENCE     {diff}")
-    return lines
+def _top(book: BookTop, now_ns: int) -> dict[str, Any]:
+    """One pair's top of book as the report shows it (prices exact, as Kraken sent them)."""
+    bid = book.bids[0] if book.bids else None
+    ask = book.asks[0] if book.asks else None
+    return {
+        "bid": None if bid is None else str(bid.price),
+        "bid_qty": None if bid is None else str(bid.qty),
+        "ask": None if ask is None else str(ask.price),
+        "ask_qty": None if ask is None else str(ask.qty),
+        "verified": book.verified,
+        "age_s": round(max(0, now_ns - book.recv_ns) / NS, 3) if book.recv_ns else None,
+    }

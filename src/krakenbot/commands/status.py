@@ -19,7 +19,7 @@ from typing import Any
 from krakenbot.app.discover import Located, locate
 from krakenbot.app.exitcodes import StatusExit
 from krakenbot.app.status_check import collect_status
-from krakenbot.app.status_model import render_text
+from krakenbot.app.status_text import render_text
 from krakenbot.commands._output import emit
 
 

@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import ClassVar
 
 from krakenbot.domain.commands import AmendOrder, CancelOrder, PlaceOrder
-from krakenbot.domain.enums import OrderStatus, TradingState
+from krakenbot.domain.enums import NoticeKind, OrderStatus, TradingState
 from krakenbot.domain.events import Fill
 from krakenbot.domain.order import Order
 
@@ -56,9 +56,12 @@ class OpenLearningEntry:
 
 @dataclass(frozen=True, slots=True)
 class SendOrder:
-    """Hand a persisted order to the venue; its fate comes back as events."""
+    """Hand a persisted order to the venue; its fate comes back as events. `tick_ns`: the
+    receive time of the market data the order answers (0: it answers something else), for
+    the tick-to-order metric."""
 
     command: PlaceOrder
+    tick_ns: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,11 +191,13 @@ class ReportError:
 
 @dataclass(frozen=True, slots=True)
 class Notify:
-    """A line for the operator's log (order placed, fill recorded, risk denied...)."""
+    """A line for the operator's log (order placed, fill recorded, risk denied...); with a
+    `notice`, also a notification of that kind to the operator's NOTIFY_URLS."""
 
     message: str
     fields: Mapping[str, str]
     warning: bool = False
+    notice: NoticeKind | None = None
 
 
 LedgerEffect = (

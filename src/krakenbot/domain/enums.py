@@ -148,3 +148,20 @@ class Channel(StrEnum):
 
     PUBLIC = "public"
     PRIVATE = "private"
+
+
+class NoticeKind(StrEnum):
+    """What a notification to the operator (NOTIFY_URLS: app/notices.py) is about."""
+
+    STARTED = "started"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    FILL = "fill"
+    POSITION_CLOSED = "position_closed"
+    RISK_HALT = "risk_halt"  # trading state HALTED
+    BREAKER_OPEN = "breaker_open"
+    BREAKER_CLOSED = "breaker_closed"
+    DAILY_LOSS_HALT = "daily_loss_halt"
+    DMS_NOT_REFRESHED = "dms_not_refreshed"  # the dead man's switch could not be refreshed
+    LEDGER_FAILURE = "ledger_failure"
+    DAILY_SUMMARY = "daily_summary"

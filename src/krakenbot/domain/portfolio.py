@@ -105,6 +105,8 @@ class PnlReport:
     unrealized: Decimal | None = ZERO  # at the marks; None: a position has no mark
     fees: Decimal = ZERO  # quote value of the fees in quote or base
     other_fees: Mapping[str, Decimal] = field(default_factory=dict)  # not in PnL
+    unrealized_by: Mapping[str, Decimal] = field(default_factory=dict)  # per marked position
+    avg_entries: Mapping[str, Decimal] = field(default_factory=dict)  # fees included
 
     @property
     def daily(self) -> Decimal | None:
@@ -384,4 +386,6 @@ class Portfolio:
             unrealized=self.unrealized_total(marks),
             fees=self._fees,
             other_fees=self.other_fees,
+            unrealized_by={s: self.unrealized(s, marks[s]) for s in positions if s in marks},
+            avg_entries={s: a for s in positions if (a := self.avg_entry(s)) is not None},
         )

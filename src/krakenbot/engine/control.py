@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING
 
 from krakenbot.domain.effects import Effect, RecordEvent, ReportError, RequestReconcile
 from krakenbot.domain.enums import TradingState
+from krakenbot.engine.flatten import plan_flatten
 from krakenbot.engine.inputs import (
     CancelOurs,
     Conditions,
     Corrections,
     EmergencyStop,
+    FlattenRequested,
     LedgerLoaded,
     OpenOrdersListed,
     Reconciled,
@@ -66,7 +68,31 @@ def submit(core: EngineCore, event: Submit, out: Out) -> None:
 
 
 def state_requested(core: EngineCore, event: TradingStateRequested, out: Out) -> None:
+    """The operator's pause (REDUCING), resume (ACTIVE) or halt (HALTED). Back to REDUCING or
+    ACTIVE the engine manages its positions again, their protective stops included: an
+    emergency cancel (`cancel-all`) turned them off, and a position that trades again must
+    not go without its cover."""
     core.set_trading_state(event.state, event.reason, out)
+    if event.state is not TradingState.HALTED and not core.stopped:
+        core.protection.enabled = True
+
+
+def flatten(core: EngineCore, event: FlattenRequested, out: Out) -> None:
+    """REDUCING (entries refused from now on; HALTED would refuse the exits too), then the
+    plan of engine/flatten.py through the gate; what was planned is recorded as an event."""
+    if core.stopped:
+        note = "not done: the daemon is stopping"
+        out.append(RecordEvent("flatten", {"reason": event.reason, "plan": note}, core.now_ns))
+        return
+    state_requested(
+        core, TradingStateRequested(TradingState.REDUCING, event.reason, event.now_ns), out
+    )
+    plan = plan_flatten(
+        core.portfolio.positions(), core.books, core.instruments, core.registry.live()
+    )
+    row = {"reason": event.reason, "plan": "; ".join(plan.notes)}
+    out.append(RecordEvent("flatten", row, core.now_ns))
+    core.execute(plan.intents, out)
 
 
 def stop(core: EngineCore, event: StopRequested, out: Out) -> None:
@@ -135,6 +161,7 @@ INPUT_HANDLERS: dict[type, Callable[..., None]] = {
     LedgerLoaded: loaded,
     Submit: submit,
     TradingStateRequested: state_requested,
+    FlattenRequested: flatten,
     StopRequested: stop,
     SendFinished: send_finished,
     VenueFatal: fatal,

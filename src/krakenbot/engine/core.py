@@ -35,14 +35,16 @@ from typing import cast, get_args
 from krakenbot.domain.commands import AmendIntent, CancelIntent, Intent
 from krakenbot.domain.effects import (
     Effect,
+    Notify,
     RecordEvent,
     ReportError,
     RequestReconcile,
     SaveState,
+    SendOrder,
     SetTradingState,
     TripBreaker,
 )
-from krakenbot.domain.enums import Channel, ConnectionState, SystemState, TradingState
+from krakenbot.domain.enums import Channel, ConnectionState, NoticeKind, SystemState, TradingState
 from krakenbot.domain.events import (
     AmendRejected,
     BalanceChange,
@@ -67,9 +69,7 @@ from krakenbot.domain.portfolio import Portfolio, utc_day
 from krakenbot.engine import cover, ticks
 from krakenbot.engine.config import EngineConfig
 from krakenbot.engine.control import INPUT_HANDLERS
-from krakenbot.engine.inputs import (
-    EngineInput,
-)
+from krakenbot.engine.inputs import EngineInput
 from krakenbot.engine.protect import Protection, SwitchNeed
 from krakenbot.engine.settle import Settlement
 from krakenbot.engine.view import LiveView, RoundTrips
@@ -99,7 +99,7 @@ class EngineCounts:
     orders: int = 0  # orders submitted (persisted and handed to the venue)
     fills: int = 0  # fills recorded (new trade ids)
     denials: int = 0  # risk-gate denials (each written to `events`)
-    reconnects: int = 0  # WebSocket reconnects seen (public + private)
+    reconnects: int = 0  # WebSocket reconnects seen (public + private; per channel: core)
     reconciles: int = 0  # reconciliation runs completed
     corrections: int = 0  # reconciliation differences written to `events`
     errors: int = 0  # events whose handling failed (logged, engine kept going)
@@ -158,14 +158,14 @@ class EngineCore:
         self.breaker_admits = True
         self.stopped = False
         self.connections: dict[Channel, ConnectionState] = {}
+        self.reconnects: dict[Channel, int] = {}  # per channel (their sum: counts.reconnects)
         self._ever_connected: set[Channel] = set()
         self.last_market_ns = 0
         self.next_metrics_ns = 0
         self.counts = EngineCounts()
         self.refused: set[str] = set()  # symbols whose book subscription failed
         self.ledger_refusals = 0  # new orders not even tried while the ledger was failing
-        # Sees every input with its time and the effects it produced (`run --record`).
-        self.tap: Callable[[Input, int, list[Effect]], None] | None = None
+        self.tap: Callable[[Input, int, Out], None] | None = None  # run --record: all in, out
 
     @property
     def ledger_failing(self) -> bool:
@@ -215,7 +215,8 @@ class EngineCore:
         if event.state is not ConnectionState.CONNECTED:
             return
         if event.channel in self._ever_connected:
-            self.bump(reconnects=1)
+            seen = self.reconnects
+            seen[event.channel] = seen.get(event.channel, 0) + 1
             out.append(RequestReconcile(f"{event.channel} websocket reconnected"))
         self._ever_connected.add(event.channel)
 
@@ -254,13 +255,18 @@ class EngineCore:
             return
         view = self.view
         targets = self.strategies
+        tick_ns = 0  # the market data's receive time: where tick-to-order starts
         if type(event) in _MARKET:
             symbol = cast(BookTop | Ticker | MarketTrade | Candle, event).symbol
             targets = self._by_symbol.get(symbol, ())
+            tick_ns = getattr(event, "recv_ns", 0)
         for strategy in targets:
             intents = strategy.on_event(event, view)
             if intents:
+                first = len(out)
                 self.execute(intents, out)
+                if tick_ns:
+                    _stamp_tick(out, first, tick_ns)
 
     def execute(self, intents: Sequence[Intent], out: Out, *, held: bool = True) -> None:
         """Submit strategy (or operator) intents in order, each through the gate; an exit
@@ -297,6 +303,8 @@ class EngineCore:
             return
         old, self.trading_state = self.trading_state, state
         out.append(SetTradingState(state, old, reason, self.now_ns))
+        if state is TradingState.HALTED:
+            out.append(Notify("trading halted", {"reason": reason}, True, NoticeKind.RISK_HALT))
 
     # ================================================================== risk plumbing
     def risk_context(self) -> RiskContext:
@@ -325,7 +333,9 @@ class EngineCore:
         day = self.gate.loss_halted_day
         text = day.isoformat() if day else ""
         out.append(SaveState(LOSS_DAY_KEY, text))
-        out.append(RecordEvent("daily_loss_halt", {"day": text, "reason": reason}, self.now_ns))
+        row = {"day": text, "reason": reason}
+        out.append(RecordEvent("daily_loss_halt", row, self.now_ns))
+        out.append(Notify("daily loss limit reached", row, True, NoticeKind.DAILY_LOSS_HALT))
 
     def trip(self, trip: Trip, out: Out) -> None:
         self.breaker_admits = False
@@ -341,6 +351,14 @@ class EngineCore:
     def bump(self, **deltas: int) -> None:
         c = self.counts
         self.counts = replace(c, **{k: getattr(c, k) + v for k, v in deltas.items()})
+
+
+def _stamp_tick(out: Out, first: int, tick_ns: int) -> None:
+    """The orders sent from `out[first:]` answer market data received at `tick_ns`."""
+    for i in range(first, len(out)):
+        effect = out[i]
+        if type(effect) is SendOrder:
+            out[i] = SendOrder(effect.command, tick_ns)
 
 
 def _decide(core: EngineCore, event: Event, out: Out) -> None:

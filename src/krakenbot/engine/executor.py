@@ -16,6 +16,8 @@ is looked up, never re-sent; a `TransientError` means provably not placed and be
 rejection (marked `local` when our own circuit breaker refused it, so the breaker policy
 does not count it as an exchange failure); a `FatalExchangeError` halts trading. Every
 finished AddOrder is reported (`SendFinished`): until then the order is "being sent".
+An optional observer (engine/observe.py) is told of the orders handed over that answer market
+data and of the notices for the operator, after the decision and without waiting.
 Imports: domain, engine, errors, orders, ports, resilience. Must not import: net, store, app.
 """
 
@@ -44,6 +46,7 @@ from krakenbot.domain.effects import (
 from krakenbot.domain.events import AmendRejected, Event, OrderRejected, ReconcileRequested
 from krakenbot.engine.inputs import EngineInput, SendFinished, VenueFatal, WriteDone, WriteFailed
 from krakenbot.engine.ledger_writes import LEDGER_WRITES
+from krakenbot.engine.observe import EngineObserver
 from krakenbot.engine.protect import SwitchNeed
 from krakenbot.errors import AmbiguousOrderError, FatalExchangeError, RejectedError, TransientError
 from krakenbot.resilience.breaker import CircuitOpenError
@@ -62,6 +65,8 @@ class Executor:
         self._cancels: set[asyncio.Task[None]] = set()
         self.orders_sent = 0  # AddOrders handed to the venue
         self.cancels_sent = 0
+        # Metrics and notifications (engine/observe.py); plugged in by the composition root.
+        self.observer: EngineObserver | None = None
 
     # ------------------------------------------------------------------ one batch
     async def run(self, effects: Sequence[Effect]) -> None:
@@ -72,6 +77,8 @@ class Executor:
             if isinstance(effect, SendOrder):
                 if effect.command.cl_ord_id not in blocked:
                     self._spawn(self._send(effect.command), self._tasks)
+                    if effect.tick_ns and self.observer is not None:
+                        self.observer.order_handed(effect)
                 continue
             if kind is OpenLearningEntry and effect.cl_ord_id in blocked:  # type: ignore[union-attr]
                 continue
@@ -124,6 +131,8 @@ class Executor:
         elif isinstance(effect, Notify):
             log = logger.warning if effect.warning else logger.info
             log(effect.message, extra=dict(effect.fields))
+            if effect.notice is not None and self.observer is not None:
+                self.observer.notice(effect)
 
     # ------------------------------------------------------------------ background sends
     def _spawn(self, work: Awaitable[None], into: set[asyncio.Task[None]]) -> asyncio.Task[None]:

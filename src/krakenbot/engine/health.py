@@ -7,11 +7,15 @@ Imports: domain, resilience, engine. No I/O.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from krakenbot.domain.enums import Channel, ConnectionState, TradingState
+from krakenbot.domain.events import BookTop
 from krakenbot.domain.portfolio import PnlReport, utc_day
+from krakenbot.domain.working import exposure
 from krakenbot.engine.core import EngineCounts
 from krakenbot.resilience.breaker import BreakerState
 
@@ -19,6 +23,16 @@ if TYPE_CHECKING:
     from krakenbot.engine.runner import EngineRunner
 
 _NS = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class RateReading:
+    """One of Kraken's rate counters as the rate model sees it: "rest" (the key's REST
+    counter) or a pair (its trading counter), against the limit of the account's tier."""
+
+    counter: str
+    level: float
+    limit: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +49,14 @@ class EngineHealth:
     counts: EngineCounts = field(default_factory=EngineCounts)
     stop_requested: bool = False
     ledger_error: str = ""  # set while ledger writes fail (new orders refused meanwhile)
+    books: Mapping[str, BookTop] = field(default_factory=dict)  # each pair's top of book
+    rates: tuple[RateReading, ...] = ()  # the venue's rate counters (the stack adds them)
+    # Quote value at risk if every working entry filled (risk gate's `exposure`, at the
+    # verified marks); None: a position has no price.
+    exposure: Decimal | None = Decimal(0)
+    denials_by_rule: Mapping[str, int] = field(default_factory=dict)  # counts.denials by rule
+    reconnects_by_channel: Mapping[str, int] = field(default_factory=dict)  # counts.reconnects
+    ledger_failures: int = 0  # failed ledger writes since start
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +77,14 @@ def report(runner: EngineRunner) -> EngineHealth:
     books = core.books
     symbols = frozenset().union(*(s.symbols for s in core.strategies))
     verified = all(s in books and books[s].verified for s in symbols)
-    counts = replace(core.counts, denials=core.manager.denials, errors=runner.errors)
+    reconnects = {str(c): n for c, n in core.reconnects.items()}
+    counts = replace(
+        core.counts,
+        denials=core.manager.denials,
+        errors=runner.errors,
+        reconnects=sum(reconnects.values()),
+    )
+    marks = core.marks()
     return EngineHealth(
         trading_state=core.trading_state,
         breaker_state=runner.breaker.state,
@@ -64,11 +93,16 @@ def report(runner: EngineRunner) -> EngineHealth:
         ws_public=core.connections.get(Channel.PUBLIC),
         ws_private=core.connections.get(Channel.PRIVATE),
         open_orders=len(core.registry.live()),
-        pnl=core.portfolio.report(utc_day(now), core.marks()),
+        pnl=core.portfolio.report(utc_day(now), marks),
         last_error=runner.last_error,
         counts=counts,
         stop_requested=runner.stop_requested,
         ledger_error=failing.describe() if failing is not None else "",
+        books=dict(books),
+        exposure=exposure(core.portfolio.positions(), marks, core.registry.working()),
+        denials_by_rule={str(r): n for r, n in core.manager.denials_by_rule.items()},
+        reconnects_by_channel=reconnects,
+        ledger_failures=runner.ledger.failures,
     )
 
 

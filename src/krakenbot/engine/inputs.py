@@ -134,6 +134,14 @@ class TradingStateRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class FlattenRequested:
+    """The operator asks to close every position now (REDUCING, then exits: engine/flatten.py)."""
+
+    reason: str
+    now_ns: int
+
+
+@dataclass(frozen=True, slots=True)
 class CancelOurs:
     """Shutdown: cancel every live order of ours."""
 
@@ -156,4 +164,5 @@ EngineInput = (
     | OpenOrdersListed
     | CancelOurs
     | TradingStateRequested
+    | FlattenRequested
 )

@@ -5,12 +5,16 @@ Owns: `LedgerWatch` — pure bookkeeping of write outcomes: the first failure ma
 ledger failing at once (the engine turns unhealthy, so the dead man's switch is no longer
 refreshed, and new orders are refused), a later successful write clears it, and a failure
 that lasted `grace_s` without one success in between is `overdue` (the daemon then makes its
-safe stop). `LedgerUnwritableError` is what the engine's watch service raises then.
+safe stop). The failure's clock starts when the first failed write was *attempted* (not
+when it gave up, which for a locked database is a busy timeout later), but never before the
+last write that succeeded. `LedgerUnwritableError` is what the engine's watch service raises
+then.
 `WatchedRepository` — a `Repository` that delegates every call and reports each WRITE's
 outcome to a `LedgerWatch` (reads say nothing about writability; SQLite's WAL lets them
-succeed while writes are locked out).
+succeed while writes are locked out), and its duration to an optional observer (metrics,
+notifications: engine/observe.py).
 Time is whatever the caller passes (monotonic ns from the injected clock); no I/O here
-beyond awaiting the wrapped repository. Imports: domain, errors, ports. Must not import:
+beyond awaiting the wrapped repository. Imports: domain, engine, errors, ports. Must not import:
 store, net, app.
 """
 
@@ -25,11 +29,13 @@ from typing import TypeVar
 from krakenbot.domain.commands import PlaceOrder
 from krakenbot.domain.enums import OrderStatus
 from krakenbot.domain.events import Fill
+from krakenbot.engine.observe import EngineObserver
 from krakenbot.errors import KrakenbotError
 from krakenbot.ports import Repository, StoredOrder
 
 logger = logging.getLogger(__name__)
 _NS = 1_000_000_000
+_MIN_LOOK_S = 0.05  # the watch never looks more often while the ledger is healthy
 _T = TypeVar("_T")
 
 
@@ -62,6 +68,7 @@ class LedgerWatch:
         # could not be recorded meanwhile is only on the exchange now).
         self._on_recovered = on_recovered
         self._failure: LedgerFailure | None = None
+        self._last_ok_ns: int | None = None  # when the latest successful write ended
         self.failures = 0  # every failed write since start (for counters)
 
     @property
@@ -69,12 +76,18 @@ class LedgerWatch:
         """The current run of failures; None while the ledger is writable."""
         return self._failure
 
-    def failed(self, operation: str, error: BaseException, now_ns: int) -> LedgerFailure:
+    def failed(
+        self, operation: str, error: BaseException, now_ns: int, started_ns: int | None = None
+    ) -> LedgerFailure:
+        """A write attempted at `started_ns` (default: `now_ns`) failed at `now_ns`."""
         self.failures += 1
         text = repr(error)
         current = self._failure
         if current is None:
-            self._failure = LedgerFailure(now_ns, now_ns, 1, operation, text)
+            since = now_ns if started_ns is None else min(started_ns, now_ns)
+            if self._last_ok_ns is not None:
+                since = max(since, min(self._last_ok_ns, now_ns))
+            self._failure = LedgerFailure(since, now_ns, 1, operation, text)
             logger.error(
                 "ledger write failed: trading paused until it succeeds again",
                 extra={"operation": operation, "error": text, "grace_s": self.grace_s},
@@ -91,6 +104,7 @@ class LedgerWatch:
 
     def succeeded(self, operation: str, now_ns: int) -> None:
         """A write committed: the ledger works again and the run of failures ends."""
+        self._last_ok_ns = now_ns
         current = self._failure
         if current is None:
             return
@@ -113,6 +127,22 @@ class LedgerWatch:
             return None
         return current
 
+    def due_in_s(self, now_ns: int) -> float | None:
+        """Seconds until the current failure run is overdue (0 when it is); None: no run."""
+        current = self._failure
+        if current is None:
+            return None
+        return max(0, current.since_ns + int(self.grace_s * _NS) - now_ns) / _NS
+
+    def next_look_s(self, now_ns: int, check_s: float) -> float:
+        """How long the watch may sleep: while failing, until the next probe (`check_s`) or
+        the grace's end, whichever comes first; while healthy, `check_s` but at most half the
+        grace (a failure found late is stopped late), and at least 50 ms."""
+        due_s = self.due_in_s(now_ns)
+        if due_s is None:
+            return min(check_s, max(_MIN_LOOK_S, self.grace_s / 2))
+        return min(check_s, due_s)
+
     def overdue_error(self, failure: LedgerFailure, now_ns: int) -> LedgerUnwritableError:
         lasted = (now_ns - failure.since_ns) / _NS
         return LedgerUnwritableError(
@@ -133,15 +163,26 @@ class WatchedRepository:
         self.inner = inner
         self.watch = watch
         self._now = monotonic_ns
+        # Told every write's duration and outcome (metrics, notifications: app/observers.py).
+        self.observer: EngineObserver | None = None
 
     async def _write(self, operation: str, work: Awaitable[_T]) -> _T:
+        started = self._now()  # a write queued or waiting for a lock failed since then
         try:
             result = await work
         except Exception as exc:
-            self.watch.failed(operation, exc, self._now())
+            now = self._now()
+            self.watch.failed(operation, exc, now, started)
+            self._observe(operation, now - started, False)
             raise
-        self.watch.succeeded(operation, self._now())
+        now = self._now()
+        self.watch.succeeded(operation, now)
+        self._observe(operation, now - started, True)
         return result
+
+    def _observe(self, operation: str, took_ns: int, ok: bool) -> None:
+        if self.observer is not None:
+            self.observer.ledger_write(operation, took_ns / _NS, ok)
 
     # ------------------------------------------------------------------ writes
     async def insert_order(

@@ -27,7 +27,7 @@ from datetime import date
 
 from krakenbot.clock import Clock
 from krakenbot.domain.commands import Intent
-from krakenbot.domain.effects import Effect
+from krakenbot.domain.effects import Effect, RecordEvent
 from krakenbot.domain.enums import TradingState
 from krakenbot.domain.events import Event
 from krakenbot.domain.order import OrderSnapshot
@@ -39,6 +39,7 @@ from krakenbot.engine.inputs import (
     Conditions,
     EmergencyStop,
     EngineInput,
+    FlattenRequested,
     LedgerLoaded,
     OpenOrdersListed,
     StopRequested,
@@ -93,11 +94,12 @@ class EngineRunner:
         self._switch_watchers: list[Callable[[], None]] = []
 
     # ================================================================== events in
-    async def post(self, event: Event | EngineInput) -> None:
+    async def post(self, event: Event | EngineInput) -> list[Effect]:
         """Handle one event under the engine lock and carry out its effects (the only way
-        events enter). The effects run shielded in their own task, which releases the lock:
-        stopping a service cancels its wait for the next event, never the handling of one
-        (a ledger transaction cut in half would poison the connection)."""
+        events enter); returns them once carried out. The effects run shielded in their own
+        task, which releases the lock: stopping a service cancels its wait for the next
+        event, never the handling of one (a ledger transaction cut in half would poison the
+        connection)."""
         await self.lock.acquire()
         try:
             effects = self._conditions()
@@ -108,11 +110,12 @@ class EngineRunner:
             raise
         if not effects:
             self.lock.release()
-            return
+            return effects
         task: asyncio.Future[object] = asyncio.ensure_future(self._carry_out(effects))
         self.inflight.add(task)
         task.add_done_callback(self.inflight.discard)
         await asyncio.shield(task)
+        return effects
 
     async def _carry_out(self, effects: list[Effect]) -> None:
         try:
@@ -139,6 +142,15 @@ class EngineRunner:
     async def set_trading_state(self, state: TradingState, reason: str) -> None:
         """Operator command: ACTIVE, REDUCING or HALTED (persisted)."""
         await self.post(TradingStateRequested(state, reason, self.clock.now_ns()))
+
+    async def flatten(self, reason: str) -> tuple[str, ...]:
+        """Operator command: REDUCING, then close every position (engine/flatten.py); the
+        lines say what was planned (each exit then goes through the risk gate)."""
+        effects = await self.post(FlattenRequested(reason, self.clock.now_ns()))
+        for effect in effects:
+            if isinstance(effect, RecordEvent) and effect.kind == "flatten":
+                return tuple(effect.payload["plan"].split("; "))
+        return ()
 
     def switch_need_changed(self, need: SwitchNeed) -> None:
         self.switch_need = need

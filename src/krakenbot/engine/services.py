@@ -5,7 +5,9 @@ Owns: `services(runner)` (name, coroutine factory) for the daemon's TaskGroup, a
 loops themselves. Balance checks, reconciliation triggers and timeouts are events or
 requests here, never sleeps inside a decision: the timer posts `TimerTick`s (the core runs
 its timeouts on them), the reconciliation loop runs when asked (reconnect, gap, ambiguity,
-ledger writable again) or every `interval_s`. Imports: domain, engine. Must not import:
+ledger writable again) or every `interval_s`. The pumps tell the executor's observer
+(engine/observe.py) when they took each event, after posting it (the WebSocket message
+lag). Imports: domain, engine. Must not import:
 net, store, app.
 """
 
@@ -37,12 +39,12 @@ def services(r: EngineRunner) -> list[tuple[str, Service]]:
 
 async def run_market(r: EngineRunner) -> None:
     """Consume the market feed until stop is requested."""
-    await until_stopped(r, _pump(r, r.feed.events()))
+    await until_stopped(r, _pump(r, r.feed.events(), "public"))
 
 
 async def run_account(r: EngineRunner) -> None:
     """Consume the venue's account/state stream until stop is requested."""
-    await until_stopped(r, _pump(r, r.venue.events()))
+    await until_stopped(r, _pump(r, r.venue.events(), "private"))
 
 
 async def run_timer(r: EngineRunner) -> None:
@@ -82,18 +84,21 @@ async def run_ledger_watch(r: EngineRunner) -> None:
     period (the daemon then makes its safe stop); returns when stop is requested.
 
     While failing, it probes with one small write per check: new orders are refused then,
-    so without a probe nothing might write and a recovered ledger would go unnoticed."""
+    so without a probe nothing might write and a recovered ledger would go unnoticed. It
+    wakes when the grace runs out (not at the next check after it) and probes once more
+    first: a lock released within the grace stops nothing."""
 
     async def loop() -> None:
         while True:
-            await r.clock.sleep(r.config.ledger_check_s)
+            now = r.clock.monotonic_ns()
+            await r.clock.sleep(r.ledger.next_look_s(now, r.config.ledger_check_s))
             if r.ledger.failing is None:
                 continue
+            await r.shielded(_probe_ledger(r))  # never cut a write
             now = r.clock.monotonic_ns()
             overdue = r.ledger.overdue(now)
             if overdue is not None:
                 raise r.ledger.overdue_error(overdue, now)
-            await r.shielded(_probe_ledger(r))  # never cut a write
 
     await until_stopped(r, loop())
 
@@ -118,6 +123,13 @@ async def until_stopped(r: EngineRunner, work: Awaitable[None]) -> None:
             await asyncio.wait(set(r.inflight))
 
 
-async def _pump(r: EngineRunner, source: AsyncIterator[Event]) -> None:
+async def _pump(r: EngineRunner, source: AsyncIterator[Event], channel: str) -> None:
+    now = r.clock.now_ns
     async for event in source:
-        await r.post(event)
+        observer = r.executor.observer
+        if observer is None:
+            await r.post(event)
+            continue
+        taken = now()
+        await r.post(event)  # the decision first: the observer only reads the time taken
+        observer.event_taken(channel, event, taken)

@@ -39,7 +39,7 @@ from krakenbot.domain.effects import (
     RequestReconcile,
     UpdateOrder,
 )
-from krakenbot.domain.enums import TradingState
+from krakenbot.domain.enums import NoticeKind, TradingState
 from krakenbot.domain.events import ExecutionReport, Fill
 from krakenbot.engine.inputs import Corrections, StopRequested, WriteDone, WriteFailed
 from krakenbot.errors import InvariantError
@@ -148,6 +148,8 @@ class Settlement:
             core.bump(fills=1)
             closed = core.trips.apply(fill)
             if closed is not None:
+                row = {"symbol": closed.symbol, "pnl": str(closed.pnl), "outcome": closed.outcome}
+                out.append(Notify("position closed", row, notice=NoticeKind.POSITION_CLOSED))
                 at = fill.exchange_ns or now
                 out.extend(
                     CloseLearningEntry(entry, closed.outcome, closed.pnl, at)
@@ -183,12 +185,13 @@ class Settlement:
                 fields = {
                     "cl_ord_id": applied.after.cl_ord_id,
                     "trade_id": fill.trade_id,
+                    "symbol": fill.symbol,
                     "side": fill.side.value,
                     "qty": str(fill.qty),
                     "price": str(fill.price),
                     "fee": str(fill.fee),
                 }
-                out.append(Notify("fill recorded", fields))
+                out.append(Notify("fill recorded", fields, notice=NoticeKind.FILL))
             self._settled(applied, fill, out)
         waiting.then(out)
         self._next_correction(out)

@@ -100,6 +100,10 @@ class Counter:
         self.at_ns = now_ns
         return self.level
 
+    def level_at(self, now_ns: int, per_s: float) -> float:
+        """The level decayed to `now_ns`, without changing the counter."""
+        return max(0.0, self.level - max(0, now_ns - self.at_ns) / NS * per_s)
+
     def wait_s(self, cost: float, limit: float, per_s: float) -> float:
         """Seconds until `level + cost <= limit` (after `decay_to` was applied)."""
         excess = self.level + cost - limit
@@ -189,6 +193,26 @@ class RateModel:
         counter.decay_to(now_ns, self.limits.trade_decay_per_s)
         counter.level = max(counter.level, value)
 
+    def rest_level(self, state: KeyState | None, now_ns: int) -> float:
+        """The REST counter at `now_ns` (decayed; read-only: nothing charged or stored)."""
+        return 0.0 if state is None else _decayed(state.rest, now_ns, self.limits.rest_decay_per_s)
+
+    def trade_level(
+        self,
+        state: KeyState | None,
+        pair: str,
+        now_ns: int,
+        seen: tuple[float, int] | None = None,
+    ) -> float:
+        """The pair's trading counter at `now_ns` (decayed, read-only), or Kraken's live
+        reading `seen` (value, at_ns) decayed likewise when that is higher."""
+        per_s = self.limits.trade_decay_per_s
+        counter = None if state is None else state.trading.get(pair)
+        best = 0.0 if counter is None else _decayed(counter, now_ns, per_s)
+        if seen is not None:
+            best = max(best, _decayed(Counter(*seen), now_ns, per_s))
+        return best
+
     def on_rest_limited(self, state: KeyState, now_ns: int) -> None:
         """Kraken said `EAPI:Rate limit exceeded`: our model was low; assume the counter is full."""
         state.rest.decay_to(now_ns, self.limits.rest_decay_per_s)
@@ -198,3 +222,8 @@ class RateModel:
         counter = state.pair(pair)
         counter.decay_to(now_ns, self.limits.trade_decay_per_s)
         counter.level = max(counter.level, self.limits.trade_threshold)
+
+
+def _decayed(counter: Counter, now_ns: int, per_s: float) -> float:
+    """`counter`'s level at `now_ns` without touching it (a clock that stepped back: none)."""
+    return max(0.0, counter.level - max(0, now_ns - counter.at_ns) / NS * per_s)

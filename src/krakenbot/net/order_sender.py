@@ -4,7 +4,8 @@ Owns: the AddOrder send → (ambiguous?) → wait out the deadline → look up b
 open and closed orders → re-send only if provably absent loop, the cancel retry loop, and
 AmendOrder with its trading-counter charge (+1, plus a penalty by the order's age since it
 was placed or last amended: docs guides/spot-ratelimits).
-Must not import: anything above `net`. Used through RestClient's methods.
+Must not import: anything above `net` (ports: `OrderTimings`, told when each AddOrder went on
+the wire and how long Kraken took to answer it). Used through RestClient's methods.
 Why the deadline: AddOrder carries `deadline` (docs: AddOrder, RFC3339, now+2…60 s); after
 it Kraken's engine refuses the request, so once it has passed an order that is not in open
 or closed orders can never appear later, and a re-send cannot create a twin.
@@ -40,6 +41,7 @@ from krakenbot.kraken.ratelimit import ADD_COST, amend_cost, cancel_cost
 from krakenbot.kraken.signing import ParamValue
 from krakenbot.net.http import RequestNotSentError
 from krakenbot.net.rest_core import RestCore, TradeCharge
+from krakenbot.ports import OrderTimings
 from krakenbot.resilience.backoff import Backoff
 from krakenbot.resilience.breaker import CircuitOpenError
 
@@ -91,6 +93,7 @@ class OrderSender:
         self._reset_rejection = reset_rejection
         self._pair_key = pair_key
         self._placed: dict[str, Placed] = {}  # by cl_ord_id and txid: order ages for penalties
+        self.timings: OrderTimings | None = None  # metrics: on the wire, acknowledged
 
     def _remember(self, ids: tuple[str, ...], pair: str, created_ns: int) -> None:
         placed = Placed(pair, created_ns)  # one record per order, under each of its ids
@@ -107,6 +110,7 @@ class OrderSender:
         not_sent = self._backoff.delays(self._rng)
         window_ns = int((req.deadline_s or cfg.order_deadline_s) * 1e9)
         sends = 0
+        wired = False
         while True:
             # An order that reduces a position is never held back (nor takes the probe).
             if not reducing and not self._core.breaker.allow():
@@ -118,10 +122,12 @@ class OrderSender:
             sends += 1
             # The deadline is fixed when the request is signed (after any rate wait).
             deadline_ns = self._clock.now_ns() + window_ns
+            wire_ns = 0  # when the signed request left (for the metrics)
 
             def params_at(now_ns: int) -> dict[str, ParamValue]:
-                nonlocal deadline_ns
-                deadline_ns = now_ns + window_ns
+                nonlocal deadline_ns, wire_ns
+                deadline_ns = wire_ns = now_ns
+                deadline_ns += window_ns
                 return orders.add_order_params(req, deadline_ns)
 
             try:
@@ -131,6 +137,8 @@ class OrderSender:
                     cl_ord_id=req.cl_ord_id,
                     trade=TradeCharge(pair, ADD_COST),
                 )
+                if self.timings is not None:  # Kraken answered with no error: acknowledged
+                    self.timings.acked("rest", max(0, self._clock.now_ns() - wire_ns) / 1e9)
             except RejectedError as exc:
                 raise self._note_rejection(f"AddOrder {pair}", exc) from exc
             except CircuitOpenError:
@@ -166,6 +174,10 @@ class OrderSender:
                     extra={"cl_ord_id": req.cl_ord_id, "cause": str(exc)},
                 )
                 continue
+            finally:
+                if wire_ns and not wired and self.timings is not None:
+                    wired = True  # the first request that left: where the order's time ends
+                    self.timings.on_wire(req.cl_ord_id, wire_ns)
             try:
                 result = orders.parse_add_order(env.result, req.cl_ord_id)
             except codec.CodecError as exc:

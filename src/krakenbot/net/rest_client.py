@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from krakenbot.clock import Clock
@@ -41,6 +41,7 @@ from krakenbot.kraken.signing import ParamValue
 from krakenbot.net.http import AiohttpTransport, HttpTransport
 from krakenbot.net.order_sender import OrderSender
 from krakenbot.net.rest_core import Credentials, RestConfig, RestCore
+from krakenbot.ports import OrderTimings
 from krakenbot.resilience.backoff import Backoff
 from krakenbot.resilience.breaker import (
     BreakerState,
@@ -135,6 +136,22 @@ class RestClient:
     def trading_counter_estimate(self, pair: str) -> float:
         """The rate model's current estimate of Kraken's trading counter for `pair`."""
         return self._core.trading_counter_estimate(self.pair_key(pair))
+
+    def rate_counters(self, pairs: Iterable[str]) -> list[tuple[str, float, float]]:
+        """(counter, estimated level, Kraken's limit): the key's REST counter, then each
+        pair's trading counter (the rate model's view; read-only)."""
+        limits, core = self._core.model.limits, self._core
+        found = [("rest", core.rest_counter_estimate(), float(limits.rest_max))]
+        threshold = float(limits.trade_threshold)
+        return found + [(p, self.trading_counter_estimate(p), threshold) for p in pairs]
+
+    def rest_counter_estimate(self) -> float:
+        """The rate model's current estimate of the key's REST counter."""
+        return self._core.rest_counter_estimate()
+
+    def time_orders(self, timings: OrderTimings) -> None:
+        """Report each AddOrder's time on the wire and its acknowledgement (metrics)."""
+        self._orders.timings = timings
 
     def pair_key(self, pair: str) -> str:
         """One name per pair for the trading counter, whatever spelling the caller used."""

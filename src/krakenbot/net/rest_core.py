@@ -25,7 +25,7 @@ from krakenbot.kraken.errors import (
 from krakenbot.kraken.methods import Priority, is_public, priority_of, url_path
 from krakenbot.kraken.nonce import next_nonce
 from krakenbot.kraken.public_ratelimit import PublicRateModel, history_bucket
-from krakenbot.kraken.ratelimit import TIER_LIMITS, RateModel, Tier
+from krakenbot.kraken.ratelimit import TIER_LIMITS, Counter, RateModel, Tier
 from krakenbot.kraken.rest_codec import Envelope, decode_envelope
 from krakenbot.kraken.signing import ParamValue, Signer, encode_form, encode_query
 from krakenbot.net.http import HttpTransport
@@ -374,26 +374,22 @@ class RestCore:
         self._observed[pair] = (value, self.clock.now_ns())
 
     def trading_counter_estimate(self, pair: str) -> float:
-        """The model's current view of Kraken's counter for `pair` (read-only, folds nothing).
-
-        The last stored level decayed to now, or a live reading still waiting to be folded in
+        """The model's current view of Kraken's counter for `pair` (read-only, folds nothing):
+        the last stored level decayed to now, or a live reading still waiting to be folded in
         (also decayed) when that is higher -- the same max the fold will take."""
-        now = self.clock.now_ns()
-        decay = self.model.limits.trade_decay_per_s
-        best = 0.0
-        counter = None if self._store is None else self._store.state.trading.get(pair)
-        if counter is not None:
-            best = max(0.0, counter.level - max(0, now - counter.at_ns) / 1e9 * decay)
-        seen = self._observed.get(pair)
-        if seen is not None:
-            best = max(best, seen[0] - max(0, now - seen[1]) / 1e9 * decay)
-        return best
+        state = None if self._store is None else self._store.state
+        return self.model.trade_level(state, pair, self.clock.now_ns(), self._observed.get(pair))
+
+    def rest_counter_estimate(self) -> float:
+        """The model's current view of the key's REST counter (read-only; 0 without a key)."""
+        state = None if self._store is None else self._store.state
+        return self.model.rest_level(state, self.clock.now_ns())
 
     def _fold_observed(self, now: int) -> None:
         if not self._observed or self._store is None:
             return
         decay = self.model.limits.trade_decay_per_s
         for pair, (value, at_ns) in self._observed.items():
-            decayed = max(0.0, value - max(0, now - at_ns) / 1e9 * decay)
-            self.model.observe_trading_counter(self._store.state, pair, decayed, now)
+            level = Counter(value, at_ns).level_at(now, decay)
+            self.model.observe_trading_counter(self._store.state, pair, level, now)
         self._observed.clear()

@@ -58,7 +58,7 @@ from krakenbot.orders.clordid import DEFAULT_PREFIX, new_cl_ord_id
 from krakenbot.orders.fsm import OrderEvent, order_from_intent, place_command, request_cancel
 from krakenbot.orders.registry import OrderRegistry
 from krakenbot.risk.context import RiskContext
-from krakenbot.risk.decision import Decision, Denied
+from krakenbot.risk.decision import Decision, Denied, Rule
 from krakenbot.risk.gate import RiskGate
 
 _NS = 1_000_000_000
@@ -107,6 +107,7 @@ class OrderManager:
         self._cancel_sent_ns: dict[str, int] = {}
         self.emergency: bulk_cancel.Emergency | None = None  # between its two steps
         self.denials = 0
+        self.denials_by_rule: dict[Rule, int] = {}  # the same denials, by the rule that denied
         self.last_denial: Denied | None = None
 
     # ------------------------------------------------------------------ commands down
@@ -303,6 +304,8 @@ class OrderManager:
 
     def denied(self, denied: Denied, now_ns: int, out: Out) -> None:
         self.denials += 1
+        by_rule = self.denials_by_rule
+        by_rule[denied.rule] = by_rule.get(denied.rule, 0) + 1
         self.last_denial = denied
         fields = {"rule": str(denied.rule), "reason": denied.reason}
         out.append(Notify("risk denied", fields, warning=True))

@@ -10,12 +10,14 @@ SIGBUS. While they are not, every call raises `LedgerFilesError` without touchin
 engine's ledger watch then counts failed writes and makes the usual safe stop), and `close`
 abandons the connection rather than let SQLite checkpoint into the file; the process must then
 end with `os._exit` (`abandoned_connections()`; the CLI does).
+A write waits for another connection's write lock as `lock_wait` (store/lock_wait.py) says:
+bounded, and hardly at all once a write has failed for it, until one gets through.
 `Database.open_read_only` is for readers beside a running daemon (`trades`, `db backup`): an
 existing file opened with SQLite's `mode=ro` and `query_only`, no pragma that writes (the
 journal mode is the writer's), no folder created. In WAL mode a reader never blocks the writer
 and the writer never blocks it. It still writes its read mark into the `-shm` index when that
 file is writable, so the files it found writable must stay so (else `LedgerFilesError`).
-Imports: aiosqlite, stdlib, errors, store.ledger_files; never engine/orders/net.
+Imports: aiosqlite, stdlib, errors, store.ledger_files, store.lock_wait; never engine/orders/net.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from krakenbot.store.ledger_files import (
     ledger_files,
     writable,
 )
+from krakenbot.store.lock_wait import LOCK_WAIT_S, LockWait
 
 Param: TypeAlias = str | int | float | bytes | None
 Row: TypeAlias = sqlite3.Row
@@ -66,10 +69,10 @@ _PRAGMAS = (
     # (tests/integration/engine/test_engine_recovery.py, the power-cut test; README).
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
+    f"PRAGMA busy_timeout={int(LOCK_WAIT_S * 1000)}",
 )
 # A reader changes nothing: no journal mode (the writer's), no foreign keys to enforce.
-_READ_ONLY_PRAGMAS = ("PRAGMA query_only=ON", "PRAGMA busy_timeout=5000")
+_READ_ONLY_PRAGMAS = ("PRAGMA query_only=ON", f"PRAGMA busy_timeout={int(LOCK_WAIT_S * 1000)}")
 
 
 _DRIVEN = object()  # the "task" of a ledger driven without an event loop (store/sync_db.py)
@@ -102,6 +105,7 @@ class Database:
         # when the files are writable again.
         self._rollback_owed = False
         self._abandoned = False
+        self.lock_wait = LockWait()
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
@@ -194,6 +198,10 @@ class Database:
             self._rollback_owed = False
             with contextlib.suppress(sqlite3.Error):
                 await self._conn.execute("ROLLBACK")
+        wait_ms = self.lock_wait.change()
+        if wait_ms is not None:  # one more trip, only when it changes
+            await (await self._conn.execute(f"PRAGMA busy_timeout={wait_ms}")).close()
+            self.lock_wait.applied_ms = wait_ms
 
     def _name_the_files(self, exc: sqlite3.Error) -> None:
         # Which error SQLite reports for an unwritable file varies (read-only database, disk
@@ -251,6 +259,9 @@ class Database:
                     # runs it, so undo it (queued after it) or the next BEGIN would fail.
                     await self._undo("ROLLBACK")
                     raise
+                except Exception as exc:
+                    self.lock_wait.outcome(exc)
+                    raise
                 try:
                     yield self
                 except BaseException:
@@ -266,6 +277,7 @@ class Database:
                     # caller sees the error, nothing was committed.
                     await self._undo("ROLLBACK")
                     raise
+                self.lock_wait.outcome(None)
             finally:
                 self._owner = None
 
@@ -323,7 +335,13 @@ class Database:
         if self._in_own_transaction():
             return await self.insert(sql, params)
         async with self._lock:
-            return await self._run_insert(sql, params)
+            try:
+                rowid = await self._run_insert(sql, params)
+            except Exception as exc:
+                self.lock_wait.outcome(exc)
+                raise
+            self.lock_wait.outcome(None)
+            return rowid
 
     async def fetchall(self, sql: str, params: Sequence[Param] = ()) -> list[Row]:
         async with self._reading():

@@ -32,13 +32,12 @@ from krakenbot.errors import InvariantError
 from krakenbot.store import fills, journal
 from krakenbot.store.codec import (
     dec_to_text,
-    from_json,
     ns_to_iso,
     opt_dec_to_text,
     to_json,
 )
 from krakenbot.store.db import Database, Param
-from krakenbot.store.rows import order_from_row, trade_from_row
+from krakenbot.store.rows import event_from_row, order_from_row, trade_from_row
 from krakenbot.store.trades import TradesProjection, rewrite
 
 _OPEN_STATUSES = tuple(s.value for s in OrderStatus if not s.is_terminal)
@@ -316,10 +315,7 @@ class LedgerRepository:
             " ORDER BY ts_ns, id",
             [*params, limit],
         )
-        return [
-            LedgerEvent(int(r["id"]), str(r["kind"]), int(r["ts_ns"]), from_json(r["payload"]))
-            for r in rows
-        ]
+        return [event_from_row(r) for r in rows]
 
     async def get_state(self, key: str) -> str | None:
         row = await self._db.fetchone("SELECT value FROM state WHERE key = ?", (key,))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from krakenbot.domain.enums import Liquidity, OrderStatus, OrderType, Side, TimeInForce
 from krakenbot.domain.events import Fill
-from krakenbot.domain.ledger import OrderRecord, TradeRecord, TradeStatus
-from krakenbot.store.codec import opt_text_to_dec, text_to_dec
+from krakenbot.domain.ledger import LedgerEvent, OrderRecord, TradeRecord, TradeStatus
+from krakenbot.store.codec import from_json, opt_text_to_dec, text_to_dec
 from krakenbot.store.db import Row
 
 
@@ -80,4 +80,10 @@ def trade_from_row(row: Row) -> TradeRecord:
         opened_ns=int(row["opened_ns"]),
         closed_ns=None if row["closed_ns"] is None else int(row["closed_ns"]),
         notes=row["notes"],
+    )
+
+
+def event_from_row(row: Row) -> LedgerEvent:
+    return LedgerEvent(
+        int(row["id"]), str(row["kind"]), int(row["ts_ns"]), from_json(row["payload"])
     )

@@ -37,6 +37,8 @@ class ScriptedStack:
     shutdowns: list[float] = field(default_factory=list)
     emergencies: list[str] = field(default_factory=list)
     writes: list[tuple[str, str | None]] = field(default_factory=list)  # to its ledger watch
+    # Per write: how long before its outcome was reported it was attempted (None: unknown).
+    attempted_s_before: list[float | None] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def services(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
@@ -87,8 +89,13 @@ class ScriptedStack:
     def instruments(self) -> dict[str, Instrument]:
         return {"XLM/USD": XLM}
 
-    def ledger_write(self, operation: str, error: BaseException | None) -> None:
+    def ledger_write(
+        self, operation: str, error: BaseException | None, started_ns: int | None = None
+    ) -> None:
         self.writes.append((operation, None if error is None else repr(error)))
+        now = SystemClock().monotonic_ns()
+        before = None if started_ns is None else (now - started_ns) / 1e9
+        self.attempted_s_before.append(before)
 
 
 @pytest.fixture
@@ -217,6 +224,7 @@ async def test_a_failed_status_snapshot_goes_to_the_ledger_watch_not_to_a_crash(
     async def flaky_set_state(key: str, value: str) -> None:
         if key == STATUS_STATE_KEY and failures:
             failures.pop()
+            await asyncio.sleep(0.1)  # e.g. waiting for a lock first
             raise OSError(28, "No space left on device")
         await real(key, value)
 
@@ -229,3 +237,6 @@ async def test_a_failed_status_snapshot_goes_to_the_ledger_watch_not_to_a_crash(
     assert outcome.exit_status is RunExit.OK  # the watch decides, not the snapshot job
     assert [error is not None for _, error in stack.writes[:3]] == [True, True, False]
     assert "No space left" in str(stack.writes[0][1])
+    # The watch's clock starts when the write was attempted, not when it gave up.
+    before = stack.attempted_s_before[0]
+    assert before is not None and before >= 0.1

@@ -42,7 +42,10 @@ async def test_a_fill_during_a_short_ledger_outage_is_recorded_once_after_it(
         order = (await eventually(engine.core.registry.live))[0]
         await eventually(lambda: ours(env), what="resting on the exchange")
         await eventually(engine.healthy, what="healthy before the outage")
-        await env.repo.db.pragma("busy_timeout=100")  # fail in 0.1 s, not 5 s
+        env.repo.db.lock_wait.limit(0.1)  # a write gives up on a lock after 0.1 s, not 5 s
+        # Applied with the next statement; a read also waits for the engine's transaction to
+        # end (the blocker below runs on this thread: it would block that transaction).
+        assert await env.repo.db.pragma("busy_timeout") == 100
 
         blocker = sqlite3.connect(tmp_path / "trading.db", timeout=1)
         blocker.execute("BEGIN EXCLUSIVE")

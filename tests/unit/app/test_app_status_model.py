@@ -11,12 +11,14 @@ from krakenbot.app.status_model import (
     amount_text,
     assess,
     from_engine_health,
-    render_text,
+    price_places,
     rounded,
 )
+from krakenbot.app.status_text import render_text
 from krakenbot.domain.enums import ConnectionState, TradingState
+from krakenbot.domain.events import BookTop, PriceLevel
 from krakenbot.domain.portfolio import PnlReport
-from krakenbot.engine.health import EngineCounts, EngineHealth
+from krakenbot.engine.health import EngineCounts, EngineHealth, RateReading
 from krakenbot.resilience.breaker import BreakerState
 
 NS = 1_000_000_000
@@ -182,3 +184,73 @@ def test_amount_text_without_decimals_and_garbage() -> None:
     assert amount_text(None, 2) is None
     assert amount_text("n/a", 2) == "n/a" and amount_text("NaN", 2) == "NaN"
     assert amount_text("1" * 40, 8) == "1" * 40  # beyond Decimal's precision: left as is
+
+
+def test_books_rates_and_each_positions_pnl_are_in_the_report() -> None:
+    book = BookTop(
+        "XLM/USD",
+        (PriceLevel(Decimal("0.28100"), Decimal("120")),),
+        (PriceLevel(Decimal("0.28120"), Decimal("80")),),
+        True,
+        99 * NS,
+        100 * NS,
+    )
+    pnl = PnlReport(
+        positions={"XLM/USD": Decimal("25.5")},
+        marks={"XLM/USD": Decimal("0.2811")},
+        realized_today=Decimal("0.0512345"),
+        unrealized=Decimal("-0.1512345"),
+        unrealized_by={"XLM/USD": Decimal("-0.1512345")},
+        avg_entries={"XLM/USD": Decimal("0.287123456")},
+    )
+    health = _health(pnl=pnl, books={"XLM/USD": book}, rates=(RateReading("rest", 3.14159, 20.0),))
+    report = from_engine_health(
+        health,
+        now_ns=101 * NS,
+        pid=42,
+        mode="sim",
+        started_ns=90 * NS,
+        healthy=True,
+        dms_state=None,
+        dms_trigger_time=None,
+        data_files={},
+        stopping=False,
+        decimals=amount_decimals({"XLM/USD": XLM}),
+        price_decimals=price_places({"XLM/USD": XLM}),
+        dashboard_url="http://127.0.0.1:8787/dashboard",
+    )
+    assert report.books == {
+        "XLM/USD": {
+            "bid": "0.28100",
+            "bid_qty": "120",
+            "ask": "0.28120",
+            "ask_qty": "80",
+            "verified": True,
+            "age_s": 1.0,
+        }
+    }
+    assert report.rate_limits == {"rest": {"level": 3.14, "limit": 20.0}}
+    assert report.position_pnl == {"XLM/USD": "-0.15123"} == {"XLM/USD": report.unrealized_pnl}
+    assert report.avg_entry == {"XLM/USD": "0.287123"}  # the pair's price decimals
+    assert report.realized_today == "0.05123"
+    assert StatusReport.from_json(report.to_json()) == report
+
+
+def test_notification_counters_are_in_the_report_and_its_text() -> None:
+    counts = {"webhook": {"sent": 3, "failed": 1, "dropped": 0, "retried": 2, "queued": 0}}
+    report = from_engine_health(
+        _health(),
+        now_ns=101 * NS,
+        pid=1,
+        mode="live",
+        started_ns=0,
+        healthy=True,
+        dms_state=None,
+        dms_trigger_time=None,
+        data_files={},
+        stopping=False,
+        notifications=counts,
+    )
+    assert report.to_json()["notifications"] == counts
+    assert StatusReport.from_json(report.to_json()).notifications == counts
+    assert "notify webhook sent 3, failed 1, dropped 0, retried 2, queued 0" in render_text(report)

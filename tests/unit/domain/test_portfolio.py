@@ -260,6 +260,9 @@ def test_report_is_what_every_reader_shows() -> None:
         unrealized=D("6.6") - D("6.006") + 1,
         fees=D("0.016"),
         other_fees={"KFEE": D("3")},
+        unrealized_by={"XLM/USD": D("6.6") - D("6.006"), "BTC/USD": D("1")},
+        avg_entries={"XLM/USD": D("6.006") / 6, "BTC/USD": D("2")},
     )
+    assert sum(report.unrealized_by.values()) == report.unrealized  # one truth, split by pair
     assert report.daily == report.realized_today + D("1.594")
     assert p.report(today, {"XLM/USD": D("1")}).daily is None  # BTC/USD has no mark

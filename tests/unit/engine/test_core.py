@@ -11,6 +11,7 @@ import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal as D
 
 from tests.conftest import DATA
@@ -22,6 +23,7 @@ from krakenbot.domain.effects import (
     AdoptOrder,
     CloseLearningEntry,
     Effect,
+    Notify,
     PersistOrder,
     RecordEvent,
     RecordFill,
@@ -37,8 +39,11 @@ from krakenbot.domain.effects import (
     UpdateOrder,
 )
 from krakenbot.domain.enums import (
+    Channel,
+    ConnectionState,
     ExecType,
     Liquidity,
+    NoticeKind,
     OrderStatus,
     OrderType,
     Side,
@@ -47,6 +52,7 @@ from krakenbot.domain.enums import (
 )
 from krakenbot.domain.events import (
     BookTop,
+    ConnectionChanged,
     Event,
     ExecutionReport,
     Fill,
@@ -76,6 +82,7 @@ from krakenbot.orders.corrections import AdoptOrder as Adopt
 from krakenbot.orders.corrections import Conflict, ForeignOrder, MissingFill
 from krakenbot.risk.account import BalanceSnapshot
 from krakenbot.risk.breaker import BreakerPolicy
+from krakenbot.risk.decision import Rule
 from krakenbot.risk.gate import RiskGate
 from krakenbot.risk.limits import BreakerLimits, RiskLimits
 from krakenbot.strategy.base import StrategyView
@@ -176,6 +183,49 @@ def test_a_real_book_frame_becomes_an_order_persisted_before_it_is_sent() -> Non
     assert core.counts.orders == 1
 
 
+def test_an_order_answering_market_data_carries_the_frames_receive_time() -> None:
+    """Tick-to-order starts at the frame's receipt; an order that answers anything else
+    (an operator's submit, a timer) carries no tick time."""
+    core, strategy = make_core()
+    strategy.queue.append(buy("0.001", "45283.5"))
+    (send,) = [e for e in core.handle(real_book(T0 + 7)) if isinstance(e, SendOrder)]
+    assert send.tick_ns == T0 + 7
+    effects = core.handle(Submit((buy("0.001", "45283.0"),), T0 + S))
+    (submitted,) = [e for e in effects if isinstance(e, SendOrder)]
+    assert submitted.tick_ns == 0
+
+
+def test_denials_are_counted_by_the_rule_that_denied_them() -> None:
+    core, _ = make_core()
+    core.handle(real_book(T0))
+    core.handle(Submit((buy("1", "45283.5"),), T0))  # 45 283 USD > MAX_TRADE_SIZE
+    core.handle(Submit((buy("0.001", "45283.5", symbol="ETH/USD"),), T0))
+    core.handle(Submit((buy("2", "45283.5"),), T0))
+    assert core.manager.denials_by_rule == {Rule.MAX_TRADE_SIZE: 2, Rule.UNKNOWN_INSTRUMENT: 1}
+    assert core.manager.denials == 3
+
+
+def test_reconnects_are_counted_per_channel() -> None:
+    core, _ = make_core()
+    for channel, times in ((Channel.PUBLIC, 3), (Channel.PRIVATE, 2)):
+        for _ in range(times):
+            core.handle(ConnectionChanged(channel, ConnectionState.CONNECTED, "", T0))
+            core.handle(ConnectionChanged(channel, ConnectionState.RECONNECTING, "x", T0))
+    assert core.reconnects == {Channel.PUBLIC: 2, Channel.PRIVATE: 1}  # the first: a connect
+
+
+def test_a_halt_and_the_daily_loss_halt_are_notices_for_the_operator() -> None:
+    core, _ = make_core()
+    effects = core.handle(EmergencyStop("operator", T0))
+    (halt,) = [e for e in effects if isinstance(e, Notify)]
+    assert halt.notice is NoticeKind.RISK_HALT and "operator" in halt.fields["reason"]
+    out: list[Effect] = []
+    core.gate.loss_halted_day = date(2023, 9, 22)
+    core.loss_halt_persist("daily PnL -6", out)
+    (loss,) = [e for e in out if isinstance(e, Notify)]
+    assert loss.notice is NoticeKind.DAILY_LOSS_HALT and loss.fields["day"] == "2023-09-22"
+
+
 def test_events_without_intents_need_nothing_done() -> None:
     core, strategy = make_core()
     assert core.handle(real_book(T0)) == []
@@ -264,8 +314,16 @@ def test_a_real_fill_is_trusted_only_once_its_row_is_written() -> None:
     assert record.fill.trade_id == "TGBB7L-HT5LX-J3BZ4A" and record.fill.fee == D("0.3458")
     assert core.portfolio.position("BTC/USD") == D("0.005") and strategy.positions == []
     effects = core.handle(WriteDone(record, True, T0 + 1))
-    assert kinds(effects) == ["Notify", "UpdateOrder", "Notify", "CloseLearningEntry"]
-    update, closed = effects[1], effects[3]
+    assert kinds(effects) == ["Notify", "UpdateOrder", "Notify", "Notify", "CloseLearningEntry"]
+    update, closed = effects[1], effects[4]
+    notices = [(e.notice, e.fields.get("symbol")) for e in effects if isinstance(e, Notify)]
+    assert notices == [
+        (NoticeKind.FILL, "BTC/USD"),
+        (None, None),  # the order's status: the log only
+        (NoticeKind.POSITION_CLOSED, "BTC/USD"),
+    ]
+    position_closed = effects[3]
+    assert isinstance(position_closed, Notify) and D(position_closed.fields["pnl"]) == closed.pnl
     assert isinstance(update, UpdateOrder) and update.status is OrderStatus.FILLED
     assert isinstance(closed, CloseLearningEntry) and closed.cl_ord_id == "kbentry"
     assert closed.outcome == "win" and closed.pnl > 0
@@ -302,7 +360,7 @@ def test_an_event_before_the_fill_is_answered_counts_as_a_failed_write() -> None
     # A late answer breaks the runner's contract: refused, and trading halts (a restart
     # rebuilds the portfolio from the ledger).
     late = core.handle(WriteDone(record, True, T0 + 2 * S))
-    assert kinds(late) == ["ReportError", "SetTradingState", "RequestReconcile"]
+    assert kinds(late) == ["ReportError", "SetTradingState", "Notify", "RequestReconcile"]
     assert core.portfolio.position("BTC/USD") == D("0.005")
 
 
@@ -332,7 +390,7 @@ def test_an_impossible_report_halts_trading() -> None:
         ExecType.NEW, "OTHER", sell.cl_ord_id, OrderStatus.OPEN, 1, cum_qty=D("1"), recv_ns=T0
     )
     effects = core.handle(bad)
-    assert kinds(effects) == ["ReportError", "SetTradingState", "RequestReconcile"]
+    assert kinds(effects) == ["ReportError", "SetTradingState", "Notify", "RequestReconcile"]
     state = effects[1]
     assert isinstance(state, SetTradingState) and state.state is TradingState.HALTED
     assert core.trading_state is TradingState.HALTED
@@ -434,7 +492,8 @@ def test_a_missing_fill_is_recorded_before_its_correction_row() -> None:
     effects = core.handle(WriteDone(effects[0], True, T0))  # type: ignore[arg-type]
     rows = [e.payload["kind"] for e in effects if isinstance(e, RecordEvent)]
     assert rows == ["missing_fill", "conflict"]
-    assert kinds(effects)[-1] == "SetTradingState" and core.portfolio.position("BTC/USD") == 0
+    assert kinds(effects)[-2:] == ["SetTradingState", "Notify"]
+    assert core.portfolio.position("BTC/USD") == 0
     core.handle(Reconciled("periodic", BalanceSnapshot({"USD": D("1000")}, 0, T0), T0))
     assert core.counts.reconciles == 1 and core.counts.corrections == 2
 
@@ -497,7 +556,7 @@ def test_the_emergency_cancels_ours_in_two_steps_and_stop_ends_new_orders() -> N
     core.handle(real_book(T0))
     (order,) = core.registry.live()
     effects = core.handle(EmergencyStop("operator", T0))
-    assert kinds(effects) == ["SetTradingState", "SendCancel"]
+    assert kinds(effects) == ["SetTradingState", "Notify", "SendCancel"]
     effects = core.handle(OpenOrdersListed("operator", (), T0))
     assert kinds(effects) == ["FlagCancel", "RecordEvent", "RequestReconcile"]
     core.handle(StopRequested("shutdown", T0))

@@ -57,7 +57,10 @@ class BuyOnEveryBook:
 
 
 class Switchable:
-    """The real ledger whose writes fail like a locked SQLite file while `broken`."""
+    """The real ledger whose writes fail like a locked SQLite file while `broken` (and,
+    when `until_ns` is set, only until that monotonic time). The first failing write of a
+    run first waits `first_wait_s` (SQLite's busy timeout; store/lock_wait.py: later ones
+    fail fast until a write gets through)."""
 
     WRITES = frozenset(
         {"insert_order", "add_order", "update_order", "insert_fill", "record_event", "set_state"}
@@ -67,7 +70,11 @@ class Switchable:
     def __init__(self, inner: LedgerRepository) -> None:
         self.inner = inner
         self.broken = False
+        self.until_ns: int | None = None
+        self.first_wait_s = 0.0
+        self.locked_out = False
         self.attempts = 0
+        self.clock: ManualClock | None = None
 
     def __getattr__(self, name: str) -> object:
         target = getattr(self.inner, name)
@@ -76,11 +83,22 @@ class Switchable:
 
         async def write(*args: object, **kw: object) -> object:
             self.attempts += 1
-            if self.broken:
+            if self._broken():
+                if not self.locked_out and self.clock is not None:
+                    self.clock.advance(self.first_wait_s)
+                self.locked_out = True
                 raise sqlite3.OperationalError("database is locked")
+            self.locked_out = False
             return await target(*args, **kw)
 
         return write
+
+    def _broken(self) -> bool:
+        if not self.broken:
+            return False
+        return (
+            self.until_ns is None or self.clock is None or self.clock.monotonic_ns() < self.until_ns
+        )
 
 
 @pytest.fixture
@@ -88,6 +106,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[tuple[Engine, Switchable, ManualC
     clock = ManualClock(start_ns=1_763_776_800_000_000_000)
     db = await open_ledger(tmp_path / "t.db", clock)
     ledger = Switchable(LedgerRepository(db, clock))
+    ledger.clock = clock
     engine = build_engine(
         strategy=BuyOnEveryBook(),
         gate=RiskGate(LIMITS),
@@ -145,6 +164,43 @@ async def test_writes_failing_for_the_grace_period_stop_the_engine(
     assert GRACE_S <= waited <= GRACE_S + 1.5
     failing = engine.ledger.failing
     assert failing is not None and failing.count > 1  # it kept probing meanwhile
+
+
+async def test_the_grace_counts_from_the_failed_attempt_not_from_its_busy_timeout(
+    rig: tuple[Engine, Switchable, ManualClock],
+) -> None:
+    engine, ledger, clock = rig
+    ledger.first_wait_s = 5.0  # the first locked write gives up after the busy timeout
+    started = clock.monotonic_ns()
+    await _fail_a_write(engine, ledger, clock)
+    failing = engine.ledger.failing
+    assert failing is not None and failing.since_ns == started  # attempted then
+    assert (failing.last_ns - started) / S == 5.0  # gave up then
+    with pytest.raises(LedgerUnwritableError):
+        async with asyncio.timeout(5):
+            await run_ledger_watch(engine)
+    # Stopped when the grace ran out after the first attempt: not 5 s later (when it gave
+    # up) nor at the next check after that.
+    assert (clock.monotonic_ns() - started) / S == GRACE_S
+
+
+async def test_a_lock_gone_when_the_grace_runs_out_stops_nothing(
+    rig: tuple[Engine, Switchable, ManualClock],
+) -> None:
+    engine, ledger, clock = rig
+    started = clock.monotonic_ns()
+    ledger.until_ns = started + int(GRACE_S * S)  # released just as the grace runs out
+    await _fail_a_write(engine, ledger, clock)
+    watch = asyncio.create_task(run_ledger_watch(engine))
+    async with asyncio.timeout(10):  # real time: the probe is real SQLite I/O
+        while engine.ledger.failing is not None:
+            assert not watch.done(), "stopped although the last probe could write"
+            await asyncio.sleep(0)
+    assert clock.monotonic_ns() - started == int(GRACE_S * S)  # the probe at the deadline
+    assert "ledger writable again" in engine.reconcile_reasons
+    engine.request_stop("test over")
+    async with asyncio.timeout(5):
+        await watch  # returns quietly on stop
 
 
 async def test_a_write_that_succeeds_again_clears_the_condition(

@@ -58,6 +58,38 @@ def test_overdue_only_after_the_whole_grace_period_without_a_success() -> None:
     assert watch.overdue(150 * S) is None and watch.overdue(162 * S) is not None
 
 
+def test_the_failure_clock_starts_at_the_attempt_never_before_the_last_success() -> None:
+    watch = LedgerWatch(4)
+    assert watch.due_in_s(0) is None
+    # Attempted at 3 s, it waited out a lock until 5 s: failing since 3 s.
+    first = watch.failed("insert_fill", LOCKED, 5 * S, started_ns=3 * S)
+    assert first.since_ns == 3 * S and first.last_ns == 5 * S
+    assert watch.due_in_s(5 * S) == 2.0 and watch.overdue(7 * S) is not None
+    watch.failed("set_state", LOCKED, 6 * S, started_ns=1 * S)  # the run keeps its start
+    failing = watch.failing
+    assert failing is not None and failing.since_ns == 3 * S
+    assert watch.due_in_s(9 * S) == 0
+    # A write queued since 10 s behind one that succeeded at 12 s: failing since 12 s.
+    watch.succeeded("set_state", 12 * S)
+    assert watch.due_in_s(12 * S) is None
+    again = watch.failed("insert_fill", LOCKED, 13 * S, started_ns=10 * S)
+    assert again.since_ns == 12 * S and watch.due_in_s(13 * S) == 3.0
+
+
+def test_the_watch_looks_in_time_to_stop_on_the_grace_and_probes_meanwhile() -> None:
+    # Healthy: every check, but at least twice per grace and at most every 50 ms.
+    assert LedgerWatch(30).next_look_s(0, 1.0) == 1.0
+    assert LedgerWatch(1).next_look_s(0, 1.0) == 0.5
+    assert LedgerWatch(60).next_look_s(0, 120.0) == 30.0
+    assert LedgerWatch(0.001).next_look_s(0, 1.0) == 0.05
+    # Failing: the next probe, or the grace's end if that comes first (not after it).
+    watch = LedgerWatch(4)
+    watch.failed("insert_fill", LOCKED, 2 * S, started_ns=0)
+    assert watch.next_look_s(2 * S, 1.0) == 1.0
+    assert watch.next_look_s(3_500_000_000, 1.0) == 0.5
+    assert watch.next_look_s(5 * S, 1.0) == 0
+
+
 @pytest.mark.parametrize("grace", [0, -1, float("nan")])
 def test_the_grace_period_must_be_positive(grace: float) -> None:
     with pytest.raises(ValueError, match="positive"):
@@ -94,6 +126,8 @@ async def test_the_wrapper_reports_writes_and_passes_reads(tmp_path: Path) -> No
     try:
         watch = LedgerWatch(30)
         repo = WatchedRepository(LedgerRepository(db, clock), watch, clock.monotonic_ns)
+        writes: list[tuple[str, float, bool]] = []
+        repo.observer = Writes(writes)  # type: ignore[assignment]
         await repo.set_state("k", "v")
         assert await repo.get_state("k") == "v" and watch.failing is None
         await db.pragma("busy_timeout=20")
@@ -123,5 +157,20 @@ async def test_the_wrapper_reports_writes_and_passes_reads(tmp_path: Path) -> No
         assert await repo.order_by_cl_ord_id("kbx") is None
         assert await repo.order_by_txid("OX") is None
         assert await repo.fills_for_order("kbx") == []
+        # Every write, and only writes, told with its outcome (metrics, notifications).
+        assert [(op, ok) for op, _, ok in writes] == [
+            ("set_state", True),
+            ("record_event", False),
+            ("record_metrics", True),
+        ]
+        assert all(seconds >= 0 for _, seconds, _ in writes)
     finally:
         await db.close()
+
+
+class Writes:
+    def __init__(self, into: list[tuple[str, float, bool]]) -> None:
+        self.into = into
+
+    def ledger_write(self, operation: str, seconds: float, ok: bool) -> None:
+        self.into.append((operation, seconds, ok))

@@ -244,3 +244,54 @@ async def test_a_lone_insert_is_committed_in_one_trip(db: Database) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         await db.insert_committed(sql, ("a", "again"))
     assert await _count(db) == 1
+
+
+async def test_writes_queued_behind_a_lock_fail_fast_once_one_has_waited(
+    db: Database, tmp_path: Path
+) -> None:
+    # Another program holds the write lock. Writes that queue behind each other must not each
+    # wait out the busy timeout (6 writes x 5 s kept the daemon from its safe stop for ~30 s).
+    db.lock_wait.limit(0.5)
+    sql = "INSERT INTO state (key, value, updated_at, updated_ns) VALUES (?, ?, 't', 0)"
+    loop = asyncio.get_running_loop()
+
+    async def write(key: str) -> BaseException | None:
+        try:
+            async with db.transaction():
+                await _put(db, key)
+        except sqlite3.OperationalError as exc:
+            return exc
+        return None
+
+    async def insert(key: str) -> BaseException | None:
+        try:
+            await db.insert_committed(sql, (key, "v"))
+        except sqlite3.OperationalError as exc:
+            return exc
+        return None
+
+    blocker = sqlite3.connect(tmp_path / "trading.db", timeout=1)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        started = loop.time()
+        outcomes = await asyncio.gather(*(write(f"k{i}") for i in range(5)), insert("i"))
+        took = loop.time() - started
+        assert all(isinstance(o, sqlite3.OperationalError) for o in outcomes)
+        assert 0.45 <= took < 1.5  # the first waited 0.5 s; the others ~0.05 s each
+        assert db.lock_wait.locked_out and await db.pragma("busy_timeout") == 50
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert await insert("after") is None  # the lock is gone: the short wait is enough
+    assert not db.lock_wait.locked_out and await db.pragma("busy_timeout") == 500
+    blocker = sqlite3.connect(tmp_path / "trading.db", timeout=1)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        started = loop.time()
+        assert await write("again") is not None
+        assert loop.time() - started >= 0.45  # a new lock is waited for again (bounded)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert await write("last") is None
+    assert await _count(db) == 2
