@@ -29,7 +29,8 @@ ALLOWED: dict[str, set[str]] = {
     "paper": BASE | {"paper", "ports", "sim", "orders", "risk"},
     "sim": BASE | {"sim"},
     "marketdata": BASE | {"marketdata", "kraken", "net"},
-    "backtest": BASE | {"backtest"},
+    # The backtest drives the live engine core against its own venue (pure: no I/O).
+    "backtest": BASE | {"backtest", "engine", "strategy", "risk", "orders", "paper"},
 }
 # Composition root and operator surface: may import anything.
 ANYTHING = {"app", "cli", "config", "logs", "commands", "__main__", "lock", "status"}

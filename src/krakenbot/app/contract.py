@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Protocol
 
 from krakenbot.app.stack import Endpoints
@@ -80,6 +81,8 @@ class StackLike(Protocol):
     def breaker(self) -> CircuitBreaker: ...
 
     def session_stats(self) -> dict[str, SessionStats]: ...
+
+    def record_to(self, path: Path) -> Callable[[], None]: ...  # `run --record`; the closer
 
 
 class StackOpener(Protocol):

@@ -21,6 +21,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from krakenbot.app import summary as sim_summary
@@ -77,6 +78,7 @@ class RunOptions:
     env_file: str | None = None
     sim_speed: float = SIM_SPEED
     sim_feed: str = "replay"
+    record: Path | None = None  # `--record PATH`: the engine's inputs and sends (backtest)
     out: TextIO = field(default=sys.stdout)
     err: TextIO = field(default=sys.stderr)
 
@@ -250,6 +252,13 @@ async def _run_with_settings(
             step = str(getattr(exc, "step", "engine"))
             await _record(repo, "daemon_failed", {"component": step, "error": str(exc)})
             raise StartupStepError(step, exit_for_step(step), str(exc)) from None
+        if opts.record is not None:
+            try:
+                exits.callback(stack.record_to(opts.record))
+            except OSError as exc:
+                raise StartupStepError(
+                    "engine", RunExit.ENGINE, f"--record {opts.record}: {exc}"
+                ) from None
         data_files = files_in_use(settings)
         metrics = attach(stack, clock, notices)  # GET /metrics (app/metrics.py)
         dms = None

@@ -26,6 +26,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
+from krakenbot.app.engine_settings import settings_engine_config
+from krakenbot.app.run_recorder import RunRecorder
 from krakenbot.app.statedir import user_state_dir
 from krakenbot.clock import Clock
 from krakenbot.config import Settings
@@ -41,7 +43,6 @@ from krakenbot.engine.runner import EngineRunner
 from krakenbot.engine.services import services as engine_services
 from krakenbot.errors import KrakenbotError
 from krakenbot.kraken.ratelimit import Tier
-from krakenbot.kraken.rest_orders import MIN_EXPIRE_S
 from krakenbot.net.http import HttpTransport
 from krakenbot.net.kraken_feed import KrakenFeed
 from krakenbot.net.kraken_venue import KrakenVenue
@@ -207,6 +208,13 @@ class TradingStack:
         """Each WebSocket session's counters, by its name ("public", "private")."""
         return {name: session.stats for name, session in self._sessions.items()}
 
+    def record_to(self, path: Path) -> Callable[[], None]:
+        """`run --record PATH`: the engine core's inputs and sends from now on (for
+        `backtest --data PATH`); returns what closes the file."""
+        recorder = RunRecorder(path)
+        recorder.start(self.engine.core)
+        return recorder.close
+
 
 def _rest_config(
     rest: RestSection, breaker: BreakerSection, url: str, tuning: StackTuning
@@ -331,9 +339,9 @@ async def open_stack(
             paper = PaperVenue(instruments, tuning.paper_balances, clock=clock)
             venue, feed = paper, PaperFeed(kraken_feed, paper)
         balances = await _step("balances", venue.balances())
-        engine_config = _engine_config(settings, tuning.engine)
+        engine_config = settings_engine_config(settings, tuning.engine)
         if not live and engine_config.require_private_ws:
-            engine_config = _no_private(engine_config)
+            engine_config = replace(engine_config, require_private_ws=False)
         core = EngineCore(
             strategies=running,
             gate=RiskGate(limits),
@@ -379,22 +387,3 @@ async def open_stack(
             with contextlib.suppress(Exception):
                 await built.quiesce(5.0)
         await asyncio.shield(rest.close())
-
-
-def _engine_config(settings: Settings, base: EngineConfig) -> EngineConfig:
-    """The settings' parts of the engine's configuration: the ledger's grace period, the
-    protective stop's distance, and the entries' lifetime (GTD, the dead man's switch
-    timeout: an entry never outlives what the switch allows, even where there is none)."""
-    tuning = base.protection
-    protection = replace(tuning.protection, stop_pct=settings.protective_stop_pct)
-    expire_s = float(max(MIN_EXPIRE_S, settings.dead_man_switch().timeout_s))
-    return replace(
-        base,
-        ledger_failure_grace_s=settings.ledger_failure_grace_s,
-        manager=replace(base.manager, entry_expire_s=expire_s),
-        protection=replace(tuning, protection=protection),
-    )
-
-
-def _no_private(config: EngineConfig) -> EngineConfig:
-    return replace(config, require_private_ws=False)

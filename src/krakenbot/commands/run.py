@@ -1,4 +1,5 @@
-"""`krakenbot run [--sim] [--live] [--duration S] [--env-file PATH]`: the trading daemon.
+"""`krakenbot run [--sim] [--live] [--duration S] [--env-file PATH] [--record PATH]`: the
+trading daemon.
 
 Owns: the command's arguments; everything else is krakenbot.app.main. Default mode is paper
 (Kraken's public market data, simulated fills, no keys). `--live` trades real money and also
@@ -9,6 +10,7 @@ loopback simulator. Exit statuses: krakenbot.app.exitcodes.RunExit.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from krakenbot.app.main import SIM_SPEED, RunOptions, run_daemon
 from krakenbot.commands._arg_types import positive_number
@@ -52,6 +54,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="X",
         help=f"--sim: replay-feed time compression (default {SIM_SPEED:g}x)",
     )
+    p.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="write what the engine saw and sent to PATH (JSONL; `backtest --data PATH`)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -64,5 +73,6 @@ async def run(args: argparse.Namespace) -> int:
             duration_s=args.duration,
             env_file=env_file,
             sim_speed=args.sim_speed,
+            record=args.record,
         )
     )

@@ -329,11 +329,13 @@ class Portfolio:
     def unrealized_total(self, marks: Mapping[str, Decimal]) -> Decimal | None:
         """Unrealized PnL over all positions; None when one has no mark (unknown)."""
         total = ZERO
-        for symbol in self.positions():
+        for symbol, pos in self._positions.items():
+            if pos.qty == 0:
+                continue
             mark = marks.get(symbol)
             if mark is None:
                 return None
-            total += self.unrealized(symbol, mark)
+            total += pos.qty * mark + pos.flow  # `unrealized`, without a second lookup
         return total
 
     @property
@@ -360,8 +362,10 @@ class Portfolio:
 
     def daily_pnl(self, day: date, marks: Mapping[str, Decimal]) -> Decimal | None:
         """Realized today plus all unrealized now (an open loss counts in full, on purpose:
-        the daily-loss limit must not be dodged by holding a loser across midnight)."""
-        return self.report(day, marks).daily
+        the daily-loss limit must not be dodged by holding a loser across midnight).
+        `report(day, marks).daily`, without building the report (it runs on every tick)."""
+        unrealized = self.unrealized_total(marks)
+        return None if unrealized is None else self.realized_on(day) + unrealized
 
     def round_trips(self) -> list[RoundTrip]:
         """Every round trip so far, in the order they opened."""

@@ -165,6 +165,7 @@ class EngineCore:
         self.counts = EngineCounts()
         self.refused: set[str] = set()  # symbols whose book subscription failed
         self.ledger_refusals = 0  # new orders not even tried while the ledger was failing
+        self.tap: Callable[[Input, int, Out], None] | None = None  # run --record: all in, out
 
     @property
     def ledger_failing(self) -> bool:
@@ -193,6 +194,8 @@ class EngineCore:
         except Exception as exc:  # one bad event must not stop the engine
             trace = "".join(traceback.format_exception(exc))
             out.append(ReportError(f"{cls.__name__}: {exc!r}", trace))
+        if self.tap is not None:
+            self.tap(event, t, out)
         return out
 
     # ================================================================== market, state

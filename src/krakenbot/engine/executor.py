@@ -1,13 +1,14 @@
 """Carrying out the core's effects: ledger writes awaited in order, venue sends handed over.
 
 Owns: `Executor` — for one batch of effects (domain/effects.py), in list order: each ledger
-write is awaited (through the `WatchedRepository`, so every outcome reaches the ledger
-watch); a write that fails comes back to the core as `WriteFailed` and, for an order's row or
-learning row, the order's `SendOrder` is skipped (persist-then-send: never sent without its
-row); a write the core waits for (`needs_ack`) comes back as `WriteDone`. The core's answer
-to such an outcome is carried out at once, before the rest of the batch. A `PersistOrder`
-marked `journal` (a shutdown's protective stop while the ledger fails) is appended to the
-order journal (`ports.OrderJournal`) instead, with the same rule: not durable, not sent.
+write is awaited (engine/ledger_writes.py, through the `WatchedRepository`, so every outcome
+reaches the ledger watch); a write that fails comes back to the core as `WriteFailed` and,
+for an order's row or learning row, the order's `SendOrder` is skipped (persist-then-send:
+never sent without its row); a write the core waits for (`needs_ack`) comes back as
+`WriteDone`. The core's answer to such an outcome is carried out at once, before the rest
+of the batch. A `PersistOrder` marked `journal` (a shutdown's protective stop while the
+ledger fails) is appended to the order journal (`ports.OrderJournal`) instead, with the same
+rule: not durable, not sent.
 While a stopping engine's ledger is failing, ledger writes fail at once (`WriteSkippedError`)
 rather than each waiting out SQLite's busy timeout inside the bounded shutdown.
 
@@ -33,30 +34,22 @@ from typing import TYPE_CHECKING
 
 from krakenbot.domain.commands import AmendOrder, CancelOrder, PlaceOrder
 from krakenbot.domain.effects import (
-    AdoptOrder,
-    CloseLearningEntry,
     Effect,
     FlagCancel,
     Notify,
     OpenLearningEntry,
     PersistOrder,
-    RecordEvent,
-    RecordFill,
-    RecordMetrics,
     ReportError,
     RequestReconcile,
-    SaveState,
     SendAmend,
     SendCancel,
     SendOrder,
-    SetTradingState,
     SwitchNeedChanged,
     TripBreaker,
-    UpdateOrder,
 )
 from krakenbot.domain.events import AmendRejected, Event, OrderRejected, ReconcileRequested
-from krakenbot.engine.core import STATE_KEY
 from krakenbot.engine.inputs import EngineInput, SendFinished, VenueFatal, WriteDone, WriteFailed
+from krakenbot.engine.ledger_writes import LEDGER_WRITES
 from krakenbot.engine.observe import EngineObserver
 from krakenbot.engine.protect import SwitchNeed
 from krakenbot.errors import (
@@ -66,7 +59,6 @@ from krakenbot.errors import (
     RejectedError,
     TransientError,
 )
-from krakenbot.orders.fsm import place_command
 from krakenbot.resilience.breaker import CircuitOpenError
 
 if TYPE_CHECKING:
@@ -103,7 +95,7 @@ class Executor:
                 continue
             if kind is OpenLearningEntry and effect.cl_ord_id in blocked:  # type: ignore[union-attr]
                 continue
-            write = _WRITES.get(kind)
+            write = LEDGER_WRITES.get(kind)
             if write is None:
                 self._control(effect)
                 continue
@@ -111,7 +103,10 @@ class Executor:
                 continue  # best effort, and not while the ledger is failing
             try:
                 self._check_stopping(effect)
-                result = await write(self, effect)
+                if isinstance(effect, PersistOrder) and effect.journal:
+                    result = await self._journal(effect)
+                else:
+                    result = await write(self._r.repo, effect)
             except Exception as exc:
                 logger.error(
                     "ledger write failed",
@@ -166,78 +161,12 @@ class Executor:
         if r.stop_requested and r.ledger.failing is not None and not journal:
             raise WriteSkippedError("not tried: the ledger is failing and the engine stopping")
 
-    # ------------------------------------------------------------------ ledger writes
-    async def _persist(self, e: PersistOrder) -> object:
-        tag, reduces, created = e.tag, e.reduces_position, e.created_ns
-        if not e.journal:
-            await self._r.repo.add_order(
-                e.command, tag=tag, reduces_position=reduces, created_ns=created
-            )
-            return None
+    async def _journal(self, e: PersistOrder) -> object:
         journal = self._r.journal
         if journal is None:
             raise WriteSkippedError("the ledger is failing and there is no order journal")
+        tag, reduces, created = e.tag, e.reduces_position, e.created_ns
         await journal.record(e.command, tag=tag, reduces_position=reduces, created_ns=created)
-        return None
-
-    async def _learning(self, e: OpenLearningEntry) -> object:
-        await self._r.repo.open_learning_entry(e.cl_ord_id, e.symbol, e.features, e.at_ns)
-        return None
-
-    async def _update(self, e: UpdateOrder) -> object:
-        return await self._r.repo.update_order(
-            e.cl_ord_id,
-            qty=e.qty,
-            price=e.price,
-            status=e.status,
-            txid=e.txid,
-            reason=e.reason,
-            venue_cum_qty=e.venue_cum_qty,
-            updated_ns=e.updated_ns,
-        )
-
-    async def _flag(self, e: FlagCancel) -> object:
-        return await self._r.repo.update_order(
-            e.cl_ord_id, cancel_requested=True, updated_ns=e.at_ns
-        )
-
-    async def _fill(self, e: RecordFill) -> object:
-        return await self._r.repo.insert_fill(e.fill)
-
-    async def _adopt(self, e: AdoptOrder) -> object:
-        order, repo = e.order, self._r.repo
-        await repo.insert_order(
-            place_command(order),
-            tag=order.tag,
-            status=order.status,
-            txid=order.order_id,
-            reduces_position=order.reduces_position,
-            created_ns=order.created_ns,
-        )
-        await repo.update_order(order.cl_ord_id, venue_cum_qty=order.venue_cum_qty)
-        return True
-
-    async def _event(self, e: RecordEvent) -> object:
-        return await self._r.repo.record_event(e.kind, e.payload, e.at_ns)
-
-    async def _metrics(self, e: RecordMetrics) -> object:
-        await self._r.repo.record_metrics(e.row, e.at_ns)
-        return None
-
-    async def _state(self, e: SaveState) -> object:
-        await self._r.repo.set_state(e.key, e.value)
-        return None
-
-    async def _trading_state(self, e: SetTradingState) -> object:
-        repo = self._r.repo
-        await repo.set_state(STATE_KEY, e.state.value)
-        row = {"from": e.previous.value, "to": e.state.value, "reason": e.reason}
-        await repo.record_event("trading_state", row, e.at_ns)
-        logger.warning("trading state changed", extra={"to": e.state.value, "reason": e.reason})
-        return None
-
-    async def _close_learning(self, e: CloseLearningEntry) -> object:
-        await self._r.repo.close_learning_entry(e.cl_ord_id, e.outcome, e.pnl, e.at_ns)
         return None
 
     # ------------------------------------------------------------------ background sends
@@ -334,18 +263,3 @@ def _order_id(effect: object) -> str:
     if isinstance(effect, PersistOrder):
         return effect.command.cl_ord_id
     return effect.cl_ord_id  # type: ignore[attr-defined, no-any-return]
-
-
-_WRITES: dict[type, Callable[[Executor, Effect], Awaitable[object]]] = {
-    PersistOrder: Executor._persist,  # type: ignore[dict-item]
-    OpenLearningEntry: Executor._learning,  # type: ignore[dict-item]
-    UpdateOrder: Executor._update,  # type: ignore[dict-item]
-    FlagCancel: Executor._flag,  # type: ignore[dict-item]
-    RecordFill: Executor._fill,  # type: ignore[dict-item]
-    AdoptOrder: Executor._adopt,  # type: ignore[dict-item]
-    RecordEvent: Executor._event,  # type: ignore[dict-item]
-    RecordMetrics: Executor._metrics,  # type: ignore[dict-item]
-    SaveState: Executor._state,  # type: ignore[dict-item]
-    SetTradingState: Executor._trading_state,  # type: ignore[dict-item]
-    CloseLearningEntry: Executor._close_learning,  # type: ignore[dict-item]
-}

@@ -2,7 +2,8 @@
 
 Owns: the layout under `DATA_DIR/market/`, the two table schemas, crash-safe writing (temp
 file, fsync, rename; the manifest the same way, after the data), reading a day back, the
-manifest's repair at open, and `load_range` for the backtest. Imports: pyarrow, stdlib,
+manifest's repair at open (`open_read_only` repairs nothing), and `load_range` for the
+backtest. Imports: pyarrow, stdlib,
 kraken.rest_market (row types) and marketdata.ranges.
 
 Layout: `DATA_DIR/market/<dataset>/<PAIR>/<YYYY-MM-DD>.parquet` and `manifest.json` beside
@@ -214,6 +215,19 @@ class Dataset:
             self.days = found
             self._write_manifest()
         self.days = found
+        return self
+
+    def open_read_only(self) -> Dataset:
+        """The files as they are, for reading (a backtest): nothing is created, repaired or
+        removed; a file that cannot be read is a `StoreError` naming it."""
+        if not self.dir.is_dir():
+            raise StoreError(f"no {self.dataset} data for {self.symbol}: {self.dir} does not exist")
+        for path in sorted(self.dir.glob("*.parquet")):
+            try:
+                day_of_name(path.stem)
+            except ValueError:
+                raise StoreError(f"{path}: not a day file (YYYY-MM-DD.parquet)") from None
+            self.days[path.stem] = self._footer(path)
         return self
 
     def _read_manifest(self) -> dict[str, DayEntry]:

@@ -24,7 +24,6 @@ from krakenbot.clock import Clock
 from krakenbot.domain.commands import AmendOrder, CancelOrder, PlaceOrder
 from krakenbot.domain.enums import (
     ExecType,
-    Liquidity,
     OrderStatus,
     OrderType,
     Side,
@@ -36,7 +35,6 @@ from krakenbot.domain.events import (
     BalanceChange,
     BookTop,
     CancelRejected,
-    ExecutionReport,
     Fill,
     MarketEvent,
     MarketTrade,
@@ -47,8 +45,8 @@ from krakenbot.domain.events import (
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.order import OrderSnapshot
 from krakenbot.errors import RejectedError
-from krakenbot.paper.matching import crossed, fee_of, stop_fires, take, would_cross
-from krakenbot.paper.record import PaperOrder, trigger_of
+from krakenbot.paper.matching import crossed, stop_fires, take, would_cross
+from krakenbot.paper.record import PaperOrder, execute, held_by, report_of
 from krakenbot.ports import MarketFeed
 
 ZERO = Decimal(0)
@@ -83,31 +81,7 @@ class PaperVenue:
         self._queue.put_nowait(event)
 
     def _report(self, o: PaperOrder, exec_type: ExecType, fill: Fill | None = None) -> None:
-        c = self.command_of(o)
-        now = self._clock.now_ns()
-        self._emit(
-            ExecutionReport(
-                exec_type=exec_type,
-                order_id=o.txid,
-                cl_ord_id=c.cl_ord_id,
-                order_status=o.status,
-                exchange_ns=now,
-                symbol=c.symbol,
-                side=c.side,
-                order_type=c.order_type,
-                order_qty=c.qty,
-                limit_price=c.limit_price,
-                time_in_force=c.time_in_force,
-                post_only=c.post_only,
-                cum_qty=o.filled,
-                cum_cost=o.cost,
-                avg_price=o.cost / o.filled if o.filled else None,
-                fill=fill,
-                reason=o.reason or None,
-                recv_ns=now,
-                trigger=trigger_of(o),
-            )
-        )
+        self._emit(report_of(o, exec_type, self._clock.now_ns(), fill))
 
     @staticmethod
     def command_of(o: PaperOrder) -> PlaceOrder:
@@ -119,15 +93,7 @@ class PaperVenue:
 
     def _held(self, c: PlaceOrder, filled: Decimal, asset: str) -> Decimal:
         """What a live order with command `c` holds of `asset` (as Kraken holds funds)."""
-        if c.qty <= filled:
-            return ZERO
-        inst = self.instruments[c.symbol]
-        if c.side is Side.SELL and inst.base == asset:
-            return c.qty - filled
-        if c.side is Side.BUY and inst.quote == asset:
-            price = c.limit_price or ZERO
-            return (c.qty - filled) * price * (1 + inst.taker_fee_pct / 100)
-        return ZERO
+        return held_by(c, filled, asset, self.instruments[c.symbol])
 
     # ------------------------------------------------------------------ market
     def on_book(self, book: BookTop) -> None:
@@ -147,36 +113,14 @@ class PaperVenue:
     def _execute(self, o: PaperOrder, price: Decimal, qty: Decimal, *, maker: bool) -> None:
         c = o.command
         inst = self.instruments[c.symbol]
-        cost = price * qty
-        fee = fee_of(inst, cost, maker=maker)
         now = self._clock.now_ns()
-        fill = Fill(
-            trade_id=self._id("T"),
-            order_id=o.txid,
-            cl_ord_id=c.cl_ord_id,
-            symbol=c.symbol,
-            side=c.side,
-            price=price,
-            qty=qty,
-            cost=cost,
-            fee=fee,
-            fee_asset=inst.quote,
-            liquidity=Liquidity.MAKER if maker else Liquidity.TAKER,
-            exchange_ns=now,
-        )
-        o.filled += qty
-        o.cost += cost
-        o.fee += fee
-        o.trades.append(fill.trade_id)
+        fill = execute(o, inst, price, qty, maker=maker, now_ns=now, trade_id=self._id("T"))
         self._fills.append(fill)
-        done = o.filled >= c.qty
-        o.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
         self._report(o, ExecType.TRADE, fill)
         sign = 1 if c.side is Side.BUY else -1  # as on Kraken: execution, then balances
         self._move(inst.base, sign * qty)
-        self._move(inst.quote, -sign * cost - fee)
-        if done:
-            o.closed_ns = now
+        self._move(inst.quote, -sign * fill.cost - fill.fee)
+        if o.status is OrderStatus.FILLED:
             self._report(o, ExecType.FILLED)
 
     def on_last(self, symbol: str, price: Decimal) -> None:

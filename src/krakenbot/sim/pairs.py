@@ -3,9 +3,10 @@
 Owns: `AssetSpec`, `PairSpec`, the default table of assets and pairs, and lookups by every
 name Kraken accepts (REST id, altname, v1 wsname, v2 symbol). Imports: stdlib and
 krakenbot.domain only. Values follow ../shared/kraken/API.md §6 and the recorded AssetPairs
-payloads; the fee schedule is the 2025 one seen in a real XBTUSDT capture (taker 0.40 / maker
-0.25 at volume 0). XLM/USD tick, costmin and cost_decimals are unrecorded: API.md's suggested
-defaults are used and every field can be overridden through `SimConfig.pair_overrides`.
+payloads; the fee schedule (domain/fees.py) is the 2025 one seen in a real XBTUSDT capture
+(taker 0.40 / maker 0.25 at volume 0). XLM/USD tick, costmin and cost_decimals are
+unrecorded: API.md's suggested defaults are used and every field can be overridden through
+`SimConfig.pair_overrides`.
 """
 
 from __future__ import annotations
@@ -14,35 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from krakenbot.domain.fees import MAKER_FEES, TAKER_FEES
 from krakenbot.domain.instrument import Instrument
 
 D = Decimal
-
-# Fee tiers as AssetPairs prints them: [30-day USD volume, percent]. 2025 schedule.
-TAKER_FEES: tuple[tuple[int, Decimal], ...] = (
-    (0, D("0.4")),
-    (10000, D("0.35")),
-    (50000, D("0.24")),
-    (100000, D("0.22")),
-    (250000, D("0.2")),
-    (500000, D("0.18")),
-    (1000000, D("0.16")),
-    (2500000, D("0.14")),
-    (5000000, D("0.12")),
-    (10000000, D("0.1")),
-)
-MAKER_FEES: tuple[tuple[int, Decimal], ...] = (
-    (0, D("0.25")),
-    (10000, D("0.2")),
-    (50000, D("0.14")),
-    (100000, D("0.12")),
-    (250000, D("0.1")),
-    (500000, D("0.08")),
-    (1000000, D("0.06")),
-    (2500000, D("0.04")),
-    (5000000, D("0.02")),
-    (10000000, D("0.0")),
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,6 +75,18 @@ _PRAGMAS = (
 _READ_ONLY_PRAGMAS = ("PRAGMA query_only=ON", f"PRAGMA busy_timeout={int(LOCK_WAIT_S * 1000)}")
 
 
+_DRIVEN = object()  # the "task" of a ledger driven without an event loop (store/sync_db.py)
+
+
+def _current_task() -> object | None:
+    """The task that owns a transaction: asyncio's, or the one synchronous driver of a
+    ledger used where no event loop runs (the backtest's throwaway ledger)."""
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return _DRIVEN
+
+
 class Database:
     """One connection, one writer. Open with `await Database.open(path)`; close when done."""
 
@@ -86,7 +98,7 @@ class Database:
         # after opening; the others it opened read-only and never writes.
         self._watched: tuple[Path, ...] = ()
         self._lock = asyncio.Lock()
-        self._owner: asyncio.Task[object] | None = None
+        self._owner: object | None = None
         self._depth = 0
         self._memory = str(path) == ":memory:"
         # A transaction whose ROLLBACK could not be sent (files unwritable): sent first
@@ -223,7 +235,7 @@ class Database:
         return self._in_own_transaction()
 
     def _in_own_transaction(self) -> bool:
-        task = asyncio.current_task()
+        task = _current_task()
         return task is not None and self._owner is task
 
     @asynccontextmanager
@@ -236,7 +248,7 @@ class Database:
                 yield self
             return
         async with self._lock:
-            self._owner = asyncio.current_task()
+            self._owner = _current_task()
             try:
                 # IMMEDIATE: take the write lock now, so a commit never fails half-way for
                 # lack of it.

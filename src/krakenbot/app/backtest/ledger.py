@@ -1,0 +1,59 @@
+"""The backtest's throwaway ledger: the live schema, written by the live code, synchronously.
+
+Owns: `ThrowawayLedger` — a new SQLite ledger file (store/sync_db.py: the daemon's
+`Database` and `LedgerRepository` over a plain sqlite3 connection, no event loop), written
+effect by effect through engine/ledger_writes.py (what the live executor runs), each write
+finished before the loop carries out the next effect: an order's row is in the file before
+its send reaches the backtest venue. Its clock is the backtest's virtual one, so every row
+carries market time. `trades`, `orders` and `profit --db FILE` read it like the daemon's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from krakenbot.clock import ManualClock
+from krakenbot.domain.effects import LedgerEffect
+from krakenbot.engine.ledger_writes import write_effect
+from krakenbot.store.repository import LedgerRepository
+from krakenbot.store.sync_db import close_sync_ledger, open_sync_ledger, run_now
+
+
+class ThrowawayLedger:
+    def __init__(self, path: Path, start_ns: int) -> None:
+        self.path = path
+        self.clock = ManualClock(start_ns)
+        self.db = open_sync_ledger(path, self.clock)
+        self.repo = LedgerRepository(self.db, self.clock)
+        self.writes = 0
+
+    def write(self, effect: LedgerEffect, now_ns: int) -> object:
+        self.clock.set_wall_ns(now_ns)
+        self.writes += 1
+        return run_now(write_effect(self.repo, effect))
+
+    def record(self, kind: str, payload: Mapping[str, str], at_ns: int) -> None:
+        """An audit row of the backtest's own (what ran, on what data)."""
+        self.clock.set_wall_ns(at_ns)
+        run_now(self.repo.record_event(kind, payload, at_ns))
+
+    def close(self) -> None:
+        close_sync_ledger(self.db)
+
+
+class MemoryLedger:
+    """No file: what a sweep's combinations write to (their ledgers are not kept). Same
+    writes, same code, in an in-memory SQLite database."""
+
+    def __init__(self, start_ns: int) -> None:
+        self._inner = ThrowawayLedger(Path(":memory:"), start_ns)
+
+    def write(self, effect: LedgerEffect, now_ns: int) -> object:
+        return self._inner.write(effect, now_ns)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+__all__ = ["MemoryLedger", "ThrowawayLedger"]

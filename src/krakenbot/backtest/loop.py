@@ -1,0 +1,310 @@
+"""The backtest's loop: the live engine core driven by a virtual clock, as fast as the CPU goes.
+
+Owns: `Backtest` — replays a `Tape` (backtest/tape.py) through one `EngineCore` (the same
+strategy instances, risk gate, order manager, FSM and portfolio as the daemon) against a
+`BacktestVenue`, carrying the core's effects out synchronously, in order: each ledger write
+through the `LedgerSink` before the next effect (so an order's row is written before its
+send reaches the venue: persist, then send), each send handed to the venue stamped with the
+virtual now. Also the equity curve (sampled every `sample_ns` of market time from the
+venue's balances at the last prices), the `TimerTick`s (one at the first market moment
+after each `tick_ns`), the circuit breaker's cooldown on the virtual clock, and
+`StrategyError` when handling an event failed.
+
+No lookahead, by construction: a candle reaches the engine only at its close, as the book
+its close implies; the venue plays the candle before that, and each thing it does comes to
+the engine at the moment it happened, before any later market event. The engine never holds
+anything but the events handed to it, in time order.
+Imports: domain, engine, backtest. No I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol, get_args
+
+from krakenbot.backtest.market import Out
+from krakenbot.backtest.metrics import EquityPoint
+from krakenbot.backtest.tape import BarSeries, EventTape, MarketInput, Tape, event_time
+from krakenbot.backtest.venue import BacktestVenue
+from krakenbot.domain.effects import (
+    AdoptOrder,
+    Effect,
+    LedgerEffect,
+    PersistOrder,
+    RecordEvent,
+    RecordFill,
+    ReportError,
+    RequestReconcile,
+    SendAmend,
+    SendCancel,
+    SendOrder,
+    TripBreaker,
+)
+from krakenbot.domain.enums import Side
+from krakenbot.domain.events import BookTop, Event, MarketTrade, PriceLevel, TimerTick
+from krakenbot.engine.core import EngineCore
+from krakenbot.engine.inputs import Conditions, EngineInput, LedgerLoaded, WriteDone
+
+NS = 1_000_000_000
+ZERO = Decimal(0)
+_LEDGER = get_args(LedgerEffect)
+
+
+class LedgerSink(Protocol):
+    def write(self, effect: LedgerEffect, now_ns: int) -> object:
+        """Write one ledger effect now (raise when it cannot be written: the run fails)."""
+        ...
+
+
+class StrategyError(Exception):
+    """Handling an event raised (the strategy, most likely): the run stops here."""
+
+    def __init__(self, message: str, at_ns: int, symbol: str, where: str) -> None:
+        super().__init__(message)
+        self.at_ns = at_ns
+        self.symbol = symbol
+        self.where = where
+
+
+@dataclass(frozen=True, slots=True)
+class LoopConfig:
+    tick_ns: int = 60 * NS  # a TimerTick at the first market moment after each interval
+    sample_ns: int = 60 * NS  # the equity curve's step
+    breaker_cooldown_ns: int = 300 * NS
+    quote: str = "USD"
+    progress_every: int = 8192  # market items between progress reports
+
+
+@dataclass(slots=True)
+class Counts:
+    market_items: int = 0
+    engine_events: int = 0
+    orders_sent: int = 0
+    cancels_sent: int = 0
+    reconcile_requests: list[str] = field(default_factory=list)
+    denials: dict[str, int] = field(default_factory=dict)  # risk_denied events by rule
+    largest_entry: Decimal = ZERO  # the largest notional of an entry persisted (and sent)
+    largest_entry_id: str = ""
+
+    def note(self, effect: PersistOrder | RecordEvent) -> None:
+        if isinstance(effect, RecordEvent):
+            if effect.kind == "risk_denied":
+                rule = effect.payload.get("rule", "?")
+                self.denials[rule] = self.denials.get(rule, 0) + 1
+            return
+        c = effect.command
+        price = c.limit_price or c.trigger_price
+        if not effect.reduces_position and price is not None and price * c.qty > self.largest_entry:
+            self.largest_entry = price * c.qty
+            self.largest_entry_id = c.cl_ord_id
+
+
+class Backtest:
+    def __init__(
+        self,
+        core: EngineCore,
+        venue: BacktestVenue,
+        ledger: LedgerSink,
+        config: LoopConfig | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.core = core
+        self.venue = venue
+        self.ledger = ledger
+        self.config = config or LoopConfig()
+        self.progress = progress
+        self.equity: list[EquityPoint] = []
+        self.prices: dict[str, list[tuple[int, Decimal]]] = {s: [] for s in venue.markets}
+        self.counts = Counts()
+        self.now_ns = 0
+        self._next_tick = 0
+        self._next_sample = 0
+        self._breaker_until: int | None = None
+        self._symbol = ""  # the pair of the market item being handled (for messages)
+        self._bases = [(s, m.inst.base) for s, m in venue.markets.items()]
+
+    # ------------------------------------------------------------------ the engine side
+    def start(self, start_ns: int) -> None:
+        """The engine's start-up (an empty ledger) at `start_ns`."""
+        self.now_ns = start_ns
+        self._next_tick = start_ns
+        self._next_sample = start_ns
+        self.feed(LedgerLoaded((), (), None, None, start_ns), start_ns)
+        self._sample(start_ns)  # the capital the run starts with
+
+    def feed(self, event: Event | EngineInput, t_ns: int) -> None:
+        self.counts.engine_events += 1
+        effects = self.core.handle(event, t_ns)
+        if effects:
+            self.carry_out(effects, t_ns)
+
+    def carry_out(self, effects: Sequence[Effect], t_ns: int) -> None:
+        venue, counts = self.venue, self.counts
+        for effect in effects:
+            if isinstance(effect, SendOrder):
+                counts.orders_sent += 1
+                venue.place(effect.command, t_ns)
+            elif isinstance(effect, SendCancel):
+                counts.cancels_sent += 1
+                venue.cancel(effect.command, t_ns)
+            elif isinstance(effect, SendAmend):
+                venue.amend(effect.command, t_ns)
+            elif isinstance(effect, _LEDGER):
+                if isinstance(effect, PersistOrder | RecordEvent):
+                    counts.note(effect)
+                result = self.ledger.write(effect, t_ns)
+                if isinstance(effect, RecordFill | AdoptOrder):  # the core waits for these
+                    self.feed(WriteDone(effect, bool(result), t_ns), t_ns)
+            elif isinstance(effect, ReportError):
+                self._failed(effect, t_ns)
+            elif isinstance(effect, TripBreaker):
+                self._breaker_until = t_ns + self.config.breaker_cooldown_ns
+            elif isinstance(effect, RequestReconcile):
+                # Nothing to reconcile against: the venue reported everything already.
+                counts.reconcile_requests.append(effect.reason)
+            # Notify (the operator's log) and SwitchNeedChanged (no dead man's switch in a
+            # backtest) have nothing to carry out here.
+
+    def _failed(self, effect: ReportError, t_ns: int) -> None:
+        frames = [line.strip() for line in effect.trace.splitlines() if line.strip()]
+        where = next((f for f in reversed(frames) if f.startswith("File ")), "")
+        raise StrategyError(effect.text, t_ns, self._symbol, where)
+
+    def _deliver(self, out: Out) -> None:
+        for event in out:
+            self.feed(event, int(getattr(event, "recv_ns", 0) or getattr(event, "now_ns", 0)))
+
+    def drain(self, until_ns: int) -> None:
+        """Everything the venue does before `until_ns`, each at its own moment."""
+        venue = self.venue
+        while (t := venue.next_at(until_ns)) is not None:
+            self.now_ns = max(self.now_ns, t)
+            self._deliver(venue.run_at(t))
+
+    def _before_market(self, t_ns: int) -> None:
+        self.now_ns = t_ns
+        until = self._breaker_until
+        if until is not None and t_ns >= until:  # the breaker's cooldown is over
+            self._breaker_until = None
+            self.feed(Conditions(False, True, t_ns), t_ns)
+
+    def _after_market(self, t_ns: int) -> None:
+        """The timer tick, after the market moment it belongs to (as live, where a tick
+        sees every book received before it)."""
+        if t_ns >= self._next_tick:
+            self._next_tick = t_ns + self.config.tick_ns
+            self.feed(TimerTick(t_ns), t_ns)
+        self._sample(t_ns)
+
+    def _sample(self, t_ns: int) -> None:
+        if t_ns < self._next_sample:
+            return
+        step = self.config.sample_ns
+        self._next_sample = t_ns - t_ns % step + step
+        venue = self.venue
+        balances = venue.balances
+        equity = balances.get(self.config.quote, ZERO)
+        for symbol, base in self._bases:
+            m = venue.markets[symbol]
+            if m.last is None:
+                continue
+            price = m.price(m.last)
+            self.prices[symbol].append((t_ns, price))
+            held = balances.get(base)
+            if held:
+                equity += held * price
+        self.equity.append(EquityPoint(t_ns, equity))
+
+    def _tick_progress(self) -> None:
+        counts = self.counts
+        counts.market_items += 1
+        if self.progress is not None and counts.market_items % self.config.progress_every == 0:
+            self.progress(counts.market_items)
+
+    # ------------------------------------------------------------------ candles
+    def run_bars(self, series: Sequence[BarSeries], end_ns: int) -> None:
+        """Replay candles: at each close, the venue plays the candle first, then the engine
+        sees the book its close implies (bid = close, ask = a tick above)."""
+        heap = [(s.open_ns[0] + s.interval_ns, k, 0) for k, s in enumerate(series) if len(s)]
+        heapq.heapify(heap)
+        venue, markets = self.venue, self.venue.markets
+        step: list[tuple[int, int]] = []
+        while heap:
+            close = heap[0][0]
+            step.clear()
+            while heap and heap[0][0] == close:
+                _, k, i = heapq.heappop(heap)
+                step.append((k, i))
+                s = series[k]
+                if i + 1 < len(s):
+                    heapq.heappush(heap, (s.open_ns[i + 1] + s.interval_ns, k, i + 1))
+            if not venue.idle:
+                for k, i in step:
+                    s = series[k]
+                    venue.bar(s.symbol, s.open_ns[i], close, s.ohlc(i))
+                self.drain(close)
+            for k, i in step:
+                s = series[k]
+                venue.bar_closed(s.symbol, s.c[i])
+            self._before_market(close)
+            for k, i in step:
+                s = series[k]
+                m = markets[s.symbol]
+                self._symbol = s.symbol
+                qty = s.volume[i]
+                bid = PriceLevel(m.price(m.bid), qty)
+                ask = PriceLevel(m.price(m.ask), qty)
+                self.feed(BookTop(s.symbol, (bid,), (ask,), True, close, close), close)
+                self._tick_progress()
+            self._after_market(close)
+        self.drain(end_ns)
+
+    # ------------------------------------------------------------------ events
+    def run_events(self, tape: EventTape, end_ns: int) -> None:
+        """Replay recorded events (books, trades, tickers) in their order; with no recorded
+        book, each trade is followed by the one-tick book it implies."""
+        venue, synthetic = self.venue, tape.synthetic_book
+        for event in tape.events:
+            t = event_time(event)
+            if not venue.idle:
+                self.drain(t)
+            self._symbol = event.symbol
+            self._market_event(event, t, synthetic)
+            self._tick_progress()
+            self._after_market(t)
+        self.drain(end_ns)
+
+    def _market_event(self, event: MarketInput, t: int, synthetic: bool) -> None:
+        venue = self.venue
+        if type(event) is MarketTrade:
+            buyer = event.side is Side.BUY
+            out = venue.trade(event.symbol, event.price, event.qty, buyer, t)
+            if out:
+                self._deliver(out)
+            self._before_market(t)
+            self.feed(event, t)
+            if synthetic:
+                m = venue.markets[event.symbol]
+                bid = PriceLevel(m.price(m.bid), event.qty)
+                ask = PriceLevel(m.price(m.ask), event.qty)
+                self.feed(BookTop(event.symbol, (bid,), (ask,), True, t, t), t)
+            return
+        if type(event) is BookTop:
+            venue.book(event)
+        self._before_market(t)
+        self.feed(event, t)
+
+    def run(self, tape: Tape, start_ns: int, end_ns: int) -> None:
+        self.start(start_ns)
+        if isinstance(tape, EventTape):
+            self.run_events(tape, end_ns)
+        else:
+            self.run_bars(tape, end_ns)
+        self.now_ns = max(self.now_ns, end_ns)
+
+
+__all__ = ["Backtest", "Counts", "LedgerSink", "LoopConfig", "StrategyError"]
