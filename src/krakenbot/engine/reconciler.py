@@ -9,9 +9,10 @@ the request, so `risk.account` can tell which fills they may contain) and then o
 closed orders and trade history (in that order, so an order closing mid-query is seen at
 least once; the trade history after the balances, so every fill the balances contain is
 known by the time they are compared). The corrections go to the core as one `Corrections`
-event (engine/settle.py applies and records each); a `LookupRequired` is resolved by a
-QueryOrders lookup (never by guessing) and a second pass; finally `Reconciled` hands the
-balances to the core, which reports mismatches to the breaker policy. A run whose
+event (engine/settle.py applies and records each); an order of ours the ledger already holds
+but the core no longer keeps in memory is not adopted a second time; a `LookupRequired` is
+resolved by a QueryOrders lookup (never by guessing) and a second pass; finally `Reconciled`
+hands the balances to the core, which reports mismatches to the breaker policy. A run whose
 corrections could not all be written raises `ReconcileWriteError` and leaves the mark where
 it was; any other run moves it to the moment its queries started. What a run could not
 explain (a `LookupRequired` left) either lies inside the next window (Kraken listed it late:
@@ -101,7 +102,7 @@ class Reconciler:
         corrections = reconcile(
             local, exchange, prefix=cfg.prefix, absent_after_s=cfg.absent_after_s
         )
-        await self._apply(reason, corrections)
+        await self._apply(reason, await self._not_in_ledger(corrections))
         lookups = [c for c in corrections if isinstance(c, LookupRequired) and c.order_id]
         if lookups:
             found = await venue.query_orders([c.order_id for c in lookups if c.order_id])
@@ -138,6 +139,18 @@ class Reconciler:
             await self._r.repo.set_state(MARK_KEY, str(mark_ns))
         except Exception as exc:
             logger.warning("reconciliation mark not stored", extra={"error": repr(exc)})
+
+    async def _not_in_ledger(self, corrections: Sequence[Correction]) -> tuple[Correction, ...]:
+        """Drop adoptions of orders the ledger already has: a finished order of ours that
+        left the core's memory but closed inside the window is known, not new."""
+        out: list[Correction] = []
+        for c in corrections:
+            if isinstance(c, AdoptOrder):
+                stored = await self._r.repo.order_by_cl_ord_id(c.order.cl_ord_id)
+                if stored is not None:
+                    continue
+            out.append(c)
+        return tuple(out)
 
     async def _apply(self, reason: str, corrections: Sequence[Correction]) -> None:
         r = self._r

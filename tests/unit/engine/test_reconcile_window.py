@@ -11,7 +11,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from enginekit import paper_engine
+from enginekit import paper_engine, xlm_top
 from test_reconcile_runner import engine_with_an_entry
 from tests.instruments import XLM
 
@@ -124,6 +124,27 @@ async def test_a_failed_run_leaves_the_mark(tmp_path: Path) -> None:
         # Fills during the outage are still inside the window: it starts before the outage.
         assert venue.asked[-1] == T0 - OVERLAP
         assert parse_mark(await repo.get_state(MARK_KEY)) == clock.now_ns()
+
+
+async def test_a_finished_order_the_core_forgot_is_not_adopted_again(tmp_path: Path) -> None:
+    clock = ManualClock(start_ns=T0)
+    async with ledger(tmp_path, clock) as repo:
+        venue = _venue(clock)
+        engine = await _resting_entry(venue, repo, clock)
+        venue.on_book(xlm_top(clock.now_ns(), "0.285", "0.287"))  # the entry fills
+        while not venue._queue.empty():
+            await engine.post(venue._queue.get_nowait())
+        (order,) = [o for o in engine.core.registry.all() if o.is_terminal]
+        assert order.status is OrderStatus.FILLED  # (its protective stop now rests)
+        await engine.reconcile("periodic")
+        clock.advance(10)
+        # The hot copy forgets finished orders (engine/ticks.py); the ledger keeps them.
+        assert engine.core.registry.forget_finished(clock.now_ns()) == 1
+        assert await engine.reconcile("periodic") >= 0  # listed again: closed inside the window
+        rows = await repo.orders_since(0)
+        assert [r.cl_ord_id for r in rows].count(order.cl_ord_id) == 1
+        kinds = [e.payload["kind"] for e in await repo.events("reconcile")]
+        assert "adopted" not in kinds and "adopt_order" not in kinds
 
 
 def _order(created_ns: int, *, txid: str | None, status: OrderStatus) -> Order:
