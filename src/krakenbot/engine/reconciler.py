@@ -23,9 +23,10 @@ Imports: domain, orders, risk, engine. Must not import: net, store, app.
 Cost against Kraken's REST budget (docs: rest-api-rate-limits): OpenOrders, ClosedOrders and
 Balance cost 1 point each, TradesHistory 2, each page of 50 records another call. The window
 spans about `interval_s + overlap_s` of history however long the daemon has run (and after a
-restart, the time it was down), so a run costs 5 points plus 3 per further 50 records closed
-and filled in that span — the same after an hour as after a month. The calls are QUERY
-priority: the client's rate model makes them wait for headroom and keeps room for orders.
+restart, the time it was down), so a run costs 5 points, plus 1 per further 50 orders closed
+and 2 per further 50 fills in that span — the same after an hour as after a month. The calls
+are QUERY priority: the client's rate model makes them wait for headroom and keeps room for
+orders.
 """
 
 from __future__ import annotations
