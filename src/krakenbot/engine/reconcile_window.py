@@ -48,13 +48,14 @@ def window_start(
     return min(start, now_ns - overlap, *unsent)
 
 
-def in_window(orders: Iterable[Order], start_ns: int) -> list[Order]:
+def in_window(orders: Iterable[Order], start_ns: int, cfg: ReconcileConfig) -> list[Order]:
     """Our orders the run compares: every live one, and the finished ones created or last
-    changed inside the window (those the listings may show)."""
+    changed inside the window — widened by the overlap, because a listing shows an order a
+    little before `start` (sent in whole seconds, rounded down; stamped by Kraken's clock).
+    A finished order of ours listed but left out here would be taken for an unknown one."""
+    since = start_ns - int(cfg.overlap_s * _NS)
     return [
-        o
-        for o in orders
-        if not o.is_terminal or o.created_ns >= start_ns or o.updated_ns >= start_ns
+        o for o in orders if not o.is_terminal or o.created_ns >= since or o.updated_ns >= since
     ]
 
 

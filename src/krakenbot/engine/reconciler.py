@@ -86,7 +86,7 @@ class Reconciler:
             local, _ = core.settle.local_state(now)
             orders = core.registry.all()
             since = window_start(now, mark, orders, cfg)
-            local = replace(local, orders=in_window(orders, since))
+            local = replace(local, orders=in_window(orders, since, cfg))
         seq, requested_ns = core.account.seq, clock.now_ns()  # before it leaves
         balances = BalanceSnapshot(await venue.balances(), seq, requested_ns)
         open_orders = await venue.open_orders()
@@ -100,10 +100,10 @@ class Reconciler:
             now,
             unreadable=(*unreadable_of(open_orders), *unreadable_of(closed)),
         )
-        corrections = reconcile(
-            local, exchange, prefix=cfg.prefix, absent_after_s=cfg.absent_after_s
+        corrections = await self._not_in_ledger(
+            reconcile(local, exchange, prefix=cfg.prefix, absent_after_s=cfg.absent_after_s)
         )
-        await self._apply(reason, await self._not_in_ledger(corrections))
+        await self._apply(reason, corrections)
         lookups = [c for c in corrections if isinstance(c, LookupRequired) and c.order_id]
         if lookups:
             found = await venue.query_orders([c.order_id for c in lookups if c.order_id])
@@ -142,16 +142,20 @@ class Reconciler:
             logger.warning("reconciliation mark not stored", extra={"error": repr(exc)})
 
     async def _not_in_ledger(self, corrections: Sequence[Correction]) -> tuple[Correction, ...]:
-        """Drop adoptions of orders the ledger already has: a finished order of ours that
-        left the core's memory but closed inside the window is known, not new."""
-        out: list[Correction] = []
+        """Drop adoptions of orders the ledger already has — a finished order of ours that
+        left the core's memory but closed inside the window is known, not new — and the
+        lookups the diff asked for them (it counted none of their recorded fills)."""
+        repo = self._r.repo
+        known: set[str] = set()
         for c in corrections:
-            if isinstance(c, AdoptOrder):
-                stored = await self._r.repo.order_by_cl_ord_id(c.order.cl_ord_id)
-                if stored is not None:
-                    continue
-            out.append(c)
-        return tuple(out)
+            if isinstance(c, AdoptOrder) and await repo.order_by_cl_ord_id(c.order.cl_ord_id):
+                known.add(c.order.cl_ord_id)
+        return tuple(
+            c
+            for c in corrections
+            if not (isinstance(c, AdoptOrder) and c.order.cl_ord_id in known)
+            and not (isinstance(c, LookupRequired) and c.cl_ord_id in known)
+        )
 
     async def _apply(self, reason: str, corrections: Sequence[Correction]) -> None:
         r = self._r

@@ -34,19 +34,25 @@ LOOKBACK = int(CFG.lookback_s * NS)
 
 
 class WindowVenue(PaperVenue):
-    """Records the `since` of every history query; can be told to fail TradesHistory."""
+    """Records the `since` of every history query and, like the Kraken venue, asks from the
+    whole second before it; can be told to fail TradesHistory. Counts QueryOrders lookups."""
 
     asked: list[int]
+    looked_up: list[str]
     failing: bool = False
 
     async def closed_orders(self, since_ns: int) -> Sequence[OrderSnapshot]:
         self.asked.append(since_ns)
-        return await super().closed_orders(since_ns)
+        return await super().closed_orders(since_ns // NS * NS)
 
     async def trades_history(self, since_ns: int) -> Sequence[Fill]:
         if self.failing:
             raise TransientError("TradesHistory unavailable", endpoint="TradesHistory")
-        return await super().trades_history(since_ns)
+        return await super().trades_history(since_ns // NS * NS)
+
+    async def query_orders(self, order_ids: Sequence[str]) -> Sequence[OrderSnapshot]:
+        self.looked_up.extend(order_ids)
+        return await super().query_orders(order_ids)
 
 
 @asynccontextmanager
@@ -60,7 +66,7 @@ async def ledger(tmp_path: Path, clock: ManualClock) -> AsyncIterator[LedgerRepo
 
 def _venue(clock: ManualClock) -> WindowVenue:
     venue = WindowVenue({"XLM/USD": XLM}, {"USD": D("100")}, clock=clock)
-    venue.asked = []
+    venue.asked, venue.looked_up = [], []
     return venue
 
 
@@ -71,6 +77,19 @@ async def _resting_entry(venue: WindowVenue, repo: LedgerRepository, clock: Manu
     (order,) = engine.core.registry.live()
     assert order.order_id is not None and order.status is OrderStatus.OPEN
     return engine
+
+
+async def _filled_entry(
+    venue: WindowVenue, repo: LedgerRepository, clock: ManualClock
+) -> tuple[Engine, Order]:
+    """The resting entry, filled now (its protective stop then rests)."""
+    engine = await _resting_entry(venue, repo, clock)
+    venue.on_book(xlm_top(clock.now_ns(), "0.285", "0.287"))
+    while not venue._queue.empty():
+        await engine.post(venue._queue.get_nowait())
+    (entry,) = [o for o in engine.core.registry.all() if o.is_terminal]
+    assert entry.status is OrderStatus.FILLED
+    return engine, entry
 
 
 async def test_runs_read_from_the_last_mark_even_with_an_order_resting_for_hours(
@@ -130,12 +149,7 @@ async def test_a_finished_order_the_core_forgot_is_not_adopted_again(tmp_path: P
     clock = ManualClock(start_ns=T0)
     async with ledger(tmp_path, clock) as repo:
         venue = _venue(clock)
-        engine = await _resting_entry(venue, repo, clock)
-        venue.on_book(xlm_top(clock.now_ns(), "0.285", "0.287"))  # the entry fills
-        while not venue._queue.empty():
-            await engine.post(venue._queue.get_nowait())
-        (order,) = [o for o in engine.core.registry.all() if o.is_terminal]
-        assert order.status is OrderStatus.FILLED  # (its protective stop now rests)
+        engine, order = await _filled_entry(venue, repo, clock)
         await engine.reconcile("periodic")
         clock.advance(10)
         # The hot copy forgets finished orders (engine/ticks.py); the ledger keeps them.
@@ -145,6 +159,27 @@ async def test_a_finished_order_the_core_forgot_is_not_adopted_again(tmp_path: P
         assert [r.cl_ord_id for r in rows].count(order.cl_ord_id) == 1
         kinds = [e.payload["kind"] for e in await repo.events("reconcile")]
         assert "adopted" not in kinds and "adopt_order" not in kinds
+
+
+async def test_an_order_closed_just_before_the_window_start_is_still_known(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(start_ns=T0)
+    async with ledger(tmp_path, clock) as repo:
+        venue = _venue(clock)
+        clock.advance(0.5)
+        engine, entry = await _filled_entry(venue, repo, clock)  # at T0 + 0.5 s
+        clock.set_wall_ns(T0 + int(CFG.overlap_s * NS) + 800_000_000)
+        await engine.reconcile("periodic")
+        before = len(await repo.events("reconcile"))
+        clock.advance(10)
+        await engine.reconcile("periodic")
+        # The window starts at T0 + 0.8 s; Kraken is asked from T0 (whole seconds) and lists
+        # the entry, closed at T0 + 0.5 s: ours, recorded — no lookup, no adoption.
+        assert venue.asked[-1] == T0 + 800_000_000
+        assert venue.looked_up == []
+        later = (await repo.events("reconcile"))[before:]
+        assert [e.payload for e in later if e.payload["cl_ord_id"] == entry.cl_ord_id] == []
 
 
 def _order(created_ns: int, *, txid: str | None, status: OrderStatus) -> Order:
