@@ -2,32 +2,45 @@
 to the core.
 
 Owns: `Reconciler` — the I/O around `orders.reconcile.reconcile`: it takes our side from the
-core first (under the engine lock: orders, known fills, the orders still being sent, the
-window to query), then queries the balances (tagged with the account sequence at the
-request, so `risk.account` can tell which fills they may contain) and then open orders,
+core first (under the engine lock: orders, known fills, the orders still being sent), sets
+the window to query (engine/reconcile_window.py: from the mark the last complete run left in
+the ledger, less an overlap), then queries the balances (tagged with the account sequence at
+the request, so `risk.account` can tell which fills they may contain) and then open orders,
 closed orders and trade history (in that order, so an order closing mid-query is seen at
 least once; the trade history after the balances, so every fill the balances contain is
 known by the time they are compared). The corrections go to the core as one `Corrections`
-event (engine/settle.py applies and records each); a `LookupRequired` is resolved by a
-QueryOrders lookup (never by guessing) and a second pass; finally `Reconciled` hands the
-balances to the core, which reports mismatches to the breaker policy. A run whose
-corrections could not all be written raises `ReconcileWriteError`.
+event (engine/settle.py applies and records each); an order of ours the ledger already holds
+but the core no longer keeps in memory is not adopted a second time; a `LookupRequired` is
+resolved by a QueryOrders lookup (never by guessing) and a second pass; finally `Reconciled`
+hands the balances to the core, which reports mismatches to the breaker policy. A run whose
+corrections could not all be written raises `ReconcileWriteError` and leaves the mark where
+it was; any other run moves it to the moment its queries started. What a run could not
+explain (a `LookupRequired` left) either lies inside the next window (Kraken listed it late:
+the overlap) or before this one (no later window would list it either: a lookup resolves
+it, a wider window would not), so holding the mark back would only make runs longer.
 Imports: domain, orders, risk, engine. Must not import: net, store, app.
 
 Cost against Kraken's REST budget (docs: rest-api-rate-limits): OpenOrders, ClosedOrders and
-Balance cost 1 point each, TradesHistory 2 — about 5 points per run, so the periodic run
-interval (default 120 s) stays far inside even the starter tier's decay of 0.33 points/s.
+Balance cost 1 point each, TradesHistory 2, each page of 50 records another call. The window
+spans about `interval_s + overlap_s` of history however long the daemon has run (and after a
+restart, the time it was down), so a run costs 5 points, plus 1 per further 50 orders closed
+and 2 per further 50 fills in that span — the same after an hour as after a month. The calls
+are QUERY priority: the client's rate model makes them wait for headroom and keeps room for
+orders.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from krakenbot.domain.order import unreadable_of
 from krakenbot.engine.config import ReconcileConfig
 from krakenbot.engine.inputs import Corrections, Reconciled
+from krakenbot.engine.reconcile_window import MARK_KEY, in_window, parse_mark, window_start
 from krakenbot.errors import KrakenbotError
 from krakenbot.orders.reconcile import (
     AdoptOrder,
@@ -41,6 +54,8 @@ from krakenbot.risk.account import BalanceSnapshot
 if TYPE_CHECKING:
     from krakenbot.engine.runner import EngineRunner
 
+logger = logging.getLogger(__name__)
+
 
 class ReconcileWriteError(KrakenbotError):
     """Some corrections could not be written; the next run finds them again."""
@@ -50,6 +65,8 @@ class Reconciler:
     def __init__(self, runner: EngineRunner) -> None:
         self._r = runner
         self._running = asyncio.Lock()
+        self._mark_loaded = False
+        self.mark_ns: int | None = None  # every fill and close up to here is reconciled
 
     @property
     def config(self) -> ReconcileConfig:
@@ -64,8 +81,12 @@ class Reconciler:
         r, cfg = self._r, self.config
         core, clock, venue = r.core, r.clock, r.venue
         now = clock.now_ns()
+        mark = await self._mark()
         async with r.lock:
-            local, since = core.settle.local_state(now)
+            local, _ = core.settle.local_state(now)
+            orders = core.registry.all()
+            since = window_start(now, mark, orders, cfg)
+            local = replace(local, orders=in_window(orders, since, cfg))
         seq, requested_ns = core.account.seq, clock.now_ns()  # before it leaves
         balances = BalanceSnapshot(await venue.balances(), seq, requested_ns)
         open_orders = await venue.open_orders()
@@ -79,8 +100,8 @@ class Reconciler:
             now,
             unreadable=(*unreadable_of(open_orders), *unreadable_of(closed)),
         )
-        corrections = reconcile(
-            local, exchange, prefix=cfg.prefix, absent_after_s=cfg.absent_after_s
+        corrections = await self._not_in_ledger(
+            reconcile(local, exchange, prefix=cfg.prefix, absent_after_s=cfg.absent_after_s)
         )
         await self._apply(reason, corrections)
         lookups = [c for c in corrections if isinstance(c, LookupRequired) and c.order_id]
@@ -101,7 +122,40 @@ class Reconciler:
                     tuple(c for c in extra if not isinstance(c, LookupRequired | AdoptOrder)),
                 )
         await r.post(Reconciled(reason, balances, clock.now_ns()))
+        await self._advance(now)
         return core.settle.last_applied
+
+    async def _mark(self) -> int | None:
+        """The mark the last complete run left (read from the ledger once)."""
+        if not self._mark_loaded:
+            self.mark_ns = parse_mark(await self._r.repo.get_state(MARK_KEY))
+            self._mark_loaded = True
+        return self.mark_ns
+
+    async def _advance(self, mark_ns: int) -> None:
+        """Set the mark (and keep it in the ledger). A failed write leaves the stored mark
+        older, which only widens the window after a restart; the ledger watch reports it."""
+        self.mark_ns = mark_ns
+        try:
+            await self._r.repo.set_state(MARK_KEY, str(mark_ns))
+        except Exception as exc:
+            logger.warning("reconciliation mark not stored", extra={"error": repr(exc)})
+
+    async def _not_in_ledger(self, corrections: Sequence[Correction]) -> tuple[Correction, ...]:
+        """Drop adoptions of orders the ledger already has — a finished order of ours that
+        left the core's memory but closed inside the window is known, not new — and the
+        lookups the diff asked for them (it counted none of their recorded fills)."""
+        repo = self._r.repo
+        known: set[str] = set()
+        for c in corrections:
+            if isinstance(c, AdoptOrder) and await repo.order_by_cl_ord_id(c.order.cl_ord_id):
+                known.add(c.order.cl_ord_id)
+        return tuple(
+            c
+            for c in corrections
+            if not (isinstance(c, AdoptOrder) and c.order.cl_ord_id in known)
+            and not (isinstance(c, LookupRequired) and c.cl_ord_id in known)
+        )
 
     async def _apply(self, reason: str, corrections: Sequence[Correction]) -> None:
         r = self._r

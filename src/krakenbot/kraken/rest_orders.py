@@ -257,7 +257,12 @@ class TradeInfo:
 @dataclass(frozen=True, slots=True)
 class TradesPage:
     trades: tuple[TradeInfo, ...]
-    count: int
+    count: int  # grand total across pages
+
+    @property
+    def size(self) -> int:
+        """Entries on this page (what `ofs` pages over)."""
+        return len(self.trades)
 
 
 def parse_trade(trade_txid: str, t: Any) -> TradeInfo:

@@ -200,7 +200,12 @@ class KrakenVenue:
         return listing_of(await self.rest.open_orders(), self._symbol)
 
     async def closed_orders(self, since_ns: int) -> Sequence[OrderSnapshot]:
-        return listing_of(await self.rest.closed_orders_all(start=since_ns // _NS), self._symbol)
+        # Orders that CLOSED since then (docs get-closed-orders: closetime "Which time to use
+        # to search"): an order opened long before the window and closed inside it is listed;
+        # the default, `both`, leaves open how the two times combine. `start` is exclusive:
+        # whole seconds rounded down only widen the window.
+        found = await self.rest.closed_orders_all(start=since_ns // _NS, closetime="close")
+        return listing_of(found, self._symbol)
 
     async def query_orders(self, order_ids: Sequence[str]) -> Sequence[OrderSnapshot]:
         if not order_ids:

@@ -40,6 +40,7 @@ from krakenbot.kraken.rest_order_info import readable, with_cl_ord_id
 from krakenbot.kraken.signing import ParamValue
 from krakenbot.net.http import AiohttpTransport, HttpTransport
 from krakenbot.net.order_sender import OrderSender
+from krakenbot.net.paging import every_page
 from krakenbot.net.rest_core import Credentials, RestConfig, RestCore
 from krakenbot.ports import OrderTimings
 from krakenbot.resilience.backoff import Backoff
@@ -54,6 +55,19 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["Credentials", "RestClient", "RestConfig"]
 _ORDER = Priority.ORDER
+MAX_PAGES = 100  # 5,000 records: more is an error (net/paging.py), never a cut-short listing
+
+
+def _window(start: int | None, end: int | None, ofs: int) -> dict[str, ParamValue]:
+    """The history listings' window parameters (only those given)."""
+    params: dict[str, ParamValue] = {}
+    if start is not None:
+        params["start"] = start
+    if end is not None:
+        params["end"] = end
+    if ofs:
+        params["ofs"] = ofs
+    return params
 
 
 class RestClient:
@@ -295,19 +309,19 @@ class RestClient:
         ofs: int = 0,
         start: int | None = None,
         end: int | None = None,
+        closetime: str | None = None,
         cl_ord_id: str | None = None,
         priority: Priority | None = None,
     ) -> orders.OrdersPage:
-        """One page (50) of closed orders; `count` is the grand total. `start`/`end`: epoch s."""
+        """One page (50) of closed orders, newest first; `count` is the grand total.
+        `start` (exclusive) / `end` (inclusive): epoch s; `closetime`: open | close | both
+        (Kraken's default), which of the order's times they bound."""
         params: dict[str, ParamValue] = {}
         if cl_ord_id:
             params["cl_ord_id"] = cl_ord_id
-        if start is not None:
-            params["start"] = start
-        if end is not None:
-            params["end"] = end
-        if ofs:
-            params["ofs"] = ofs
+        if closetime:
+            params["closetime"] = closetime
+        params.update(_window(start, end, ofs))
         env = await self._read("ClosedOrders", params, priority=priority)
         return orders.parse_closed_orders(env.result)
 
@@ -315,23 +329,21 @@ class RestClient:
         self,
         *,
         start: int | None = None,
+        closetime: str | None = None,
         cl_ord_id: str | None = None,
-        max_pages: int = 100,
+        max_pages: int = MAX_PAGES,
         priority: Priority | None = None,
     ) -> orders.OrderList:
-        """Every closed order (since `start`), following `ofs` until `count` is reached."""
-        seen: dict[str, orders.OrderInfo] = {}
-        bad: dict[str, UnreadableOrder] = {}
-        for _ in range(max_pages):
-            page = await self.closed_orders(
-                ofs=len(seen) + len(bad), start=start, cl_ord_id=cl_ord_id, priority=priority
-            )
-            before = len(seen) + len(bad)
-            seen.update((o.txid, o) for o in page.orders)
-            bad.update((u.order_id, u) for u in page.orders.unreadable)
-            total = len(seen) + len(bad)
-            if total >= page.count or total == before:
-                break
+        """Every closed order (since `start`), page by page (net/paging.py)."""
+        pages = await every_page(
+            "ClosedOrders",
+            lambda ofs: self.closed_orders(
+                ofs=ofs, start=start, closetime=closetime, cl_ord_id=cl_ord_id, priority=priority
+            ),
+            max_pages=max_pages,
+        )
+        seen = {o.txid: o for page in pages for o in page.orders}
+        bad = {u.order_id: u for page in pages for u in page.orders.unreadable}
         found = orders.OrderList(seen.values(), bad.values())
         return with_cl_ord_id(found, cl_ord_id) if cl_ord_id else found
 
@@ -348,26 +360,20 @@ class RestClient:
     async def trades_history(
         self, *, ofs: int = 0, start: int | None = None, end: int | None = None
     ) -> orders.TradesPage:
-        params: dict[str, ParamValue] = {}
-        if start is not None:
-            params["start"] = start
-        if end is not None:
-            params["end"] = end
-        if ofs:
-            params["ofs"] = ofs
+        """One page (50) of the account's trades, newest first (`start`/`end` as above)."""
+        params = _window(start, end, ofs)
         return orders.parse_trades_history((await self._read("TradesHistory", params)).result)
 
     async def trades_history_all(
-        self, *, start: int | None = None, max_pages: int = 100
+        self, *, start: int | None = None, max_pages: int = MAX_PAGES
     ) -> tuple[orders.TradeInfo, ...]:
-        seen: dict[str, orders.TradeInfo] = {}
-        for _ in range(max_pages):
-            page = await self.trades_history(ofs=len(seen), start=start)
-            before = len(seen)
-            seen.update((t.trade_txid, t) for t in page.trades)
-            if len(seen) >= page.count or len(seen) == before:
-                break
-        return tuple(seen.values())
+        """Every trade (since `start`), page by page (net/paging.py)."""
+        pages = await every_page(
+            "TradesHistory",
+            lambda ofs: self.trades_history(ofs=ofs, start=start),
+            max_pages=max_pages,
+        )
+        return tuple({t.trade_txid: t for page in pages for t in page.trades}.values())
 
     # ------------------------------------------------------------ trading
 

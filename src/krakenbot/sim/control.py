@@ -149,6 +149,11 @@ class SimControl:
     def holds(self) -> dict[str, Decimal]:
         return self._state.exchange.holds()
 
+    def private_calls(self, method: str | None = None) -> list[dict[str, str]]:
+        """The parameters (but the nonce) of the last 1,000 authenticated private requests,
+        oldest first; only `method`'s when given."""
+        return [dict(p) for m, p, _ in self._state.private_calls if method in (None, m)]
+
     def rest_counter(self, api_key: str) -> Decimal:
         return self._state.rest_counters.value(api_key, self._state.now_ns())
 

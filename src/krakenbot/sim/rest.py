@@ -152,6 +152,8 @@ async def handle_private(request: web.Request) -> web.StreamResponse:
     )
     if err or key is None:
         return envelope(None, err)
+    shown = {k: str(v) for k, v in params.items() if k not in ("nonce", "otp")}
+    state.private_calls.append((method, shown, state.now_ns()))
     permission, fn = entry
     if permission not in key.permissions:
         return envelope(None, ERR_PERMISSION)

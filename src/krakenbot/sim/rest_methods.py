@@ -1,7 +1,8 @@
 """Kraken REST methods as plain functions on the simulator state (no sockets).
 
 Owns: one function per public and private REST method, each `(state, params) -> (result,
-error)`, and the tables mapping method names to them with the key permission they need.
+error)`, and the tables mapping method names to them with the key permission they need
+(ClosedOrders and TradesHistory, with Kraken's history window, live in history_query.py).
 Imports: stdlib and sim.* only. Shapes follow API.md §5 and vectors/real_messages/rest_*.
 """
 
@@ -14,6 +15,7 @@ from krakenbot.sim import amend
 from krakenbot.sim import wire_rest as wire
 from krakenbot.sim.auth import PERM_QUERY, PERM_TRADE, PERM_WEBSOCKET
 from krakenbot.sim.exchange import E_UNAVAILABLE
+from krakenbot.sim.history_query import by_client_ids, m_closed_orders, m_trades_history
 from krakenbot.sim.model import SimOrder, kraken_id
 from krakenbot.sim.order_params import parse_rest_order
 from krakenbot.sim.pairs import ASSETS, PairSpec, normalize_asset
@@ -181,32 +183,10 @@ def m_trade_balance(state: SimState, params: Params) -> Result:
     return wire.trade_balance(state.exchange), None
 
 
-def _filter(orders: list[SimOrder], params: Params) -> list[SimOrder]:
-    if params.get("userref") not in (None, ""):
-        ref = str(params["userref"])
-        orders = [o for o in orders if str(o.userref) == ref]
-    if params.get("cl_ord_id") not in (None, ""):
-        orders = [o for o in orders if o.cl_ord_id == params["cl_ord_id"]]
-    return orders
-
-
 def m_open_orders(state: SimState, params: Params) -> Result:
     trades = truthy(params.get("trades", False))
-    orders = _filter(list(state.exchange.open.values()), params)
+    orders = by_client_ids(list(state.exchange.open.values()), params)
     return {"open": {o.txid: wire.order(o, with_trades=trades) for o in orders}}, None
-
-
-def m_closed_orders(state: SimState, params: Params) -> Result:
-    trades = truthy(params.get("trades", False))
-    closed = [o for o in state.exchange.orders.values() if not o.is_open]
-    closed.sort(key=lambda o: o.closetm_ns or 0, reverse=True)
-    closed = _filter(closed, params)
-    ofs = _int(params, "ofs", 0) or 0
-    page = closed[ofs : ofs + 50]
-    return {
-        "closed": {o.txid: wire.order(o, with_trades=trades) for o in page},
-        "count": len(closed),
-    }, None
 
 
 def m_query_orders(state: SimState, params: Params) -> Result:
@@ -222,13 +202,6 @@ def m_query_orders(state: SimState, params: Params) -> Result:
             return None, "EOrder:Invalid order"
         out[txid] = wire.order(order, with_trades=trades)
     return out, None
-
-
-def m_trades_history(state: SimState, params: Params) -> Result:
-    fills = sorted(state.exchange.fills, key=lambda f: f.time_ns, reverse=True)
-    ofs = _int(params, "ofs", 0) or 0
-    page = fills[ofs : ofs + 50]
-    return {"trades": {f.txid: wire.trade(f) for f in page}, "count": len(fills)}, None
 
 
 # -- private: trading ----------------------------------------------------------------------

@@ -46,6 +46,8 @@ class SimState:
         self.history = MarketHistory()
         # The last public Trades/OHLC requests served: (method, params, now_ns), for tests.
         self.history_calls: deque[tuple[str, dict[str, str], int]] = deque(maxlen=1000)
+        # The last authenticated private requests (method, params but the nonce, now_ns).
+        self.private_calls: deque[tuple[str, dict[str, str], int]] = deque(maxlen=1000)
         self.faults = FaultInjector()
         self.tokens: dict[str, int] = {}  # token -> issued at (ns)
         self.feed_paused = False
