@@ -62,7 +62,8 @@ async def shutdown(r: EngineRunner, timeout_s: float, disarm: Disarm | None) -> 
         busy = bool(sent or counts.orders or counts.fills)
         if busy and clock.monotonic_ns() < deadline and r.ledger.failing is None:
             # Not with nothing sent/filled since start-up's, nor unwritable (writes wait).
-            await r.reconcile("shutdown")
+            left_s = max(0.0, (deadline - clock.monotonic_ns()) / _NS)
+            await shutdown_cover.settle(r, "shutdown", left_s)
             still = _open_ours(r)
         await r.executor.drain(0.1)
         still = tuple(sorted({*still, *cover.left}))

@@ -112,7 +112,8 @@ async def cover(r: EngineRunner, prep: Prep, deadline: int, disarm: Disarm | Non
         else:
             await _cancel_spared(r, prep.spare, deadline)
             if record is Record.LEDGER:
-                await r.reconcile("shutdown: before the protective stops")
+                # Half the time left at most: the stops must still go out after it.
+                await settle(r, "shutdown: before the stops", _left_s(r, deadline) / 2)
             else:
                 notes.append("protective stop(s) recorded in the order journal")
             if disarm is not None and not await _disarmed(disarm):
@@ -125,6 +126,20 @@ async def cover(r: EngineRunner, prep: Prep, deadline: int, disarm: Disarm | Non
     covered = _covered(r, listed)
     uncovered = tuple(s for s in needing(r) if s not in covered)
     return Cover(tuple(placed), uncovered, left, "; ".join(notes), checked=True)
+
+
+async def settle(r: EngineRunner, reason: str, within_s: float) -> None:
+    """One reconciliation given at most `within_s`: a shutdown's settling run that runs out
+    of time (a long history, a drained rate budget) is left to the next start-up — its
+    window's mark does not move, so nothing is lost — and never makes the stop overrun its
+    bound (the daemon would then take its safe stop, exit 1, and could leave the dead man's
+    switch armed). Real time, like the shutdown's other waits on the venue."""
+    try:
+        async with asyncio.timeout(max(0.0, within_s)):
+            await r.reconcile(reason)
+    except TimeoutError:
+        logger.warning("shutdown: reconciliation cut at its time limit", extra={"reason": reason})
+        r.last_error = f"{reason}: reconciliation did not finish in time (the next start settles)"
 
 
 async def _recordable(r: EngineRunner) -> Record | None:
@@ -308,4 +323,4 @@ def _left_s(r: EngineRunner, deadline: int) -> float:
     return max(0.0, (deadline - r.clock.monotonic_ns()) / 1e9)
 
 
-__all__ = ["Cover", "Prep", "cover", "needing", "prepare"]
+__all__ = ["Cover", "Prep", "cover", "needing", "prepare", "settle"]

@@ -9,6 +9,7 @@ ledger (failing on demand), a ManualClock, reports pumped by hand."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -293,3 +294,28 @@ async def test_a_stop_still_pending_with_no_send_in_flight_is_not_counted_on(
         assert report.placed == (listed.cl_ord_id,) and report.uncovered == ()
     finally:
         await db.close()
+
+
+async def test_a_settling_reconciliation_that_hangs_cannot_make_the_stop_overrun(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Soak at 3000x: the shutdown's reconciliation outlived the stop's budget, the daemon
+    # took its safe stop (exit 1) and could leave the dead man's switch armed. A long
+    # history or a drained rate budget must only leave the settling to the next start-up.
+    await _exit_resting(rig)
+    engine = rig.kit.engine
+
+    async def hangs(reason: str) -> int:
+        await asyncio.Event().wait()  # never answers (the REST calls wait for rate headroom)
+        return 0
+
+    monkeypatch.setattr(engine.reconciler, "run_once", hangs)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with asyncio.timeout(10):
+        report = await engine.shutdown(1.0, rig.switch.disarm)
+    assert loop.time() - started < 3.0  # its budget (1 s, real time) and a little work
+    [listed] = await rig.kit.venue.open_orders()  # the exit's place taken by the stop
+    assert listed.order_type is OrderType.STOP_LOSS and report.placed == (listed.cl_ord_id,)
+    assert report.uncovered == ()
+    assert "did not finish in time" in (engine.last_error or "")
