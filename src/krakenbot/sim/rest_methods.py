@@ -35,17 +35,25 @@ Method = Callable[[SimState, Params], Result]
 OHLC_INTERVALS = (1, 5, 15, 30, 60, 240, 1440, 10080, 21600)
 
 
-def _pairs(state: SimState, params: Params) -> list[PairSpec] | None:
+def _pairs(state: SimState, params: Params) -> list[tuple[str, PairSpec]] | None:
+    """(name as asked, spec) for each pair of the comma list; every pair when none is asked."""
     raw = params.get("pair")
     if not raw:
-        return list(state.exchange.index)
+        return [(p.rest_id, p) for p in state.exchange.index]
     out = []
     for name in str(raw).split(","):
         spec = state.exchange.index.resolve(name)
         if spec is None:
             return None
-        out.append(spec)
+        out.append((name, spec))
     return out
+
+
+def asset_pairs_key(asked: str, spec: PairSpec) -> str:
+    """AssetPairs answers a pair asked by its WS name (`XLM/USD`) under that name, and one
+    asked by its canonical id or altname (`XXLMZUSD`, `XLMUSD`) under the canonical id (issue
+    13; Kraken's docs examples key by the id). The other public methods always key by the id."""
+    return spec.wsname if asked.strip().upper() == spec.wsname.upper() else spec.rest_id
 
 
 def _one_pair(state: SimState, params: Params) -> PairSpec | str:
@@ -95,14 +103,14 @@ def m_asset_pairs(state: SimState, params: Params) -> Result:
     info = str(params.get("info") or "info")
     if info not in ("info", "leverage", "fees", "margin"):
         return None, f"{E_ARGS}:info"
-    return {p.rest_id: wire.asset_pair(p, info) for p in pairs}, None
+    return {asset_pairs_key(name, p): wire.asset_pair(p, info) for name, p in pairs}, None
 
 
 def m_ticker(state: SimState, params: Params) -> Result:
     pairs = _pairs(state, params)
     if pairs is None:
         return None, E_UNKNOWN_PAIR
-    return {p.rest_id: wire.ticker(state.exchange.markets[p.symbol]) for p in pairs}, None
+    return {p.rest_id: wire.ticker(state.exchange.markets[p.symbol]) for _, p in pairs}, None
 
 
 def m_ohlc(state: SimState, params: Params) -> Result:
