@@ -16,7 +16,12 @@ from krakenbot.sim import amend
 from krakenbot.sim import wire_rest as wire
 from krakenbot.sim.auth import PERM_QUERY, PERM_TRADE, PERM_WEBSOCKET
 from krakenbot.sim.exchange import E_UNAVAILABLE
-from krakenbot.sim.history_query import by_client_ids, m_closed_orders, m_trades_history
+from krakenbot.sim.history_query import (
+    by_client_ids,
+    m_closed_orders,
+    m_query_trades,
+    m_trades_history,
+)
 from krakenbot.sim.model import SimOrder, kraken_id
 from krakenbot.sim.order_params import parse_rest_order
 from krakenbot.sim.pairs import PairSpec
@@ -322,6 +327,7 @@ PRIVATE: dict[str, tuple[str, Method]] = {
     "ClosedOrders": (PERM_QUERY, m_closed_orders),
     "QueryOrders": (PERM_QUERY, m_query_orders),
     "TradesHistory": (PERM_QUERY, m_trades_history),
+    "QueryTrades": (PERM_QUERY, m_query_trades),
     "AddOrder": (PERM_TRADE, m_add_order),
     "AddOrderBatch": (PERM_TRADE, m_add_order_batch),
     "AmendOrder": (PERM_TRADE, m_amend_order),
