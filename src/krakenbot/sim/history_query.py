@@ -1,8 +1,10 @@
-"""The account history endpoints, ClosedOrders and TradesHistory, with Kraken's window (pure).
+"""The account history endpoints, ClosedOrders and TradesHistory, with Kraken's window, and
+QueryTrades (pure).
 
-Owns: `m_closed_orders` and `m_trades_history` (`(state, params) -> (result, error)`, as in
-rest_methods.py) and the window they share: `start` / `end` bounds, `ofs` paging, `count`,
-ClosedOrders' `closetime`, TradesHistory's `type`. Imports: stdlib and sim.* only.
+Owns: `m_closed_orders`, `m_trades_history` and `m_query_trades` (`(state, params) ->
+(result, error)`, as in rest_methods.py) and the window the first two share: `start` / `end`
+bounds, `ofs` paging, `count`, ClosedOrders' `closetime`, TradesHistory's `type`. Imports:
+stdlib and sim.* only.
 
 Kraken's rules, quoted from its docs (docs.kraken.com/api/docs/rest-api/get-closed-orders and
 …/get-trade-history), and how the simulator reads them:
@@ -44,6 +46,8 @@ Result = tuple[object | None, str | None]
 T = TypeVar("T")
 
 PAGE_SIZE = 50
+# docs query-trades-info: "Comma delimited list of transaction IDs … (20 maximum)"
+MAX_QUERY_TRADES = 20
 CLOSETIMES = ("open", "close", "both")
 # TradesHistory `type`: spot trades open no position, so only these two list them.
 TRADE_TYPES = ("all", "any position", "closed position", "closing position", "no position")
@@ -171,11 +175,29 @@ def m_trades_history(state: SimState, params: Params) -> Result:
     return {"trades": {f.txid: wire.trade(f) for f in rows}, "count": count}, None
 
 
+def m_query_trades(state: SimState, params: Params) -> Result:
+    """QueryTrades: the trades `txid` lists (comma list, 1…`MAX_QUERY_TRADES`), keyed by trade
+    id in the order asked, each the same record TradesHistory lists (docs query-trades-info
+    example: `result` maps the ids straight to the records). `trades` (a position's closing
+    trades) adds nothing on a spot account. An id the simulator does not know (never made, or
+    older than the fills it keeps) refuses the request with `EGeneral:Invalid arguments:txid`
+    (the sim's choice: Kraken's reply to an unknown id is not documented)."""
+    ids = [t.strip() for t in str(params.get("txid") or "").split(",") if t.strip()]
+    if not ids or len(ids) > MAX_QUERY_TRADES:
+        return None, f"{E_ARGS}:txid"
+    by_id = {f.txid: f for f in state.exchange.fills}
+    if any(txid not in by_id for txid in ids):
+        return None, f"{E_ARGS}:txid"
+    return {txid: wire.trade(by_id[txid]) for txid in ids}, None
+
+
 __all__ = [
+    "MAX_QUERY_TRADES",
     "PAGE_SIZE",
     "Window",
     "by_client_ids",
     "m_closed_orders",
+    "m_query_trades",
     "m_trades_history",
     "window",
 ]

@@ -27,6 +27,9 @@ class AssetSpec:
     legacy: str  # REST code, e.g. "XXBT"
     decimals: int  # ledger precision (Assets `decimals`)
     display_decimals: int
+    # Assets `collateral_value`: 1 for XXBT, ZEUR and ZUSD in Kraken's docs example; None
+    # (the field left out) where no source gives the value.
+    collateral_value: int | None = None
 
     @property
     def step(self) -> Decimal:
@@ -36,9 +39,9 @@ class AssetSpec:
 ASSETS: dict[str, AssetSpec] = {
     a.code: a
     for a in (
-        AssetSpec("USD", "ZUSD", 4, 2),
-        AssetSpec("EUR", "ZEUR", 4, 2),
-        AssetSpec("BTC", "XXBT", 10, 5),
+        AssetSpec("USD", "ZUSD", 4, 2, 1),
+        AssetSpec("EUR", "ZEUR", 4, 2, 1),
+        AssetSpec("BTC", "XXBT", 10, 5, 1),
         AssetSpec("ETH", "XETH", 10, 5),
         AssetSpec("XLM", "XXLM", 8, 5),
         AssetSpec("SOL", "SOL", 10, 5),

@@ -2,7 +2,8 @@
 
 Owns: one function per public and private REST method, each `(state, params) -> (result,
 error)`, and the tables mapping method names to them with the key permission they need
-(ClosedOrders and TradesHistory, with Kraken's history window, live in history_query.py).
+(ClosedOrders and TradesHistory, with Kraken's history window, live in history_query.py;
+Assets and Spread in rest_public_extra.py).
 Imports: stdlib and sim.* only. Shapes follow API.md §5 and vectors/real_messages/rest_*.
 """
 
@@ -15,10 +16,15 @@ from krakenbot.sim import amend
 from krakenbot.sim import wire_rest as wire
 from krakenbot.sim.auth import PERM_QUERY, PERM_TRADE, PERM_WEBSOCKET
 from krakenbot.sim.exchange import E_UNAVAILABLE
-from krakenbot.sim.history_query import by_client_ids, m_closed_orders, m_trades_history
+from krakenbot.sim.history_query import (
+    by_client_ids,
+    m_closed_orders,
+    m_query_trades,
+    m_trades_history,
+)
 from krakenbot.sim.model import SimOrder, kraken_id
 from krakenbot.sim.order_params import parse_rest_order
-from krakenbot.sim.pairs import ASSETS, PairSpec, normalize_asset
+from krakenbot.sim.pairs import PairSpec
 from krakenbot.sim.parse import (
     E_ARGS,
     E_UNKNOWN_PAIR,
@@ -27,6 +33,7 @@ from krakenbot.sim.parse import (
     truthy,
 )
 from krakenbot.sim.ratelimit import NS
+from krakenbot.sim.rest_public_extra import int_param, m_assets, m_spread, one_pair
 from krakenbot.sim.state import SimState
 
 Params = dict[str, object]
@@ -35,35 +42,25 @@ Method = Callable[[SimState, Params], Result]
 OHLC_INTERVALS = (1, 5, 15, 30, 60, 240, 1440, 10080, 21600)
 
 
-def _pairs(state: SimState, params: Params) -> list[PairSpec] | None:
+def _pairs(state: SimState, params: Params) -> list[tuple[str, PairSpec]] | None:
+    """(name as asked, spec) for each pair of the comma list; every pair when none is asked."""
     raw = params.get("pair")
     if not raw:
-        return list(state.exchange.index)
+        return [(p.rest_id, p) for p in state.exchange.index]
     out = []
     for name in str(raw).split(","):
         spec = state.exchange.index.resolve(name)
         if spec is None:
             return None
-        out.append(spec)
+        out.append((name, spec))
     return out
 
 
-def _one_pair(state: SimState, params: Params) -> PairSpec | str:
-    raw = params.get("pair")
-    if not raw:
-        return f"{E_ARGS}:pair"
-    spec = state.exchange.index.resolve(str(raw))
-    return spec if spec is not None else E_UNKNOWN_PAIR
-
-
-def _int(params: Params, name: str, default: int) -> int | None:
-    raw = params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(str(raw))
-    except ValueError:
-        return None
+def asset_pairs_key(asked: str, spec: PairSpec) -> str:
+    """AssetPairs answers a pair asked by its WS name (`XLM/USD`) under that name, and one
+    asked by its canonical id or altname (`XXLMZUSD`, `XLMUSD`) under the canonical id (issue
+    13; Kraken's docs examples key by the id). The other public methods always key by the id."""
+    return spec.wsname if asked.strip().upper() == spec.wsname.upper() else spec.rest_id
 
 
 # -- public ------------------------------------------------------------------------------
@@ -75,19 +72,6 @@ def m_system_status(state: SimState, params: Params) -> Result:
     return wire.system_status(state.exchange.system, state.now_ns()), None
 
 
-def m_assets(state: SimState, params: Params) -> Result:
-    codes = sorted({c for p in state.exchange.index for c in (p.base, p.quote)})
-    if params.get("asset"):
-        wanted = []
-        for name in str(params["asset"]).split(","):
-            code = normalize_asset(name)
-            if code is None or code not in ASSETS:
-                return None, "EQuery:Unknown asset"
-            wanted.append(code)
-        codes = wanted
-    return wire.assets_result(codes), None
-
-
 def m_asset_pairs(state: SimState, params: Params) -> Result:
     pairs = _pairs(state, params)
     if pairs is None:
@@ -95,25 +79,25 @@ def m_asset_pairs(state: SimState, params: Params) -> Result:
     info = str(params.get("info") or "info")
     if info not in ("info", "leverage", "fees", "margin"):
         return None, f"{E_ARGS}:info"
-    return {p.rest_id: wire.asset_pair(p, info) for p in pairs}, None
+    return {asset_pairs_key(name, p): wire.asset_pair(p, info) for name, p in pairs}, None
 
 
 def m_ticker(state: SimState, params: Params) -> Result:
     pairs = _pairs(state, params)
     if pairs is None:
         return None, E_UNKNOWN_PAIR
-    return {p.rest_id: wire.ticker(state.exchange.markets[p.symbol]) for p in pairs}, None
+    return {p.rest_id: wire.ticker(state.exchange.markets[p.symbol]) for _, p in pairs}, None
 
 
 def m_ohlc(state: SimState, params: Params) -> Result:
-    spec = _one_pair(state, params)
+    spec = one_pair(state, params)
     if isinstance(spec, str):
         return None, spec
-    interval = _int(params, "interval", 1)
+    interval = int_param(params, "interval", 1)
     if interval not in OHLC_INTERVALS:
         return None, f"{E_ARGS}:interval"
     given = params.get("since") not in (None, "")
-    since = _int(params, "since", 0)
+    since = int_param(params, "since", 0)
     if since is None:
         return None, f"{E_ARGS}:since"
     since_s = since if given else None
@@ -127,10 +111,10 @@ def m_ohlc(state: SimState, params: Params) -> Result:
 
 
 def m_depth(state: SimState, params: Params) -> Result:
-    spec = _one_pair(state, params)
+    spec = one_pair(state, params)
     if isinstance(spec, str):
         return None, spec
-    count = _int(params, "count", 100)
+    count = int_param(params, "count", 100)
     if count is None or not 1 <= count <= 500:
         return None, f"{E_ARGS}:count"
     return {
@@ -142,11 +126,11 @@ def m_trades(state: SimState, params: Params) -> Result:
     """Up to `count` (1…1000, default 1000) trades after the cursor `since` (a nanosecond
     cursor, or epoch seconds; 0: from the start of the history), oldest first; without
     `since`, the most recent ones. History first, then the live market (sim/history.py)."""
-    spec = _one_pair(state, params)
+    spec = one_pair(state, params)
     if isinstance(spec, str):
         return None, spec
-    count = _int(params, "count", 1000)
-    since = _int(params, "since", -1)
+    count = int_param(params, "count", 1000)
+    since = int_param(params, "since", -1)
     if count is None or count < 1:
         return None, f"{E_ARGS}:count"
     if since is None or since < -1:
@@ -167,6 +151,7 @@ PUBLIC: dict[str, Method] = {
     "OHLC": m_ohlc,
     "Depth": m_depth,
     "Trades": m_trades,
+    "Spread": m_spread,
 }
 
 
@@ -342,6 +327,7 @@ PRIVATE: dict[str, tuple[str, Method]] = {
     "ClosedOrders": (PERM_QUERY, m_closed_orders),
     "QueryOrders": (PERM_QUERY, m_query_orders),
     "TradesHistory": (PERM_QUERY, m_trades_history),
+    "QueryTrades": (PERM_QUERY, m_query_trades),
     "AddOrder": (PERM_TRADE, m_add_order),
     "AddOrderBatch": (PERM_TRADE, m_add_order_batch),
     "AmendOrder": (PERM_TRADE, m_amend_order),

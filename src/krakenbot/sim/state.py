@@ -22,6 +22,7 @@ from krakenbot.sim.faults import FaultInjector
 from krakenbot.sim.history import MarketHistory
 from krakenbot.sim.pairs import make_pairs
 from krakenbot.sim.ratelimit import NS, TIERS, PublicCounter, RestCounter
+from krakenbot.sim.spreads import SpreadTape
 
 TOKEN_TTL_NS = 900 * NS
 
@@ -44,6 +45,7 @@ class SimState:
         self.rest_counters = RestCounter(self.tier)
         self.public_counters = PublicCounter()
         self.history = MarketHistory()
+        self.spreads = SpreadTape()  # the public Spread method's recent touches
         # The last public Trades/OHLC requests served: (method, params, now_ns), for tests.
         self.history_calls: deque[tuple[str, dict[str, str], int]] = deque(maxlen=1000)
         # The last authenticated private requests (method, params but the nonce, now_ns).
@@ -76,7 +78,9 @@ class SimState:
 
     def changed(self) -> None:
         """Run timers and push whatever changed to WebSocket subscribers."""
-        self.exchange.on_time(self.now_ns())
+        now = self.now_ns()
+        self.exchange.on_time(now)
+        self.spreads.observe(self.exchange.markets, now)
         self.publish()
 
     def status_changed(self) -> None:

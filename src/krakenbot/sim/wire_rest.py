@@ -21,6 +21,12 @@ MAX_OHLC_COMMITTED = 720  # docs get-ohlc-data: "up to 720 of the most recent en
 Json = dict[str, object]
 
 
+def price_decimals(spec: PairSpec) -> int:
+    """Decimals of market-data prices: the pair's, but at least 5 (docs/real Ticker, Depth,
+    Trades and Spread print "30292.10000" for a 1-decimal pair)."""
+    return max(spec.pair_decimals, 5)
+
+
 def fixed(value: Decimal, decimals: int) -> str:
     return f"{value:.{decimals}f}"
 
@@ -46,13 +52,16 @@ def assets_result(codes: list[str]) -> Json:
     out: Json = {}
     for code in codes:
         spec = ASSETS[code]
-        out[spec.legacy] = {
+        row: Json = {
             "aclass": "currency",
             "altname": "XBT" if code == "BTC" else code,
             "decimals": spec.decimals,
             "display_decimals": spec.display_decimals,
-            "status": "enabled",
         }
+        if spec.collateral_value is not None:
+            row["collateral_value"] = spec.collateral_value
+        row["status"] = "enabled"
+        out[spec.legacy] = row
     return out
 
 
@@ -98,7 +107,7 @@ def asset_pair(spec: PairSpec, info: str) -> Json:
 
 def ticker(m: Market) -> Json:
     spec = m.spec
-    pd, ld = 5 if spec.pair_decimals <= 5 else spec.pair_decimals, spec.lot_decimals
+    pd, ld = price_decimals(spec), spec.lot_decimals
     ask = m.asks.best() or m.mid
     bid = m.bids.best() or m.mid
     return {
@@ -153,7 +162,7 @@ def ohlc(
 
 
 def depth(m: Market, count: int, now_ns: int) -> Json:
-    pd = 5 if m.spec.pair_decimals <= 5 else m.spec.pair_decimals
+    pd = price_decimals(m.spec)
     ld = m.spec.lot_decimals
     ts = m.last_change_ns // NS
 
@@ -165,7 +174,7 @@ def depth(m: Market, count: int, now_ns: int) -> Json:
 
 def trade_rows(spec: PairSpec, trades: list[PublicTrade]) -> list[list[object]]:
     """Trades `result` rows: `[price, volume, time, "b"|"s", "m"|"l", misc, trade_id]`."""
-    pd = 5 if spec.pair_decimals <= 5 else spec.pair_decimals
+    pd = price_decimals(spec)
     ld = spec.lot_decimals
     return [
         [
