@@ -1,6 +1,7 @@
 """Paging through Kraken's account history listings (ClosedOrders, TradesHistory) with `ofs`.
 
-Owns: `every_page(endpoint, fetch, max_pages=…)`. Kraken returns these listings newest first,
+Owns: `every_page(endpoint, fetch, max_pages=…)` and `window_params` (the listings'
+`start`/`end`/`ofs`). Kraken returns these listings newest first,
 50 records a page, with `count` the number of records matching the request (docs
 get-closed-orders / get-trade-history: "50 results are returned at a time, the most recent by
 default"; "ofs: Result offset for pagination"; "count: Amount of available … matching
@@ -11,7 +12,7 @@ de-duplicates by id) and no row is ever skipped. New records missed that way are
 the first request, and a reconciliation's next window starts before it. A listing that would
 need more than `max_pages` pages is an error, never a silently shortened answer: a
 reconciliation must not judge orders absent from a listing that was cut short.
-Imports: stdlib, errors. Must not import: anything above `net`.
+Imports: stdlib, errors, kraken. Must not import: anything above `net`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from krakenbot.errors import TransientError
+from krakenbot.kraken.signing import ParamValue
 
 
 class Page(Protocol):
@@ -57,3 +59,15 @@ async def every_page(
 
 
 __all__ = ["Page", "every_page"]
+
+
+def window_params(start: int | None, end: int | None, ofs: int) -> dict[str, ParamValue]:
+    """The history listings' window parameters (only those given)."""
+    params: dict[str, ParamValue] = {}
+    if start is not None:
+        params["start"] = start
+    if end is not None:
+        params["end"] = end
+    if ofs:
+        params["ofs"] = ofs
+    return params

@@ -40,7 +40,7 @@ from krakenbot.kraken.rest_order_info import readable, with_cl_ord_id
 from krakenbot.kraken.signing import ParamValue
 from krakenbot.net.http import AiohttpTransport, HttpTransport
 from krakenbot.net.order_sender import OrderSender
-from krakenbot.net.paging import every_page
+from krakenbot.net.paging import every_page, window_params
 from krakenbot.net.rest_core import Credentials, RestConfig, RestCore
 from krakenbot.ports import OrderTimings
 from krakenbot.resilience.backoff import Backoff
@@ -56,18 +56,6 @@ logger = logging.getLogger(__name__)
 __all__ = ["Credentials", "RestClient", "RestConfig"]
 _ORDER = Priority.ORDER
 MAX_PAGES = 100  # 5,000 records: more is an error (net/paging.py), never a cut-short listing
-
-
-def _window(start: int | None, end: int | None, ofs: int) -> dict[str, ParamValue]:
-    """The history listings' window parameters (only those given)."""
-    params: dict[str, ParamValue] = {}
-    if start is not None:
-        params["start"] = start
-    if end is not None:
-        params["end"] = end
-    if ofs:
-        params["ofs"] = ofs
-    return params
 
 
 class RestClient:
@@ -243,13 +231,18 @@ class RestClient:
         return codec.parse_system_status((await self._read("SystemStatus", {})).result)
 
     async def asset_pairs(self, pairs: list[str] | None = None) -> dict[str, Instrument]:
-        """Instruments by WS v2 symbol; also teaches the client each pair's other names."""
-        params: dict[str, ParamValue] = {"pair": ",".join(pairs)} if pairs else {}
-        insts = codec.parse_asset_pairs((await self._read("AssetPairs", params)).result)
+        """Instruments by WS v2 symbol (those named in `pairs`, in any of Kraken's forms);
+        also teaches the client each pair's other names. Kraken keys an answer by the form
+        each pair was asked in (`pair=XLM/USD` comes back under "XLM/USD", not its id), so
+        the list is fetched whole and filtered here: `rest_id` stays Kraken's own id."""
+        insts = codec.parse_asset_pairs((await self._read("AssetPairs", {})).result)
         for inst in insts.values():
             for name in (inst.rest_id, inst.altname, inst.wsname, inst.symbol):
                 if name:
                     self._aliases[name] = inst.symbol
+        if pairs:
+            wanted = {self._aliases.get(p, p) for p in pairs}
+            insts = {s: i for s, i in insts.items() if s in wanted}
         return insts
 
     async def ticker(self, pairs: list[str]) -> dict[str, codec.RestTicker]:
@@ -321,7 +314,7 @@ class RestClient:
             params["cl_ord_id"] = cl_ord_id
         if closetime:
             params["closetime"] = closetime
-        params.update(_window(start, end, ofs))
+        params.update(window_params(start, end, ofs))
         env = await self._read("ClosedOrders", params, priority=priority)
         return orders.parse_closed_orders(env.result)
 
@@ -361,7 +354,7 @@ class RestClient:
         self, *, ofs: int = 0, start: int | None = None, end: int | None = None
     ) -> orders.TradesPage:
         """One page (50) of the account's trades, newest first (`start`/`end` as above)."""
-        params = _window(start, end, ofs)
+        params = window_params(start, end, ofs)
         return orders.parse_trades_history((await self._read("TradesHistory", params)).result)
 
     async def trades_history_all(

@@ -34,6 +34,15 @@ async def test_public_and_signed_private_calls_return_typed_results(tmp_path: Pa
         assert token.token and token.expires_s > 0
 
 
+async def test_asset_pairs_named_by_ws_name_keep_krakens_own_id(tmp_path: Path) -> None:
+    # Kraken keys AssetPairs?pair=XLM/USD under "XLM/USD" (the form asked): the client must
+    # still learn each pair's own id (`flatten` names the pairs by their WS names).
+    async with sim_running() as sim, client(sim, tmp_path, SystemClock()) as c:
+        insts = await c.asset_pairs(["XLM/USD", "XBTUSD"])
+        assert set(insts) == {"XLM/USD", "BTC/USD"}
+        assert insts["XLM/USD"].rest_id == "XXLMZUSD" and insts["BTC/USD"].rest_id == "XXBTZUSD"
+
+
 async def test_order_round_trip_and_idempotent_cancel(tmp_path: Path) -> None:
     async with sim_running() as sim, client(sim, tmp_path, SystemClock()) as c:
         req = post_only_buy()
