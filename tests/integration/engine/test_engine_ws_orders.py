@@ -124,6 +124,7 @@ async def test_socket_dropped_between_send_and_ack_leaves_exactly_one_order(
         # transport is up by then), and only then.
         sends = seen.get("ws:add_order", 0) + seen.get("rest:AddOrder", 0)
         assert sends == (1 if executed else 2), seen
+        assert seen.get("ws:add_order", 0) >= 1, seen  # the first send went over the WS
         await _one_order_everywhere(env, status=OrderStatus.OPEN)
 
 
