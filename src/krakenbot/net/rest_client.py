@@ -39,6 +39,7 @@ from krakenbot.kraken.methods import Priority, is_public, is_read_only
 from krakenbot.kraken.rest_order_info import readable, with_cl_ord_id
 from krakenbot.kraken.signing import ParamValue
 from krakenbot.net.http import AiohttpTransport, HttpTransport
+from krakenbot.net.order_attempt import OrderPath
 from krakenbot.net.order_sender import OrderSender
 from krakenbot.net.rest_core import Credentials, RestConfig, RestCore
 from krakenbot.ports import OrderTimings
@@ -92,6 +93,7 @@ class RestClient:
             base_s=config.retry_base_s, cap_s=config.retry_cap_s, max_attempts=config.read_retries
         )
         self._aliases: dict[str, str] = {}
+        self._via: OrderPath | None = None  # orders over the private WebSocket
         self._rejections: dict[str, tuple[str, int]] = {}
         self._orders = OrderSender(
             self._core,
@@ -148,6 +150,16 @@ class RestClient:
     def time_orders(self, timings: OrderTimings) -> None:
         """Report each AddOrder's time on the wire and its acknowledgement (metrics)."""
         self._orders.timings = timings
+
+    @property
+    def core(self) -> RestCore:
+        """The signed-request core: its rate model and breaker serve the WS order path too."""
+        return self._core
+
+    def route_orders(self, via: OrderPath | None) -> None:
+        """Send orders, amends, cancels and the dead man's switch over `via` (the private
+        WebSocket) whenever it can send, over REST otherwise: the same rules either way."""
+        self._via = via
 
     def pair_key(self, pair: str) -> str:
         """One name per pair for the trading counter, whatever spelling the caller used."""
@@ -378,23 +390,23 @@ class RestClient:
         RepeatedRejectionError), CircuitOpenError (never when `reducing`), RateLimitedError,
         AmbiguousOrderError (state unknown after all lookups), or TransientError (provably
         not placed)."""
-        return await self._orders.add_order(req, reducing=reducing)
+        return await self._orders.add_order(req, reducing=reducing, via=self._via)
 
     async def amend_order(self, req: orders.AmendRequest, *, reducing: bool = False) -> str:
         """Amend one order in place (AmendOrder); returns Kraken's amend id. Raises
         RejectedError (e.g. `EOrder:Unknown order`), CircuitOpenError (never when
         `reducing`) or TransientError (outcome unknown: read the order)."""
-        return await self._orders.amend(req, reducing=reducing)
+        return await self._orders.amend(req, reducing=reducing, via=self._via)
 
     async def cancel_order(
         self, *, txid: str | None = None, cl_ord_id: str | None = None
     ) -> codec.CancelResult:
         """Idempotent: an order that is already closed or unknown returns count 0."""
-        return await self._orders.cancel(txid=txid, cl_ord_id=cl_ord_id)
+        return await self._orders.cancel(txid=txid, cl_ord_id=cl_ord_id, via=self._via)
 
     async def cancel_all(self) -> codec.CancelResult:
         return await self._orders.cancel_all()
 
     async def cancel_all_orders_after(self, timeout_s: int) -> codec.CancelAfterResult:
         """Arm/refresh the dead man's switch (0 disarms it)."""
-        return await self._orders.cancel_all_after(timeout_s)
+        return await self._orders.cancel_all_after(timeout_s, via=self._via)

@@ -146,6 +146,8 @@ class WsSession:
                 reason = await self._connect_once(conn, http)
             except asyncio.CancelledError:
                 await self._close_ws(conn)
+                if conn.channel is Channel.PRIVATE:
+                    self.trading.on_disconnect()  # no waiter may wait for a stopped session
                 raise
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
@@ -268,7 +270,10 @@ class WsSession:
             if conn.channel is Channel.PUBLIC and conn.ws is not None:
                 for text in self._router.due_book_resyncs():
                     await conn.ws.send_str(text)
-            silent = self._clock.monotonic_ns() - conn.last_frame_ns
+            now = self._clock.monotonic_ns()
+            if conn.channel is Channel.PRIVATE:
+                self.trading.expire(now)
+            silent = now - conn.last_frame_ns
             if silent > limit_ns:
                 reason = f"stale: no frame for {silent / 1e9:.1f} s"
                 self._emit_conn(conn, ConnectionState.STALE, reason)
