@@ -22,25 +22,18 @@ from typing import Any
 from krakenbot.clock import Clock
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.order import UnreadableOrder
-from krakenbot.errors import (
-    RejectedError,
-    TransientError,
-)
+from krakenbot.errors import RejectedError, TransientError
 from krakenbot.kraken import rest_codec as codec
 from krakenbot.kraken import rest_market as market
 from krakenbot.kraken import rest_orders as orders
-from krakenbot.kraken.errors import (
-    InvalidNonceError,
-    RepeatedRejectionError,
-    ThrottledError,
-    UnknownOrderError,
-)
+from krakenbot.kraken.errors import InvalidNonceError, ThrottledError
 from krakenbot.kraken.methods import Priority, is_public, is_read_only
 from krakenbot.kraken.rest_order_info import readable, with_cl_ord_id
 from krakenbot.kraken.signing import ParamValue
 from krakenbot.net.http import AiohttpTransport, HttpTransport
 from krakenbot.net.order_attempt import OrderPath
 from krakenbot.net.order_sender import OrderSender
+from krakenbot.net.rejections import Rejections
 from krakenbot.net.rest_core import Credentials, RestConfig, RestCore
 from krakenbot.ports import OrderTimings
 from krakenbot.resilience.backoff import Backoff
@@ -94,7 +87,7 @@ class RestClient:
         )
         self._aliases: dict[str, str] = {}
         self._via: OrderPath | None = None  # orders over the private WebSocket
-        self._rejections: dict[str, tuple[str, int]] = {}
+        self._rejections = Rejections(config.repeated_rejection_threshold)
         self._orders = OrderSender(
             self._core,
             clock=clock,
@@ -104,8 +97,8 @@ class RestClient:
             find_closed=lambda cid: self._lookup(
                 self.closed_orders_all(cl_ord_id=cid, priority=_ORDER)
             ),
-            note_rejection=self._note_rejection,
-            reset_rejection=self._reset_rejection,
+            note_rejection=self._rejections.note,
+            reset_rejection=self._rejections.reset,
             pair_key=self.pair_key,
         )
 
@@ -188,10 +181,10 @@ class RestClient:
                 if is_public(method):
                     return await self._core.public(method, params)
                 env = await self._core.private(method, params, priority=priority)
-                self._rejections.pop(method, None)
+                self._rejections.reset(method)
                 return env
             except RejectedError as exc:
-                raise self._note_rejection(method, exc) from exc
+                raise self._rejections.note(method, exc) from exc
             except (InvalidNonceError, CircuitOpenError):
                 raise
             except TransientError as exc:
@@ -205,32 +198,6 @@ class RestClient:
                     extra={"endpoint": method, "error": str(exc), "delay_s": delay},
                 )
                 await self._clock.sleep(delay)
-
-    def _reset_rejection(self, key: str) -> None:
-        self._rejections.pop(key, None)
-
-    def _note_rejection(self, key: str, exc: RejectedError) -> RejectedError:
-        """Count identical consecutive rejections; the threshold-th one is reported as such."""
-        text = exc.kraken_error or exc.message
-        last, count = self._rejections.get(key, ("", 0))
-        count = count + 1 if last == text else 1
-        self._rejections[key] = (text, count)
-        if count >= self.config.repeated_rejection_threshold and not isinstance(
-            exc, UnknownOrderError
-        ):
-            logger.warning(
-                "the same request was refused repeatedly",
-                extra={"endpoint": exc.endpoint, "kraken_error": text, "count": count},
-            )
-            rep = RepeatedRejectionError(
-                f"refused {count} times in a row: {text}",
-                kraken_error=exc.kraken_error,
-                endpoint=exc.endpoint,
-                cl_ord_id=exc.cl_ord_id,
-            )
-            rep.count = count
-            return rep
-        return exc
 
     # ------------------------------------------------------------ public market data
 
