@@ -334,8 +334,8 @@ async def open_stack(
             venue, feed = paper, PaperFeed(kraken_feed, paper)
         balances = await _step("balances", venue.balances())
         engine_config = _engine_config(settings, tuning.engine)
-        if not live and engine_config.require_private_ws:
-            engine_config = _no_private(engine_config)
+        if not live:  # paper: no private stream to wait for
+            engine_config = replace(engine_config, require_private_ws=False)
         core = EngineCore(
             strategies=running,
             gate=RiskGate(limits),
@@ -396,7 +396,3 @@ def _engine_config(settings: Settings, base: EngineConfig) -> EngineConfig:
         manager=replace(base.manager, entry_expire_s=expire_s),
         protection=replace(tuning, protection=protection),
     )
-
-
-def _no_private(config: EngineConfig) -> EngineConfig:
-    return replace(config, require_private_ws=False)
