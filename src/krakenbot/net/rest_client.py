@@ -141,7 +141,8 @@ class RestClient:
         return found + [(p, self.trading_counter_estimate(p), threshold) for p in pairs]
 
     def time_orders(self, timings: OrderTimings) -> None:
-        """Report each AddOrder's time on the wire and its acknowledgement (metrics)."""
+        """Report each order's time on the wire and its acknowledgement (metrics), over
+        REST or the private WebSocket alike."""
         self._orders.timings = timings
 
     @property

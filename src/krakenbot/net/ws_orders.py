@@ -99,7 +99,7 @@ class WsOrderPath:
                 req, pair, token=token, req_id=req_id, deadline_ns=deadline, now_ns=now
             )
 
-        resp = await self._call("add_order", render, (cl_ord_id,), window_ns / _NS)
+        resp = await self._call("add_order", render, (cl_ord_id,), window_ns / _NS, sending)
         if resp is None:
             return None
         if resp.success:
@@ -191,15 +191,23 @@ class WsOrderPath:
 
     # ------------------------------------------------------------------ internals
     async def _call(
-        self, method: str, render: Render, cl_ord_ids: tuple[str, ...], timeout_s: float
+        self,
+        method: str,
+        render: Render,
+        cl_ord_ids: tuple[str, ...],
+        timeout_s: float,
+        sending: Sending | None = None,
     ) -> MethodResponse | None:
-        """Send and wait for the ack; None when it provably did not leave."""
+        """Send and wait for the ack; None when it provably did not leave. `sending` (an
+        AddOrder attempt) learns when the frame was written to the socket (the metrics)."""
         try:
             pending: Pending = await self._trading.request(
                 method, render, cl_ord_ids, timeout_s=timeout_s + self._grace_s
             )
         except RequestNotSentError:
             return None
+        if sending is not None:
+            sending.wire_ns, sending.transport = self._clock.now_ns(), "websocket"
         self.sent += 1
         try:
             return await pending.future

@@ -1,13 +1,15 @@
 """The WebSocket order path without sockets: req_id correlation, an ack that never comes
 (connection lost, overdue), Kraken's refusals mapped like REST's (rate limit charged to the
-shared model, a refused token sends the order over REST), and an ambiguous order found by
-its own executions report."""
+shared model, a refused token sends the order over REST), an ambiguous order found by
+its own executions report, and the metrics' timings of an order sent over the WebSocket."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +23,8 @@ from krakenbot.kraken.rest_orders import OrderRequest
 from krakenbot.kraken.ws_messages import MethodResponse, OrderRef
 from krakenbot.net.http import RequestNotSentError
 from krakenbot.net.order_attempt import Sending
-from krakenbot.net.rest_config import TradeCharge
+from krakenbot.net.rest_client import RestClient
+from krakenbot.net.rest_config import RestConfig, TradeCharge
 from krakenbot.net.ws_orders import WsOrderPath
 from krakenbot.net.ws_trading import TradingRequests, WsAckTimeoutError, WsConnectionLostError
 
@@ -199,3 +202,49 @@ async def test_dead_man_switch_disarmed_answer() -> None:
     )
     result = await task
     assert result is not None and result.trigger_time == ""
+
+
+class Timings:
+    def __init__(self) -> None:
+        self.wired: list[tuple[str, int]] = []
+        self.acks: list[tuple[str, float]] = []
+
+    def on_wire(self, cl_ord_id: str, wire_ns: int) -> None:
+        self.wired.append((cl_ord_id, wire_ns))
+
+    def acked(self, transport: str, seconds: float) -> None:
+        self.acks.append((transport, seconds))
+
+
+async def test_an_attempt_learns_when_its_frame_was_written_and_only_then() -> None:
+    sock, trading, path, _, clock = _setup()
+    sending = Sending(0)
+    written_ns = clock.now_ns()
+    task = asyncio.ensure_future(path.add(_req(), "XLM/USD", WINDOW_NS, sending))
+    await _sent(sock)
+    assert (sending.wire_ns, sending.transport) == (written_ns, "websocket")
+    trading.on_response(_ack("add_order", 1, order_id="OAAAAA-BBBBB-CCCCCC"))
+    await task
+    sock.up = False  # not sent: nothing on the wire, the loop goes on over REST
+    unsent = Sending(0)
+    assert await path.add(_req(), "XLM/USD", WINDOW_NS, unsent) is None
+    assert unsent.wire_ns == 0
+
+
+async def test_an_order_over_the_websocket_is_timed_as_one_over_rest(tmp_path: Path) -> None:
+    sock, trading, path, _, clock = _setup()
+    # No REST request is made: the URL only has to be well formed.
+    config = RestConfig(state_dir=tmp_path, base_url="http://127.0.0.1:9")
+    async with RestClient(config, None, clock=clock, rng=random.Random(1)) as client:
+        client.route_orders(path)
+        timings = Timings()
+        client.time_orders(timings)
+        written_ns = clock.now_ns()
+        task = asyncio.ensure_future(client.add_order(_req()))
+        await _sent(sock)
+        clock.advance(0.25)  # Kraken's ack comes 250 ms after the frame was written
+        trading.on_response(_ack("add_order", 1, order_id="OAAAAA-BBBBB-CCCCCC"))
+        result = await task
+    assert result.txids == ("OAAAAA-BBBBB-CCCCCC",)
+    assert timings.wired == [("kb1", written_ns)]
+    assert timings.acks == [("websocket", 0.25)]
