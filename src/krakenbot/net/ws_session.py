@@ -127,7 +127,11 @@ class WsSession:
         await conn.ready.wait()
 
     def _private_token(self) -> str | None:
-        return self._private.token if self._private.ready.is_set() else None
+        # Stopping: the socket is about to be closed by us, so a request written to it now
+        # could only end unanswered (ambiguous); from stop() on, trading requests go over REST.
+        if self._stopping.is_set() or not self._private.ready.is_set():
+            return None
+        return self._private.token
 
     def _next_req_id(self) -> int:
         self._req_id += 1

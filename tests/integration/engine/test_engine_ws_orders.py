@@ -192,3 +192,21 @@ async def test_dead_man_switch_goes_over_the_websocket(tmp_path: Path) -> None:
         seen = env.sim.control.requests()
         assert seen["ws:cancel_all_orders_after"] == 2
         assert "rest:CancelAllOrdersAfter" not in seen
+
+
+async def test_a_stopping_daemon_sends_its_cancels_over_rest_only(tmp_path: Path) -> None:
+    # The shutdown stops the private session first: a request written to the socket being
+    # closed could only end unanswered (a cancel sent twice, an order looked up after its
+    # deadline), so from the stop on every request goes over REST, once.
+    strategy = Scripted()
+    async with engine_env(tmp_path, strategy) as env:
+        await _entry(strategy, env.sim, env.stack.venue)
+        await resting(env, "entry")
+        before = env.sim.control.requests()
+        assert "ws:cancel_order" not in before and "rest:CancelOrder" not in before
+        report = await env.stack.shutdown(5.0)
+        assert report.clean and report.cancels_sent == 1
+        seen = env.sim.control.requests()
+        assert "ws:cancel_order" not in seen, seen
+        assert seen["rest:CancelOrder"] == 1, seen
+        assert [o["status"] for o in ours(env)] == ["canceled"]
