@@ -206,6 +206,9 @@ class WsOrderPath:
             )
         except RequestNotSentError:
             return None
+        except KrakenbotError as exc:  # the write itself failed: sent or not, unknown
+            self._budget.record(exc)
+            raise
         if sending is not None:
             sending.wire_ns, sending.transport = self._clock.now_ns(), "websocket"
         self.sent += 1

@@ -30,7 +30,7 @@ from krakenbot.kraken.ws_codec import encode_ping
 from krakenbot.net.ws_config import Conn, SessionStats, WsSessionConfig
 from krakenbot.net.ws_inbound import InboundQueue
 from krakenbot.net.ws_router import FrameRouter
-from krakenbot.net.ws_trading import TradingRequests
+from krakenbot.net.ws_trading import TradingRequests, WsConnectionLostError
 
 __all__ = ["Conn", "SessionStats", "TokenProvider", "WsSession", "WsSessionConfig"]
 
@@ -320,7 +320,15 @@ class WsSession:
         ws = self._private.ws
         if ws is None or ws.closed or not self._private.ready.is_set():
             return False
-        await ws.send_str(text)
+        try:
+            await ws.send_str(text)
+        except (aiohttp.ClientError, OSError) as exc:
+            # The socket failed under the write (e.g. aborted by the peer a moment ago): the
+            # frame may have left in part or whole, so its outcome is unknown (ambiguous),
+            # and aiohttp's exception ends here.
+            raise WsConnectionLostError(
+                f"private websocket send failed: {type(exc).__name__}: {exc}", endpoint="ws:send"
+            ) from exc
         return True
 
     # ---- inbound handling (synchronous: never awaits the consumer) -------------------------

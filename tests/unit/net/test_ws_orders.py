@@ -248,3 +248,15 @@ async def test_an_order_over_the_websocket_is_timed_as_one_over_rest(tmp_path: P
     assert result.txids == ("OAAAAA-BBBBB-CCCCCC",)
     assert timings.wired == [("kb1", written_ns)]
     assert timings.acks == [("websocket", 0.25)]
+
+
+async def test_a_write_that_fails_is_ambiguous_and_counts_for_the_breaker() -> None:
+    _, trading, path, budget, _ = _setup()
+
+    async def failing(text: str) -> bool:
+        raise WsConnectionLostError("send failed", endpoint="ws:send")
+
+    trading._send = failing
+    with pytest.raises(WsConnectionLostError):
+        await path.add(_req(), "XLM/USD", WINDOW_NS, Sending(0))
+    assert isinstance(budget.outcomes[-1], WsConnectionLostError)
