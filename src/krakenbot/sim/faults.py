@@ -138,6 +138,7 @@ class FaultInjector:
             ("exec_duplicate", self.exec_duplicate_count),
             ("exec_out_of_order", self.exec_out_of_order_count),
             ("exec_sequence_gap", int(self.exec_gap_pending)),
+            ("ws_drop_on", sum(f.count for f in self._ws_method_drops)),
         ):
             if n > 0:
                 counts[kind] = n
