@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from tests.metrics_check import Timings
 
 from krakenbot.clock import ManualClock
 from krakenbot.domain.enums import ExecType, OrderStatus, OrderType, Side
@@ -202,18 +203,6 @@ async def test_dead_man_switch_disarmed_answer() -> None:
     )
     result = await task
     assert result is not None and result.trigger_time == ""
-
-
-class Timings:
-    def __init__(self) -> None:
-        self.wired: list[tuple[str, int]] = []
-        self.acks: list[tuple[str, float]] = []
-
-    def on_wire(self, cl_ord_id: str, wire_ns: int) -> None:
-        self.wired.append((cl_ord_id, wire_ns))
-
-    def acked(self, transport: str, seconds: float) -> None:
-        self.acks.append((transport, seconds))
 
 
 async def test_an_attempt_learns_when_its_frame_was_written_and_only_then() -> None:
