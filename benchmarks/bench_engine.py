@@ -1,30 +1,24 @@
 """Tick-to-order latency of the whole engine: WS book frame received → order bytes written.
 
-The simulator runs in ANOTHER PROCESS (`python -m krakenbot sim`, pro tier, random-walk feed
-ticking every 50 ms), so the measured process does only what the daemon does. This process
-runs the real stack (`app.stack.open_stack`, live venue over loopback): the public WebSocket
-session decodes and verifies each book frame, the engine core runs a strategy that answers a
-new book view with one IOC buy 1 % under the bid (it never fills and never rests, so no cancel
-is needed), the risk gate approves it, the runner commits the order row to SQLite (WAL) and
-hands the order to the venue, which sends it over the configured `ORDER_TRANSPORT`: by
-default `websocket` (the `add_order` frame, with the private session's token, written to the
-authenticated WebSocket), or with `--transport rest` the signed AddOrder request.
+The simulator runs in ANOTHER PROCESS (`python -m krakenbot sim`, pro tier, random walk every
+50 ms), so this process does only what the daemon does: the real stack (`app.stack`, live
+venue over loopback) decodes and verifies each book frame, a strategy answers a new book view
+with one IOC buy 1 % under the bid (never fills, never rests: no cancel), the risk gate
+approves it, the runner commits the order row to SQLite (WAL) and the venue sends it over
+`ORDER_TRANSPORT`: `websocket` (default; the `add_order` frame on the private WebSocket) or,
+with `--transport rest`, the signed AddOrder request.
 
-Measured per order, from the book view's `recv_ns` (stamped by the WebSocket session when
-the frame came off the socket, before decoding) to the moment the order's bytes are written
-to the socket (the event loop's socket transport `write` is wrapped here to stamp it: a REST
-request is recognised by its path and `cl_ord_id`; a client's WebSocket frame is masked on
-the wire, so the `add_order` text handed to aiohttp's `send_str` names the order whose frame
-the next write carries). The ledger commit of the order row is included. `--breakdown` also
-prints where the time goes (frame → core, core → row committed, row → send task, send task
-→ socket).
+Measured per order, from the book view's `recv_ns` (stamped when the frame came off the
+socket, before decoding) to the moment the order's bytes are written to the socket (the
+loop's socket transport `write` is wrapped to stamp it: a REST request by its path and
+`cl_ord_id`; a client's WebSocket frame is masked, so the `add_order` text handed to
+aiohttp's `send_str` names the order the next write carries). The ledger commit is included.
+`--breakdown` prints the stages (frame → core, → row committed, → send task, → socket).
 
-Orders that do not wait for the rate limiter: Kraken's per-pair trading counter (pro tier:
-180, decaying 3.75/s; docs guides/spot-ratelimits) is the only limit an order meets (over
-REST also the key's REST counter). The bench trades three pairs and paces each one below the
-decay (`--per-pair-hz`, default 3.5 orders/s), so the counter never fills; every order that
-nevertheless had to wait for the client's rate model is counted, reported and left out of
-the figures.
+No order should wait for the rate limiter: the per-pair trading counter (pro: 180, decaying
+3.75/s; docs guides/spot-ratelimits) is the one limit an order meets (REST: also the REST
+counter); three pairs, each paced below the decay (`--per-pair-hz`, default 3.5/s). Orders
+that waited for the client's rate model anyway are counted, reported and left out.
 
 Usage: python benchmarks/bench_engine.py [--orders N] [--per-pair-hz F] [--transport T]
 [--breakdown]
@@ -356,9 +350,7 @@ def report(stamps: Stamps, breakdown: bool, transport: OrderTransport) -> None:
         OrderTransport.WEBSOCKET: "add_order frame on the private WebSocket",
         OrderTransport.REST: "signed REST AddOrder",
     }[transport]
-    print(
-        f"tick-to-order: WS book frame received -> order bytes written to the socket ({transport})"
-    )
+    print(f"tick-to-order ({transport}): WS book frame in -> order bytes written to the socket")
     print(f"(sim in another process; strategy + risk gate + SQLite commit + {sent})")
     print(f"orders measured: {len(micros)} over {len(PAIRS)} pairs")
     print(f"orders that waited for the rate limiter: {stamps.waited} (0 = none waited)")
