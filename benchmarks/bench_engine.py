@@ -1,26 +1,27 @@
-"""Tick-to-order latency of the whole engine: WS book frame received → AddOrder bytes written.
+"""Tick-to-order latency of the whole engine: WS book frame received → order bytes written.
 
-The simulator runs in ANOTHER PROCESS (`python -m krakenbot sim`, pro tier, random-walk feed
-ticking every 50 ms), so the measured process does only what the daemon does. This process
-runs the real stack (`app.stack.open_stack`, live venue over loopback): the public WebSocket
-session decodes and verifies each book frame, the engine core runs a strategy that answers a
-new book view with one IOC buy 1 % under the bid (it never fills and never rests, so no cancel
-is needed), the risk gate approves it, the runner commits the order row to SQLite (WAL) and
-hands the order to the REST client, which signs it and writes the request to the socket.
+The simulator runs in ANOTHER PROCESS (`python -m krakenbot sim`, pro tier, random walk every
+50 ms), so this process does only what the daemon does: the real stack (`app.stack`, live
+venue over loopback) decodes and verifies each book frame, a strategy answers a new book view
+with one IOC buy 1 % under the bid (never fills, never rests: no cancel), the risk gate
+approves it, the runner commits the order row to SQLite (WAL) and the venue sends it over
+`ORDER_TRANSPORT`: `websocket` (default; the `add_order` frame on the private WebSocket) or,
+with `--transport rest`, the signed AddOrder request.
 
-Measured per order, from the book view's `recv_ns` (stamped by the WebSocket session when
-the frame came off the socket, before decoding) to the moment the AddOrder request's bytes
-are written to the socket (the event loop's socket transport `write` is wrapped here to
-stamp it). The ledger commit of the order row is included. `--breakdown` also prints where
-the time goes (frame → core, core → row committed, row → send task, send task → socket).
+Measured per order, from the book view's `recv_ns` (stamped when the frame came off the
+socket, before decoding) to the moment the order's bytes are written to the socket (the
+loop's socket transport `write` is wrapped to stamp it: a REST request by its path and
+`cl_ord_id`; a client's WebSocket frame is masked, so the `add_order` text handed to
+aiohttp's `send_str` names the order the next write carries). The ledger commit is included.
+`--breakdown` prints the stages (frame → core, → row committed, → send task, → socket).
 
-Orders that do not wait for the rate limiter: Kraken's per-pair trading counter (pro tier:
-180, decaying 3.75/s; docs guides/spot-ratelimits) is the only limit AddOrder meets. The
-bench trades three pairs and paces each one below the decay (`--per-pair-hz`, default 3.5
-orders/s), so the counter never fills; every order that nevertheless had to wait for the
-client's rate model is counted, reported and left out of the figures.
+No order should wait for the rate limiter: the per-pair trading counter (pro: 180, decaying
+3.75/s; docs guides/spot-ratelimits) is the one limit an order meets (REST: also the REST
+counter); three pairs, each paced below the decay (`--per-pair-hz`, default 3.5/s). Orders
+that waited for the client's rate model anyway are counted, reported and left out.
 
-Usage: python benchmarks/bench_engine.py [--orders N] [--per-pair-hz F] [--breakdown]
+Usage: python benchmarks/bench_engine.py [--orders N] [--per-pair-hz F] [--transport T]
+[--breakdown]
 """
 
 from __future__ import annotations
@@ -38,10 +39,13 @@ import time
 from asyncio import selector_events
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 from krakenbot.app.stack import Endpoints, StackTuning, TradingStack, open_stack
 from krakenbot.clock import SystemClock
@@ -50,8 +54,10 @@ from krakenbot.domain.commands import Intent, OrderIntent, PlaceOrder
 from krakenbot.domain.effects import Effect, PersistOrder
 from krakenbot.domain.enums import OrderType, Side, TimeInForce
 from krakenbot.domain.events import BookTop, Event
-from krakenbot.domain.sections import ApiTier, Credentials, Secret
+from krakenbot.domain.sections import ApiTier, Credentials, OrderTransport, Secret
 from krakenbot.engine.config import EngineConfig
+from krakenbot.kraken.ratelimit import RateModel
+from krakenbot.net.kraken_venue import KrakenVenue
 from krakenbot.net.rest_core import RestCore
 from krakenbot.risk.limits import RiskLimits
 from krakenbot.store import LedgerRepository, open_ledger
@@ -116,15 +122,23 @@ class Stamps:
 
 
 _CL_ORD_ID = re.compile(rb"cl_ord_id=([0-9a-z]+)")
+_WS_ADD = re.compile(r'^\{"method":"add_order".*"cl_ord_id":"([0-9a-z]+)"')
+_IN_WS_ADD: ContextVar[bool] = ContextVar("in_ws_add", default=False)
 
 
 def _stamp_socket_writes(stamps: Stamps) -> None:
-    """Stamp each AddOrder request as its bytes go to the socket (the loop's transport)."""
+    """Stamp each order as its bytes go to the socket (the loop's transport): a REST
+    AddOrder by its request line, a WebSocket add_order by the text aiohttp is writing
+    (the frame itself is masked)."""
     transport = selector_events._SelectorSocketTransport  # type: ignore[attr-defined]
     write, writelines = transport.write, transport.writelines
+    send_str = aiohttp.ClientWebSocketResponse.send_str
+    framing: list[str] = []  # the add_order whose frame aiohttp writes now
 
     def note(data: bytes) -> None:
-        if data.startswith(b"POST /0/private/AddOrder"):
+        if framing:
+            stamps.written.setdefault(framing.pop(), time.time_ns())
+        elif data.startswith(b"POST /0/private/AddOrder"):
             found = _CL_ORD_ID.search(data)
             if found is not None:
                 stamps.written.setdefault(found.group(1).decode(), time.time_ns())
@@ -138,12 +152,26 @@ def _stamp_socket_writes(stamps: Stamps) -> None:
         note(b"".join(lines))
         writelines(self, lines)
 
+    async def framed(
+        self: aiohttp.ClientWebSocketResponse, data: str, compress: int | None = None
+    ) -> None:
+        found = _WS_ADD.search(data)
+        if found is not None:  # aiohttp writes the frame before its first await
+            framing[:] = [found.group(1)]
+        try:
+            await send_str(self, data, compress)
+        finally:
+            framing.clear()
+
     transport.write = timed
     transport.writelines = timed_lines
+    aiohttp.ClientWebSocketResponse.send_str = framed  # type: ignore[method-assign, assignment]
 
 
 def _watch_rate_waits(stamps: Stamps) -> None:
-    wait_s = RestCore._wait_s
+    """Count each time an order had to wait for the client's rate model: a REST AddOrder
+    (REST or trading counter), or a WebSocket add_order (its pair's trading counter)."""
+    wait_s, reserve, trade_wait = RestCore._wait_s, RestCore.reserve_trade, RateModel.trade_wait_s
 
     def counted(self: RestCore, method: str, *args: object, **kw: object) -> float:
         wait = wait_s(self, method, *args, **kw)  # type: ignore[arg-type]
@@ -151,7 +179,22 @@ def _watch_rate_waits(stamps: Stamps) -> None:
             stamps.waited += 1
         return wait
 
+    async def reserved(self: RestCore, endpoint: str, *args: Any, **kw: Any) -> None:
+        token = _IN_WS_ADD.set(endpoint == "ws:add_order")
+        try:
+            await reserve(self, endpoint, *args, **kw)
+        finally:
+            _IN_WS_ADD.reset(token)
+
+    def trade_counted(self: RateModel, *args: Any, **kw: Any) -> float:
+        wait = trade_wait(self, *args, **kw)
+        if wait > 0 and _IN_WS_ADD.get():
+            stamps.waited += 1
+        return wait
+
     RestCore._wait_s = counted  # type: ignore[method-assign]
+    RestCore.reserve_trade = reserved  # type: ignore[method-assign]
+    RateModel.trade_wait_s = trade_counted  # type: ignore[method-assign]
 
 
 def _watch_orders(stack: TradingStack, stamps: Stamps, breakdown: bool) -> None:
@@ -170,10 +213,9 @@ def _watch_orders(stack: TradingStack, stamps: Stamps, breakdown: bool) -> None:
                     stamps.stage("core decided", effect.command.cl_ord_id)
         return effects
 
-    async def persisted(command: PlaceOrder, **kw: Any) -> object:
-        result = await insert(command, **kw)
+    async def persisted(command: PlaceOrder, **kw: Any) -> None:
+        await insert(command, **kw)
         stamps.stage("row committed", command.cl_ord_id)
-        return result
 
     async def sending(command: PlaceOrder) -> None:
         stamps.stage("send task runs", command.cl_ord_id)
@@ -181,7 +223,7 @@ def _watch_orders(stack: TradingStack, stamps: Stamps, breakdown: bool) -> None:
 
     engine.core.handle = handled  # type: ignore[method-assign, assignment]
     if breakdown:
-        repo.add_order = persisted  # type: ignore[method-assign]
+        repo.add_order = persisted  # type: ignore[method-assign, assignment]
         executor._send = sending  # type: ignore[method-assign]
 
 
@@ -215,7 +257,7 @@ async def sim_process() -> AsyncIterator[dict[str, str]]:
 
 @asynccontextmanager
 async def stack_for(
-    tmp: Path, urls: dict[str, str], strategies: Sequence[Pinger]
+    tmp: Path, urls: dict[str, str], strategies: Sequence[Pinger], transport: OrderTransport
 ) -> AsyncIterator[TradingStack]:
     clock = SystemClock()
     db = await open_ledger(tmp / "bench.db", clock)
@@ -226,6 +268,7 @@ async def stack_for(
         kraken_api_tier=ApiTier.PRO,
         post_only=False,
         log_console=False,
+        order_transport=transport,
     )
     limits = RiskLimits(
         allowed_symbols=frozenset(PAIRS),
@@ -273,19 +316,22 @@ async def _run(service: Callable[[], object]) -> None:
     await service()  # type: ignore[misc]
 
 
-async def bench(orders: int, hz: float, breakdown: bool) -> None:
+async def bench(orders: int, hz: float, breakdown: bool, transport: OrderTransport) -> None:
     stamps = Stamps()
     _stamp_socket_writes(stamps)
     _watch_rate_waits(stamps)
     pingers = [Pinger(symbol, hz) for symbol in PAIRS]
     async with sim_process() as urls:
         with tempfile.TemporaryDirectory() as tmp:
-            async with stack_for(Path(tmp), urls, pingers) as stack:
+            async with stack_for(Path(tmp), urls, pingers, transport) as stack:
                 _watch_orders(stack, stamps, breakdown)
                 books = stack.engine.core.books
                 async with asyncio.timeout(30):
                     while not all(p in books and books[p].verified for p in PAIRS):  # noqa: ASYNC110 - bounded poll
                         await asyncio.sleep(0.01)
+                    venue = stack.venue
+                    assert isinstance(venue, KrakenVenue)
+                    await venue.wait_connected()  # else the first orders go over REST
                 for pinger in pingers:
                     pinger.armed = True
                 async with asyncio.timeout(orders / (hz * len(PAIRS)) * 3 + 60):
@@ -294,14 +340,18 @@ async def bench(orders: int, hz: float, breakdown: bool) -> None:
                 for pinger in pingers:
                     pinger.armed = False
                 await asyncio.sleep(0.5)  # the last sends finish
-    report(stamps, breakdown)
+    report(stamps, breakdown, transport)
 
 
-def report(stamps: Stamps, breakdown: bool) -> None:
+def report(stamps: Stamps, breakdown: bool, transport: OrderTransport) -> None:
     ids = [c for c in stamps.tick if c in stamps.written]
     micros = [(stamps.written[c] - stamps.tick[c]) / 1e3 for c in ids]
-    print("tick-to-order: WS book frame received -> AddOrder bytes written to the socket")
-    print("(sim in another process; strategy + risk gate + SQLite commit + signed REST request)")
+    sent = {
+        OrderTransport.WEBSOCKET: "add_order frame on the private WebSocket",
+        OrderTransport.REST: "signed REST AddOrder",
+    }[transport]
+    print(f"tick-to-order ({transport}): WS book frame in -> order bytes written to the socket")
+    print(f"(sim in another process; strategy + risk gate + SQLite commit + {sent})")
     print(f"orders measured: {len(micros)} over {len(PAIRS)} pairs")
     print(f"orders that waited for the rate limiter: {stamps.waited} (0 = none waited)")
     _line("tick -> bytes written", micros)
@@ -334,9 +384,16 @@ def main() -> None:
     parser.add_argument(
         "--per-pair-hz", type=float, default=3.5, help="orders per second per pair (3.5)"
     )
+    parser.add_argument(
+        "--transport",
+        choices=[t.value for t in OrderTransport],
+        default=OrderTransport.WEBSOCKET.value,
+        help="ORDER_TRANSPORT of the measured stack (websocket, the default)",
+    )
     parser.add_argument("--breakdown", action="store_true", help="also print the stages")
     args = parser.parse_args()
-    asyncio.run(bench(args.orders, args.per_pair_hz, args.breakdown))
+    transport = OrderTransport(args.transport)
+    asyncio.run(bench(args.orders, args.per_pair_hz, args.breakdown, transport))
 
 
 if __name__ == "__main__":

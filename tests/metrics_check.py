@@ -1,5 +1,6 @@
 """Reading a /metrics scrape in tests: parsed with prometheus_client's own parser, and the
-label rule (fixed label sets only: no order id, no secret, nothing unbounded) checked."""
+label rule (fixed label sets only: no order id, no secret, nothing unbounded) checked; and
+`Timings`, a recorder of what a transport reports through ports.OrderTimings."""
 
 from __future__ import annotations
 
@@ -36,3 +37,17 @@ def assert_labels_allowed(samples: Samples, pairs: Iterable[str]) -> None:
                 continue
             assert key in allowed, f"{name}: label {key!r} is not in the allow-list"
             assert text in allowed[key], f"{name}: {key}={text!r} is not an allowed value"
+
+
+class Timings:
+    """A ports.OrderTimings that records each call."""
+
+    def __init__(self) -> None:
+        self.wired: list[tuple[str, int]] = []
+        self.acks: list[tuple[str, float]] = []
+
+    def on_wire(self, cl_ord_id: str, wire_ns: int) -> None:
+        self.wired.append((cl_ord_id, wire_ns))
+
+    def acked(self, transport: str, seconds: float) -> None:
+        self.acks.append((transport, seconds))

@@ -33,7 +33,17 @@ ALLOWED: dict[str, set[str]] = {
     "backtest": BASE | {"backtest", "engine", "strategy", "risk", "orders", "paper"},
 }
 # Composition root and operator surface: may import anything.
-ANYTHING = {"app", "cli", "config", "logs", "commands", "__main__", "lock", "status"}
+ANYTHING = {
+    "app",
+    "cli",
+    "config",
+    "config_fields",
+    "logs",
+    "commands",
+    "__main__",
+    "lock",
+    "status",
+}
 
 IO_LIBS = {"aiohttp", "websockets", "aiosqlite", "sqlite3", "requests", "psutil", "pyarrow"}
 IO_ALLOWED = {"net", "store", "sim", "app", "commands", "lock", "status", "cli", "marketdata"}

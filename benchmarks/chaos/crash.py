@@ -5,11 +5,16 @@ kills it with SIGKILL at one of these moments, drawn at random:
   start-up       0.05-1.5 s after the spawn: imports, ledger, nonce state, reconciliation,
                  WebSocket connects (the daemon is healthy after about a second);
   running        0-3 s after it reported healthy;
-  send hung      while an AddOrder hangs unanswered in the simulator (fault `timeout`): the
-                 order is in the ledger, its fate unknown;
-  response lost  after the exchange executed an AddOrder whose answer it dropped
-                 (`lose_response`): the order exists, the daemon does not know its txid;
+  send hung      while an order request goes unanswered and Kraken never carries it out:
+                 the order is in the ledger, its fate unknown;
+  response lost  after the exchange executed an order whose answer it dropped: the order
+                 exists, the daemon does not know its txid;
   stopping       during the graceful stop (SIGTERM) while its CancelOrders hang.
+The two order moments take turns between the transports (ORDER_TRANSPORT of that cycle's
+daemon; the first of each pair comes first, so a short run has each moment over one and
+both transports): over REST an AddOrder that hangs (fault `timeout`) or whose answer is lost
+(`lose_response`); over the private WebSocket (the default) the socket dropped on an
+`add_order` before Kraken saw it or after it executed it (`ws_drop_on`).
 Then a last clean run: healthy, caught up, graceful stop. The audit compares the ledger with
 the exchange (lost / duplicated / phantom fills, unknown orders, orphaned open orders), and
 the events show whether a position's exits were ever refused for longer than the breaker's
@@ -22,7 +27,7 @@ import asyncio
 import random
 import signal
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -66,11 +71,27 @@ def plan(kills: int, rng: random.Random) -> list[str]:
     return head + last
 
 
-_FAULT: dict[str, tuple[str, dict[str, object]]] = {
-    "send hung": ("timeout", {"method": "AddOrder"}),
-    "response lost": ("lose_response", {"method": "AddOrder"}),
-    "stopping": ("timeout", {"method": "CancelOrder", "count": 3}),
+Fault = tuple[str, dict[str, object]]
+_WS_LOST: Fault = ("ws_drop_on", {"method": "add_order", "executed": True})
+_WS_UNSEEN: Fault = ("ws_drop_on", {"method": "add_order", "executed": False})
+# The order moments' faults by transport, in turns (see the module docstring).
+_ORDER_FAULTS: dict[str, tuple[tuple[str, Fault], ...]] = {
+    "send hung": (("rest", ("timeout", {"method": "AddOrder"})), ("websocket", _WS_UNSEEN)),
+    "response lost": (
+        ("websocket", _WS_LOST),
+        ("rest", ("lose_response", {"method": "AddOrder"})),
+    ),
 }
+# The stop's cancels go over REST whatever the transport (the private session stops first).
+_STOPPING: Fault = ("timeout", {"method": "CancelOrder", "count": 3})
+
+
+def order_fault(moment: str, turn: int) -> tuple[str, Fault] | None:
+    """(transport, fault) of the `turn`-th kill at an order moment; None for the others."""
+    turns = _ORDER_FAULTS.get(moment)
+    return None if turns is None else turns[turn % len(turns)]
+
+
 SLACK_S = 2.0  # the strategy's own pause between attempts, and the cost of one refusal
 
 
@@ -94,12 +115,22 @@ class _Loop:
     kills: Counter[str]
     problems: list[str]
     resolve_s: float
+    over: Counter[str] = field(default_factory=Counter)  # order moments' kills by transport
 
     async def healthy(self, daemon: Daemon) -> bool:
         return await is_healthy(daemon, self.http)
 
-    async def _armed_and_fired(self, fault: tuple[str, dict[str, object]]) -> bool:
-        if fault[0] == "timeout" and fault[1].get("method") == "AddOrder":  # send hung
+    def _fault(self, moment: str) -> tuple[Fault | None, dict[str, str], str]:
+        """The moment's fault, the cycle daemon's environment and its order transport
+        ("" when the moment has no order fault): the transports take turns per moment."""
+        found = order_fault(moment, self.kills[moment])
+        if found is None:
+            return (_STOPPING if moment == "stopping" else None), self.env, ""
+        transport, fault = found
+        return fault, {**self.env, "ORDER_TRANSPORT": transport}, transport
+
+    async def _armed_and_fired(self, moment: str, fault: Fault) -> bool:
+        if moment == "send hung":
             db = self.home / "data" / "trading.db"
             if self.resolve_s:  # the last hung send's order first: it blocks new sends
                 await eventually(lambda: resolved(db, self.sim), self.resolve_s)
@@ -109,10 +140,10 @@ class _Loop:
     async def cycle(self, n: int, moment: str) -> str | None:
         """One start and kill; returns the moment the kill came at (None: no kill, the
         daemon had exited by itself)."""
-        fault = _FAULT.get(moment)
+        fault, env, transport = self._fault(moment)
         if fault is not None and moment != "send hung":
             await self.sim.fault(fault[0], **fault[1])
-        daemon = await start_daemon(self.home, self.env)
+        daemon = await start_daemon(self.home, env)
         if moment == "start-up":
             await asyncio.sleep(self.rng.uniform(0.05, 1.5))
         elif not await eventually(lambda: self.healthy(daemon), 30):
@@ -122,7 +153,7 @@ class _Loop:
         elif moment == "stopping":
             daemon.proc.send_signal(signal.SIGTERM)
             await asyncio.sleep(self.rng.uniform(0.05, 1.5))
-        elif fault is not None and await self._armed_and_fired(fault):
+        elif fault is not None and await self._armed_and_fired(moment, fault):
             await asyncio.sleep(self.rng.uniform(0.0, 1.0))
         else:
             moment = "running"  # no order was sent in time: an ordinary kill
@@ -130,6 +161,8 @@ class _Loop:
         if killed:
             daemon.kill9()
             self.kills[moment] += 1
+            if moment in _ORDER_FAULTS:
+                self.over[f"{moment} ({transport})"] += 1
         code = await daemon.wait(20)
         if code != -signal.SIGKILL and not (moment == "stopping" and code == 0):
             self.problems.append(f"cycle {n} ({moment}): exited by itself with status {code}")
@@ -181,7 +214,13 @@ async def run_crash(cfg: CrashConfig, workdir: Path) -> Outcome:
         await sim.stop()
     loop.problems += report.problems() + [f"locked-out exits: {s.describe()}" for s in locked]
     kills = sum(loop.kills.values())
-    moments = ", ".join(f"{loop.kills[m]} {m}" for m in MOMENTS if loop.kills[m])
+    moments = ", ".join(
+        ", ".join(f"{n} {label}" for label, n in sorted(loop.over.items()) if label.startswith(m))
+        if m in _ORDER_FAULTS
+        else f"{loop.kills[m]} {m}"
+        for m in MOMENTS
+        if loop.kills[m]
+    )
     summary = (
         f"crash: {kills} kills ({moments}), {report.fills} fills, {len(report.lost)} lost, "
         f"{len(report.duplicated)} duplicated, {len(report.phantom)} phantom, "
@@ -201,6 +240,7 @@ async def run_crash(cfg: CrashConfig, workdir: Path) -> Outcome:
         figures={
             "kills": kills,
             "moments": dict(loop.kills),
+            "order_moments_by_transport": dict(loop.over),
             "fills": report.fills,
             "orders": report.orders,
             "lost": len(report.lost),

@@ -38,7 +38,17 @@ from benchmarks.chaos.simproc import SimProcess, spawn
 
 ROOT = Path(__file__).resolve().parents[2]
 STRATEGY_DIR = ROOT / "tests" / "e2e"
-_DROP = ("KRAKEN_", "TRADING_", "MAX_", "DEAD_MAN", "HEALTH_", "E2E_", "CIRCUIT_", "LEDGER_")
+_DROP = (
+    "KRAKEN_",
+    "TRADING_",
+    "MAX_",
+    "DEAD_MAN",
+    "HEALTH_",
+    "E2E_",
+    "CIRCUIT_",
+    "LEDGER_",
+    "ORDER_",
+)
 
 
 def daemon_env(home: Path, sim: SimProcess, **extra: str) -> dict[str, str]:

@@ -6,6 +6,13 @@ armed on the external simulator, then the scenario waits until it has actually f
 it (latency), and waits for the daemon to report itself healthy again; the daemon must never
 exit. Afterwards: caught up, graceful stop, and the ledger audit must be clean with no exit
 locked out. The short profile injects each class once; the long one every variant twice.
+
+Orders go over the private WebSocket (the default ORDER_TRANSPORT), so faults of the order
+requests come twice: on the WebSocket's `add_order` (`ws_drop_on`: the socket dropped after
+Kraken executed it or before it saw it; an injected error), and on REST's AddOrder, injected
+into a daemon running with ORDER_TRANSPORT=rest (`transport`): the scenario switches by a
+graceful stop and a start (`switches`), which then count like any other restart in the
+audit.
 """
 
 from __future__ import annotations
@@ -42,18 +49,19 @@ class NetFault:
     kwargs: dict[str, object] = field(default_factory=dict)
     fires: bool = True  # wait until `faults.pending` no longer lists it
     hold_s: float = 0.0  # latency: lifted after this long
+    transport: str = "websocket"  # the daemon's ORDER_TRANSPORT while this fault is armed
 
     @property
     def reconnects(self) -> bool:
         """A dropped connection must be noticed: the daemon's reconnect count grows."""
-        return self.kind == "ws_drop"
+        return self.kind in ("ws_drop", "ws_drop_on")
 
 
 CLASSES = (
     NetFault("latency 1.5 s", "latency", {"seconds": 1.5}, fires=False, hold_s=4.0),
     NetFault("HTTP 503 x2", "http_status", {"status": 503, "count": 2}),
     NetFault("request hangs", "timeout", {"count": 1}),
-    NetFault("AddOrder answer lost", "lose_response", {"method": "AddOrder"}),
+    NetFault("add_order answer lost", "ws_drop_on", {"method": "add_order", "executed": True}),
     NetFault(
         "EService:Unavailable x2", "kraken_error", {"error": "EService:Unavailable", "count": 2}
     ),
@@ -65,17 +73,18 @@ CLASSES = (
     NetFault("duplicate execution", "exec_duplicate"),
     NetFault("executions out of order", "exec_out_of_order"),
     NetFault("execution sequence gap", "exec_sequence_gap"),
+    # Last: one switch to the REST order path and its faults (the next fault switches back).
+    NetFault("AddOrder answer lost", "lose_response", {"method": "AddOrder"}, transport="rest"),
 )
 VARIANTS = (
     NetFault("HTTP 500", "http_status", {"status": 500}),
-    NetFault("HTTP 502 on AddOrder", "http_status", {"status": 502, "method": "AddOrder"}),
     NetFault("HTTP 429 x3", "http_status", {"status": 429, "count": 3}),
-    NetFault("AddOrder hangs", "timeout", {"method": "AddOrder"}),
     NetFault("any answer lost", "lose_response", {"method": None}),
+    NetFault("add_order never received", "ws_drop_on", {"method": "add_order", "executed": False}),
     NetFault(
-        "EGeneral:Internal error on AddOrder",
+        "EGeneral:Internal error on add_order",
         "kraken_error",
-        {"error": "EGeneral:Internal error", "method": "AddOrder"},
+        {"error": "EGeneral:Internal error", "method": "add_order"},
     ),
     NetFault("EService:Busy x3", "kraken_error", {"error": "EService:Busy", "count": 3}),
     NetFault("EAPI:Invalid nonce", "kraken_error", {"error": "EAPI:Invalid nonce"}),
@@ -87,6 +96,20 @@ VARIANTS = (
     NetFault("malformed private frame", "ws_malformed", {"channel": "private"}),
     NetFault("truncated public frame", "ws_truncated", {"channel": "public"}),
     NetFault("duplicate executions x3", "exec_duplicate", {"count": 3}),
+    # The REST order path's faults, together: one switch there and back.
+    NetFault(
+        "HTTP 502 on AddOrder",
+        "http_status",
+        {"status": 502, "method": "AddOrder"},
+        transport="rest",
+    ),
+    NetFault("AddOrder hangs", "timeout", {"method": "AddOrder"}, transport="rest"),
+    NetFault(
+        "EGeneral:Internal error on AddOrder",
+        "kraken_error",
+        {"error": "EGeneral:Internal error", "method": "AddOrder"},
+        transport="rest",
+    ),
 )
 
 
@@ -109,6 +132,8 @@ class _Run:
     recoveries: dict[str, float] = field(default_factory=dict)
     restarts: int = 0
     survived: int = 0  # injections after which nothing went wrong
+    transport: str = "websocket"  # the running daemon's ORDER_TRANSPORT
+    switches: int = 0  # graceful restarts to change it
 
     async def healthy(self) -> bool:
         return await is_healthy(self.daemon, self.http)
@@ -120,8 +145,23 @@ class _Run:
 
     async def inject(self, fault: NetFault, cfg: NetworkConfig) -> None:
         before_problems = len(self.problems)
+        await self._use(fault.transport, cfg)
         await self._inject(fault, cfg)
         self.survived += len(self.problems) == before_problems
+
+    async def _use(self, transport: str, cfg: NetworkConfig) -> None:
+        """Run the daemon with ORDER_TRANSPORT=`transport`: a graceful stop, then a start."""
+        if transport == self.transport:
+            return
+        code = await self.daemon.stop(60)
+        if code != 0:
+            self.problems += [f"switch to {transport}: graceful stop exited {code}"]
+            self.problems.append(self.daemon.tail())
+        self.env = {**self.env, "ORDER_TRANSPORT": transport}
+        self.daemon = await start_daemon(self.home, self.env)
+        self.transport, self.switches = transport, self.switches + 1
+        if not await eventually(self.healthy, cfg.recover_within_s):
+            self.problems.append(f"switch to {transport}: not healthy within 60 s")
 
     async def _inject(self, fault: NetFault, cfg: NetworkConfig) -> None:
         loop = asyncio.get_running_loop()
@@ -197,7 +237,8 @@ async def run_network(cfg: NetworkConfig, workdir: Path) -> Outcome:
     slowest = max(run.recoveries.items(), key=lambda kv: kv[1], default=("-", 0.0))
     summary = (
         f"network: {len(cfg.faults)} faults ({len({f.kind for f in cfg.faults})} classes), "
-        f"{run.survived} survived, {run.restarts} daemon exits, healthy again after each "
+        f"{run.survived} survived, {run.restarts} daemon exits, {run.switches} switches of "
+        f"ORDER_TRANSPORT, healthy again after each "
         f"(slowest {slowest[1]:.1f} s: {slowest[0]}), {report.fills} fills, "
         f"audit {report.figures()}, {len(locked)} locked-out exits (longest refusal "
         f"{longest:.1f} s)"
@@ -211,6 +252,7 @@ async def run_network(cfg: NetworkConfig, workdir: Path) -> Outcome:
             "faults": len(cfg.faults),
             "classes": len({f.kind for f in cfg.faults}),
             "daemon_exits": run.restarts,
+            "transport_switches": run.switches,
             "recovery_s": {k: round(v, 2) for k, v in run.recoveries.items()},
             "fills": report.fills,
             "lost": len(report.lost),

@@ -13,12 +13,10 @@ checks) live in `config_rules`. Composition root: it may import anything, and no
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import (
-    Field,
     SecretStr,
     ValidationError,
     ValidationInfo,
@@ -27,13 +25,12 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
-    NoDecode,
     PydanticBaseSettingsSource,
-    SettingsConfigDict,
     SettingsError,
 )
 
 from krakenbot.app import notify_targets as notify
+from krakenbot.config_fields import DEFAULT_ENV_FILE, SettingsFields
 from krakenbot.config_rules import (
     NUMBER_RANGES,
     SECRET_FIELDS,
@@ -47,7 +44,6 @@ from krakenbot.config_rules import (
     parse_params,
 )
 from krakenbot.domain.sections import (
-    ApiTier,
     BreakerSection,
     Credentials,
     DeadManSwitchSection,
@@ -64,8 +60,13 @@ from krakenbot.domain.sections import (
 from krakenbot.errors import ConfigError
 from krakenbot.risk.limits import RiskLimits
 
-__all__ = ["SECRET_FIELDS", "Settings", "format_validation_error", "load_settings"]
-DEFAULT_ENV_FILE = Path(".env")
+__all__ = [
+    "DEFAULT_ENV_FILE",
+    "SECRET_FIELDS",
+    "Settings",
+    "format_validation_error",
+    "load_settings",
+]
 # WS v2 book depths Kraken accepts (docs: websocket-v2/book, `depth` parameter).
 BOOK_DEPTHS = (10, 25, 100, 500, 1000)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -74,76 +75,8 @@ PAIR_FORM = re.compile(r"^[A-Z0-9]{1,16}/[A-Z0-9]{1,16}$")
 _STRATEGY = re.compile(r"^(?:[a-z][a-z0-9_]{0,63}|[A-Za-z_][\w.]{0,127}:[A-Za-z_]\w{0,63})$")
 
 
-class Settings(BaseSettings):
+class Settings(SettingsFields):
     """All settings; the environment variable is the field name in upper case."""
-
-    model_config = SettingsConfigDict(
-        env_file=DEFAULT_ENV_FILE,
-        env_file_encoding="utf-8",
-        extra="ignore",
-        env_ignore_empty=True,
-        frozen=True,
-        hide_input_in_errors=True,
-        validate_default=True,
-    )
-
-    # Credentials: the daemon's key, and an optional second key for status / emergency stop so
-    # the two never race for the same nonce sequence (docs: spot-rest-auth, nonce per key).
-    kraken_api_key: SecretStr | None = None
-    kraken_api_secret: SecretStr | None = None
-    kraken_status_api_key: SecretStr | None = None
-    kraken_status_api_secret: SecretStr | None = None
-
-    trading_mode: TradingMode = TradingMode.PAPER
-    strategy: str = "mean_reversion"
-    # The strategy's own parameters as `name=value` pairs, comma separated; the strategy
-    # validates names and values at start-up (and `config check` loads it to prove that).
-    strategy_params: str = ""
-
-    # Risk limits, USD.
-    max_trade_size: Decimal = Decimal("10")
-    max_total_exposure: Decimal = Decimal("10")
-    min_order_size: Decimal = Decimal("1")
-    max_positions: int = 1
-    max_daily_losses: Decimal = Decimal("20")
-    allowed_pairs: Annotated[tuple[str, ...], NoDecode] = ("XLM/USD",)
-    post_only: bool = True
-    protective_stop_pct: Decimal = Decimal("3.0")  # each position's stop at Kraken, % below entry
-
-    circuit_breaker_threshold: int = 5
-    circuit_breaker_cooldown_s: float = 300.0
-
-    kraken_api_tier: ApiTier = ApiTier.STARTER
-    kraken_rest_url: str = "https://api.kraken.com"
-    kraken_ws_url: str = "wss://ws.kraken.com/v2"
-    kraken_ws_auth_url: str = "wss://ws-auth.kraken.com/v2"
-    rest_timeout_s: float = 10.0
-    ws_connect_timeout_s: float = 10.0
-    ws_book_depth: int = 10
-
-    dead_man_switch_timeout_s: int = 60
-    dead_man_switch_refresh_s: int = 20
-    # Ledger writes failing (locked, disk full, read-only): new orders stop at the first
-    # failure; failing for this long without one success → safe stop, exit status 1.
-    ledger_failure_grace_s: float = 30.0
-
-    data_dir: Path = Path("data")
-    database_path: Path = Path("trading.db")
-    log_file: Path = Path("trading_new.log")
-    log_level: str = "INFO"
-    log_max_bytes: int = 10 * 1024 * 1024
-    log_backup_count: int = 5
-    log_console: bool = True
-    lock_file: Path = Path(".trading_lock")
-
-    health_host: str = "127.0.0.1"
-    health_port: int = Field(default=8787)
-    health_allow_remote: bool = False
-
-    # Notifications (app/notify_targets.py): comma-separated https:// JSON webhooks (http://
-    # on loopback or a private network) and tg://BOT_TOKEN@CHAT_ID; secret as a whole.
-    notify_urls: SecretStr | None = None
-    notify_daily_summary_utc: str = "off"  # HH:MM (UTC) or off
 
     # ---- single-field checks -------------------------------------------------------------
 

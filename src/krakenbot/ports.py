@@ -241,7 +241,8 @@ class OrderTimings(Protocol):
     exchange took to acknowledge it (app/metrics.py). Synchronous, cheap, never raises."""
 
     def on_wire(self, cl_ord_id: str, wire_ns: int) -> None:
-        """The order's signed request left at `wire_ns` (wall clock; its first send)."""
+        """The order's request left at `wire_ns` (wall clock; its first send): REST's
+        when signed, the WebSocket's when its frame was written."""
         ...
 
     def acked(self, transport: str, seconds: float) -> None:

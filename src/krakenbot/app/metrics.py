@@ -7,9 +7,9 @@ and two integer additions; no lock, no allocation: the daemon is one thread).
 
 Two kinds of figures:
 * timings recorded as they happen, through the hooks (engine/observe.py, ports.OrderTimings):
-  AddOrder on the wire → Kraken's answer (`transport` "rest"; "websocket" is ready for the
-  WS order path), tick-to-order (the market data frame's receipt → the signed order on the
-  wire), the WebSocket message lag per channel (frame received → the engine takes its
+  an order request on the wire → Kraken's answer (`transport` "websocket" or "rest", the
+  path that carried it), tick-to-order (the market data frame's receipt → the order request
+  on the wire), the WebSocket message lag per channel (frame received → the engine takes its
   event) and each ledger write's duration;
 * everything else read at scrape time from its one source (DESIGN.md principle 17): the
   engine's health (trading state, breaker, orders, fills, denials by rule, reconnects per

@@ -333,7 +333,9 @@ async def open_stack(
                 token_provider=token,
             )
             sessions["private"] = private
-            venue = KrakenVenue(rest, private, instruments, clock=clock)
+            venue = KrakenVenue(
+                rest, private, instruments, clock=clock, transport=settings.order_transport
+            )
             feed = kraken_feed
         else:
             paper = PaperVenue(instruments, tuning.paper_balances, clock=clock)

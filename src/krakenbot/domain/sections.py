@@ -21,6 +21,14 @@ class TradingMode(StrEnum):
     LIVE = "live"
 
 
+class OrderTransport(StrEnum):
+    """How the live venue sends orders, amends, cancels and the dead man's switch: over the
+    authenticated WebSocket (falling back to REST while it is down), or always over REST."""
+
+    WEBSOCKET = "websocket"
+    REST = "rest"
+
+
 class ApiTier(StrEnum):
     """Kraken verification tier; it sets the REST counter limits (docs: rest-api-rate-limits)."""
 

@@ -12,10 +12,8 @@ first (a trip opens the breaker before anything is decided), then its handler ru
 data updates the books and asks the strategies, order reports go through the order manager
 (orders/manager.py: gate, FSM, persist-then-send), timer ticks run timeouts, the daily-loss
 watch and metrics, and the engine's own events (engine/inputs.py) carry operator commands,
-reconciliation results and the outcomes of effects. Order reports, fills and reconciliation
-corrections live in engine/settle.py, the engine's own events in engine/control.py, timer
-ticks in engine/ticks.py, protective stops and the dead man's switch's need in
-engine/cover.py: each plugs into the table.
+reconciliation results and the outcomes of effects. Handlers live in engine/settle.py
+(reports, fills, corrections), control.py, ticks.py and cover.py (protective stops).
 
 A handler that raises leaves the effects it produced so far (the state they reflect has
 changed) and adds a `ReportError`; an `InvariantError` also halts trading and asks for a

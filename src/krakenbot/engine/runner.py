@@ -110,10 +110,7 @@ class EngineRunner:
         if not effects:
             self.lock.release()
             return effects
-        task: asyncio.Future[object] = asyncio.ensure_future(self._carry_out(effects))
-        self.inflight.add(task)
-        task.add_done_callback(self.inflight.discard)
-        await asyncio.shield(task)
+        await self.shielded(self._carry_out(effects))
         return effects
 
     async def _carry_out(self, effects: list[Effect]) -> None:
@@ -182,6 +179,7 @@ class EngineRunner:
         await self.post(loaded)
 
     async def shielded(self, work: Awaitable[object]) -> None:
+        """`work` in its own task, counted in flight: a cancelled wait never cuts it short."""
         task: asyncio.Future[object] = asyncio.ensure_future(work)
         self.inflight.add(task)
         task.add_done_callback(self.inflight.discard)

@@ -219,6 +219,8 @@ class AddOrderResult:
     cl_ord_id: str
     # True when the order was found by cl_ord_id after an ambiguous send (not from the ack).
     recovered: bool = False
+    # True when the ack itself already reached the event stream (WS add_order ack).
+    announced: bool = False
 
     @property
     def txid(self) -> str | None:

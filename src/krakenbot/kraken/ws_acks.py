@@ -55,7 +55,7 @@ def method_response(msg: Mapping[str, Any], recv_ns: int) -> MethodResponse:
     result = msg.get("result")
     orders: tuple[OrderRef, ...] = ()
     count = None
-    trigger = current = None
+    trigger = current = amend_id = None
     if type(result) is list:  # batch_add: one entry per order, in request order
         orders = tuple(_order_ref(r) for r in result)
     elif type(result) is dict:
@@ -64,6 +64,7 @@ def method_response(msg: Mapping[str, Any], recv_ns: int) -> MethodResponse:
         count = opt_int(result.get("count"))
         trigger = opt_str(result.get("triggerTime"))
         current = opt_str(result.get("currentTime"))
+        amend_id = opt_str(result.get("amend_id"))
     return MethodResponse(
         method=string(msg["method"]),
         success=msg.get("success") is True,
@@ -75,4 +76,5 @@ def method_response(msg: Mapping[str, Any], recv_ns: int) -> MethodResponse:
         current_time=current,
         warnings=_warnings(result),
         recv_ns=recv_ns,
+        amend_id=amend_id,
     )

@@ -102,6 +102,7 @@ class MethodResponse:
     current_time: str | None = None
     warnings: tuple[str, ...] = ()
     recv_ns: int = 0
+    amend_id: str | None = None  # amend_order result.amend_id
 
 
 PrivateItem = ExecutionReport | BalanceChange | RateCounter | DecodeFailed

@@ -1,10 +1,13 @@
 """Kraken WebSocket v2 request encoders (pure).
 
 Owns: the JSON text of `subscribe`, `unsubscribe`, `ping` and the trading methods `add_order`,
-`cancel_order`, `cancel_all`, `cancel_all_orders_after`, `batch_add`, with Kraken v2 field
-names (docs.kraken.com/api/docs/websocket-v2/add_order etc.; API.md 7.6). Imports: stdlib and
-domain only. Money is written as bare JSON numbers from the Decimal's exact text (never a
-float). Tokens go into `params.token`; these strings must never be logged.
+`amend_order`, `cancel_order`, `cancel_all`, `cancel_all_orders_after`, `batch_add`, with
+Kraken v2 field names (docs.kraken.com/api/docs/websocket-v2/add_order etc.; API.md 7.6).
+Imports: stdlib, domain and kraken only. Money is written as bare JSON numbers from the
+Decimal's exact text (never a float). Tokens go into `params.token`; these strings must never
+be logged. The daemon's order path (`encode_order`, `encode_amend`) renders the same checked
+requests as REST (kraken/rest_orders.py) in WS spelling, straight into one string: it is the
+hot path of every order.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from decimal import Decimal
 
 from krakenbot.domain.commands import PlaceOrder
 from krakenbot.domain.enums import OrderType, TimeInForce
+from krakenbot.kraken.rest_orders import AmendRequest, OrderRequest
 
 JsonValue = str | int | bool | Decimal | None | Sequence["JsonValue"] | Mapping[str, "JsonValue"]
 
@@ -208,3 +212,82 @@ def encode_cancel_all_orders_after(timeout_s: int, *, token: str, req_id: int | 
     if not 0 <= timeout_s < 86400:
         raise ValueError("timeout must be 0..86399 s")
     return _request("cancel_all_orders_after", {"timeout": timeout_s, "token": token}, req_id)
+
+
+# ---- the daemon's order path -------------------------------------------------------------
+
+
+def _text(value: str) -> str:
+    """A JSON string; our ids and Kraken's tokens are plain ASCII, so this rarely escapes."""
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return json.dumps(value, ensure_ascii=True)
+
+
+def _number(value: Decimal) -> str:
+    if not value.is_finite():
+        raise ValueError("non-finite Decimal cannot be sent")
+    return f"{value:f}"
+
+
+def encode_order(
+    req: OrderRequest,
+    symbol: str,
+    *,
+    token: str,
+    req_id: int,
+    deadline_ns: int,
+    now_ns: int,
+) -> str:
+    """`add_order` for a checked order request (docs: websocket-v2/add_order, API.md 7.6):
+    `limit_price` for a limit; a stop-loss's trigger under `triggers` (reference `last`, as on
+    REST: every pair has a last trade, not every pair an index); `time_in_force` in lower
+    case; a GTD order's `expire_time` as RFC3339 (`expire_s` after now: the WS form is an
+    absolute time, REST's `expiretm=+n` is relative); the `deadline` always (the request is
+    refused after it, which bounds how long an unanswered send stays ambiguous)."""
+    parts = [
+        f'{{"method":"add_order","params":{{"order_type":"{req.order_type.value}"',
+        f',"side":"{req.side.value}","order_qty":{_number(req.volume)}',
+        f',"symbol":{_text(symbol)}',
+    ]
+    if req.order_type is OrderType.STOP_LOSS:
+        assert req.price is not None  # OrderRequest checks it
+        parts.append(
+            f',"triggers":{{"reference":"last","price":{_number(req.price)},"price_type":"static"}}'
+        )
+    elif req.price is not None:
+        parts.append(f',"limit_price":{_number(req.price)}')
+    if req.time_in_force is not TimeInForce.GTC:
+        parts.append(f',"time_in_force":"{req.time_in_force.value}"')
+    if req.expire_s is not None:
+        parts.append(f',"expire_time":"{rfc3339_ms(now_ns + req.expire_s * 1_000_000_000)}"')
+    if req.post_only:
+        parts.append(',"post_only":true')
+    if req.validate:
+        parts.append(',"validate":true')
+    parts.append(
+        f',"cl_ord_id":{_text(req.cl_ord_id)},"deadline":"{rfc3339_ms(deadline_ns)}"'
+        f',"token":{_text(token)}}},"req_id":{req_id}}}'
+    )
+    return "".join(parts)
+
+
+def encode_amend(req: AmendRequest, *, token: str, req_id: int, deadline_ns: int) -> str:
+    """`amend_order` (docs: websocket-v2/amend_order): the order by `order_id` or
+    `cl_ord_id`, the new total `order_qty` and/or absolute prices, and a `deadline`."""
+    if req.txid is not None:
+        parts = [f'{{"method":"amend_order","params":{{"order_id":{_text(req.txid)}']
+    else:
+        assert req.cl_ord_id is not None  # AmendRequest checks exactly one
+        parts = [f'{{"method":"amend_order","params":{{"cl_ord_id":{_text(req.cl_ord_id)}']
+    for name, value in (
+        ("order_qty", req.order_qty),
+        ("limit_price", req.limit_price),
+        ("trigger_price", req.trigger_price),
+    ):
+        if value is not None:
+            parts.append(f',"{name}":{_number(value)}')
+    parts.append(
+        f',"deadline":"{rfc3339_ms(deadline_ns)}","token":{_text(token)}}},"req_id":{req_id}}}'
+    )
+    return "".join(parts)

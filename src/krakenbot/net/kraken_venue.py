@@ -1,14 +1,18 @@
-"""The live Kraken venue: orders over REST (exactly once), fate over the private WebSocket.
+"""The live Kraken venue: orders exactly once, over the private WebSocket or REST.
 
-Owns: `KrakenVenue` (implements `ports.Venue`) and the REST → domain mappings for orders and
-trades (`snapshot_of`, `fill_of`). Imports: net, kraken, domain, errors, ports. Must not
-import: engine, orders, risk, store. The simulator is this same class pointed at loopback
-URLs; there is no other difference.
+Owns: `KrakenVenue` (implements `ports.Venue`), the choice of order transport
+(`OrderTransport`: `websocket` by default, `rest` for the old path) and the REST → domain
+mappings for orders and trades (`snapshot_of`, `fill_of`). Imports: net, kraken, domain,
+errors, ports. Must not import: engine, orders, risk, store. The simulator is this same
+class pointed at loopback URLs; there is no other difference.
 
-Why REST for AddOrder: `RestClient.add_order` carries a `cl_ord_id` and a `deadline`, and
-after an ambiguous outcome waits out the deadline and looks the id up before it would ever
-send again (docs: rest-api/add-order). Its answer is turned into an `OrderAccepted` event on
-the same stream as the private WS `executions` reports, so the engine sees one ordered story.
+Orders, amends, cancels and the dead man's switch go over the authenticated WebSocket
+(Kraken's fastest path: no HTTP request, no nonce, docs websocket-v2/add_order) whenever the
+private connection is up and subscribed, and over REST when it is not; the exactly-once
+loop (net/order_sender.py) is the same on both: every order carries a `cl_ord_id` and a
+`deadline`, and after an ambiguous outcome the id is looked up, never blindly re-sent. A WS
+ack becomes `OrderAccepted` on the stream at once; a REST answer is turned into one here,
+so the engine sees one ordered story with the `executions` reports either way.
 """
 
 from __future__ import annotations
@@ -38,10 +42,12 @@ from krakenbot.domain.events import (
 )
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.order import OrderListing, OrderSnapshot
+from krakenbot.domain.sections import OrderTransport
 from krakenbot.errors import InvariantError, RejectedError
 from krakenbot.kraken import rest_orders
 from krakenbot.kraken.ratecount import CounterPairs
 from krakenbot.net.rest_client import RestClient
+from krakenbot.net.ws_orders import WsOrderPath
 from krakenbot.net.ws_session import WsSession
 
 logger = logging.getLogger(__name__)
@@ -126,6 +132,7 @@ class KrakenVenue:
         instruments: Mapping[str, Instrument],
         *,
         clock: Clock,
+        transport: OrderTransport = OrderTransport.WEBSOCKET,
     ) -> None:
         self.rest = rest
         self.session = session
@@ -133,6 +140,14 @@ class KrakenVenue:
         self._clock = clock
         # order_id -> pair, for streamed `ratecount` readings on reports that name no symbol.
         self._counter_pairs = CounterPairs()
+        self.transport = transport
+        self.ws: WsOrderPath | None = None
+        if transport is OrderTransport.WEBSOCKET:
+            self.ws = WsOrderPath(
+                session.trading, rest.core, clock, ack_grace_s=rest.config.deadline_grace_s
+            )
+        # The REST client's order calls (also the dead man's switch's) use the WS first.
+        rest.route_orders(self.ws)
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self) -> None:
@@ -166,9 +181,10 @@ class KrakenVenue:
         if not result.txids:
             raise InvariantError("AddOrder answered without a txid", cl_ord_id=command.cl_ord_id)
         self._counter_pairs.learn(result.txids[0], command.symbol)
-        self.session.inbound.put(
-            OrderAccepted(command.cl_ord_id, result.txids[0], self._clock.now_ns())
-        )
+        if not result.announced:  # a WS ack is on the stream already
+            self.session.inbound.put(
+                OrderAccepted(command.cl_ord_id, result.txids[0], self._clock.now_ns())
+            )
 
     async def amend(self, command: AmendOrder) -> None:
         instrument = self._instrument(command.symbol)

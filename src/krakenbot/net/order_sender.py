@@ -5,7 +5,8 @@ open and closed orders → re-send only if provably absent loop, the cancel retr
 AmendOrder with its trading-counter charge (+1, plus a penalty by the order's age since it
 was placed or last amended: docs guides/spot-ratelimits).
 Must not import: anything above `net` (ports: `OrderTimings`, told when each AddOrder went on
-the wire and how long Kraken took to answer it). Used through RestClient's methods.
+the wire, over REST or the private WebSocket, and how long Kraken took to answer it). Used
+through RestClient's methods.
 Why the deadline: AddOrder carries `deadline` (docs: AddOrder, RFC3339, now+2…60 s); after
 it Kraken's engine refuses the request, so once it has passed an order that is not in open
 or closed orders can never appear later, and a re-send cannot create a twin.
@@ -40,6 +41,7 @@ from krakenbot.kraken.methods import Priority
 from krakenbot.kraken.ratelimit import ADD_COST, amend_cost, cancel_cost
 from krakenbot.kraken.signing import ParamValue
 from krakenbot.net.http import RequestNotSentError
+from krakenbot.net.order_attempt import AcceptedUnreadError, OrderPath, Sending
 from krakenbot.net.rest_core import RestCore, TradeCharge
 from krakenbot.ports import OrderTimings
 from krakenbot.resilience.backoff import Backoff
@@ -103,8 +105,14 @@ class OrderSender:
             self._placed.pop(next(iter(self._placed)))
 
     async def add_order(
-        self, req: orders.OrderRequest, *, reducing: bool = False
+        self,
+        req: orders.OrderRequest,
+        *,
+        reducing: bool = False,
+        via: OrderPath | None = None,
     ) -> orders.AddOrderResult:
+        """Place one order exactly once; each attempt goes over `via` (the private
+        WebSocket) when it can send, else over REST, under the same rules."""
         cfg = self._core.config
         pair = self._pair_key(req.pair)
         not_sent = self._backoff.delays(self._rng)
@@ -120,25 +128,18 @@ class OrderSender:
                     cl_ord_id=req.cl_ord_id,
                 )
             sends += 1
-            # The deadline is fixed when the request is signed (after any rate wait).
-            deadline_ns = self._clock.now_ns() + window_ns
-            wire_ns = 0  # when the signed request left (for the metrics)
-
-            def params_at(now_ns: int) -> dict[str, ParamValue]:
-                nonlocal deadline_ns, wire_ns
-                deadline_ns = wire_ns = now_ns
-                deadline_ns += window_ns
-                return orders.add_order_params(req, deadline_ns)
-
+            # The deadline is fixed when the request is rendered (after any rate wait).
+            sending = Sending(self._clock.now_ns() + window_ns)
             try:
-                env = await self._core.private(
-                    "AddOrder",
-                    params_at,
-                    cl_ord_id=req.cl_ord_id,
-                    trade=TradeCharge(pair, ADD_COST),
-                )
-                if self.timings is not None:  # Kraken answered with no error: acknowledged
-                    self.timings.acked("rest", max(0, self._clock.now_ns() - wire_ns) / 1e9)
+                result = None if via is None else await via.add(req, pair, window_ns, sending)
+                if result is None:
+                    result = await self._rest_add(req, pair, window_ns, sending)
+                self._acked(sending)
+            except AcceptedUnreadError as exc:
+                self._acked(sending)
+                # Kraken said yes (no error) in words we cannot read: the order exists, so
+                # it is looked up, never sent again and never called "not placed".
+                return await self._accepted_unread(req, pair, sending.deadline_ns, exc, via)
             except RejectedError as exc:
                 raise self._note_rejection(f"AddOrder {pair}", exc) from exc
             except CircuitOpenError:
@@ -157,11 +158,11 @@ class OrderSender:
                         # (the rate model already makes the next send wait for those two)
                         await self._clock.sleep(delay)
                     continue
-                found = await self._resolve(req.cl_ord_id, deadline_ns, exc)
+                found = await self._resolve(req.cl_ord_id, sending.deadline_ns, exc, via)
                 if found is not None:
-                    self._remember((req.cl_ord_id, found.txid), pair, found.open_ns)
+                    self._remember((req.cl_ord_id, found[0]), pair, found[1])
                     return orders.AddOrderResult(
-                        (found.txid,), "", None, req.cl_ord_id, recovered=True
+                        (found[0],), "", None, req.cl_ord_id, recovered=True
                     )
                 if sends >= cfg.max_order_sends:
                     raise TransientError(
@@ -175,43 +176,71 @@ class OrderSender:
                 )
                 continue
             finally:
-                if wire_ns and not wired and self.timings is not None:
+                if sending.wire_ns and not wired and self.timings is not None:
                     wired = True  # the first request that left: where the order's time ends
-                    self.timings.on_wire(req.cl_ord_id, wire_ns)
-            try:
-                result = orders.parse_add_order(env.result, req.cl_ord_id)
-            except codec.CodecError as exc:
-                # Kraken said yes (no error) in words we cannot read: the order exists, so
-                # it is looked up, never sent again and never called "not placed".
-                return await self._accepted_unread(req, pair, deadline_ns, exc)
+                    self.timings.on_wire(req.cl_ord_id, sending.wire_ns)
             self._reset_rejection(f"AddOrder {pair}")
             self._remember((req.cl_ord_id, *result.txids), pair, self._clock.now_ns())
             return result
 
-    async def _accepted_unread(
-        self, req: orders.OrderRequest, pair: str, deadline_ns: int, exc: codec.CodecError
+    def _acked(self, sending: Sending) -> None:
+        """Kraken answered the attempt with no error: tell the metrics how long it took."""
+        if self.timings is not None and sending.wire_ns:
+            seconds = max(0, self._clock.now_ns() - sending.wire_ns) / 1e9
+            self.timings.acked(sending.transport, seconds)
+
+    async def _rest_add(
+        self, req: orders.OrderRequest, pair: str, window_ns: int, sending: Sending
     ) -> orders.AddOrderResult:
-        found = await self._resolve(req.cl_ord_id, deadline_ns, exc)
+        def params_at(now_ns: int) -> dict[str, ParamValue]:
+            # Signed now: the deadline counts from here, and the request goes on the wire.
+            sending.deadline_ns = now_ns + window_ns
+            sending.wire_ns, sending.transport = now_ns, "rest"
+            return orders.add_order_params(req, sending.deadline_ns)
+
+        env = await self._core.private(
+            "AddOrder", params_at, cl_ord_id=req.cl_ord_id, trade=TradeCharge(pair, ADD_COST)
+        )
+        try:
+            return orders.parse_add_order(env.result, req.cl_ord_id)
+        except codec.CodecError as exc:
+            raise AcceptedUnreadError(str(exc), cl_ord_id=req.cl_ord_id) from exc
+
+    async def _accepted_unread(
+        self,
+        req: orders.OrderRequest,
+        pair: str,
+        deadline_ns: int,
+        exc: AcceptedUnreadError,
+        via: OrderPath | None,
+    ) -> orders.AddOrderResult:
+        found = await self._resolve(req.cl_ord_id, deadline_ns, exc, via)
         if found is None:  # not listed (yet): reconciliation decides, by its cl_ord_id
             raise AmbiguousOrderError(
                 "order accepted by Kraken but its answer was unreadable and it is not listed",
                 endpoint="AddOrder",
                 cl_ord_id=req.cl_ord_id,
             ) from exc
-        self._remember((req.cl_ord_id, found.txid), pair, found.open_ns)
-        return orders.AddOrderResult((found.txid,), "", None, req.cl_ord_id, recovered=True)
+        self._remember((req.cl_ord_id, found[0]), pair, found[1])
+        return orders.AddOrderResult((found[0],), "", None, req.cl_ord_id, recovered=True)
 
     async def _resolve(
-        self, cl_ord_id: str, deadline_ns: int, cause: KrakenbotError
-    ) -> orders.OrderInfo | None:
-        """The order with `cl_ord_id` if Kraken has it; None only when provably absent."""
+        self, cl_ord_id: str, deadline_ns: int, cause: KrakenbotError, via: OrderPath | None
+    ) -> tuple[str, int] | None:
+        """(txid, opened_ns) of the order with `cl_ord_id` if Kraken has it; None only when
+        provably absent. Waits out the deadline (plus grace), or less when the order's own
+        executions report names it first (`via.sighted`), then asks REST."""
         grace_ns = int(self._core.config.deadline_grace_s * 1e9)
         wait_s = (deadline_ns + grace_ns - self._clock.now_ns()) / 1e9
         logger.warning(
             "order outcome unknown; looking it up after its deadline",
             extra={"cl_ord_id": cl_ord_id, "cause": str(cause), "wait_s": wait_s},
         )
-        if wait_s > 0:
+        if via is not None:
+            txid = await via.sighted(cl_ord_id, wait_s)
+            if txid is not None:
+                return txid, self._clock.now_ns()
+        elif wait_s > 0:
             await self._clock.sleep(wait_s)
         attempts = Backoff(
             base_s=self._backoff.base_s,
@@ -222,9 +251,9 @@ class OrderSender:
             try:
                 opened = await self._find_open(cl_ord_id)
                 if opened:
-                    return opened[0]
+                    return opened[0].txid, opened[0].open_ns
                 closed = await self._find_closed(cl_ord_id)
-                return closed[0] if closed else None
+                return (closed[0].txid, closed[0].open_ns) if closed else None
             except TransientError as exc:
                 delay = next(attempts, None)
                 if delay is None:
@@ -235,7 +264,9 @@ class OrderSender:
                     ) from exc
                 await self._clock.sleep(delay)
 
-    async def amend(self, req: orders.AmendRequest, *, reducing: bool = False) -> str:
+    async def amend(
+        self, req: orders.AmendRequest, *, reducing: bool = False, via: OrderPath | None = None
+    ) -> str:
         """One AmendOrder; returns Kraken's amend id. Not retried: an amend sets absolute
         values, so the caller sends it again if the order still differs, and an unknown
         outcome is settled by reading the order (reconciliation)."""
@@ -251,23 +282,28 @@ class OrderSender:
         now = self._clock.now_ns()
         age_s = None if placed is None else (now - placed.created_ns) / 1e9
         window_ns = int((req.deadline_s or self._core.config.order_deadline_s) * 1e9)
+        trade = TradeCharge(pair, amend_cost(age_s))
         try:
-            env = await self._core.private(
-                "AmendOrder",
-                lambda at_ns: orders.amend_order_params(req, at_ns + window_ns),
-                cl_ord_id=req.cl_ord_id,
-                trade=TradeCharge(pair, amend_cost(age_s)),
-            )
+            amend_id = None if via is None else await via.amend(req, trade, window_ns)
+            if amend_id is None:
+                env = await self._core.private(
+                    "AmendOrder",
+                    lambda at_ns: orders.amend_order_params(req, at_ns + window_ns),
+                    cl_ord_id=req.cl_ord_id,
+                    trade=trade,
+                )
+                amend_id = orders.parse_amend_order(env.result)
         except RejectedError as exc:
             raise self._note_rejection(f"AmendOrder {pair}", exc) from exc
-        amend_id = orders.parse_amend_order(env.result)
         self._reset_rejection(f"AmendOrder {pair}")
         # Kraken ages an order from its last amend for the next amend / cancel penalty.
         if placed is not None:
             placed.created_ns = self._clock.now_ns()
         return amend_id
 
-    async def cancel(self, *, txid: str | None, cl_ord_id: str | None) -> codec.CancelResult:
+    async def cancel(
+        self, *, txid: str | None, cl_ord_id: str | None, via: OrderPath | None = None
+    ) -> codec.CancelResult:
         """Cancel one order; an order that is already gone counts as cancelled (count 0)."""
         if (txid is None) == (cl_ord_id is None):
             raise ValueError("cancel by exactly one of txid or cl_ord_id")
@@ -279,7 +315,13 @@ class OrderSender:
             age_s = (self._clock.now_ns() - placed.created_ns) / 1e9
             trade = TradeCharge(placed.pair, cancel_cost(age_s), cancel=True)
         params: dict[str, ParamValue] = {"txid": txid} if txid else {"cl_ord_id": ident}
-        return await self._idempotent("CancelOrder", params, cl_ord_id=cl_ord_id, trade=trade)
+
+        async def over_ws() -> codec.CancelResult | None:
+            return None if via is None else await via.cancel(txid, cl_ord_id, trade)
+
+        return await self._idempotent(
+            "CancelOrder", params, cl_ord_id=cl_ord_id, trade=trade, via=over_ws
+        )
 
     async def _idempotent(
         self,
@@ -288,10 +330,14 @@ class OrderSender:
         *,
         cl_ord_id: str | None = None,
         trade: TradeCharge | None = None,
+        via: Callable[[], Awaitable[codec.CancelResult | None]] | None = None,
     ) -> codec.CancelResult:
         delays = self._backoff.delays(self._rng)
         while True:
             try:
+                done = None if via is None else await via()
+                if done is not None:
+                    return done
                 env = await self._core.private(
                     method, params, cl_ord_id=cl_ord_id, priority=Priority.CANCEL, trade=trade
                 )
@@ -310,12 +356,17 @@ class OrderSender:
     async def cancel_all(self) -> codec.CancelResult:
         return await self._idempotent("CancelAll", {})
 
-    async def cancel_all_after(self, timeout_s: int) -> codec.CancelAfterResult:
+    async def cancel_all_after(
+        self, timeout_s: int, *, via: OrderPath | None = None
+    ) -> codec.CancelAfterResult:
         if not 0 <= timeout_s < 86400:
             raise ValueError("CancelAllOrdersAfter timeout must be within 0…86399 s")
         delays = self._backoff.delays(self._rng)
         while True:
             try:
+                done = None if via is None else await via.cancel_after(timeout_s)
+                if done is not None:
+                    return done
                 env = await self._core.private(
                     "CancelAllOrdersAfter", {"timeout": timeout_s}, priority=Priority.CANCEL
                 )

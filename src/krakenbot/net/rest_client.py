@@ -22,25 +22,19 @@ from typing import Any
 from krakenbot.clock import Clock
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.order import UnreadableOrder
-from krakenbot.errors import (
-    RejectedError,
-    TransientError,
-)
+from krakenbot.errors import RejectedError, TransientError
 from krakenbot.kraken import rest_codec as codec
 from krakenbot.kraken import rest_market as market
 from krakenbot.kraken import rest_orders as orders
-from krakenbot.kraken.errors import (
-    InvalidNonceError,
-    RepeatedRejectionError,
-    ThrottledError,
-    UnknownOrderError,
-)
+from krakenbot.kraken.errors import InvalidNonceError, ThrottledError
 from krakenbot.kraken.methods import Priority, is_public, is_read_only
 from krakenbot.kraken.rest_order_info import readable, with_cl_ord_id
 from krakenbot.kraken.signing import ParamValue
 from krakenbot.net.http import AiohttpTransport, HttpTransport
+from krakenbot.net.order_attempt import OrderPath
 from krakenbot.net.order_sender import OrderSender
 from krakenbot.net.paging import every_page, window_params
+from krakenbot.net.rejections import Rejections
 from krakenbot.net.rest_core import Credentials, RestConfig, RestCore
 from krakenbot.ports import OrderTimings
 from krakenbot.resilience.backoff import Backoff
@@ -94,7 +88,8 @@ class RestClient:
             base_s=config.retry_base_s, cap_s=config.retry_cap_s, max_attempts=config.read_retries
         )
         self._aliases: dict[str, str] = {}
-        self._rejections: dict[str, tuple[str, int]] = {}
+        self._via: OrderPath | None = None  # orders over the private WebSocket
+        self._rejections = Rejections(config.repeated_rejection_threshold)
         self._orders = OrderSender(
             self._core,
             clock=clock,
@@ -104,8 +99,8 @@ class RestClient:
             find_closed=lambda cid: self._lookup(
                 self.closed_orders_all(cl_ord_id=cid, priority=_ORDER)
             ),
-            note_rejection=self._note_rejection,
-            reset_rejection=self._reset_rejection,
+            note_rejection=self._rejections.note,
+            reset_rejection=self._rejections.reset,
             pair_key=self.pair_key,
         )
 
@@ -148,8 +143,19 @@ class RestClient:
         return found + [(p, self.trading_counter_estimate(p), threshold) for p in pairs]
 
     def time_orders(self, timings: OrderTimings) -> None:
-        """Report each AddOrder's time on the wire and its acknowledgement (metrics)."""
+        """Report each order's time on the wire and its acknowledgement (metrics), over
+        REST or the private WebSocket alike."""
         self._orders.timings = timings
+
+    @property
+    def core(self) -> RestCore:
+        """The signed-request core: its rate model and breaker serve the WS order path too."""
+        return self._core
+
+    def route_orders(self, via: OrderPath | None) -> None:
+        """Send orders, amends, cancels and the dead man's switch over `via` (the private
+        WebSocket) whenever it can send, over REST otherwise: the same rules either way."""
+        self._via = via
 
     def pair_key(self, pair: str) -> str:
         """One name per pair for the trading counter, whatever spelling the caller used."""
@@ -178,10 +184,10 @@ class RestClient:
                 if is_public(method):
                     return await self._core.public(method, params)
                 env = await self._core.private(method, params, priority=priority)
-                self._rejections.pop(method, None)
+                self._rejections.reset(method)
                 return env
             except RejectedError as exc:
-                raise self._note_rejection(method, exc) from exc
+                raise self._rejections.note(method, exc) from exc
             except (InvalidNonceError, CircuitOpenError):
                 raise
             except TransientError as exc:
@@ -195,32 +201,6 @@ class RestClient:
                     extra={"endpoint": method, "error": str(exc), "delay_s": delay},
                 )
                 await self._clock.sleep(delay)
-
-    def _reset_rejection(self, key: str) -> None:
-        self._rejections.pop(key, None)
-
-    def _note_rejection(self, key: str, exc: RejectedError) -> RejectedError:
-        """Count identical consecutive rejections; the threshold-th one is reported as such."""
-        text = exc.kraken_error or exc.message
-        last, count = self._rejections.get(key, ("", 0))
-        count = count + 1 if last == text else 1
-        self._rejections[key] = (text, count)
-        if count >= self.config.repeated_rejection_threshold and not isinstance(
-            exc, UnknownOrderError
-        ):
-            logger.warning(
-                "the same request was refused repeatedly",
-                extra={"endpoint": exc.endpoint, "kraken_error": text, "count": count},
-            )
-            rep = RepeatedRejectionError(
-                f"refused {count} times in a row: {text}",
-                kraken_error=exc.kraken_error,
-                endpoint=exc.endpoint,
-                cl_ord_id=exc.cl_ord_id,
-            )
-            rep.count = count
-            return rep
-        return exc
 
     # ------------------------------------------------------------ public market data
 
@@ -377,23 +357,23 @@ class RestClient:
         RepeatedRejectionError), CircuitOpenError (never when `reducing`), RateLimitedError,
         AmbiguousOrderError (state unknown after all lookups), or TransientError (provably
         not placed)."""
-        return await self._orders.add_order(req, reducing=reducing)
+        return await self._orders.add_order(req, reducing=reducing, via=self._via)
 
     async def amend_order(self, req: orders.AmendRequest, *, reducing: bool = False) -> str:
         """Amend one order in place (AmendOrder); returns Kraken's amend id. Raises
         RejectedError (e.g. `EOrder:Unknown order`), CircuitOpenError (never when
         `reducing`) or TransientError (outcome unknown: read the order)."""
-        return await self._orders.amend(req, reducing=reducing)
+        return await self._orders.amend(req, reducing=reducing, via=self._via)
 
     async def cancel_order(
         self, *, txid: str | None = None, cl_ord_id: str | None = None
     ) -> codec.CancelResult:
         """Idempotent: an order that is already closed or unknown returns count 0."""
-        return await self._orders.cancel(txid=txid, cl_ord_id=cl_ord_id)
+        return await self._orders.cancel(txid=txid, cl_ord_id=cl_ord_id, via=self._via)
 
     async def cancel_all(self) -> codec.CancelResult:
         return await self._orders.cancel_all()
 
     async def cancel_all_orders_after(self, timeout_s: int) -> codec.CancelAfterResult:
         """Arm/refresh the dead man's switch (0 disarms it)."""
-        return await self._orders.cancel_all_after(timeout_s)
+        return await self._orders.cancel_all_after(timeout_s, via=self._via)

@@ -10,9 +10,6 @@ table) are the pure modules in `kraken/`; this module only sequences them around
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from krakenbot.clock import Clock
 from krakenbot.errors import ConfigError, RateLimitedError, TransientError, TransportError
@@ -25,15 +22,32 @@ from krakenbot.kraken.errors import (
 from krakenbot.kraken.methods import Priority, is_public, priority_of, url_path
 from krakenbot.kraken.nonce import next_nonce
 from krakenbot.kraken.public_ratelimit import PublicRateModel, history_bucket
-from krakenbot.kraken.ratelimit import TIER_LIMITS, Counter, RateModel, Tier
+from krakenbot.kraken.ratelimit import TIER_LIMITS, Counter, RateModel
 from krakenbot.kraken.rest_codec import Envelope, decode_envelope
 from krakenbot.kraken.signing import ParamValue, Signer, encode_form, encode_query
 from krakenbot.net.http import HttpTransport
 from krakenbot.net.nonce_store import KeyStateStore
 from krakenbot.net.priority import PriorityLock
+from krakenbot.net.rest_config import (
+    KEY_STATE_SUBDIR,
+    Credentials,
+    Params,
+    RestConfig,
+    TradeCharge,
+    key_state_dir,
+)
 from krakenbot.resilience.breaker import CircuitBreaker
 
 logger = logging.getLogger(__name__)
+__all__ = [
+    "KEY_STATE_SUBDIR",
+    "Credentials",
+    "Params",
+    "RestConfig",
+    "RestCore",
+    "TradeCharge",
+    "key_state_dir",
+]
 
 NONCE_ADVICE = (
     "Kraken refused our nonce (EAPI:Invalid nonce): another program is using this API key "
@@ -42,73 +56,6 @@ NONCE_ADVICE = (
     "program its own API key (and krakenbot a separate status key), or set a nonce window "
     "on the key in Kraken's API settings."
 )
-
-
-KEY_STATE_SUBDIR = "kraken-keys"
-
-
-def key_state_dir(state_dir: Path) -> Path:
-    """Where every krakenbot process keeps per-key nonce/rate state: they must all agree, so
-    `state_dir` is the per-user state directory (app/statedir.py), never a folder that
-    depends on the working directory or on DATA_DIR."""
-    return state_dir / KEY_STATE_SUBDIR
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    api_key: str = field(repr=False)
-    api_secret: str = field(repr=False)
-
-    def __repr__(self) -> str:
-        return f"Credentials(api_key={self.api_key[:4]}…, api_secret=<hidden>)"
-
-
-@dataclass(frozen=True, slots=True)
-class RestConfig:
-    """Everything the REST client needs; built by the composition root from Settings."""
-
-    state_dir: Path
-    base_url: str = "https://api.kraken.com"
-    tier: Tier = Tier.STARTER
-    request_timeout_s: float = 10.0
-    connect_timeout_s: float = 5.0
-    lock_timeout_s: float = 30.0
-    breaker_threshold: int = 5
-    breaker_cooldown_s: float = 30.0
-    order_deadline_s: float = 5.0  # AddOrder `deadline`: Kraken accepts now+2 s … now+60 s
-    deadline_grace_s: float = 1.0  # extra wait past the deadline before an order lookup
-    max_rate_wait_s: float = 300.0  # a wait longer than this fails with RateLimitedError
-    read_retries: int = 4
-    retry_base_s: float = 0.25
-    retry_cap_s: float = 8.0
-    lookup_attempts: int = 6
-    max_order_sends: int = 3
-    repeated_rejection_threshold: int = 3
-    # Trades/OHLC pacing per pair (kraken/public_ratelimit.py: 1/s is Kraken's safe rate).
-    public_history_per_s: float = 1.0
-    public_history_burst: float = 1.0
-    user_agent: str = "krakenbot/0.1 (+rest)"
-
-    def __post_init__(self) -> None:
-        if not 2.0 <= self.order_deadline_s <= 60.0:
-            raise ConfigError("order_deadline_s must be within Kraken's 2…60 s")
-        if self.request_timeout_s <= 0:
-            raise ConfigError("request_timeout_s must be positive")
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ConfigError("base_url must be an http(s) URL")
-
-
-# Parameters, or a function of the send time (ns) returning them.
-Params = dict[str, ParamValue] | Callable[[int], dict[str, ParamValue]]
-
-
-@dataclass(frozen=True, slots=True)
-class TradeCharge:
-    """What a trading call costs on a pair's matching-engine counter."""
-
-    pair: str
-    cost: float
-    cancel: bool = False  # cancels may use the headroom new orders leave for them
 
 
 class RestCore:
@@ -296,6 +243,57 @@ class RestCore:
                 )
             logger.debug("waiting for rate headroom", extra={"endpoint": method, "wait_s": wait})
             await self.clock.sleep(wait)
+
+    async def reserve_trade(
+        self,
+        endpoint: str,
+        trade: TradeCharge,
+        *,
+        priority: Priority,
+        cl_ord_id: str | None = None,
+    ) -> None:
+        """Wait for room on the pair's trading counter and charge it, under the key's lock,
+        for a trading request that goes over the private WebSocket: one model per pair
+        whatever the transport (docs guides/spot-ratelimits: the matching-engine counter is
+        shared by REST, WS and FIX). No nonce and no REST-counter point: WS carries neither."""
+        if self._store is None:
+            raise ConfigError(f"{endpoint} needs an API key and secret", endpoint=endpoint)
+        while True:
+            await self._plock.acquire(priority)
+            try:
+                state = await self._store.acquire()
+                try:
+                    now = self.clock.now_ns()
+                    self._fold_observed(now)
+                    cost, pair = trade.cost, trade.pair
+                    wait = self.model.trade_wait_s(state, pair, cost, now, cancel=trade.cancel)
+                    if wait <= 0:
+                        self.model.charge_trade(state, pair, cost, now)
+                        self._store.save()
+                        return
+                finally:
+                    self._store.release()
+            finally:
+                self._plock.release()
+            if wait > self.config.max_rate_wait_s:
+                raise RateLimitedError(
+                    f"rate budget would need {wait:.1f} s to recover",
+                    endpoint=endpoint,
+                    cl_ord_id=cl_ord_id,
+                )
+            await self.clock.sleep(wait)
+
+    async def trade_limited(self, pair: str) -> None:
+        """Kraken answered `EOrder:Rate limit exceeded` outside a REST call (a WS ack): the
+        model was low, so the pair's counter is taken as full, exactly as on REST."""
+        if self._store is None:
+            return
+        state = await self._store.acquire()
+        try:
+            self.model.on_trade_limited(state, pair, self.clock.now_ns())
+            self._store.save()
+        finally:
+            self._store.release()
 
     def _wait_s(self, method: str, prio: Priority, trade: TradeCharge | None, now: int) -> float:
         assert self._store is not None

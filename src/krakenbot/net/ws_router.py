@@ -20,6 +20,7 @@ from krakenbot.domain.events import (
     Candle,
     DecodeFailed,
     Event,
+    ExecutionReport,
     MarketTrade,
     RateCounter,
     ReconcileRequested,
@@ -265,7 +266,10 @@ class FrameRouter:
         tracker = self.executions if batch.channel == "executions" else self.balances
         result = tracker.on_batch(batch)
         inbound = self.inbound
+        watching = self.trading.watching
         for item in result.items:
+            if watching and type(item) is ExecutionReport:
+                self.trading.on_report(item)  # an order whose send was ambiguous: found
             if type(item) is RateCounter:
                 # Latest reading per pair; a reading that names no pair is kept per order
                 # (its pair is resolved by the consumer), so one pair's reading can never
@@ -301,6 +305,11 @@ class FrameRouter:
     def _on_method_response(self, conn: Conn, resp: MethodResponse) -> None:
         for event in self.trading.on_response(resp):
             self._put(event)
+        error = resp.error
+        if error is not None and conn.channel is Channel.PRIVATE and error.startswith(TOKEN_ERRORS):
+            # A trading request refused for its token: the connection is no use for orders
+            # (they go over REST meanwhile); the next connection fetches a fresh token.
+            conn.drop_reason = f"token refused: {error}"
 
     def _on_status(self, conn: Conn, msg: StatusMessage) -> None:
         self._put(msg.event)

@@ -30,7 +30,7 @@ from krakenbot.kraken.ws_codec import encode_ping
 from krakenbot.net.ws_config import Conn, SessionStats, WsSessionConfig
 from krakenbot.net.ws_inbound import InboundQueue
 from krakenbot.net.ws_router import FrameRouter
-from krakenbot.net.ws_trading import TradingRequests
+from krakenbot.net.ws_trading import TradingRequests, WsConnectionLostError
 
 __all__ = ["Conn", "SessionStats", "TokenProvider", "WsSession", "WsSessionConfig"]
 
@@ -127,7 +127,11 @@ class WsSession:
         await conn.ready.wait()
 
     def _private_token(self) -> str | None:
-        return self._private.token if self._private.ready.is_set() else None
+        # Stopping: the socket is about to be closed by us, so a request written to it now
+        # could only end unanswered (ambiguous); from stop() on, trading requests go over REST.
+        if self._stopping.is_set() or not self._private.ready.is_set():
+            return None
+        return self._private.token
 
     def _next_req_id(self) -> int:
         self._req_id += 1
@@ -146,6 +150,8 @@ class WsSession:
                 reason = await self._connect_once(conn, http)
             except asyncio.CancelledError:
                 await self._close_ws(conn)
+                if conn.channel is Channel.PRIVATE:
+                    self.trading.on_disconnect()  # no waiter may wait for a stopped session
                 raise
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
@@ -268,7 +274,10 @@ class WsSession:
             if conn.channel is Channel.PUBLIC and conn.ws is not None:
                 for text in self._router.due_book_resyncs():
                     await conn.ws.send_str(text)
-            silent = self._clock.monotonic_ns() - conn.last_frame_ns
+            now = self._clock.monotonic_ns()
+            if conn.channel is Channel.PRIVATE:
+                self.trading.expire(now)
+            silent = now - conn.last_frame_ns
             if silent > limit_ns:
                 reason = f"stale: no frame for {silent / 1e9:.1f} s"
                 self._emit_conn(conn, ConnectionState.STALE, reason)
@@ -311,7 +320,15 @@ class WsSession:
         ws = self._private.ws
         if ws is None or ws.closed or not self._private.ready.is_set():
             return False
-        await ws.send_str(text)
+        try:
+            await ws.send_str(text)
+        except (aiohttp.ClientError, OSError) as exc:
+            # The socket failed under the write (e.g. aborted by the peer a moment ago): the
+            # frame may have left in part or whole, so its outcome is unknown (ambiguous),
+            # and aiohttp's exception ends here.
+            raise WsConnectionLostError(
+                f"private websocket send failed: {type(exc).__name__}: {exc}", endpoint="ws:send"
+            ) from exc
         return True
 
     # ---- inbound handling (synchronous: never awaits the consumer) -------------------------

@@ -164,6 +164,11 @@ class SimControl:
             raise ValueError(f"unknown pair {symbol!r}")
         return self._state.exchange.trading.value(spec.symbol, self._state.now_ns())
 
+    def requests(self) -> dict[str, int]:
+        """Trading requests received so far by transport and method, e.g.
+        `{"ws:add_order": 3, "rest:AddOrder": 1}` (private REST calls of every kind count)."""
+        return dict(self._state.requests)
+
     def dead_man_trigger_ns(self) -> int | None:
         return self._state.exchange.dms_trigger_ns
 

@@ -29,6 +29,13 @@ class HttpFault:
         return self.count > 0 and (self.method is None or self.method == method)
 
 
+@dataclass(slots=True)
+class WsMethodDrop:
+    method: str
+    executed: bool
+    count: int
+
+
 class FaultInjector:
     def __init__(self) -> None:
         # Set by the WebSocket shell: applies a drop to the connections open right now.
@@ -45,6 +52,8 @@ class FaultInjector:
         self.exec_duplicate_count = 0
         self.exec_out_of_order_count = 0
         self.exec_gap_pending = False
+        self._ws_method_drops: list[WsMethodDrop] = []
+        self.ws_refused: set[str] = set()  # channels whose new connections are refused
         self.generation = getattr(self, "generation", 0) + 1
 
     # -- arming (the SimControl API) -----------------------------------------------------
@@ -82,6 +91,22 @@ class FaultInjector:
         if self.ws_drop_hook is not None:
             self.ws_drop_hook(mode, channel)
 
+    def ws_drop_on(self, method: str, *, executed: bool, count: int = 1) -> None:
+        """Drop (abort) the private socket the next `count` times a WS trading request of
+        `method` (e.g. `add_order`) arrives: with `executed` after the exchange carried it
+        out (its ack and reports never leave), else before (Kraken never saw it)."""
+        self._ws_method_drops.append(WsMethodDrop(method, executed, count))
+
+    def ws_refuse(self, channel: str = "private", *, refuse: bool = True) -> None:
+        """Refuse (HTTP 503) new WebSocket connections on `channel` until called with
+        `refuse=False`; connections already open are not touched (see `ws_drop`)."""
+        if channel not in ("public", "private"):
+            raise ValueError("channel must be public or private")
+        if refuse:
+            self.ws_refused.add(channel)
+        else:
+            self.ws_refused.discard(channel)
+
     def ws_malformed(self, *, count: int = 1, channel: str = "public") -> None:
         self._ws_malformed[channel] = self._ws_malformed.get(channel, 0) + count
 
@@ -113,6 +138,7 @@ class FaultInjector:
             ("exec_duplicate", self.exec_duplicate_count),
             ("exec_out_of_order", self.exec_out_of_order_count),
             ("exec_sequence_gap", int(self.exec_gap_pending)),
+            ("ws_drop_on", sum(f.count for f in self._ws_method_drops)),
         ):
             if n > 0:
                 counts[kind] = n
@@ -126,6 +152,27 @@ class FaultInjector:
                 if fault.count <= 0:
                     self._http.remove(fault)
                 return fault
+        return None
+
+    def take_ws_method_drop(self, method: str) -> bool | None:
+        """None: no drop armed for `method`; else whether to execute it before the drop."""
+        for fault in self._ws_method_drops:
+            if fault.method == method:
+                fault.count -= 1
+                if fault.count <= 0:
+                    self._ws_method_drops.remove(fault)
+                return fault.executed
+        return None
+
+    def take_ws_error(self, method: str) -> str | None:
+        """A `kraken_error` armed for exactly this WS method name (e.g. `add_order`): the
+        request is answered with it, not executed. REST names (`AddOrder`) never match."""
+        for fault in self._http:
+            if fault.kind == KRAKEN_ERROR and fault.method == method and fault.count > 0:
+                fault.count -= 1
+                if fault.count <= 0:
+                    self._http.remove(fault)
+                return fault.error
         return None
 
     def take_ws_garbage(self, channel: str) -> str | None:

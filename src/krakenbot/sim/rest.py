@@ -137,6 +137,7 @@ async def handle_private(request: web.Request) -> web.StreamResponse:
     entry = rest_methods.PRIVATE.get(method)
     if entry is None:
         return envelope(None, "EGeneral:Unknown method")
+    state.requests[f"rest:{method}"] += 1
     params = parse_params(raw, request.content_type)
     if params is None:
         return envelope(None, "EAPI:Bad request")

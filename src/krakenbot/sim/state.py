@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import random
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -51,6 +51,9 @@ class SimState:
         # The last authenticated private requests (method, params but the nonce, now_ns).
         self.private_calls: deque[tuple[str, dict[str, str], int]] = deque(maxlen=1000)
         self.faults = FaultInjector()
+        # Trading requests received, by transport and method ("rest:AddOrder",
+        # "ws:add_order"): tests prove which path an order took.
+        self.requests: Counter[str] = Counter()
         self.tokens: dict[str, int] = {}  # token -> issued at (ns)
         self.feed_paused = False
         self.publish: Callable[[], None] = self.exchange.drain_noop

@@ -70,7 +70,9 @@ class Hub:
         state.faults.ws_drop_hook = self.drop
 
     # -- lifecycle -----------------------------------------------------------------------
-    async def handle(self, request: web.Request, kind: str) -> web.WebSocketResponse:
+    async def handle(self, request: web.Request, kind: str) -> web.StreamResponse:
+        if kind in self.state.faults.ws_refused:
+            return web.Response(status=503, text="refused by fault injection")
         # No permessage-deflate: frames are pre-encoded once per broadcast.
         ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20, compress=False)
         await ws.prepare(request)
@@ -153,6 +155,13 @@ class Hub:
                 if conn.subs and not conn.stalled and now - conn.last_send >= period:
                     conn.last_send = now
                     conn.queue.put_nowait(_HEARTBEAT)
+
+    def abort(self, conn: Conn) -> None:
+        """Kill one connection at once: frames still queued for it never leave."""
+        self._forget(conn)
+        conn.stalled = True
+        if conn.transport is not None:
+            conn.transport.abort()
 
     def drop(self, mode: str, channel: str) -> None:
         """Apply a `ws_drop` fault to every current connection on `channel`."""
@@ -309,10 +318,10 @@ def attach_ws(
     """Add public `/v2` to `app`; return the private (ws-auth) app for its own port + the hub."""
     hub = Hub(state, closing)
 
-    async def public(request: web.Request) -> web.WebSocketResponse:
+    async def public(request: web.Request) -> web.StreamResponse:
         return await hub.handle(request, "public")
 
-    async def private(request: web.Request) -> web.WebSocketResponse:
+    async def private(request: web.Request) -> web.StreamResponse:
         return await hub.handle(request, "private")
 
     app.router.add_get("/v2", public)

@@ -86,8 +86,20 @@ def dispatch(hub: Hub, conn: Conn, text: str) -> None:
     if conn.kind != "private" or not _token_ok(ctx, params):
         ctx.err("EAPI:Invalid token")
         return
+    faults = hub.state.faults
+    hub.state.requests[f"ws:{method}"] += 1
+    drop = faults.take_ws_method_drop(method)
+    if drop is False:  # the socket dies with the request unread
+        hub.abort(conn)
+        return
+    error = faults.take_ws_error(method)
+    if error is not None:
+        ctx.err(error)
+        return
     handler(ctx, params)
     hub.state.changed()
+    if drop:  # executed, but neither its ack nor its reports leave
+        hub.abort(conn)
 
 
 def _token_ok(ctx: Ctx, params: Json) -> bool:

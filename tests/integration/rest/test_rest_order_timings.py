@@ -8,20 +8,9 @@ from pathlib import Path
 
 import pytest
 from resttest_helpers import client, orders_with, post_only_buy, real_now_clock, sim_running
+from tests.metrics_check import Timings
 
 from krakenbot.errors import RejectedError
-
-
-class Timings:
-    def __init__(self) -> None:
-        self.wired: list[tuple[str, int]] = []
-        self.acks: list[tuple[str, float]] = []
-
-    def on_wire(self, cl_ord_id: str, wire_ns: int) -> None:
-        self.wired.append((cl_ord_id, wire_ns))
-
-    def acked(self, transport: str, seconds: float) -> None:
-        self.acks.append((transport, seconds))
 
 
 async def test_a_resent_order_is_on_the_wire_once_and_acked_once(tmp_path: Path) -> None:

@@ -42,6 +42,15 @@ async def test_faults_market_and_the_exchange_view_over_http(
         )
         assert (await rest.private("Balance")) == {"error": ["EService:Busy"]}
         assert (await _call(session, url, token, "faults.pending"))[1]["result"] == {}
+        # The WebSocket order faults too (orders go over the private WebSocket by default).
+        drop = {"method": "add_order", "executed": True}
+        assert (await _call(session, url, token, "faults.ws_drop_on", **drop))[0] == 200
+        assert (await _call(session, url, token, "faults.pending"))[1]["result"] == {
+            "ws_drop_on": 1
+        }
+        assert (await _call(session, url, token, "faults.ws_refuse", channel="private"))[0] == 200
+        assert sim.control.faults.ws_refused == {"private"}
+        assert (await _call(session, url, token, "faults.clear"))[0] == 200
 
         txid = (
             await _call(

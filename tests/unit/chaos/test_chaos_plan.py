@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from benchmarks.chaos.crash import MOMENTS, plan
+from benchmarks.chaos.crash import MOMENTS, order_fault, plan
 
 
 @pytest.mark.parametrize("kills", [1, 2, 4, 5, 8, 100])
@@ -28,3 +28,24 @@ def test_hung_sends_are_one_per_25_kills_and_at_most_four() -> None:
     assert plan(50, random.Random(1)).count("send hung") == 2
     assert plan(100, random.Random(1)).count("send hung") == 4
     assert plan(400, random.Random(1)).count("send hung") == 4
+
+
+def test_order_moments_take_turns_between_the_transports() -> None:
+    # A short run (one kill each) covers both transports; a long one each moment over both.
+    first = {m: order_fault(m, 0) for m in ("send hung", "response lost")}
+    assert {found[0] for found in first.values() if found is not None} == {"rest", "websocket"}
+    for moment in ("send hung", "response lost"):
+        turns = [order_fault(moment, turn) for turn in range(4)]
+        assert [t[0] for t in turns if t is not None] in (
+            ["rest", "websocket"] * 2,
+            ["websocket", "rest"] * 2,
+        )
+    assert order_fault("response lost", 0) == (
+        "websocket",
+        ("ws_drop_on", {"method": "add_order", "executed": True}),
+    )
+    assert order_fault("send hung", 1) == (
+        "websocket",
+        ("ws_drop_on", {"method": "add_order", "executed": False}),
+    )
+    assert order_fault("running", 0) is None and order_fault("stopping", 3) is None

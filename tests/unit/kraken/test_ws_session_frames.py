@@ -6,10 +6,12 @@ import json
 import random
 from decimal import Decimal
 
+import aiohttp
 import pytest
 from tests.conftest import DATA
 
 from krakenbot.clock import ManualClock
+from krakenbot.domain.commands import CancelOrder
 from krakenbot.domain.enums import Channel
 from krakenbot.domain.events import (
     BookStatus,
@@ -25,6 +27,7 @@ from krakenbot.errors import ConfigError
 from krakenbot.kraken.ws_codec import peek_ticker_symbol
 from krakenbot.net.ws_inbound import InboundQueue
 from krakenbot.net.ws_session import Conn, WsSession, WsSessionConfig
+from krakenbot.net.ws_trading import WsConnectionLostError
 
 MESSAGES = DATA / "ws" / "real_messages"
 RECORDING = DATA / "ws" / "book10_BTCUSD_2023-07-30.jsonl"
@@ -206,3 +209,23 @@ def test_rate_counters_naming_no_pair_are_kept_per_order() -> None:
         ("OA", Decimal("10")),
         ("OB", Decimal("17")),
     ]
+
+
+class _ClosingSocket:
+    """A private socket the peer has just aborted: aiohttp refuses the write."""
+
+    closed = False
+
+    async def send_str(self, data: str, compress: int | None = None) -> None:
+        raise aiohttp.ClientConnectionResetError("Cannot write to closing transport")
+
+
+async def test_a_trading_request_on_a_failing_socket_is_an_unknown_outcome_not_a_crash() -> None:
+    # aiohttp's exception must not escape the net layer (the order loop would not know
+    # it): the request may have left, so it is the ambiguous connection loss.
+    session, _ = _session(private_url="ws://127.0.0.1:9/v2")
+    conn = session._private
+    conn.ws, conn.token = _ClosingSocket(), "tok"  # type: ignore[assignment]
+    conn.ready.set()
+    with pytest.raises(WsConnectionLostError):
+        await session.trading.cancel_order(CancelOrder(order_id="OAAAAA-BBBBB-CCCCCC"))

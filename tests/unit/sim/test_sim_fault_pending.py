@@ -17,6 +17,7 @@ def test_pending_counts_each_armed_fault_until_it_fires() -> None:
     f.exec_duplicate()
     f.exec_out_of_order(count=2)
     f.exec_sequence_gap()
+    f.ws_drop_on("add_order", executed=True, count=2)
     assert f.pending() == {
         "timeout": 2,
         "kraken_error": 1,
@@ -26,14 +27,19 @@ def test_pending_counts_each_armed_fault_until_it_fires() -> None:
         "exec_duplicate": 1,
         "exec_out_of_order": 2,
         "exec_sequence_gap": 1,
+        "ws_drop_on": 2,
     }
     assert f.take_http("AddOrder", (TIMEOUT,)) is not None
     assert f.take_http("Balance", (KRAKEN_ERROR,)) is not None
     assert f.take_ws_garbage("private") == "malformed"
     assert f.take_bad_checksum()
+    assert f.take_ws_method_drop("add_order") is True
     pending = f.pending()
     assert pending["timeout"] == 1
     assert "kraken_error" not in pending and "ws_malformed" not in pending
     assert "book_bad_checksum" not in pending
+    assert pending["ws_drop_on"] == 1
+    assert f.take_ws_method_drop("add_order") is True
+    assert "ws_drop_on" not in f.pending()
     f.clear()
     assert f.pending() == {}
