@@ -14,7 +14,6 @@ data updates the books and asks the strategies, order reports go through the ord
 watch and metrics, and the engine's own events (engine/inputs.py) carry operator commands,
 reconciliation results and the outcomes of effects. Handlers live in engine/settle.py
 (reports, fills, corrections), control.py, ticks.py and cover.py (protective stops).
-
 A handler that raises leaves the effects it produced so far (the state they reflect has
 changed) and adds a `ReportError`; an `InvariantError` also halts trading and asks for a
 reconciliation. Imports: domain, orders, risk, strategy, engine (pure modules only). Must not
