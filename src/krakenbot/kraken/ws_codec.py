@@ -12,7 +12,8 @@ precision (docs: websocket-v2 book/ticker pages). We parse with the stdlib decod
 is built from that text and book levels keep it verbatim for the CRC32 checksum. orjson is
 faster but yields floats, which lose trailing zeros (benchmarks/bench_ws.py measures both).
 Every number is bounded before it is converted (`kraken.numbers`: at most 50 characters, a
-decimal exponent within ±50): `1e999999999` would otherwise cost a gigabyte as text.
+decimal exponent within ±50): `1e999999999` would otherwise cost a gigabyte as text. The
+exact, bounded JSON parsing itself is in `ws_json`.
 
 A frame we cannot understand becomes a `DecodeFailed` message; decode never raises.
 """
@@ -23,7 +24,7 @@ import json
 import json.scanner
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn, cast
+from typing import Any, cast
 
 from krakenbot.domain.enums import OrderType, Side, SystemState
 from krakenbot.domain.events import (
@@ -35,9 +36,10 @@ from krakenbot.domain.events import (
     Ticker,
     TickerNumbers,
 )
-from krakenbot.kraken.numbers import bounded_decimal, bounded_int, bounded_number_text
 from krakenbot.kraken.ws_acks import method_response, subscription_ack
 from krakenbot.kraken.ws_fast import fast_book, fast_ticker, peek_ticker_symbol
+from krakenbot.kraken.ws_json import BOOK_PREFIX
+from krakenbot.kraken.ws_json import loads as _loads
 from krakenbot.kraken.ws_messages import (
     BookMessage,
     Heartbeat,
@@ -92,45 +94,6 @@ __all__ = [
 ]
 
 EXCERPT_CHARS = 200
-
-
-_Scanner = Callable[[str, int], tuple[Any, int]]
-
-
-def _reject_constant(name: str) -> NoReturn:
-    raise MalformedError(f"non-finite number {name}")
-
-
-# Two decoders, chosen by a cheap prefix test. Book frames keep every number as its exact
-# text: the checksum is computed over the printed digits and most levels never need a
-# Decimal. Every other frame gets Decimals built as the C scanner meets each number. Both
-# are exact, and both bound every number's size first (the canonical book and ticker frames,
-# by far the most frequent, never get here: ws_fast's patterns bound their digits).
-_TEXT_DECODER = json.JSONDecoder(
-    parse_float=bounded_number_text, parse_int=bounded_int, parse_constant=_reject_constant
-)
-_DEC_DECODER = json.JSONDecoder(
-    parse_float=bounded_decimal, parse_int=bounded_int, parse_constant=_reject_constant
-)
-_TEXT_SCAN: _Scanner = json.scanner.make_scanner(_TEXT_DECODER)  # type: ignore[arg-type]
-_DEC_SCAN: _Scanner = json.scanner.make_scanner(_DEC_DECODER)  # type: ignore[arg-type]
-BOOK_PREFIX = '{"channel":"book"'
-
-
-def _loads(text: str) -> Any:
-    # JSONDecoder.decode runs two whitespace regexes around the C scanner; Kraken frames have
-    # no surrounding whitespace, so try the scanner alone and fall back only when needed.
-    if text.startswith(BOOK_PREFIX):
-        scan, decoder = _TEXT_SCAN, _TEXT_DECODER
-    else:
-        scan, decoder = _DEC_SCAN, _DEC_DECODER
-    try:
-        obj, end = scan(text, 0)
-    except StopIteration:
-        return decoder.decode(text)  # raises the proper JSONDecodeError
-    if end != len(text):
-        return decoder.decode(text)  # trailing whitespace (fine) or garbage (error)
-    return obj
 
 
 def _failed(channel: str, reason: str, frame: str | bytes, recv_ns: int) -> DecodeFailed:
