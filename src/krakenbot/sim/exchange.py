@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from krakenbot.sim import trigger_engine
 from krakenbot.sim.account_history import MAX_FILLS, ClosedOrderLog
+from krakenbot.sim.ledger import opening_ledger
 from krakenbot.sim.market import Market
 from krakenbot.sim.model import (
     ZERO,
@@ -69,6 +70,7 @@ class Exchange:
         for spec in pairs.values():
             self.balances.setdefault(spec.base, ZERO)
             self.balances.setdefault(spec.quote, ZERO)
+        self.ledger = opening_ledger(self.balances, now_ns)  # deposits; fills add (settle.py)
         self.system = "online"
         self.trading = TradingCounter(tier)
         self.dms_trigger_ns: int | None = None

@@ -78,17 +78,11 @@ def book_fill(
         (spec.base, sign * qty, base_fee),
         (spec.quote, -sign * cost, quote_fee),
     ):
-        ex.events.append(
-            LedgerEvent(
-                kraken_id(ex.rng, "L"),
-                fill.txid,
-                now_ns,
-                asset,
-                amount,
-                fee_part,
-                ex.balances[asset],
-            )
+        entry = LedgerEvent(
+            kraken_id(ex.rng, "L"), fill.txid, now_ns, asset, amount, fee_part, ex.balances[asset]
         )
+        ex.events.append(entry)
+        ex.ledger.append(entry)  # kept for Ledgers / QueryLedgers (sim/ledger.py)
     return fill
 
 
