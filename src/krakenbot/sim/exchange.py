@@ -3,11 +3,11 @@
 Owns: `Exchange` — accepting orders of all ten Kraken types (checks in sim/order_rules.py),
 price-time matching of taker orders against the market's liquidity, maker fills when the
 market crosses resting orders (icebergs show `displayvol` and refill), trigger orders that
-wait and fire (sim/trigger_engine.py), conditional closes, fees and holds (sim/settle.py), the
-trading-rate counter and open-order cap, scheduled starts (`starttm`), GTD expiry, the dead
-man's switch and the system state. Every method takes `now_ns`; nothing here reads a clock or
-touches a socket. Events for the WebSocket shell are appended to `self.events`; closed orders
-and fills are kept up to sim/history.py's bounds.
+wait and fire (sim/trigger_engine.py), conditional closes, fees (by the 30-day volume's tier)
+and holds (sim/settle.py), the trading-rate counter and open-order cap, scheduled starts
+(`starttm`), GTD expiry, the dead man's switch and the system state. Every method takes
+`now_ns`; nothing here reads a clock or touches a socket. Events for the WebSocket shell go
+to `self.events`; closed orders and fills are kept up to sim/account_history.py's bounds.
 Imports: stdlib and sim.* only. Rules cite ../shared/kraken/API.md §3.2, §4, §5.3, §9.
 """
 
@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from krakenbot.sim import trigger_engine
 from krakenbot.sim.account_history import MAX_FILLS, ClosedOrderLog
+from krakenbot.sim.ledger import opening_ledger
 from krakenbot.sim.market import Market
 from krakenbot.sim.model import (
     ZERO,
@@ -34,6 +35,7 @@ from krakenbot.sim.order_rules import make_order, needed, resolved_prices, valid
 from krakenbot.sim.pairs import PairIndex, PairSpec
 from krakenbot.sim.ratelimit import NS, Tier, TradingCounter
 from krakenbot.sim.settle import book_fill, hold_of
+from krakenbot.sim.volume import VolumeTally
 
 E_UNAVAILABLE = "EService:Unavailable"
 E_CANCEL_ONLY = "EService:Market in cancel_only mode"
@@ -66,9 +68,10 @@ class Exchange:
         self.fills: deque[Fill] = deque(maxlen=MAX_FILLS)  # the newest (sim/history.py)
         self.closed_log = ClosedOrderLog()  # forgets the oldest closed orders past its bound
         self.balances: dict[str, Decimal] = {k: Decimal(v) for k, v in balances.items()}
-        for spec in pairs.values():
-            self.balances.setdefault(spec.base, ZERO)
-            self.balances.setdefault(spec.quote, ZERO)
+        for asset in (a for spec in pairs.values() for a in (spec.base, spec.quote)):
+            self.balances.setdefault(asset, ZERO)
+        self.ledger = opening_ledger(self.balances, now_ns)  # deposits; fills add (settle.py)
+        self.volume = VolumeTally()  # 30-day USD volume: the fee tier (settle.py)
         self.system = "online"
         self.trading = TradingCounter(tier)
         self.dms_trigger_ns: int | None = None
@@ -306,7 +309,6 @@ class Exchange:
         self.dms_trigger_ns = now_ns + timeout_s * NS if timeout_s > 0 else None
         return self.dms_trigger_ns or now_ns
 
-    # -- time and market -----------------------------------------------------------------
     def on_time(self, now_ns: int) -> None:
         """Run timers: the dead man's switch, GTD expiry and scheduled starts."""
         if self.dms_trigger_ns is not None and now_ns >= self.dms_trigger_ns:

@@ -224,3 +224,4 @@ class LedgerEvent:
     amount: Decimal
     fee: Decimal
     balance: Decimal
+    kind: str = "trade"  # the ledger `type`: trade | deposit

@@ -3,6 +3,7 @@
 Owns: one function per public and private REST method, each `(state, params) -> (result,
 error)`, and the tables mapping method names to them with the key permission they need
 (ClosedOrders and TradesHistory, with Kraken's history window, live in history_query.py;
+Ledgers and QueryLedgers in ledger_query.py; TradeVolume in trade_volume.py;
 Assets and Spread in rest_public_extra.py).
 Imports: stdlib and sim.* only. Shapes follow API.md §5 and vectors/real_messages/rest_*.
 """
@@ -22,6 +23,7 @@ from krakenbot.sim.history_query import (
     m_query_trades,
     m_trades_history,
 )
+from krakenbot.sim.ledger_query import m_ledgers, m_query_ledgers
 from krakenbot.sim.model import SimOrder, kraken_id
 from krakenbot.sim.order_params import parse_rest_order
 from krakenbot.sim.pairs import PairSpec
@@ -35,6 +37,7 @@ from krakenbot.sim.parse import (
 from krakenbot.sim.ratelimit import NS
 from krakenbot.sim.rest_public_extra import int_param, m_assets, m_spread, one_pair
 from krakenbot.sim.state import SimState
+from krakenbot.sim.trade_volume import m_trade_volume
 
 Params = dict[str, object]
 Result = tuple[object | None, str | None]
@@ -328,6 +331,9 @@ PRIVATE: dict[str, tuple[str, Method]] = {
     "QueryOrders": (PERM_QUERY, m_query_orders),
     "TradesHistory": (PERM_QUERY, m_trades_history),
     "QueryTrades": (PERM_QUERY, m_query_trades),
+    "Ledgers": (PERM_QUERY, m_ledgers),
+    "QueryLedgers": (PERM_QUERY, m_query_ledgers),
+    "TradeVolume": (PERM_QUERY, m_trade_volume),
     "AddOrder": (PERM_TRADE, m_add_order),
     "AddOrderBatch": (PERM_TRADE, m_add_order_batch),
     "AmendOrder": (PERM_TRADE, m_amend_order),

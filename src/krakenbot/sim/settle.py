@@ -1,10 +1,12 @@
 """Money for one fill and the funds an open order holds (pure; part of the exchange core).
 
-Owns: `fill_amounts` (cost and fee of a fill, the fee in base with `fcib` else in quote),
+Owns: `fill_amounts` (cost and fee of a fill, the fee in base with `fcib` else in quote, at
+the tier the account's 30-day USD volume reaches — sim/volume.py),
 `book_fill` (balances, the order's totals, the public print and the ledger events) and
-`hold_of` (what an open order reserves: its base for a sell, its quote plus the taker fee
-for a buy, at its limit or else its trigger price — trigger orders hold funds too, as they
-show in BalanceEx `hold_trade`). Imports: stdlib and sim.* only.
+`hold_of` (what an open order reserves: its base for a sell, its quote plus the tier-0
+taker fee — the highest, so the hold never falls short whatever the tier — for a buy, at its
+limit or else its trigger price — trigger orders hold funds too, as they show in BalanceEx
+`hold_trade`). Imports: stdlib and sim.* only.
 Fee currency: docs rest-api/add-order `oflags`: `fcib` "prefer fee in base currency",
 `fciq` "prefer fee in quote currency"; the sim charges in quote unless `fcib` was given.
 """
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from krakenbot.sim.model import ZERO, Fill, LedgerEvent, SimOrder, kraken_id
 from krakenbot.sim.pairs import ASSETS
+from krakenbot.sim.volume import fee_pct, usd_value
 
 if TYPE_CHECKING:
     from krakenbot.sim.exchange import Exchange
@@ -26,13 +29,14 @@ def _q(value: Decimal, step: Decimal, rounding: str = ROUND_HALF_UP) -> Decimal:
 
 
 def fill_amounts(
-    order: SimOrder, price: Decimal, qty: Decimal, maker: bool
+    order: SimOrder, price: Decimal, qty: Decimal, maker: bool, volume: Decimal = ZERO
 ) -> tuple[Decimal, Decimal]:
-    """(cost in quote, fee in the order's fee currency)."""
+    """(cost in quote, fee in the order's fee currency) at the pair's fee for the account's
+    30-day USD `volume` (sim/volume.py)."""
     spec = order.pair
     step = ASSETS[spec.quote].step
     cost = _q(price * qty, step)
-    pct = spec.maker_pct if maker else spec.taker_pct
+    pct = fee_pct(spec.maker_fees if maker else spec.taker_fees, volume)
     if order.fee_in_base:
         return cost, _q(qty * pct / 100, spec.lot_step)
     return cost, _q(cost * pct / 100, step)
@@ -42,7 +46,8 @@ def book_fill(
     ex: Exchange, order: SimOrder, price: Decimal, qty: Decimal, *, maker: bool, now_ns: int
 ) -> Fill:
     spec = order.pair
-    cost, fee = fill_amounts(order, price, qty, maker)
+    cost, fee = fill_amounts(order, price, qty, maker, ex.volume.total(now_ns))
+    ex.volume.add(now_ns, usd_value(spec.quote, cost, ex.markets))
     market = ex.markets[spec.symbol]
     taker_side = order.side if not maker else ("sell" if order.side == "buy" else "buy")
     taker_type = ("market" if order.price is None else "limit") if not maker else "limit"
@@ -78,17 +83,11 @@ def book_fill(
         (spec.base, sign * qty, base_fee),
         (spec.quote, -sign * cost, quote_fee),
     ):
-        ex.events.append(
-            LedgerEvent(
-                kraken_id(ex.rng, "L"),
-                fill.txid,
-                now_ns,
-                asset,
-                amount,
-                fee_part,
-                ex.balances[asset],
-            )
+        entry = LedgerEvent(
+            kraken_id(ex.rng, "L"), fill.txid, now_ns, asset, amount, fee_part, ex.balances[asset]
         )
+        ex.events.append(entry)
+        ex.ledger.append(entry)  # kept for Ledgers / QueryLedgers (sim/ledger.py)
     return fill
 
 

@@ -12,6 +12,8 @@ from krakenbot.clock import ManualClock
 from krakenbot.sim.account_history import MAX_CLOSED_ORDERS, MAX_FILLS, MAX_TOKENS, ClosedOrderLog
 from krakenbot.sim.book import FORMAT_CACHE, _level
 from krakenbot.sim.config import SimConfig
+from krakenbot.sim.ledger import MAX_LEDGER
+from krakenbot.sim.ledger_query import m_ledgers
 from krakenbot.sim.market import MAX_CANDLES
 from krakenbot.sim.model import OrderRequest, SimOrder
 from krakenbot.sim.prices import PriceArg
@@ -79,6 +81,7 @@ def test_history_stays_bounded_over_hours_of_a_busy_account() -> None:
     closed = [o for o in ex.orders.values() if not o.is_open]
     assert len(closed) == MAX_CLOSED_ORDERS and len(ex.open) == 1  # the one resting bid
     assert len(ex.fills) == MAX_FILLS
+    assert len(ex.ledger) == MAX_LEDGER  # two entries a fill: the ledger is bounded too
     assert len(state.tokens) == MAX_TOKENS
     for market in ex.markets.values():
         assert len(market.trades) <= 1000 and len(market.candles) <= MAX_CANDLES
@@ -94,6 +97,8 @@ def test_history_stays_bounded_over_hours_of_a_busy_account() -> None:
     assert newest.txid in page["closed"]  # type: ignore[index]
     trades, err = m_trades_history(state, {})
     assert err is None and trades["count"] == MAX_FILLS  # type: ignore[index]
+    ledger, err = m_ledgers(state, {})
+    assert err is None and ledger["count"] == MAX_LEDGER  # type: ignore[index]
     found, err = m_query_orders(state, {"txid": newest.txid})
     assert err is None and found is not None and newest.txid in found
     forgotten = sorted(first_orders - set(ex.orders))[0]
