@@ -49,6 +49,12 @@ async def test_a_scrape_after_a_fill_shows_the_order_its_timings_and_the_positio
             await eventually(lambda: ours(env), what="order on the exchange")
             env.sim.control.set_mid(XLM, Decimal("0.288000"))  # fills it
             await eventually(lambda: env.engine.core.portfolio.position(XLM) == 30, what="long")
+            await eventually(  # the protective stop acknowledged: its ack is timed too
+                lambda: any(
+                    o.tag == "protect" and o.order_id for o in env.engine.core.registry.live()
+                ),
+                what="the protective stop acknowledged",
+            )
             async with (
                 aiohttp.ClientSession() as http,
                 http.get(f"{server.url}/metrics") as response,
