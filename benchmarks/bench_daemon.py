@@ -23,7 +23,7 @@ from pathlib import Path
 import aiohttp
 import psutil
 
-from krakenbot.app.runtime import TOKEN_HEADER, read_runtime, read_token
+from krakenbot.app.runtime_files import TOKEN_HEADER, read_runtime, read_token
 from krakenbot.sim import Sim, SimConfig, running_sim
 
 ROOT = Path(__file__).resolve().parents[1]

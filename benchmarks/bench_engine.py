@@ -1,7 +1,7 @@
 """Tick-to-order latency of the whole engine: WS book frame received → order bytes written.
 
 The simulator runs in ANOTHER PROCESS (`python -m krakenbot sim`, pro tier, random walk every
-50 ms), so this process does only what the daemon does: the real stack (`app.stack`, live
+50 ms), so this process does only what the daemon does: the real stack (`app.trading_stack`, live
 venue over loopback) decodes and verifies each book frame, a strategy answers a new book view
 with one IOC buy 1 % under the bid (never fills, never rests: no cancel), the risk gate
 approves it, the runner commits the order row to SQLite (WAL) and the venue sends it over
@@ -47,7 +47,7 @@ from typing import Any
 
 import aiohttp
 
-from krakenbot.app.stack import Endpoints, StackTuning, TradingStack, open_stack
+from krakenbot.app.trading_stack import Endpoints, StackTuning, TradingStack, open_stack
 from krakenbot.clock import SystemClock
 from krakenbot.config import Settings
 from krakenbot.domain.commands import Intent, OrderIntent, PlaceOrder

@@ -25,7 +25,7 @@ import psutil
 from tests.eventually import eventually
 
 from krakenbot.app.registry import DaemonEntry, registry_dir, running_daemons
-from krakenbot.app.runtime import TOKEN_HEADER, read_token_file
+from krakenbot.app.runtime_files import TOKEN_HEADER, read_token_file
 from krakenbot.sim import Sim
 
 HERE = Path(__file__).resolve().parent

@@ -223,7 +223,7 @@ async def test_health_port_taken_exits_10(sim: Sim, tmp_path: Path, taken_port: 
     await _starts_cleanly(tmp_path, env)
 
 
-@pytest.mark.parametrize("name", [".stop_token", "daemon.json"])  # app/runtime.py
+@pytest.mark.parametrize("name", [".stop_token", "daemon.json"])  # app/runtime_files.py
 async def test_runtime_file_that_cannot_be_written_exits_10(
     sim: Sim, tmp_path: Path, name: str
 ) -> None:

@@ -23,10 +23,10 @@ import psutil
 import pytest
 from settings_env import isolate
 
-from krakenbot.app.daemon import STATUS_STATE_KEY
 from krakenbot.app.history import trip_listing
 from krakenbot.app.registry import DaemonEntry, registry_dir, write_entry
 from krakenbot.app.status_model import StatusReport
+from krakenbot.app.supervisor import STATUS_STATE_KEY
 from krakenbot.cli import main
 from krakenbot.clock import ManualClock
 from krakenbot.commands._history_out import Places, render_table

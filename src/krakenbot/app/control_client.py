@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 
 from krakenbot.app.registry import DaemonEntry
-from krakenbot.app.runtime import TOKEN_HEADER, read_token_file
+from krakenbot.app.runtime_files import TOKEN_HEADER, read_token_file
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from krakenbot.app.contract import StackLike
+from krakenbot.app.stack_protocol import StackLike
 from krakenbot.domain.enums import TradingState
 
 
@@ -62,7 +62,7 @@ class ControlResult:
 
 
 class DaemonLike(Protocol):
-    """What the controls need of the daemon (app/daemon.py's `Daemon`)."""
+    """What the controls need of the daemon (app/supervisor.py's `Daemon`)."""
 
     @property
     def stack(self) -> StackLike: ...

@@ -21,7 +21,7 @@ from krakenbot.app.status_model import (
 )
 
 if TYPE_CHECKING:
-    from krakenbot.app.daemon import Daemon
+    from krakenbot.app.supervisor import Daemon
 
 
 def daemon_report(daemon: Daemon) -> StatusReport:

@@ -40,7 +40,7 @@ from krakenbot.app.dashboard_auth import (
 from krakenbot.app.dashboard_hub import DashboardHub
 from krakenbot.app.dashboard_ledger import LedgerFollower
 from krakenbot.app.dashboard_stream import KEEPALIVE, sse_frame
-from krakenbot.app.runtime import TOKEN_HEADER
+from krakenbot.app.runtime_files import TOKEN_HEADER
 from krakenbot.app.status_model import StatusReport
 from krakenbot.clock import Clock
 

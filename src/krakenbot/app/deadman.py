@@ -16,8 +16,8 @@ are not ours: the README says so). So, with the engine's `SwitchNeed`:
   it can no longer look after — nothing that protects a position is lost by that;
 * nothing of ours rests that increases risk → OFF (standby): there is nothing to cancel.
 Also: disabled on a clean stop and ahead of maintenance; after a failure, left armed only
-when orders of ours may remain and no protective stop rests (app/daemon.py).
-Imports: stdlib, clock, errors, domain, engine.protect (`SwitchNeed`), app.contract; the
+when orders of ours may remain and no protective stop rests (app/supervisor.py).
+Imports: stdlib, clock, errors, domain, engine.protect (`SwitchNeed`), app.stack_protocol; the
 REST client is passed in (`CancelAfterApi`).
 """
 
@@ -29,7 +29,7 @@ from collections.abc import Callable, Coroutine
 from enum import StrEnum
 from typing import Any, Protocol
 
-from krakenbot.app.contract import StackLike
+from krakenbot.app.stack_protocol import StackLike
 from krakenbot.clock import Clock
 from krakenbot.domain.enums import SystemState
 from krakenbot.domain.sections import DeadManSwitchSection

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from krakenbot.app.registry import Choice, DaemonEntry, choose, registry_dir, running_daemons
-from krakenbot.app.runtime import read_runtime, token_path
-from krakenbot.app.startup import sim_paths, sim_root
+from krakenbot.app.runtime_files import read_runtime, token_path
+from krakenbot.app.startup_steps import sim_paths, sim_root
 from krakenbot.app.statedir import user_state_dir
 from krakenbot.config import Settings, load_settings
 from krakenbot.errors import ConfigError

@@ -42,7 +42,7 @@ from krakenbot.app.exchange_view import (
 from krakenbot.app.exitcodes import StopExit
 from krakenbot.app.flatten import flatten_positions
 from krakenbot.app.registry import DaemonEntry, is_running, read_entry
-from krakenbot.app.runtime import TOKEN_HEADER, read_token_file
+from krakenbot.app.runtime_files import TOKEN_HEADER, read_token_file
 from krakenbot.clock import Clock, SystemClock
 from krakenbot.config import Settings
 from krakenbot.orders.protection import PROTECT_TAG

@@ -24,7 +24,7 @@ from aiohttp import web
 from krakenbot.app.dashboard_server import Dashboard
 from krakenbot.app.exitcodes import StatusExit
 from krakenbot.app.metrics_route import add_metrics_route
-from krakenbot.app.runtime import TOKEN_HEADER
+from krakenbot.app.runtime_files import TOKEN_HEADER
 from krakenbot.app.status_model import StatusReport, assess
 
 logger = logging.getLogger(__name__)

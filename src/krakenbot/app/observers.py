@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Protocol
 
-from krakenbot.app.contract import StackLike
-from krakenbot.app.daemon import Daemon
 from krakenbot.app.metrics import DaemonMetrics, StackSource
 from krakenbot.app.notices import Notices
+from krakenbot.app.stack_protocol import StackLike
+from krakenbot.app.supervisor import Daemon
 from krakenbot.clock import Clock
 from krakenbot.domain.effects import Notify, SendOrder
 from krakenbot.domain.events import Event

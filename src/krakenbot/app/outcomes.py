@@ -4,7 +4,7 @@ TaskGroup's exception group.
 Owns: `stop_problems` (pure: the shutdown's report and whether the dead man's switch was
 disabled in, what keeps a graceful stop from being a clean one out — a position left without
 its protective stop at the exchange, or a switch that may still be armed and would cancel
-the stops at its deadline; app/daemon.py then exits 1, not 0), `first_leaf` and `describe`.
+the stops at its deadline; app/supervisor.py then exits 1, not 0), `first_leaf` and `describe`.
 Imports: stdlib, engine.health. No I/O.
 """
 

@@ -10,7 +10,7 @@ one `--data-dir` names; never a guess among several.
 Why a registry rather than absolute default paths: DATA_DIR, DATABASE_PATH and LOCK_FILE stay
 relative to the folder the daemon was started in (existing set-ups keep their files), and a
 daemon is found whatever its settings, mode or working directory.
-Imports: stdlib, krakenbot.lock (process identity), app.runtime (atomic writes).
+Imports: stdlib, krakenbot.lock (process identity), app.runtime_files (atomic writes).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from krakenbot.app.runtime import write_atomic
+from krakenbot.app.runtime_files import write_atomic
 from krakenbot.lock import LockRecord, is_alive
 
 REGISTRY_SUBDIR = "daemons"

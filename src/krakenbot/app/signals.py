@@ -3,7 +3,7 @@
 Owns: `Signals` — routes a signal to the daemon's graceful stop once it runs, or, during
 start-up, cancels start-up (`run` then exits 130). Installed first thing, so a stop sent
 while the daemon is still starting (what `krakenbot stop` does on POSIX when the stop
-request is not served yet) is never lost. Imports: stdlib, app.daemon.
+request is not served yet) is never lost. Imports: stdlib, app.supervisor.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from krakenbot.app.daemon import Daemon
+from krakenbot.app.supervisor import Daemon
 
 
 class Signals:

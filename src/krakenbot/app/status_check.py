@@ -21,11 +21,11 @@ from typing import Any
 
 import aiohttp
 
-from krakenbot.app.daemon import DMS_STATE_KEY, STATUS_STATE_KEY
 from krakenbot.app.exchange_view import compare, exchange_snapshot, operator_client, operator_key
 from krakenbot.app.exitcodes import StatusExit
 from krakenbot.app.registry import DaemonEntry
 from krakenbot.app.status_model import StatusReport, assess, rounded
+from krakenbot.app.supervisor import DMS_STATE_KEY, STATUS_STATE_KEY
 from krakenbot.clock import Clock, SystemClock
 from krakenbot.config import Settings
 from krakenbot.domain.portfolio import utc_day

@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TextIO
 
-from krakenbot.app.daemon import Daemon, RunOutcome
+from krakenbot.app.supervisor import Daemon, RunOutcome
 from krakenbot.config import Settings
 from krakenbot.domain.portfolio import utc_day
 from krakenbot.errors import KrakenbotError

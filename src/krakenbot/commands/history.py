@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from krakenbot.app.daemon import STATUS_STATE_KEY
 from krakenbot.app.history import (
     Listing,
     fill_listing,
@@ -35,6 +34,7 @@ from krakenbot.app.history import (
     trip_listing,
 )
 from krakenbot.app.status_model import StatusReport
+from krakenbot.app.supervisor import STATUS_STATE_KEY
 from krakenbot.clock import Clock, SystemClock
 from krakenbot.commands._arg_types import pair_name, since_time
 from krakenbot.commands._history_out import Places, money, render_csv, render_json, render_table

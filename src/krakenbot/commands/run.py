@@ -1,7 +1,7 @@
 """`krakenbot run [--sim] [--live] [--duration S] [--env-file PATH] [--record PATH]`: the
 trading daemon.
 
-Owns: the command's arguments; everything else is krakenbot.app.main. Default mode is paper
+Owns: the command's arguments; everything else is krakenbot.app.launch. Default mode is paper
 (Kraken's public market data, simulated fills, no keys). `--live` trades real money and also
 needs TRADING_MODE=live and keys. `--sim` runs the full live code path against an embedded
 loopback simulator. Exit statuses: krakenbot.app.exitcodes.RunExit.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from krakenbot.app.main import SIM_SPEED, RunOptions, run_daemon
+from krakenbot.app.launch import SIM_SPEED, RunOptions, run_daemon
 from krakenbot.commands._arg_types import positive_number
 
 

@@ -14,11 +14,11 @@ import aiohttp
 import pytest
 from tests.instruments import XLM
 
-from krakenbot.app.daemon import STATUS_STATE_KEY, Daemon, DaemonConfig
 from krakenbot.app.deadman import DeadMansSwitch, DmsState
 from krakenbot.app.exitcodes import RunExit
 from krakenbot.app.health_server import HealthServer
-from krakenbot.app.runtime import TOKEN_HEADER
+from krakenbot.app.runtime_files import TOKEN_HEADER
+from krakenbot.app.supervisor import STATUS_STATE_KEY, Daemon, DaemonConfig
 from krakenbot.clock import SystemClock
 from krakenbot.domain.enums import ConnectionState, SystemState, TradingState
 from krakenbot.domain.instrument import Instrument
@@ -173,17 +173,17 @@ async def test_a_start_up_timeout_is_reported_without_a_traceback(
 ) -> None:
     # The operator's console shows exc_info: a diagnosed start-up failure must not print one,
     # while a component that crashed keeps its traceback (see the next assertion).
-    caplog.set_level(logging.ERROR, logger="krakenbot.app.daemon")
+    caplog.set_level(logging.ERROR, logger="krakenbot.app.supervisor")
     daemon = _daemon(ScriptedStack(connect=False), repo, startup_timeout_s=0.3)
     async with asyncio.timeout(10):
         assert (await daemon.run()).exit_status is RunExit.WEBSOCKET
-    failed = [r for r in caplog.records if r.name == "krakenbot.app.daemon"]
+    failed = [r for r in caplog.records if r.name == "krakenbot.app.supervisor"]
     assert failed and all(r.exc_info is None for r in failed)
     caplog.clear()
     crashing = _daemon(ScriptedStack(fail_after_s=0.05), repo, startup_timeout_s=5)
     async with asyncio.timeout(10):
         assert (await crashing.run()).exit_status is not RunExit.OK
-    assert any(r.exc_info for r in caplog.records if r.name == "krakenbot.app.daemon")
+    assert any(r.exc_info for r in caplog.records if r.name == "krakenbot.app.supervisor")
 
 
 async def test_health_endpoint_and_authenticated_stop(repo: LedgerRepository) -> None:
@@ -242,7 +242,7 @@ async def test_a_failed_status_snapshot_goes_to_the_ledger_watch_not_to_a_crash(
         await real(key, value)
 
     monkeypatch.setattr(repo, "set_state", flaky_set_state)
-    monkeypatch.setattr("krakenbot.app.daemon.SNAPSHOT_EVERY_S", 0.05)
+    monkeypatch.setattr("krakenbot.app.supervisor.SNAPSHOT_EVERY_S", 0.05)
     stack = ScriptedStack()
     daemon = _daemon(stack, repo, duration_s=0.5)
     async with asyncio.timeout(10):

@@ -29,7 +29,7 @@ from krakenbot.app.dashboard_server import Dashboard, build_dashboard
 from krakenbot.app.exitcodes import ControlExit
 from krakenbot.app.health_server import HealthServer
 from krakenbot.app.registry import DaemonEntry, Registration, registry_dir
-from krakenbot.app.runtime import TOKEN_HEADER
+from krakenbot.app.runtime_files import TOKEN_HEADER
 from krakenbot.app.status_model import StatusReport
 from krakenbot.cli import build_parser
 from krakenbot.clock import SystemClock
@@ -195,7 +195,7 @@ async def test_login_page_controls_and_refusals(served: Served) -> None:
             assert r.status == 200  # the CLI: the daemon's token
         async with fresh.get(f"{s.base}/dashboard/static/vendor/uPlot.iife.min.js") as r:
             assert r.status == 200 and r.headers["Content-Type"].startswith("text/javascript")
-        async with fresh.get(f"{s.base}/dashboard/static/../runtime.py") as r:
+        async with fresh.get(f"{s.base}/dashboard/static/../runtime_files.py") as r:
             assert r.status == 404
     assert s.daemon.stack.state is TradingState.ACTIVE
 

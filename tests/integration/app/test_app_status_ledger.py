@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from krakenbot.app.daemon import DMS_STATE_KEY, STATUS_STATE_KEY
 from krakenbot.app.exchange_view import compare
 from krakenbot.app.exitcodes import StatusExit
 from krakenbot.app.status_check import collect_status
 from krakenbot.app.status_text import render_text
+from krakenbot.app.supervisor import DMS_STATE_KEY, STATUS_STATE_KEY
 from krakenbot.clock import SystemClock
 from krakenbot.config import load_settings
 from krakenbot.store import LedgerRepository, open_ledger

@@ -15,7 +15,7 @@ from typing import Any
 
 from tests.eventually import eventually
 
-from krakenbot.app.stack import Endpoints, StackTuning, TradingStack, open_stack
+from krakenbot.app.trading_stack import Endpoints, StackTuning, TradingStack, open_stack
 from krakenbot.clock import SystemClock
 from krakenbot.config import Settings
 from krakenbot.domain.commands import CancelIntent, Intent, OrderIntent

@@ -28,7 +28,7 @@ from enginetest_helpers import (
 )
 from tests.eventually import eventually
 
-from krakenbot.app.stack import Endpoints, TradingStack, open_stack
+from krakenbot.app.trading_stack import Endpoints, TradingStack, open_stack
 from krakenbot.clock import ManualClock
 from krakenbot.domain.enums import OrderStatus
 from krakenbot.domain.events import BookTop, PriceLevel

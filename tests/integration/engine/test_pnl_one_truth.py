@@ -16,12 +16,12 @@ from pathlib import Path
 from enginetest_helpers import XLM, Scripted, fast_tuning, ledger, settings_for, sim_for_engine
 from tests.eventually import eventually
 
-from krakenbot.app.daemon import Daemon, DaemonConfig
 from krakenbot.app.exitcodes import StatusExit
 from krakenbot.app.health_server import HealthServer
-from krakenbot.app.stack import Endpoints, open_stack
 from krakenbot.app.status_check import collect_status, fetch_health
 from krakenbot.app.status_model import StatusReport, amount_text
+from krakenbot.app.supervisor import Daemon, DaemonConfig
+from krakenbot.app.trading_stack import Endpoints, open_stack
 from krakenbot.clock import SystemClock
 from krakenbot.domain.enums import Liquidity, Side
 from krakenbot.domain.events import Fill

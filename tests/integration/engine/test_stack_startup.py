@@ -22,7 +22,7 @@ from enginetest_helpers import (
 )
 from tests.eventually import eventually
 
-from krakenbot.app.stack import Endpoints, StartupError, open_stack
+from krakenbot.app.trading_stack import Endpoints, StartupError, open_stack
 from krakenbot.clock import SystemClock
 
 

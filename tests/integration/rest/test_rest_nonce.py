@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from resttest_helpers import client, sim_running
 
-from krakenbot.app.startup import RunMode, check_nonce_state, key_states
+from krakenbot.app.startup_steps import RunMode, check_nonce_state, key_states
 from krakenbot.clock import ManualClock
 from krakenbot.config import load_settings
 from krakenbot.domain.sections import Credentials, Secret

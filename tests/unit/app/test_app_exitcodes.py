@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from krakenbot.app import stack
+from krakenbot.app import trading_stack
 from krakenbot.app.exitcodes import STEP_EXITS, RunExit, exit_for_step
 
-# `_step("name", …)` and `StartupError("name", …)` in app/stack.py (names may wrap a line).
+# `_step("name", …)` and `StartupError("name", …)` in app/trading_stack.py (names may wrap a line).
 _STEP_NAME = re.compile(r"(?:_step|StartupError)\(\s*\"([a-z_]+)\"")
 
 
 def _stack_step_names() -> set[str]:
-    return set(_STEP_NAME.findall(Path(stack.__file__).read_text(encoding="utf-8")))
+    return set(_STEP_NAME.findall(Path(trading_stack.__file__).read_text(encoding="utf-8")))
 
 
 def test_every_stack_step_is_mapped_explicitly() -> None:

@@ -14,7 +14,7 @@ from krakenbot.app.exitcodes import RunExit
 from krakenbot.app.notices import Notices, build_notices, next_summary_ns, summary_fields
 from krakenbot.app.notifier import Message, Notifier
 from krakenbot.app.notify_targets import NotifySection, parse_targets
-from krakenbot.app.startup import StartupStepError
+from krakenbot.app.startup_steps import StartupStepError
 from krakenbot.app.status_model import StatusReport
 from krakenbot.clock import ManualClock
 from krakenbot.domain.effects import Notify

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from krakenbot.app.exitcodes import RunExit
-from krakenbot.app.runtime import (
+from krakenbot.app.runtime_files import (
     RuntimeInfo,
     new_token,
     read_runtime,
@@ -13,7 +13,7 @@ from krakenbot.app.runtime import (
     remove_runtime,
     write_runtime,
 )
-from krakenbot.app.startup import StartupStepError, lock_path_hint, run_settings
+from krakenbot.app.startup_steps import StartupStepError, lock_path_hint, run_settings
 
 KEY = "k" * 20
 SECRET = "c2VjcmV0LXNlY3JldC1zZWNyZXQ="

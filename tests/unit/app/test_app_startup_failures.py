@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from krakenbot.app.exitcodes import RunExit
-from krakenbot.app.runtime import (
+from krakenbot.app.runtime_files import (
     RUNTIME_FILE,
     TOKEN_FILE,
     RuntimeInfo,
@@ -15,7 +15,7 @@ from krakenbot.app.runtime import (
     remove_runtime,
     write_runtime,
 )
-from krakenbot.app.startup import StartupStepError, fresh_sim_database
+from krakenbot.app.startup_steps import StartupStepError, fresh_sim_database
 
 
 def test_fresh_sim_database_removes_the_old_ledger(tmp_path: Path) -> None:

@@ -90,7 +90,7 @@ def build_engine(
     config: EngineConfig | None = None,
     journal: OrderJournal | None = None,
 ) -> Engine:
-    """A core and its runner, wired as app/stack.py wires them."""
+    """A core and its runner, wired as app/trading_stack.py wires them."""
     core = EngineCore(
         strategies=(strategy,),
         gate=gate,

@@ -25,9 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from krakenbot.app import summary as sim_summary
-from krakenbot.app.contract import StackLike, StackOpener
 from krakenbot.app.controls import Controls
-from krakenbot.app.daemon import Daemon, DaemonConfig
 from krakenbot.app.dashboard_server import build_dashboard
 from krakenbot.app.deadman import DeadMansSwitch
 from krakenbot.app.exitcodes import RunExit, exit_for_step
@@ -35,11 +33,11 @@ from krakenbot.app.health_server import HealthServer
 from krakenbot.app.notices import Notices, build_notices
 from krakenbot.app.observers import attach, wire
 from krakenbot.app.registry import Registration
-from krakenbot.app.runtime import RuntimeInfo, new_token, remove_runtime, write_runtime
+from krakenbot.app.runtime_files import RuntimeInfo, new_token, remove_runtime, write_runtime
 from krakenbot.app.signals import Signals
 from krakenbot.app.simdemo import sim_config, sim_strategies
-from krakenbot.app.stack import Endpoints, StackTuning, open_stack
-from krakenbot.app.startup import (
+from krakenbot.app.stack_protocol import StackLike, StackOpener
+from krakenbot.app.startup_steps import (
     RunMode,
     StartupStepError,
     check_nonce_state,
@@ -54,6 +52,8 @@ from krakenbot.app.startup import (
     sim_settings,
 )
 from krakenbot.app.status_check import files_in_use
+from krakenbot.app.supervisor import Daemon, DaemonConfig
+from krakenbot.app.trading_stack import Endpoints, StackTuning, open_stack
 from krakenbot.clock import Clock, SystemClock
 from krakenbot.config import Settings
 from krakenbot.lock import InstanceLock, InstanceLockedError
@@ -84,7 +84,7 @@ class RunOptions:
 
 
 def default_opener() -> tuple[StackOpener, type[Endpoints]]:
-    """open_stack and Endpoints from app/stack.py (the engine side's composition)."""
+    """open_stack and Endpoints from app/trading_stack.py (the engine side's composition)."""
     return open_stack, Endpoints
 
 

@@ -22,11 +22,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from krakenbot.app.contract import StackLike
 from krakenbot.app.daemon_report import daemon_report
 from krakenbot.app.deadman import DeadMansSwitch, DmsState
 from krakenbot.app.exitcodes import RunExit
 from krakenbot.app.outcomes import describe, first_leaf, stop_problems
+from krakenbot.app.stack_protocol import StackLike
 from krakenbot.app.status_model import (
     StatusReport,
     jsonable,

@@ -1,4 +1,4 @@
-"""What the daemon needs of the trading stack (`app/stack.py`, written by the engine side).
+"""What the daemon needs of the trading stack (`app/trading_stack.py`, written by the engine side).
 
 Owns: the structural types the daemon is written against (`StackLike`, `StackOpener`) so the
 daemon's own code — and its tests' scripted stacks — depend on this contract, not on the
@@ -6,7 +6,7 @@ stack's class. Every member is typed with the value it really is (the engine's
 `EngineHealth`, `ShutdownReport`, the REST client, the instruments), so a renamed field or
 method is a type error here and not a silent `None` at run time. Imports: config, domain,
 engine.health, engine.observe, engine.protect, net.rest_client, net.ws_config, ports,
-resilience.breaker, risk.limits, store, clock, app.stack (Endpoints).
+resilience.breaker, risk.limits, store, clock, app.trading_stack (Endpoints).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Protocol
 
-from krakenbot.app.stack import Endpoints
+from krakenbot.app.trading_stack import Endpoints
 from krakenbot.clock import Clock
 from krakenbot.config import Settings
 from krakenbot.domain.enums import TradingState

@@ -24,7 +24,7 @@ from pydantic import SecretStr
 
 from krakenbot.app.exitcodes import RunExit
 from krakenbot.app.registry import DaemonEntry, Registration, registry_dir
-from krakenbot.app.runtime import token_path
+from krakenbot.app.runtime_files import token_path
 from krakenbot.app.statedir import STATE_DIR_ENV, user_state_dir
 from krakenbot.clock import Clock
 from krakenbot.config import DEFAULT_ENV_FILE, Settings, load_settings
