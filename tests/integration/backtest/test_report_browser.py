@@ -60,6 +60,9 @@ def test_the_report_renders_offline_with_data_and_no_errors(
                         traces: plots.flatMap(p => p.data.map(t => t.x.length)),
                         paths: document.querySelectorAll('.scatterlayer .trace path').length,
                         rows: document.querySelectorAll('#trades tbody tr').length,
+                        summary: Object.fromEntries([...document.querySelectorAll('table')][0]
+                            .querySelectorAll('tbody tr').values()
+                            .map(r => [...r.cells].map(c => c.textContent))),
                     };
                 }"""
             )
@@ -70,4 +73,7 @@ def test_the_report_renders_offline_with_data_and_no_errors(
     assert shown["plots"] == 1 and shown["paths"] > 0
     # price, buys, sells, equity, drawdown: every trace has points (there were trades)
     assert len(shown["traces"]) == 5 and min(shown["traces"]) > 0, shown
+    # The summary reads as the terminal's does: rounded figures a person can take in.
+    assert shown["summary"]["win rate"].endswith(" %"), shown["summary"]
+    assert all("E-" not in v and "{" not in v for v in shown["summary"].values()), shown
     assert shown["rows"] == len(json.loads(Path(doc["result"]).read_text())["trades"]) > 0

@@ -17,6 +17,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from krakenbot.app.backtest import terminal
 from krakenbot.backtest.result import Outcome
 from krakenbot.domain.enums import Side
 
@@ -132,8 +133,9 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _summary_rows(summary: Mapping[str, Any]) -> list[list[str]]:
-    return [[str(k), "" if v is None else str(v)] for k, v in summary.items()]
+def _summary_rows(doc: Mapping[str, Any]) -> list[list[str]]:
+    """The figures as the terminal summary shows them (rounded; result.json has every digit)."""
+    return [list(row) for row in terminal.rows(doc)]
 
 
 def render(outcome: Outcome, doc: Mapping[str, Any]) -> str:
@@ -164,7 +166,7 @@ def render(outcome: Outcome, doc: Mapping[str, Any]) -> str:
 <p>{html.escape(span["from"])} → {html.escape(span["until"])},
 {doc["market_items"]} market items; data: {html.escape(str(run["data"]))}</p>
 <h2>Summary</h2>
-{_table(["figure", "value"], _summary_rows(doc["summary"]))}
+{_table(["figure", "value"], _summary_rows(doc))}
 <h2>Charts</h2>
 {plot}
 <h2>Round trips ({len(trades)})</h2>
