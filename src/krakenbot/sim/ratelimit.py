@@ -4,7 +4,10 @@ Owns: tier tables, the per-key REST call counter and the per-(account, pair) tra
 counter with age-based cancel/amend penalties. Imports: stdlib only.
 Facts: docs guides/spot-rest-ratelimits (REST counter: +1 per private call, +2 for ledger /
 trade history, AddOrder/CancelOrder exempt, decay per tier) and guides/spot-ratelimits
-(trading counter: fixed + age-decaying penalties, threshold, open orders per pair).
+(trading counter: fixed + age-decaying penalties, threshold, open orders per pair; the
+"Incrementing the rate counter" table: Amend +1 fixed, +3/+2/+1 under 5/10/15 s; Edit +1
+fixed, +6/+5/+4/+2/+1 under 5/10/15/45/90 s; Cancel +8/+6/+5/+4/+2/+1 under
+5/10/15/45/90/300 s; the age counts from the order's creation or last amend).
 """
 
 from __future__ import annotations
@@ -43,20 +46,26 @@ REST_EXEMPT = frozenset(
 # Age buckets (upper bound in seconds, exclusive) and the penalty in each.
 _CANCEL_PENALTY = ((5, 8), (10, 6), (15, 5), (45, 4), (90, 2), (300, 1))
 _AMEND_PENALTY = ((5, 3), (10, 2), (15, 1))
+_EDIT_PENALTY = ((5, 6), (10, 5), (15, 4), (45, 2), (90, 1))
+
+
+def _penalty(table: tuple[tuple[int, int], ...], age_s: float) -> Decimal:
+    for bound, cost in table:
+        if age_s < bound:
+            return Decimal(cost)
+    return Decimal(0)
 
 
 def cancel_penalty(age_s: float) -> Decimal:
-    for bound, cost in _CANCEL_PENALTY:
-        if age_s < bound:
-            return Decimal(cost)
-    return Decimal(0)
+    return _penalty(_CANCEL_PENALTY, age_s)
 
 
 def amend_penalty(age_s: float) -> Decimal:
-    for bound, cost in _AMEND_PENALTY:
-        if age_s < bound:
-            return Decimal(cost)
-    return Decimal(0)
+    return _penalty(_AMEND_PENALTY, age_s)
+
+
+def edit_penalty(age_s: float) -> Decimal:
+    return _penalty(_EDIT_PENALTY, age_s)
 
 
 class DecayingCounter:
@@ -140,7 +149,14 @@ class TradingCounter:
     def charge_amend(self, symbol: str, age_s: float, now_ns: int) -> bool:
         """Charge an amend: +1 on receipt, plus the age penalty when it goes through; False
         (the +1 kept) means over the threshold (`EOrder:Rate limit exceeded`)."""
-        cost = Decimal(1) + amend_penalty(age_s)
+        return self._charge_modify(symbol, amend_penalty(age_s), now_ns)
+
+    def charge_edit(self, symbol: str, age_s: float, now_ns: int) -> bool:
+        """Charge an edit (cancel and replace) like an amend, with the edit penalties."""
+        return self._charge_modify(symbol, edit_penalty(age_s), now_ns)
+
+    def _charge_modify(self, symbol: str, penalty: Decimal, now_ns: int) -> bool:
+        cost = Decimal(1) + penalty
         counter = self._get(symbol)
         if counter.value(now_ns) + cost > self.tier.trade_threshold:
             counter.add(Decimal(1), now_ns)

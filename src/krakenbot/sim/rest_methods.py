@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from krakenbot.sim import amend
+from krakenbot.sim import amend, edit
 from krakenbot.sim import wire_rest as wire
 from krakenbot.sim.auth import PERM_QUERY, PERM_TRADE, PERM_WEBSOCKET
 from krakenbot.sim.exchange import E_UNAVAILABLE
@@ -264,6 +264,22 @@ def m_amend_order(state: SimState, params: Params) -> Result:
     return {"amend_id": kraken_id(state.exchange.rng, "T")}, None
 
 
+def m_edit_order(state: SimState, params: Params) -> Result:
+    """EditOrder: cancel and replace with a new txid (sim/edit.py)."""
+    now = state.now_ns()
+    err = check_deadline(params.get("deadline"), now, ws=False)
+    if err:
+        return None, err
+    parsed = edit.parse_rest(params, state.exchange.index)
+    if isinstance(parsed, str):
+        return None, parsed
+    ref, spec, change = parsed
+    done = edit.edit(state.exchange, ref, spec, change, now, ws=False)
+    if isinstance(done, str):
+        return None, done
+    return wire.edit_result(*done, validate=change.validate), None
+
+
 def _ref(raw: object) -> str | int:
     if isinstance(raw, int):
         return raw
@@ -337,6 +353,7 @@ PRIVATE: dict[str, tuple[str, Method]] = {
     "AddOrder": (PERM_TRADE, m_add_order),
     "AddOrderBatch": (PERM_TRADE, m_add_order_batch),
     "AmendOrder": (PERM_TRADE, m_amend_order),
+    "EditOrder": (PERM_TRADE, m_edit_order),
     "CancelOrder": (PERM_TRADE, m_cancel_order),
     "CancelOrderBatch": (PERM_TRADE, m_cancel_order_batch),
     "CancelAll": (PERM_TRADE, m_cancel_all),

@@ -199,6 +199,24 @@ def add_order_descr(o: SimOrder) -> Json:
     return out
 
 
+def edit_result(new: SimOrder, original: SimOrder, *, validate: bool) -> Json:
+    """EditOrder's result (docs example): the new order's txid, the original's, the new
+    volume and prices as text, how many orders were cancelled, the new order's text."""
+    price, price2 = _descr_prices(new)
+    out: Json = {"status": "ok"}
+    if not validate:
+        out["txid"] = new.txid
+    out.update(
+        originaltxid=original.txid,
+        volume=fixed(new.vol, new.pair.lot_decimals),
+        price=price,
+        price2=price2,
+        orders_cancelled=0 if validate else 1,
+        descr={"order": new.descr()},
+    )
+    return out
+
+
 def _descr_prices(o: SimOrder) -> tuple[str, str]:
     """`descr.price` / `descr.price2`: the limit or trigger price (a trailing order's offsets
     as written, e.g. "+50.0000%"), "0" when none. A triggered stop-limit shows the limit order

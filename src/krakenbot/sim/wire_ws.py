@@ -195,9 +195,9 @@ def instrument(pairs: list[PairSpec], system: str) -> Json:
             "status": "enabled",
             "precision": ASSETS[code].decimals,
             "precision_display": ASSETS[code].display_decimals,
-            "borrowable": False,
-            "collateral_value": F("1.0" if code == "USD" else "0.0"),
-            "margin_rate": F("0.02"),
+            "borrowable": False,  # spot only: no margin (hence no `margin_rate`, as for
+            "collateral_value": F("1.0" if code == "USD" else "0.0"),  # real USDT.M [roq])
+            "class": "currency",
         }
         for code in codes
     ]
@@ -214,6 +214,7 @@ def instrument(pairs: list[PairSpec], system: str) -> Json:
             "cost_precision": p.cost_decimals,
             "marginable": bool(p.leverage),
             "has_index": True,
+            "ws_display_price_precision": p.pair_decimals,  # = price_precision [roq 2026]
             "cost_min": F(str(p.costmin)),
         }
         if p.leverage:

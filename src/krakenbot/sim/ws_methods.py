@@ -121,7 +121,13 @@ def _subscription(ctx: Ctx, params: Json, *, subscribe: bool) -> None:
         return
     for name in params:
         if name not in _ALLOWED_FIELDS[channel]:
-            ctx.err(f"Unsupported field: '{name}' for the given msg type: {ctx.method}")
+            # Kraken names the request's symbol in this error (real capture [roq]).
+            symbols = params.get("symbol")
+            first = symbols[0] if isinstance(symbols, list) and symbols else None
+            ctx.err(
+                f"Unsupported field: '{name}' for the given msg type: {ctx.method}",
+                symbol=None if first is None else str(first),
+            )
             return
     if channel in PRIVATE_CHANNELS:
         if ctx.conn.kind != "private" or not _token_ok(ctx, params):

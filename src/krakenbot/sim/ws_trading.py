@@ -1,4 +1,4 @@
-"""WebSocket v2 trading methods: add_order, batch_add, amend_order, cancel_order,
+"""WebSocket v2 trading methods: add_order, batch_add, amend_order, edit_order, cancel_order,
 cancel_all, cancel_all_orders_after, batch_cancel (docs websocket-v2/*; API.md §7.6).
 
 Owns: one handler per method, `(ctx, params)`, answering with Kraken's acks (one per order
@@ -9,7 +9,7 @@ Imports: stdlib and sim.* only.
 
 from __future__ import annotations
 
-from krakenbot.sim import amend, wire_ws
+from krakenbot.sim import amend, edit, wire_ws
 from krakenbot.sim.exchange import E_UNAVAILABLE
 from krakenbot.sim.model import SimOrder, kraken_id
 from krakenbot.sim.order_params import parse_ws_order
@@ -149,6 +149,24 @@ def m_amend_order(ctx: Ctx, params: Json) -> None:
     ctx.ok({"amend_id": kraken_id(state.exchange.rng, "T"), name: ref})
 
 
+def m_edit_order(ctx: Ctx, params: Json) -> None:
+    """Cancel and replace (sim/edit.py); the ack names the new and the original order."""
+    state = ctx.hub.state
+    now = state.now_ns()
+    err = check_deadline(params.get("deadline"), now, ws=True)
+    parsed = err or edit.parse_ws(params, state.exchange.index)
+    if isinstance(parsed, str):
+        ctx.err(parsed)
+        return
+    ref, spec, change = parsed
+    done = edit.edit(state.exchange, ref, spec, change, now, ws=True)
+    if isinstance(done, str):
+        ctx.err(done)
+        return
+    new, original = done
+    ctx.ok({"order_id": "" if change.validate else new.txid, "original_order_id": original.txid})
+
+
 def m_cancel_all(ctx: Ctx, params: Json) -> None:
     ex = ctx.hub.state.exchange
     if ex.system == "maintenance":
@@ -196,6 +214,7 @@ TRADING = {
     "batch_add": m_batch_add,
     "cancel_order": m_cancel_order,
     "amend_order": m_amend_order,
+    "edit_order": m_edit_order,
     "cancel_all": m_cancel_all,
     "cancel_all_orders_after": m_cancel_all_after,
     "batch_cancel": m_batch_cancel,

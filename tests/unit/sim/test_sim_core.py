@@ -19,7 +19,14 @@ from krakenbot.sim.market import Market
 from krakenbot.sim.model import OrderRequest
 from krakenbot.sim.pairs import make_pairs
 from krakenbot.sim.prices import PriceArg
-from krakenbot.sim.ratelimit import TIERS, RestCounter, TradingCounter, cancel_penalty
+from krakenbot.sim.ratelimit import (
+    TIERS,
+    RestCounter,
+    TradingCounter,
+    amend_penalty,
+    cancel_penalty,
+    edit_penalty,
+)
 from krakenbot.sim.ws_feed import BookGroup
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "sim"
@@ -117,6 +124,19 @@ def test_trading_counter_cancel_penalties_and_threshold() -> None:
     assert not counter.charge_cancel("XLM/USD", 1.0, 0, force=False)
     assert counter.charge_cancel("XLM/USD", 1.0, 0, force=True)
     assert counter.value("XLM/USD", 10 * NS) == 59
+
+
+def test_trading_counter_edit_penalties_follow_the_docs_table() -> None:
+    ages = (0, 5, 10, 15, 45, 90, 300)
+    assert [edit_penalty(a) for a in ages] == [D(x) for x in (6, 5, 4, 2, 1, 0, 0)]
+    assert [amend_penalty(a) for a in ages] == [D(x) for x in (3, 2, 1, 0, 0, 0, 0)]
+    counter = TradingCounter(TIERS["starter"])
+    assert counter.charge_edit("XLM/USD", 12.0, 0)  # +1 fixed, +4 (< 15 s)
+    assert counter.value("XLM/USD", 0) == 5
+    for _ in range(55):
+        counter.charge_add("XLM/USD", 0)
+    assert not counter.charge_edit("XLM/USD", 0.5, 0)  # 60 + 7 > 60: refused, +1 kept
+    assert counter.value("XLM/USD", 0) == 61
 
 
 @settings(max_examples=40, deadline=None)
