@@ -104,7 +104,11 @@ async def test_stop_from_another_folder_stops_a_live_daemon(tmp_path: Path) -> N
             assert gone(daemon.pid), stop.out  # it found the daemon, and waited for it
             assert stop.code == StopExit.OK, stop.out + stop.err
             assert await daemon.wait(10) == 0
-            assert open_orders(sim) == []  # its graceful stop cancelled its orders
+            # Its graceful stop cancelled its orders; a fill under a loaded machine may have
+            # left a position, which keeps its protective stop-loss sell (and nothing else).
+            left = open_orders(sim)
+            assert all(o["type"] == "stop-loss" and o["side"] == "sell" for o in left), left
+            assert len(left) <= 1, left
             assert (a / "trading.db").is_file() and not (b / "trading.db").exists()
             after = await cli(b, operator, "status", "--json")
             assert after.code == StatusExit.NOT_RUNNING, after.out
