@@ -121,6 +121,11 @@ async def _check_page(home: Path, env: dict[str, str], context: BrowserContext, 
     trade_id = await row.locator('[tabulator-field="trade_id"]').inner_text()
     lag_s = (seen_ns - _fill_time_ns(home, trade_id)) / 1e9
     assert lag_s < SHOWN_WITHIN_S, f"the fill showed {lag_s:.1f} s after it happened"
+    # The position's protective stop (a stop-loss) shows its trigger as its price.
+    stop = page.locator("#orders .tabulator-row", has_text="stop-loss").first
+    await stop.wait_for(timeout=30_000)
+    price = await stop.locator('[tabulator-field="price"]').inner_text()
+    assert re.fullmatch(r"\d+\.\d+", price.strip()), f"stop-loss price cell: {price!r}"
     # Pause (not destructive: no confirmation), then Resume.
     await page.click("#btn-pause")
     await eventually(lambda: _is(home, env, "REDUCING"), 15, "REDUCING after Pause", interval_s=0.2)
