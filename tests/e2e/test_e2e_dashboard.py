@@ -113,7 +113,11 @@ async def _check_page(home: Path, env: dict[str, str], context: BrowserContext, 
     errors: list[str] = []
     page = await _open(context, link, errors)
     await expect(page.locator("#trading-state")).to_have_text("ACTIVE", timeout=20_000)
-    await expect(page.locator("#link")).to_have_text("live")
+    await expect(page.locator("#link")).to_have_text("stream connected")
+    # The header names exactly one mode: this daemon's.
+    await expect(page.locator("#mode")).to_have_text("sim")
+    header = await page.locator("header").inner_text()
+    assert re.findall(r"\b(sim|paper|live)\b", header) == ["sim"], header
     # The first fill: the page shows it within seconds of the exchange executing it.
     row = page.locator("#fills .tabulator-row").first
     await row.wait_for(timeout=FIRST_FILL_S * 1000)
