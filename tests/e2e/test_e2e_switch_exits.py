@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -23,6 +24,7 @@ import pytest
 from e2e_helpers import daemon_env, healthy, mid, open_orders, our_stops, start_daemon
 from tests.eventually import eventually
 
+from krakenbot.app.exitcodes import RunExit
 from krakenbot.sim import Sim, SimConfig, running_sim
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses POSIX signals")
@@ -113,4 +115,27 @@ async def test_a_ledger_safe_stop_leaves_no_switch_armed_over_the_protective_sto
         daemon.kill9()
     assert code == 1  # the ledger's safe stop
     assert [o["txid"] for o in our_stops(sim)] == [stop["txid"]]  # the stop is kept
+    assert sim.control.dead_man_trigger_ns() is None, "".join(daemon.stderr[-20:])
+
+
+async def test_a_start_up_that_fails_at_the_health_step_leaves_no_switch_over_its_stop(
+    sim: Sim, tmp_path: Path
+) -> None:
+    """The start-up fails after the trading stack opened (its health server's port is
+    taken): the stack's shutdown covers the bare position with a protective stop, and the
+    switch the dead daemon armed must not stay armed over it."""
+    env = await _position_under_an_armed_switch(sim, tmp_path)
+    assert our_stops(sim) == []  # the dead daemon never covered the fill
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        daemon = await start_daemon(tmp_path, {**env, "HEALTH_PORT": str(port)})
+        try:
+            code = await daemon.wait(60)
+        finally:
+            daemon.kill9()
+    assert code == RunExit.HEALTH_SERVER, "".join(daemon.stderr[-20:])
+    [stop] = our_stops(sim)  # the stack's shutdown covered the position
+    assert stop["vol"] == sim.control.balances()["XLM"]
     assert sim.control.dead_man_trigger_ns() is None, "".join(daemon.stderr[-20:])
