@@ -113,7 +113,11 @@ async def _check_page(home: Path, env: dict[str, str], context: BrowserContext, 
     errors: list[str] = []
     page = await _open(context, link, errors)
     await expect(page.locator("#trading-state")).to_have_text("ACTIVE", timeout=20_000)
-    await expect(page.locator("#link")).to_have_text("live")
+    await expect(page.locator("#link")).to_have_text("stream connected")
+    # The header names exactly one mode: this daemon's.
+    await expect(page.locator("#mode")).to_have_text("sim")
+    header = await page.locator("header").inner_text()
+    assert re.findall(r"\b(sim|paper|live)\b", header) == ["sim"], header
     # The first fill: the page shows it within seconds of the exchange executing it.
     row = page.locator("#fills .tabulator-row").first
     await row.wait_for(timeout=FIRST_FILL_S * 1000)
@@ -121,6 +125,11 @@ async def _check_page(home: Path, env: dict[str, str], context: BrowserContext, 
     trade_id = await row.locator('[tabulator-field="trade_id"]').inner_text()
     lag_s = (seen_ns - _fill_time_ns(home, trade_id)) / 1e9
     assert lag_s < SHOWN_WITHIN_S, f"the fill showed {lag_s:.1f} s after it happened"
+    # The position's protective stop (a stop-loss) shows its trigger as its price.
+    stop = page.locator("#orders .tabulator-row", has_text="stop-loss").first
+    await stop.wait_for(timeout=30_000)
+    price = await stop.locator('[tabulator-field="price"]').inner_text()
+    assert re.fullmatch(r"\d+\.\d+", price.strip()), f"stop-loss price cell: {price!r}"
     # Pause (not destructive: no confirmation), then Resume.
     await page.click("#btn-pause")
     await eventually(lambda: _is(home, env, "REDUCING"), 15, "REDUCING after Pause", interval_s=0.2)

@@ -15,16 +15,19 @@ import json
 import os
 import sqlite3
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from e2e_helpers import (
     assert_ledger_matches_exchange,
     cli,
+    daemon_env,
     healthy,
     ledger,
     ledger_matches_exchange,
     long_with_resting_exit,
+    mid,
     open_orders,
     our_stops,
     start_daemon,
@@ -106,3 +109,59 @@ async def test_a_ledger_fault_stop_covers_the_position_through_the_order_journal
     assert code == 0, stop.out
     assert [o["cl_ord_id"] for o in open_orders(sim)] == [cl_ord_id]  # still covered
     assert_ledger_matches_exchange(tmp_path, sim)
+
+
+async def test_a_fill_the_failing_ledger_could_not_record_is_covered_by_the_safe_stop(
+    sim: Sim, tmp_path: Path
+) -> None:
+    """The entry fills while the ledger is locked: the fill cannot be recorded, so the
+    ledger's position stays flat. The safe stop still covers what is held at Kraken — its
+    protective stop is sized from the fills the daemon saw (capped at the exchange's
+    balance) — and the next start-up records that fill exactly once."""
+    env = daemon_env(
+        tmp_path,
+        sim,
+        E2E_OFFSET_PCT="0.5",
+        E2E_HOLD="1",
+        LEDGER_FAILURE_GRACE_S="4",
+        DEAD_MAN_SWITCH_TIMEOUT_S="600",  # only the safe stop may act during the test
+    )
+    daemon = await start_daemon(tmp_path, env)
+    try:
+        await eventually(lambda: bool(open_orders(sim)), 30, "an entry resting at the exchange")
+        await eventually(lambda: ledger_matches_exchange(tmp_path, sim), 10, "ledger up to date")
+    except BaseException:
+        daemon.kill9()
+        raise
+    blocker = sqlite3.connect(tmp_path / "data" / "trading.db", timeout=1)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")  # another program locks the ledger and keeps it
+        sim.control.pause_feed()
+        sim.control.set_mid("XLM/USD", mid(sim) * Decimal("0.99"))  # trades through the entry
+        await eventually(lambda: bool(sim.control.trades()), 10, "the entry fills")
+        code = await daemon.wait(90)
+        assert code == 1, "".join(daemon.stderr[-20:])  # the ledger safe stop
+        held = sim.control.balances()["XLM"]
+        assert held > 0
+        [protective] = our_stops(sim)
+        assert protective["vol"] == held and protective["side"] == "sell"
+        assert sim.control.dead_man_trigger_ns() is None
+        assert ledger(tmp_path, "SELECT trade_id FROM fills") == []  # it could not record it
+    finally:
+        blocker.rollback()
+        blocker.close()
+        daemon.kill9()
+    cl_ord_id = str(protective["cl_ord_id"])
+    daemon = await start_daemon(tmp_path, env)
+    try:
+        await eventually(lambda: healthy(tmp_path, env), 40, "healthy after the restart")
+        await eventually(lambda: ledger_matches_exchange(tmp_path, sim), 15, "ledger settled")
+        assert [o["cl_ord_id"] for o in our_stops(sim)] == [cl_ord_id]  # no second stop
+    finally:
+        stop = await cli(tmp_path, env, "stop", "--timeout", "30")
+        code = await daemon.wait(30)
+        daemon.kill9()
+    assert code == 0, stop.out
+    assert_ledger_matches_exchange(tmp_path, sim)  # every fill recorded, once
+    fills = ledger(tmp_path, "SELECT trade_id FROM fills")
+    assert len(fills) == len({f[0] for f in fills}) == len(sim.control.trades())

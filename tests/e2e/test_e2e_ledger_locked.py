@@ -28,6 +28,7 @@ from e2e_helpers import (
     ledger_matches_exchange,
     mid,
     open_orders,
+    our_stops,
     restart_then_stop_cleanly,
     start_daemon,
     start_with_two_resting_entries,
@@ -60,6 +61,10 @@ def locked(home: Path, begin: str) -> Iterator[sqlite3.Connection]:
         blocker.close()
 
 
+def _entries(sim: Sim) -> list[dict[str, object]]:
+    return [o for o in open_orders(sim) if o["side"] == "buy"]
+
+
 def fill_the_nearer_entry(sim: Sim) -> None:
     """The market fills the nearer of the two entries: a fill the daemon must record at once.
     (The feed stays paused, so the deeper entry cannot fill too.)"""
@@ -75,8 +80,9 @@ def fill_recorded_once(home: Path, sim: Sim) -> None:
 
 
 async def _cancelled(sim: Sim, loop: asyncio.AbstractEventLoop) -> float:
-    """When (loop time) the exchange last listed no open order of ours."""
-    await eventually(lambda: open_orders(sim) == [], 120, "every entry cancelled", interval_s=0.02)
+    """When (loop time) the exchange last listed no open entry of ours (the protective stop
+    the safe stop places for the position comes after the entries' cancels)."""
+    await eventually(lambda: not _entries(sim), 120, "every entry cancelled", interval_s=0.02)
     return loop.time()
 
 
@@ -121,8 +127,13 @@ async def test_a_locked_ledger_ends_in_the_safe_stop_when_the_grace_runs_out(
         assert grace_s <= cancelled_after <= exited_after <= grace_s + LEDGER_STOP_MARGIN_S
         # While failing no new order reached the exchange (not even the exit for the fill),
         # and the safe stop cancelled the resting entry although the ledger was still locked.
-        assert {str(o["txid"]) for o in sim.control.orders()} == sent_before
-        assert open_orders(sim) == []
+        # Its one new order: the protective stop (recorded in the order journal) for the
+        # position the fill it could not record opened — sized from that fill, not from the
+        # ledger's flat position.
+        [stop] = our_stops(sim)
+        assert {str(o["txid"]) for o in sim.control.orders()} == {*sent_before, stop["txid"]}
+        assert open_orders(sim) == [stop]
+        assert stop["vol"] == sim.control.balances()["XLM"] > 0
     finally:
         daemon.kill9()
 

@@ -5,7 +5,8 @@ number and in time, kept as SHA-256 digests so a lookup reveals nothing by its t
 `decide` (the verdict on one request from its facts). The rules:
 - the `Host` header must name this server by a loopback name (127.0.0.1, localhost, [::1])
   or the address it is bound to, with its port: a page on another site whose name resolves
-  to 127.0.0.1 (DNS rebinding) is refused (403) before anything else;
+  to 127.0.0.1 (DNS rebinding) is refused (403) before anything else — and the health
+  server refuses it on every route (421, `names_server`) before the dashboard sees it;
 - a request carrying the daemon's token (the `X-Krakenbot-Stop-Token` header `stop` uses,
   read from the data directory by the CLI) is the operator's own program: allowed;
 - otherwise the session cookie is required (401 without a valid one), and a request that
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
@@ -100,6 +102,25 @@ def allowed_hosts(bound_host: str, port: int) -> frozenset[str]:
     return frozenset(f"{name.lower()}:{port}" for name in names)
 
 
+def names_server(host: str | None, hosts: frozenset[str], bound_host: str) -> bool:
+    """Does a request's `Host` header name this server: one of `hosts`, or — on a wildcard
+    bind (HEALTH_ALLOW_REMOTE) — an IP address literal with the port (a literal address is
+    no DNS name, so no page can rebind it to this machine)?"""
+    value = (host or "").lower()
+    if value in hosts:
+        return True
+    if bound_host not in ("", "0.0.0.0", "::"):
+        return False
+    name, _, port = value.rpartition(":")
+    if not any(h.endswith(f":{port}") for h in hosts) or not name:
+        return False
+    try:
+        ipaddress.ip_address(name[1:-1] if name.startswith("[") else name)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Facts:
     """What the server saw of one request."""
@@ -157,4 +178,5 @@ __all__ = [
     "Verdict",
     "allowed_hosts",
     "decide",
+    "names_server",
 ]

@@ -117,6 +117,9 @@ class DeadMansSwitch:
         # An arm may have reached Kraken (sent, not yet confirmed disabled): only then does a
         # stop need to send timeout 0 (a rate-limited call that would otherwise slow it).
         self.maybe_armed = False
+        # Until a send of ours is answered, Kraken's timer is unknown: an earlier process
+        # killed while an entry rested left it armed (`disable` then looks at the need).
+        self.confirmed = False
 
     @classmethod
     def for_stack(
@@ -164,10 +167,11 @@ class DeadMansSwitch:
                 self.maybe_armed = True
                 result = await self._api.cancel_all_orders_after(self._section.timeout_s)
                 self.refreshes += 1
+                self.confirmed = True
                 self._set(DmsState.ARMED, result.trigger_time or None)
             elif action is DmsAction.DISARM:
                 await self._api.cancel_all_orders_after(0)
-                self.maybe_armed = False
+                self.maybe_armed, self.confirmed = False, True
                 self._set(DmsState.PAUSED if maintenance else DmsState.STANDBY, None)
             elif action is DmsAction.STANDBY:
                 self._set(DmsState.STANDBY, None)
@@ -186,6 +190,10 @@ class DeadMansSwitch:
     def _problem(self, why: str) -> None:
         if self.on_problem is not None:
             self.on_problem(why)
+
+    def _protecting(self) -> bool:
+        """A position needs its protective stop (never without a `need`: no stops)."""
+        return self._need is not None and self._need().protection
 
     def poke(self) -> None:
         """What the switch must cover changed (an entry, a position): decide again now."""
@@ -217,9 +225,13 @@ class DeadMansSwitch:
                 task.cancel()
 
     async def disable(self) -> bool:
-        """Send timeout 0 (clean stop). True when Kraken confirmed it, or when no arm was
-        ever sent (nothing to disable: a stop right after start-up stays quick)."""
-        if not self.maybe_armed:
+        """Send timeout 0 (clean stop). True when Kraken confirmed it, or when there is
+        nothing to disable: no arm of ours was ever sent, and either Kraken's timer is known
+        to be off or no position needs its protective stop (a stop right after start-up
+        stays quick). A timer left by an earlier process, not yet confirmed off by this one
+        (its disarms refused or cut short by the stop), is disabled when a position needs
+        its stop: Kraken would cancel the stop at the deadline."""
+        if not self.maybe_armed and (self.confirmed or not self._protecting()):
             self._set(DmsState.OFF, None)
             return True
         try:
@@ -228,7 +240,7 @@ class DeadMansSwitch:
             self.last_error = str(exc)
             logger.warning("could not disable the dead man's switch", extra={"error": str(exc)})
             return False
-        self.maybe_armed = False
+        self.maybe_armed, self.confirmed = False, True
         self._set(DmsState.OFF, None)
         return True
 

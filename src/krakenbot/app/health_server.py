@@ -7,8 +7,10 @@ data directory's `.stop_token` in the `X-Krakenbot-Stop-Token` header (compared 
 time) and asks for a graceful stop; with `{"cancel_all": true}` it first runs the stack's
 emergency stop (trading HALTED, each of our orders cancelled through the risk gate). It is how
 `krakenbot stop` reaches the daemon on Windows and whenever a signal cannot be used. Binds to
-loopback unless HEALTH_ALLOW_REMOTE is set (config checks that). Imports: aiohttp, stdlib,
-app.
+loopback unless HEALTH_ALLOW_REMOTE is set (config checks that). Every route answers 421
+to a request whose `Host` header does not name this server (a loopback name or the bound
+address, with the port; an IP literal on a wildcard bind): DNS rebinding.
+Imports: aiohttp, stdlib, app.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from krakenbot.app.dashboard_auth import allowed_hosts, names_server
 from krakenbot.app.dashboard_server import Dashboard
 from krakenbot.app.exitcodes import StatusExit
 from krakenbot.app.metrics_route import add_metrics_route
@@ -28,6 +31,7 @@ from krakenbot.app.runtime_files import TOKEN_HEADER
 from krakenbot.app.status_model import StatusReport, assess
 
 logger = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class HealthServer:
@@ -53,6 +57,7 @@ class HealthServer:
         self._metrics = metrics  # GET /metrics: app/metrics_route.py
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
+        self._hosts: frozenset[str] = frozenset()  # the Host values naming this server
 
     @property
     def url(self) -> str:
@@ -60,7 +65,7 @@ class HealthServer:
         return f"http://{host}:{self.port}"
 
     async def start(self) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self._host_check])
         app.router.add_get("/health", self._health)
         app.router.add_post("/stop", self._stop)
         if self._dashboard is not None:
@@ -77,8 +82,21 @@ class HealthServer:
             raise
         self._runner = runner
         self.port = int(runner.addresses[0][1])
+        self._hosts = allowed_hosts(self._host, self.port)
         if self._dashboard is not None:
             self._dashboard.listening(self._host, self.port, self.url)
+
+    @web.middleware
+    async def _host_check(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Every route answers only requests whose `Host` names this server: a page whose
+        name was made to resolve to 127.0.0.1 (DNS rebinding) would otherwise read /health
+        and /metrics, or use a dashboard cookie, as same-origin."""
+        if not names_server(request.headers.get("Host"), self._hosts, self._host):
+            logger.warning("request refused: its Host header does not name this server")
+            return web.json_response(
+                {"error": "the Host header does not name this server"}, status=421
+            )
+        return await handler(request)
 
     async def serve_until(self, done: asyncio.Event) -> None:
         """The daemon's TaskGroup task for this server: serve until the daemon is done."""

@@ -252,7 +252,8 @@ def order_listing(
                 "pair": o.symbol,
                 "side": o.side.value,
                 "type": o.order_type.value,
-                "price": o.limit_price,
+                # A trigger order's price is its trigger (Kraken's `price` of a stop-loss).
+                "price": o.limit_price if o.limit_price is not None else o.trigger_price,
                 "volume": o.qty,
                 "filled": o.filled_qty,
                 "avg_price": o.avg_fill_price,

@@ -281,7 +281,7 @@ async def _run_with_settings(
         try:
             token = new_token(settings.data_dir)
         except OSError as exc:
-            raise await _health_failed(stack, f"cannot write the stop token: {exc}") from None
+            raise await _health_failed(stack, dms, f"cannot write the stop token: {exc}") from None
         exits.callback(remove_runtime, settings.data_dir, os.getpid())
         try:
             dashboard = await build_dashboard(
@@ -292,7 +292,7 @@ async def _run_with_settings(
                 token=token,
             )
         except OSError as exc:
-            raise await _health_failed(stack, f"cannot load the dashboard: {exc}") from None
+            raise await _health_failed(stack, dms, f"cannot load the dashboard: {exc}") from None
         server = HealthServer(
             host=settings.health_host,
             port=settings.health_port,
@@ -308,6 +308,7 @@ async def _run_with_settings(
         except OSError as exc:
             raise await _health_failed(
                 stack,
+                dms,
                 f"cannot serve /health on {settings.health_host}:{settings.health_port}: "
                 f"{exc} (set HEALTH_PORT to a free port)",
             ) from None
@@ -328,7 +329,9 @@ async def _run_with_settings(
             )
             registration.listening(server.url)
         except OSError as exc:
-            raise await _health_failed(stack, f"cannot write the runtime files: {exc}") from None
+            raise await _health_failed(
+                stack, dms, f"cannot write the runtime files: {exc}"
+            ) from None
         await _record(
             repo,
             "daemon_started",
@@ -371,11 +374,17 @@ async def _run_with_settings(
         return int(outcome.exit_status)
 
 
-async def _health_failed(stack: StackLike, message: str) -> StartupStepError:
+async def _health_failed(
+    stack: StackLike, dms: DeadMansSwitch | None, message: str
+) -> StartupStepError:
     """The health step failed (its port, or the runtime files `status` and `stop` read): stop
-    the stack, which has placed no order yet, and name the step."""
+    the stack, which has placed no order yet (its shutdown may now cover a bare position
+    with a protective stop), and name the step. The dead man's switch an earlier process
+    may have left armed is disabled while a position needs its stop (app/deadman.py)."""
     stack.request_stop("health server failed")
-    await stack.shutdown(5.0)
+    await stack.shutdown(5.0, None if dms is None else dms.disable)
+    if dms is not None:
+        await dms.disable()
     return StartupStepError("health", RunExit.HEALTH_SERVER, message)
 
 

@@ -334,8 +334,9 @@ class Daemon:
         kept = self.shutdown_report.kept if self.shutdown_report is not None else ()
         if self.dms is not None:
             # A protective stop left resting must survive the switch; an entry that may
-            # remain expires by itself (GTD at the switch's timeout: app/deadman.py).
-            if remaining == 0 or kept:
+            # remain expires by itself (GTD at the switch's timeout: app/deadman.py). A
+            # shutdown that failed reports no stop: the position that needs one decides.
+            if remaining == 0 or kept or self.stack.switch_need().protection:
                 await self.dms.disable()
             else:
                 logger.warning(

@@ -6,7 +6,9 @@ refusals noted since (events kind `unprotected`: the operator should know), then
 engine/protect.py decides to keep one protective stop per position in step with it (its
 intents go through the gate and the order manager like any other, `held=False`: they are
 never held back behind themselves); `final(core, out, gone, journal)`, the shutdown's last
-word (every position that keeps no stop gets one: engine/shutdown.py); `holdings(core)`; and
+word (every position that keeps no stop gets one: engine/shutdown.py), sized from the fills
+the daemon saw — those the failing ledger could not record too (`counted`), capped at the
+exchange's balance; `holdings(core)`; and
 `switch_need(core)` / `need_check`, which emits `SwitchNeedChanged` whenever what the switch
 must cover changes (an entry of ours rests, a position needs its stop).
 Imports: domain, engine. Pure and synchronous.
@@ -14,9 +16,12 @@ Imports: domain, engine. Pure and synchronous.
 
 from __future__ import annotations
 
+import copy
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from krakenbot.domain.effects import Effect, RecordEvent, SwitchNeedChanged
+from krakenbot.domain.portfolio import Portfolio
 from krakenbot.engine.protect import Holdings, SwitchNeed, entry_live
 
 if TYPE_CHECKING:
@@ -46,22 +51,60 @@ def final(core: EngineCore, out: Out, *, gone: frozenset[str], journal: bool) ->
     protection = core.protection
     if not protection.enabled:  # after an emergency stop: no order of ours, stops included
         return
-    intents = protection.final(core.now_ns, holdings(core, gone))
+    intents = protection.final(core.now_ns, holdings(core, gone, seen=True))
     if intents:
-        core.execute(intents, out, held=False, journal=journal)
+        # The gate judges the stop against the same position: the fills the ledger could
+        # not record included (a synchronous swap: nothing else runs meanwhile).
+        recorded, core.portfolio = core.portfolio, counted(core)
+        try:
+            core.execute(intents, out, held=False, journal=journal)
+        finally:
+            core.portfolio = recorded
 
 
-def holdings(core: EngineCore, gone: frozenset[str] = frozenset()) -> Holdings:
-    p = core.portfolio
+def counted(core: EngineCore) -> Portfolio:
+    """The portfolio with the fills seen but not recorded on top (the ledger failing: their
+    rows could not be written). A copy: the ledger's own figures are never changed by them;
+    the next reconciliation records them, once."""
+    settle = core.settle
+    fills = [f for t, f in settle.unrecorded.items() if t not in settle.fill_ids]
+    if not fills:
+        return core.portfolio
+    portfolio = copy.deepcopy(core.portfolio)
+    for fill in fills:
+        portfolio.record(fill)
+    return portfolio
+
+
+def holdings(
+    core: EngineCore, gone: frozenset[str] = frozenset(), *, seen: bool = False
+) -> Holdings:
+    """What the protection logic reads. `seen`: positions include the fills the ledger could
+    not record, each long capped at the base balance Kraken last reported (never a stop
+    for more than is held: Kraken would refuse it)."""
+    p = counted(core) if seen else core.portfolio
     positions = p.positions()
     entries = {s: e for s in positions if (e := p.avg_entry(s)) is not None}
+    if seen and p is not core.portfolio:
+        positions = _capped(core, positions)
     live = [o for o in core.registry.live() if o.cl_ord_id not in gone]
     return Holdings(positions, entries, core.instruments, core.books, live)
 
 
+def _capped(core: EngineCore, positions: dict[str, Decimal]) -> dict[str, Decimal]:
+    balances = core.account.available()
+    out = dict(positions)
+    for symbol, qty in positions.items():
+        instrument = core.instruments.get(symbol)
+        if instrument is not None and qty > 0 and instrument.base in balances:
+            out[symbol] = min(qty, max(balances[instrument.base], Decimal(0)))
+    return out
+
+
 def switch_need(core: EngineCore) -> SwitchNeed:
-    """What the dead man's switch must cover now (app/deadman.py decides what to send)."""
-    need = core.protection.needed(holdings(core))
+    """What the dead man's switch must cover now (app/deadman.py decides what to send): a
+    position from fills the ledger could not record needs its stop too."""
+    need = core.protection.needed(holdings(core, seen=True))
     return SwitchNeed(entry_live(core.registry.live()), need)
 
 

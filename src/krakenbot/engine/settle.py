@@ -7,7 +7,8 @@ the account, the portfolio and the round trips, the order row is written, and wh
 follow (the strategies' decision, the next correction) continues. The runner answers before
 any other event; if another event arrives first anyway, the fill is treated as unrecorded.
 A fill whose row could not be written (`WriteFailed`) is taken back out of its order, exactly
-as if the report had never come (the next report or reconciliation brings it again).
+as if the report had never come (the next report or reconciliation brings it again); it is
+kept aside (`unrecorded`) until its row is written, for the shutdown's protective stop.
 
 Reconciliation corrections (`Corrections`) are applied one at a time, in order, each written
 to `events` after it was applied; a correction that needs a write (a missing fill, an
@@ -80,6 +81,10 @@ class Settlement:
     def __init__(self, core: EngineCore) -> None:
         self.core = core
         self.fill_ids: set[str] = set()  # trade ids in the ledger
+        # Fills seen whose row could not be written (the ledger failing): not trusted as
+        # recorded, but real at the exchange — the shutdown's protective stop counts them
+        # (engine/cover.py `counted`). Reconciliation records them once the ledger works.
+        self.unrecorded: dict[str, Fill] = {}
         self._waiting: _Waiting | None = None
         self._queue: deque[Correction] = deque()
         self._reason = ""
@@ -178,6 +183,8 @@ class Settlement:
         if waiting is None or waiting.effect is not event.effect:
             raise InvariantError(f"unexpected write answer: {type(event.effect).__name__}")
         self._waiting = None
+        if isinstance(event.effect, RecordFill):  # in the ledger now (new or not)
+            self.unrecorded.pop(event.effect.fill.trade_id, None)
         applied = waiting.applied
         if applied is not None:
             fill = applied.new_fill if event.inserted else None
@@ -218,6 +225,8 @@ class Settlement:
     def _failed(self, waiting: _Waiting, error: str, out: Out) -> None:
         self._waiting = None
         if waiting.applied is not None:
+            if (fill := waiting.applied.new_fill) is not None:
+                self.unrecorded[fill.trade_id] = fill
             self.core.manager.unrecorded(waiting.applied)
         elif isinstance(waiting.effect, AdoptOrder):
             self.core.registry.discard(waiting.effect.order.cl_ord_id)

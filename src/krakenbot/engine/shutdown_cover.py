@@ -23,9 +23,10 @@ stop through the gate and the order manager, recorded before it is sent:
 A resting protective stop is never cancelled here. Before a stop is placed the dead man's
 switch is disarmed (`disarm`): Kraken's CancelAllOrdersAfter would cancel the stop too. A
 stop the venue refuses is tried again while time remains; whatever the venue does not list
-at the end is reported. Known limit: with the ledger failing, a fill of the exit during its
-cancel (or any fill the ledger could not take) is not in the core's position, so the stop
-may ask for more than is held and Kraken refuses it — reported `uncovered`, never hidden.
+at the end is reported. With the ledger failing, a fill the ledger could not take (an
+entry's, or the exit's during its cancel) still counts: the stop is sized from the fills
+the daemon saw, capped at the balance Kraken last reported (engine/cover.py `counted`), and
+the next start-up's reconciliation records those fills, once.
 """
 
 from __future__ import annotations
@@ -82,14 +83,14 @@ def needing(r: EngineRunner) -> list[str]:
     """Symbols whose position needs a protective stop (nothing after an emergency stop,
     which cancels the stops too)."""
     core = r.core
-    return core.protection.needing(holdings(core)) if core.protection.enabled else []
+    return core.protection.needing(holdings(core, seen=True)) if core.protection.enabled else []
 
 
 def prepare(r: EngineRunner) -> Prep:
     core = r.core
     if not core.protection.enabled:
         return Prep()
-    h = holdings(core)
+    h = holdings(core, seen=True)
     active = {o.symbol for o in h.live if is_protective(o) and _may_rest(r, o)}
     bare = tuple(s for s in core.protection.needing(h) if s not in active)
     if r.ledger.failing is None:

@@ -46,6 +46,8 @@ class ScriptedStack:
     report: ShutdownReport = field(default_factory=lambda: ShutdownReport(1, (), True))
     place_stop: bool = False
     disarmed: list[bool] = field(default_factory=list)
+    need: SwitchNeed = field(default_factory=lambda: SwitchNeed(entry=False, protection=False))
+    shutdown_error: Exception | None = None  # its shutdown fails with it
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def services(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
@@ -70,6 +72,8 @@ class ScriptedStack:
         self.shutdowns.append(timeout_s)
         if self.place_stop and disarm is not None:
             self.disarmed.append(await disarm())
+        if self.shutdown_error is not None:
+            raise self.shutdown_error
         return self.report
 
     async def emergency_stop(self, reason: str) -> None:
@@ -91,7 +95,7 @@ class ScriptedStack:
         return True
 
     def switch_need(self) -> SwitchNeed:
-        return SwitchNeed(entry=False, protection=False)
+        return self.need
 
     def watch_switch_need(self, callback: Callable[[], None]) -> None:
         return None
@@ -332,3 +336,35 @@ async def test_a_switch_that_cannot_be_disarmed_over_a_kept_stop_exits_1(
         outcome = await daemon.run()
     assert outcome.exit_status is RunExit.FAILED and "dead man's switch" in outcome.reason
     assert stack.disarmed == [False] and api.sent.count(0) == 3  # at the stop, then twice
+
+
+async def test_a_safe_stop_whose_shutdown_fails_disarms_the_switch_over_a_position(
+    repo: LedgerRepository,
+) -> None:
+    """A component fails while the switch is armed for an entry and a position has just
+    come (its stop placed, the disarm not yet sent); the shutdown then fails too, so it
+    reports no kept stop. The switch must still go off: it would cancel the stop."""
+    api = CancelAfter()
+    stack = ScriptedStack(fail_after_s=0.3, shutdown_error=RuntimeError("venue unreachable"))
+    daemon = _daemon(stack, repo)
+    need = SwitchNeed(entry=True, protection=False)
+    daemon.dms = DeadMansSwitch(
+        api,
+        DeadManSwitchSection(timeout_s=60, refresh_s=20),
+        healthy=lambda: True,
+        clock=SystemClock(),
+        need=lambda: need,
+    )
+
+    async def fill() -> None:  # the entry fills just before the failure
+        await asyncio.sleep(0.2)
+        nonlocal need
+        need = stack.need = SwitchNeed(entry=False, protection=True)
+
+    filled = asyncio.create_task(fill())
+    async with asyncio.timeout(10):
+        outcome = await daemon.run()
+    await filled
+    assert outcome.exit_status is RunExit.FAILED
+    assert api.sent[0] == 60 and api.sent[-1] == 0
+    assert daemon.dms.state is DmsState.OFF

@@ -14,6 +14,7 @@ from krakenbot.app.dashboard_auth import (
     Sessions,
     allowed_hosts,
     decide,
+    names_server,
 )
 
 NS = 1_000_000_000
@@ -123,3 +124,17 @@ def test_the_daemons_token_is_the_cli_and_needs_no_cookie_nor_csrf() -> None:
         _facts(token=TOKEN, host="evil.example:8787", origin=None), hosts=HOSTS, token=TOKEN
     )
     assert rebinding.status == 403
+
+
+def test_a_host_names_the_server_by_a_loopback_name_or_on_a_wildcard_bind_an_address() -> None:
+    loop = allowed_hosts("127.0.0.1", 8787)
+    assert names_server("LocalHost:8787", loop, "127.0.0.1")
+    assert not names_server("192.168.1.5:8787", loop, "127.0.0.1")
+    assert not names_server("evil.example:8787", loop, "127.0.0.1")
+    assert not names_server(None, loop, "127.0.0.1")
+    anywhere = allowed_hosts("0.0.0.0", 8787)  # HEALTH_ALLOW_REMOTE: reached by address
+    assert names_server("192.168.1.5:8787", anywhere, "0.0.0.0")
+    assert names_server("[fe80::1]:8787", anywhere, "::")
+    assert not names_server("192.168.1.5:8788", anywhere, "0.0.0.0")  # another port
+    assert not names_server("evil.example:8787", anywhere, "0.0.0.0")  # a name: rebindable
+    assert not names_server(":8787", anywhere, "0.0.0.0")

@@ -108,3 +108,19 @@ async def test_disable_sends_nothing_when_no_arm_was_ever_sent() -> None:
     assert await dms.step() is DmsAction.LAPSE  # unhealthy: never armed
     assert await asyncio.wait_for(dms.disable(), 1) and kraken.sent == []
     assert dms.state is DmsState.OFF
+
+
+async def test_disable_sends_timeout_0_over_a_stop_while_kraken_s_timer_is_unknown() -> None:
+    """An earlier process may have left the timer armed; a position needs its stop: a stop
+    before this process's first disarm was answered still sends timeout 0 — once."""
+    kraken = _SlowKraken()
+    kraken.release.set()
+    dms = DeadMansSwitch(
+        kraken,
+        DeadManSwitchSection(timeout_s=60, refresh_s=20),
+        healthy=lambda: True,
+        clock=ManualClock(),
+        need=lambda: POSITION,
+    )
+    assert await dms.disable() and kraken.sent == [0]
+    assert await dms.disable() and kraken.sent == [0]  # now known to be off

@@ -87,6 +87,16 @@ def test_fills_and_orders_filters() -> None:
     assert listing.total == {"orders": 1, "open": 1}
 
 
+def test_a_stop_loss_order_s_price_is_its_trigger() -> None:
+    """Kraken's `price` of a stop-loss is its trigger (the ledger's row keeps it so); the
+    listing — `orders`, the dashboard's open orders — shows it in the price column."""
+    stop = OrderRecord("kb3", "O3", "XLM/USD", Side.SELL, OrderType.STOP_LOSS, None, D("100"),
+                       OrderStatus.OPEN, D("0"), None, TimeInForce.GTC, False, "protect",
+                       None, DAY1, DAY1, trigger_price=D("0.0970"))  # fmt: skip
+    [row] = order_listing([stop], open_only=True, since_ns=None, pair=None).rows
+    assert row["price"] == D("0.0970") and row["type"] == "stop-loss"
+
+
 def test_profit_by_day_and_by_pair_add_up_to_the_portfolio_report() -> None:
     portfolio = Portfolio(FILLS)
     marks = {"XLM/USD": D("0.13")}

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from test_core import T0, S, kinds, loaded_with_a_long_position, make_core
+from test_core import T0, S, kinds, loaded_with_a_long_position, make_core, reports
 from tests.instruments import BTC
 
-from krakenbot.domain.effects import PersistOrder, SendCancel, SendOrder
+from krakenbot.domain.effects import PersistOrder, RecordFill, SendCancel, SendOrder
 from krakenbot.domain.enums import OrderType, Side
-from krakenbot.engine.cover import holdings
+from krakenbot.engine.cover import counted, holdings
 from krakenbot.engine.inputs import (
     CancelOurs,
     Conditions,
     CoverPositions,
     EmergencyStop,
     StopRequested,
+    WriteDone,
+    WriteFailed,
 )
 from krakenbot.orders.protection import PROTECT_TAG
 
@@ -94,3 +96,27 @@ def test_after_an_emergency_stop_no_stop_is_placed() -> None:
     effects = core.handle(CoverPositions("shutdown", T0 + 2 * S, frozenset({sell.cl_ord_id})))
     assert [e for e in effects if isinstance(e, PersistOrder | SendOrder)] == []
     assert core.protection.needing(holdings(core)) == ["BTC/USD"]  # held, yet no stop wanted
+
+
+def test_a_fill_the_failing_ledger_could_not_record_still_sizes_the_stop() -> None:
+    """The exit sells the whole position while the ledger fails: the fill's row cannot be
+    written, so the ledger still says 0.005 — but nothing is held any more, and a stop for
+    0.005 would be refused by Kraken (and would have been, the old way, reported bare)."""
+    core, _ = make_core()
+    sell = loaded_with_a_long_position(core)
+    *_, trade = reports("ws_executions_lifecycle_pending_new_trade__docs.json", T0)
+    (record,) = core.handle(trade)
+    assert isinstance(record, RecordFill)
+    core.handle(WriteFailed(record, "OperationalError('database is locked')", T0))
+    assert core.portfolio.position("BTC/USD") == D("0.005")  # the ledger's figure, unchanged
+    assert counted(core).position("BTC/USD") == 0  # what the daemon saw
+    core.handle(StopRequested("shutdown", T0 + S))
+    gone = frozenset({sell.cl_ord_id})
+    assert core.handle(CoverPositions("shutdown", T0 + 2 * S, gone, journal=True)) == []
+    assert core.protection.needing(holdings(core, seen=True)) == []
+    # Recorded after all (the same report again, or reconciliation): counted once.
+    (again,) = core.handle(trade)
+    assert isinstance(again, RecordFill)
+    core.handle(WriteDone(again, True, T0 + 3 * S))
+    assert core.settle.unrecorded == {} and counted(core) is core.portfolio
+    assert core.portfolio.position("BTC/USD") == 0

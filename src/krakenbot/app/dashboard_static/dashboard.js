@@ -154,7 +154,8 @@
   // ---------------------------------------------------------------- live stream
   function connect() {
     const source = new EventSource("/dashboard/events");
-    source.addEventListener("open", () => { setText("link", "live"); mark("link", true); });
+    // Not "live": beside the mode pill ("sim", "paper", "live") it would read as a second mode.
+    source.addEventListener("open", () => { setText("link", "stream connected"); mark("link", true); });
     source.addEventListener("snapshot", (e) => render(JSON.parse(e.data)));
     source.addEventListener("equity", (e) => { points = JSON.parse(e.data).points; if (last) drawChart(); });
     source.addEventListener("error", () => {
