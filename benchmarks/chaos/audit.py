@@ -50,6 +50,7 @@ class ExchangeOrder:
     status: str  # pending | open | closed | canceled | expired
     vol_exec: Decimal
     vol: Decimal | None = None  # ordered volume (None: not known)
+    ordertype: str = ""  # limit, stop-loss, ... ("": not known)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,10 @@
 
 For each fault: a live daemon with two resting entries; the fault strikes; the market then
 fills the nearer entry, a fill the daemon cannot record. The daemon must make its safe stop —
-exit status 1, not before LEDGER_FAILURE_GRACE_S, no order left open at the exchange, no new
-order sent while failing — and, once the fault is lifted, a restart must record the fill
-exactly once and stop cleanly with a clean audit.
+exit status 1, not before LEDGER_FAILURE_GRACE_S, no order left open at the exchange but the
+one protective stop-loss sell for the fill it could not record (journaled before it is sent,
+no larger than the fill), no other order sent while failing — and, once the fault is
+lifted, a restart must record the fill exactly once and stop cleanly with a clean audit.
 
 The faults: `locked` — another connection holds the write lock (BEGIN EXCLUSIVE); `full` —
 the ledger on a small tmpfs that is then filled (needs mount permission, else skipped with
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import aiohttp
 
+from benchmarks.chaos.audit import ExchangeOrder, ExchangeTrade
 from benchmarks.chaos.daemonproc import (
     caught_up,
     daemon_env,
@@ -138,12 +140,7 @@ async def _stage(name: str, cfg: LedgerConfig, home: Path, result: FaultResult) 
         finally:
             daemon.kill9()
         _check_safe_stop(result, cfg, daemon.tail())
-        if {o.txid for o in await sim.orders()} != sent_before:
-            problems.append("a new order reached the exchange while the ledger was failing")
-        if still := await sim.open_orders():
-            problems.append(f"{len(still)} orders left open at the exchange by the safe stop")
-        if len(await sim.trades()) != 1:
-            problems.append("the staged fill did not happen")
+        problems += _check_cover(await sim.orders(), sent_before, await sim.trades())
         result.safe_stop = not problems
         await sim.call("resume_feed")
         await _restart_and_audit(home, env, db, sim, http, problems)
@@ -154,6 +151,32 @@ async def _stage(name: str, cfg: LedgerConfig, home: Path, result: FaultResult) 
     finally:
         await http.close()
         await sim.stop()
+
+
+def _check_cover(
+    orders: list[ExchangeOrder], sent_before: set[str], trades: list[ExchangeTrade]
+) -> list[str]:
+    """While failing, the one order the daemon may send is the protective stop-loss sell for
+    the fill it could not record (journaled before it is sent); every other order is gone."""
+    if len(trades) != 1:
+        return ["the staged fill did not happen"]
+    held = trades[0].vol
+    new = [o for o in orders if o.txid not in sent_before]
+    covers = [o for o in new if o.side == "sell" and o.ordertype == "stop-loss"]
+    problems = []
+    if len(new) != len(covers) or len(covers) > 1:
+        problems.append(
+            "an order other than one protective stop reached the exchange while failing"
+        )
+    if not covers:
+        problems.append("the position of the unrecorded fill was left without a protective stop")
+    elif any(o.vol is None or o.vol > held for o in covers):
+        problems.append(f"the protective stop is larger than the {held} held")
+    cover_ids = {o.txid for o in covers}
+    still = [o for o in orders if o.status in ("pending", "open") and o.txid not in cover_ids]
+    if still:
+        problems.append(f"{len(still)} orders left open at the exchange by the safe stop")
+    return problems
 
 
 def _check_safe_stop(result: FaultResult, cfg: LedgerConfig, tail: str) -> None:

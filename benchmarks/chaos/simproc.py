@@ -164,6 +164,7 @@ class SimProcess:
                 status=str(o["status"]),
                 vol_exec=Decimal(o["vol_exec"]),
                 vol=Decimal(o["vol"]),
+                ordertype=str(o["type"]),
             )
             for o in await self.call("orders")
         ]
