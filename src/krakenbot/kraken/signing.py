@@ -35,8 +35,17 @@ def _quote_name(name: str) -> str:
     return _quote(name)
 
 
+_UNRESERVED_OR_COLON = re.compile(r"[A-Za-z0-9_.~:-]*")
+
+
 def _quote(text: str) -> str:
-    return text if _UNRESERVED.fullmatch(text) else quote_plus(text)
+    if text.isalnum() and text.isascii():  # the common case (names, pairs, ids), in C
+        return text
+    if _UNRESERVED.fullmatch(text):
+        return text
+    if _UNRESERVED_OR_COLON.fullmatch(text):
+        return text.replace(":", "%3A")  # an RFC3339 time: what quote_plus gives, cheaper
+    return quote_plus(text)
 
 
 def _value_text(value: ParamValue) -> str:
