@@ -5,7 +5,7 @@ no practical ceiling (the benchmark measures the order path, not Kraken's counte
 API key per client so no two clients share a nonce sequence. Prints one JSON line with the
 URLs and the keys, then serves until killed.
 
-Usage: python benchmarks/bench_sim_server.py N_KEYS
+Usage: python benchmarks/bench_sim_server.py N_KEYS [asyncio|uvloop]
 """
 
 from __future__ import annotations
@@ -49,4 +49,11 @@ async def serve(n_keys: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(int(sys.argv[1]) if len(sys.argv) > 1 else 8))
+    loop = sys.argv[2] if len(sys.argv) > 2 else "asyncio"
+    factory = None
+    if loop == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(serve(int(sys.argv[1]) if len(sys.argv) > 1 else 8))

@@ -224,6 +224,34 @@ class RateModel:
         counter.level = max(counter.level, self.limits.trade_threshold)
 
 
+@dataclass(slots=True)
+class UnsharedCharges:
+    """Trading-counter charges made on the in-memory KeyState without the key's file lock
+    (WebSocket orders carry no nonce, so they do not queue behind a REST request in flight),
+    not yet written to the shared state file. The next locked call writes them with its own
+    save; if another process wrote the file in between, the freshly loaded state lacks them
+    and `replay` adds what is left of them after decay."""
+
+    pending: dict[str, Counter] = field(default_factory=dict)
+
+    def add(self, pair: str, cost: float, now_ns: int, per_s: float) -> None:
+        counter = self.pending.get(pair)
+        if counter is None:
+            counter = self.pending[pair] = Counter()
+        counter.decay_to(now_ns, per_s)
+        counter.level += cost
+
+    def replay(self, model: RateModel, state: KeyState, now_ns: int) -> None:
+        per_s = model.limits.trade_decay_per_s
+        for pair, counter in self.pending.items():
+            left = counter.level_at(now_ns, per_s)
+            if left > 0:
+                model.charge_trade(state, pair, left, now_ns)
+
+    def clear(self) -> None:
+        self.pending.clear()
+
+
 def _decayed(counter: Counter, now_ns: int, per_s: float) -> float:
     """`counter`'s level at `now_ns` without touching it (a clock that stepped back: none)."""
     return max(0.0, counter.level - max(0, now_ns - counter.at_ns) / NS * per_s)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import re
@@ -26,8 +27,36 @@ ParamValue = str | int | Decimal | bool
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 
 
+@functools.lru_cache(maxsize=256)
+def _quote_name(name: str) -> str:
+    # Parameter names come from a small fixed set: each is checked once.
+    if name == "nonce":
+        raise ValueError("the nonce is added by the client, not passed as a parameter")
+    return _quote(name)
+
+
+_UNRESERVED_OR_COLON = re.compile(r"[A-Za-z0-9_.~:-]*")
+
+
 def _quote(text: str) -> str:
-    return text if _UNRESERVED.fullmatch(text) else quote_plus(text)
+    if text.isalnum() and text.isascii():  # the common case (names, pairs, ids), in C
+        return text
+    if _UNRESERVED.fullmatch(text):
+        return text
+    if _UNRESERVED_OR_COLON.fullmatch(text):
+        return text.replace(":", "%3A")  # an RFC3339 time: what quote_plus gives, cheaper
+    return quote_plus(text)
+
+
+def _value_text(value: ParamValue) -> str:
+    """`param_text`, percent-encoded. Only text can need it: an int, a bool and a finite
+    Decimal in plain notation are digits, `-`, `.` and letters, all unreserved."""
+    kind = type(value)
+    if kind is str:
+        return _quote(value)  # type: ignore[arg-type]
+    if kind is int or kind is Decimal or kind is bool:
+        return param_text(value)
+    return _quote(param_text(value))  # subclasses (a StrEnum's text, ...)
 
 
 def _decode_secret(secret: str) -> bytes:
@@ -80,9 +109,7 @@ def encode_form(nonce: int, params: Mapping[str, ParamValue]) -> str:
     """The form body Kraken receives: `nonce` first, then the parameters in the given order."""
     parts = [f"nonce={nonce}"]
     for name, value in params.items():
-        if name == "nonce":
-            raise ValueError("the nonce is added by the client, not passed as a parameter")
-        parts.append(f"{_quote(name)}={_quote(param_text(value))}")
+        parts.append(f"{_quote_name(name)}={_value_text(value)}")
     return "&".join(parts)
 
 

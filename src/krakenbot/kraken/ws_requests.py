@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from krakenbot.domain.commands import PlaceOrder
 from krakenbot.domain.enums import OrderType, TimeInForce
-from krakenbot.kraken.rest_orders import AmendRequest, OrderRequest
+from krakenbot.kraken.rest_orders import AmendRequest, OrderRequest, rfc3339
 
 JsonValue = str | int | bool | Decimal | None | Sequence["JsonValue"] | Mapping[str, "JsonValue"]
 
@@ -53,13 +52,6 @@ def _request(method: str, params: Mapping[str, JsonValue] | None, req_id: int | 
     if req_id is not None:
         body["req_id"] = req_id
     return dump(body)
-
-
-def rfc3339_ms(epoch_ns: int) -> str:
-    """`2024-07-21T09:53:59.050Z` (the form of the docs' deadline example)."""
-    dt = datetime.fromtimestamp(epoch_ns // 1_000_000_000, tz=UTC)
-    millis = (epoch_ns // 1_000_000) % 1000
-    return f"{dt:%Y-%m-%dT%H:%M:%S}.{millis:03d}Z"
 
 
 def encode_subscribe(
@@ -135,7 +127,7 @@ def _deadline(deadline_s: float | None, now_ns: int) -> str | None:
         return None
     if not MIN_DEADLINE_S <= deadline_s <= MAX_DEADLINE_S:
         raise ValueError(f"deadline must be {MIN_DEADLINE_S}..{MAX_DEADLINE_S} s ahead")
-    return rfc3339_ms(now_ns + round(deadline_s * 1_000_000_000))
+    return rfc3339(now_ns + round(deadline_s * 1_000_000_000))
 
 
 def encode_add_order(
@@ -260,13 +252,13 @@ def encode_order(
     if req.time_in_force is not TimeInForce.GTC:
         parts.append(f',"time_in_force":"{req.time_in_force.value}"')
     if req.expire_s is not None:
-        parts.append(f',"expire_time":"{rfc3339_ms(now_ns + req.expire_s * 1_000_000_000)}"')
+        parts.append(f',"expire_time":"{rfc3339(now_ns + req.expire_s * 1_000_000_000)}"')
     if req.post_only:
         parts.append(',"post_only":true')
     if req.validate:
         parts.append(',"validate":true')
     parts.append(
-        f',"cl_ord_id":{_text(req.cl_ord_id)},"deadline":"{rfc3339_ms(deadline_ns)}"'
+        f',"cl_ord_id":{_text(req.cl_ord_id)},"deadline":"{rfc3339(deadline_ns)}"'
         f',"token":{_text(token)}}},"req_id":{req_id}}}'
     )
     return "".join(parts)
@@ -288,6 +280,6 @@ def encode_amend(req: AmendRequest, *, token: str, req_id: int, deadline_ns: int
         if value is not None:
             parts.append(f',"{name}":{_number(value)}')
     parts.append(
-        f',"deadline":"{rfc3339_ms(deadline_ns)}","token":{_text(token)}}},"req_id":{req_id}}}'
+        f',"deadline":"{rfc3339(deadline_ns)}","token":{_text(token)}}},"req_id":{req_id}}}'
     )
     return "".join(parts)

@@ -8,7 +8,6 @@ any later failure (reset, timeout, truncated body) means Kraken may have execute
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -49,6 +48,7 @@ class AiohttpTransport:
         self._user_agent = user_agent
         self._connect_timeout_s = connect_timeout_s
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -69,11 +69,19 @@ class AiohttpTransport:
         timeout_s: float,
     ) -> HttpResponse:
         session = self._get_session()
+        timeout = self._timeouts.get(timeout_s)
+        if timeout is None:
+            # aiohttp's own timer covers the whole request, answer and body included (one
+            # timer per request either way; an asyncio.timeout around it would be a second).
+            timeout = self._timeouts[timeout_s] = aiohttp.ClientTimeout(
+                total=timeout_s, sock_connect=self._connect_timeout_s
+            )
         try:
-            async with asyncio.timeout(timeout_s):
-                async with session.request(method, url, data=body, headers=dict(headers)) as resp:
-                    payload = await resp.read()
-                    return HttpResponse(resp.status, payload)
+            async with session.request(
+                method, url, data=body, headers=headers, timeout=timeout
+            ) as resp:
+                payload = await resp.read()
+                return HttpResponse(resp.status, payload)
         except aiohttp.ClientConnectorError as exc:
             raise RequestNotSentError(f"cannot connect: {type(exc).__name__}") from exc
         except TimeoutError as exc:

@@ -90,6 +90,25 @@ def peek_high_water(path: Path) -> int:
     return max((slot[1].nonce_high_water for slot in slots if slot is not None), default=0)
 
 
+if hasattr(os, "pread"):
+
+    def _read_at(fd: int, size: int, offset: int) -> bytes:
+        return os.pread(fd, size, offset)  # one system call instead of lseek + read
+
+    def _write_at(fd: int, data: bytes, offset: int) -> None:
+        os.pwrite(fd, data, offset)
+
+else:  # Windows
+
+    def _read_at(fd: int, size: int, offset: int) -> bytes:
+        os.lseek(fd, offset, os.SEEK_SET)
+        return os.read(fd, size)
+
+    def _write_at(fd: int, data: bytes, offset: int) -> None:
+        os.lseek(fd, offset, os.SEEK_SET)
+        os.write(fd, data)
+
+
 if sys.platform == "win32":
     import msvcrt
 
@@ -175,9 +194,7 @@ class KeyStateStore:
         return self._state_fd
 
     def _load(self) -> KeyState:
-        fd = self._data_fd()
-        os.lseek(fd, 0, os.SEEK_SET)
-        raw = os.read(fd, 2 * SLOT_BYTES)
+        raw = _read_at(self._data_fd(), 2 * SLOT_BYTES, 0)
         if not raw:
             self._seq = 0
             return KeyState()
@@ -202,9 +219,7 @@ class KeyStateStore:
         if not self._held:
             raise RuntimeError("save() without holding the lock")
         self._seq += 1
-        fd = self._data_fd()
-        os.lseek(fd, (self._seq % 2) * SLOT_BYTES, os.SEEK_SET)
-        os.write(fd, encode_slot(self._seq, self.state))
+        _write_at(self._data_fd(), encode_slot(self._seq, self.state), (self._seq % 2) * SLOT_BYTES)
         self._loaded = True
 
     def release(self) -> None:

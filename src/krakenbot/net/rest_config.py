@@ -18,6 +18,14 @@ from krakenbot.kraken.signing import ParamValue
 
 KEY_STATE_SUBDIR = "kraken-keys"
 
+NONCE_ADVICE = (
+    "Kraken refused our nonce (EAPI:Invalid nonce): another program is using this API key "
+    "(another bot or tool, or a krakenbot of another user account or with another "
+    "KRAKENBOT_STATE_DIR), or the key's nonce scale is ahead of ours. What to do: give each "
+    "program its own API key (and krakenbot a separate status key), or set a nonce window "
+    "on the key in Kraken's API settings."
+)
+
 
 def key_state_dir(state_dir: Path) -> Path:
     """Where every krakenbot process keeps per-key nonce/rate state: they must all agree, so

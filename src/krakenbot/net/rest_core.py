@@ -2,7 +2,8 @@
 
 Owns: building and signing requests, per-key nonce issuing and rate-limit waiting under the
 shared state lock, the in-process priority order (cancels > orders > queries), the breaker
-bookkeeping of outcomes, and the single invalid-nonce retry.
+bookkeeping of outcomes, the single invalid-nonce retry, and the trading-counter charge of
+WebSocket orders (no nonce: taken without either lock, written by the next locked call).
 Must not import: anything above `net`. Decisions (signing, nonce rule, rate model, error
 table) are the pure modules in `kraken/`; this module only sequences them around I/O.
 """
@@ -22,7 +23,7 @@ from krakenbot.kraken.errors import (
 from krakenbot.kraken.methods import Priority, is_public, priority_of, url_path
 from krakenbot.kraken.nonce import next_nonce
 from krakenbot.kraken.public_ratelimit import PublicRateModel, history_bucket
-from krakenbot.kraken.ratelimit import TIER_LIMITS, Counter, RateModel
+from krakenbot.kraken.ratelimit import TIER_LIMITS, Counter, KeyState, RateModel, UnsharedCharges
 from krakenbot.kraken.rest_codec import Envelope, decode_envelope
 from krakenbot.kraken.signing import ParamValue, Signer, encode_form, encode_query
 from krakenbot.net.http import HttpTransport
@@ -30,6 +31,7 @@ from krakenbot.net.nonce_store import KeyStateStore
 from krakenbot.net.priority import PriorityLock
 from krakenbot.net.rest_config import (
     KEY_STATE_SUBDIR,
+    NONCE_ADVICE,
     Credentials,
     Params,
     RestConfig,
@@ -48,14 +50,6 @@ __all__ = [
     "TradeCharge",
     "key_state_dir",
 ]
-
-NONCE_ADVICE = (
-    "Kraken refused our nonce (EAPI:Invalid nonce): another program is using this API key "
-    "(another bot or tool, or a krakenbot of another user account or with another "
-    "KRAKENBOT_STATE_DIR), or the key's nonce scale is ahead of ours. What to do: give each "
-    "program its own API key (and krakenbot a separate status key), or set a nonce window "
-    "on the key in Kraken's API settings."
-)
 
 
 class RestCore:
@@ -88,6 +82,7 @@ class RestCore:
         )
         self._plock = PriorityLock()
         self._observed: dict[str, tuple[float, int]] = {}
+        self._unshared = UnsharedCharges()  # WS trading charges not yet in the shared file
         self.invalid_nonce_count = 0
 
     def __repr__(self) -> str:
@@ -203,7 +198,7 @@ class RestCore:
         while True:
             await self._plock.acquire(prio)
             try:
-                state = await self._store.acquire()
+                state = await self._acquire()
                 try:
                     now = self.clock.now_ns()
                     self._fold_observed(now)
@@ -214,7 +209,7 @@ class RestCore:
                         self.model.charge_rest(state, method, now)
                         if trade is not None:
                             self.model.charge_trade(state, trade.pair, trade.cost, now)
-                        self._store.save()
+                        self._save()
                         # Time-dependent parameters (AddOrder's deadline) are rendered only
                         # now, after any rate-limit wait, so they cannot go stale in a queue.
                         body = encode_form(nonce, params(now) if callable(params) else params)
@@ -252,29 +247,24 @@ class RestCore:
         priority: Priority,
         cl_ord_id: str | None = None,
     ) -> None:
-        """Wait for room on the pair's trading counter and charge it, under the key's lock,
-        for a trading request that goes over the private WebSocket: one model per pair
-        whatever the transport (docs guides/spot-ratelimits: the matching-engine counter is
-        shared by REST, WS and FIX). No nonce and no REST-counter point: WS carries neither."""
+        """Wait for room on the pair's trading counter and charge it for a request over the
+        private WebSocket: one model per pair whatever the transport (docs guides/spot-
+        ratelimits). WS carries no nonce and no REST point, so neither lock is taken and a WS
+        order never queues behind a REST request in flight (`priority` orders nothing: the
+        cancel reserve lets cancels through first); the next locked call saves the charge."""
         if self._store is None:
             raise ConfigError(f"{endpoint} needs an API key and secret", endpoint=endpoint)
+        cost, pair, model = trade.cost, trade.pair, self.model
         while True:
-            await self._plock.acquire(priority)
-            try:
-                state = await self._store.acquire()
-                try:
-                    now = self.clock.now_ns()
-                    self._fold_observed(now)
-                    cost, pair = trade.cost, trade.pair
-                    wait = self.model.trade_wait_s(state, pair, cost, now, cancel=trade.cancel)
-                    if wait <= 0:
-                        self.model.charge_trade(state, pair, cost, now)
-                        self._store.save()
-                        return
-                finally:
-                    self._store.release()
-            finally:
-                self._plock.release()
+            now = self.clock.now_ns()
+            state = self._store.state
+            if self._observed:
+                self._fold_observed(now, keep=True)
+            wait = model.trade_wait_s(state, pair, cost, now, cancel=trade.cancel)
+            if wait <= 0:
+                model.charge_trade(state, pair, cost, now)
+                self._unshared.add(pair, cost, now, model.limits.trade_decay_per_s)
+                return
             if wait > self.config.max_rate_wait_s:
                 raise RateLimitedError(
                     f"rate budget would need {wait:.1f} s to recover",
@@ -288,12 +278,27 @@ class RestCore:
         model was low, so the pair's counter is taken as full, exactly as on REST."""
         if self._store is None:
             return
-        state = await self._store.acquire()
+        state = await self._acquire()
         try:
             self.model.on_trade_limited(state, pair, self.clock.now_ns())
-            self._store.save()
+            self._save()
         finally:
             self._store.release()
+
+    async def _acquire(self) -> KeyState:
+        """The key's lock and its state; if another process wrote the file since our last
+        save, our lock-free WS charges are not in what was loaded: replayed onto it."""
+        assert self._store is not None
+        before = self._store.state
+        state = await self._store.acquire()
+        if state is not before and self._unshared.pending:
+            self._unshared.replay(self.model, state, self.clock.now_ns())
+        return state
+
+    def _save(self) -> None:
+        assert self._store is not None
+        self._store.save()
+        self._unshared.clear()
 
     def _wait_s(self, method: str, prio: Priority, trade: TradeCharge | None, now: int) -> float:
         assert self._store is not None
@@ -328,12 +333,12 @@ class RestCore:
             return self._decode(method, resp.status, resp.body, cl_ord_id)
         except RestRateLimitedError:
             self.model.on_rest_limited(self._store.state, self.clock.now_ns())
-            self._store.save()
+            self._save()
             raise
         except TradingRateLimitedError:
             if trade is not None:
                 self.model.on_trade_limited(self._store.state, trade.pair, self.clock.now_ns())
-                self._store.save()
+                self._save()
             raise
 
     def _decode(self, method: str, status: int, body: bytes, cl_ord_id: str | None) -> Envelope:
@@ -383,11 +388,13 @@ class RestCore:
         state = None if self._store is None else self._store.state
         return self.model.rest_level(state, self.clock.now_ns())
 
-    def _fold_observed(self, now: int) -> None:
+    def _fold_observed(self, now: int, *, keep: bool = False) -> None:
+        """Fold Kraken's live readings in; `keep` them for the next fold (a max: idempotent)."""
         if not self._observed or self._store is None:
             return
         decay = self.model.limits.trade_decay_per_s
         for pair, (value, at_ns) in self._observed.items():
             level = Counter(value, at_ns).level_at(now, decay)
             self.model.observe_trading_counter(self._store.state, pair, level, now)
-        self._observed.clear()
+        if not keep:
+            self._observed.clear()

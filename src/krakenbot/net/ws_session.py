@@ -239,6 +239,7 @@ class WsSession:
         mono = self._clock.monotonic_ns
         now = self._clock.now_ns
         stats = self.stats
+        trading = self.trading
         while True:
             msg = await receive()
             kind = msg.type
@@ -246,7 +247,12 @@ class WsSession:
                 conn.last_frame_ns = mono()
                 stats.frames += 1
                 self.on_frame(conn, msg.data, now())
-                if not stats.frames & _YIELD_EVERY_MASK:
+                if trading.woke:
+                    # An order's ack woke its caller: let it run before the executions
+                    # reports behind the ack are decoded (issue 15: ack -> caller first).
+                    trading.woke = False
+                    await asyncio.sleep(0)
+                elif not stats.frames & _YIELD_EVERY_MASK:
                     # receive() does not suspend while frames are buffered: under a flood the
                     # reader would starve the engine. Yield now and then.
                     await asyncio.sleep(0)

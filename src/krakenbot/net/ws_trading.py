@@ -73,6 +73,9 @@ class TradingRequests:
         self._token = token
         self._pending: dict[int, Pending] = {}
         self._watched: dict[str, asyncio.Future[str]] = {}
+        # An ack just woke its waiter: the reader yields before it reads on, so the caller
+        # acts (e.g. sends its next order) before the reports that follow are decoded.
+        self.woke = False
 
     @property
     def connected(self) -> bool:
@@ -161,6 +164,7 @@ class TradingRequests:
             return []
         if not pending.future.done():
             pending.future.set_result(resp)
+            self.woke = True
         if not resp.success or pending.method not in ("add_order", "batch_add"):
             return []
         # Accepted: the order exists. Said at once, even when the waiter gave up (a late

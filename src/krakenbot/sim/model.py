@@ -8,6 +8,7 @@ emits for the WS shell (`ExecEvent`, `LedgerEvent`). Imports: stdlib and sim.pai
 
 from __future__ import annotations
 
+import operator
 import random
 import string
 from dataclasses import dataclass, field
@@ -111,6 +112,14 @@ class SimOrder:
     misc: set[str] = field(default_factory=set)
     quote_volume: Decimal | None = None  # viqc: the order's size in quote currency
 
+    def __copy__(self) -> SimOrder:
+        # copy.copy of a slots dataclass goes through __reduce_ex__ and a setattr per slot
+        # from Python; every execution report snapshots its order, so this is a hot path.
+        new = object.__new__(type(self))
+        for name, value in zip(self.__slots__, _slot_values(self), strict=True):
+            setattr(new, name, value)
+        return new
+
     @property
     def remaining(self) -> Decimal:
         return self.vol - self.vol_exec
@@ -179,6 +188,9 @@ def close_descr(close: CloseSpec, decimals: int) -> str:
     """`descr.close`, e.g. `close position @ stop loss 22000.0 -> limit 21000.0` (docs)."""
     terms = describe_terms(close.ordertype, close.price, close.price2, decimals)
     return f"close position @ {terms}"
+
+
+_slot_values = operator.attrgetter(*SimOrder.__slots__)
 
 
 @dataclass(frozen=True, slots=True)

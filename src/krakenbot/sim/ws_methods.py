@@ -30,6 +30,8 @@ EXEC_WARNINGS = [
     "cancel_reason is deprecated, use reason",
     "stop_price is deprecated, use triggers.price",
 ]
+# Numbers keep their text (money is never a float); one decoder, not one per request.
+_REQUEST_JSON = json.JSONDecoder(parse_float=str)
 _ALLOWED_FIELDS = {
     "ticker": {"channel", "symbol", "snapshot", "event_trigger", "req_id"},
     "book": {"channel", "symbol", "snapshot", "depth"},
@@ -56,7 +58,7 @@ _ALLOWED_FIELDS = {
 
 def dispatch(hub: Hub, conn: Conn, text: str) -> None:
     try:
-        req = json.loads(text, parse_float=str)
+        req = _REQUEST_JSON.decode(text)
     except ValueError:
         req = None
     if not isinstance(req, dict) or not isinstance(req.get("method"), str):

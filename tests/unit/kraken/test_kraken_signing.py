@@ -1,6 +1,7 @@
 import json
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import given
@@ -73,3 +74,22 @@ def test_param_text_never_uses_exponents() -> None:
 def test_param_text_round_trips_exactly(d: Decimal) -> None:
     assert Decimal(param_text(d)) == d
     assert "E" not in param_text(d)
+
+
+@given(
+    st.dictionaries(
+        st.text(min_size=1).filter(lambda k: k != "nonce"),
+        st.one_of(
+            st.text(),
+            st.integers(),
+            st.booleans(),
+            st.decimals(allow_nan=False, allow_infinity=False),
+        ),
+        max_size=6,
+    )
+)
+def test_form_body_is_what_urlencode_gives(params: dict[str, object]) -> None:
+    # The fast paths (names checked once, numbers never quoted, RFC3339 colons replaced)
+    # must give byte for byte what the standard library's encoder gives.
+    expected = urlencode([("nonce", 7)] + [(k, param_text(v)) for k, v in params.items()])
+    assert encode_form(7, params) == expected  # type: ignore[arg-type]
