@@ -52,17 +52,34 @@ def final(core: EngineCore, out: Out, *, gone: frozenset[str], journal: bool) ->
 
 
 def holdings(core: EngineCore, gone: frozenset[str] = frozenset()) -> Holdings:
-    p = core.portfolio
+    """Positions, entries and live orders (read-only: the same object is handed out until
+    a fill or an order changes them, as their version numbers tell)."""
+    p, registry = core.portfolio, core.registry
+    key = (p.version, registry.version)
+    cache = core.protection.cache
+    if not gone and cache.holdings_key == key and cache.holdings is not None:
+        return cache.holdings
     positions = p.positions()
     entries = {s: e for s in positions if (e := p.avg_entry(s)) is not None}
-    live = [o for o in core.registry.live() if o.cl_ord_id not in gone]
-    return Holdings(positions, entries, core.instruments, core.books, live)
+    live = [o for o in registry.live() if o.cl_ord_id not in gone]
+    found = Holdings(positions, entries, core.instruments, core.books, live)
+    if not gone:
+        cache.holdings_key, cache.holdings = key, found
+    return found
 
 
 def switch_need(core: EngineCore) -> SwitchNeed:
-    """What the dead man's switch must cover now (app/deadman.py decides what to send)."""
-    need = core.protection.needed(holdings(core))
-    return SwitchNeed(entry_live(core.registry.live()), need)
+    """What the dead man's switch must cover now (app/deadman.py decides what to send):
+    from the positions and live orders alone, so it is worked out again only when they
+    change."""
+    key = (core.portfolio.version, core.registry.version)
+    cache = core.protection.cache
+    if cache.need_key == key and cache.need is not None:
+        return cache.need
+    h = holdings(core)
+    need = SwitchNeed(entry_live(h.live), core.protection.needed(h))
+    cache.need_key, cache.need = key, need
+    return need
 
 
 def need_check(core: EngineCore, out: Out) -> None:

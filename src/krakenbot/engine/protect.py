@@ -73,9 +73,21 @@ class Holdings:
     live: Sequence[Order]  # our live orders
 
 
+@dataclass(slots=True)
+class Derived:
+    """What engine/cover.py last derived from the positions and live orders, with the
+    (portfolio, registry) versions it was derived at."""
+
+    holdings_key: tuple[int, int] = (-1, -1)
+    holdings: Holdings | None = None
+    need_key: tuple[int, int] = (-1, -1)
+    need: SwitchNeed | None = None
+
+
 class Protection:
     def __init__(self, tuning: ProtectionTuning | None = None) -> None:
         self.tuning = tuning or ProtectionTuning()
+        self.cache = Derived()
         # False after an emergency stop: every order of ours goes, the stops included.
         self.enabled = True
         self.waiting: dict[str, OrderIntent] = {}  # exits waiting for the stop's cancel
@@ -96,6 +108,8 @@ class Protection:
     def decide(self, now_ns: int, h: Holdings) -> list[Intent]:
         """Waiting exits whose stop is gone, exits of unprotected positions, then what keeps
         one protective stop per position in step with it."""
+        if not (self.waiting or self.unprotected or h.positions or h.live):
+            return []  # nothing held, nothing working: nothing to protect
         ready, settled = release_exits(self.waiting, h.live, h.positions, h.instruments)
         for symbol in settled:
             del self.waiting[symbol]

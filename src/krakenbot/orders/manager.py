@@ -264,6 +264,11 @@ class OrderManager:
         lacks; returns how many cancels the emergency sent in all."""
         return bulk_cancel.cancel_listed(self, reason, listed, now_ns, out)
 
+    @property
+    def has_housekeeping(self) -> bool:
+        """Could `housekeeping` do anything (a live order, or a row to write again)?"""
+        return bool(self._unpersisted) or self.registry.has_live
+
     def housekeeping(self, ctx: RiskContext, out: Out) -> list[str]:
         """Timeouts: old unfilled orders are cancelled, unconfirmed cancels re-sent; returns
         the ids of orders still unacknowledged after `ack_timeout_s` (→ reconcile)."""
