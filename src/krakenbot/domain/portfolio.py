@@ -205,6 +205,7 @@ class Portfolio:
         self.closed_count = 0
         self.winning_count = 0
         self.version = 0  # changes with every fill applied (a cache key for derived views)
+        self._avg_entry: dict[str, tuple[int, Decimal | None]] = {}
         for fill in fills:
             self.record(fill)
 
@@ -322,9 +323,15 @@ class Portfolio:
         return ZERO if pos is None else abs(pos.flow)
 
     def avg_entry(self, symbol: str) -> Decimal | None:
-        """Average cost per unit of the open position, fees included; None when flat."""
+        """Average cost per unit of the open position, fees included; None when flat.
+        (Asked at every decision: divided again only after a fill.)"""
+        known = self._avg_entry.get(symbol)
+        if known is not None and known[0] == self.version:
+            return known[1]
         qty = abs(self.position(symbol))
-        return self.cost_basis(symbol) / qty if qty else None
+        found = self.cost_basis(symbol) / qty if qty else None
+        self._avg_entry[symbol] = (self.version, found)
+        return found
 
     def opened_ns(self, symbol: str) -> int | None:
         """When the position left flat (the time stop counts from it)."""

@@ -32,10 +32,9 @@ Out = list[Effect]
 def on_tick(core: EngineCore, tick: TimerTick, out: Out) -> None:
     now = tick.now_ns
     watch_daily_loss(core, now, out)
-    if core.manager.has_housekeeping:  # (the risk context is not built for nothing)
-        stale = core.manager.housekeeping(core.risk_context(), out)
-        if stale:
-            out.append(RequestReconcile(f"unacknowledged orders {', '.join(stale)}"))
+    stale = core.manager.housekeeping(now, core.risk_context, out)
+    if stale:
+        out.append(RequestReconcile(f"unacknowledged orders {', '.join(stale)}"))
     core.decide(tick, out)
     if now >= core.next_metrics_ns:
         core.next_metrics_ns = now + int(core.config.metrics_interval_s * _NS)

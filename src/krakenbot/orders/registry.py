@@ -153,10 +153,6 @@ class OrderRegistry:
                 out.append(w)
         return out
 
-    @property
-    def has_live(self) -> bool:
-        return bool(self._live)
-
     def all(self) -> list[Order]:
         return list(self._orders.values())
 

@@ -29,6 +29,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from krakenbot.domain.commands import CancelIntent, Intent, OrderIntent
 from krakenbot.domain.enums import OrderType, Side, TimeInForce
@@ -121,8 +122,7 @@ def _coerce(name: str, raw: object, kind: type) -> object:
     return text
 
 
-@dataclass(frozen=True, slots=True)
-class _Tick:
+class _Tick(NamedTuple):
     now_ns: int
     instrument: Instrument
     bid: Decimal
