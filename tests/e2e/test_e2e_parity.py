@@ -47,6 +47,8 @@ async def test_a_recorded_sim_run_replays_to_the_same_orders_and_fills(tmp_path:
     replay_db = Path(doc["ledger"])
     assert _rows(replay_db, ORDERS) == run_orders
     assert _rows(replay_db, FILLS) == run_fills
+    page = Path(doc["report"]).read_text(encoding="utf-8")  # the report, as a backtest's
+    assert "parity replay" in page and 'id="charts"' in page and "identical" in page
 
     # A recording that says the run sent something else is a divergence, named.
     lines = record.read_text(encoding="utf-8").splitlines()
