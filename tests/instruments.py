@@ -35,3 +35,21 @@ BTC = Instrument(  # AssetPairs XXBTZUSD (shared/kraken/vectors: rest_assetpairs
     ordermin=Decimal("0.0001"),
     costmin=Decimal("0.5"),
 )
+
+
+# A pair the simulator does not know (its rules as download-data records them; made-up
+# minimums, not Kraken's): for backtests of downloaded pairs.
+ADA = Instrument(
+    symbol="ADA/USD",
+    rest_id="ADAUSD",
+    altname="ADAUSD",
+    wsname="ADA/USD",
+    base="ADA",
+    quote="USD",
+    price_decimals=6,
+    lot_decimals=8,
+    cost_decimals=5,
+    tick_size=Decimal("0.000001"),
+    ordermin=Decimal("5"),
+    costmin=Decimal("0.5"),
+)

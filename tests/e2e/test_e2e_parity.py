@@ -25,6 +25,10 @@ def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
         conn.close()
 
 
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
 async def test_a_recorded_sim_run_replays_to_the_same_orders_and_fills(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KRAKEN_", "TRADING_"))}
     env.update(DATA_DIR=str(tmp_path / "data"), LOG_CONSOLE="false", ALLOWED_PAIRS="XLM/USD")
@@ -47,6 +51,8 @@ async def test_a_recorded_sim_run_replays_to_the_same_orders_and_fills(tmp_path:
     replay_db = Path(doc["ledger"])
     assert _rows(replay_db, ORDERS) == run_orders
     assert _rows(replay_db, FILLS) == run_fills
+    page = _text(Path(doc["report"]))  # the report, as a backtest's
+    assert "parity replay" in page and 'id="charts"' in page and "identical" in page
 
     # A recording that says the run sent something else is a divergence, named.
     lines = record.read_text(encoding="utf-8").splitlines()

@@ -76,8 +76,8 @@ class BarPath:
                 continue
             p0, p1 = prices[i], prices[i + 1]
             start = max(from_ns, t0)
-            if t1 == t0:
-                if p1 <= level:
+            if t1 == t0:  # two knots at one instant (a candle a few ns wide): both trade
+                if p0 <= level or p1 <= level:
                     return start
                 continue
             # p(start) <= level, compared exactly: p(t) = p0 + (p1 - p0)(t - t0)/(t1 - t0).

@@ -12,7 +12,8 @@ prices, time in force, flags. The exchange's answers are the recording's (the si
 fills, as it made them), handed over for the replay's own orders (client order ids
 translated): the same fills, or an answer about an order the replay never sent, which is a
 divergence too. Anything else diverging raises `ParityError` naming the line, the time and
-both sides. Pure: no I/O. Imports: domain, engine, backtest.
+both sides. With a `ChartSampler`, the report's series are sampled on the way.
+Pure: no I/O. Imports: domain, engine, backtest.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import get_args
 
+from krakenbot.backtest.charts import ChartSampler
 from krakenbot.backtest.loop import LedgerSink
 from krakenbot.domain.commands import AmendOrder, CancelOrder, PlaceOrder
 from krakenbot.domain.effects import (
@@ -85,9 +87,12 @@ class Line:
 
 
 class Replay:
-    def __init__(self, core: EngineCore, ledger: LedgerSink) -> None:
+    def __init__(
+        self, core: EngineCore, ledger: LedgerSink, charts: ChartSampler | None = None
+    ) -> None:
         self.core = core
         self.ledger = ledger
+        self.charts = charts  # the report's series, sampled as the replay goes
         self.ids: dict[str, str] = {}  # the run's client order id → the replay's
         self._pending: deque[tuple[int, Command]] = deque()  # replay sends not yet matched
         self.orders = 0
@@ -108,6 +113,8 @@ class Replay:
     # ------------------------------------------------------------------ inputs
     def _feed(self, event: Input, t_ns: int) -> None:
         self._carry_out(self.core.handle(event, t_ns), t_ns)
+        if self.charts is not None:
+            self.charts.at(t_ns)
 
     def _carry_out(self, effects: Sequence[Effect], t_ns: int) -> None:
         for effect in effects:
@@ -121,6 +128,8 @@ class Replay:
                 self.ledger.write(effect, t_ns)
                 if isinstance(effect, RecordFill | AdoptOrder):
                     self._awaiting = effect
+                if isinstance(effect, RecordFill) and self.charts is not None:
+                    self.charts.fill(effect.fill)
 
     def _translate(self, line: Line) -> Input:
         event = line.value

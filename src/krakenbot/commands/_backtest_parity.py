@@ -5,8 +5,10 @@ commands/backtest.py hands over when `--data` names such a recording. A fresh en
 built as the recorded daemon's was, replays every recorded input in order; each order,
 cancel and amend it sends must be the daemon's (app/backtest/parity_run.py,
 backtest/parity.py), and the exchange's answers — the simulator's fills as it made them —
-are the recording's. Writes `result.json` (the verdict, the counts, the round trips) and the
-replay's own ledger (`ledger.db`, comparable with the run's) to `--out`. Exit status: 0 the
+are the recording's. Writes `result.json` (the verdict, the counts, the round trips), the
+replay's own ledger (`ledger.db`, comparable with the run's) and `report.html` (the verdict,
+price with our fills, equity and drawdown as the replayed engine saw its account, the round
+trips) to `--out`. Exit status: 0 the
 replay sent exactly what the run sent, 1 it diverged (what, where and when is named) or the
 recording cannot be read, 2 an unusable `--out`.
 """
@@ -19,10 +21,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from krakenbot.app.backtest import html
 from krakenbot.app.backtest.inputs import InputDataError
 from krakenbot.app.backtest.ledger import ThrowawayLedger
 from krakenbot.app.backtest.output import (
     LEDGER,
+    REPORT,
     RESULT,
     OutputError,
     discard,
@@ -31,6 +35,7 @@ from krakenbot.app.backtest.output import (
     write_json,
 )
 from krakenbot.app.backtest.parity_run import load_run, replay_core
+from krakenbot.backtest.charts import ChartSampler
 from krakenbot.backtest.parity import ParityError, Replay
 from krakenbot.backtest.result import trip_row
 from krakenbot.commands._output import emit
@@ -50,10 +55,12 @@ def parity(args: argparse.Namespace, path: Path, out: Path) -> int:
         return 2
     ledger = ThrowawayLedger(work / LEDGER, core.started_ns)
     try:
-        replay = Replay(core, ledger)
+        charts = ChartSampler(core)
+        replay = Replay(core, ledger, charts)
         replay.run(lines)
         doc = _document(args, header, replay, len(lines))
         write_json(work / RESULT, doc)
+        (work / REPORT).write_text(html.render_parity(charts.charts, doc), encoding="utf-8")
         ledger.close()
         publish(work, out)
     except ParityError as exc:
@@ -65,7 +72,12 @@ def parity(args: argparse.Namespace, path: Path, out: Path) -> int:
         ledger.close()
         discard(work)
         raise
-    files = {"result": str(out / RESULT), "ledger": str(out / LEDGER), "out": str(out)}
+    files = {
+        "result": str(out / RESULT),
+        "ledger": str(out / LEDGER),
+        "report": str(out / REPORT),
+        "out": str(out),
+    }
     if args.json:
         emit(json.dumps({**files, "parity": doc["parity"]}, sort_keys=True))
     else:

@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,9 @@ from krakenbot.app.backtest import html
 from krakenbot.app.backtest.inputs import (
     InputDataError,
     InputUsageError,
-    instrument_for,
     load_bundled,
     load_store,
+    stored_pairs,
 )
 from krakenbot.app.backtest.ledger import ThrowawayLedger
 from krakenbot.app.backtest.output import (
@@ -56,6 +57,7 @@ from krakenbot.commands._backtest_parity import parity
 from krakenbot.commands._backtest_sweep import sweep
 from krakenbot.commands._output import emit
 from krakenbot.config import load_settings
+from krakenbot.domain.instrument import Instrument
 from krakenbot.errors import ConfigError
 from krakenbot.marketdata.ranges import WhenError, parse_when
 from krakenbot.sim.replay import OHLC_FILE
@@ -153,10 +155,22 @@ def _pairs(args: argparse.Namespace, allowed: tuple[str, ...]) -> tuple[str, ...
     return pairs
 
 
+def _store_root(args: argparse.Namespace, data_dir: Path) -> Path | None:
+    """The market-data folder the data comes from (None: the bundled day or a recording)."""
+    if args.data is None:
+        return data_dir / "market"
+    return Path(args.data) if Path(args.data).is_dir() else None
+
+
+def _stored(args: argparse.Namespace, data_dir: Path) -> dict[str, Instrument]:
+    """The pairs' rules download-data recorded in that folder (marketdata/pairs.py)."""
+    root = _store_root(args, data_dir)
+    return stored_pairs(root) if root is not None else {}
+
+
 def _tape(
-    args: argparse.Namespace, pairs: tuple[str, ...], data_dir: Path
+    args: argparse.Namespace, instruments: Sequence[Instrument], data_dir: Path
 ) -> tuple[Tape, dict[str, Any]]:
-    instruments = [instrument_for(p) for p in pairs]
     if args.data == BUNDLED:
         tape: Tape = load_bundled(instruments, args.since, args.until)
         return tape, {"source": BUNDLED, "kind": "ohlc-1m", "file": OHLC_FILE}
@@ -165,7 +179,7 @@ def _tape(
         return tape, {"source": "recording", "path": args.data}
     if args.data is not None and not Path(args.data).exists():
         raise InputUsageError(f"--data {args.data}: no such file or folder (or 'bundled')")
-    root = Path(args.data) if args.data is not None else data_dir / "market"
+    root = _store_root(args, data_dir) or data_dir / "market"
     if args.since is None or args.until is None:
         raise InputUsageError("market-data folder: give --since and --until")
     tape = load_store(
@@ -198,6 +212,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.bt_env_file or getattr(args, "env_file", None))
         pairs = _pairs(args, settings.allowed_pairs)
+        data_dir = args.data_dir or Path(settings.data_dir)
+        stored = _stored(args, data_dir)
         spec = spec_from_settings(
             settings,
             pairs,
@@ -208,10 +224,10 @@ def run(args: argparse.Namespace) -> int:
             cash=args.cash,
             seed=args.seed,
             tick_s=args.tick_s,
+            stored=stored,
         )
         load_strategies(spec.strategy, dict(spec.params), spec.pairs)  # refused here, not later
-        data_dir = args.data_dir or Path(settings.data_dir)
-        tape, data = _tape(args, pairs, data_dir)
+        tape, data = _tape(args, spec.instruments, data_dir)
     except (ConfigError, InputUsageError) as exc:
         return _fail(EXIT_USAGE, str(exc))
     except (InputDataError, PriceError) as exc:

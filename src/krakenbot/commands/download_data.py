@@ -5,7 +5,8 @@ Owns: the operator command — options, checking them (bad dates, `--since` not 
 download writing it: exit 1), the progress bar (tqdm, on stderr, with rate and ETA; none with
 `--json`) and the summary. Public data only: no keys are read or sent. Exit status: 0 done
 (also when the exchange had nothing more to give), 1 failed (network, Kraken, files), 2 usage.
-The fetching itself is marketdata/download.py; the files are marketdata/store.py.
+The fetching itself is marketdata/download.py; the files are marketdata/store.py; the pairs'
+rules (from `AssetPairs`, for the backtest) marketdata/pairs.py.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from krakenbot.domain.instrument import Instrument
 from krakenbot.errors import ConfigError, KrakenbotError
 from krakenbot.lock import InstanceLock, InstanceLockedError
 from krakenbot.marketdata.download import Downloader, PairResult, Request, todo_ns
+from krakenbot.marketdata.pairs import save_pairs
 from krakenbot.marketdata.ranges import NS, WhenError, iso, parse_when
 from krakenbot.marketdata.store import StoreError
 
@@ -135,6 +137,7 @@ async def _download(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         if not wanted:
             raise UsageError("--pairs names no pair")
         instruments = _resolve(wanted, await client.asset_pairs())
+        save_pairs(root, instruments)  # their rules, for the backtest (marketdata/pairs.py)
         now = (await client.server_time()).unixtime * NS
         args.until = min(args.until if args.until is not None else now, now)
         if args.since >= args.until:

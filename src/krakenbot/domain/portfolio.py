@@ -42,17 +42,25 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from krakenbot.domain.enums import Side
 from krakenbot.domain.events import Fill
 from krakenbot.errors import InvariantError
 
 ZERO = Decimal(0)
+_DAY_NS = 86_400 * 1_000_000_000
 
 
 def utc_day(ns: int) -> date:
     """The UTC calendar day of an epoch-nanosecond time."""
-    return datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC).date()
+    return _utc_day(ns // _DAY_NS)
+
+
+@lru_cache(maxsize=8)
+def _utc_day(days: int) -> date:
+    """Day `days` after 1970-01-01 (cached: every decision asks, the answer rarely changes)."""
+    return datetime.fromtimestamp(days * 86400, tz=UTC).date()
 
 
 def split_symbol(symbol: str) -> tuple[str, str]:
@@ -196,6 +204,8 @@ class Portfolio:
         self._other_fees: dict[str, Decimal] = {}
         self.closed_count = 0
         self.winning_count = 0
+        self.version = 0  # changes with every fill applied (a cache key for derived views)
+        self._avg_entry: dict[str, tuple[int, Decimal | None]] = {}
         for fill in fills:
             self.record(fill)
 
@@ -210,6 +220,7 @@ class Portfolio:
         if fill.trade_id in self._seen:
             return ()
         effect = self._effect(fill)
+        self.version += 1
         self._seen.add(fill.trade_id)
         self._fees += effect.fee
         pos = self._positions.setdefault(fill.symbol, _Position())
@@ -312,9 +323,15 @@ class Portfolio:
         return ZERO if pos is None else abs(pos.flow)
 
     def avg_entry(self, symbol: str) -> Decimal | None:
-        """Average cost per unit of the open position, fees included; None when flat."""
+        """Average cost per unit of the open position, fees included; None when flat.
+        (Asked at every decision: divided again only after a fill.)"""
+        known = self._avg_entry.get(symbol)
+        if known is not None and known[0] == self.version:
+            return known[1]
         qty = abs(self.position(symbol))
-        return self.cost_basis(symbol) / qty if qty else None
+        found = self.cost_basis(symbol) / qty if qty else None
+        self._avg_entry[symbol] = (self.version, found)
+        return found
 
     def opened_ns(self, symbol: str) -> int | None:
         """When the position left flat (the time stop counts from it)."""

@@ -81,14 +81,30 @@ def holdings(
 ) -> Holdings:
     """What the protection logic reads. `seen`: positions include the fills the ledger could
     not record, each long capped at the base balance Kraken last reported (never a stop
-    for more than is held: Kraken would refuse it)."""
-    p = counted(core) if seen else core.portfolio
+    for more than is held: Kraken would refuse it). Otherwise read-only: the same object is
+    handed out until a fill or an order changes them, as their version numbers tell."""
+    p, registry = (counted(core) if seen else core.portfolio), core.registry
+    if p is not core.portfolio:  # a copy with the unrecorded fills: never cached
+        positions = _capped(core, p.positions())
+        entries = {s: e for s in positions if (e := p.avg_entry(s)) is not None}
+        live = [o for o in registry.live() if o.cl_ord_id not in gone]
+        return Holdings(positions, entries, core.instruments, core.books, live)
+    key = (p.version, registry.version)
+    cache = core.protection.cache
+    if (
+        not gone
+        and cache.holdings_owner is p
+        and cache.holdings_key == key
+        and cache.holdings is not None
+    ):
+        return cache.holdings
     positions = p.positions()
     entries = {s: e for s in positions if (e := p.avg_entry(s)) is not None}
-    if seen and p is not core.portfolio:
-        positions = _capped(core, positions)
-    live = [o for o in core.registry.live() if o.cl_ord_id not in gone]
-    return Holdings(positions, entries, core.instruments, core.books, live)
+    live = [o for o in registry.live() if o.cl_ord_id not in gone]
+    found = Holdings(positions, entries, core.instruments, core.books, live)
+    if not gone:
+        cache.holdings_owner, cache.holdings_key, cache.holdings = p, key, found
+    return found
 
 
 def _capped(core: EngineCore, positions: dict[str, Decimal]) -> dict[str, Decimal]:
@@ -103,9 +119,21 @@ def _capped(core: EngineCore, positions: dict[str, Decimal]) -> dict[str, Decima
 
 def switch_need(core: EngineCore) -> SwitchNeed:
     """What the dead man's switch must cover now (app/deadman.py decides what to send): a
-    position from fills the ledger could not record needs its stop too."""
-    need = core.protection.needed(holdings(core, seen=True))
-    return SwitchNeed(entry_live(core.registry.live()), need)
+    position from fills the ledger could not record needs its stop too. Otherwise from the
+    positions and live orders alone, so it is worked out again only when they change."""
+    settle = core.settle
+    if any(t not in settle.fill_ids for t in settle.unrecorded):  # the ledger failing
+        h = holdings(core, seen=True)
+        return SwitchNeed(entry_live(h.live), core.protection.needed(h))
+    p = core.portfolio
+    key = (p.version, core.registry.version)
+    cache = core.protection.cache
+    if cache.need_owner is p and cache.need_key == key and cache.need is not None:
+        return cache.need
+    h = holdings(core)
+    need = SwitchNeed(entry_live(h.live), core.protection.needed(h))
+    cache.need_owner, cache.need_key, cache.need = p, key, need
+    return need
 
 
 def need_check(core: EngineCore, out: Out) -> None:

@@ -73,9 +73,25 @@ class Holdings:
     live: Sequence[Order]  # our live orders
 
 
+@dataclass(slots=True)
+class Derived:
+    """What engine/cover.py last derived from the positions and live orders, with the
+    (portfolio, registry) versions it was derived at, and the portfolio object itself (the
+    shutdown's cover briefly swaps in a copy carrying unrecorded fills, whose versions could
+    match the real one's)."""
+
+    holdings_key: tuple[int, int] = (-1, -1)
+    holdings: Holdings | None = None
+    holdings_owner: object = None
+    need_key: tuple[int, int] = (-1, -1)
+    need_owner: object = None
+    need: SwitchNeed | None = None
+
+
 class Protection:
     def __init__(self, tuning: ProtectionTuning | None = None) -> None:
         self.tuning = tuning or ProtectionTuning()
+        self.cache = Derived()
         # False after an emergency stop: every order of ours goes, the stops included.
         self.enabled = True
         self.waiting: dict[str, OrderIntent] = {}  # exits waiting for the stop's cancel
@@ -84,6 +100,9 @@ class Protection:
         self._amends_sent: dict[str, int] = {}
         self._retry_at: dict[str, int] = {}
         self._exit_at: dict[str, int] = {}
+        # The last "nothing to do" of `decide`: (holdings, pauses and amends in flight, its
+        # time, the amends then held back by their retry window).
+        self._calm: tuple[Holdings, object, int, tuple[int, ...]] | None = None
 
     # ------------------------------------------------------------------ intents in
     def split(self, intents: Sequence[Intent], live: Sequence[Order]) -> list[Intent]:
@@ -96,6 +115,30 @@ class Protection:
     def decide(self, now_ns: int, h: Holdings) -> list[Intent]:
         """Waiting exits whose stop is gone, exits of unprotected positions, then what keeps
         one protective stop per position in step with it."""
+        if not (self.waiting or self.unprotected or h.positions or h.live):
+            return []  # nothing held, nothing working: nothing to protect
+        if self.waiting or self.unprotected:
+            return self._decide(now_ns, h)
+        # Only the stops to keep in step: the same holdings, pauses and amends in flight
+        # give the same plan, but for an amend held back by its retry window (the plan
+        # depends on the time only there). So a plan that was "nothing" stays "nothing"
+        # until one of those changes or such a window closes.
+        paused = frozenset(s for s, at in self._retry_at.items() if at > now_ns)
+        key = (paused, tuple(self._amends_sent.items()))
+        calm = self._calm
+        if calm is not None and calm[0] is h and calm[1] == key and now_ns >= calm[2]:
+            retry_ns = self.tuning.protection.amend_retry_s * _NS
+            if all(now_ns - sent < retry_ns for sent in calm[3]):
+                return []
+        out = self._decide(now_ns, h)
+        self._calm = None
+        if not out:
+            retry_ns = self.tuning.protection.amend_retry_s * _NS
+            held_back = tuple(t for t in self._amends_sent.values() if now_ns - t < retry_ns)
+            self._calm = (h, key, now_ns, held_back)
+        return out
+
+    def _decide(self, now_ns: int, h: Holdings) -> list[Intent]:
         ready, settled = release_exits(self.waiting, h.live, h.positions, h.instruments)
         for symbol in settled:
             del self.waiting[symbol]

@@ -32,7 +32,7 @@ Out = list[Effect]
 def on_tick(core: EngineCore, tick: TimerTick, out: Out) -> None:
     now = tick.now_ns
     watch_daily_loss(core, now, out)
-    stale = core.manager.housekeeping(core.risk_context(), out)
+    stale = core.manager.housekeeping(now, core.risk_context, out)
     if stale:
         out.append(RequestReconcile(f"unacknowledged orders {', '.join(stale)}"))
     core.decide(tick, out)

@@ -110,7 +110,7 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _replace_atomically(path: Path, write: Any) -> None:
+def replace_atomically(path: Path, write: Any) -> None:
     """Write through `write(tmp_path)`, flush it to disk, then rename over `path`."""
     tmp = path.with_name(f"{_TMP}{os.getpid()}-{path.name}.part")  # never a `*.parquet`
     try:
@@ -258,7 +258,7 @@ class Dataset:
             "pair": self.symbol,
         }
         text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
-        _replace_atomically(self.manifest_path, lambda p: p.write_text(text, encoding="utf-8"))
+        replace_atomically(self.manifest_path, lambda p: p.write_text(text, encoding="utf-8"))
 
     # -- coverage ------------------------------------------------------------------------
     def coverage(self) -> list[Range]:
@@ -290,7 +290,7 @@ class Dataset:
         meta = {"dataset": self.dataset, "format": FORMAT, "pair": self.symbol}
         meta.update(entry.to_json())
         table = table.replace_schema_metadata({META_KEY: json.dumps(meta, sort_keys=True)})
-        _replace_atomically(
+        replace_atomically(
             self.path(day),
             lambda p: pq.write_table(table, p, compression="zstd", compression_level=9),
         )

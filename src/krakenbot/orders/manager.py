@@ -264,10 +264,11 @@ class OrderManager:
         lacks; returns how many cancels the emergency sent in all."""
         return bulk_cancel.cancel_listed(self, reason, listed, now_ns, out)
 
-    def housekeeping(self, ctx: RiskContext, out: Out) -> list[str]:
-        """Timeouts: old unfilled orders are cancelled, unconfirmed cancels re-sent; returns
-        the ids of orders still unacknowledged after `ack_timeout_s` (→ reconcile)."""
-        now = ctx.now_ns
+    def housekeeping(self, now: int, context: Callable[[], RiskContext], out: Out) -> list[str]:
+        """Timeouts at `now`: old unfilled orders are cancelled, unconfirmed cancels re-sent;
+        returns the ids of orders still unacknowledged after `ack_timeout_s` (→ reconcile).
+        `context` gives the gate's context, built only when a cancel goes through the gate
+        (most ticks cancel nothing)."""
         cfg = self.config
         stale: list[str] = []
         self._retry_unpersisted(now, out)
@@ -276,14 +277,14 @@ class OrderManager:
             if order.status is OrderStatus.PENDING_NEW and age_s >= cfg.ack_timeout_s:
                 stale.append(order.cl_ord_id)
             elif order.cancel_requested and self._cancel_due(order, now):
-                self.cancel(CancelIntent(order.cl_ord_id, "cancel_retry"), ctx, out)
+                self.cancel(CancelIntent(order.cl_ord_id, "cancel_retry"), context(), out)
             elif (
                 not order.cancel_requested
                 and not order.reduces_position
                 and order.status is not OrderStatus.PENDING_NEW
                 and age_s >= cfg.order_timeout_s
             ):
-                self.cancel(CancelIntent(order.cl_ord_id, "order_timeout"), ctx, out)
+                self.cancel(CancelIntent(order.cl_ord_id, "order_timeout"), context(), out)
         return stale
 
     def _retry_unpersisted(self, now_ns: int, out: Out) -> None:

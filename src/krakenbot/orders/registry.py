@@ -56,6 +56,10 @@ class OrderRegistry:
         # The live ones, kept apart: the gate reads them at every decision, and finished
         # orders pile up for days (reconciliation must still recognise them).
         self._live: dict[str, Order] = {}
+        # The decision code's view of each live order, kept until the order changes (asked
+        # for at every decision; orders change far less often).
+        self._working: dict[str, WorkingOrder] = {}
+        self.version = 0  # changes whenever an order is added, changed or dropped
         for order in orders:
             self.add(order)
 
@@ -65,7 +69,12 @@ class OrderRegistry:
             raise InvariantError("duplicate cl_ord_id", cl_ord_id=order.cl_ord_id)
         self._store(order)
 
+    def _changed(self) -> None:
+        self.version += 1
+
     def _store(self, order: Order) -> None:
+        self._changed()
+        self._working.pop(order.cl_ord_id, None)
         self._orders[order.cl_ord_id] = order
         if order.order_id:
             self._by_txid[order.order_id] = order.cl_ord_id
@@ -82,6 +91,8 @@ class OrderRegistry:
 
     def discard(self, cl_ord_id: str) -> None:
         """Stop tracking an order that never came to be (its row could not be written)."""
+        self._changed()
+        self._working.pop(cl_ord_id, None)
         order = self._orders.pop(cl_ord_id, None)
         self._live.pop(cl_ord_id, None)
         if order is not None and order.order_id:
@@ -95,6 +106,8 @@ class OrderRegistry:
             for o in self._orders.values()
             if o.is_terminal and max(o.updated_ns, o.created_ns) < before_ns
         ]
+        if old:
+            self._changed()
         for order in old:
             del self._orders[order.cl_ord_id]
             if order.order_id:
@@ -130,7 +143,15 @@ class OrderRegistry:
 
     def working(self, symbol: str | None = None) -> list[WorkingOrder]:
         """Live orders as the risk gate and strategies see them."""
-        return [WorkingOrder.of(o) for o in self.live() if symbol is None or o.symbol == symbol]
+        views = self._working
+        out: list[WorkingOrder] = []
+        for o in self._live.values():
+            if symbol is None or o.symbol == symbol:
+                w = views.get(o.cl_ord_id)
+                if w is None:
+                    w = views[o.cl_ord_id] = WorkingOrder.of(o)
+                out.append(w)
+        return out
 
     def all(self) -> list[Order]:
         return list(self._orders.values())

@@ -87,6 +87,10 @@ class AccountBook:
         self._confirmed_seq: dict[str, int] = dict.fromkeys(self._confirmed, 0)
         self._confirmed_ns: dict[str, int] = {}  # stream reports: Kraken's ledger time
         self._pending: dict[str, list[_Pending]] = {}
+        # Each asset's pending deltas summed in list order (what `available` adds), kept
+        # as they arrive: a backtest's venue sends no balance reports, so the list only
+        # grows, and summing it at every decision made a run's cost grow with its fills.
+        self._pending_sum: dict[str, Decimal] = {}
 
     @property
     def confirmed(self) -> Mapping[str, Decimal]:
@@ -96,8 +100,8 @@ class AccountBook:
     def available(self) -> dict[str, Decimal]:
         """Reported balances plus the fills no balance report covers yet."""
         found = dict(self._confirmed)
-        for asset, pending in self._pending.items():
-            found[asset] = found.get(asset, ZERO) + sum((p.delta for p in pending), ZERO)
+        for asset, total in self._pending_sum.items():
+            found[asset] = found.get(asset, ZERO) + total
         return found
 
     def on_fill(self, fill: Fill, instrument: Instrument) -> None:
@@ -108,6 +112,7 @@ class AccountBook:
             if reported_ns and fill.exchange_ns and fill.exchange_ns <= reported_ns:
                 continue  # its balance update came first and already counts it
             self._pending.setdefault(asset, []).append(_Pending(self.seq, fill.exchange_ns, delta))
+            self._pending_sum[asset] = self._pending_sum.get(asset, ZERO) + delta
 
     def on_balance(self, change: BalanceChange) -> None:
         """A balance from the stream: it covers every fill up to its ledger time (all fills
@@ -115,10 +120,10 @@ class AccountBook:
         self.seq += 1
         asset, at_ns = change.asset, change.exchange_ns
         self._confirm(asset, change.balance, self.seq, at_ns)
-        pending = self._pending.pop(asset, [])
+        pending = self._take_pending(asset)
         later = [p for p in pending if at_ns and p.exchange_ns > at_ns]
         if later:
-            self._pending[asset] = later
+            self._put_pending(asset, later)
 
     def settle(self, snapshot: BalanceSnapshot) -> tuple[Mismatch, ...]:
         """Hold a snapshot against our picture (see the module docstring) and take its
@@ -131,7 +136,7 @@ class AccountBook:
                 continue
             if self._confirmed_seq.get(asset, 0) > seq:
                 continue  # a balance report newer than the request: ours stands
-            pending = self._pending.pop(asset, [])
+            pending = self._take_pending(asset)
             later = [p for p in pending if p.seq > seq]  # learned after the request left
             reported = self._confirmed.get(asset)
             if not later and reported is not None:
@@ -141,8 +146,16 @@ class AccountBook:
             self._confirm(asset, theirs, seq, 0)
             after = [p for p in later if p.exchange_ns > snapshot.requested_ns]
             if after:
-                self._pending[asset] = after
+                self._put_pending(asset, after)
         return tuple(found)
+
+    def _take_pending(self, asset: str) -> list[_Pending]:
+        self._pending_sum.pop(asset, None)
+        return self._pending.pop(asset, [])
+
+    def _put_pending(self, asset: str, pending: list[_Pending]) -> None:
+        self._pending[asset] = pending
+        self._pending_sum[asset] = sum((p.delta for p in pending), ZERO)
 
     def _confirm(self, asset: str, balance: Decimal, seq: int, at_ns: int) -> None:
         self._confirmed[asset] = balance

@@ -43,6 +43,7 @@ class BreakerPolicy:
         self.limits = limits
         self._events: dict[Cause, deque[int]] = {cause: deque() for cause in Cause}
         self._prices: dict[str, tuple[_Window, _Window]] = {}
+        self._band: tuple[BreakerLimits | None, Decimal] = (None, Decimal(0))
 
     def _threshold(self, cause: Cause) -> int:
         return {
@@ -71,12 +72,17 @@ class BreakerPolicy:
         """
         if price <= 0:
             return None
-        lows, highs = self._prices.setdefault(symbol, (deque(), deque()))
+        windows = self._prices.get(symbol)
+        if windows is None:
+            windows = self._prices[symbol] = (deque(), deque())
+        lows, highs = windows
+        if self._band[0] is not self.limits:  # worked out once per limits, not per book
+            self._band = (self.limits, self.limits.price_jump_pct / HUNDRED)
+        band = self._band[1]
         horizon = now_ns - int(self.limits.price_window_s * _NS)
-        for window in (lows, highs):
+        for window in windows:
             while window and window[0][0] <= horizon:
                 window.popleft()
-        band = self.limits.price_jump_pct / HUNDRED
         low = lows[0][1] if lows else price
         high = highs[0][1] if highs else price
         while lows and lows[-1][1] >= price:

@@ -11,7 +11,13 @@ Why synchronous here: the daemon's rule (no blocking call on its event loop) pro
 process that must keep answering the exchange; a backtest has no exchange to answer, and a
 write on a thread per row would cost more than the whole decision it records. The file is
 throwaway (a run that fails never leaves it where a result would be), so SQLite is told not
-to wait for the disk (`synchronous=OFF`, rollback journal in memory).
+to wait for the disk (`synchronous=OFF`, rollback journal in memory). `open_sync_ledger(...,
+in_memory=True)` keeps the whole database in memory and `save_sync_ledger` writes it to its
+file once, at the end (`VACUUM INTO`: the same schema and rows): the order
+of the writes is the same (each row is written before the effect after it is carried out),
+only where they sit until the run ends differs, and no file check is needed on every
+statement because there is no file (the check exists for the -shm index of a WAL database
+on disk: store/ledger_files.py).
 Imports: sqlite3, store, clock, stdlib.
 """
 
@@ -29,6 +35,7 @@ from krakenbot.store.db import Database, Param
 from krakenbot.store.migrations import migrate
 
 _T = TypeVar("_T")
+_MEMORY = Path(":memory:")
 _PRAGMAS = (
     "PRAGMA journal_mode=MEMORY",
     "PRAGMA synchronous=OFF",
@@ -93,16 +100,18 @@ def run_now(work: Coroutine[Any, Any, _T]) -> _T:
     raise RuntimeError("a synchronously driven ledger call tried to wait")
 
 
-def open_sync_ledger(path: Path, clock: Clock) -> Database:
-    """Create a new ledger file at `path` (it must not exist) with the live schema."""
+def open_sync_ledger(path: Path, clock: Clock, *, in_memory: bool = False) -> Database:
+    """Create a new ledger file at `path` (it must not exist) with the live schema;
+    `in_memory`: a database in memory, written to `path` by `save_sync_ledger`."""
     if path.exists():
         raise FileExistsError(f"{path} already exists")
-    conn = sqlite3.connect(str(path), isolation_level=None)
+    where = _MEMORY if in_memory else path
+    conn = sqlite3.connect(str(where), isolation_level=None)
     try:
         conn.row_factory = sqlite3.Row
         for pragma in _PRAGMAS:
             conn.execute(pragma)
-        db = Database(cast(aiosqlite.Connection, SyncConnection(conn)), path)
+        db = Database(cast(aiosqlite.Connection, SyncConnection(conn)), where)
         run_now(migrate(db, clock))
     except BaseException:
         conn.close()
@@ -110,8 +119,15 @@ def open_sync_ledger(path: Path, clock: Clock) -> Database:
     return db
 
 
+def save_sync_ledger(db: Database, path: Path) -> None:
+    """Write an in-memory ledger to a new file at `path` (it must not exist)."""
+    if path.exists():
+        raise FileExistsError(f"{path} already exists")
+    run_now(db.fetchone("VACUUM INTO ?", (str(path),)))
+
+
 def close_sync_ledger(db: Database) -> None:
     run_now(db.close())
 
 
-__all__ = ["SyncConnection", "close_sync_ledger", "open_sync_ledger", "run_now"]
+__all__ = ["SyncConnection", "close_sync_ledger", "open_sync_ledger", "run_now", "save_sync_ledger"]

@@ -29,6 +29,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from krakenbot.domain.commands import CancelIntent, Intent, OrderIntent
 from krakenbot.domain.enums import OrderType, Side, TimeInForce
@@ -40,6 +41,7 @@ from krakenbot.strategy.base import StrategyView
 from krakenbot.strategy.indicators import EwmaStats
 
 HUNDRED = Decimal(100)
+ZERO = Decimal(0)
 _NS = 1_000_000_000
 ENTRY, TAKE_PROFIT, STOP_LOSS, TIME_STOP = "entry", "take_profit", "stop_loss", "time_stop"
 
@@ -120,8 +122,7 @@ def _coerce(name: str, raw: object, kind: type) -> object:
     return text
 
 
-@dataclass(frozen=True, slots=True)
-class _Tick:
+class _Tick(NamedTuple):
     now_ns: int
     instrument: Instrument
     bid: Decimal
@@ -136,6 +137,11 @@ class MeanReversion:
         self.stats = EwmaStats(self.params.ema_halflife_s)
         self._last_entry_ns: int | None = None
         self._last_exit_ns: int | None = None
+        # Pure functions of the position, asked at every decision, worked out again only
+        # when their input changes (a fill): (position, held) and (entry price, stop-loss
+        # level, take-profit target).
+        self._held: tuple[Decimal, Decimal] | None = None
+        self._levels: tuple[Decimal, Decimal, Decimal] | None = None
 
     @classmethod
     def from_params(cls, params: Mapping[str, object]) -> MeanReversion:
@@ -168,7 +174,13 @@ class MeanReversion:
         if bid is None or ask is None:
             return []
         working = [w for w in view.working_orders(symbol) if not w.cancel_requested]
-        held = instrument.quantize_qty(max(view.position(symbol), Decimal(0)))
+        position = view.position(symbol)
+        memo = self._held
+        if memo is not None and memo[0] == position:
+            held = memo[1]
+        else:
+            held = instrument.quantize_qty(max(position, ZERO))
+            self._held = (position, held)
         tick = _Tick(now_ns, instrument, bid, ask)
         if held >= instrument.ordermin:
             return self._manage_long(tick, view, held, working)
@@ -198,7 +210,8 @@ class MeanReversion:
         symbol = p.symbol
         entry_price = view.avg_entry(symbol) or bid
         opened = view.position_opened_ns(symbol)
-        stop = bid <= entry_price * (1 - p.stop_loss_pct / HUNDRED)
+        stop_level, target = self._exit_levels(entry_price, tick.instrument)
+        stop = bid <= stop_level
         timed_out = opened is not None and now_ns - opened >= p.max_hold_s * _NS
         if stop or timed_out:
             tag = STOP_LOSS if stop else TIME_STOP
@@ -215,12 +228,21 @@ class MeanReversion:
             return list(self._timeouts(now_ns, entries))
         if working or not self._may(now_ns, self._last_exit_ns, p.exit_retry_s):
             return []
-        instrument = tick.instrument
-        target = instrument.quantize_price(entry_price * (1 + p.take_profit_pct / HUNDRED), up=True)
-        if bid < target or held * bid < instrument.costmin:
+        if bid < target or held * bid < tick.instrument.costmin:
             return []
         self._last_exit_ns = now_ns
         return [_sell(symbol, held, bid, tag=TAKE_PROFIT)]
+
+    def _exit_levels(self, entry_price: Decimal, instrument: Instrument) -> tuple[Decimal, Decimal]:
+        """(stop-loss level, take-profit target) of a position entered at `entry_price`."""
+        memo = self._levels
+        if memo is not None and memo[0] == entry_price:
+            return memo[1], memo[2]
+        p = self.params
+        stop_level = entry_price * (1 - p.stop_loss_pct / HUNDRED)
+        target = instrument.quantize_price(entry_price * (1 + p.take_profit_pct / HUNDRED), up=True)
+        self._levels = (entry_price, stop_level, target)
+        return stop_level, target
 
     def _timeouts(self, now_ns: int, entries: list[WorkingOrder]) -> list[Intent]:
         limit_ns = self.params.entry_timeout_s * _NS

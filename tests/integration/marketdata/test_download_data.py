@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 from tests.eventually import eventually
 
+from krakenbot.marketdata.pairs import load_pairs
 from krakenbot.marketdata.ranges import DAY_NS, NS
 from krakenbot.marketdata.store import Dataset
 from krakenbot.sim import Sim, SimConfig, running_sim
+from krakenbot.sim.pairs import DEFAULT_PAIRS
 from krakenbot.sim.ratelimit import PublicCounter
 
 D = 1762732800 * NS  # 2025-11-10T00:00:00Z
@@ -105,6 +107,17 @@ async def test_the_bundled_day_downloads_in_full(sim: Sim, tmp_path: Path) -> No
             expected
         )
     assert sim.state.public_counters.refused == 0
+    # The pairs' rules, from AssetPairs, beside the data: what a backtest of them reads.
+    rules = load_pairs(market)
+    assert sorted(rules) == ["BTC/USD", "XLM/USD"]
+    for symbol, inst in rules.items():
+        served = DEFAULT_PAIRS[symbol].instrument()
+        assert (inst.tick_size, inst.ordermin, inst.costmin, inst.lot_decimals) == (
+            served.tick_size,
+            served.ordermin,
+            served.costmin,
+            served.lot_decimals,
+        )
 
 
 async def test_a_rerun_fetches_nothing_and_changes_no_byte(sim: Sim, tmp_path: Path) -> None:

@@ -88,3 +88,10 @@ def test_the_one_tick_book_of_a_price_and_of_a_print() -> None:
     assert print_book(1000, 10, buyer_took=True) == (990, 1000)  # the buyer took the ask
     assert print_book(1000, 10, buyer_took=False) == (1000, 1010)  # the seller hit the bid
     assert print_book(1003, 10, buyer_took=True) == (1000, 1010)
+
+
+def test_knots_sharing_an_instant_all_count_the_open_included() -> None:
+    # Three nanoseconds wide: the open and the first extreme share instant 0; the open
+    # alone reaches the level there (hypothesis found this: the open was skipped).
+    assert BarPath(0, 3, (1, 2, 0, 0)).first_at_or_below(1, 0) == 0
+    assert BarPath(0, 3, (1, 1, 0, 1)).first_at_or_above(1, 0) == 0

@@ -276,15 +276,15 @@ def test_housekeeping_times_out_orders(kit: Kit) -> None:
     applied(kit, OrderAccepted(resting.cl_ord_id, "OTXID2", 3))
     kit.take()
     kit.advance(11)
-    assert kit.manager.housekeeping(kit.ctx(), kit.out) == [pending.cl_ord_id]
+    assert kit.manager.housekeeping(kit.now, kit.ctx, kit.out) == [pending.cl_ord_id]
     assert kit.take() == []
     kit.advance(60)
-    kit.manager.housekeeping(kit.ctx(), kit.out)
+    kit.manager.housekeeping(kit.now, kit.ctx, kit.out)
     cancels = [e.command.cl_ord_id for e in kit.of(SendCancel)]  # type: ignore[attr-defined]
     assert cancels == [resting.cl_ord_id]
     kit.take()
     kit.advance(6)  # the cancel is not confirmed: sent again
-    kit.manager.housekeeping(kit.ctx(), kit.out)
+    kit.manager.housekeeping(kit.now, kit.ctx, kit.out)
     assert [type(e) for e in kit.take()] == [SendCancel]
 
 
@@ -346,7 +346,7 @@ def test_terminal_report_clears_the_cancel_retry(kit: Kit) -> None:
     current = kit.manager.registry.get(order.cl_ord_id)
     assert current is not None and current.status is OrderStatus.CANCELED
     kit.advance(6)
-    kit.manager.housekeeping(kit.ctx(), kit.out)
+    kit.manager.housekeeping(kit.now, kit.ctx, kit.out)
     assert kit.out == []
 
 
@@ -437,14 +437,14 @@ def test_an_order_update_that_failed_is_written_by_housekeeping(kit: Kit) -> Non
     assert isinstance(update, UpdateOrder)
     kit.manager.update_failed(update)
     kit.manager.ledger_failing = True
-    kit.manager.housekeeping(kit.ctx(), kit.out)  # not tried while the ledger is down
+    kit.manager.housekeeping(kit.now, kit.ctx, kit.out)  # not tried while the ledger is down
     assert kit.take() == []
     kit.manager.ledger_failing = False
-    kit.manager.housekeeping(kit.ctx(), kit.out)  # written from the ledger's version
+    kit.manager.housekeeping(kit.now, kit.ctx, kit.out)  # written from the ledger's version
     (retry,) = kit.take()
     assert isinstance(retry, UpdateOrder)
     assert retry.status is OrderStatus.OPEN and retry.txid == "OTXID1"
-    kit.manager.housekeeping(kit.ctx(), kit.out)
+    kit.manager.housekeeping(kit.now, kit.ctx, kit.out)
     assert kit.take() == []  # nothing left to retry
 
 
@@ -455,5 +455,5 @@ def test_a_forgotten_order_is_not_retried(kit: Kit) -> None:
     assert isinstance(update, UpdateOrder)
     kit.manager.update_failed(update)
     assert kit.manager.registry.forget_finished(kit.now + 1) == 1
-    kit.manager.housekeeping(kit.ctx(), kit.out)
+    kit.manager.housekeeping(kit.now, kit.ctx, kit.out)
     assert kit.out == []

@@ -1,6 +1,7 @@
 """The backtest's HTML report: one self-contained file that opens offline.
 
-Owns: `render(outcome, doc) -> str`: the summary, the price of each pair with our buys and
+Owns: `render(outcome, doc) -> str` (a backtest) and `render_parity(charts, doc)` (the
+parity replay of a `run --record` recording): the summary, the price of each pair with our buys and
 sells marked, the equity curve and its drawdown (plotly, its JavaScript inlined: no CDN, no
 network), and a table of every round trip. Long curves are thinned to at most
 `MAX_POINTS` points a series for the browser (result.json and the ledger keep everything).
@@ -18,6 +19,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from krakenbot.app.backtest import terminal
+from krakenbot.backtest.charts import Charts
 from krakenbot.backtest.result import Outcome
 from krakenbot.domain.enums import Side
 
@@ -60,16 +62,21 @@ def _drawdown(points: Sequence[tuple[int, Decimal]]) -> list[tuple[int, float]]:
     return out
 
 
-def _figure(outcome: Outcome) -> go.Figure:
+def _charts(outcome: Outcome) -> Charts:
     loop = outcome.loop
-    pairs = [s for s, series in loop.prices.items() if series]
+    equity = [(p.time_ns, p.equity) for p in loop.equity]
+    return Charts(loop.prices, loop.venue.fills, equity)
+
+
+def _figure(charts: Charts) -> go.Figure:
+    pairs = [s for s, series in charts.prices.items() if series]
     rows = len(pairs) + 2
     titles = [f"{p} price (▲ buy, ▼ sell)" for p in pairs] + ["equity", "drawdown %"]
     fig = make_subplots(
         rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.04, subplot_titles=titles
     )
     for row, pair in enumerate(pairs, start=1):
-        series = _thin(loop.prices[pair])
+        series = _thin(charts.prices[pair])
         fig.add_trace(
             go.Scatter(
                 x=[_when(t) for t, _ in series],
@@ -85,7 +92,7 @@ def _figure(outcome: Outcome) -> go.Figure:
             (Side.BUY, "triangle-up", "#080"),
             (Side.SELL, "triangle-down", "#c00"),
         ):
-            fills = [f for f in loop.venue.fills if f.symbol == pair and f.side is side]
+            fills = [f for f in charts.fills if f.symbol == pair and f.side is side]
             fig.add_trace(
                 go.Scatter(
                     x=[_when(f.exchange_ns) for f in fills],
@@ -97,7 +104,7 @@ def _figure(outcome: Outcome) -> go.Figure:
                 row=row,
                 col=1,
             )
-    equity = [(p.time_ns, p.equity) for p in loop.equity]
+    equity = charts.equity
     shown = _thin(equity)
     fig.add_trace(
         go.Scatter(x=[_when(t) for t, _ in shown], y=[float(v) for _, v in shown], name="equity"),
@@ -142,7 +149,36 @@ def render(outcome: Outcome, doc: Mapping[str, Any]) -> str:
     run = doc["run"]
     title = f"krakenbot backtest: {run['strategy']} on {', '.join(run['pairs'])}"
     span = doc["span"]
-    plot = _figure(outcome).to_html(full_html=False, include_plotlyjs=True, div_id="charts")
+    about = (
+        f"{html.escape(span['from'])} → {html.escape(span['until'])}, "
+        f"{doc['market_items']} market items; data: {html.escape(str(run['data']))}"
+    )
+    return _page(title, about, _summary_rows(doc), _charts(outcome), doc["trades"])
+
+
+def render_parity(charts: Charts, doc: Mapping[str, Any]) -> str:
+    """The parity replay's report (commands/_backtest_parity.py): the verdict and counts,
+    the same charts (the account as the replayed engine saw it) and round trips."""
+    run, parity = doc["run"], doc["parity"]
+    names = sorted({s["name"] for s in run["strategies"]}) if run["strategies"] else []
+    title = f"krakenbot parity replay: {', '.join(names) or 'no strategy'}"
+    about = (
+        f"{html.escape(str(run['data']['path']))}: {parity['inputs']} inputs replayed; the "
+        "replay sent exactly the orders, cancels and amends the run sent"
+    )
+    rows = [[k.replace("_", " "), str(v)] for k, v in parity.items()]
+    rows += [[k.replace("_", " "), str(v)] for k, v in doc["summary"].items()]
+    return _page(title, about, rows, charts, doc["trades"])
+
+
+def _page(
+    title: str,
+    about: str,
+    summary: list[list[str]],
+    charts: Charts,
+    round_trips: Sequence[Mapping[str, Any]],
+) -> str:
+    plot = _figure(charts).to_html(full_html=False, include_plotlyjs=True, div_id="charts")
     trades = [
         [
             t["pair"],
@@ -155,7 +191,7 @@ def render(outcome: Outcome, doc: Mapping[str, Any]) -> str:
             t["realized_pnl"],
             t["fees"],
         ]
-        for t in doc["trades"]
+        for t in round_trips
     ]
     headers = ["pair", "side", "opened", "closed", "entry", "exit", "volume", "PnL", "fees"]
     return f"""<!DOCTYPE html>
@@ -163,10 +199,9 @@ def render(outcome: Outcome, doc: Mapping[str, Any]) -> str:
 <title>{html.escape(title)}</title><style>{_STYLE}</style></head>
 <body>
 <h1>{html.escape(title)}</h1>
-<p>{html.escape(span["from"])} → {html.escape(span["until"])},
-{doc["market_items"]} market items; data: {html.escape(str(run["data"]))}</p>
+<p>{about}</p>
 <h2>Summary</h2>
-{_table(["figure", "value"], _summary_rows(doc))}
+{_table(["figure", "value"], summary)}
 <h2>Charts</h2>
 {plot}
 <h2>Round trips ({len(trades)})</h2>
@@ -175,4 +210,4 @@ def render(outcome: Outcome, doc: Mapping[str, Any]) -> str:
 """
 
 
-__all__ = ["MAX_POINTS", "render"]
+__all__ = ["MAX_POINTS", "render", "render_parity"]

@@ -3,7 +3,8 @@
 Owns: `load_store` (candles or trades of `download-data` from `DATA_DIR/market/`, read-only:
 nothing there is created, repaired or removed), `load_bundled` (the simulator's real day,
 2025-11-10 XBT/USDT, rescaled to each pair as the simulator replays it),
-`instrument_for` (the exchange rules of the pairs the backtest knows) and the two errors a
+`instrument_for` (the exchange rules of a pair: the simulator's table, else what
+`download-data` recorded beside the data, read by `stored_pairs`) and the two errors a
 bad input becomes: `InputUsageError` (the command line asks for something impossible: exit
 2) and `InputDataError` (the data is missing, unreadable, has gaps or is not the pair's:
 exit 1). Recordings are app/backtest/recording.py. Every message names the file, the pair
@@ -15,7 +16,7 @@ from __future__ import annotations
 import heapq
 import json
 from array import array
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -27,6 +28,7 @@ from krakenbot.backtest.tape import BarSeries, EventTape, MarketInput
 from krakenbot.domain.enums import OrderType, Side
 from krakenbot.domain.events import MarketTrade
 from krakenbot.domain.instrument import Instrument
+from krakenbot.marketdata.pairs import load_pairs
 from krakenbot.marketdata.ranges import NS, iso
 from krakenbot.marketdata.store import Dataset, StoreError, dataset_name
 from krakenbot.sim.pairs import DEFAULT_PAIRS
@@ -43,13 +45,30 @@ class InputDataError(Exception):
     """The data cannot be used: missing, unreadable, gaps, not the pair's (exit 1)."""
 
 
-def instrument_for(pair: str) -> Instrument:
-    """The exchange rules (tick, lot, minimums) of a pair the backtest knows."""
-    spec = DEFAULT_PAIRS.get(pair.upper())
-    if spec is None:
-        known = ", ".join(sorted(DEFAULT_PAIRS))
-        raise InputUsageError(f"unknown pair {pair!r}: the backtest knows {known}")
-    return spec.instrument()
+def instrument_for(pair: str, stored: Mapping[str, Instrument] | None = None) -> Instrument:
+    """The exchange rules (tick, lot, minimums) of a pair: the simulator's table for the
+    pairs it knows (a backtest of them then matches `run --sim`), else `stored`: what
+    `download-data` recorded beside the data from Kraken's AssetPairs (marketdata/pairs.py)."""
+    key = pair.upper()
+    spec = DEFAULT_PAIRS.get(key)
+    if spec is not None:
+        return spec.instrument()
+    found = (stored or {}).get(key)
+    if found is None:
+        known = ", ".join(sorted(set(DEFAULT_PAIRS) | set(stored or {})))
+        raise InputUsageError(
+            f"unknown pair {pair!r}: the backtest knows {known} "
+            "(and every pair download-data has fetched into the data folder)"
+        )
+    return found
+
+
+def stored_pairs(root: Path) -> dict[str, Instrument]:
+    """The pairs' rules `download-data` recorded in the store at `root` (none: {})."""
+    try:
+        return load_pairs(root)
+    except StoreError as exc:
+        raise InputDataError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------- the store
@@ -203,4 +222,5 @@ __all__ = [
     "instrument_for",
     "load_bundled",
     "load_store",
+    "stored_pairs",
 ]

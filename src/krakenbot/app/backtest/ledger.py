@@ -1,11 +1,14 @@
 """The backtest's throwaway ledger: the live schema, written by the live code, synchronously.
 
-Owns: `ThrowawayLedger` — a new SQLite ledger file (store/sync_db.py: the daemon's
-`Database` and `LedgerRepository` over a plain sqlite3 connection, no event loop), written
-effect by effect through engine/ledger_writes.py (what the live executor runs), each write
-finished before the loop carries out the next effect: an order's row is in the file before
-its send reaches the backtest venue. Its clock is the backtest's virtual one, so every row
-carries market time. `trades`, `orders` and `profit --db FILE` read it like the daemon's.
+Owns: `ThrowawayLedger` — a new SQLite ledger (store/sync_db.py: the daemon's `Database` and
+`LedgerRepository` over a plain sqlite3 connection, no event loop), written effect by effect
+through engine/ledger_writes.py (what the live executor runs), each write finished before
+the loop carries out the next effect: an order's row is in the ledger before its send
+reaches the backtest venue. The database lives in memory while the run writes it and is
+saved to `path` when it closes (store/sync_db.py says why that is safe for a throwaway
+ledger: the same writes in the same order; the per-statement file checks and page writes
+were most of a write's cost). Its clock is the backtest's virtual one, so every row carries
+market time. `trades`, `orders` and `profit --db FILE` read the saved file like the daemon's.
 """
 
 from __future__ import annotations
@@ -17,14 +20,19 @@ from krakenbot.clock import ManualClock
 from krakenbot.domain.effects import LedgerEffect
 from krakenbot.engine.ledger_writes import write_effect
 from krakenbot.store.repository import LedgerRepository
-from krakenbot.store.sync_db import close_sync_ledger, open_sync_ledger, run_now
+from krakenbot.store.sync_db import (
+    close_sync_ledger,
+    open_sync_ledger,
+    run_now,
+    save_sync_ledger,
+)
 
 
 class ThrowawayLedger:
     def __init__(self, path: Path, start_ns: int) -> None:
         self.path = path
         self.clock = ManualClock(start_ns)
-        self.db = open_sync_ledger(path, self.clock)
+        self.db = open_sync_ledger(path, self.clock, in_memory=str(path) != ":memory:")
         self.repo = LedgerRepository(self.db, self.clock)
         self.writes = 0
 
@@ -39,7 +47,12 @@ class ThrowawayLedger:
         run_now(self.repo.record_event(kind, payload, at_ns))
 
     def close(self) -> None:
-        close_sync_ledger(self.db)
+        """Save the ledger to its file (unless it is an in-memory one) and close it."""
+        try:
+            if self.db.path != self.path:
+                save_sync_ledger(self.db, self.path)
+        finally:
+            close_sync_ledger(self.db)
 
 
 class MemoryLedger:

@@ -26,6 +26,7 @@ from krakenbot.backtest.venue import BacktestVenue
 from krakenbot.config import Settings
 from krakenbot.config_rules import parse_params
 from krakenbot.domain.fees import fee_tier
+from krakenbot.domain.instrument import Instrument
 from krakenbot.engine.config import EngineConfig
 from krakenbot.engine.core import EngineCore
 from krakenbot.risk.breaker import BreakerPolicy
@@ -54,6 +55,9 @@ class BacktestSpec:
     seed: int = 0
     tick_s: float = 60.0
     sample_s: float = 60.0
+    # The pairs' rules when they come from the data (download-data's pairs.json); a pair
+    # not given here is looked up in the simulator's table (app/backtest/inputs.py).
+    instruments: tuple[Instrument, ...] = ()
 
     def with_params(self, extra: Mapping[str, str]) -> BacktestSpec:
         merged = dict(self.params) | dict(extra)
@@ -71,8 +75,10 @@ def spec_from_settings(
     cash: Decimal = Decimal(1000),
     seed: int = 0,
     tick_s: float = 60.0,
+    stored: Mapping[str, Instrument] | None = None,
 ) -> BacktestSpec:
-    """The daemon's settings with the backtest's pairs and command-line choices on top."""
+    """The daemon's settings with the backtest's pairs and command-line choices on top;
+    `stored`: the pairs' rules recorded beside the data (for pairs the simulator lacks)."""
     name = (strategy or settings.strategy).strip()
     base: dict[str, str] = {}
     if name == "mean_reversion":
@@ -84,8 +90,9 @@ def spec_from_settings(
         raise InputUsageError(f"--params: {exc}") from None
     base.pop("symbol", None)  # each pair gets its own instance, as in the daemon
     limits = replace(settings.risk_limits(), allowed_symbols=frozenset(pairs))
-    for pair in pairs:
-        if instrument_for(pair).quote != limits.quote_currency:
+    instruments = tuple(instrument_for(pair, stored) for pair in pairs)
+    for pair, inst in zip(pairs, instruments, strict=True):
+        if inst.quote != limits.quote_currency:
             raise InputUsageError(f"{pair} is not quoted in {limits.quote_currency}")
     try:
         fee_tier(fee_tier_n)
@@ -104,6 +111,7 @@ def spec_from_settings(
         cash=cash,
         seed=seed,
         tick_s=tick_s,
+        instruments=instruments,
     )
 
 
@@ -115,8 +123,10 @@ def build(
 ) -> Backtest:
     """The engine core as the daemon's stack builds it, over the backtest venue."""
     maker, taker = fee_tier(spec.fee_tier)
+    stored = {i.symbol: i for i in spec.instruments}
     instruments = {
-        p: replace(instrument_for(p), maker_fee_pct=maker, taker_fee_pct=taker) for p in spec.pairs
+        p: replace(instrument_for(p, stored), maker_fee_pct=maker, taker_fee_pct=taker)
+        for p in spec.pairs
     }
     strategies = load_strategies(spec.strategy, dict(spec.params), spec.pairs)
     quote = spec.limits.quote_currency
