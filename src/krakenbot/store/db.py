@@ -26,20 +26,21 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 import aiosqlite
 
 from krakenbot.errors import InvariantError
 from krakenbot.store.ledger_files import (
+    LedgerFileNames,
     LedgerFilesError,
     check_ledger_files,
     describe,
-    ledger_file_problems,
+    file_problems,
     ledger_files,
     writable,
 )
@@ -47,6 +48,7 @@ from krakenbot.store.lock_wait import LOCK_WAIT_S, LockWait
 
 Param: TypeAlias = str | int | float | bytes | None
 Row: TypeAlias = sqlite3.Row
+_T = TypeVar("_T")
 logger = logging.getLogger(__name__)
 # Connections left open on purpose (their files became unwritable): kept referenced so that
 # no finaliser closes them, which would let SQLite write the unwritable -shm file.
@@ -101,6 +103,7 @@ class Database:
         self._owner: object | None = None
         self._depth = 0
         self._memory = str(path) == ":memory:"
+        self._names = LedgerFileNames.of(path)
         # A transaction whose ROLLBACK could not be sent (files unwritable): sent first
         # when the files are writable again.
         self._rollback_owed = False
@@ -166,29 +169,26 @@ class Database:
             return []
         if self.read_only:
             return [f"{f} is not writable any more" for f in self._watched if not writable(f)]
-        return ledger_file_problems(self.path)
+        return file_problems(self._names)
 
     async def _run(self, sql: str, params: Sequence[Param] = ()) -> aiosqlite.Cursor:
-        """Every statement goes through here (or `_run_insert`): refused while a ledger file
-        is unwritable."""
-        await self._ready()
-        try:
-            return await self._conn.execute(sql, params)
-        except sqlite3.Error as exc:
-            self._name_the_files(exc)
-            raise
+        return await self._trip(lambda: self._conn.execute(sql, params))
 
     async def _run_insert(self, sql: str, params: Sequence[Param]) -> int:
         """One INSERT and its rowid in a single trip to the connection's thread."""
-        await self._ready()
-        try:
-            row = await self._conn.execute_insert(sql, params)
-        except sqlite3.Error as exc:
-            self._name_the_files(exc)
-            raise
+        row = await self._trip(lambda: self._conn.execute_insert(sql, params))
         if row is None or row[0] is None:
             raise InvariantError("INSERT produced no rowid")
         return int(row[0])
+
+    async def _trip(self, call: Callable[[], Awaitable[_T]]) -> _T:
+        """Every statement goes through here: refused while a ledger file is unwritable."""
+        await self._ready()
+        try:
+            return await call()
+        except sqlite3.Error as exc:
+            self._name_the_files(exc)
+            raise
 
     async def _ready(self) -> None:
         problems = ["the connection was abandoned"] if self._abandoned else self._file_problems()
@@ -335,21 +335,38 @@ class Database:
         if self._in_own_transaction():
             return await self.insert(sql, params)
         async with self._lock:
-            try:
-                rowid = await self._run_insert(sql, params)
-            except Exception as exc:
-                self.lock_wait.outcome(exc)
-                raise
-            self.lock_wait.outcome(None)
-            return rowid
+            return await self._lone(self._run_insert(sql, params))
+
+    async def fetch_committed(self, sql: str, params: Sequence[Param] = ()) -> list[Row]:
+        """`insert_committed` for a write with `RETURNING`: the rows it changed, in the
+        same single trip (an order's update on each acknowledgement was four trips, all
+        holding the writer's lock the next order's row waits for)."""
+        if self._in_own_transaction():
+            return await self._fetch_all(sql, params)
+        async with self._lock:
+            run = self._trip(lambda: self._conn.execute_fetchall(sql, params))
+            return list(await self._lone(run))
+
+    async def _lone(self, statement: Awaitable[_T]) -> _T:
+        """A lone statement (its own transaction): its outcome tells the lock wait."""
+        try:
+            result = await statement
+        except Exception as exc:
+            self.lock_wait.outcome(exc)
+            raise
+        self.lock_wait.outcome(None)
+        return result
 
     async def fetchall(self, sql: str, params: Sequence[Param] = ()) -> list[Row]:
         async with self._reading():
-            cursor = await self._run(sql, params)
-            try:
-                return list(await cursor.fetchall())
-            finally:
-                await cursor.close()
+            return await self._fetch_all(sql, params)
+
+    async def _fetch_all(self, sql: str, params: Sequence[Param]) -> list[Row]:
+        cursor = await self._run(sql, params)
+        try:
+            return list(await cursor.fetchall())
+        finally:
+            await cursor.close()
 
     async def fetchone(self, sql: str, params: Sequence[Param] = ()) -> Row | None:
         async with self._reading():
