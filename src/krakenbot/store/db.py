@@ -1,9 +1,10 @@
 """The SQLite connection: pragmas, the one-writer rule and transactions.
 
-Owns: `Database` — one aiosqlite connection opened with WAL, `synchronous=NORMAL` and foreign
-keys, an `asyncio.Lock` that makes this process a single writer, and `transaction()`, which
-commits on success and rolls back on any exception (nested calls from the same task become
-savepoints). Also the consistent online copy (`backup_to`, SQLite's backup API).
+Owns: `Database` — one aiosqlite connection opened with the pragmas of store/pragmas.py (WAL,
+`synchronous=NORMAL`, foreign keys, checkpoints by store/checkpoint.py beside the writer), an
+`asyncio.Lock` that makes this process a single writer, and `transaction()`, which commits on
+success and rolls back on any exception (nested calls from the same task become savepoints).
+Also the consistent online copy (`backup_to`, SQLite's backup API).
 Before every statement (and before closing) it checks that the ledger's files are still
 writable (`ledger_files`): SQLite writing an unwritable `-shm` index kills the process with
 SIGBUS. While they are not, every call raises `LedgerFilesError` without touching SQLite (the
@@ -17,7 +18,7 @@ existing file opened with SQLite's `mode=ro` and `query_only`, no pragma that wr
 journal mode is the writer's), no folder created. In WAL mode a reader never blocks the writer
 and the writer never blocks it. It still writes its read mark into the `-shm` index when that
 file is writable, so the files it found writable must stay so (else `LedgerFilesError`).
-Imports: aiosqlite, stdlib, errors, store.ledger_files, store.lock_wait; never engine/orders/net.
+Imports: aiosqlite, stdlib, errors, store; never engine/orders/net.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import TypeAlias, TypeVar
 import aiosqlite
 
 from krakenbot.errors import InvariantError
+from krakenbot.store.checkpoint import Checkpointer
 from krakenbot.store.ledger_files import (
     LedgerFileNames,
     LedgerFilesError,
@@ -44,7 +46,8 @@ from krakenbot.store.ledger_files import (
     ledger_files,
     writable,
 )
-from krakenbot.store.lock_wait import LOCK_WAIT_S, LockWait
+from krakenbot.store.lock_wait import LockWait
+from krakenbot.store.pragmas import READ_ONLY_PRAGMAS, WRITER_PRAGMAS
 
 Param: TypeAlias = str | int | float | bytes | None
 Row: TypeAlias = sqlite3.Row
@@ -59,22 +62,6 @@ def abandoned_connections() -> int:
     """How many ledger connections were abandoned: the process must then leave with
     `os._exit` (a normal exit would wait for their worker threads forever)."""
     return len(_ABANDONED)
-
-
-_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    # NORMAL (sqlite.org/wal): a commit survives a crash of this process or of SQLite, but a
-    # power cut or an OS crash may lose the last commits (never corrupt the file). FULL
-    # would fsync every commit, ~0.4-4 ms on the order path (benchmarks/bench_engine.py);
-    # what a power cut can lose is recovered from the exchange: reconciliation adopts an
-    # order of ours it finds by its cl_ord_id, and a fill comes back from trade history
-    # (tests/integration/engine/test_engine_recovery.py, the power-cut test; README).
-    "PRAGMA synchronous=NORMAL",
-    "PRAGMA foreign_keys=ON",
-    f"PRAGMA busy_timeout={int(LOCK_WAIT_S * 1000)}",
-)
-# A reader changes nothing: no journal mode (the writer's), no foreign keys to enforce.
-_READ_ONLY_PRAGMAS = ("PRAGMA query_only=ON", f"PRAGMA busy_timeout={int(LOCK_WAIT_S * 1000)}")
 
 
 _DRIVEN = object()  # the "task" of a ledger driven without an event loop (store/sync_db.py)
@@ -109,6 +96,7 @@ class Database:
         self._rollback_owed = False
         self._abandoned = False
         self.lock_wait = LockWait()
+        self.checkpoints: Checkpointer | None = None  # the writer's (`open`)
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
@@ -120,12 +108,15 @@ class Database:
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         try:
             conn.row_factory = sqlite3.Row
-            for pragma in _PRAGMAS:
+            for pragma in WRITER_PRAGMAS:
                 await conn.execute(pragma)
         except BaseException:
             await conn.close()
             raise
-        return cls(conn, path)
+        db = cls(conn, path)
+        if str(path) != ":memory:":
+            db.checkpoints = Checkpointer(path, db._file_problems)
+        return db
 
     @classmethod
     async def open_read_only(cls, path: Path | str) -> Database:
@@ -137,7 +128,7 @@ class Database:
         conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
         try:
             conn.row_factory = sqlite3.Row
-            for pragma in _READ_ONLY_PRAGMAS:
+            for pragma in READ_ONLY_PRAGMAS:
                 await conn.execute(pragma)
             # The first read opens (or creates) the -wal and -shm files.
             await (await conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")).close()
@@ -152,6 +143,8 @@ class Database:
         if self._abandoned:
             return
         problems = self._file_problems()
+        if self.checkpoints is not None:
+            await self.checkpoints.close(abandon=_ABANDONED if problems else None)
         if problems:
             # Closing checkpoints the WAL into the database through the -shm index: with
             # that file unwritable SQLite would crash the process. Leave it to the OS.
@@ -277,7 +270,7 @@ class Database:
                     # caller sees the error, nothing was committed.
                     await self._undo("ROLLBACK")
                     raise
-                self.lock_wait.outcome(None)
+                self._committed()
             finally:
                 self._owner = None
 
@@ -354,8 +347,13 @@ class Database:
         except Exception as exc:
             self.lock_wait.outcome(exc)
             raise
-        self.lock_wait.outcome(None)
+        self._committed()
         return result
+
+    def _committed(self) -> None:
+        self.lock_wait.outcome(None)
+        if self.checkpoints is not None:
+            self.checkpoints.committed()
 
     async def fetchall(self, sql: str, params: Sequence[Param] = ()) -> list[Row]:
         async with self._reading():
