@@ -21,7 +21,9 @@ rejection (marked `local` when our own circuit breaker refused it, so the breake
 does not count it as an exchange failure); a `FatalExchangeError` halts trading. Every
 finished AddOrder is reported (`SendFinished`): until then the order is "being sent".
 An optional observer (engine/observe.py) is told of the orders handed over that answer market
-data and of the notices for the operator, after the decision and without waiting.
+data and of the notices for the operator, after the decision and without waiting. A batch's
+`Notify` lines are logged after it, once its sends have had their first step (off the
+tick-to-order path).
 Imports: domain, engine, errors, orders, ports, resilience. Must not import: net, store, app.
 """
 
@@ -84,6 +86,17 @@ class Executor:
     # ------------------------------------------------------------------ one batch
     async def run(self, effects: Sequence[Effect]) -> None:
         """Carry out `effects` in order (the caller holds the engine lock)."""
+        notices: list[Notify] = []
+        try:
+            await self._run(effects, notices)
+        finally:
+            if notices:
+                # Logged once the batch's sends are handed over (their first step runs
+                # first): a log line costs ~40 µs on the loop and wakes the log thread,
+                # which is no part of an order's way to the socket.
+                asyncio.get_running_loop().call_soon(_log_notices, notices)
+
+    async def _run(self, effects: Sequence[Effect], notices: list[Notify]) -> None:
         blocked: set[str] = set()  # orders whose row could not be written: never sent
         for effect in effects:
             kind = type(effect)
@@ -96,6 +109,11 @@ class Executor:
             if kind is OpenLearningEntry and effect.cl_ord_id in blocked:  # type: ignore[union-attr]
                 continue
             write = LEDGER_WRITES.get(kind)
+            if isinstance(effect, Notify):
+                notices.append(effect)
+                if effect.notice is not None and self.observer is not None:
+                    self.observer.notice(effect)
+                continue
             if write is None:
                 self._control(effect)
                 continue
@@ -145,11 +163,6 @@ class Executor:
         elif isinstance(effect, ReportError):
             r.note_error(effect.text)
             logger.error("event handling failed: %s", effect.text, extra={"trace": effect.trace})
-        elif isinstance(effect, Notify):
-            log = logger.warning if effect.warning else logger.info
-            log(effect.message, extra=dict(effect.fields))
-            if effect.notice is not None and self.observer is not None:
-                self.observer.notice(effect)
 
     def _check_stopping(self, effect: Effect) -> None:
         """While a stopping engine's ledger is failing, its writes fail at once instead of
@@ -257,6 +270,12 @@ class Executor:
 
 class WriteSkippedError(KrakenbotError):
     """A ledger write not even tried (see `Executor._check_stopping`)."""
+
+
+def _log_notices(notices: list[Notify]) -> None:
+    for notice in notices:
+        log = logger.warning if notice.warning else logger.info
+        log(notice.message, extra=dict(notice.fields))
 
 
 def _order_id(effect: object) -> str:

@@ -1,9 +1,10 @@
 """The SQLite connection: pragmas, the one-writer rule and transactions.
 
-Owns: `Database` — one aiosqlite connection opened with WAL, `synchronous=NORMAL` and foreign
-keys, an `asyncio.Lock` that makes this process a single writer, and `transaction()`, which
-commits on success and rolls back on any exception (nested calls from the same task become
-savepoints). Also the consistent online copy (`backup_to`, SQLite's backup API).
+Owns: `Database` — one aiosqlite connection opened with the pragmas of store/pragmas.py (WAL,
+`synchronous=NORMAL`, foreign keys, checkpoints by store/checkpoint.py beside the writer), an
+`asyncio.Lock` that makes this process a single writer, and `transaction()`, which commits on
+success and rolls back on any exception (nested calls from the same task become savepoints).
+Also the consistent online copy (`backup_to`, SQLite's backup API).
 Before every statement (and before closing) it checks that the ledger's files are still
 writable (`ledger_files`): SQLite writing an unwritable `-shm` index kills the process with
 SIGBUS. While they are not, every call raises `LedgerFilesError` without touching SQLite (the
@@ -17,7 +18,7 @@ existing file opened with SQLite's `mode=ro` and `query_only`, no pragma that wr
 journal mode is the writer's), no folder created. In WAL mode a reader never blocks the writer
 and the writer never blocks it. It still writes its read mark into the `-shm` index when that
 file is writable, so the files it found writable must stay so (else `LedgerFilesError`).
-Imports: aiosqlite, stdlib, errors, store.ledger_files, store.lock_wait; never engine/orders/net.
+Imports: aiosqlite, stdlib, errors, store; never engine/orders/net.
 """
 
 from __future__ import annotations
@@ -26,27 +27,31 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 import aiosqlite
 
 from krakenbot.errors import InvariantError
+from krakenbot.store.checkpoint import Checkpointer
 from krakenbot.store.ledger_files import (
+    LedgerFileNames,
     LedgerFilesError,
     check_ledger_files,
     describe,
-    ledger_file_problems,
+    file_problems,
     ledger_files,
     writable,
 )
-from krakenbot.store.lock_wait import LOCK_WAIT_S, LockWait
+from krakenbot.store.lock_wait import LockWait
+from krakenbot.store.pragmas import READ_ONLY_PRAGMAS, WRITER_PRAGMAS
 
 Param: TypeAlias = str | int | float | bytes | None
 Row: TypeAlias = sqlite3.Row
+_T = TypeVar("_T")
 logger = logging.getLogger(__name__)
 # Connections left open on purpose (their files became unwritable): kept referenced so that
 # no finaliser closes them, which would let SQLite write the unwritable -shm file.
@@ -57,22 +62,6 @@ def abandoned_connections() -> int:
     """How many ledger connections were abandoned: the process must then leave with
     `os._exit` (a normal exit would wait for their worker threads forever)."""
     return len(_ABANDONED)
-
-
-_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    # NORMAL (sqlite.org/wal): a commit survives a crash of this process or of SQLite, but a
-    # power cut or an OS crash may lose the last commits (never corrupt the file). FULL
-    # would fsync every commit, ~0.4-4 ms on the order path (benchmarks/bench_engine.py);
-    # what a power cut can lose is recovered from the exchange: reconciliation adopts an
-    # order of ours it finds by its cl_ord_id, and a fill comes back from trade history
-    # (tests/integration/engine/test_engine_recovery.py, the power-cut test; README).
-    "PRAGMA synchronous=NORMAL",
-    "PRAGMA foreign_keys=ON",
-    f"PRAGMA busy_timeout={int(LOCK_WAIT_S * 1000)}",
-)
-# A reader changes nothing: no journal mode (the writer's), no foreign keys to enforce.
-_READ_ONLY_PRAGMAS = ("PRAGMA query_only=ON", f"PRAGMA busy_timeout={int(LOCK_WAIT_S * 1000)}")
 
 
 _DRIVEN = object()  # the "task" of a ledger driven without an event loop (store/sync_db.py)
@@ -101,11 +90,13 @@ class Database:
         self._owner: object | None = None
         self._depth = 0
         self._memory = str(path) == ":memory:"
+        self._names = LedgerFileNames.of(path)
         # A transaction whose ROLLBACK could not be sent (files unwritable): sent first
         # when the files are writable again.
         self._rollback_owed = False
         self._abandoned = False
         self.lock_wait = LockWait()
+        self.checkpoints: Checkpointer | None = None  # the writer's (`open`)
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
@@ -117,12 +108,15 @@ class Database:
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         try:
             conn.row_factory = sqlite3.Row
-            for pragma in _PRAGMAS:
+            for pragma in WRITER_PRAGMAS:
                 await conn.execute(pragma)
         except BaseException:
             await conn.close()
             raise
-        return cls(conn, path)
+        db = cls(conn, path)
+        if str(path) != ":memory:":
+            db.checkpoints = Checkpointer(path, db._file_problems)
+        return db
 
     @classmethod
     async def open_read_only(cls, path: Path | str) -> Database:
@@ -134,7 +128,7 @@ class Database:
         conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
         try:
             conn.row_factory = sqlite3.Row
-            for pragma in _READ_ONLY_PRAGMAS:
+            for pragma in READ_ONLY_PRAGMAS:
                 await conn.execute(pragma)
             # The first read opens (or creates) the -wal and -shm files.
             await (await conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")).close()
@@ -149,6 +143,8 @@ class Database:
         if self._abandoned:
             return
         problems = self._file_problems()
+        if self.checkpoints is not None:
+            await self.checkpoints.close(abandon=_ABANDONED if problems else None)
         if problems:
             # Closing checkpoints the WAL into the database through the -shm index: with
             # that file unwritable SQLite would crash the process. Leave it to the OS.
@@ -166,29 +162,26 @@ class Database:
             return []
         if self.read_only:
             return [f"{f} is not writable any more" for f in self._watched if not writable(f)]
-        return ledger_file_problems(self.path)
+        return file_problems(self._names)
 
     async def _run(self, sql: str, params: Sequence[Param] = ()) -> aiosqlite.Cursor:
-        """Every statement goes through here (or `_run_insert`): refused while a ledger file
-        is unwritable."""
-        await self._ready()
-        try:
-            return await self._conn.execute(sql, params)
-        except sqlite3.Error as exc:
-            self._name_the_files(exc)
-            raise
+        return await self._trip(lambda: self._conn.execute(sql, params))
 
     async def _run_insert(self, sql: str, params: Sequence[Param]) -> int:
         """One INSERT and its rowid in a single trip to the connection's thread."""
-        await self._ready()
-        try:
-            row = await self._conn.execute_insert(sql, params)
-        except sqlite3.Error as exc:
-            self._name_the_files(exc)
-            raise
+        row = await self._trip(lambda: self._conn.execute_insert(sql, params))
         if row is None or row[0] is None:
             raise InvariantError("INSERT produced no rowid")
         return int(row[0])
+
+    async def _trip(self, call: Callable[[], Awaitable[_T]]) -> _T:
+        """Every statement goes through here: refused while a ledger file is unwritable."""
+        await self._ready()
+        try:
+            return await call()
+        except sqlite3.Error as exc:
+            self._name_the_files(exc)
+            raise
 
     async def _ready(self) -> None:
         problems = ["the connection was abandoned"] if self._abandoned else self._file_problems()
@@ -277,7 +270,7 @@ class Database:
                     # caller sees the error, nothing was committed.
                     await self._undo("ROLLBACK")
                     raise
-                self.lock_wait.outcome(None)
+                self._committed()
             finally:
                 self._owner = None
 
@@ -335,21 +328,43 @@ class Database:
         if self._in_own_transaction():
             return await self.insert(sql, params)
         async with self._lock:
-            try:
-                rowid = await self._run_insert(sql, params)
-            except Exception as exc:
-                self.lock_wait.outcome(exc)
-                raise
-            self.lock_wait.outcome(None)
-            return rowid
+            return await self._lone(self._run_insert(sql, params))
+
+    async def fetch_committed(self, sql: str, params: Sequence[Param] = ()) -> list[Row]:
+        """`insert_committed` for a write with `RETURNING`: the rows it changed, in the
+        same single trip (an order's update on each acknowledgement was four trips, all
+        holding the writer's lock the next order's row waits for)."""
+        if self._in_own_transaction():
+            return await self._fetch_all(sql, params)
+        async with self._lock:
+            run = self._trip(lambda: self._conn.execute_fetchall(sql, params))
+            return list(await self._lone(run))
+
+    async def _lone(self, statement: Awaitable[_T]) -> _T:
+        """A lone statement (its own transaction): its outcome tells the lock wait."""
+        try:
+            result = await statement
+        except Exception as exc:
+            self.lock_wait.outcome(exc)
+            raise
+        self._committed()
+        return result
+
+    def _committed(self) -> None:
+        self.lock_wait.outcome(None)
+        if self.checkpoints is not None:
+            self.checkpoints.committed()
 
     async def fetchall(self, sql: str, params: Sequence[Param] = ()) -> list[Row]:
         async with self._reading():
-            cursor = await self._run(sql, params)
-            try:
-                return list(await cursor.fetchall())
-            finally:
-                await cursor.close()
+            return await self._fetch_all(sql, params)
+
+    async def _fetch_all(self, sql: str, params: Sequence[Param]) -> list[Row]:
+        cursor = await self._run(sql, params)
+        try:
+            return list(await cursor.fetchall())
+        finally:
+            await cursor.close()
 
     async def fetchone(self, sql: str, params: Sequence[Param] = ()) -> Row | None:
         async with self._reading():

@@ -40,19 +40,39 @@ def writable(path: Path | str, mode: int = os.W_OK) -> bool:
 
 def ledger_file_problems(path: Path) -> list[str]:
     """One line per ledger file SQLite could not write; empty when all is well."""
+    return file_problems(LedgerFileNames.of(path))
+
+
+class LedgerFileNames:
+    """A ledger's files and folder as strings, worked out once: `Database` checks them
+    before every statement, the order's row on the tick-to-order path included."""
+
+    __slots__ = ("files", "folder")
+
+    def __init__(self, files: tuple[str, ...], folder: str) -> None:
+        self.files = files
+        self.folder = folder
+
+    @classmethod
+    def of(cls, path: Path) -> LedgerFileNames:
+        return cls(tuple(str(f) for f in ledger_files(path)), str(path.parent))
+
+
+def file_problems(names: LedgerFileNames) -> list[str]:
+    """`ledger_file_problems` for names worked out before."""
     problems: list[str] = []
     missing = False
-    for file in ledger_files(path):
+    for file in names.files:
         if writable(file):
             continue
         if os.path.lexists(file):
             problems.append(f"{file} is not writable")
         else:
             missing = True
-    if missing:
-        folder = path.parent
-        if not writable(folder, os.W_OK | os.X_OK):
-            problems.append(f"{folder} is not writable (SQLite creates the -wal/-shm files there)")
+    if missing and not writable(names.folder, os.W_OK | os.X_OK):
+        problems.append(
+            f"{names.folder} is not writable (SQLite creates the -wal/-shm files there)"
+        )
     return problems
 
 

@@ -172,17 +172,17 @@ class LedgerRepository:
         sets += ["updated_at = ?", "updated_ns = ?"]
         params += [ns_to_iso(now), now, cl_ord_id]
         try:
-            async with self._db.transaction():
-                changed = await self._db.execute(
-                    f"UPDATE orders SET {', '.join(sets)} WHERE order_id = ?", params
-                )
+            # One statement, committed on its own and read back in the same trip.
+            rows = await self._db.fetch_committed(
+                f"UPDATE orders SET {', '.join(sets)} WHERE order_id = ? RETURNING *", params
+            )
         except sqlite3.IntegrityError:
             raise InvariantError(
                 f"txid {txid} already belongs to another order", cl_ord_id=cl_ord_id
             ) from None
-        if changed != 1:
+        if len(rows) != 1:
             raise InvariantError("update of an order the ledger does not know", cl_ord_id=cl_ord_id)
-        return await self._must_get(cl_ord_id)
+        return order_from_row(rows[0])
 
     async def order_by_cl_ord_id(self, cl_ord_id: str) -> OrderRecord | None:
         row = await self._db.fetchone("SELECT * FROM orders WHERE order_id = ?", (cl_ord_id,))

@@ -86,6 +86,9 @@ class SyncConnection:
     async def execute_insert(self, sql: str, params: Sequence[Param] = ()) -> tuple[int | None]:
         return (self._conn.execute(sql, params).lastrowid,)
 
+    async def execute_fetchall(self, sql: str, params: Sequence[Param] = ()) -> list[sqlite3.Row]:
+        return self._conn.execute(sql, params).fetchall()
+
     async def close(self) -> None:
         self._conn.close()
 
