@@ -125,7 +125,8 @@ class Backtest:
         self._next_sample = 0
         self._breaker_until: int | None = None
         self._symbol = ""  # the pair of the market item being handled (for messages)
-        self._bases = [(s, m.inst.base) for s, m in venue.markets.items()]
+        # What the equity curve samples: each pair's market, base asset and price list.
+        self._marks = [(m, m.inst.base, self.prices[s]) for s, m in venue.markets.items()]
 
     # ------------------------------------------------------------------ the engine side
     def start(self, start_ns: int) -> None:
@@ -205,15 +206,13 @@ class Backtest:
             return
         step = self.config.sample_ns
         self._next_sample = t_ns - t_ns % step + step
-        venue = self.venue
-        balances = venue.balances
+        balances = self.venue.balances
         equity = balances.get(self.config.quote, ZERO)
-        for symbol, base in self._bases:
-            m = venue.markets[symbol]
+        for m, base, prices in self._marks:
             if m.last is None:
                 continue
             price = m.price(m.last)
-            self.prices[symbol].append((t_ns, price))
+            prices.append((t_ns, price))
             held = balances.get(base)
             if held:
                 equity += held * price
