@@ -28,7 +28,7 @@ _THIRDS = 3
 class BarPath:
     """The assumed price path of one candle [start_ns, end_ns): four knots, straight lines."""
 
-    __slots__ = ("end_ns", "prices", "start_ns", "times")
+    __slots__ = ("end_ns", "high", "low", "prices", "start_ns", "times")
 
     def __init__(self, start_ns: int, end_ns: int, ohlc: tuple[int, int, int, int]) -> None:
         o, h, lo, c = ohlc
@@ -38,7 +38,11 @@ class BarPath:
         self.end_ns = end_ns
         self.times = (start_ns, start_ns + span // _THIRDS, start_ns + 2 * span // _THIRDS, last)
         # The extreme nearer the open comes first: up candles dip first, down candles spike.
-        self.prices = (o, lo, h, c) if c >= o else (o, h, lo, c)
+        self.prices = prices = (o, lo, h, c) if c >= o else (o, h, lo, c)
+        # The path's whole range (straight lines between knots): a price outside it is
+        # never reached, whatever the start time (what the venue asks first, every candle).
+        self.low = min(prices)
+        self.high = max(prices)
 
     def covers(self, t_ns: int) -> bool:
         return self.start_ns <= t_ns < self.end_ns

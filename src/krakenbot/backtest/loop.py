@@ -20,7 +20,7 @@ Imports: domain, engine, backtest. No I/O, no clock.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol, get_args
@@ -125,7 +125,8 @@ class Backtest:
         self._next_sample = 0
         self._breaker_until: int | None = None
         self._symbol = ""  # the pair of the market item being handled (for messages)
-        self._bases = [(s, m.inst.base) for s, m in venue.markets.items()]
+        # What the equity curve samples: each pair's market, base asset and price list.
+        self._marks = [(m, m.inst.base, self.prices[s]) for s, m in venue.markets.items()]
 
     # ------------------------------------------------------------------ the engine side
     def start(self, start_ns: int) -> None:
@@ -205,15 +206,13 @@ class Backtest:
             return
         step = self.config.sample_ns
         self._next_sample = t_ns - t_ns % step + step
-        venue = self.venue
-        balances = venue.balances
+        balances = self.venue.balances
         equity = balances.get(self.config.quote, ZERO)
-        for symbol, base in self._bases:
-            m = venue.markets[symbol]
+        for m, base, prices in self._marks:
             if m.last is None:
                 continue
             price = m.price(m.last)
-            self.prices[symbol].append((t_ns, price))
+            prices.append((t_ns, price))
             held = balances.get(base)
             if held:
                 equity += held * price
@@ -229,30 +228,16 @@ class Backtest:
     def run_bars(self, series: Sequence[BarSeries], end_ns: int) -> None:
         """Replay candles: at each close, the venue plays the candle first, then the engine
         sees the book its close implies (bid = close, ask = a tick above)."""
-        heap = [(s.open_ns[0] + s.interval_ns, k, 0) for k, s in enumerate(series) if len(s)]
-        heapq.heapify(heap)
         venue, markets = self.venue, self.venue.markets
-        step: list[tuple[int, int]] = []
-        while heap:
-            close = heap[0][0]
-            step.clear()
-            while heap and heap[0][0] == close:
-                _, k, i = heapq.heappop(heap)
-                step.append((k, i))
-                s = series[k]
-                if i + 1 < len(s):
-                    heapq.heappush(heap, (s.open_ns[i + 1] + s.interval_ns, k, i + 1))
+        for close, step in _closes(series):
             if not venue.idle:
-                for k, i in step:
-                    s = series[k]
+                for s, i in step:
                     venue.bar(s.symbol, s.open_ns[i], close, s.ohlc(i))
                 self.drain(close)
-            for k, i in step:
-                s = series[k]
+            for s, i in step:
                 venue.bar_closed(s.symbol, s.c[i])
             self._before_market(close)
-            for k, i in step:
-                s = series[k]
+            for s, i in step:
                 m = markets[s.symbol]
                 self._symbol = s.symbol
                 qty = s.volume[i]
@@ -305,6 +290,30 @@ class Backtest:
         else:
             self.run_bars(tape, end_ns)
         self.now_ns = max(self.now_ns, end_ns)
+
+
+def _closes(series: Sequence[BarSeries]) -> Iterator[tuple[int, list[tuple[BarSeries, int]]]]:
+    """The candles' closes in time order, each with the (series, index) of every candle
+    closing then (one pair: its candles in order, without the merge)."""
+    present = [s for s in series if len(s)]
+    if len(present) == 1:
+        (s,) = present
+        iv = s.interval_ns
+        for i, open_ns in enumerate(s.open_ns):
+            yield open_ns + iv, [(s, i)]
+        return
+    heap = [(s.open_ns[0] + s.interval_ns, k, 0) for k, s in enumerate(present)]
+    heapq.heapify(heap)
+    while heap:
+        close = heap[0][0]
+        step: list[tuple[BarSeries, int]] = []
+        while heap and heap[0][0] == close:
+            _, k, i = heapq.heappop(heap)
+            s = present[k]
+            step.append((s, i))
+            if i + 1 < len(s):
+                heapq.heappush(heap, (s.open_ns[i + 1] + s.interval_ns, k, i + 1))
+        yield close, step
 
 
 __all__ = ["Backtest", "Counts", "LedgerSink", "LoopConfig", "StrategyError"]

@@ -38,12 +38,13 @@ class Live:
 
 
 class Market:
-    __slots__ = ("_prices", "ask", "bid", "book", "inst", "last", "path", "scale", "tick")
+    __slots__ = ("_prices", "_units", "ask", "bid", "book", "inst", "last", "path", "scale", "tick")
 
     def __init__(self, inst: Instrument) -> None:
         self.inst = inst
         self.scale = inst.price_decimals
         self._prices: dict[int, Decimal] = {}
+        self._units: dict[Decimal, int] = {}
         self.tick = self.units(inst.tick_size)
         self.path: BarPath | None = None  # the candle being played, if any
         self.last: int | None = None  # the last trade (or close), units
@@ -66,6 +67,13 @@ class Market:
                 f"{self.inst.symbol}: price {price} has more than {self.scale} decimals"
             )
         return whole
+
+    def cached_units(self, price: Decimal) -> int:
+        """`units(price)`, remembered (a resting order's price is asked every candle)."""
+        found = self._units.get(price)
+        if found is None:
+            found = self._units[price] = self.units(price)
+        return found
 
     def quote(self, t_ns: int) -> tuple[int, int]:
         """The one-tick book (bid, ask, units) at `t_ns`: on the candle's path while one is

@@ -160,26 +160,23 @@ class BacktestVenue:
         due = o.expire_ns
         m = self.markets[c.symbol]
         path = m.path
-        if path is not None:
-            start = max(lv.active_ns, self.now_ns, path.start_ns)
-            if o.waiting:
-                assert c.trigger_price is not None
-                trigger = m.units(c.trigger_price)
-                hit = (
-                    path.first_at_or_below(trigger, start)
-                    if c.side is Side.SELL
-                    else path.first_at_or_above(trigger, start)
-                )
-            else:
-                assert c.limit_price is not None
-                limit = m.units(c.limit_price)
-                hit = (
-                    path.first_at_or_below(limit - m.tick, start)
-                    if c.side is Side.BUY
-                    else path.first_at_or_above(limit + m.tick, start)
-                )
-            if hit is not None and (due is None or hit < due):
-                due = hit
+        if path is None:
+            return due
+        # The level the path must reach and in which direction: a sell stop fires at or
+        # below its trigger, a buy limit fills a tick below its price (and the mirrors).
+        if o.waiting:
+            assert c.trigger_price is not None
+            level, down = m.cached_units(c.trigger_price), c.side is Side.SELL
+        else:
+            assert c.limit_price is not None
+            down = c.side is Side.BUY
+            level = m.cached_units(c.limit_price) + (-m.tick if down else m.tick)
+        if (path.low > level) if down else (path.high < level):
+            return due  # this candle never gets there (most candles, for a resting stop)
+        start = max(lv.active_ns, self.now_ns, path.start_ns)
+        hit = path.first_at_or_below(level, start) if down else path.first_at_or_above(level, start)
+        if hit is not None and (due is None or hit < due):
+            due = hit
         return due
 
     def run_at(self, t_ns: int) -> Out:

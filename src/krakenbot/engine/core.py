@@ -324,7 +324,7 @@ class EngineCore:
         )
 
     def marks(self) -> dict[str, Decimal]:
-        return {s: b.mid for s, b in self.books.items() if b.verified and b.mid is not None}
+        return {s: m for s, b in self.books.items() if b.verified and (m := b.mid) is not None}
 
     def daily_pnl(self, now_ns: int) -> Decimal | None:
         return self.portfolio.daily_pnl(utc_day(now_ns), self.marks())

@@ -44,6 +44,7 @@ from krakenbot.risk.decision import Decision, Denied
 
 ZERO = Decimal(0)
 _NS = 1_000_000_000
+_NONE: frozenset[str] = frozenset()
 UNPROTECTED_EXIT = "unprotected_exit"
 _LIVE = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
 
@@ -123,10 +124,13 @@ class Protection:
         # give the same plan, but for an amend held back by its retry window (the plan
         # depends on the time only there). So a plan that was "nothing" stays "nothing"
         # until one of those changes or such a window closes.
-        paused = frozenset(s for s, at in self._retry_at.items() if at > now_ns)
-        key = (paused, tuple(self._amends_sent.items()))
+        retry_at, amends = self._retry_at, self._amends_sent
+        paused = frozenset(s for s, at in retry_at.items() if at > now_ns) if retry_at else _NONE
+        key = (paused, tuple(amends.items()) if amends else ())
         calm = self._calm
         if calm is not None and calm[0] is h and calm[1] == key and now_ns >= calm[2]:
+            if not calm[3]:  # no amend held back: no window to close
+                return []
             retry_ns = self.tuning.protection.amend_retry_s * _NS
             if all(now_ns - sent < retry_ns for sent in calm[3]):
                 return []

@@ -36,6 +36,9 @@ class LiveView:
         self._instruments = instruments
         self._portfolio = portfolio
         self._registry = registry
+        # Each pair's working orders as last asked, until an order changes (the registry's
+        # version): every decision asks, orders change far less often.
+        self._working: dict[str, tuple[int, tuple[WorkingOrder, ...]]] = {}
 
     def book(self, symbol: str) -> BookTop | None:
         return self._books.get(symbol)
@@ -55,7 +58,12 @@ class LiveView:
     def working_orders(self, symbol: str) -> Sequence[WorkingOrder]:
         """Our live orders for `symbol` but the protective stops: the engine owns those (a
         strategy that cancelled or counted them could leave a position unprotected)."""
-        return [w for w in self._registry.working(symbol) if w.tag != PROTECT_TAG]
+        registry = self._registry
+        found = self._working.get(symbol)
+        if found is None or found[0] != registry.version:
+            views = tuple(w for w in registry.working(symbol) if w.tag != PROTECT_TAG)
+            found = self._working[symbol] = (registry.version, views)
+        return list(found[1])  # the caller's own list, as before
 
 
 @dataclass(frozen=True, slots=True)

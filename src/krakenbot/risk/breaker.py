@@ -103,6 +103,11 @@ class BreakerPolicy:
     def on_event(self, event: Event) -> Trip | None:
         """Feed the engine's inbound events; balance mismatches come from reconciliation
         through `record(Cause.BALANCE_MISMATCH, ...)`."""
+        if isinstance(event, BookTop):  # the common case first (every book), its mid once
+            mid = event.mid
+            if event.verified and mid is not None:
+                return self.observe_price(event.symbol, mid, event.recv_ns)
+            return None
         if isinstance(event, ConnectionChanged):
             if event.state in (ConnectionState.RECONNECTING, ConnectionState.CLOSED):
                 detail = f"{event.channel} websocket {event.state}: {event.reason}"
@@ -117,6 +122,4 @@ class BreakerPolicy:
             # Every order passed the gate first, so any refusal by the exchange is unexpected.
             detail = f"order {event.cl_ord_id} rejected: {event.error}"
             return self.record(Cause.ORDER_FAILURE, event.recv_ns, detail)
-        if isinstance(event, BookTop) and event.verified and event.mid is not None:
-            return self.observe_price(event.symbol, event.mid, event.recv_ns)
         return None

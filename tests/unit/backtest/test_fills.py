@@ -82,6 +82,26 @@ def test_the_first_crossing_is_the_first_nanosecond_that_reaches_the_level(
         assert path.price_at(t) == int(_exact(path, t) // 1)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    ohlc=st.tuples(*(st.integers(0, 40) for _ in range(4))),
+    width=st.integers(1, 40),
+    level=st.integers(-2, 42),
+    start=st.integers(0, 45),
+)
+def test_a_level_outside_the_candles_range_is_never_reached(
+    ohlc: tuple[int, int, int, int], width: int, level: int, start: int
+) -> None:
+    # The venue skips the walk when its level lies outside [low, high]: the walk must agree
+    # (any four numbers, even a high below the open: the range is the knots').
+    path = BarPath(0, width, ohlc)
+    assert (path.low, path.high) == (min(ohlc), max(ohlc))
+    if level < path.low:
+        assert path.first_at_or_below(level, start) is None
+    if level > path.high:
+        assert path.first_at_or_above(level, start) is None
+
+
 def test_the_one_tick_book_of_a_price_and_of_a_print() -> None:
     assert quote_units(1005, 10) == (1000, 1010)
     assert quote_units(1000, 10) == (1000, 1010)
