@@ -35,7 +35,10 @@ class ChartSampler:
         self._next = 0
 
     def fill(self, fill: Fill) -> None:
+        """A fill also makes the next input a sample: the price line then passes through the
+        moment of each fill, not only through whole minutes (a short run has few of them)."""
         self.charts.fills.append(fill)
+        self._next = 0
 
     def at(self, t_ns: int) -> None:
         """After an input handled at `t_ns`: a sample when one is due (and a mark known)."""

@@ -60,6 +60,25 @@ def test_the_sampler_takes_prices_and_equity_once_a_minute() -> None:
     assert sampler.charts.equity[-1][1] == D(1000) + 100 * D("0.300001")
 
 
+def test_a_fill_makes_the_next_input_a_sample() -> None:
+    spec = BacktestSpec(
+        "mean_reversion", (), ("XLM/USD",), LIMITS, EngineConfig(require_private_ws=False)
+    )
+    core = build(spec, T0, MemoryLedger(T0)).core
+    sampler = ChartSampler(core)
+    core.handle(_top("0.290000", T0), T0)
+    sampler.at(T0)
+    fill = Fill(
+        "T1", "O1", "kb1", "XLM/USD", Side.BUY, D("0.29"), D("40"), D("11.6"), D(0), "USD", None, T0
+    )
+    sampler.fill(fill)
+    core.handle(_top("0.295000", T0 + 10 * S), T0 + 10 * S)
+    sampler.at(T0 + 10 * S)  # within the minute, but a fill came: the line passes through it
+    core.handle(_top("0.296000", T0 + 20 * S), T0 + 20 * S)
+    sampler.at(T0 + 20 * S)  # no fill since: the minute's rule again
+    assert [t for t, _ in sampler.charts.prices["XLM/USD"]] == [T0, T0 + 10 * S]
+
+
 def test_the_page_has_the_verdict_the_charts_and_the_round_trips() -> None:
     fill = Fill(
         "T1", "O1", "kb1", "XLM/USD", Side.BUY, D("0.29"), D("40"), D("11.6"), D(0), "USD", None, T0
@@ -94,10 +113,18 @@ def test_the_page_has_the_verdict_the_charts_and_the_round_trips() -> None:
             "fills": 1,
             "inputs": 9,
         },
-        "summary": {"trades": 0, "realized_pnl": "0", "fees": "0", "open_positions": {}},
+        "summary": {
+            "trades": 1,
+            "realized_pnl": "-0.19038833077472",
+            "fees": "0.1548",
+            "open_positions": {"XLM/USD": "34.52943288"},
+        },
         "trades": [trip],
     }
     page = render_parity(charts, doc)
     assert "parity replay: mean_reversion" in page and "identical" in page
     assert page.count('id="charts"') == 1 and "<script" in page
     assert page.count("<tr><td class=l>XLM/USD</td>") == 1  # the round trip
+    # The summary as a person reads it: rounded money, positions as text, no raw reprs.
+    assert "-0.1904" in page and "-0.19038833077472" not in page
+    assert "XLM/USD 34.52943288" in page and "{'XLM/USD'" not in page

@@ -166,8 +166,7 @@ def render_parity(charts: Charts, doc: Mapping[str, Any]) -> str:
         f"{html.escape(str(run['data']['path']))}: {parity['inputs']} inputs replayed; the "
         "replay sent exactly the orders, cancels and amends the run sent"
     )
-    rows = [[k.replace("_", " "), str(v)] for k, v in parity.items()]
-    rows += [[k.replace("_", " "), str(v)] for k, v in doc["summary"].items()]
+    rows = [list(row) for row in terminal.parity_rows(doc)]
     return _page(title, about, rows, charts, doc["trades"])
 
 

@@ -65,6 +65,25 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def parity_rows(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A parity replay's verdict and counts, then its account figures rounded as above
+    (result.json has every digit)."""
+    p, s = doc["parity"], doc["summary"]
+    return [
+        ("verdict", str(p["verdict"])),
+        ("orders / cancels and amends", f"{p['orders']} / {p['cancels_and_amends']}"),
+        ("exchange answers / fills", f"{p['exchange_answers']} / {p['fills']}"),
+        ("inputs replayed", str(p["inputs"])),
+        ("round trips (closed)", str(s["trades"])),
+        ("realized PnL", _money(s["realized_pnl"])),
+        ("fees paid", _money(s["fees"])),
+        (
+            "open at the end",
+            ", ".join(f"{k} {v}" for k, v in s["open_positions"].items()) or "nothing",
+        ),
+    ]
+
+
 def print_summary(
     doc: Mapping[str, Any], files: Mapping[str, str], timings: Mapping[str, float]
 ) -> None:
