@@ -6,10 +6,8 @@ flat; the `trades` table is a projection of these) and `PnlReport` (what the ris
 daily-loss figure, `/health`, `status` and the `--sim` summary report). Imports: stdlib and
 domain. Must not import: I/O, the clock (times come from fills), the orders package.
 
-Every consumer folds the same fills in the same order through this class: the engine live
-(each fill as it is recorded), the ledger's `trades` projection, and `status` for a stopped
-daemon (the ledger's fills in recorded order, which is the order the engine applied them).
-So the daily-loss limit and the operator's reports cannot disagree.
+Live engine, `trades` projection and a stopped daemon's `status` fold the same fills in the
+same (recorded) order here, so the daily-loss limit and the reports cannot disagree.
 
 Rule: average cost. A position carries its quantity and the quote cash that went into it
 (fees included); a close realizes its share of that cash, `qty × (exit − average entry)` less
@@ -22,18 +20,13 @@ needs no choice of lot. The time stop counts from when the position left flat.
 
 Fees, as Kraken charges them (docs: rest-api/add-order `oflags` fciq / fcib; websocket-v2
 executions `fees[{asset, qty}]`):
-* in the quote currency: paid on top of a buy, taken from a sell's proceeds — they reduce
-  PnL (part of the cost of an entry, deducted from the proceeds of an exit);
-* in the base asset: the account receives that much less on a buy and gives that much more
-  on a sell — they reduce the position's quantity (the cost stays, so the average entry
-  rises), and are valued at the fill price in `fees_total` for the reports;
-* in a third asset (e.g. fee credits): never converted into PnL — the ledger keeps no price
-  for them, so a conversion at a mark seen live could not be reproduced from the ledger by
-  `status` or after a restart. They are kept per asset (`other_fees`) and reported apart.
-The trade's value is `qty × price` (Kraken's `cost` is that amount rounded to the quote's
-decimals). Money is in the symbol's quote currency (the risk gate allows USD pairs only).
-Spot cannot go short, but the ledger may hold sells of coins bought before krakenbot
-(e.g. `stop --flatten`): a position below zero is kept as a short, the same way.
+* in the quote currency: paid on top of a buy, taken from a sell's proceeds (less PnL);
+* in the base asset: they shrink the position (the cost stays, the average entry rises),
+  valued at the fill price in `fees_total`;
+* in a third asset (e.g. fee credits): kept per asset (`other_fees`), never converted into
+  PnL (the ledger keeps no price for them: `status` could not reproduce a conversion).
+Value is `qty × price` (Kraken's `cost` rounds it), in the quote currency (USD pairs only).
+Sells of coins bought before krakenbot (`stop --flatten`) may go below zero: kept as a short.
 """
 
 from __future__ import annotations
@@ -323,8 +316,7 @@ class Portfolio:
         return ZERO if pos is None else abs(pos.flow)
 
     def avg_entry(self, symbol: str) -> Decimal | None:
-        """Average cost per unit of the open position, fees included; None when flat.
-        (Asked at every decision: divided again only after a fill.)"""
+        """Average cost per unit, fees included; None when flat (cached until a fill)."""
         known = self._avg_entry.get(symbol)
         if known is not None and known[0] == self.version:
             return known[1]
