@@ -332,12 +332,19 @@ class Daemon:
         except Exception as exc:
             logger.error("safe stop could not finish cancelling", extra={"error": str(exc)})
         kept = self.shutdown_report.kept if self.shutdown_report is not None else ()
+        disarmed: bool | None = None  # None: left armed on purpose, or no switch
         if self.dms is not None:
             # A protective stop left resting must survive the switch; an entry that may
             # remain expires by itself (GTD at the switch's timeout: app/deadman.py). A
             # shutdown that failed reports no stop: the position that needs one decides.
+            # Tried twice, as a clean stop does: one transient refusal must not leave the
+            # switch to cancel the stop at its deadline.
             if remaining == 0 or kept or self.stack.switch_need().protection:
-                await self.dms.disable()
+                disarmed = await self.dms.disable() or await self.dms.disable()
+                if not disarmed and kept:
+                    problem = stop_problems(self.shutdown_report, disarmed=False)
+                    message = f"{message}; {'; '.join(problem)}"
+                    logger.error("safe stop: a position is not protected: %s", problem[0])
             else:
                 logger.warning(
                     "leaving the dead man's switch armed: open orders may remain and Kraken "
@@ -352,6 +359,7 @@ class Daemon:
                 "exit_status": int(exit_status),
                 "open_orders_after": remaining,
                 "dms": self.dms.state.value if self.dms else DmsState.OFF.value,
+                "dms_disarmed": disarmed,
                 "shutdown": jsonable(self.shutdown_report),
             },
         )

@@ -277,11 +277,12 @@ class CancelAfter:
     """Kraken's CancelAllOrdersAfter as the switch uses it; `refuse_off` fails timeout 0."""
 
     refuse_off: bool = False
+    refuse_first_offs: int = 0  # this many timeout-0 calls fail, then they succeed
     sent: list[int] = field(default_factory=list)
 
     async def cancel_all_orders_after(self, timeout_s: int) -> Armed:
         self.sent.append(timeout_s)
-        if timeout_s == 0 and self.refuse_off:
+        if timeout_s == 0 and (self.refuse_off or self.sent.count(0) <= self.refuse_first_offs):
             raise TransientError("EService:Unavailable")
         return Armed("2026-01-01T00:01:00Z" if timeout_s else "")
 
@@ -368,3 +369,35 @@ async def test_a_safe_stop_whose_shutdown_fails_disarms_the_switch_over_a_positi
     assert outcome.exit_status is RunExit.FAILED
     assert api.sent[0] == 60 and api.sent[-1] == 0
     assert daemon.dms.state is DmsState.OFF
+
+
+async def test_a_safe_stop_retries_the_disarm_over_its_kept_stop(repo: LedgerRepository) -> None:
+    """A component fails with a position: the shutdown keeps its protective stop, but
+    Kraken refuses the first two disarms (a transient error). The safe stop must try again,
+    as a clean stop does: a switch left armed would cancel the stop at its deadline."""
+    api = CancelAfter(refuse_first_offs=2)
+    stack = ScriptedStack(fail_after_s=0.3, place_stop=True)
+    stack.need = SwitchNeed(entry=False, protection=True)
+    stack.report = ShutdownReport(0, (), True, "kept", kept=("kbstop",))
+    daemon = _daemon(stack, repo)
+    daemon.dms = _switch(api, SwitchNeed(entry=True, protection=False))  # armed meanwhile
+    async with asyncio.timeout(10):
+        outcome = await daemon.run()
+    assert outcome.exit_status is RunExit.FAILED
+    assert stack.disarmed == [False] and api.sent.count(0) == 3
+    assert daemon.dms.state is DmsState.OFF
+
+
+async def test_a_safe_stop_that_cannot_disarm_over_its_kept_stop_says_so(
+    repo: LedgerRepository,
+) -> None:
+    api = CancelAfter(refuse_off=True)
+    stack = ScriptedStack(fail_after_s=0.3, place_stop=True)
+    stack.report = ShutdownReport(0, (), True, "kept", kept=("kbstop",))
+    daemon = _daemon(stack, repo)
+    daemon.dms = _switch(api, SwitchNeed(entry=True, protection=False))
+    async with asyncio.timeout(10):
+        outcome = await daemon.run()
+    assert outcome.exit_status is RunExit.FAILED and "dead man's switch" in outcome.reason
+    failed = await repo.events("daemon_failed")
+    assert failed and failed[-1].payload["dms_disarmed"] is False
