@@ -37,9 +37,10 @@ class BookError(ValueError):
 class _Side:
     """One side, best first. `keys` ascend on both sides: the price for asks, the negated
     price for bids, so index 0 is always the best level and truncation is one `del [depth:]`.
-    `index` maps a price text to (key, price fragment)."""
+    `index` maps a price text to (key, price fragment). `view`: the engine's top-N levels
+    (`OrderBook.top`), kept until this side changes (most messages touch one side only)."""
 
-    __slots__ = ("frags", "index", "joined", "keys", "levels", "n_joined")
+    __slots__ = ("frags", "index", "joined", "keys", "levels", "n_joined", "n_view", "view")
 
     def __init__(self) -> None:
         self.index: dict[str, tuple[Decimal, str]] = {}
@@ -48,17 +49,20 @@ class _Side:
         self.frags: list[str] = []
         self.joined: bytes | None = None  # cached fragments of the best levels
         self.n_joined = 0
+        self.view: tuple[PriceLevel, ...] | None = None
+        self.n_view = 0
 
     def clear(self) -> None:
         self.index.clear()
         del self.keys[:], self.levels[:], self.frags[:]
-        self.joined = None
+        self.joined = self.view = None
 
     def truncate(self, depth: int) -> None:
         index = self.index
         for text, _ in self.levels[depth:]:
             del index[text]
         del self.keys[depth:], self.levels[depth:], self.frags[depth:]
+        self.view = None
 
 
 class OrderBook:
@@ -138,7 +142,7 @@ class OrderBook:
     def _apply_side(self, side: _Side, levels: Sequence[Level], is_bid: bool) -> None:
         # Hot path (every book message): attributes are read only in the branch that needs
         # them, since most messages carry one or two levels.
-        side.joined = None
+        side.joined = side.view = None
         fragment = self._fragment
         index = side.index
         keys = side.keys
@@ -248,19 +252,26 @@ class OrderBook:
         return keys[0] if keys else None
 
     def top(self, n: int, *, verified: bool, recv_ns: int = 0) -> BookTop:
-        """An immutable top-N view for the engine (Decimal quantities built only here)."""
-        bids = self._bids
-        asks = self._asks
-        return BookTop(
-            symbol=self.symbol,
-            bids=tuple(
+        """An immutable top-N view for the engine (Decimal quantities built only here, and
+        again only for a side that changed since the last view)."""
+        bids, asks = self._bids, self._asks
+        bid_view, ask_view = bids.view, asks.view
+        if bid_view is None or bids.n_view != n:
+            bid_view = bids.view = tuple(
                 PriceLevel(k.copy_negate(), Decimal(q))
                 for k, (_, q) in zip(bids.keys[:n], bids.levels[:n], strict=True)
-            ),
-            asks=tuple(
+            )
+            bids.n_view = n
+        if ask_view is None or asks.n_view != n:
+            ask_view = asks.view = tuple(
                 PriceLevel(k, Decimal(q))
                 for k, (_, q) in zip(asks.keys[:n], asks.levels[:n], strict=True)
-            ),
+            )
+            asks.n_view = n
+        return BookTop(
+            symbol=self.symbol,
+            bids=bid_view,
+            asks=ask_view,
             verified=verified,
             exchange_ns=self.exchange_ns,
             recv_ns=recv_ns,

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import random
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import cast, get_args
@@ -308,7 +308,7 @@ class EngineCore:
 
     # ================================================================== risk plumbing
     def risk_context(self) -> RiskContext:
-        now = self.now_ns
+        now, positions = self.now_ns, self.portfolio.positions()
         return RiskContext(
             now_ns=now,
             trading_state=self.trading_state,
@@ -316,18 +316,20 @@ class EngineCore:
             breaker_open=not self.breaker_admits,
             instruments=self.instruments,
             books=self.books,
-            positions=self.portfolio.positions(),
+            positions=positions,
             working=self.registry.working(),
-            daily_pnl=self.daily_pnl(now),
+            daily_pnl=self.daily_pnl(now, positions),
             balances=self.account.available(),
             unprotected=dict(self.protection.unprotected),
         )
 
-    def marks(self) -> dict[str, Decimal]:
-        return {s: m for s, b in self.books.items() if b.verified and (m := b.mid) is not None}
+    def marks(self, only: Iterable[str] | None = None) -> dict[str, Decimal]:
+        books = self.books if only is None else {s: b for s in only if (b := self.books.get(s))}
+        return {s: m for s, b in books.items() if b.verified and (m := b.mid) is not None}
 
-    def daily_pnl(self, now_ns: int) -> Decimal | None:
-        return self.portfolio.daily_pnl(utc_day(now_ns), self.marks())
+    def daily_pnl(self, now_ns: int, held: Mapping[str, Decimal] | None = None) -> Decimal | None:
+        marks = self.marks(self.portfolio.positions() if held is None else held)  # held pairs
+        return self.portfolio.daily_pnl(utc_day(now_ns), marks)
 
     def loss_halt_persist(self, reason: str, out: Out) -> None:
         day = self.gate.loss_halted_day
@@ -348,9 +350,9 @@ class EngineCore:
         self.set_trading_state(TradingState.HALTED, f"invariant: {exc}", out)
         out.append(RequestReconcile("invariant error"))
 
-    def bump(self, **deltas: int) -> None:
-        c = self.counts
-        self.counts = replace(c, **{k: getattr(c, k) + v for k, v in deltas.items()})
+    def bump(self, **deltas: int) -> None:  # built directly: `replace` is slow
+        c, get = self.counts, deltas.get
+        self.counts = EngineCounts(*[getattr(c, f) + get(f, 0) for f in EngineCounts.__slots__])
 
 
 def _stamp_tick(out: Out, first: int, tick_ns: int) -> None:
@@ -359,10 +361,6 @@ def _stamp_tick(out: Out, first: int, tick_ns: int) -> None:
         effect = out[i]
         if type(effect) is SendOrder:
             out[i] = SendOrder(effect.command, tick_ns)
-
-
-def _decide(core: EngineCore, event: Event, out: Out) -> None:
-    core.decide(event, out)
 
 
 _HANDLERS: dict[type, Handler] = {
@@ -392,7 +390,7 @@ def _resolve(cls: type) -> Handler:
         if found is not None:
             break
     else:
-        found = _decide
+        found = EngineCore.decide
     _HANDLERS[cls] = found
     return found
 

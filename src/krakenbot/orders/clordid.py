@@ -27,18 +27,27 @@ _LONG_UUID: Final = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{
 _SHORT_UUID: Final = re.compile(r"[0-9a-fA-F]{32}")
 
 
+_PAIRS: Final = tuple(a + b for a in _DIGITS for b in _DIGITS)  # base-36 "00" .. "zz"
+_GOOD_PREFIXES: set[str] = set()  # prefixes already checked (one per daemon, in practice)
+
+
 def _base36(value: int, width: int) -> str:
-    digits: list[str] = []
-    for _ in range(width):
-        value, rem = divmod(value, 36)
-        digits.append(_DIGITS[rem])
-    return "".join(reversed(digits))
+    """`value` in `width` base-36 digits (two at a time: on every order's decision path)."""
+    pairs: list[str] = []
+    for _ in range(width // 2):
+        value, rem = divmod(value, 1296)
+        pairs.append(_PAIRS[rem])
+    if width % 2:
+        pairs.append(_DIGITS[value % 36])
+    return "".join(reversed(pairs))
 
 
 def new_cl_ord_id(now_ns: int, rng: random.Random, prefix: str = DEFAULT_PREFIX) -> str:
     """An 18-character free-text id: prefix + base-36 milliseconds + base-36 random."""
-    if not _PREFIX_RE.fullmatch(prefix):
-        raise ValueError("cl_ord_id prefix must be two lower-case ASCII letters")
+    if prefix not in _GOOD_PREFIXES:
+        if not _PREFIX_RE.fullmatch(prefix):
+            raise ValueError("cl_ord_id prefix must be two lower-case ASCII letters")
+        _GOOD_PREFIXES.add(prefix)
     if now_ns < 0:
         raise ValueError("time must not be negative")
     millis = now_ns // 1_000_000

@@ -67,10 +67,11 @@ class RiskGate:
             else:
                 proposal = Proposal.of(item)
             self._common(proposal, ctx)
+            others = _others(ctx.working, proposal)
             if proposal.reduces_position:
-                self._exit(proposal, ctx)
+                self._exit(proposal, ctx, others)
             else:
-                self._entry(proposal, ctx)
+                self._entry(proposal, ctx, others)
         except Deny as deny:
             return Denied(item, deny.rule, deny.reason)
         if not proposal.reduces_position and not isinstance(item, AmendIntent):
@@ -90,13 +91,14 @@ class RiskGate:
             Rule.TRADING_HALTED,
             "trading is HALTED: only cancels and protective stops pass",
         )
-        instrument = _need(
-            ctx.instruments.get(p.symbol), Rule.UNKNOWN_INSTRUMENT, f"no instrument {p.symbol}"
-        )
+        instrument = ctx.instruments.get(p.symbol)
+        if instrument is None:
+            raise Deny(Rule.UNKNOWN_INSTRUMENT, f"no instrument {p.symbol}")
         _check_system(ctx.system_state, p)
         _check_pair_status(instrument, p)
         violation = instrument.violation(p.price, p.qty)
-        require(violation is None, Rule.EXCHANGE_CONSTRAINT, str(violation))
+        if violation is not None:
+            raise Deny(Rule.EXCHANGE_CONSTRAINT, str(violation))
         require(
             p.order_type is not OrderType.LIMIT or p.limit_price is not None,
             Rule.ORDER_TYPE,
@@ -109,14 +111,14 @@ class RiskGate:
         )
 
     # ------------------------------------------------------------------ exits
-    def _exit(self, p: Proposal, ctx: RiskContext) -> None:
+    def _exit(self, p: Proposal, ctx: RiskContext, others: list[WorkingOrder]) -> None:
         position = ctx.positions.get(p.symbol, ZERO)
         closing = -1 if p.side is Side.SELL else 1
         held = position if closing < 0 else -position  # quantity this side can close
-        others = sum(
+        exits = sum(
             (
                 w.remaining_qty
-                for w in _others(ctx.working, p)
+                for w in others
                 if w.symbol == p.symbol
                 and w.side is p.side
                 and w.reduces_position
@@ -124,16 +126,18 @@ class RiskGate:
             ),
             ZERO,
         )
-        require(
-            held > 0 and p.qty <= held - others,
-            Rule.NOT_REDUCING,
-            f"{p.side} {p.qty} would not reduce position {position} (other exits {others})",
-        )
+        if not (held > 0 and p.qty <= held - exits):
+            raise Deny(
+                Rule.NOT_REDUCING,
+                f"{p.side} {p.qty} would not reduce position {position} (other exits {exits})",
+            )
         instrument = ctx.instruments[p.symbol]
-        self._check_balance(p, instrument, ctx)
+        self._check_balance(p, instrument, ctx, others)
 
     # ------------------------------------------------------------------ entries
-    def _entry(self, p: Proposal, ctx: RiskContext) -> None:
+    def _entry(self, p: Proposal, ctx: RiskContext, others: list[WorkingOrder]) -> None:
+        # Reasons are formatted only when a rule refuses (Decimal to text is most of an
+        # approval's cost otherwise): `if not ...: raise Deny(...)`, not `require`.
         limits = self.limits
         require(
             ctx.trading_state is TradingState.ACTIVE,
@@ -142,24 +146,18 @@ class RiskGate:
         )
         require(not ctx.breaker_open, Rule.BREAKER_OPEN, "circuit breaker is open")
         unprotected = ctx.unprotected.get(p.symbol)
-        require(
-            unprotected is None,
-            Rule.UNPROTECTED,
-            f"{p.symbol}: the position's protective stop could not be placed ({unprotected}); "
-            "no entries until it rests or the position is closed",
-        )
+        if unprotected is not None:
+            raise Deny(
+                Rule.UNPROTECTED,
+                f"{p.symbol}: the position's protective stop could not be placed "
+                f"({unprotected}); no entries until it rests or the position is closed",
+            )
         self._check_daily_loss(ctx)
-        require(
-            p.symbol in limits.allowed_symbols,
-            Rule.SYMBOL_NOT_ALLOWED,
-            f"{p.symbol} is not an allowed pair",
-        )
+        if p.symbol not in limits.allowed_symbols:
+            raise Deny(Rule.SYMBOL_NOT_ALLOWED, f"{p.symbol} is not an allowed pair")
         instrument = ctx.instruments[p.symbol]
-        require(
-            instrument.quote == limits.quote_currency,
-            Rule.QUOTE_CURRENCY,
-            f"{p.symbol} is not quoted in {limits.quote_currency}",
-        )
+        if instrument.quote != limits.quote_currency:
+            raise Deny(Rule.QUOTE_CURRENCY, f"{p.symbol} is not quoted in {limits.quote_currency}")
         require(
             p.order_type is OrderType.LIMIT,
             Rule.ORDER_TYPE,
@@ -173,36 +171,35 @@ class RiskGate:
         price = _need(p.limit_price, Rule.ORDER_TYPE, "a limit order needs a price")
         mid = self._verified_mid(p.symbol, ctx)
         band = mid * limits.price_band_pct / HUNDRED
-        require(
-            abs(price - mid) <= band,
-            Rule.PRICE_BAND,
-            f"price {price} is more than {limits.price_band_pct}% from mid {mid}",
-        )
+        if abs(price - mid) > band:
+            raise Deny(
+                Rule.PRICE_BAND,
+                f"price {price} is more than {limits.price_band_pct}% from mid {mid}",
+            )
         notional = price * p.qty
-        require(
-            notional <= limits.max_trade_usd,
-            Rule.MAX_TRADE_SIZE,
-            f"notional {notional} > MAX_TRADE_SIZE {limits.max_trade_usd}",
-        )
-        require(
-            notional >= limits.min_order_usd,
-            Rule.MIN_ORDER_SIZE,
-            f"notional {notional} < MIN_ORDER_SIZE {limits.min_order_usd}",
-        )
-        self._check_exposure(p, notional, ctx)
-        self._check_positions(p, ctx)
-        self._check_balance(p, instrument, ctx)
+        if notional > limits.max_trade_usd:
+            raise Deny(
+                Rule.MAX_TRADE_SIZE, f"notional {notional} > MAX_TRADE_SIZE {limits.max_trade_usd}"
+            )
+        if notional < limits.min_order_usd:
+            raise Deny(
+                Rule.MIN_ORDER_SIZE, f"notional {notional} < MIN_ORDER_SIZE {limits.min_order_usd}"
+            )
+        self._check_exposure(notional, ctx, others)
+        self._check_positions(p, ctx, others)
+        self._check_balance(p, instrument, ctx, others)
         self._check_rate(ctx.now_ns)
 
     def _check_daily_loss(self, ctx: RiskContext) -> None:
         today = utc_day(ctx.now_ns)
         if self.loss_halted_day is not None and self.loss_halted_day != today:
             self.loss_halted_day = None  # a new UTC day lifts the halt
-        require(
-            self.loss_halted_day is None,
-            Rule.DAILY_LOSS,
-            f"daily loss limit reached on {self.loss_halted_day}: no entries until UTC midnight",
-        )
+        if self.loss_halted_day is not None:
+            raise Deny(
+                Rule.DAILY_LOSS,
+                f"daily loss limit reached on {self.loss_halted_day}: no entries until UTC "
+                "midnight",
+            )
         pnl = _need(ctx.daily_pnl, Rule.DAILY_LOSS, "today's PnL is unknown")
         if -pnl >= self.limits.max_daily_loss_usd:
             self.loss_halted_day = today
@@ -212,48 +209,52 @@ class RiskGate:
             )
 
     def _verified_mid(self, symbol: str, ctx: RiskContext) -> Decimal:
-        book = _need(ctx.books.get(symbol), Rule.MARKET_DATA, f"no order book for {symbol}")
-        require(book.verified, Rule.MARKET_DATA, f"the {symbol} book is not verified")
+        book = ctx.books.get(symbol)
+        if book is None:
+            raise Deny(Rule.MARKET_DATA, f"no order book for {symbol}")
+        if not book.verified:
+            raise Deny(Rule.MARKET_DATA, f"the {symbol} book is not verified")
         age_ns = ctx.now_ns - book.recv_ns
-        require(
-            age_ns <= self.limits.max_book_age_s * _NS,
-            Rule.MARKET_DATA,
-            f"the {symbol} book is stale ({age_ns / _NS:.1f} s old)",
-        )
-        mid = _need(book.mid, Rule.MARKET_DATA, f"no mid for {symbol}")
-        require(mid > 0, Rule.MARKET_DATA, f"no positive mid for {symbol}")
+        if not age_ns <= self.limits.max_book_age_s * _NS:  # (a NaN limit refuses, as before)
+            raise Deny(Rule.MARKET_DATA, f"the {symbol} book is stale ({age_ns / _NS:.1f} s old)")
+        mid = book.mid
+        if mid is None:
+            raise Deny(Rule.MARKET_DATA, f"no mid for {symbol}")
+        if not mid > 0:
+            raise Deny(Rule.MARKET_DATA, f"no positive mid for {symbol}")
         return mid
 
-    def _check_exposure(self, p: Proposal, notional: Decimal, ctx: RiskContext) -> None:
-        marks = {s: b.mid for s, b in ctx.books.items() if b.mid is not None}
+    def _check_exposure(
+        self, notional: Decimal, ctx: RiskContext, others: list[WorkingOrder]
+    ) -> None:
+        marks = {s: m for s, b in ctx.books.items() if (m := b.mid) is not None}
         current = _need(
-            exposure(ctx.positions, marks, _others(ctx.working, p)),
+            exposure(ctx.positions, marks, others),
             Rule.EXPOSURE,
             "exposure unknown: a position has no price",
         )
         cap = self.limits.max_total_exposure_usd
-        require(
-            current + notional <= cap,
-            Rule.EXPOSURE,
-            f"exposure {current} + {notional} > MAX_TOTAL_EXPOSURE {cap}",
-        )
+        if current + notional > cap:
+            raise Deny(Rule.EXPOSURE, f"exposure {current} + {notional} > MAX_TOTAL_EXPOSURE {cap}")
 
-    def _check_positions(self, p: Proposal, ctx: RiskContext) -> None:
+    def _check_positions(self, p: Proposal, ctx: RiskContext, others: list[WorkingOrder]) -> None:
         # Dust below the pair's ordermin cannot be sold and is not a position to manage.
         at_risk = {s for s, q in ctx.positions.items() if q != 0 and not _dust(s, q, ctx)}
-        at_risk |= {w.symbol for w in _others(ctx.working, p) if not w.reduces_position}
+        at_risk |= {w.symbol for w in others if not w.reduces_position}
         at_risk.add(p.symbol)
-        require(
-            len(at_risk) <= self.limits.max_positions,
-            Rule.MAX_POSITIONS,
-            f"{len(at_risk)} positions would exceed MAX_POSITIONS {self.limits.max_positions}",
-        )
+        if len(at_risk) > self.limits.max_positions:
+            raise Deny(
+                Rule.MAX_POSITIONS,
+                f"{len(at_risk)} positions would exceed MAX_POSITIONS {self.limits.max_positions}",
+            )
 
-    def _check_balance(self, p: Proposal, instrument: Instrument, ctx: RiskContext) -> None:
+    def _check_balance(
+        self, p: Proposal, instrument: Instrument, ctx: RiskContext, others: list[WorkingOrder]
+    ) -> None:
         """Kraken holds funds for our live orders, so they count against the balance."""
         live = [
             w
-            for w in _others(ctx.working, p)
+            for w in others
             if w.symbol == p.symbol and w.side is p.side and not w.cancel_requested
         ]
         if p.side is Side.SELL:
@@ -271,17 +272,18 @@ class RiskGate:
             need = (p.qty * price + reserved) * fee
             have = ctx.balances.get(instrument.quote, ZERO)
             asset = instrument.quote
-        require(have >= need, Rule.BALANCE, f"need {need} {asset}, available {have}")
+        if have < need:
+            raise Deny(Rule.BALANCE, f"need {need} {asset}, available {have}")
 
     def _check_rate(self, now_ns: int) -> None:
         window_ns = int(self.limits.order_window_s * _NS)
         while self._approvals and self._approvals[0] <= now_ns - window_ns:
             self._approvals.popleft()
-        require(
-            len(self._approvals) < self.limits.max_orders_per_window,
-            Rule.ORDER_RATE,
-            f"{len(self._approvals)} orders in the last {self.limits.order_window_s} s",
-        )
+        if len(self._approvals) >= self.limits.max_orders_per_window:
+            raise Deny(
+                Rule.ORDER_RATE,
+                f"{len(self._approvals)} orders in the last {self.limits.order_window_s} s",
+            )
 
 
 def _others(working: Iterable[WorkingOrder], p: Proposal) -> list[WorkingOrder]:

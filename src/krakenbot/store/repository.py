@@ -102,6 +102,7 @@ class LedgerRepository:
         at: int | None,
     ) -> None:
         now = self._clock.now_ns() if at is None else at
+        stamp = ns_to_iso(now)  # once: `timestamp` and `updated_at` (strftime is not cheap)
         try:
             await self._db.insert_committed(
                 """INSERT INTO orders (order_id, txid, pair, type, ordertype, price, volume,
@@ -117,13 +118,13 @@ class LedgerRepository:
                     opt_dec_to_text(order.limit_price or order.trigger_price),
                     dec_to_text(order.qty),
                     status.value,
-                    ns_to_iso(now),
+                    stamp,
                     order.time_in_force.value,
                     int(order.post_only),
                     int(reduces),
                     tag,
                     now,
-                    ns_to_iso(now),
+                    stamp,
                     now,
                 ),
             )
