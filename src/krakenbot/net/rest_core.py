@@ -28,6 +28,7 @@ from krakenbot.kraken.ratelimit import TIER_LIMITS, Counter, KeyState, RateModel
 from krakenbot.kraken.rest_codec import Envelope, decode_envelope
 from krakenbot.kraken.signing import ParamValue, Signer, encode_form, encode_query
 from krakenbot.net.http import HttpTransport
+from krakenbot.net.inflight_save import InFlightSave
 from krakenbot.net.nonce_store import KeyStateStore
 from krakenbot.net.priority import PriorityLock
 from krakenbot.net.rest_config import (
@@ -85,6 +86,7 @@ class RestCore:
         self._plock = PriorityLock()
         self._observed: dict[str, tuple[float, int]] = {}
         self._unshared = UnsharedCharges()  # WS trading charges not yet in the shared file
+        self._saver = InFlightSave(self._save)  # a request's state, written while it travels
         self.invalid_nonce_count = 0
 
     def __repr__(self) -> str:
@@ -216,7 +218,7 @@ class RestCore:
                         self.model.charge_rest(state, method, now)
                         if trade is not None:
                             self.model.charge_trade(state, trade.pair, trade.cost, now)
-                        self._save()
+                        self._saver.before_send()
                         # Time-dependent parameters (AddOrder's deadline) are rendered only
                         # now, after any rate-limit wait, so they cannot go stale in a queue.
                         body = encode_form(nonce, params(now) if callable(params) else params)
@@ -226,6 +228,7 @@ class RestCore:
                             method, path, body, headers, cl_ord_id=cl_ord_id, trade=trade
                         )
                 finally:
+                    self._saver.flush()
                     store.release()
             finally:
                 plock.release()
