@@ -195,11 +195,11 @@ class OrderSender:
     async def _rest_add(
         self, req: orders.OrderRequest, pair: str, window_ns: int, sending: Sending
     ) -> orders.AddOrderResult:
-        def params_at(now_ns: int) -> dict[str, ParamValue]:
+        def params_at(now_ns: int) -> str:
             # Signed now: the deadline counts from here, and the request goes on the wire.
             sending.deadline_ns = now_ns + window_ns
             sending.wire_ns, sending.transport = now_ns, "rest"
-            return orders.add_order_params(req, sending.deadline_ns)
+            return orders.add_order_form(req, sending.deadline_ns)
 
         env = await self._core.private(
             "AddOrder", params_at, cl_ord_id=req.cl_ord_id, trade=TradeCharge(pair, ADD_COST)

@@ -26,7 +26,7 @@ from krakenbot.kraken.nonce import next_nonce
 from krakenbot.kraken.public_ratelimit import PublicRateModel, history_bucket
 from krakenbot.kraken.ratelimit import TIER_LIMITS, Counter, KeyState, RateModel, UnsharedCharges
 from krakenbot.kraken.rest_codec import Envelope, decode_envelope
-from krakenbot.kraken.signing import ParamValue, Signer, encode_form, encode_query
+from krakenbot.kraken.signing import ParamValue, Signer, encode_query, form_body
 from krakenbot.net.http import HttpTransport
 from krakenbot.net.inflight_save import InFlightSave
 from krakenbot.net.nonce_store import KeyStateStore
@@ -221,7 +221,7 @@ class RestCore:
                         self._saver.before_send()
                         # Time-dependent parameters (AddOrder's deadline) are rendered only
                         # now, after any rate-limit wait, so they cannot go stale in a queue.
-                        body = encode_form(nonce, params(now) if callable(params) else params)
+                        body = form_body(nonce, params(now) if callable(params) else params)
                         sign = signer.sign(path, nonce, body)
                         headers = {"API-Key": api_key, "API-Sign": sign, "Content-Type": _FORM}
                         return await self._send_private(
