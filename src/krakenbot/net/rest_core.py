@@ -277,25 +277,22 @@ class RestCore:
 
     async def trade_limited(self, pair: str) -> None:
         """Kraken answered `EOrder:Rate limit exceeded` outside a REST call (a WS ack): the
-        model was low, so the pair's counter is taken as full, exactly as on REST."""
+        model was low, so the pair's counter is taken as full, exactly as on REST. The
+        in-process lock first: a REST request of ours may be holding the key's."""
         if self._store is None:
             return
-        state = await self._acquire()
+        await self._plock.acquire(Priority.CANCEL)
         try:
-            self.model.on_trade_limited(state, pair, self.clock.now_ns())
-            self._save()
-        finally:
-            self._store.release()
-
-    async def _acquire(self) -> KeyState:
-        """The key's lock and its state (see `_replay_unshared`)."""
-        assert self._store is not None
-        before = self._store.state
-        state = self._store.try_acquire()
-        if state is None:
+            before = self._store.state
             state = await self._store.acquire()
-        self._replay_unshared(before, state)
-        return state
+            self._replay_unshared(before, state)
+            try:
+                self.model.on_trade_limited(state, pair, self.clock.now_ns())
+                self._save()
+            finally:
+                self._store.release()
+        finally:
+            self._plock.release()
 
     def _replay_unshared(self, before: KeyState, state: KeyState) -> None:
         """If another process wrote the file since our last save, our lock-free WS charges
