@@ -16,8 +16,10 @@ bench_peers_clients.py. nautilus_trader's Kraken client needs Python >= 3.12 and
 (issue 15's figures for it are printed instead).
 
 Each order is an IOC limit buy far under the market (it expires at once: nothing rests, no
-cancel is needed). The client process is pinned to one CPU and the simulator to the other;
-per round every client sends one order in turn (round-robin), the first `--warmup` rounds are
+cancel is needed); every REST client sends the same order, a `cl_ord_id` and a 5 s `deadline`
+included (the peers are given both: the exchange checks them, a lighter request would
+flatter). The client process is pinned to one CPU and the simulator to the other; per
+round every client sends one order in turn (round-robin), the first `--warmup` rounds are
 left out; `--repeats` runs of `--orders` orders each. Printed per client: the median of the
 run medians, the median and the worst of the runs' p99, the ratio to its floor (REST clients
 to `floor_post`, WS clients to `floor_ws`), in how many runs krakenbot's WebSocket path beat

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from krakenbot.domain.enums import OrderType, Side, TimeInForce
-from krakenbot.kraken.rest_orders import OrderRequest, add_order_params
+from krakenbot.kraken.rest_orders import OrderRequest, add_order_params, rfc3339
 from krakenbot.kraken.signing import Signer, encode_form
 from krakenbot.kraken.ws_requests import encode_order
 
@@ -39,6 +39,13 @@ def request() -> OrderRequest:
         price=PRICE,
         time_in_force=TimeInForce.IOC,
     )
+
+
+def same() -> dict[str, str]:
+    """What krakenbot and the floor send with every order and a REST peer does not by itself:
+    a client order id and a deadline (5 s). The exchange checks both, so a peer without them
+    would be measured on a lighter request; every REST client sends the same order."""
+    return {"cl_ord_id": uuid.uuid4().hex, "deadline": rfc3339(time.time_ns() + 5 * 10**9)}
 
 
 # ---- floors -----------------------------------------------------------------------------
@@ -131,7 +138,7 @@ async def ccxt_client(
 
     async def send(i: int) -> None:
         order = await ex.create_order(
-            "XLM/USD", "limit", "buy", float(QTY), float(PRICE), {"timeInForce": "IOC"}
+            "XLM/USD", "limit", "buy", float(QTY), float(PRICE), {"timeInForce": "IOC", **same()}
         )
         assert order["id"]
 
@@ -157,7 +164,7 @@ async def pks_rest(
     }
 
     async def send(i: int) -> None:
-        result = await client.request("POST", PATH, params=dict(params))
+        result = await client.request("POST", PATH, params={**params, **same()})
         assert result["txid"]
 
     return send

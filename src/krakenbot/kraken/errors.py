@@ -20,6 +20,7 @@ from krakenbot.errors import (
     RateLimitedError,
     RejectedError,
     TransientError,
+    TransportError,
 )
 
 
@@ -181,3 +182,18 @@ def to_exception(
 def outcome_unknown(error: str) -> bool:
     """Could an order request refused with `error` have reached the matching engine anyway?"""
     return rule_for(error).outcome_unknown
+
+
+def breaker_verdict(exc: BaseException) -> bool | None:
+    """How a call's exception feeds the circuit breaker: True, a failure (transport trouble,
+    a server fault after which the outcome is unknown); None, neither (a refused nonce, a
+    rate limit); False, a success (Kraken answered on the merits: the API is reachable)."""
+    if isinstance(exc, TransportError) or (
+        isinstance(exc, TransientError)
+        and exc.kraken_error is not None
+        and outcome_unknown(exc.kraken_error)
+    ):
+        return True
+    if isinstance(exc, InvalidNonceError | RateLimitedError):
+        return None
+    return False

@@ -35,7 +35,7 @@ from krakenbot.kraken.rest_order_info import (
     parse_query_orders,
 )
 from krakenbot.kraken.rest_values import codec_boundary
-from krakenbot.kraken.signing import ParamValue
+from krakenbot.kraken.signing import ParamValue, form_value, param_text
 
 PAGE_SIZE = 50
 # The order types krakenbot places: a stop-loss is the protective stop (orders/protection.py).
@@ -149,6 +149,30 @@ def add_order_params(req: OrderRequest, deadline_ns: int | None) -> dict[str, Pa
     if req.validate:
         params["validate"] = True
     return params
+
+
+# REST spells the time in force upper case (docs: AddOrder `timeinforce`); GTC is the default.
+_TIF_FIELD = {TimeInForce.IOC: "&timeinforce=IOC", TimeInForce.GTD: "&timeinforce=GTD"}
+
+
+def add_order_form(req: OrderRequest, deadline_ns: int) -> str:
+    """AddOrder's form body after `nonce=<n>`: byte for byte what `encode_form` makes of
+    `add_order_params(req, deadline_ns)` (a property test holds them equal), written out
+    directly, since the REST order path renders it on every send (after any rate wait)."""
+    price = "" if req.price is None else f"&price={param_text(req.price)}"
+    body = (
+        f"&ordertype={req.order_type.value}&type={req.side.value}"
+        f"&volume={param_text(req.volume)}&pair={form_value(req.pair)}{price}"
+    )
+    if req.post_only:
+        body += "&oflags=post"
+    if req.order_type is OrderType.STOP_LOSS:
+        body += "&trigger=last"
+    body += _TIF_FIELD.get(req.time_in_force, "")
+    if req.expire_s is not None:
+        body += f"&expiretm={form_value(f'+{req.expire_s}')}"
+    body += f"&cl_ord_id={form_value(req.cl_ord_id)}&deadline={form_value(rfc3339(deadline_ns))}"
+    return body + "&validate=true" if req.validate else body
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +343,7 @@ __all__ = [
     "OrdersPage",
     "TradeInfo",
     "TradesPage",
+    "add_order_form",
     "add_order_params",
     "amend_order_params",
     "amend_request",

@@ -48,7 +48,7 @@ def _quote(text: str) -> str:
     return quote_plus(text)
 
 
-def _value_text(value: ParamValue) -> str:
+def form_value(value: ParamValue) -> str:
     """`param_text`, percent-encoded. Only text can need it: an int, a bool and a finite
     Decimal in plain notation are digits, `-`, `.` and letters, all unreserved."""
     kind = type(value)
@@ -109,8 +109,13 @@ def encode_form(nonce: int, params: Mapping[str, ParamValue]) -> str:
     """The form body Kraken receives: `nonce` first, then the parameters in the given order."""
     parts = [f"nonce={nonce}"]
     for name, value in params.items():
-        parts.append(f"{_quote_name(name)}={_value_text(value)}")
+        parts.append(f"{_quote_name(name)}={form_value(value)}")
     return "&".join(parts)
+
+
+def form_body(nonce: int, fields: Mapping[str, ParamValue] | str) -> str:
+    """`encode_form`, or with `fields` already encoded: the text that follows `nonce=<n>`."""
+    return f"nonce={nonce}{fields}" if isinstance(fields, str) else encode_form(nonce, fields)
 
 
 def encode_query(params: Mapping[str, ParamValue]) -> str:

@@ -58,17 +58,6 @@ def decode_slot(raw: bytes) -> tuple[int, KeyState] | None:
         return None
 
 
-def _newest_seq(raw: bytes) -> int | None:
-    """The highest sequence number among the slots' headers (no JSON, no CRC)."""
-    best: int | None = None
-    for offset in (0, SLOT_BYTES):
-        head = raw[offset : offset + 24].split(b" ", 1)[0]
-        if head.isdigit():
-            seq = int(head)
-            best = seq if best is None else max(best, seq)
-    return best
-
-
 def key_fingerprint(api_key: str) -> str:
     """A stable, non-reversible file name for a key (the key itself never hits the disk)."""
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:20]
@@ -153,7 +142,9 @@ class KeyStateStore:
         self._state_fd: int | None = None
         self._held = False
         self._seq = 0
-        self._loaded = False
+        # The file's bytes as of our last load or save: a read that returns them unchanged
+        # means nobody else wrote, and the state in memory is current (one compare, no parse).
+        self._image: bytes | None = None
         self.state = KeyState()
 
     def _lock_fd(self) -> int:
@@ -163,22 +154,13 @@ class KeyStateStore:
                 os.write(self._fd, b"\0")  # msvcrt locks a byte range that must exist
         return self._fd
 
-    async def acquire(self) -> KeyState:
-        """Take the OS lock (polling, never blocking the loop) and load the current state."""
+    def try_acquire(self) -> KeyState | None:
+        """Take the OS lock if it is free and load the current state; None when another
+        process holds it (no await: the uncontended case costs no trip through the loop)."""
         if self._held:
             raise RuntimeError("KeyStateStore lock is not re-entrant")
-        fd = self._lock_fd()
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + self._lock_timeout_s
-        pause = _POLL_S
-        while not _try_lock(fd):
-            if loop.time() > give_up:
-                raise TransportError(
-                    f"the key's state lock stayed busy for {self._lock_timeout_s:g} s "
-                    "(another krakenbot process is stuck in a request)"
-                )
-            await asyncio.sleep(pause)
-            pause = min(_POLL_MAX_S, pause * 2)
+        if not _try_lock(self._lock_fd()):
+            return None
         self._held = True
         try:
             self.state = self._load()
@@ -186,6 +168,26 @@ class KeyStateStore:
             self.release()
             raise
         return self.state
+
+    async def acquire(self) -> KeyState:
+        """Take the OS lock (polling, never blocking the loop) and load the current state."""
+        state = self.try_acquire()
+        if state is not None:
+            return state
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self._lock_timeout_s
+        pause = _POLL_S
+        while True:
+            if loop.time() > give_up:
+                raise TransportError(
+                    f"the key's state lock stayed busy for {self._lock_timeout_s:g} s "
+                    "(another krakenbot process is stuck in a request)"
+                )
+            await asyncio.sleep(pause)
+            pause = min(_POLL_MAX_S, pause * 2)
+            state = self.try_acquire()
+            if state is not None:
+                return state
 
     def _data_fd(self) -> int:
         if self._state_fd is None:
@@ -196,9 +198,9 @@ class KeyStateStore:
     def _load(self) -> KeyState:
         raw = _read_at(self._data_fd(), 2 * SLOT_BYTES, 0)
         if not raw:
-            self._seq = 0
+            self._seq, self._image = 0, None
             return KeyState()
-        if self._loaded and _newest_seq(raw) == self._seq:
+        if raw == self._image:
             # Nobody wrote since our own last load/save: the state in memory is current
             # (in-memory changes since are decay or more conservative folds only).
             return self.state
@@ -211,7 +213,7 @@ class KeyStateStore:
                 "checking that no other krakenbot process is running"
             )
         self._seq, state = max(valid, key=lambda slot: slot[0])
-        self._loaded = True
+        self._image = raw
         return state
 
     def save(self) -> None:
@@ -219,8 +221,14 @@ class KeyStateStore:
         if not self._held:
             raise RuntimeError("save() without holding the lock")
         self._seq += 1
-        _write_at(self._data_fd(), encode_slot(self._seq, self.state), (self._seq % 2) * SLOT_BYTES)
-        self._loaded = True
+        slot, offset = encode_slot(self._seq, self.state), (self._seq % 2) * SLOT_BYTES
+        image, self._image = self._image, None  # unknown until the write has gone through
+        _write_at(self._data_fd(), slot, offset)
+        known = bytearray(image or b"")
+        if len(known) < offset:
+            known.extend(bytes(offset - len(known)))  # what a read of the file's hole gives
+        known[offset : offset + SLOT_BYTES] = slot
+        self._image = bytes(known)
 
     def release(self) -> None:
         if self._held and self._fd is not None:

@@ -22,9 +22,15 @@ class PriorityLock:
     def locked(self) -> bool:
         return self._held
 
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free and nobody waits for it (no trip through the loop)."""
+        if self._held or self._waiters:
+            return False
+        self._held = True
+        return True
+
     async def acquire(self, priority: int) -> None:
-        if not self._held and not self._waiters:
-            self._held = True
+        if self.try_acquire():
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, (priority, next(self._seq), fut))

@@ -78,8 +78,9 @@ class RestConfig:
             raise ConfigError("base_url must be an http(s) URL")
 
 
-# Parameters, or a function of the send time (ns) returning them.
-Params = dict[str, ParamValue] | Callable[[int], dict[str, ParamValue]]
+# Parameters, or a function of the send time (ns) returning them or, already form-encoded,
+# the body that follows `nonce=<n>` (kraken.rest_orders.add_order_form).
+Params = dict[str, ParamValue] | Callable[[int], dict[str, ParamValue] | str]
 
 
 @dataclass(frozen=True, slots=True)

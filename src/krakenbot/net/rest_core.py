@@ -11,22 +11,24 @@ table) are the pure modules in `kraken/`; this module only sequences them around
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from krakenbot.clock import Clock
-from krakenbot.errors import ConfigError, RateLimitedError, TransientError, TransportError
+from krakenbot.errors import ConfigError, RateLimitedError, TransportError
 from krakenbot.kraken.errors import (
     InvalidNonceError,
     RestRateLimitedError,
     TradingRateLimitedError,
-    outcome_unknown,
+    breaker_verdict,
 )
 from krakenbot.kraken.methods import Priority, is_public, priority_of, url_path
 from krakenbot.kraken.nonce import next_nonce
 from krakenbot.kraken.public_ratelimit import PublicRateModel, history_bucket
 from krakenbot.kraken.ratelimit import TIER_LIMITS, Counter, KeyState, RateModel, UnsharedCharges
 from krakenbot.kraken.rest_codec import Envelope, decode_envelope
-from krakenbot.kraken.signing import ParamValue, Signer, encode_form, encode_query
+from krakenbot.kraken.signing import ParamValue, Signer, encode_query, form_body
 from krakenbot.net.http import HttpTransport
+from krakenbot.net.inflight_save import InFlightSave
 from krakenbot.net.nonce_store import KeyStateStore
 from krakenbot.net.priority import PriorityLock
 from krakenbot.net.rest_config import (
@@ -41,6 +43,7 @@ from krakenbot.net.rest_config import (
 from krakenbot.resilience.breaker import CircuitBreaker
 
 logger = logging.getLogger(__name__)
+_FORM = "application/x-www-form-urlencoded; charset=utf-8"
 __all__ = [
     "KEY_STATE_SUBDIR",
     "Credentials",
@@ -83,6 +86,7 @@ class RestCore:
         self._plock = PriorityLock()
         self._observed: dict[str, tuple[float, int]] = {}
         self._unshared = UnsharedCharges()  # WS trading charges not yet in the shared file
+        self._saver = InFlightSave(self._save)  # a request's state, written while it travels
         self.invalid_nonce_count = 0
 
     def __repr__(self) -> str:
@@ -144,44 +148,41 @@ class RestCore:
         request was refused before execution."""
         if is_public(method):
             raise ValueError(f"{method} is a public method")
+        attempt = (cl_ord_id, priority, trade)
         try:
-            env = await self._private_retrying_nonce(method, params, cl_ord_id, priority, trade)
+            try:
+                env = await self._private_once(method, params, *attempt)
+            except InvalidNonceError:
+                env = await self._retry_nonce(
+                    method, cl_ord_id, lambda: self._private_once(method, params, *attempt)
+                )
         except Exception as exc:
             self.record(exc)
             raise
-        self.record(None)
+        self.breaker.record_success()  # what record(None) does
         return env
 
-    async def _private_retrying_nonce(
-        self,
-        method: str,
-        params: Params,
-        cl_ord_id: str | None,
-        priority: Priority | None,
-        trade: TradeCharge | None,
+    async def _retry_nonce(
+        self, method: str, cl_ord_id: str | None, again: Callable[[], Awaitable[Envelope]]
     ) -> Envelope:
+        self.invalid_nonce_count += 1
+        # Already the first one says what to do: it is never our own doing (one nonce
+        # sequence per key for every krakenbot of this user, under one lock).
+        logger.warning(
+            "%s Retrying once with a fresh nonce.", NONCE_ADVICE, extra={"endpoint": method}
+        )
         try:
-            env = await self._private_once(method, params, cl_ord_id, priority, trade)
-        except InvalidNonceError:
+            return await again()
+        except InvalidNonceError as refused:
             self.invalid_nonce_count += 1
-            # Already the first one says what to do: it is never our own doing (one nonce
-            # sequence per key for every krakenbot of this user, under one lock).
-            logger.warning(
-                "%s Retrying once with a fresh nonce.", NONCE_ADVICE, extra={"endpoint": method}
-            )
-            try:
-                env = await self._private_once(method, params, cl_ord_id, priority, trade)
-            except InvalidNonceError as again:
-                self.invalid_nonce_count += 1
-                logger.error(NONCE_ADVICE, extra={"endpoint": method})
-                self.breaker.trip("EAPI:Invalid nonce twice in a row")
-                raise InvalidNonceError(
-                    NONCE_ADVICE,
-                    kraken_error=again.kraken_error,
-                    endpoint=method,
-                    cl_ord_id=cl_ord_id,
-                ) from again
-        return env
+            logger.error(NONCE_ADVICE, extra={"endpoint": method})
+            self.breaker.trip("EAPI:Invalid nonce twice in a row")
+            raise InvalidNonceError(
+                NONCE_ADVICE,
+                kraken_error=refused.kraken_error,
+                endpoint=method,
+                cl_ord_id=cl_ord_id,
+            ) from refused
 
     async def _private_once(
         self,
@@ -191,17 +192,25 @@ class RestCore:
         priority: Priority | None,
         trade: TradeCharge | None,
     ) -> Envelope:
-        if self._signer is None or self._store is None or self._api_key is None:
+        signer, store, api_key = self._signer, self._store, self._api_key
+        if signer is None or store is None or api_key is None:
             raise ConfigError(f"{method} needs an API key and secret", endpoint=method)
         prio = priority if priority is not None else priority_of(method)
-        path = url_path(method)
+        path, plock = url_path(method), self._plock
         while True:
-            await self._plock.acquire(prio)
+            # Both locks are taken without a trip through the event loop when they are free.
+            if not plock.try_acquire():
+                await plock.acquire(prio)
             try:
-                state = await self._acquire()
+                before = store.state
+                state = store.try_acquire()
+                if state is None:
+                    state = await store.acquire()
+                self._replay_unshared(before, state)
                 try:
                     now = self.clock.now_ns()
-                    self._fold_observed(now)
+                    if self._observed:
+                        self._fold_observed(now)
                     wait = self._wait_s(method, prio, trade, now)
                     if wait <= 0:
                         nonce = next_nonce(now, state.nonce_high_water)
@@ -209,27 +218,20 @@ class RestCore:
                         self.model.charge_rest(state, method, now)
                         if trade is not None:
                             self.model.charge_trade(state, trade.pair, trade.cost, now)
-                        self._save()
+                        self._saver.before_send()
                         # Time-dependent parameters (AddOrder's deadline) are rendered only
                         # now, after any rate-limit wait, so they cannot go stale in a queue.
-                        body = encode_form(nonce, params(now) if callable(params) else params)
-                        headers = {
-                            "API-Key": self._api_key,
-                            "API-Sign": self._signer.sign(path, nonce, body),
-                            "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
-                        }
+                        body = form_body(nonce, params(now) if callable(params) else params)
+                        sign = signer.sign(path, nonce, body)
+                        headers = {"API-Key": api_key, "API-Sign": sign, "Content-Type": _FORM}
                         return await self._send_private(
-                            method,
-                            path=path,
-                            body=body,
-                            headers=headers,
-                            cl_ord_id=cl_ord_id,
-                            trade=trade,
+                            method, path, body, headers, cl_ord_id=cl_ord_id, trade=trade
                         )
                 finally:
-                    self._store.release()
+                    self._saver.flush()
+                    store.release()
             finally:
-                self._plock.release()
+                plock.release()
             if wait > self.config.max_rate_wait_s:
                 raise RateLimitedError(
                     f"rate budget would need {wait:.1f} s to recover",
@@ -275,25 +277,28 @@ class RestCore:
 
     async def trade_limited(self, pair: str) -> None:
         """Kraken answered `EOrder:Rate limit exceeded` outside a REST call (a WS ack): the
-        model was low, so the pair's counter is taken as full, exactly as on REST."""
+        model was low, so the pair's counter is taken as full, exactly as on REST. The
+        in-process lock first: a REST request of ours may be holding the key's."""
         if self._store is None:
             return
-        state = await self._acquire()
+        await self._plock.acquire(Priority.CANCEL)
         try:
-            self.model.on_trade_limited(state, pair, self.clock.now_ns())
-            self._save()
+            before = self._store.state
+            state = await self._store.acquire()
+            self._replay_unshared(before, state)
+            try:
+                self.model.on_trade_limited(state, pair, self.clock.now_ns())
+                self._save()
+            finally:
+                self._store.release()
         finally:
-            self._store.release()
+            self._plock.release()
 
-    async def _acquire(self) -> KeyState:
-        """The key's lock and its state; if another process wrote the file since our last
-        save, our lock-free WS charges are not in what was loaded: replayed onto it."""
-        assert self._store is not None
-        before = self._store.state
-        state = await self._store.acquire()
+    def _replay_unshared(self, before: KeyState, state: KeyState) -> None:
+        """If another process wrote the file since our last save, our lock-free WS charges
+        are not in what was loaded: replayed onto it."""
         if state is not before and self._unshared.pending:
             self._unshared.replay(self.model, state, self.clock.now_ns())
-        return state
 
     def _save(self) -> None:
         assert self._store is not None
@@ -314,10 +319,10 @@ class RestCore:
     async def _send_private(
         self,
         method: str,
-        *,
         path: str,
         body: str,
         headers: dict[str, str],
+        *,
         cl_ord_id: str | None,
         trade: TradeCharge | None,
     ) -> Envelope:
@@ -355,18 +360,10 @@ class RestCore:
 
     def record(self, exc: BaseException | None) -> None:
         """Feed a call's outcome to the breaker: transport trouble and server faults count."""
-        if exc is None:
-            self.breaker.record_success()
-        elif isinstance(exc, TransportError) or (
-            isinstance(exc, TransientError)
-            and exc.kraken_error is not None
-            and outcome_unknown(exc.kraken_error)
-        ):
+        verdict = False if exc is None else breaker_verdict(exc)
+        if verdict:
             self.breaker.record_failure(str(exc))
-        elif isinstance(exc, InvalidNonceError | RateLimitedError):
-            pass
-        else:
-            # Kraken answered on the merits: the API is reachable.
+        elif verdict is not None:
             self.breaker.record_success()
 
     def observe_trading_counter(self, pair: str, value: float) -> None:
