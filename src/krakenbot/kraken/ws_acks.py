@@ -53,10 +53,11 @@ def subscription_ack(msg: Mapping[str, Any], recv_ns: int) -> SubscriptionAck:
 
 
 def _order_ref(row: Mapping[str, Any]) -> OrderRef:
+    # Positional (order_id, cl_ord_id, order_userref): every order's ack is built here.
     return OrderRef(
-        order_id=opt_str(row.get("order_id")),
-        cl_ord_id=opt_str(row.get("cl_ord_id")),
-        order_userref=opt_int(row.get("order_userref")),
+        opt_str(row.get("order_id")),
+        opt_str(row.get("cl_ord_id")),
+        opt_int(row.get("order_userref")),
     )
 
 
@@ -74,18 +75,20 @@ def method_response(msg: Mapping[str, Any], recv_ns: int) -> MethodResponse:
         trigger = opt_str(result.get("triggerTime"))
         current = opt_str(result.get("currentTime"))
         amend_id = opt_str(result.get("amend_id"))
+    # Positional, in MethodResponse's field order (method, success, error, req_id, orders,
+    # count, trigger_time, current_time, warnings, recv_ns, amend_id): every ack is built here.
     return MethodResponse(
-        method=string(msg["method"]),
-        success=msg.get("success") is True,
-        error=opt_str(msg.get("error")),
-        req_id=opt_int(msg.get("req_id")),
-        orders=orders,
-        count=count,
-        trigger_time=trigger,
-        current_time=current,
-        warnings=_warnings(result),
-        recv_ns=recv_ns,
-        amend_id=amend_id,
+        string(msg["method"]),
+        msg.get("success") is True,
+        opt_str(msg.get("error")),
+        opt_int(msg.get("req_id")),
+        orders,
+        count,
+        trigger,
+        current,
+        _warnings(result),
+        recv_ns,
+        amend_id,
     )
 
 
