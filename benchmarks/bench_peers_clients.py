@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from krakenbot.domain.enums import OrderType, Side, TimeInForce
-from krakenbot.kraken.rest_orders import OrderRequest, add_order_params
+from krakenbot.kraken.rest_orders import OrderRequest, add_order_params, rfc3339
 from krakenbot.kraken.signing import Signer, encode_form
 from krakenbot.kraken.ws_requests import encode_order
 
@@ -214,6 +214,10 @@ async def pks_ws(
                     "symbol": "XLM/USD",
                     "limit_price": float(PRICE),
                     "time_in_force": "ioc",
+                    # What krakenbot and the floor send with every order (the exchange checks
+                    # both: a lighter request would flatter the peer).
+                    "cl_ord_id": uuid.uuid4().hex,
+                    "deadline": rfc3339(time.time_ns() + 5 * 10**9),
                 },
                 "req_id": i,
             }
