@@ -221,6 +221,10 @@ async def pks_ws(
                     "symbol": "XLM/USD",
                     "limit_price": float(PRICE),
                     "time_in_force": "ioc",
+                    # What krakenbot and the floor send with every order (the exchange checks
+                    # both: a lighter request would flatter the peer).
+                    "cl_ord_id": uuid.uuid4().hex,
+                    "deadline": rfc3339(time.time_ns() + 5 * 10**9),
                 },
                 "req_id": i,
             }

@@ -54,7 +54,11 @@ def bounded_decimal(text: str) -> Decimal:
         value = Decimal(text)
     except InvalidOperation:
         raise NumberBoundError(f"not a number: {text!r}") from None
-    return check_decimal(value)
+    if "e" in text or "E" in text or not value.is_finite():
+        return check_decimal(value)
+    # Plain digits: at most MAX_NUMBER_CHARS of them on either side of the point, so the
+    # exponents are within bounds already (the common case: every price and quantity).
+    return value
 
 
 def bounded_number_text(text: str) -> str:

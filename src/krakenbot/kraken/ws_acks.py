@@ -3,9 +3,11 @@ methods' responses (add_order, amend_order, cancel_order, cancel_all, cancel_all
 batch_add, batch_cancel, ...).
 
 Owns: `subscription_ack` and `method_response`, which `ws_codec.decode` calls for frames with
-a `method`. Imports: stdlib and kraken only; no I/O. Docs: websocket-v2 subscribe and the
-trading pages (API.md 7.2, 7.6): `result` is an object, or a list for batch_add; a failing
-subscription may put `symbol` at the top level and omit `result`.
+a `method`, and `fast_method_response`, the reader's shortcut for a trading method's answer
+(the ack an order's caller waits for). Imports: stdlib, orjson and kraken only; no I/O.
+Docs: websocket-v2 subscribe and the trading pages (API.md 7.2, 7.6): `result` is an object,
+or a list for batch_add; a failing subscription may put `symbol` at the top level and omit
+`result`.
 """
 
 from __future__ import annotations
@@ -13,8 +15,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from krakenbot.kraken.ws_messages import MethodResponse, OrderRef, SubscriptionAck
-from krakenbot.kraken.ws_scalars import opt_int, opt_str, string
+from krakenbot.kraken.ws_scalars import DECODE_ERRORS, opt_int, opt_str, string
+
+# Frames a trading method's answer starts with (Kraken writes `method` first, or `error`
+# first on a refusal: ws_add_order_ack_*__real_roq.json); anything else is decoded in full.
+ACK_PREFIXES = ('{"method":"', '{"error":"')
+_NOT_TRADING = frozenset({"subscribe", "unsubscribe", "pong"})
 
 
 def _warnings(result: object) -> tuple[str, ...]:
@@ -44,10 +53,11 @@ def subscription_ack(msg: Mapping[str, Any], recv_ns: int) -> SubscriptionAck:
 
 
 def _order_ref(row: Mapping[str, Any]) -> OrderRef:
+    # Positional (order_id, cl_ord_id, order_userref): every order's ack is built here.
     return OrderRef(
-        order_id=opt_str(row.get("order_id")),
-        cl_ord_id=opt_str(row.get("cl_ord_id")),
-        order_userref=opt_int(row.get("order_userref")),
+        opt_str(row.get("order_id")),
+        opt_str(row.get("cl_ord_id")),
+        opt_int(row.get("order_userref")),
     )
 
 
@@ -65,16 +75,43 @@ def method_response(msg: Mapping[str, Any], recv_ns: int) -> MethodResponse:
         trigger = opt_str(result.get("triggerTime"))
         current = opt_str(result.get("currentTime"))
         amend_id = opt_str(result.get("amend_id"))
+    # Positional, in MethodResponse's field order (method, success, error, req_id, orders,
+    # count, trigger_time, current_time, warnings, recv_ns, amend_id): every ack is built here.
     return MethodResponse(
-        method=string(msg["method"]),
-        success=msg.get("success") is True,
-        error=opt_str(msg.get("error")),
-        req_id=opt_int(msg.get("req_id")),
-        orders=orders,
-        count=count,
-        trigger_time=trigger,
-        current_time=current,
-        warnings=_warnings(result),
-        recv_ns=recv_ns,
-        amend_id=amend_id,
+        string(msg["method"]),
+        msg.get("success") is True,
+        opt_str(msg.get("error")),
+        opt_int(msg.get("req_id")),
+        orders,
+        count,
+        trigger,
+        current,
+        _warnings(result),
+        recv_ns,
+        amend_id,
     )
+
+
+def fast_method_response(text: str, recv_ns: int) -> MethodResponse | None:
+    """A trading method's answer, decoded as `ws_codec.decode` would decode it, or None when
+    the frame is anything else or anything unusual (then decode it in full; that path owns
+    every failure report). Acks carry no money: their numbers are ids and counts, read only
+    as JSON integers, so orjson's floats (it turns integers past 64 bits into floats too)
+    never become a value: such a frame fails `opt_int` here and takes the exact path. A
+    `warnings` list is left to the exact path as well (its entries are printed with str())."""
+    try:
+        msg = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    if type(msg) is not dict or "channel" in msg:
+        return None
+    method = msg.get("method")
+    if type(method) is not str or method in _NOT_TRADING:
+        return None
+    result = msg.get("result")
+    if type(result) is dict and "warnings" in result:
+        return None
+    try:
+        return method_response(msg, recv_ns)
+    except DECODE_ERRORS:
+        return None

@@ -119,7 +119,36 @@ def _limit(
     return (price.value, None) if price.is_absolute else (None, price)
 
 
+# Every field decode_terms reads: a report without any (e.g. Kraken's `new` and `canceled`
+# updates, which name only the order) has no terms to read.
+_TERM_FIELDS = frozenset(
+    {
+        "order_type",
+        "time_in_force",
+        "limit_price",
+        "limit_price_type",
+        "triggers",
+        "stop_price",
+        "trigger",
+        "expire_time",
+        "effective_time",
+        "display_qty",
+        "margin",
+        "reduce_only",
+        "contingent",
+    }
+)
+_NO_TERMS = OrderTerms()
+
+
 def decode_terms(row: Mapping[str, Any]) -> OrderTerms:
+    """The order's terms as a report prints them (all None for a report that names none)."""
+    if _TERM_FIELDS.isdisjoint(row):
+        return _NO_TERMS
+    return read_terms(row)
+
+
+def read_terms(row: Mapping[str, Any]) -> OrderTerms:
     raw_type = row.get("order_type")
     order_type = None if raw_type is None else _order_type(raw_type)
     tif = row.get("time_in_force")

@@ -27,6 +27,7 @@ from krakenbot.domain.events import (
     SubscriptionFailed,
     Ticker,
 )
+from krakenbot.kraken.ws_acks import ACK_PREFIXES, fast_method_response
 from krakenbot.kraken.ws_codec import (
     BOOK_PREFIX,
     decode,
@@ -200,6 +201,12 @@ class FrameRouter:
             book = fast_book(frame, recv_ns)
             if book is not None:
                 self._on_book(conn, book)
+                return
+        if type(frame) is str and frame.startswith(ACK_PREFIXES):
+            # A trading method's answer: its caller is waiting (issue 15: ack -> caller).
+            resp = fast_method_response(frame, recv_ns)
+            if resp is not None:
+                self._on_method_response(conn, resp)
                 return
         symbol = peek_ticker_symbol(frame)
         if symbol is not None:

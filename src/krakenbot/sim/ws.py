@@ -36,6 +36,17 @@ def frame_of(msg: Json) -> bytes:
     return text_frame(orjson.dumps(msg))
 
 
+def _write(transport: asyncio.Transport, frames: list[bytes]) -> bool:
+    """One socket write for `frames`; False when the client is too far behind (then it is
+    disconnected, as Kraken does)."""
+    transport.write(b"".join(frames))
+    if transport.get_write_buffer_size() > _SLOW_CONSUMER_BYTES:
+        logger.warning("sim ws: slow consumer disconnected")
+        transport.abort()
+        return False
+    return True
+
+
 @dataclass(eq=False)
 class Conn:
     ws: web.WebSocketResponse
@@ -124,13 +135,37 @@ class Hub:
                         return
                 if faults.has_ws_garbage(conn.kind):
                     frames = self._spoil(conn.kind, frames)
-                transport.write(b"".join(frames))
-                if transport.get_write_buffer_size() > _SLOW_CONSUMER_BYTES:
-                    logger.warning("sim ws: slow consumer disconnected")
-                    transport.abort()
+                if not _write(transport, frames):
                     return
             if done:
                 return
+
+    def flush_now(self, conn: Conn) -> None:
+        """Write what is queued for `conn` at once, as the writer would: a trading method's
+        ack leaves before the executions reports its request caused are rendered (the same
+        frames in the same order; the writer task writes the rest). Left to the writer while
+        a fault shapes this connection's frames (latency, garbage, a stall)."""
+        queue = conn.queue
+        transport = conn.transport
+        if (
+            not queue.qsize()
+            or conn.stalled
+            or transport is None
+            or transport.is_closing()
+            or conn.ws.closed
+            or self.state.faults.latency_s
+            or self.state.faults.has_ws_garbage(conn.kind)
+        ):
+            return
+        frames: list[bytes] = []
+        while queue.qsize():
+            frame = queue.get_nowait()
+            if frame is None:  # the connection's end: the writer's, after these frames
+                queue.put_nowait(None)
+                break
+            frames.append(frame)
+        conn.last_send = asyncio.get_running_loop().time()
+        _write(transport, frames)
 
     def _spoil(self, kind: str, frames: list[bytes]) -> list[bytes]:
         """Put a garbage frame before each frame while malformed/truncated faults are armed."""

@@ -99,9 +99,12 @@ def dispatch(hub: Hub, conn: Conn, text: str) -> None:
         ctx.err(error)
         return
     handler(ctx, params)
-    hub.state.changed()
     if drop:  # executed, but neither its ack nor its reports leave
+        hub.state.changed()
         hub.abort(conn)
+        return
+    hub.flush_now(conn)  # the ack first, then the reports (rendered by changed())
+    hub.state.changed()
 
 
 def _token_ok(ctx: Ctx, params: Json) -> bool:

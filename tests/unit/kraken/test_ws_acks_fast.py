@@ -1,0 +1,113 @@
+"""The reader's shortcut for trading acks (`fast_method_response`) decodes exactly what the
+full decoder does, or declines (None) so the full decoder handles the frame."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from tests.conftest import DATA
+
+from krakenbot.kraken.ws_acks import ACK_PREFIXES, fast_method_response
+from krakenbot.kraken.ws_codec import decode
+from krakenbot.kraken.ws_messages import MethodResponse
+
+MESSAGES = DATA / "ws" / "real_messages"
+ACKS = sorted(
+    p.name
+    for p in MESSAGES.glob("ws_*_ack*.json")
+    if "subscribe" not in p.name  # subscription acks are not trading answers
+)
+
+
+def _frames() -> list[str]:
+    """Each recorded ack as the compact frame Kraken sends (a vector listing several acks
+    holds them in a JSON array)."""
+    out = []
+    for name in ACKS:
+        value = json.loads((MESSAGES / name).read_text())
+        for msg in value if isinstance(value, list) else [value]:
+            out.append(json.dumps(msg, separators=(",", ":")))
+    return out
+
+
+FRAMES = _frames()
+
+
+def test_every_recorded_trading_ack_is_taken_and_decoded_as_the_full_decoder_does() -> None:
+    assert len(FRAMES) >= 12
+    for text in FRAMES:
+        fast = fast_method_response(text, 7)
+        assert fast is not None, text
+        assert [fast] == decode(text, 7), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # an integer past 64 bits (orjson makes it a float): the exact path reports it
+        '{"method":"add_order","req_id":123456789012345678901234567890,"success":true}',
+        '{"method":"add_order","req_id":1.0,"success":true}',
+        '{"method":"add_order","req_id":1e999,"success":true}',
+        '{"method":"add_order","result":{"order_id":5},"success":true}',
+        '{"method":"add_order","result":{"order_id":"A","warnings":[1.50]},"success":true}',
+        '{"method":"add_order","error":"\\ud800","success":false}',
+        '{"method":"add_order","success":true}garbage',
+        '{"method":"subscribe","result":{"channel":"executions"},"success":true}',
+        '{"method":"pong","req_id":3}',
+        '{"method":7}',
+        '{"error":"EGeneral:Invalid arguments","channel":"book"}',
+        "[1,2]",
+        "{",
+    ],
+)
+def test_anything_unusual_is_left_to_the_full_decoder(text: str) -> None:
+    assert fast_method_response(text, 1) is None
+
+
+def test_warnings_are_printed_by_the_exact_path() -> None:
+    text = '{"method":"add_order","result":{"order_id":"A","warnings":[1.50]},"success":true}'
+    (resp,) = decode(text, 1)
+    assert isinstance(resp, MethodResponse) and resp.warnings == (str(Decimal("1.50")),)
+
+
+_ids = st.text(st.characters(codec="utf-8"), max_size=12)
+
+
+@given(
+    method=st.sampled_from(["add_order", "cancel_order", "amend_order", "edit_order", "error"]),
+    success=st.booleans(),
+    req_id=st.none() | st.integers(-(2**70), 2**70),
+    order_id=st.none() | _ids,
+    cl_ord_id=st.none() | _ids,
+    error=st.none() | _ids,
+    count=st.none() | st.integers(0, 2**40) | st.floats(allow_nan=False),
+    error_first=st.booleans(),
+)
+def test_fast_path_never_differs_from_the_full_decoder(
+    method: str,
+    success: bool,
+    req_id: int | None,
+    order_id: str | None,
+    cl_ord_id: str | None,
+    error: str | None,
+    count: int | float | None,
+    error_first: bool,
+) -> None:
+    result: dict[str, object] = {}
+    for key, value in (("order_id", order_id), ("cl_ord_id", cl_ord_id), ("count", count)):
+        if value is not None:
+            result[key] = value
+    msg: dict[str, object] = {"method": method, "result": result, "success": success}
+    if error is not None:
+        msg = {"error": error, **msg} if error_first else {**msg, "error": error}
+    if req_id is not None:
+        msg["req_id"] = req_id
+    text = json.dumps(msg, separators=(",", ":"))
+    assert text.startswith(ACK_PREFIXES)
+    fast = fast_method_response(text, 3)
+    if fast is not None:
+        assert [fast] == decode(text, 3)
