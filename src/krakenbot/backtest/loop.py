@@ -44,13 +44,15 @@ from krakenbot.domain.effects import (
     TripBreaker,
 )
 from krakenbot.domain.enums import Side
-from krakenbot.domain.events import BookTop, Event, MarketTrade, PriceLevel, TimerTick
+from krakenbot.domain.events import BookTop, Event, MarketTrade, PriceLevel, Ticker, TimerTick
+from krakenbot.engine import ticks
 from krakenbot.engine.core import EngineCore
 from krakenbot.engine.inputs import Conditions, EngineInput, LedgerLoaded, WriteDone
 
 NS = 1_000_000_000
 ZERO = Decimal(0)
 _LEDGER = get_args(LedgerEffect)
+_MARKET = frozenset({BookTop, MarketTrade, Ticker})  # a price moving, nothing else
 
 
 class LedgerSink(Protocol):
@@ -76,6 +78,7 @@ class LoopConfig:
     breaker_cooldown_ns: int = 300 * NS
     quote: str = "USD"
     progress_every: int = 8192  # market items between progress reports
+    every_tick: bool = False  # post the ticks that would do nothing too (tests compare)
 
 
 @dataclass(slots=True)
@@ -124,6 +127,8 @@ class Backtest:
         self._next_tick = 0
         self._next_sample = 0
         self._breaker_until: int | None = None
+        self._steps = 0  # inputs that changed more than the market, for `_tick_due`
+        self._calm: tuple[int, int] | None = None  # (_steps, until) of the last idle tick
         self._symbol = ""  # the pair of the market item being handled (for messages)
         # What the equity curve samples: each pair's market, base asset and price list.
         self._marks = [(m, m.inst.base, self.prices[s]) for s, m in venue.markets.items()]
@@ -141,7 +146,10 @@ class Backtest:
         self.counts.engine_events += 1
         effects = self.core.handle(event, t_ns)
         if effects:
+            self._steps += 1
             self.carry_out(effects, t_ns)
+        elif type(event) not in _MARKET:
+            self._steps += 1  # an order's news, a write's answer...: more than a price moved
 
     def carry_out(self, effects: Sequence[Effect], t_ns: int) -> None:
         venue, counts = self.venue, self.counts
@@ -195,11 +203,26 @@ class Backtest:
 
     def _after_market(self, t_ns: int) -> None:
         """The timer tick, after the market moment it belongs to (as live, where a tick
-        sees every book received before it)."""
+        sees every book received before it) — when it has anything to do (engine/ticks.py
+        `due`: a tick that would change nothing is left out; `every_tick` posts them all)."""
         if t_ns >= self._next_tick:
             self._next_tick = t_ns + self.config.tick_ns
-            self.feed(TimerTick(t_ns), t_ns)
+            if self.config.every_tick or self._tick_due(t_ns):
+                self.feed(TimerTick(t_ns), t_ns)
         self._sample(t_ns)
+
+    def _tick_due(self, t_ns: int) -> bool:
+        """engine/ticks.py `due`, looked at in full only when something but market data
+        reached the core since the last full look, or a deadline (`calm_until`) came;
+        in between only the strategies' answers can change (their books moved)."""
+        core, calm = self.core, self._calm
+        if calm is not None and calm[0] == self._steps and t_ns < calm[1]:
+            return t_ns > core.now_ns or ticks.strategies_due(core, t_ns)
+        if ticks.due(core, t_ns):
+            self._calm = None
+            return True
+        self._calm = (self._steps, ticks.calm_until(core, t_ns))
+        return False
 
     def _sample(self, t_ns: int) -> None:
         if t_ns < self._next_sample:
