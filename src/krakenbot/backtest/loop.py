@@ -127,8 +127,10 @@ class Backtest:
         self._next_tick = 0
         self._next_sample = 0
         self._breaker_until: int | None = None
+        self._every_tick = self.config.every_tick
         self._steps = 0  # inputs that changed more than the market, for `_tick_due`
-        self._calm: tuple[int, int] | None = None  # (_steps, until) of the last idle tick
+        # The last idle tick's (_steps, until, whether the loss watch is still asked).
+        self._calm: tuple[int, int, bool] | None = None
         self._symbol = ""  # the pair of the market item being handled (for messages)
         # What the equity curve samples: each pair's market, base asset and price list.
         self._marks = [(m, m.inst.base, self.prices[s]) for s, m in venue.markets.items()]
@@ -138,6 +140,9 @@ class Backtest:
         """The engine's start-up (an empty ledger) at `start_ns`."""
         self.now_ns = start_ns
         self._next_tick = start_ns
+        # A strategy that does not say when it is next due is asked on every tick.
+        timed = all(hasattr(s, "next_due") for s in self.core.strategies)
+        self._every_tick = self.config.every_tick or not timed
         self._next_sample = start_ns
         self.feed(LedgerLoaded((), (), None, None, start_ns), start_ns)
         self._sample(start_ns)  # the capital the run starts with
@@ -207,21 +212,22 @@ class Backtest:
         `due`: a tick that would change nothing is left out; `every_tick` posts them all)."""
         if t_ns >= self._next_tick:
             self._next_tick = t_ns + self.config.tick_ns
-            if self.config.every_tick or self._tick_due(t_ns):
+            if self._every_tick or self._tick_due(t_ns):
                 self.feed(TimerTick(t_ns), t_ns)
         self._sample(t_ns)
 
     def _tick_due(self, t_ns: int) -> bool:
         """engine/ticks.py `due`, looked at in full only when something but market data
         reached the core since the last full look, or a deadline (`calm_until`) came;
-        in between only the strategies' answers can change (their books moved)."""
+        in between only the strategies' answers (their books moved) and perhaps the
+        daily-loss watch's can change."""
         core, calm = self.core, self._calm
         if calm is not None and calm[0] == self._steps and t_ns < calm[1]:
-            return t_ns > core.now_ns or ticks.strategies_due(core, t_ns)
+            return ticks.market_due(core, t_ns, calm[2])
         if ticks.due(core, t_ns):
             self._calm = None
             return True
-        self._calm = (self._steps, ticks.calm_until(core, t_ns))
+        self._calm = (self._steps, *ticks.calm_until(core, t_ns))
         return False
 
     def _sample(self, t_ns: int) -> None:

@@ -57,9 +57,9 @@ def due(core: EngineCore, now: int) -> bool:
     if now > core.now_ns or now >= core.next_metrics_ns or core.settle.waiting:
         return True
     protection = core.protection
-    if protection.notes or housekeeping.due(core.manager, now) or _loss_watch_due(core, now):
+    if protection.notes or strategies_due(core, now):
         return True
-    if strategies_due(core, now):
+    if housekeeping.due(core.manager, now) or _loss_watch_due(core, now):
         return True
     if protection.enabled and not protection.quiet(now, cover.holdings(core)):
         return True
@@ -78,28 +78,36 @@ def strategies_due(core: EngineCore, now: int) -> bool:
     return False
 
 
-def calm_until(core: EngineCore, now: int) -> int:
-    """After `due(core, now)` said no: a time before which every step of a tick but the
-    strategies' stays idle while only market data comes (no order, fill or other input
-    reaches the core meanwhile) — the next metrics row, the next UTC midnight, the order
-    housekeeping's and the protective stops' next deadlines; `now` when the daily-loss
-    watch could act on a price move (the worst case, every mark at zero, reaches the
-    limit), so that the next tick looks again in full."""
+def calm_until(core: EngineCore, now: int) -> tuple[int, bool]:
+    """After `due(core, now)` said no: (a time before which every step of a tick but the
+    strategies' and the daily-loss watch's stays idle while only market data comes — no
+    order, fill or other input reaching the core meanwhile: the next metrics row, the next
+    UTC midnight, the order housekeeping's and the protective stops' next deadlines;
+    whether the loss watch must still be asked, a price move being able to reach the limit
+    — unless even every mark at zero cannot)."""
     gate, portfolio = core.gate, core.portfolio
+    watch = False
     if gate.loss_halted_day is None:
         worst = portfolio.realized_on(utc_day(now))
         for symbol, qty in portfolio.positions().items():
             if qty < 0:
-                return now  # a short's loss has no bound
+                watch = True  # a short's loss has no bound
+                break
             worst += portfolio.unrealized(symbol, ZERO)
-        if -worst >= gate.limits.max_daily_loss_usd:
-            return now
+        watch = watch or -worst >= gate.limits.max_daily_loss_usd
     midnight = now - now % _DAY_NS + _DAY_NS
     found = [core.next_metrics_ns, midnight]
     for at in (housekeeping.next_at(core.manager), core.protection.calm_until(now)):
         if at is not None:
             found.append(at)
-    return min(found)
+    return min(found), watch
+
+
+def market_due(core: EngineCore, now: int, watch_loss: bool) -> bool:
+    """`due` while only market data has come since it last said no (see `calm_until`)."""
+    if now > core.now_ns or strategies_due(core, now):
+        return True
+    return watch_loss and _loss_watch_due(core, now)
 
 
 def _loss_watch_due(core: EngineCore, now_ns: int) -> bool:
