@@ -69,6 +69,8 @@ class MeanReversion:
         self._levels: tuple[Decimal, Decimal, Decimal] | None = None
         # `next_due`'s last answer and what it holds for (worked out only when asked).
         self._due: _Due | None = None
+        # The last book and its z-score against the average it just moved (`_entry_due`).
+        self._post: tuple[BookTop, float | None] | None = None
 
     @classmethod
     def from_params(cls, params: Mapping[str, object]) -> MeanReversion:
@@ -85,7 +87,9 @@ class MeanReversion:
             decision = self._decide(event.recv_ns, view)  # signal vs. the prior average
             mid = event.mid
             if mid is not None:
-                self.stats.update(float(mid), event.recv_ns)
+                value = float(mid)
+                self.stats.update(value, event.recv_ns)
+                self._post = (event, self.stats.zscore(value))
             return decision
         if isinstance(event, TimerTick):
             return self._decide(event.now_ns, view)
@@ -141,7 +145,11 @@ class MeanReversion:
         working = [w for w in listed if not w.cancel_requested]
         entries = [w for w in working if w.tag == ENTRY]
         timeouts = [_after(w.created_ns, p.entry_timeout_s) for w in entries]
-        held = instrument.quantize_qty(max(position, ZERO))
+        memo = self._held
+        if memo is not None and memo[0] == position:
+            held = memo[1]
+        else:
+            held = instrument.quantize_qty(max(position, ZERO))
         if held < instrument.ordermin:  # flat (`_manage_flat`)
             if len(entries) < len(working):
                 return now_ns, _LOW, _HIGH  # leftover exits to cancel
@@ -150,7 +158,7 @@ class MeanReversion:
             last = self._last_entry_ns
             if last is not None and not self._may(now_ns, last, p.cooldown_s):
                 return _after(last, p.cooldown_s), _LOW, _HIGH
-            return self._entry_due(_Tick(now_ns, instrument, bid, ask)), bid, bid  # no band
+            return self._entry_due(_Tick(now_ns, instrument, bid, ask), book), bid, bid  # no band
         opened, avg = view.position_opened_ns(p.symbol), view.avg_entry(p.symbol)
         stop_level, target = self._exit_levels(avg or bid, instrument)
         hold_end = None if opened is None else _after(opened, p.max_hold_s)
@@ -178,15 +186,19 @@ class MeanReversion:
             return due, bid, bid
         return due, stop_level, high
 
-    def _entry_due(self, tick: _Tick) -> int | None:
+    def _entry_due(self, tick: _Tick, book: BookTop) -> int | None:
         """When the entry rule (`_entry`) could fire, the book and the average unchanged:
         while warming up, about when the history is long enough (None: samples missing, a
-        book must come); then now if it would, else None."""
+        book must come); then now if it would, else None — at once when the z-score this
+        book left (the average moves only with a book) is not low enough."""
         p, stats = self.params, self.stats
         if stats.samples < p.min_samples:
             return None
         if stats.age_s(tick.now_ns) < p.warmup_s:
             return max(tick.now_ns, _after(stats.first_ns, p.warmup_s) - _EARLY_NS)
+        post = self._post
+        if post is not None and post[0] is book and (post[1] is None or post[1] > -p.entry_z):
+            return None  # `_entry`'s own test on the same mid and average
         return tick.now_ns if self._entry(tick) is not None else None
 
     # ------------------------------------------------------------------ decisions
