@@ -20,6 +20,7 @@ Imports: domain, engine, backtest. No I/O, no clock.
 from __future__ import annotations
 
 import heapq
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -212,9 +213,19 @@ class Backtest:
         `due`: a tick that would change nothing is left out; `every_tick` posts them all)."""
         if t_ns >= self._next_tick:
             self._next_tick = t_ns + self.config.tick_ns
-            if self._every_tick or self._tick_due(t_ns):
+            if self._every_tick or self._asked(t_ns):
                 self.feed(TimerTick(t_ns), t_ns)
         self._sample(t_ns)
+
+    def _asked(self, t_ns: int) -> bool:
+        """`_tick_due`; a strategy's `next_due` that raised stops the run as its `on_event`
+        would (`StrategyError`, with the time, the pair and where)."""
+        try:
+            return self._tick_due(t_ns)
+        except Exception as exc:
+            trace = "".join(traceback.format_exception(exc))
+            self._failed(ReportError(f"next_due: {exc!r}", trace), t_ns)
+            raise  # not reached: _failed raises
 
     def _tick_due(self, t_ns: int) -> bool:
         """engine/ticks.py `due`, looked at in full only when something but market data

@@ -20,6 +20,7 @@ from tests.unit.backtest.test_loop import MIN, T0, S
 from krakenbot.app.backtest.inputs import load_bundled
 from krakenbot.app.backtest.ledger import MemoryLedger
 from krakenbot.app.backtest.run import BacktestSpec, build
+from krakenbot.backtest.loop import StrategyError
 from krakenbot.backtest.result import Outcome, document
 from krakenbot.backtest.tape import BarSeries, EventTape, MarketInput, Tape, tape_span
 from krakenbot.domain.commands import Intent
@@ -205,3 +206,18 @@ def test_a_strategy_with_next_due_is_asked_from_then_on() -> None:
     # Nothing else to do (no order, the first metrics row an hour in): no tick before its
     # appointment, then each one (it keeps saying it is due).
     assert _ticks(TickedDue(), 130) == [T0 + m * MIN for m in range(30, 131)]
+
+
+class DueRaiser(Ticked):
+    def next_due(self, now_ns: int, view: StrategyView) -> int | None:
+        if now_ns >= T0 + 3 * MIN:
+            return 1 // 0
+        return None
+
+
+def test_a_next_due_that_raises_stops_the_run_with_its_time_and_pair() -> None:
+    with pytest.raises(StrategyError) as caught:
+        _ticks(DueRaiser(), 10)
+    err = caught.value
+    assert (err.at_ns, err.symbol) == (T0 + 3 * MIN, "XLM/USD")
+    assert "ZeroDivisionError" in str(err) and "test_idle_ticks.py" in err.where
