@@ -20,6 +20,7 @@ Imports: domain, engine, backtest. No I/O, no clock.
 from __future__ import annotations
 
 import heapq
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -44,13 +45,15 @@ from krakenbot.domain.effects import (
     TripBreaker,
 )
 from krakenbot.domain.enums import Side
-from krakenbot.domain.events import BookTop, Event, MarketTrade, PriceLevel, TimerTick
+from krakenbot.domain.events import BookTop, Event, MarketTrade, PriceLevel, Ticker, TimerTick
+from krakenbot.engine import ticks
 from krakenbot.engine.core import EngineCore
 from krakenbot.engine.inputs import Conditions, EngineInput, LedgerLoaded, WriteDone
 
 NS = 1_000_000_000
 ZERO = Decimal(0)
 _LEDGER = get_args(LedgerEffect)
+_MARKET = frozenset({BookTop, MarketTrade, Ticker})  # a price moving, nothing else
 
 
 class LedgerSink(Protocol):
@@ -76,6 +79,7 @@ class LoopConfig:
     breaker_cooldown_ns: int = 300 * NS
     quote: str = "USD"
     progress_every: int = 8192  # market items between progress reports
+    every_tick: bool = False  # post the ticks that would do nothing too (tests compare)
 
 
 @dataclass(slots=True)
@@ -124,6 +128,10 @@ class Backtest:
         self._next_tick = 0
         self._next_sample = 0
         self._breaker_until: int | None = None
+        self._every_tick = self.config.every_tick
+        self._steps = 0  # inputs that changed more than the market, for `_tick_due`
+        # The last idle tick's (_steps, until, whether the loss watch is still asked).
+        self._calm: tuple[int, int, bool] | None = None
         self._symbol = ""  # the pair of the market item being handled (for messages)
         # What the equity curve samples: each pair's market, base asset and price list.
         self._marks = [(m, m.inst.base, self.prices[s]) for s, m in venue.markets.items()]
@@ -133,6 +141,9 @@ class Backtest:
         """The engine's start-up (an empty ledger) at `start_ns`."""
         self.now_ns = start_ns
         self._next_tick = start_ns
+        # A strategy that does not say when it is next due is asked on every tick.
+        timed = all(hasattr(s, "next_due") for s in self.core.strategies)
+        self._every_tick = self.config.every_tick or not timed
         self._next_sample = start_ns
         self.feed(LedgerLoaded((), (), None, None, start_ns), start_ns)
         self._sample(start_ns)  # the capital the run starts with
@@ -141,7 +152,10 @@ class Backtest:
         self.counts.engine_events += 1
         effects = self.core.handle(event, t_ns)
         if effects:
+            self._steps += 1
             self.carry_out(effects, t_ns)
+        elif type(event) not in _MARKET:
+            self._steps += 1  # an order's news, a write's answer...: more than a price moved
 
     def carry_out(self, effects: Sequence[Effect], t_ns: int) -> None:
         venue, counts = self.venue, self.counts
@@ -195,11 +209,37 @@ class Backtest:
 
     def _after_market(self, t_ns: int) -> None:
         """The timer tick, after the market moment it belongs to (as live, where a tick
-        sees every book received before it)."""
+        sees every book received before it) — when it has anything to do (engine/ticks.py
+        `due`: a tick that would change nothing is left out; `every_tick` posts them all)."""
         if t_ns >= self._next_tick:
             self._next_tick = t_ns + self.config.tick_ns
-            self.feed(TimerTick(t_ns), t_ns)
+            if self._every_tick or self._asked(t_ns):
+                self.feed(TimerTick(t_ns), t_ns)
         self._sample(t_ns)
+
+    def _asked(self, t_ns: int) -> bool:
+        """`_tick_due`; a strategy's `next_due` that raised stops the run as its `on_event`
+        would (`StrategyError`, with the time, the pair and where)."""
+        try:
+            return self._tick_due(t_ns)
+        except Exception as exc:
+            trace = "".join(traceback.format_exception(exc))
+            self._failed(ReportError(f"next_due: {exc!r}", trace), t_ns)
+            raise  # not reached: _failed raises
+
+    def _tick_due(self, t_ns: int) -> bool:
+        """engine/ticks.py `due`, looked at in full only when something but market data
+        reached the core since the last full look, or a deadline (`calm_until`) came;
+        in between only the strategies' answers (their books moved) and perhaps the
+        daily-loss watch's can change."""
+        core, calm = self.core, self._calm
+        if calm is not None and calm[0] == self._steps and t_ns < calm[1]:
+            return ticks.market_due(core, t_ns, calm[2])
+        if ticks.due(core, t_ns):
+            self._calm = None
+            return True
+        self._calm = (self._steps, *ticks.calm_until(core, t_ns))
+        return False
 
     def _sample(self, t_ns: int) -> None:
         if t_ns < self._next_sample:

@@ -116,24 +116,11 @@ class Protection:
     def decide(self, now_ns: int, h: Holdings) -> list[Intent]:
         """Waiting exits whose stop is gone, exits of unprotected positions, then what keeps
         one protective stop per position in step with it."""
-        if not (self.waiting or self.unprotected or h.positions or h.live):
-            return []  # nothing held, nothing working: nothing to protect
+        if self.quiet(now_ns, h):
+            return []
         if self.waiting or self.unprotected:
             return self._decide(now_ns, h)
-        # Only the stops to keep in step: the same holdings, pauses and amends in flight
-        # give the same plan, but for an amend held back by its retry window (the plan
-        # depends on the time only there). So a plan that was "nothing" stays "nothing"
-        # until one of those changes or such a window closes.
-        retry_at, amends = self._retry_at, self._amends_sent
-        paused = frozenset(s for s, at in retry_at.items() if at > now_ns) if retry_at else _NONE
-        key = (paused, tuple(amends.items()) if amends else ())
-        calm = self._calm
-        if calm is not None and calm[0] is h and calm[1] == key and now_ns >= calm[2]:
-            if not calm[3]:  # no amend held back: no window to close
-                return []
-            retry_ns = self.tuning.protection.amend_retry_s * _NS
-            if all(now_ns - sent < retry_ns for sent in calm[3]):
-                return []
+        key = self._key(now_ns)
         out = self._decide(now_ns, h)
         self._calm = None
         if not out:
@@ -141,6 +128,36 @@ class Protection:
             held_back = tuple(t for t in self._amends_sent.values() if now_ns - t < retry_ns)
             self._calm = (h, key, now_ns, held_back)
         return out
+
+    def quiet(self, now_ns: int, h: Holdings) -> bool:
+        """Whether `decide(now_ns, h)` gives nothing, known without working it out: nothing
+        held or working; or, with only the stops to keep in step, the same holdings, pauses
+        and amends in flight as at the last "nothing" (the plan depends on the time only
+        through an amend held back by its retry window) and no such window closed since."""
+        if self.waiting or self.unprotected:
+            return False
+        if not (h.positions or h.live):
+            return True  # nothing held, nothing working: nothing to protect
+        calm = self._calm
+        if calm is None or calm[0] is not h or now_ns < calm[2] or calm[1] != self._key(now_ns):
+            return False
+        retry_ns = self.tuning.protection.amend_retry_s * _NS
+        return all(now_ns - sent < retry_ns for sent in calm[3])
+
+    def calm_until(self, now_ns: int) -> int | None:
+        """A time before which `quiet` keeps its answer, the holdings unchanged (None: no
+        such time): the next pause's end, the next held-back amend's retry window closing."""
+        ends = [at for at in self._retry_at.values() if at > now_ns]
+        retry_ns = int(self.tuning.protection.amend_retry_s * _NS)
+        ends += [sent + retry_ns - 1_000 for sent in self._amends_sent.values()]
+        return min(ends, default=None)
+
+    def _key(self, now_ns: int) -> object:
+        """The pauses and amends in flight at `now_ns` (what the plan depends on besides the
+        holdings)."""
+        retry_at, amends = self._retry_at, self._amends_sent
+        paused = frozenset(s for s, at in retry_at.items() if at > now_ns) if retry_at else _NONE
+        return (paused, tuple(amends.items()) if amends else ())
 
     def _decide(self, now_ns: int, h: Holdings) -> list[Intent]:
         ready, settled = release_exits(self.waiting, h.live, h.positions, h.instruments)

@@ -50,10 +50,10 @@ from krakenbot.domain.effects import (
     SendOrder,
     UpdateOrder,
 )
-from krakenbot.domain.enums import OrderStatus, TimeInForce
+from krakenbot.domain.enums import TimeInForce
 from krakenbot.domain.events import ExecutionReport, Fill
 from krakenbot.domain.order import Order, OrderSnapshot
-from krakenbot.orders import bulk_cancel
+from krakenbot.orders import bulk_cancel, housekeeping
 from krakenbot.orders.clordid import DEFAULT_PREFIX, new_cl_ord_id
 from krakenbot.orders.fsm import OrderEvent, order_from_intent, place_command, request_cancel
 from krakenbot.orders.registry import OrderRegistry
@@ -269,22 +269,14 @@ class OrderManager:
         returns the ids of orders still unacknowledged after `ack_timeout_s` (→ reconcile).
         `context` gives the gate's context, built only when a cancel goes through the gate
         (most ticks cancel nothing)."""
-        cfg = self.config
         stale: list[str] = []
         self._retry_unpersisted(now, out)
         for order in self.registry.live():
-            age_s = (now - order.created_ns) / _NS
-            if order.status is OrderStatus.PENDING_NEW and age_s >= cfg.ack_timeout_s:
+            chore = housekeeping.chore(self, order, now)
+            if chore == "stale":
                 stale.append(order.cl_ord_id)
-            elif order.cancel_requested and self._cancel_due(order, now):
-                self.cancel(CancelIntent(order.cl_ord_id, "cancel_retry"), context(), out)
-            elif (
-                not order.cancel_requested
-                and not order.reduces_position
-                and order.status is not OrderStatus.PENDING_NEW
-                and age_s >= cfg.order_timeout_s
-            ):
-                self.cancel(CancelIntent(order.cl_ord_id, "order_timeout"), context(), out)
+            elif chore is not None:
+                self.cancel(CancelIntent(order.cl_ord_id, chore), context(), out)
         return stale
 
     def _retry_unpersisted(self, now_ns: int, out: Out) -> None:
@@ -305,6 +297,13 @@ class OrderManager:
     def _cancel_due(self, order: Order, now_ns: int) -> bool:
         sent = self._cancel_sent_ns.get(order.cl_ord_id)
         return sent is None or now_ns - sent >= self.config.cancel_retry_s * _NS
+
+    def cancel_sent_ns(self, cl_ord_id: str) -> int | None:
+        return self._cancel_sent_ns.get(cl_ord_id)
+
+    @property
+    def rows_to_retry(self) -> bool:
+        return bool(self._unpersisted)
 
     def denied(self, denied: Denied, now_ns: int, out: Out) -> None:
         self.denials += 1

@@ -27,8 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import NamedTuple
 
 from krakenbot.domain.commands import CancelIntent, Intent, OrderIntent
@@ -36,90 +35,16 @@ from krakenbot.domain.enums import OrderType, Side, TimeInForce
 from krakenbot.domain.events import BookTop, Event, TimerTick
 from krakenbot.domain.instrument import Instrument
 from krakenbot.domain.working import WorkingOrder
-from krakenbot.errors import ConfigError
 from krakenbot.strategy.base import StrategyView
 from krakenbot.strategy.indicators import EwmaStats
+from krakenbot.strategy.mean_reversion_params import MeanReversionParams
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 _NS = 1_000_000_000
 ENTRY, TAKE_PROFIT, STOP_LOSS, TIME_STOP = "entry", "take_profit", "stop_loss", "time_stop"
-
-
-@dataclass(frozen=True, slots=True)
-class MeanReversionParams:
-    symbol: str = "XLM/USD"
-    trade_usd: Decimal = Decimal("10")  # MAX_TRADE_SIZE: the notional of one entry
-    ema_halflife_s: float = 300.0
-    warmup_s: float = 900.0  # history needed before the first entry
-    min_samples: int = 50
-    entry_z: float = 2.0
-    entry_timeout_s: float = 60.0
-    take_profit_pct: Decimal = Decimal("1.0")  # above two taker fees (2 × 0.40 %)
-    stop_loss_pct: Decimal = Decimal("1.5")
-    max_hold_s: float = 4 * 3600.0
-    cooldown_s: float = 60.0  # between entry attempts
-    exit_retry_s: float = 5.0  # between exit attempts
-
-    def __post_init__(self) -> None:
-        if "/" not in self.symbol:
-            raise ConfigError(f"mean_reversion: symbol {self.symbol!r} is not BASE/QUOTE")
-        positive: dict[str, Decimal | float] = {
-            "trade_usd": self.trade_usd,
-            "ema_halflife_s": self.ema_halflife_s,
-            "entry_z": self.entry_z,
-            "entry_timeout_s": self.entry_timeout_s,
-            "take_profit_pct": self.take_profit_pct,
-            "stop_loss_pct": self.stop_loss_pct,
-            "max_hold_s": self.max_hold_s,
-        }
-        for name, value in positive.items():
-            if not value > 0:
-                raise ConfigError(f"mean_reversion: {name} must be > 0, got {value}")
-        non_negative: dict[str, Decimal | float] = {
-            "warmup_s": self.warmup_s,
-            "min_samples": self.min_samples,
-            "cooldown_s": self.cooldown_s,
-            "exit_retry_s": self.exit_retry_s,
-        }
-        for name, value in non_negative.items():
-            if value < 0:
-                raise ConfigError(f"mean_reversion: {name} must be >= 0, got {value}")
-        if self.stop_loss_pct >= HUNDRED:
-            raise ConfigError("mean_reversion: stop_loss_pct must be < 100")
-
-    @classmethod
-    def parse(cls, params: Mapping[str, object]) -> MeanReversionParams:
-        """Build from settings text (or values); unknown names and bad numbers are errors."""
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(params) - set(known))
-        if unknown:
-            raise ConfigError(f"mean_reversion: unknown parameter(s) {', '.join(unknown)}")
-        values: dict[str, object] = {}
-        for name, raw in params.items():
-            default = getattr(cls(), name)
-            values[name] = _coerce(name, raw, type(default))
-        return cls(**values)  # type: ignore[arg-type]
-
-
-def _coerce(name: str, raw: object, kind: type) -> object:
-    text = str(raw).strip()
-    try:
-        if kind is Decimal:
-            value = Decimal(text)
-            if not value.is_finite():
-                raise ValueError(text)
-            return value
-        if kind is int:
-            return int(text)
-        if kind is float:
-            number = float(text)
-            if not math.isfinite(number):
-                raise ValueError(text)
-            return number
-    except (ValueError, InvalidOperation) as exc:
-        raise ConfigError(f"mean_reversion: {name}={text!r} is not a number") from exc
-    return text
+_EARLY_NS = 1_000  # the warm-up's end is asked about a little early (`age_s` divides floats)
+_LOW, _HIGH = Decimal("-Infinity"), Decimal("Infinity")  # a band holding for every bid
 
 
 class _Tick(NamedTuple):
@@ -142,6 +67,10 @@ class MeanReversion:
         # level, take-profit target).
         self._held: tuple[Decimal, Decimal] | None = None
         self._levels: tuple[Decimal, Decimal, Decimal] | None = None
+        # `next_due`'s last answer and what it holds for (worked out only when asked).
+        self._due: _Due | None = None
+        # The last book and its z-score against the average it just moved (`_entry_due`).
+        self._post: tuple[BookTop, float | None] | None = None
 
     @classmethod
     def from_params(cls, params: Mapping[str, object]) -> MeanReversion:
@@ -158,11 +87,119 @@ class MeanReversion:
             decision = self._decide(event.recv_ns, view)  # signal vs. the prior average
             mid = event.mid
             if mid is not None:
-                self.stats.update(float(mid), event.recv_ns)
+                value = float(mid)
+                self.stats.update(value, event.recv_ns)
+                self._post = (event, self.stats.zscore(value))
             return decision
         if isinstance(event, TimerTick):
             return self._decide(event.now_ns, view)
         return []
+
+    # ------------------------------------------------------------------ timer ticks
+    def next_due(self, now_ns: int, view: StrategyView) -> int | None:
+        """When a timer tick could next make this strategy act, no other event coming first
+        (strategy/base.py): at or before `now_ns` when it would act now; else the earliest
+        time a timeout, the time stop or a throttle's wait runs out (a tick then asks again);
+        None when only market data or an order's news can change what it would do. Reads
+        only. The answer is kept while the position, our orders, the throttles and the time
+        leave it standing and the bid stays inside the band it holds for (the bid moves
+        every book; the rest seldom)."""
+        symbol = self.params.symbol
+        book = view.book(symbol)
+        if book is None or not book.verified or not book.bids or not book.asks:
+            return None  # a tick decides nothing without a book: a book comes first
+        bid = book.bids[0].price
+        listed = view.working_orders(symbol)
+        position = view.position(symbol)
+        avg, opened = view.avg_entry(symbol), view.position_opened_ns(symbol)
+        entry = (avg, opened, self._last_entry_ns, self._last_exit_ns)
+        m = self._due
+        if (
+            m is not None
+            and (m.due is None or m.due > now_ns)
+            and m.low < bid < m.high
+            and m.position == position
+            and m.entry == entry
+            and _same(listed, m.listed)
+        ):
+            return m.due
+        due, low, high = self._work_out_due(now_ns, view, book, listed, position)
+        self._due = _Due(due, low, high, position, entry, listed)
+        return due
+
+    def _work_out_due(
+        self,
+        now_ns: int,
+        view: StrategyView,
+        book: BookTop,
+        listed: Sequence[WorkingOrder],
+        position: Decimal,
+    ) -> tuple[int | None, Decimal, Decimal]:
+        """(`next_due`, and the band of bids (exclusive) it holds for) — `_decide`'s rules
+        read for time: every wait `_decide` tests as `now - since >= wait` ends at `_after`."""
+        p = self.params
+        instrument = view.instrument(p.symbol)
+        bid, ask = book.bids[0].price, book.asks[0].price
+        if instrument is None:
+            return None, _LOW, _HIGH
+        working = [w for w in listed if not w.cancel_requested]
+        entries = [w for w in working if w.tag == ENTRY]
+        timeouts = [_after(w.created_ns, p.entry_timeout_s) for w in entries]
+        memo = self._held
+        if memo is not None and memo[0] == position:
+            held = memo[1]
+        else:
+            held = instrument.quantize_qty(max(position, ZERO))
+        if held < instrument.ordermin:  # flat (`_manage_flat`)
+            if len(entries) < len(working):
+                return now_ns, _LOW, _HIGH  # leftover exits to cancel
+            if entries:
+                return min(timeouts), _LOW, _HIGH
+            last = self._last_entry_ns
+            if last is not None and not self._may(now_ns, last, p.cooldown_s):
+                return _after(last, p.cooldown_s), _LOW, _HIGH
+            return self._entry_due(_Tick(now_ns, instrument, bid, ask), book), bid, bid  # no band
+        opened, avg = view.position_opened_ns(p.symbol), view.avg_entry(p.symbol)
+        stop_level, target = self._exit_levels(avg or bid, instrument)
+        hold_end = None if opened is None else _after(opened, p.max_hold_s)
+        retry = None if self._last_exit_ns is None else _after(self._last_exit_ns, p.exit_retry_s)
+        if bid <= stop_level or (hold_end is not None and hold_end <= now_ns):
+            exits_live = [w for w in working if w.tag in (STOP_LOSS, TIME_STOP)]
+            if len(exits_live) < len(working):
+                return now_ns, bid, bid  # other orders to cancel
+            return (None if exits_live else max(now_ns, retry or now_ns)), bid, bid
+        high = _HIGH
+        due: int | None = None
+        if entries:
+            due = min(timeouts)
+        elif working:
+            due = None
+        elif retry is not None and retry > now_ns:
+            due = retry
+        elif bid < target:
+            high = target  # no take-profit below the target
+        else:
+            return (now_ns if held * bid >= instrument.costmin else None), bid, bid
+        if hold_end is not None:
+            due = hold_end if due is None else min(due, hold_end)
+        if not avg:  # the levels come from the bid itself: no band
+            return due, bid, bid
+        return due, stop_level, high
+
+    def _entry_due(self, tick: _Tick, book: BookTop) -> int | None:
+        """When the entry rule (`_entry`) could fire, the book and the average unchanged:
+        while warming up, about when the history is long enough (None: samples missing, a
+        book must come); then now if it would, else None — at once when the z-score this
+        book left (the average moves only with a book) is not low enough."""
+        p, stats = self.params, self.stats
+        if stats.samples < p.min_samples:
+            return None
+        if stats.age_s(tick.now_ns) < p.warmup_s:
+            return max(tick.now_ns, _after(stats.first_ns, p.warmup_s) - _EARLY_NS)
+        post = self._post
+        if post is not None and post[0] is book and (post[1] is None or post[1] > -p.entry_z):
+            return None  # `_entry`'s own test on the same mid and average
+        return tick.now_ns if self._entry(tick) is not None else None
 
     # ------------------------------------------------------------------ decisions
     def _decide(self, now_ns: int, view: StrategyView) -> list[Intent]:
@@ -294,6 +331,26 @@ class MeanReversion:
         return last_ns is None or now_ns - last_ns >= wait_s * _NS
 
 
+class _Due(NamedTuple):
+    """`next_due`'s answer and what it holds for."""
+
+    due: int | None
+    low: Decimal  # the bids it holds for: low < bid < high
+    high: Decimal
+    position: Decimal
+    entry: tuple[Decimal | None, int | None, int | None, int | None]  # avg entry, opened, throttles
+    listed: Sequence[WorkingOrder]
+
+
+def _after(since_ns: int, wait_s: float) -> int:
+    """The first whole ns at which `now - since_ns >= wait_s * 1e9` holds."""
+    return since_ns + math.ceil(wait_s * _NS)
+
+
+def _same(a: Sequence[WorkingOrder], b: Sequence[WorkingOrder]) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+
+
 def _sell(symbol: str, qty: Decimal, price: Decimal, *, tag: str) -> OrderIntent:
     """An exit: an IOC limit sell at `price` (the bid), never resting (see the docstring)."""
     return OrderIntent(
@@ -306,3 +363,6 @@ def _sell(symbol: str, qty: Decimal, price: Decimal, *, tag: str) -> OrderIntent
         reduces_position=True,
         tag=tag,
     )
+
+
+__all__ = ["MeanReversion", "MeanReversionParams"]
