@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,9 @@ def test_the_report_renders_offline_with_data_and_no_errors(
                         traces: plots.flatMap(p => p.data.map(t => t.x.length)),
                         paths: document.querySelectorAll('.scatterlayer .trace path').length,
                         rows: document.querySelectorAll('#trades tbody tr').length,
+                        about: document.querySelector('h1 + p').textContent,
+                        money: [...document.querySelectorAll('#trades tbody tr')]
+                            .flatMap(r => [r.cells[7].textContent, r.cells[8].textContent]),
                         summary: Object.fromEntries([...document.querySelectorAll('table')][0]
                             .querySelectorAll('tbody tr').values()
                             .map(r => [...r.cells].map(c => c.textContent))),
@@ -77,3 +81,7 @@ def test_the_report_renders_offline_with_data_and_no_errors(
     assert shown["summary"]["win rate"].endswith(" %"), shown["summary"]
     assert all("E-" not in v and "{" not in v for v in shown["summary"].values()), shown
     assert shown["rows"] == len(json.loads(Path(doc["result"]).read_text())["trades"]) > 0
+    # The header says where the data came from in words, and round trips' PnL and fees
+    # are money to 4 places, as the summary shows it.
+    assert "source bundled" in shown["about"] and "{" not in shown["about"], shown["about"]
+    assert all(re.fullmatch(r"-?\d+\.\d{4}", v) for v in shown["money"]), shown["money"]

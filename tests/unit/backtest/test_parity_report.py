@@ -96,8 +96,8 @@ def test_the_page_has_the_verdict_the_charts_and_the_round_trips() -> None:
         "entry_price": "0.29",
         "exit_price": None,
         "volume": "40",
-        "realized_pnl": "0",
-        "fees": "0",
+        "realized_pnl": "-0.19173845427180",
+        "fees": "0.06450000",
     }
     doc = {
         "run": {
@@ -128,3 +128,5 @@ def test_the_page_has_the_verdict_the_charts_and_the_round_trips() -> None:
     # The summary as a person reads it: rounded money, positions as text, no raw reprs.
     assert "-0.1904" in page and "-0.19038833077472" not in page
     assert "XLM/USD 34.52943288" in page and "{'XLM/USD'" not in page
+    # The round trips too: money to 4 places.
+    assert "-0.1917" in page and "-0.19173845427180" not in page and "0.0645<" in page

@@ -151,9 +151,14 @@ def render(outcome: Outcome, doc: Mapping[str, Any]) -> str:
     span = doc["span"]
     about = (
         f"{html.escape(span['from'])} → {html.escape(span['until'])}, "
-        f"{doc['market_items']} market items; data: {html.escape(str(run['data']))}"
+        f"{doc['market_items']} market items; data: {html.escape(_source(run['data']))}"
     )
     return _page(title, about, _summary_rows(doc), _charts(outcome), doc["trades"])
+
+
+def _source(data: Mapping[str, Any]) -> str:
+    """Where the data came from, as words (result.json keeps the mapping)."""
+    return ", ".join(f"{key} {value}" for key, value in data.items())
 
 
 def render_parity(charts: Charts, doc: Mapping[str, Any]) -> str:
@@ -187,8 +192,8 @@ def _page(
             t["entry_price"],
             t["exit_price"] or "",
             t["volume"],
-            t["realized_pnl"],
-            t["fees"],
+            terminal.money(t["realized_pnl"]),
+            terminal.money(t["fees"]),
         ]
         for t in round_trips
     ]

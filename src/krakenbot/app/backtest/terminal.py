@@ -28,7 +28,8 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def _money(text: str | None) -> str:
+def money(text: str | None) -> str:
+    """Money as the summaries show it: 4 places (result.json has every digit)."""
     return "-" if text is None else f"{Decimal(text):.4f}"
 
 
@@ -45,9 +46,9 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("annualised return", "-" if annual is None else f"{annual * 100:.2f} %"),
         ("max drawdown", f"{pct(s['max_drawdown'])} (longest {s['max_drawdown_s'] / 3600:.1f} h)"),
         ("Sharpe / Sortino", f"{_num(s['sharpe'])} / {_num(s['sortino'])}"),
-        ("realized PnL", f"{_money(s['realized_pnl'])} {quote}"),
-        ("fees paid", f"{_money(s['fees'])} {quote}"),
-        ("equity start → end", f"{_money(s['start_equity'])} → {_money(s['end_equity'])} {quote}"),
+        ("realized PnL", f"{money(s['realized_pnl'])} {quote}"),
+        ("fees paid", f"{money(s['fees'])} {quote}"),
+        ("equity start → end", f"{money(s['start_equity'])} → {money(s['end_equity'])} {quote}"),
         ("exposure (time in a position)", pct(s["exposure"])),
         ("orders / cancels / fills", f"{s['orders']} / {s['cancels']} / {s['fills']}"),
         (
@@ -56,7 +57,7 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
         ),
         (
             "largest entry vs MAX_TRADE_SIZE",
-            f"{_money(s['largest_entry_usd'])} / {s['max_trade_size_usd']} {quote} ({verdict})",
+            f"{money(s['largest_entry_usd'])} / {s['max_trade_size_usd']} {quote} ({verdict})",
         ),
         (
             "open at the end",
@@ -75,8 +76,8 @@ def parity_rows(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("exchange answers / fills", f"{p['exchange_answers']} / {p['fills']}"),
         ("inputs replayed", str(p["inputs"])),
         ("round trips (closed)", str(s["trades"])),
-        ("realized PnL", _money(s["realized_pnl"])),
-        ("fees paid", _money(s["fees"])),
+        ("realized PnL", money(s["realized_pnl"])),
+        ("fees paid", money(s["fees"])),
         (
             "open at the end",
             ", ".join(f"{k} {v}" for k, v in s["open_positions"].items()) or "nothing",
