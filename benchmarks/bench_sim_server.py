@@ -2,8 +2,11 @@
 
 Serves one pair (XLM/USD) with the feed paused, REST rate limits off and a trading tier with
 no practical ceiling (the benchmark measures the order path, not Kraken's counters), and one
-API key per client so no two clients share a nonce sequence. Prints one JSON line with the
-URLs and the keys, then serves until killed.
+API key per client so no two clients share a nonce sequence. `reports_per_key`: an order's
+`executions` reports go only to the sessions of the key that placed it, so krakenbot's WS
+client (subscribed to executions) decodes its own orders' reports only, never another
+client's inside that client's timing. Prints one JSON line with the URLs and the keys, then
+serves until killed.
 
 Usage: python benchmarks/bench_sim_server.py N_KEYS [asyncio|uvloop]
 """
@@ -32,6 +35,7 @@ async def serve(n_keys: int) -> None:
         balances={"USD": Decimal(10**9), "XLM": Decimal(10**9)},
         rest_rate_limit=False,
         public_rate_limit=False,
+        reports_per_key=True,
     )
     rng = random.Random(5)
     async with running_sim(config) as sim:
