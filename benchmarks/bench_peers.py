@@ -20,13 +20,19 @@ cancel is needed); every REST client sends the same order, a `cl_ord_id` and a 5
 included (the peers are given both: the exchange checks them, a lighter request would
 flatter). The client process is pinned to one CPU and the simulator to the other; per
 round every client sends one order in turn (round-robin), the first `--warmup` rounds are
-left out; `--repeats` runs of `--orders` orders each. Printed per client: the median of the
-run medians, the median and the worst of the runs' p99, the ratio to its floor (REST clients
-to `floor_post`, WS clients to `floor_ws`), in how many runs krakenbot's WebSocket path beat
-it, and for the REST peers in how many runs krakenbot's REST path did. `--loop uvloop` runs
-both processes on uvloop (`pip install uvloop`; not on Windows).
+left out; `--repeats` runs of `--orders` orders each. Printed (bench_peers_report.py), per
+run and over all runs, per client: median, p99, and against its floor (REST clients to
+`floor_post`, WS clients to `floor_ws`) the ratio of medians (unpaired) and the PAIRED ratio
+and difference — per round, the client's order against its floor's order of the same round,
+medianed per run — which a loaded machine moves far less; and how many runs krakenbot's
+WebSocket path (every peer) and REST path (the REST peers) won, by run medians and paired.
+The "target" lines are judged on the paired figures and say so. `--loop uvloop` runs both
+processes on uvloop (`pip install uvloop`; not on Windows).
 The simulator's rate limits are lifted and krakenbot's rate model given the same room (the
-order path is measured, not Kraken's counters).
+order path is measured, not Kraken's counters). Each key is its own account for `executions`
+reports (bench_sim_server.py, `SimConfig.reports_per_key`): krakenbot's WS client receives
+and decodes only its own orders' reports, none of another client's inside that client's
+timing window.
 
 Usage: python benchmarks/bench_peers.py [--orders 1000] [--repeats 5] [--warmup 100]
        [--only floor_ws,kb_ws] [--loop asyncio|uvloop]
@@ -40,7 +46,6 @@ import contextlib
 import json
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -68,6 +73,7 @@ from bench_peers_clients import (  # type: ignore[import-not-found]  # isort: sk
     pks_ws,
     request,
 )
+from bench_peers_report import report  # type: ignore[import-not-found]  # isort: skip
 
 UNLIMITED = TierLimits(1e12, 1e6, 1e12, 1e6, 10**6)
 
@@ -79,11 +85,6 @@ def loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     import uvloop  # noqa: PLC0415  (optional: only for --loop uvloop)
 
     return uvloop.new_event_loop
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 @asynccontextmanager
@@ -174,14 +175,6 @@ async def kb_ws(
 
 # ---- the run ------------------------------------------------------------------------------
 
-FLOOR = {
-    "kb_rest": "floor_post",
-    "ccxt": "floor_post",
-    "pks_rest": "floor_post",
-    "kb_ws": "floor_ws",
-    "pks_ws": "floor_ws",
-}
-
 
 async def build(
     urls: dict[str, Any], stack: contextlib.AsyncExitStack, tmp: Path, only: set[str]
@@ -234,40 +227,6 @@ async def bench(orders: int, repeats: int, warmup: int, only: set[str], loop: st
             for r in range(repeats):
                 runs.append(await run_once(clients, orders, warmup, r * (orders + warmup) + 1))
             report(runs, orders, warmup, loop)
-
-
-def _wins(medians: dict[str, list[float]], ours: str, other: str) -> str:
-    if ours not in medians or other == ours or other.startswith("floor"):
-        return ""
-    won = sum(k < o for k, o in zip(medians[ours], medians[other], strict=True))
-    return f"{won}/{len(medians[ours])}"
-
-
-def report(runs: list[dict[str, list[float]]], orders: int, warmup: int, loop: str) -> None:
-    names = list(runs[0])
-    medians = {n: [statistics.median(run[n]) for run in runs] for n in names}
-    p99s = {n: [pct(run[n], 0.99) for run in runs] for n in names}
-    print(
-        f"{len(runs)} runs x {orders} orders per client (warm-up {warmup} left out), "
-        f"round-robin, {loop} event loop, microseconds per order (send -> answer)"
-    )
-    head = f"{'client':<11} {'median':>8} {'p99':>8} {'p99 worst':>10} {'vs floor':>9}"
-    print(f"{head} {'kb_ws wins':>11} {'kb_rest wins':>13}  per-run medians")
-    for n in names:
-        med = statistics.median(medians[n])
-        floor = FLOOR.get(n)
-        ratio = f"{med / statistics.median(medians[floor]):.2f}x" if floor in medians else ""
-        rest_wins = _wins(medians, "kb_rest", n) if FLOOR.get(n) == "floor_post" else ""
-        p99 = statistics.median(p99s[n])
-        print(
-            f"{n:<11} {med:8.1f} {p99:8.1f} {max(p99s[n]):10.1f} {ratio:>9} "
-            f"{_wins(medians, 'kb_ws', n):>11} {rest_wins:>13}  "
-            + " ".join(f"{m:.0f}" for m in medians[n])
-        )
-    print(
-        "nautilus_trader (Rust-core Kraken client, orders over REST) needs Python >= 3.12: "
-        "not run here; issue 15 measured it at 0.94-1.10x the bare aiohttp floor."
-    )
 
 
 def main() -> None:
