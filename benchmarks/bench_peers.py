@@ -32,10 +32,10 @@ The simulator's rate limits are lifted and krakenbot's rate model given the same
 order path is measured, not Kraken's counters). Each key is its own account for `executions`
 reports (bench_sim_server.py, `SimConfig.reports_per_key`): krakenbot's WS client receives
 and decodes only its own orders' reports, none of another client's inside that client's
-timing window.
+timing window (`--reports account` restores the shared stream, to compare).
 
 Usage: python benchmarks/bench_peers.py [--orders 1000] [--repeats 5] [--warmup 100]
-       [--only floor_ws,kb_ws] [--loop asyncio|uvloop]
+       [--only floor_ws,kb_ws] [--loop asyncio|uvloop] [--reports per_key|account]
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 @asynccontextmanager
 async def sim_process(
-    n_keys: int, cpu: int | None, loop: str = "asyncio"
+    n_keys: int, cpu: int | None, loop: str = "asyncio", reports: str = "per_key"
 ) -> AsyncIterator[dict[str, Any]]:
     script = Path(__file__).with_name("bench_sim_server.py")
     proc = await asyncio.create_subprocess_exec(
@@ -97,6 +97,7 @@ async def sim_process(
         str(script),
         str(n_keys),
         loop,
+        reports,
         stdout=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
@@ -215,17 +216,23 @@ async def run_once(
     return times
 
 
-async def bench(orders: int, repeats: int, warmup: int, only: set[str], loop: str) -> None:
+async def bench(
+    orders: int, repeats: int, warmup: int, only: set[str], loop: str, reports: str
+) -> None:
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     sim_cpu = cpus[-1] if len(cpus) > 1 else None
     if len(cpus) > 1:
         os.sched_setaffinity(0, {cpus[0]})  # every client on the same CPU
     with tempfile.TemporaryDirectory() as tmp:
-        async with sim_process(8, sim_cpu, loop) as urls, contextlib.AsyncExitStack() as stack:
+        async with (
+            sim_process(8, sim_cpu, loop, reports) as urls,
+            contextlib.AsyncExitStack() as stack,
+        ):
             clients = await build(urls, stack, Path(tmp), only)
             runs: list[dict[str, list[float]]] = []
             for r in range(repeats):
                 runs.append(await run_once(clients, orders, warmup, r * (orders + warmup) + 1))
+            print(f"executions reports: {reports}")
             report(runs, orders, warmup, loop)
 
 
@@ -241,10 +248,17 @@ def main() -> None:
         default="asyncio",
         help="event loop of both processes (uvloop: pip install uvloop; not on Windows)",
     )
+    parser.add_argument(
+        "--reports",
+        choices=("per_key", "account"),
+        default="per_key",
+        help="per_key: each client receives only its own orders' executions reports; account: "
+        "every order's reach krakenbot's WS client, as on one Kraken account (to compare)",
+    )
     args = parser.parse_args()
     only = {n for n in args.only.split(",") if n}
     with asyncio.Runner(loop_factory=loop_factory(args.loop)) as runner:
-        runner.run(bench(args.orders, args.repeats, args.warmup, only, args.loop))
+        runner.run(bench(args.orders, args.repeats, args.warmup, only, args.loop, args.reports))
 
 
 if __name__ == "__main__":
