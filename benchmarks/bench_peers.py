@@ -32,7 +32,11 @@ The simulator's rate limits are lifted and krakenbot's rate model given the same
 order path is measured, not Kraken's counters). Each key is its own account for `executions`
 reports (bench_sim_server.py, `SimConfig.reports_per_key`): krakenbot's WS client receives
 and decodes only its own orders' reports, none of another client's inside that client's
-timing window (`--reports account` restores the shared stream, to compare).
+timing window (`--reports account` restores the shared stream, to compare). krakenbot's WS
+client still decodes its OWN orders' reports after the ack: after each kb_ws order, untimed,
+the round waits until that order's last report (expired) has come off krakenbot's event
+stream — woken by the report itself, no sleep — so that decoding never falls into the next
+client's timing window.
 
 Usage: python benchmarks/bench_peers.py [--orders 1000] [--repeats 5] [--warmup 100]
        [--only floor_ws,kb_ws] [--loop asyncio|uvloop] [--reports per_key|account]
@@ -56,7 +60,8 @@ from pathlib import Path
 from typing import Any
 
 from krakenbot.clock import SystemClock
-from krakenbot.domain.enums import Channel
+from krakenbot.domain.enums import Channel, OrderStatus
+from krakenbot.domain.events import ExecutionReport
 from krakenbot.kraken.ratelimit import RateModel, Tier, TierLimits
 from krakenbot.net.rest_client import Credentials, RestClient, RestConfig
 from krakenbot.net.ws_inbound import InboundQueue
@@ -76,6 +81,7 @@ from bench_peers_clients import (  # type: ignore[import-not-found]  # isort: sk
 from bench_peers_report import report  # type: ignore[import-not-found]  # isort: skip
 
 UNLIMITED = TierLimits(1e12, 1e6, 1e12, 1e6, 10**6)
+TERMINAL = {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
 
 
 def loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -152,9 +158,19 @@ async def kb_ws(
     )
     runner = asyncio.ensure_future(session.run())
 
+    finished: set[str] = set()  # orders whose last report was decoded before settle() asked
+    waiting: dict[str, asyncio.Future[None]] = {}
+    last = {"cl_ord_id": ""}
+
     async def drain() -> None:  # the engine's part: take every event off the stream
-        async for _ in session.events():
-            pass
+        async for event in session.events():
+            if not isinstance(event, ExecutionReport) or event.order_status not in TERMINAL:
+                continue
+            future = waiting.pop(event.cl_ord_id or "", None)
+            if future is None:
+                finished.add(event.cl_ord_id or "")
+            elif not future.done():
+                future.set_result(None)
 
     drainer = asyncio.ensure_future(drain())
 
@@ -168,9 +184,22 @@ async def kb_ws(
     rest.route_orders(WsOrderPath(session.trading, rest.core, clock))
 
     async def send(i: int) -> None:
-        result = await rest.add_order(request())
+        order = request()
+        last["cl_ord_id"] = order.cl_ord_id
+        result = await rest.add_order(order)
         assert result.txid and result.announced
 
+    async def settle() -> None:
+        """Until the order's last executions report is decoded (untimed, woken by the report
+        itself, no sleep): its decoding never spills into the next client's timing."""
+        cl_ord_id = last["cl_ord_id"]
+        if cl_ord_id in finished:
+            finished.discard(cl_ord_id)
+            return
+        future = waiting[cl_ord_id] = asyncio.get_running_loop().create_future()
+        await asyncio.wait_for(future, 10)
+
+    send.settle = settle  # type: ignore[attr-defined]
     return send
 
 
@@ -213,6 +242,9 @@ async def run_once(
             await send(i)
             if i - start >= warmup:
                 times[name].append((clock() - t0) / 1000)
+            settle = getattr(send, "settle", None)
+            if settle is not None:  # kb_ws: its own reports decoded before the next client
+                await settle()
     return times
 
 
