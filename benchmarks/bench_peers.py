@@ -20,16 +20,26 @@ cancel is needed); every REST client sends the same order, a `cl_ord_id` and a 5
 included (the peers are given both: the exchange checks them, a lighter request would
 flatter). The client process is pinned to one CPU and the simulator to the other; per
 round every client sends one order in turn (round-robin), the first `--warmup` rounds are
-left out; `--repeats` runs of `--orders` orders each. Printed per client: the median of the
-run medians, the median and the worst of the runs' p99, the ratio to its floor (REST clients
-to `floor_post`, WS clients to `floor_ws`), in how many runs krakenbot's WebSocket path beat
-it, and for the REST peers in how many runs krakenbot's REST path did. `--loop uvloop` runs
-both processes on uvloop (`pip install uvloop`; not on Windows).
+left out; `--repeats` runs of `--orders` orders each. Printed (bench_peers_report.py), per
+run and over all runs, per client: median, p99, and against its floor (REST clients to
+`floor_post`, WS clients to `floor_ws`) the ratio of medians (unpaired) and the PAIRED ratio
+and difference — per round, the client's order against its floor's order of the same round,
+medianed per run — which a loaded machine moves far less; and how many runs krakenbot's
+WebSocket path (every peer) and REST path (the REST peers) won, by run medians and paired.
+The "target" lines are judged on the paired figures and say so. `--loop uvloop` runs both
+processes on uvloop (`pip install uvloop`; not on Windows).
 The simulator's rate limits are lifted and krakenbot's rate model given the same room (the
-order path is measured, not Kraken's counters).
+order path is measured, not Kraken's counters). Each key is its own account for `executions`
+reports (bench_sim_server.py, `SimConfig.reports_per_key`): krakenbot's WS client receives
+and decodes only its own orders' reports, none of another client's inside that client's
+timing window (`--reports account` restores the shared stream, to compare). krakenbot's WS
+client still decodes its OWN orders' reports after the ack: after each kb_ws order, untimed,
+the round waits until that order's last report (expired) has come off krakenbot's event
+stream — woken by the report itself, no sleep — so that decoding never falls into the next
+client's timing window.
 
 Usage: python benchmarks/bench_peers.py [--orders 1000] [--repeats 5] [--warmup 100]
-       [--only floor_ws,kb_ws] [--loop asyncio|uvloop]
+       [--only floor_ws,kb_ws] [--loop asyncio|uvloop] [--reports per_key|account]
 """
 
 from __future__ import annotations
@@ -40,7 +50,6 @@ import contextlib
 import json
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -51,7 +60,8 @@ from pathlib import Path
 from typing import Any
 
 from krakenbot.clock import SystemClock
-from krakenbot.domain.enums import Channel
+from krakenbot.domain.enums import Channel, OrderStatus
+from krakenbot.domain.events import ExecutionReport
 from krakenbot.kraken.ratelimit import RateModel, Tier, TierLimits
 from krakenbot.net.rest_client import Credentials, RestClient, RestConfig
 from krakenbot.net.ws_inbound import InboundQueue
@@ -68,8 +78,10 @@ from bench_peers_clients import (  # type: ignore[import-not-found]  # isort: sk
     pks_ws,
     request,
 )
+from bench_peers_report import report  # type: ignore[import-not-found]  # isort: skip
 
 UNLIMITED = TierLimits(1e12, 1e6, 1e12, 1e6, 10**6)
+TERMINAL = {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
 
 
 def loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -81,14 +93,9 @@ def loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 @asynccontextmanager
 async def sim_process(
-    n_keys: int, cpu: int | None, loop: str = "asyncio"
+    n_keys: int, cpu: int | None, loop: str = "asyncio", reports: str = "per_key"
 ) -> AsyncIterator[dict[str, Any]]:
     script = Path(__file__).with_name("bench_sim_server.py")
     proc = await asyncio.create_subprocess_exec(
@@ -96,6 +103,7 @@ async def sim_process(
         str(script),
         str(n_keys),
         loop,
+        reports,
         stdout=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
@@ -150,9 +158,19 @@ async def kb_ws(
     )
     runner = asyncio.ensure_future(session.run())
 
+    finished: set[str] = set()  # orders whose last report was decoded before settle() asked
+    waiting: dict[str, asyncio.Future[None]] = {}
+    last = {"cl_ord_id": ""}
+
     async def drain() -> None:  # the engine's part: take every event off the stream
-        async for _ in session.events():
-            pass
+        async for event in session.events():
+            if not isinstance(event, ExecutionReport) or event.order_status not in TERMINAL:
+                continue
+            future = waiting.pop(event.cl_ord_id or "", None)
+            if future is None:
+                finished.add(event.cl_ord_id or "")
+            elif not future.done():
+                future.set_result(None)
 
     drainer = asyncio.ensure_future(drain())
 
@@ -166,21 +184,26 @@ async def kb_ws(
     rest.route_orders(WsOrderPath(session.trading, rest.core, clock))
 
     async def send(i: int) -> None:
-        result = await rest.add_order(request())
+        order = request()
+        last["cl_ord_id"] = order.cl_ord_id
+        result = await rest.add_order(order)
         assert result.txid and result.announced
 
+    async def settle() -> None:
+        """Until the order's last executions report is decoded (untimed, woken by the report
+        itself, no sleep): its decoding never spills into the next client's timing."""
+        cl_ord_id = last["cl_ord_id"]
+        if cl_ord_id in finished:
+            finished.discard(cl_ord_id)
+            return
+        future = waiting[cl_ord_id] = asyncio.get_running_loop().create_future()
+        await asyncio.wait_for(future, 10)
+
+    send.settle = settle  # type: ignore[attr-defined]
     return send
 
 
 # ---- the run ------------------------------------------------------------------------------
-
-FLOOR = {
-    "kb_rest": "floor_post",
-    "ccxt": "floor_post",
-    "pks_rest": "floor_post",
-    "kb_ws": "floor_ws",
-    "pks_ws": "floor_ws",
-}
 
 
 async def build(
@@ -219,55 +242,30 @@ async def run_once(
             await send(i)
             if i - start >= warmup:
                 times[name].append((clock() - t0) / 1000)
+            settle = getattr(send, "settle", None)
+            if settle is not None:  # kb_ws: its own reports decoded before the next client
+                await settle()
     return times
 
 
-async def bench(orders: int, repeats: int, warmup: int, only: set[str], loop: str) -> None:
+async def bench(
+    orders: int, repeats: int, warmup: int, only: set[str], loop: str, reports: str
+) -> None:
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     sim_cpu = cpus[-1] if len(cpus) > 1 else None
     if len(cpus) > 1:
         os.sched_setaffinity(0, {cpus[0]})  # every client on the same CPU
     with tempfile.TemporaryDirectory() as tmp:
-        async with sim_process(8, sim_cpu, loop) as urls, contextlib.AsyncExitStack() as stack:
+        async with (
+            sim_process(8, sim_cpu, loop, reports) as urls,
+            contextlib.AsyncExitStack() as stack,
+        ):
             clients = await build(urls, stack, Path(tmp), only)
             runs: list[dict[str, list[float]]] = []
             for r in range(repeats):
                 runs.append(await run_once(clients, orders, warmup, r * (orders + warmup) + 1))
+            print(f"executions reports: {reports}")
             report(runs, orders, warmup, loop)
-
-
-def _wins(medians: dict[str, list[float]], ours: str, other: str) -> str:
-    if ours not in medians or other == ours or other.startswith("floor"):
-        return ""
-    won = sum(k < o for k, o in zip(medians[ours], medians[other], strict=True))
-    return f"{won}/{len(medians[ours])}"
-
-
-def report(runs: list[dict[str, list[float]]], orders: int, warmup: int, loop: str) -> None:
-    names = list(runs[0])
-    medians = {n: [statistics.median(run[n]) for run in runs] for n in names}
-    p99s = {n: [pct(run[n], 0.99) for run in runs] for n in names}
-    print(
-        f"{len(runs)} runs x {orders} orders per client (warm-up {warmup} left out), "
-        f"round-robin, {loop} event loop, microseconds per order (send -> answer)"
-    )
-    head = f"{'client':<11} {'median':>8} {'p99':>8} {'p99 worst':>10} {'vs floor':>9}"
-    print(f"{head} {'kb_ws wins':>11} {'kb_rest wins':>13}  per-run medians")
-    for n in names:
-        med = statistics.median(medians[n])
-        floor = FLOOR.get(n)
-        ratio = f"{med / statistics.median(medians[floor]):.2f}x" if floor in medians else ""
-        rest_wins = _wins(medians, "kb_rest", n) if FLOOR.get(n) == "floor_post" else ""
-        p99 = statistics.median(p99s[n])
-        print(
-            f"{n:<11} {med:8.1f} {p99:8.1f} {max(p99s[n]):10.1f} {ratio:>9} "
-            f"{_wins(medians, 'kb_ws', n):>11} {rest_wins:>13}  "
-            + " ".join(f"{m:.0f}" for m in medians[n])
-        )
-    print(
-        "nautilus_trader (Rust-core Kraken client, orders over REST) needs Python >= 3.12: "
-        "not run here; issue 15 measured it at 0.94-1.10x the bare aiohttp floor."
-    )
 
 
 def main() -> None:
@@ -282,10 +280,17 @@ def main() -> None:
         default="asyncio",
         help="event loop of both processes (uvloop: pip install uvloop; not on Windows)",
     )
+    parser.add_argument(
+        "--reports",
+        choices=("per_key", "account"),
+        default="per_key",
+        help="per_key: each client receives only its own orders' executions reports; account: "
+        "every order's reach krakenbot's WS client, as on one Kraken account (to compare)",
+    )
     args = parser.parse_args()
     only = {n for n in args.only.split(",") if n}
     with asyncio.Runner(loop_factory=loop_factory(args.loop)) as runner:
-        runner.run(bench(args.orders, args.repeats, args.warmup, only, args.loop))
+        runner.run(bench(args.orders, args.repeats, args.warmup, only, args.loop, args.reports))
 
 
 if __name__ == "__main__":

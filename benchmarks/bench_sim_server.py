@@ -2,10 +2,14 @@
 
 Serves one pair (XLM/USD) with the feed paused, REST rate limits off and a trading tier with
 no practical ceiling (the benchmark measures the order path, not Kraken's counters), and one
-API key per client so no two clients share a nonce sequence. Prints one JSON line with the
-URLs and the keys, then serves until killed.
+API key per client so no two clients share a nonce sequence. `reports_per_key`: an order's
+`executions` reports go only to the sessions of the key that placed it, so krakenbot's WS
+client (subscribed to executions) decodes its own orders' reports only, never another
+client's inside that client's timing. Prints one JSON line with the URLs and the keys, then
+serves until killed.
 
-Usage: python benchmarks/bench_sim_server.py N_KEYS [asyncio|uvloop]
+Usage: python benchmarks/bench_sim_server.py N_KEYS [asyncio|uvloop] [per_key|account]
+(`account`: every order's reports to every private session, as on one Kraken account.)
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from krakenbot.sim import SimConfig, running_sim
 from krakenbot.sim.ratelimit import TIERS
 
 
-async def serve(n_keys: int) -> None:
+async def serve(n_keys: int, reports: str) -> None:
     TIERS["bench"] = replace(
         TIERS["pro"], name="bench", trade_threshold=Decimal(10**12), max_open_per_pair=10**6
     )
@@ -32,6 +36,7 @@ async def serve(n_keys: int) -> None:
         balances={"USD": Decimal(10**9), "XLM": Decimal(10**9)},
         rest_rate_limit=False,
         public_rate_limit=False,
+        reports_per_key=reports == "per_key",
     )
     rng = random.Random(5)
     async with running_sim(config) as sim:
@@ -56,4 +61,5 @@ if __name__ == "__main__":
 
         factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
-        runner.run(serve(int(sys.argv[1]) if len(sys.argv) > 1 else 8))
+        n_keys = int(sys.argv[1]) if len(sys.argv) > 1 else 8
+        runner.run(serve(n_keys, sys.argv[3] if len(sys.argv) > 3 else "per_key"))

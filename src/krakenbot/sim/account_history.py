@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import MutableMapping
+from typing import TypeVar
 
 from krakenbot.sim.model import SimOrder
 
 MAX_CLOSED_ORDERS = 2_000
 MAX_FILLS = 2_000
 MAX_TOKENS = 1_000  # a token per private connection; the newest ones are the ones in use
+V = TypeVar("V")
 
 
 class ClosedOrderLog:
@@ -45,7 +47,7 @@ class ClosedOrderLog:
             orders.pop(self._txids.popleft(), None)
 
 
-def keep_newest(tokens: MutableMapping[str, int], limit: int = MAX_TOKENS) -> None:
+def keep_newest(tokens: MutableMapping[str, V], limit: int = MAX_TOKENS) -> None:
     """Drop the oldest entries of an insertion-ordered mapping beyond `limit`."""
     while len(tokens) > limit:
         del tokens[next(iter(tokens))]

@@ -38,3 +38,7 @@ class SimConfig:
     rest_rate_limit: bool = True  # False only for benchmarks that measure raw throughput
     public_rate_limit: bool = True  # Trades/OHLC per client IP and pair (sim/ratelimit.py)
     rng: random.Random | None = None  # overrides `seed` when given
+    # True: an order's `executions` reports go only to the private sessions of the API key that
+    # placed it (Kraken sends them to every session of the account). For benchmarks that run
+    # several clients on one sim: a client decodes no other client's reports.
+    reports_per_key: bool = False

@@ -76,6 +76,7 @@ class Exchange:
         self.trading = TradingCounter(tier)
         self.dms_trigger_ns: int | None = None
         self.events: list[ExecEvent | LedgerEvent] = []
+        self.acting_key = ""  # the API key whose request a shell is serving: owns new orders
         self._seq = 0
 
     # -- account views -------------------------------------------------------------------
@@ -151,7 +152,9 @@ class Exchange:
     def _new_order(self, req: OrderRequest, now_ns: int) -> SimOrder:
         self._seq += 1
         market = self.markets[req.pair.symbol]
-        return make_order(req, market, kraken_id(self.rng, "O"), self._seq, now_ns)
+        order = make_order(req, market, kraken_id(self.rng, "O"), self._seq, now_ns)
+        order.owner = self.acting_key  # reports routed per key (SimConfig.reports_per_key)
+        return order
 
     def emit(
         self,
@@ -168,15 +171,7 @@ class Exchange:
         seen = copy.copy(order)
         self.events.append(
             ExecEvent(
-                exec_type,
-                seen,
-                status,
-                order.vol_exec,
-                order.cost,
-                order.fee,
-                now_ns,
-                fill,
-                reason,
+                exec_type, seen, status, order.vol_exec, order.cost, order.fee, now_ns, fill, reason
             )
         )
 

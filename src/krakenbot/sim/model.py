@@ -111,6 +111,7 @@ class SimOrder:
     refid: str | None = None
     misc: set[str] = field(default_factory=set)
     quote_volume: Decimal | None = None  # viqc: the order's size in quote currency
+    owner: str = ""  # the API key that placed it; "" = the account (control, timers)
 
     def __copy__(self) -> SimOrder:
         # copy.copy of a slots dataclass goes through __reduce_ex__ and a setattr per slot

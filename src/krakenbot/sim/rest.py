@@ -161,7 +161,11 @@ async def handle_private(request: web.Request) -> web.StreamResponse:
     limited = state.cfg.rest_rate_limit
     if limited and not state.rest_counters.charge(key.key, method, state.now_ns()):
         return envelope(None, "EAPI:Rate limit exceeded")
-    result, error = fn(state, params)
+    state.exchange.acting_key = key.key  # the orders this request places are this key's
+    try:
+        result, error = fn(state, params)
+    finally:
+        state.exchange.acting_key = ""
     state.changed()
     if state.faults.take_http(method, (LOSE_RESPONSE,)) is not None:
         # The request executed; the client never learns the outcome (ambiguous order).

@@ -335,7 +335,7 @@ def m_cancel_all_after(state: SimState, params: Params) -> Result:
 
 
 def m_ws_token(state: SimState, params: Params) -> Result:
-    return {"token": state.new_token(), "expires": 900}, None
+    return {"token": state.new_token(state.exchange.acting_key), "expires": 900}, None
 
 
 PRIVATE: dict[str, tuple[str, Method]] = {

@@ -55,6 +55,7 @@ class SimState:
         # "ws:add_order"): tests prove which path an order took.
         self.requests: Counter[str] = Counter()
         self.tokens: dict[str, int] = {}  # token -> issued at (ns)
+        self.token_keys: dict[str, str] = {}  # token -> the API key it was issued to
         self.feed_paused = False
         self.publish: Callable[[], None] = self.exchange.drain_noop
         self.on_status: Callable[[], None] = _nothing
@@ -67,10 +68,12 @@ class SimState:
     def now_ns(self) -> int:
         return self.clock.now_ns()
 
-    def new_token(self) -> str:
+    def new_token(self, api_key: str = "") -> str:
         token = base64.b64encode(self.rng.randbytes(32)).decode().rstrip("=")
         self.tokens[token] = self.now_ns()
+        self.token_keys[token] = api_key
         keep_newest(self.tokens)  # bounded (sim/history.py)
+        keep_newest(self.token_keys)
         return token
 
     def token_ok(self, token: object, *, connected_before: bool) -> bool:

@@ -58,6 +58,7 @@ class Conn:
     exec_seq: int = 0
     bal_seq: int = 0
     authed_tokens: set[str] = field(default_factory=set)
+    api_key: str = ""  # the key its token was issued to (SimConfig.reports_per_key)
     stalled: bool = False
     held: bytes | None = None  # an execution report held back by the out-of-order fault
     last_send: float = 0.0  # event-loop time of the last frame written
@@ -290,6 +291,7 @@ class Hub:
         reports = [wire_ws_private.exec_report(e) for e in exec_events]
         ledgers = [wire_ws_private.ledger_row(e) for e in events if isinstance(e, LedgerEvent)]
         counted: list[Json] | None = None
+        per_key = self.state.cfg.reports_per_key
         for conn in self.conns:
             if conn.kind != "private":
                 continue
@@ -301,7 +303,9 @@ class Hub:
                     if counted is None:
                         counted = self._with_ratecount(exec_events, reports)
                     sent = counted
-                for report in sent:
+                for event, report in zip(exec_events, sent, strict=True):
+                    if per_key and event.order.owner and event.order.owner != conn.api_key:
+                        continue  # another key's order (SimConfig.reports_per_key)
                     # order_status=false: only new / filled / canceled / expired (docs).
                     if every or report.get("exec_type") in _OPEN_CLOSE:
                         self._send_exec(conn, report)

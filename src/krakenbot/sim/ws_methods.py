@@ -98,7 +98,11 @@ def dispatch(hub: Hub, conn: Conn, text: str) -> None:
     if error is not None:
         ctx.err(error)
         return
-    handler(ctx, params)
+    hub.state.exchange.acting_key = conn.api_key  # the orders it places are this key's
+    try:
+        handler(ctx, params)
+    finally:
+        hub.state.exchange.acting_key = ""
     if drop:  # executed, but neither its ack nor its reports leave
         hub.state.changed()
         hub.abort(conn)
@@ -114,6 +118,7 @@ def _token_ok(ctx: Ctx, params: Json) -> bool:
     if ctx.hub.state.token_ok(token, connected_before=False):
         assert isinstance(token, str)
         ctx.conn.authed_tokens.add(token)
+        ctx.conn.api_key = ctx.hub.state.token_keys.get(token, "")
         return True
     return False
 
