@@ -22,6 +22,7 @@ from krakenbot.domain.enums import ExecType, Liquidity, OrderStatus, Side
 from krakenbot.domain.events import ExecutionReport, Fill, new_execution_report, new_fill
 from krakenbot.domain.order_terms import OrderPrice
 from krakenbot.kraken.ws_codec import decode
+from krakenbot.kraken.ws_messages import SequencedBatch
 from krakenbot.kraken.ws_order_terms import _TERM_FIELDS, decode_terms, read_terms, term_values
 from krakenbot.kraken.ws_private import decode_execution_rows
 
@@ -58,17 +59,20 @@ def test_recorded_frames_decode_to_the_same_batches() -> None:
         for msg in value if isinstance(value, list) else [value]:
             frame = json.dumps(msg, separators=(",", ":"))
             (batch,) = decode(frame, 5)
-            items = getattr(batch, "items", ())
             reparsed = json.loads(frame, parse_float=Decimal)
+            snapshot, sequence = reparsed["type"] == "snapshot", reparsed.get("sequence")
             expected: list[Any] = []
-            for row in reparsed.get("data", []):
-                expected.extend(
-                    before.decode_execution_rows(
-                        row, reparsed["type"] == "snapshot", reparsed.get("sequence"), 5
-                    )
-                )
-            assert repr(list(items)) == repr(expected)
-            seen += len(items)
+            for row in reparsed["data"]:
+                expected.extend(before.decode_execution_rows(row, snapshot, sequence, 5))
+            built = SequencedBatch(
+                channel="executions",
+                is_snapshot=snapshot,
+                sequence=sequence,
+                items=tuple(expected),
+                recv_ns=5,
+            )
+            assert type(batch) is SequencedBatch and repr(batch) == repr(built)
+            seen += len(expected)
     assert seen >= 10
 
 
