@@ -7,7 +7,9 @@ on both alike; figures are CPU time of this process (time.process_time), medians
 
 1. Rows: `decode_execution_rows` on every row of the recorded executions frames
    (tests/data/ws/real_messages/ws_executions*.json), µs per report.
-2. One order's three reports as Kraken documents them (pending_new, new, trade: the docs
+2. Building one ExecutionReport alone (keywords into the dataclass __init__, as before,
+   against the slot constructor called positionally).
+3. One order's three reports as Kraken documents them (pending_new, new, trade: the docs
    lifecycle frames) through the codec's entry point `ws_codec.decode`, JSON parsing included,
    µs per order and per report.
 
@@ -17,6 +19,7 @@ Run from the repository root: python -m benchmarks.bench_exec_decode [--rounds N
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import time
@@ -27,6 +30,7 @@ from typing import Any
 
 from tests.property import exec_decode_before
 
+from krakenbot.domain.events import ExecutionReport, new_execution_report
 from krakenbot.kraken import ws_codec
 from krakenbot.kraken.ws_private import decode_execution_rows
 
@@ -49,6 +53,8 @@ def _cpu_us(fn: Callable[[], object], number: int) -> float:
 def _compare(name: str, old: Callable[[], object], new: Callable[[], object], per: int,
              rounds: int, number: int) -> None:  # fmt: skip
     olds, news = [], []
+    _cpu_us(old, number // 10 + 1)  # warm-up, not counted
+    _cpu_us(new, number // 10 + 1)
     for _ in range(rounds):
         olds.append(_cpu_us(old, number))
         news.append(_cpu_us(new, number))
@@ -85,6 +91,23 @@ def main() -> None:
             decode_execution_rows(row, False, 1, 1)
 
     _compare("rows", rows_old, rows_new, len(rows), args.rounds, args.number)
+
+    # 2. Building one report alone: the dataclass __init__ with keywords (from a dict), as the
+    # previous decoder did, against the slot constructor called positionally.
+    sample = [decode_execution_rows(row, False, 1, 1)[0] for row in rows]
+    values = [[getattr(r, f.name) for f in dataclasses.fields(r)] for r in sample]
+    keywords = [{f.name: getattr(r, f.name) for f in dataclasses.fields(r)} for r in sample]
+
+    def build_old() -> None:
+        for kw in keywords:
+            ExecutionReport(**kw)
+
+    def build_new() -> None:
+        for v in values:
+            new_execution_report(*v)
+
+    _compare("building one ExecutionReport", build_old, build_new, len(sample), args.rounds,
+             args.number)  # fmt: skip
 
     frames = [json.dumps(m, separators=(",", ":")) for m in _messages(MESSAGES / LIFECYCLE)]
     reports = sum(len(json.loads(f)["data"]) for f in frames)
