@@ -11,16 +11,16 @@ from typing import Any
 
 from krakenbot.domain.enums import ExecType, Liquidity, OrderType, Side
 from krakenbot.domain.events import ExecutionReport, Fill, RateCounter
-from krakenbot.domain.order_terms import OrderPrice
+from krakenbot.domain.order_terms import ContingentOrder, OrderPrice
 from krakenbot.kraken.order_fields import ws_price
 from krakenbot.kraken.ws_order_terms import (
     _TERM_FIELDS,
     OrderTerms,
-    _contingent,
+    _opt_price,
     _tif,
     _trigger,
 )
-from krakenbot.kraken.ws_private import _ORDER_STATUS, _fees, _rate_counter
+from krakenbot.kraken.ws_private import _ORDER_STATUS, _fees
 from krakenbot.kraken.ws_scalars import (
     MalformedError,
     dec,
@@ -38,6 +38,19 @@ def _order_type(value: object) -> OrderType:
         return OrderType(string(value))
     except ValueError as exc:
         raise MalformedError(f"unknown order_type {value!r}") from exc
+
+
+def _contingent(row: Mapping[str, Any]) -> ContingentOrder | None:
+    raw = row.get("contingent")
+    if raw is None:
+        return None
+    if type(raw) is not dict:
+        raise MalformedError("contingent is not an object")
+    return ContingentOrder(
+        order_type=_order_type(raw.get("order_type")),
+        trigger_price=_opt_price(raw, "trigger_price", "trigger_price_type"),
+        limit_price=_opt_price(raw, "limit_price", "limit_price_type"),
+    )
 
 
 def _limit(
@@ -99,6 +112,18 @@ def _fill(row: Mapping[str, Any], order_id: str, cl_ord_id: str | None, ts: int)
         fee_asset=fee_asset,
         liquidity=None if liquidity is None else Liquidity(liquidity),
         exchange_ns=ts,
+    )
+
+
+def _rate_counter(row: Mapping[str, Any], recv_ns: int) -> RateCounter:
+    count = dec(row["ratecount"])
+    if count < 0:
+        raise MalformedError(f"negative ratecount: {count}")
+    return RateCounter(
+        symbol=opt_str(row.get("symbol")) or "",
+        count=count,
+        recv_ns=recv_ns,
+        order_id=opt_str(row.get("order_id")),
     )
 
 

@@ -40,7 +40,9 @@ def _outcome(decoder: Any, row: Any, snapshot: bool = False) -> str:
 def test_recorded_rows_decode_the_same_either_way() -> None:
     assert len(ROWS) >= 10
     kinds = set()
-    for row in ROWS:
+    # As the simulator and Kraken send them with `ratecounter: true`: a counter on each report.
+    counted = [row | {"ratecount": Decimal("12.50")} for row in ROWS]
+    for row in ROWS + counted:
         for snapshot in (False, True):
             new = decode_execution_rows(row, snapshot, 7, 123)
             assert repr(new) == repr(before.decode_execution_rows(row, snapshot, 7, 123))
@@ -48,7 +50,7 @@ def test_recorded_rows_decode_the_same_either_way() -> None:
             kinds.update(
                 r.exec_type.value for r in new if isinstance(r, ExecutionReport) and r.fill
             )
-    assert {"ExecutionReport", "trade"} <= kinds  # fills were compared too
+    assert {"ExecutionReport", "RateCounter", "trade"} <= kinds  # fills, counters compared too
 
 
 def test_recorded_frames_decode_to_the_same_batches() -> None:

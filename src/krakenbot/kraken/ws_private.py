@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from krakenbot.domain.construct import slot_constructor
 from krakenbot.domain.enums import ExecType, Liquidity, OrderStatus, Side
 from krakenbot.domain.events import (
     BalanceChange,
@@ -203,12 +204,13 @@ def _rate_counter(row: Mapping[str, Any], recv_ns: int) -> RateCounter:
     count = dec(row["ratecount"])
     if count < 0:
         raise MalformedError(f"negative ratecount: {count}")
-    return RateCounter(
-        symbol=opt_str(row.get("symbol")) or "",
-        count=count,
-        recv_ns=recv_ns,
-        order_id=opt_str(row.get("order_id")),
-    )
+    symbol = opt_str(row.get("symbol")) or ""
+    return _new_rate_counter(symbol, count, recv_ns, opt_str(row.get("order_id")))
+
+
+# RateCounter(...) built through its slots (domain/construct.py): with `ratecounter: true`
+# every report carries one.
+_new_rate_counter = slot_constructor(RateCounter)
 
 
 def decode_balance_row(row: Any, is_snapshot: bool, recv_ns: int) -> BalanceChange:
