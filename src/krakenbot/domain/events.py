@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
+from krakenbot.domain.construct import slot_constructor
 from krakenbot.domain.enums import (
     Channel,
     ConnectionState,
@@ -225,6 +226,13 @@ class ExecutionReport:
     margin: bool | None = None
     reduce_only: bool | None = None
     contingent: ContingentOrder | None = None
+
+
+# The same objects as Fill(...) and ExecutionReport(...), about twice as fast to build
+# (domain/construct.py): the executions decoder builds one of each per fill, ~3 reports per
+# order. Call them positionally with every field.
+new_fill = slot_constructor(Fill)
+new_execution_report = slot_constructor(ExecutionReport)
 
 
 @dataclass(frozen=True, slots=True)

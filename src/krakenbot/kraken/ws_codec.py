@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
+from krakenbot.domain.construct import slot_constructor
 from krakenbot.domain.enums import OrderType, Side, SystemState
 from krakenbot.domain.events import (
     TICKER_FIELDS,
@@ -347,16 +348,11 @@ def _sequenced(msg: Mapping[str, Any], recv_ns: int) -> list[WsMessage]:
             # One bad row must not hide its neighbours; the session reconciles on it.
             excerpt = json.dumps(row, default=str)[:EXCERPT_CHARS] if isinstance(row, dict) else ""
             items.append(DecodeFailed(channel, repr(exc)[:300], excerpt, recv_ns))
-    return [
-        SequencedBatch(
-            channel=channel,
-            is_snapshot=snapshot,
-            sequence=sequence,
-            items=tuple(items),
-            recv_ns=recv_ns,
-        )
-    ]
+    return [_new_batch(channel, snapshot, sequence, tuple(items), recv_ns)]
 
+
+# SequencedBatch(...) without the frozen dataclass __init__'s cost (domain/construct.py).
+_new_batch = slot_constructor(SequencedBatch)
 
 _CHANNELS: dict[str, Callable[[Mapping[str, Any], int], list[WsMessage]]] = {
     "heartbeat": _heartbeat,

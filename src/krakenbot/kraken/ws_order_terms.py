@@ -52,7 +52,13 @@ class OrderTerms:
     contingent: ContingentOrder | None = None
 
 
+_ORDER_TYPES = {member.value: member for member in OrderType}
+
+
 def _order_type(value: object) -> OrderType:
+    found = _ORDER_TYPES.get(value) if type(value) is str else None
+    if found is not None:
+        return found  # what OrderType(value) gives, without the Enum call
     try:
         return OrderType(string(value))
     except ValueError as exc:
@@ -111,6 +117,10 @@ def _limit(
     if value is None:
         return None, None
     kind = opt_str(row.get("limit_price_type")) or "static"
+    if kind == "static" and value >= 0 and order_type is not OrderType.TRAILING_STOP_LIMIT:
+        # What ws_price gives (an absolute OrderPrice of a finite non-negative value, whose
+        # value is all we keep) without building it; anything else takes the long way below.
+        return value, None
     if order_type is OrderType.TRAILING_STOP_LIMIT:
         # An offset from the trigger price whatever its unit (see the module docstring).
         sign = "-" if value < 0 else "+"
@@ -138,7 +148,23 @@ _TERM_FIELDS = frozenset(
         "contingent",
     }
 )
-_NO_TERMS = OrderTerms()
+# OrderTerms' fields as a tuple, in its field order: the executions decoder unpacks them
+# straight into the report instead of building an OrderTerms only to read it back.
+TermValues = tuple[
+    OrderType | None,
+    TimeInForce | None,
+    Decimal | None,
+    OrderPrice | None,
+    TriggerState | None,
+    Decimal | None,
+    int | None,
+    int | None,
+    bool | None,
+    bool | None,
+    ContingentOrder | None,
+]
+_NO_TERM_VALUES: TermValues = (None,) * 11
+_NO_TERMS = OrderTerms(*_NO_TERM_VALUES)
 
 
 def decode_terms(row: Mapping[str, Any]) -> OrderTerms:
@@ -148,26 +174,40 @@ def decode_terms(row: Mapping[str, Any]) -> OrderTerms:
     return read_terms(row)
 
 
+def term_values(row: Mapping[str, Any]) -> TermValues:
+    """`decode_terms(row)`'s fields, in OrderTerms order, as a tuple."""
+    if _TERM_FIELDS.isdisjoint(row):
+        return _NO_TERM_VALUES
+    return _read_values(row)
+
+
 def read_terms(row: Mapping[str, Any]) -> OrderTerms:
-    raw_type = row.get("order_type")
+    return OrderTerms(*_read_values(row))
+
+
+def _read_values(row: Mapping[str, Any]) -> TermValues:
+    get = row.get
+    raw_type = get("order_type")
     order_type = None if raw_type is None else _order_type(raw_type)
-    tif = row.get("time_in_force")
-    limit_price, limit_offset = _limit(row, order_type)
-    expire = row.get("expire_time")
-    effective = row.get("effective_time")
-    display = row.get("display_qty")
-    return OrderTerms(
-        order_type=order_type,
-        time_in_force=None if tif is None else _tif(tif),
-        limit_price=limit_price,
-        limit_offset=limit_offset,
-        trigger=_trigger(row, order_type),
-        display_qty=None if display is None else dec(display),
-        effective_ns=None if effective is None else opt_ts(effective),
-        expire_ns=None if expire is None else opt_ts(expire),
-        margin=opt_bool(row.get("margin")),
-        reduce_only=opt_bool(row.get("reduce_only")),
-        contingent=_contingent(row),
+    tif = get("time_in_force")
+    limit_price, limit_offset = _limit(row, order_type)  # before the TIF: the same first error
+    tif_value = None if tif is None else _tif(tif)
+    trigger = _trigger(row, order_type)
+    display = get("display_qty")
+    effective = get("effective_time")
+    expire = get("expire_time")
+    return (
+        order_type,
+        tif_value,
+        limit_price,
+        limit_offset,
+        trigger,
+        None if display is None else dec(display),
+        None if effective is None else opt_ts(effective),
+        None if expire is None else opt_ts(expire),
+        opt_bool(get("margin")),
+        opt_bool(get("reduce_only")),
+        None if "contingent" not in row else _contingent(row),
     )
 
 
