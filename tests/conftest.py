@@ -5,6 +5,10 @@ running daemons and the per-key nonce state, app/statedir.py), so no test ever r
 writes the real one in the home directory, and daemons of different tests never see each
 other. The variable is also set for the whole session before any test or fixture runs, so
 a process started outside a test function inherits a temporary folder too.
+
+Hypothesis runs without its per-example deadline: the suite runs in parallel on small shared
+machines, where one slow example is load, not a defect (a property that cannot hold still
+fails on its counterexample).
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("krakenbot", deadline=None)
+settings.load_profile("krakenbot")
 
 DATA = Path(__file__).parent / "data"
 STATE_DIR_ENV = "KRAKENBOT_STATE_DIR"  # krakenbot.app.statedir.STATE_DIR_ENV
