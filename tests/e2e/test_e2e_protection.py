@@ -10,7 +10,8 @@ event loop, so the test moves its market and reads its orders). The three cases 
 (b2) SIGSTOP with an entry resting beside a position: the switch is off (it would cancel the
     stop), yet after the deadline no entry rests (GTD) and the stop still does;
 (c) SIGSTOP with only a position and its protective stop: after the same deadline the stop
-    still rests (the switch was disarmed for it).
+    still rests (the switch was disarmed for it);
+(d) a daemon started over the stop its predecessor kept can still exit in its place.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from e2e_helpers import (
     Daemon,
     assert_ledger_matches_exchange,
     daemon_env,
+    exit_resting,
     healthy,
     ledger,
     ledger_matches_exchange,
@@ -190,3 +192,29 @@ async def test_sigstop_with_a_position_keeps_its_stop(sim: Sim, tmp_path: Path) 
     finally:
         daemon.kill9()
         await daemon.wait(10)
+
+
+@pytest.mark.parametrize("transport", ["websocket", "rest"])
+async def test_the_next_daemon_exits_in_place_of_a_kept_stop(
+    sim: Sim, tmp_path: Path, transport: str
+) -> None:
+    """(d) A clean stop keeps the position's stop; the next daemon wants out. Its exit waits
+    for the stop's cancel, sent at start-up before the executions stream began (over REST):
+    the report confirming it went nowhere, the snapshot of open orders does not list the
+    stop, and the daemon waited for that report for good — stop gone, exit never sent,
+    position bare, nothing said (the chaos network check's ORDER_TRANSPORT switch).
+    Reconciliation now runs when a fresh snapshot does not list a live order of ours."""
+    first, kept = await _long_with_stop(sim, tmp_path)
+    try:
+        os.kill(first.pid, signal.SIGTERM)
+        assert await first.wait(40) == 0
+    finally:
+        first.kill9()
+    assert [o["txid"] for o in _stops(sim)] == [kept["txid"]]
+    env = {**first.env, "E2E_HOLD": "0", "ORDER_TRANSPORT": transport}
+    second = await start_daemon(tmp_path, env)
+    try:
+        await eventually(lambda: exit_resting(sim), 30, "the exit rests in place of the stop")
+    finally:
+        second.kill9()
+    assert not _stops(sim)

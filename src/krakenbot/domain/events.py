@@ -263,10 +263,16 @@ class ConnectionChanged:
 
 @dataclass(frozen=True, slots=True)
 class ReconcileRequested:
-    """Something (reconnect, sequence gap, ambiguous outcome) means our picture may be stale."""
+    """Something (reconnect, sequence gap, ambiguous outcome) means our picture may be stale.
+
+    `unless_listed`: a fresh executions snapshot's order ids (cl_ord_id and txid). What it
+    cannot show is an order of ours that closed before the stream began: stale only if a
+    live order of ours is not among them (else a reconciliation would spend REST budget on
+    nothing)."""
 
     reason: str
     recv_ns: int = 0
+    unless_listed: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

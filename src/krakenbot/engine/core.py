@@ -224,6 +224,11 @@ class EngineCore:
         self.system_state = event.state
 
     def _on_reconcile_requested(self, event: ReconcileRequested, out: Out) -> None:
+        listed = event.unless_listed
+        if listed is not None and all(
+            o.cl_ord_id in listed or o.order_id in listed for o in self.registry.live()
+        ):
+            return
         out.append(RequestReconcile(event.reason))
 
     def _on_cancel_rejected(self, event: CancelRejected | AmendRejected, out: Out) -> None:

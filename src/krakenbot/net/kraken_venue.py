@@ -52,6 +52,7 @@ from krakenbot.net.ws_session import WsSession
 
 logger = logging.getLogger(__name__)
 _NS = 1_000_000_000
+E_UNKNOWN_ORDER = "EOrder:Unknown order"  # what Kraken answers a cancel of a closed order
 
 # REST order status → ours (docs: rest-api/get-open-orders, get-closed-orders). Kraken's
 # `closed` means fully executed; `open` with executed volume is partially filled.
@@ -200,9 +201,20 @@ class KrakenVenue:
     async def cancel(self, command: CancelOrder) -> None:
         # CancelOrder takes exactly one reference; the txid is Kraken's own, so prefer it.
         if command.order_id:
-            await self.rest.cancel_order(txid=command.order_id)
+            result = await self.rest.cancel_order(txid=command.order_id)
         else:
-            await self.rest.cancel_order(cl_ord_id=command.cl_ord_id)
+            result = await self.rest.cancel_order(cl_ord_id=command.cl_ord_id)
+        if result.count == 0:
+            # Kraken no longer has it open (`EOrder:Unknown order`): it closed, and the
+            # report saying how never reached us (e.g. sent before the executions stream
+            # began). Told to the core as the paper venue tells it, so reconciliation reads
+            # its fate; otherwise the order stayed live here for good (and an exit waiting
+            # for a protective stop's cancel with it).
+            self.session.inbound.put(
+                CancelRejected(
+                    command.cl_ord_id, command.order_id, E_UNKNOWN_ORDER, self._clock.now_ns()
+                )
+            )
 
     async def cancel_all(self) -> None:
         await self.rest.cancel_all()

@@ -39,6 +39,7 @@ from krakenbot.kraken.ws_codec import (
 from krakenbot.kraken.ws_messages import (
     BookMessage,
     MethodResponse,
+    PrivateItem,
     SequencedBatch,
     StatusMessage,
     SubscriptionAck,
@@ -288,6 +289,13 @@ class FrameRouter:
                 inbound.put(ReconcileRequested(f"undecodable {batch.channel} row", batch.recv_ns))
             else:
                 inbound.put(item)
+        if batch.is_snapshot and batch.channel == "executions":
+            # The stream has begun: an order of ours that closed or filled before it (say, a
+            # cancel sent over REST before the subscription, its report gone nowhere) is
+            # missing from a snapshot of open orders; only a reconciliation started now sees
+            # it. The core asks for one only if a live order of ours is not listed.
+            listed = _ids_listed(result.items)
+            inbound.put(ReconcileRequested("executions snapshot", batch.recv_ns, listed))
         if result.resync_reason is not None:
             self.stats.gaps += 1
             logger.warning("private sequence gap", extra={"reason": result.resync_reason})
@@ -326,3 +334,15 @@ class FrameRouter:
         self._put(msg)
         if conn.channel is Channel.PRIVATE:
             self._put(ReconcileRequested("undecodable private frame", msg.recv_ns))
+
+
+def _ids_listed(items: list[PrivateItem]) -> frozenset[str]:
+    """The cl_ord_ids and txids of the open orders an executions snapshot lists (not of its
+    trade rows, `snap_trades`: an order listed only there may have closed since)."""
+    ids: set[str] = set()
+    for item in items:
+        if type(item) is ExecutionReport and item.fill is None:
+            ids.add(item.order_id)
+            if item.cl_ord_id:
+                ids.add(item.cl_ord_id)
+    return frozenset(ids)

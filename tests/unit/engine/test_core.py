@@ -58,6 +58,7 @@ from krakenbot.domain.events import (
     Fill,
     OrderAccepted,
     PriceLevel,
+    ReconcileRequested,
     Ticker,
     TimerTick,
 )
@@ -465,6 +466,27 @@ def test_unacknowledged_orders_ask_for_reconciliation() -> None:
     effects = core.handle(TimerTick(T0 + 31 * S))
     asks = [e for e in effects if isinstance(e, RequestReconcile)]
     assert asks and asks[0].reason.startswith("unacknowledged orders kb")
+
+
+def test_a_fresh_executions_snapshot_asks_for_reconciliation_only_for_unlisted_orders() -> None:
+    """What a snapshot of open orders cannot show is an order of ours that closed before
+    the stream began (its report went nowhere): only a live order the snapshot does not
+    list needs looking up."""
+    core, strategy = make_core()
+    nothing = ReconcileRequested("executions snapshot", T0, frozenset())
+    assert core.handle(nothing) == []  # nothing of ours live
+    assert kinds(core.handle(ReconcileRequested("gap", T0))) == ["RequestReconcile"]
+    strategy.queue.append(buy("0.001", "45283.5"))
+    core.handle(real_book(T0))  # one order of ours, live (no txid yet)
+    [order] = core.registry.live()
+    assert core.handle(nothing) == [RequestReconcile("executions snapshot")]
+    by_cl_ord_id = ReconcileRequested("executions snapshot", T0, frozenset({order.cl_ord_id}))
+    assert core.handle(by_cl_ord_id) == []
+    core.handle(OrderAccepted(order.cl_ord_id, "OTX1", T0))
+    assert core.handle(ReconcileRequested("executions snapshot", T0, frozenset({"OTX1"}))) == []
+    assert core.handle(ReconcileRequested("executions snapshot", T0, frozenset({"OTX2"}))) == [
+        RequestReconcile("executions snapshot")
+    ]
 
 
 # ---------------------------------------------------------------- reconciliation

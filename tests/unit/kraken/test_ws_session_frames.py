@@ -229,3 +229,25 @@ async def test_a_trading_request_on_a_failing_socket_is_an_unknown_outcome_not_a
     conn.ready.set()
     with pytest.raises(WsConnectionLostError):
         await session.trading.cancel_order(CancelOrder(order_id="OAAAAA-BBBBB-CCCCCC"))
+
+
+def test_every_executions_snapshot_asks_for_a_reconciliation_after_its_reports() -> None:
+    """A snapshot lists the orders open now: one that closed before the stream began (a
+    cancel sent over REST before the subscription, say) is simply absent from it, so only a
+    reconciliation started once the stream runs can find it — the first snapshot too. The
+    request names what the snapshot listed (the core asks only for an unlisted order)."""
+    session, q = _session()
+    conn = Conn(Channel.PRIVATE, "ws://x", token="TOKEN")
+    session.on_frame(conn, _exec_frame(1, None, snapshot=True), 1)
+    snapshot = q.drain()
+    assert isinstance(snapshot[0], ExecutionReport)
+    asks = [e for e in snapshot if isinstance(e, ReconcileRequested)]
+    listed = frozenset({snapshot[0].order_id, snapshot[0].cl_ord_id})
+    assert [(e.reason, e.unless_listed) for e in asks] == [("executions snapshot", listed)]
+    assert isinstance(snapshot[-1], ReconcileRequested)  # after the snapshot's reports
+    session.on_frame(conn, _exec_frame(2, "T1"), 2)  # an update asks for nothing
+    assert not [e for e in q.drain() if isinstance(e, ReconcileRequested)]
+    # A trade row (snap_trades) lists no open order: its order may have closed since.
+    session.on_frame(conn, _exec_frame(1, "T0", snapshot=True), 3)
+    asks = [e for e in q.drain() if isinstance(e, ReconcileRequested)]
+    assert [e.unless_listed for e in asks] == [frozenset()]
