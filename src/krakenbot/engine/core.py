@@ -224,12 +224,8 @@ class EngineCore:
         self.system_state = event.state
 
     def _on_reconcile_requested(self, event: ReconcileRequested, out: Out) -> None:
-        listed = event.unless_listed
-        if listed is not None and all(
-            o.cl_ord_id in listed or o.order_id in listed for o in self.registry.live()
-        ):
-            return
-        out.append(RequestReconcile(event.reason))
+        if event.unless_listed is None or self.registry.any_unlisted(event.unless_listed):
+            out.append(RequestReconcile(event.reason))
 
     def _on_cancel_rejected(self, event: CancelRejected | AmendRejected, out: Out) -> None:
         kind = "cancel_rejected" if isinstance(event, CancelRejected) else "amend_rejected"

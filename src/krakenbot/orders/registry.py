@@ -141,6 +141,11 @@ class OrderRegistry:
     def live(self) -> list[Order]:
         return list(self._live.values())
 
+    def any_unlisted(self, ids: frozenset[str]) -> bool:
+        """Whether a live order is named in `ids` by neither its cl_ord_id nor its txid
+        (an executions snapshot's open orders: what it misses closed before it)."""
+        return any(o.cl_ord_id not in ids and o.order_id not in ids for o in self._live.values())
+
     def working(self, symbol: str | None = None) -> list[WorkingOrder]:
         """Live orders as the risk gate and strategies see them."""
         views = self._working
