@@ -268,8 +268,13 @@ class Backtest:
     def run_bars(self, series: Sequence[BarSeries], end_ns: int) -> None:
         """Replay candles: at each close, the venue plays the candle first, then the engine
         sees the book its close implies (bid = close, ask = a tick above)."""
+        present = [s for s in series if len(s)]
+        if len(present) == 1:
+            self._run_one(present[0])
+            self.drain(end_ns)
+            return
         venue, markets = self.venue, self.venue.markets
-        for close, step in _closes(series):
+        for close, step in _closes(present):
             if not venue.idle:
                 for s, i in step:
                     venue.bar(s.symbol, s.open_ns[i], close, s.ohlc(i))
@@ -287,6 +292,26 @@ class Backtest:
                 self._tick_progress()
             self._after_market(close)
         self.drain(end_ns)
+
+    def _run_one(self, s: BarSeries) -> None:
+        """`run_bars` for one pair: the same steps in the same order, without the merge."""
+        venue, symbol, iv = self.venue, s.symbol, s.interval_ns
+        m = venue.markets[symbol]
+        o, h, lo, c, volume = s.o, s.h, s.lo, s.c, s.volume
+        price, feed = m.price, self.feed
+        for i, open_ns in enumerate(s.open_ns):
+            close = open_ns + iv
+            if not venue.idle:
+                venue.bar(symbol, open_ns, close, (o[i], h[i], lo[i], c[i]))
+                self.drain(close)
+            venue.bar_closed(symbol, c[i])
+            self._before_market(close)
+            self._symbol = symbol
+            qty = volume[i]
+            bid, ask = PriceLevel(price(m.bid), qty), PriceLevel(price(m.ask), qty)
+            feed(BookTop(symbol, (bid,), (ask,), True, close, close), close)
+            self._tick_progress()
+            self._after_market(close)
 
     # ------------------------------------------------------------------ events
     def run_events(self, tape: EventTape, end_ns: int) -> None:
@@ -334,14 +359,8 @@ class Backtest:
 
 def _closes(series: Sequence[BarSeries]) -> Iterator[tuple[int, list[tuple[BarSeries, int]]]]:
     """The candles' closes in time order, each with the (series, index) of every candle
-    closing then (one pair: its candles in order, without the merge)."""
-    present = [s for s in series if len(s)]
-    if len(present) == 1:
-        (s,) = present
-        iv = s.interval_ns
-        for i, open_ns in enumerate(s.open_ns):
-            yield open_ns + iv, [(s, i)]
-        return
+    closing then (the series are not empty)."""
+    present = list(series)
     heap = [(s.open_ns[0] + s.interval_ns, k, 0) for k, s in enumerate(present)]
     heapq.heapify(heap)
     while heap:
