@@ -119,16 +119,15 @@ class MeanReversion:
         listed = view.working_orders(symbol)
         position = view.position(symbol)
         entry = self._entry_key(view)
+        stamp = getattr(view, "state_version", None)
         due, low, high = self._work_out_due(now_ns, view, book, listed, position)
-        self._due = _Due(due, low, high, position, entry, listed)
+        self._due = _Due(due, low, high, position, entry, listed, stamp)
         return due
 
     def _standing(self, now_ns: int, view: StrategyView) -> tuple[int | None] | None:
-        """(`next_due`'s last answer,) when it still holds at `now_ns`: not yet due, the bid
-        inside its band, the position, entry, throttles and our orders as they were (a
-        decision now then returns nothing: the answer is never later than the truth);
-        None when it must be worked out again. The cheap tests first: the band excludes
-        every bid while flat and ready to enter."""
+        """(`next_due`'s last answer,) while it holds at `now_ns` (not yet due, the bid in
+        its band, position, entry, throttles and our orders unchanged: a decision now does
+        nothing, the answer is never later than the truth); else None. Cheap tests first."""
         m = self._due
         if m is None or (m.due is not None and m.due <= now_ns):
             return None
@@ -136,17 +135,25 @@ class MeanReversion:
         book = view.book(symbol)
         if book is None or not book.verified or not book.bids or not book.asks:
             return None
-        if not m.low < book.bids[0].price < m.high or m.position != view.position(symbol):
+        if not m.low < book.bids[0].price < m.high:
             return None
-        if m.entry != self._entry_key(view) or not _same(view.working_orders(symbol), m.listed):
+        stamp = getattr(view, "state_version", None)  # engine/view.py: nothing changed
+        if stamp is not None and stamp == m.stamp and m.entry[2:] == self._throttles():
+            return (m.due,)
+        if m.position != view.position(symbol) or m.entry != self._entry_key(view):
+            return None
+        if not _same(view.working_orders(symbol), m.listed):
             return None
         return (m.due,)
+
+    def _throttles(self) -> tuple[int | None, int | None]:
+        return self._last_entry_ns, self._last_exit_ns
 
     def _entry_key(self, view: StrategyView) -> _EntryKey:
         """Average entry, when opened, and the two throttles: what the answer holds for."""
         symbol = self.params.symbol
         avg, opened = view.avg_entry(symbol), view.position_opened_ns(symbol)
-        return (avg, opened, self._last_entry_ns, self._last_exit_ns)
+        return (avg, opened, *self._throttles())
 
     def _work_out_due(
         self,
@@ -361,6 +368,7 @@ class _Due(NamedTuple):
     position: Decimal
     entry: _EntryKey  # avg entry, opened, throttles
     listed: Sequence[WorkingOrder]
+    stamp: object  # the view's `state_version` then (None: it has none)
 
 
 def _after(since_ns: int, wait_s: float) -> int:
