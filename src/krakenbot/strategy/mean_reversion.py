@@ -87,8 +87,7 @@ class MeanReversion:
         if isinstance(event, BookTop):
             if event.symbol != self.params.symbol or not event.verified:
                 return []
-            now = event.recv_ns
-            # `next_due`'s standing answer says a decision now does nothing: skip it.
+            now = event.recv_ns  # next_due's standing answer: a decision now does nothing
             decision = [] if self._standing(now, view) is not None else self._decide(now, view)
             mid = event.mid
             if mid is not None:
@@ -144,6 +143,7 @@ class MeanReversion:
             return None
         if not _same(view.working_orders(symbol), m.listed):
             return None
+        self._due = m._replace(stamp=stamp)  # the same state under a new stamp
         return (m.due,)
 
     def _throttles(self) -> tuple[int | None, int | None]:
