@@ -269,8 +269,8 @@ class Backtest:
         """Replay candles: at each close, the venue plays the candle first, then the engine
         sees the book its close implies (bid = close, ask = a tick above)."""
         present = [s for s in series if len(s)]
-        if len(present) == 1:
-            self._run_one(present[0])
+        if _aligned(present):
+            self._run_aligned(present)
             self.drain(end_ns)
             return
         venue, markets = self.venue, self.venue.markets
@@ -293,24 +293,28 @@ class Backtest:
             self._after_market(close)
         self.drain(end_ns)
 
-    def _run_one(self, s: BarSeries) -> None:
-        """`run_bars` for one pair: the same steps in the same order, without the merge."""
-        venue, symbol, iv = self.venue, s.symbol, s.interval_ns
-        m = venue.markets[symbol]
-        o, h, lo, c, volume = s.o, s.h, s.lo, s.c, s.volume
-        price, feed = m.price, self.feed
-        for i, open_ns in enumerate(s.open_ns):
+    def _run_aligned(self, present: Sequence[BarSeries]) -> None:
+        """`run_bars` when every pair's candles open at the same times (one pair, or pairs
+        downloaded over the same range): the same steps in the same order, without the
+        merge (its steps would hold every pair at each close, in the given order)."""
+        venue, feed = self.venue, self.feed
+        pairs = [(s, s.symbol, venue.markets[s.symbol]) for s in present]
+        iv = present[0].interval_ns
+        for i, open_ns in enumerate(present[0].open_ns):
             close = open_ns + iv
             if not venue.idle:
-                venue.bar(symbol, open_ns, close, (o[i], h[i], lo[i], c[i]))
+                for s, symbol, _ in pairs:
+                    venue.bar(symbol, open_ns, close, (s.o[i], s.h[i], s.lo[i], s.c[i]))
                 self.drain(close)
-            venue.bar_closed(symbol, c[i])
+            for s, symbol, _ in pairs:
+                venue.bar_closed(symbol, s.c[i])
             self._before_market(close)
-            self._symbol = symbol
-            qty = volume[i]
-            bid, ask = PriceLevel(price(m.bid), qty), PriceLevel(price(m.ask), qty)
-            feed(BookTop(symbol, (bid,), (ask,), True, close, close), close)
-            self._tick_progress()
+            for s, symbol, m in pairs:
+                self._symbol = symbol
+                qty = s.volume[i]
+                bid, ask = PriceLevel(m.price(m.bid), qty), PriceLevel(m.price(m.ask), qty)
+                feed(BookTop(symbol, (bid,), (ask,), True, close, close), close)
+                self._tick_progress()
             self._after_market(close)
 
     # ------------------------------------------------------------------ events
@@ -355,6 +359,16 @@ class Backtest:
         else:
             self.run_bars(tape, end_ns)
         self.now_ns = max(self.now_ns, end_ns)
+
+
+def _aligned(series: Sequence[BarSeries]) -> bool:
+    """Whether the (non-empty) series' candles all open at the same times, equally wide."""
+    if not series:
+        return False
+    first = series[0]
+    return all(
+        s.interval_ns == first.interval_ns and s.open_ns == first.open_ns for s in series[1:]
+    )
 
 
 def _closes(series: Sequence[BarSeries]) -> Iterator[tuple[int, list[tuple[BarSeries, int]]]]:
