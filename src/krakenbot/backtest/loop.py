@@ -268,8 +268,13 @@ class Backtest:
     def run_bars(self, series: Sequence[BarSeries], end_ns: int) -> None:
         """Replay candles: at each close, the venue plays the candle first, then the engine
         sees the book its close implies (bid = close, ask = a tick above)."""
+        present = [s for s in series if len(s)]
+        if _aligned(present):
+            self._run_aligned(present)
+            self.drain(end_ns)
+            return
         venue, markets = self.venue, self.venue.markets
-        for close, step in _closes(series):
+        for close, step in _closes(present):
             if not venue.idle:
                 for s, i in step:
                     venue.bar(s.symbol, s.open_ns[i], close, s.ohlc(i))
@@ -287,6 +292,30 @@ class Backtest:
                 self._tick_progress()
             self._after_market(close)
         self.drain(end_ns)
+
+    def _run_aligned(self, present: Sequence[BarSeries]) -> None:
+        """`run_bars` when every pair's candles open at the same times (one pair, or pairs
+        downloaded over the same range): the same steps in the same order, without the
+        merge (its steps would hold every pair at each close, in the given order)."""
+        venue, feed = self.venue, self.feed
+        pairs = [(s, s.symbol, venue.markets[s.symbol]) for s in present]
+        iv = present[0].interval_ns
+        for i, open_ns in enumerate(present[0].open_ns):
+            close = open_ns + iv
+            if not venue.idle:
+                for s, symbol, _ in pairs:
+                    venue.bar(symbol, open_ns, close, (s.o[i], s.h[i], s.lo[i], s.c[i]))
+                self.drain(close)
+            for s, symbol, _ in pairs:
+                venue.bar_closed(symbol, s.c[i])
+            self._before_market(close)
+            for s, symbol, m in pairs:
+                self._symbol = symbol
+                qty = s.volume[i]
+                bid, ask = PriceLevel(m.price(m.bid), qty), PriceLevel(m.price(m.ask), qty)
+                feed(BookTop(symbol, (bid,), (ask,), True, close, close), close)
+                self._tick_progress()
+            self._after_market(close)
 
     # ------------------------------------------------------------------ events
     def run_events(self, tape: EventTape, end_ns: int) -> None:
@@ -332,16 +361,20 @@ class Backtest:
         self.now_ns = max(self.now_ns, end_ns)
 
 
+def _aligned(series: Sequence[BarSeries]) -> bool:
+    """Whether the (non-empty) series' candles all open at the same times, equally wide."""
+    if not series:
+        return False
+    first = series[0]
+    return all(
+        s.interval_ns == first.interval_ns and s.open_ns == first.open_ns for s in series[1:]
+    )
+
+
 def _closes(series: Sequence[BarSeries]) -> Iterator[tuple[int, list[tuple[BarSeries, int]]]]:
     """The candles' closes in time order, each with the (series, index) of every candle
-    closing then (one pair: its candles in order, without the merge)."""
-    present = [s for s in series if len(s)]
-    if len(present) == 1:
-        (s,) = present
-        iv = s.interval_ns
-        for i, open_ns in enumerate(s.open_ns):
-            yield open_ns + iv, [(s, i)]
-        return
+    closing then (the series are not empty)."""
+    present = list(series)
     heap = [(s.open_ns[0] + s.interval_ns, k, 0) for k, s in enumerate(present)]
     heapq.heapify(heap)
     while heap:

@@ -40,6 +40,13 @@ class LiveView:
         # version): every decision asks, orders change far less often.
         self._working: dict[str, tuple[int, tuple[WorkingOrder, ...]]] = {}
 
+    @property
+    def state_version(self) -> tuple[int, int]:
+        """Changes whenever a fill or one of our orders changes what `position`,
+        `avg_entry`, `position_opened_ns` or `working_orders` answer (not a `StrategyView`
+        member: a strategy may use it, when present, as a cheap "nothing changed")."""
+        return self._portfolio.version, self._registry.version
+
     def book(self, symbol: str) -> BookTop | None:
         return self._books.get(symbol)
 

@@ -21,6 +21,7 @@ from krakenbot.risk.limits import BreakerLimits
 _NS = 1_000_000_000
 _Window = deque[tuple[int, Decimal]]
 HUNDRED = Decimal(100)
+_ONE = Decimal(1)
 
 
 class Cause(StrEnum):
@@ -43,7 +44,8 @@ class BreakerPolicy:
         self.limits = limits
         self._events: dict[Cause, deque[int]] = {cause: deque() for cause in Cause}
         self._prices: dict[str, tuple[_Window, _Window]] = {}
-        self._band: tuple[BreakerLimits | None, Decimal] = (None, Decimal(0))
+        # Per limits: (them, 1 + band, 1 - band, the window in ns), worked out once.
+        self._band: tuple[BreakerLimits | None, Decimal, Decimal, int] = (None, _ONE, _ONE, 0)
 
     def _threshold(self, cause: Cause) -> int:
         return {
@@ -76,10 +78,12 @@ class BreakerPolicy:
         if windows is None:
             windows = self._prices[symbol] = (deque(), deque())
         lows, highs = windows
-        if self._band[0] is not self.limits:  # worked out once per limits, not per book
-            self._band = (self.limits, self.limits.price_jump_pct / HUNDRED)
-        band = self._band[1]
-        horizon = now_ns - int(self.limits.price_window_s * _NS)
+        limits = self.limits
+        if self._band[0] is not limits:  # worked out once per limits, not per book
+            band = limits.price_jump_pct / HUNDRED
+            self._band = (limits, 1 + band, 1 - band, int(limits.price_window_s * _NS))
+        _, up, down, window_ns = self._band
+        horizon = now_ns - window_ns
         for window in windows:
             while window and window[0][0] <= horizon:
                 window.popleft()
@@ -91,9 +95,9 @@ class BreakerPolicy:
         while highs and highs[-1][1] <= price:
             highs.pop()
         highs.append((now_ns, price))
-        if price > low * (1 + band):
+        if price > low * up:
             reference = low
-        elif price < high * (1 - band):
+        elif price < high * down:
             reference = high
         else:
             return None

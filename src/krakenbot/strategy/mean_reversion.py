@@ -47,6 +47,9 @@ _EARLY_NS = 1_000  # the warm-up's end is asked about a little early (`age_s` di
 _LOW, _HIGH = Decimal("-Infinity"), Decimal("Infinity")  # a band holding for every bid
 
 
+_EntryKey = tuple[Decimal | None, int | None, int | None, int | None]
+
+
 class _Tick(NamedTuple):
     now_ns: int
     instrument: Instrument
@@ -84,7 +87,8 @@ class MeanReversion:
         if isinstance(event, BookTop):
             if event.symbol != self.params.symbol or not event.verified:
                 return []
-            decision = self._decide(event.recv_ns, view)  # signal vs. the prior average
+            now = event.recv_ns  # next_due's standing answer: a decision now does nothing
+            decision = [] if self._standing(now, view) is not None else self._decide(now, view)
             mid = event.mid
             if mid is not None:
                 value = float(mid)
@@ -104,28 +108,52 @@ class MeanReversion:
         only. The answer is kept while the position, our orders, the throttles and the time
         leave it standing and the bid stays inside the band it holds for (the bid moves
         every book; the rest seldom)."""
+        found = self._standing(now_ns, view)
+        if found is not None:
+            return found[0]
         symbol = self.params.symbol
         book = view.book(symbol)
         if book is None or not book.verified or not book.bids or not book.asks:
             return None  # a tick decides nothing without a book: a book comes first
-        bid = book.bids[0].price
         listed = view.working_orders(symbol)
         position = view.position(symbol)
-        avg, opened = view.avg_entry(symbol), view.position_opened_ns(symbol)
-        entry = (avg, opened, self._last_entry_ns, self._last_exit_ns)
-        m = self._due
-        if (
-            m is not None
-            and (m.due is None or m.due > now_ns)
-            and m.low < bid < m.high
-            and m.position == position
-            and m.entry == entry
-            and _same(listed, m.listed)
-        ):
-            return m.due
+        entry = self._entry_key(view)
+        stamp = getattr(view, "state_version", None)
         due, low, high = self._work_out_due(now_ns, view, book, listed, position)
-        self._due = _Due(due, low, high, position, entry, listed)
+        self._due = _Due(due, low, high, position, entry, listed, stamp)
         return due
+
+    def _standing(self, now_ns: int, view: StrategyView) -> tuple[int | None] | None:
+        """(`next_due`'s last answer,) while it holds at `now_ns` (not yet due, the bid in
+        its band, position, entry, throttles and our orders unchanged: a decision now does
+        nothing, the answer is never later than the truth); else None. Cheap tests first."""
+        m = self._due
+        if m is None or (m.due is not None and m.due <= now_ns):
+            return None
+        symbol = self.params.symbol
+        book = view.book(symbol)
+        if book is None or not book.verified or not book.bids or not book.asks:
+            return None
+        if not m.low < book.bids[0].price < m.high:
+            return None
+        stamp = getattr(view, "state_version", None)  # engine/view.py: nothing changed
+        if stamp is not None and stamp == m.stamp and m.entry[2:] == self._throttles():
+            return (m.due,)
+        if m.position != view.position(symbol) or m.entry != self._entry_key(view):
+            return None
+        if not _same(view.working_orders(symbol), m.listed):
+            return None
+        self._due = m._replace(stamp=stamp)  # the same state under a new stamp
+        return (m.due,)
+
+    def _throttles(self) -> tuple[int | None, int | None]:
+        return self._last_entry_ns, self._last_exit_ns
+
+    def _entry_key(self, view: StrategyView) -> _EntryKey:
+        """Average entry, when opened, and the two throttles: what the answer holds for."""
+        symbol = self.params.symbol
+        avg, opened = view.avg_entry(symbol), view.position_opened_ns(symbol)
+        return (avg, opened, *self._throttles())
 
     def _work_out_due(
         self,
@@ -338,8 +366,9 @@ class _Due(NamedTuple):
     low: Decimal  # the bids it holds for: low < bid < high
     high: Decimal
     position: Decimal
-    entry: tuple[Decimal | None, int | None, int | None, int | None]  # avg entry, opened, throttles
+    entry: _EntryKey  # avg entry, opened, throttles
     listed: Sequence[WorkingOrder]
+    stamp: object  # the view's `state_version` then (None: it has none)
 
 
 def _after(since_ns: int, wait_s: float) -> int:
@@ -348,7 +377,9 @@ def _after(since_ns: int, wait_s: float) -> int:
 
 
 def _same(a: Sequence[WorkingOrder], b: Sequence[WorkingOrder]) -> bool:
-    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+    if len(a) != len(b):
+        return False
+    return not a or all(x is y for x, y in zip(a, b, strict=True))
 
 
 def _sell(symbol: str, qty: Decimal, price: Decimal, *, tag: str) -> OrderIntent:
