@@ -269,8 +269,16 @@ async def run_once(
 ) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {name: [] for name in clients}
     clock = time.perf_counter_ns
+    # With --base, every other round swaps each krakenbot client with its --base twin in the
+    # round's order: where a client sits in a round (what ran just before it, how warm the
+    # CPU's caches are for its code) moves its figures by 10-40 us, and the same code
+    # measured as both (an A/A run) must come out even.
+    twin = {"kb_rest": "kbb_rest", "kbb_rest": "kb_rest", "kb_ws": "kbb_ws", "kbb_ws": "kb_ws"}
+    names = list(clients)
+    swapped = [twin.get(n, n) if twin.get(n, n) in clients else n for n in names]
     for i in range(start, start + warmup + orders):
-        for name, send in clients.items():
+        for name in swapped if i % 2 else names:
+            send = clients[name]
             t0 = clock()
             await send(i)
             if i - start >= warmup:
