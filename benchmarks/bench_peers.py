@@ -31,6 +31,9 @@ processes on uvloop (`pip install uvloop`; not on Windows).
 `--base SRC` also times another checkout's krakenbot client (say, a worktree of main; its
 package imported as `krakenbot_base`, bench_peers_base.py) as `kbb_rest` / `kbb_ws` in the
 same rounds, and prints this checkout's client against it, paired: before/after in one run.
+`--shuffle` gives every round a fresh (seeded) order of the clients: in the fixed order each
+client always follows the same one, and that predecessor moves its figures (krakenbot REST,
+right after the WS floor, came out 1.06-1.09x its floor in the fixed order, 1.14x shuffled).
 The simulator's rate limits are lifted and krakenbot's rate model given the same room (the
 order path is measured, not Kraken's counters). Each key is its own account for `executions`
 reports (bench_sim_server.py, `SimConfig.reports_per_key`): krakenbot's WS client receives
@@ -42,6 +45,7 @@ stream — woken by the report itself, no sleep — so that decoding never falls
 client's timing window.
 
 Usage: python benchmarks/bench_peers.py [--orders 1000] [--repeats 5] [--warmup 100] [--base SRC]
+       [--shuffle]
        [--only floor_ws,kb_ws] [--loop asyncio|uvloop] [--reports per_key|account]
 """
 
@@ -265,7 +269,7 @@ async def build(
 
 
 async def run_once(
-    clients: dict[str, Send], orders: int, warmup: int, start: int
+    clients: dict[str, Send], orders: int, warmup: int, start: int, shuffle: bool = False
 ) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {name: [] for name in clients}
     clock = time.perf_counter_ns
@@ -277,7 +281,10 @@ async def run_once(
     names = list(clients)
     swapped = [twin.get(n, n) if twin.get(n, n) in clients else n for n in names]
     for i in range(start, start + warmup + orders):
-        for name in swapped if i % 2 else names:
+        order = swapped if i % 2 else names
+        if shuffle:  # a fresh order every round (--shuffle), the same for every run
+            order = random.Random(i).sample(order, len(order))
+        for name in order:
             send = clients[name]
             t0 = clock()
             await send(i)
@@ -297,6 +304,7 @@ async def bench(
     loop: str,
     reports: str,
     base: str | None = None,
+    shuffle: bool = False,
 ) -> None:
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     sim_cpu = cpus[-1] if len(cpus) > 1 else None
@@ -310,7 +318,8 @@ async def bench(
             clients = await build(urls, stack, Path(tmp), only, base)
             runs: list[dict[str, list[float]]] = []
             for r in range(repeats):
-                runs.append(await run_once(clients, orders, warmup, r * (orders + warmup) + 1))
+                start = r * (orders + warmup) + 1
+                runs.append(await run_once(clients, orders, warmup, start, shuffle))
             print(f"executions reports: {reports}")
             report(runs, orders, warmup, loop)
 
@@ -341,6 +350,13 @@ def main() -> None:
         help="also time another checkout's krakenbot client (e.g. a worktree of main) as "
         "kbb_rest / kbb_ws in the same rounds: before/after against the same floors",
     )
+    parser.add_argument(
+        "--shuffle",
+        action="store_true",
+        help="a fresh (seeded) order of the clients every round: what ran just before a "
+        "client moves its figures (its code's cache warmth, the simulator's leftover work "
+        "from the previous order), and a fixed order gives each client the same predecessor",
+    )
     args = parser.parse_args()
     only = {n for n in args.only.split(",") if n}
     with asyncio.Runner(loop_factory=loop_factory(args.loop)) as runner:
@@ -353,6 +369,7 @@ def main() -> None:
                 args.loop,
                 args.reports,
                 args.base,
+                args.shuffle,
             )
         )
 
