@@ -68,13 +68,14 @@ from typing import Any
 
 # Run as a script (`python benchmarks/bench_peers.py`): its own folder is on the path.
 from bench_peers_clients import (  # type: ignore[import-not-found]  # isort: skip
+    PRICE,
+    QTY,
     Send,
     ccxt_client,
     floor_post,
     floor_ws,
     pks_rest,
     pks_ws,
-    request,
 )
 from bench_peers_report import report  # type: ignore[import-not-found]  # isort: skip
 from bench_peers_base import load_base, modules  # type: ignore[import-not-found]  # isort: skip
@@ -132,16 +133,17 @@ def kb_client(kb: Kb, urls: dict[str, Any], key: list[str], tmp: Path) -> Any:
 
 
 def kb_request(kb: Kb) -> Any:
-    """The same order as `request()`, built from this krakenbot's own types."""
-    e, order = kb["domain.enums"], request()
+    """The same order as `request()`, built from this krakenbot's own types (one build and
+    one uuid4, as `request()` costs: it is timed)."""
+    e = kb["domain.enums"]
     return kb["kraken.rest_orders"].OrderRequest(
-        pair=order.pair,
-        side=e.Side(order.side.value),
-        order_type=e.OrderType(order.order_type.value),
-        volume=order.volume,
-        cl_ord_id=order.cl_ord_id,
-        price=order.price,
-        time_in_force=e.TimeInForce(order.time_in_force.value),
+        pair="XLMUSD",
+        side=e.Side.BUY,
+        order_type=e.OrderType.LIMIT,
+        volume=QTY,
+        cl_ord_id=uuid.uuid4().hex,
+        price=PRICE,
+        time_in_force=e.TimeInForce.IOC,
     )
 
 
