@@ -56,8 +56,8 @@ from krakenbot.domain.enums import OrderType, Side, TimeInForce
 from krakenbot.domain.events import BookTop, Event
 from krakenbot.domain.sections import ApiTier, Credentials, OrderTransport, Secret
 from krakenbot.engine.config import EngineConfig
-from krakenbot.kraken.ratelimit import RateModel
 from krakenbot.net.kraken_venue import KrakenVenue
+from krakenbot.net.rest_config import TradeCharge
 from krakenbot.net.rest_core import RestCore
 from krakenbot.risk.limits import RiskLimits
 from krakenbot.store import LedgerRepository, open_ledger
@@ -123,7 +123,6 @@ class Stamps:
 
 _CL_ORD_ID = re.compile(rb"cl_ord_id=([0-9a-z]+)")
 _WS_ADD = re.compile(r'^\{"method":"add_order".*"cl_ord_id":"([0-9a-z]+)"')
-_IN_WS_ADD: ContextVar[bool] = ContextVar("in_ws_add", default=False)
 _SENDING: ContextVar[str] = ContextVar("sending", default="")  # the order its send task sends
 
 
@@ -171,8 +170,9 @@ def _stamp_socket_writes(stamps: Stamps) -> None:
 
 def _watch_rate_waits(stamps: Stamps) -> None:
     """Count each time an order had to wait for the client's rate model: a REST AddOrder
-    (REST or trading counter), or a WebSocket add_order (its pair's trading counter)."""
-    wait_s, reserve, trade_wait = RestCore._wait_s, RestCore.reserve_trade, RateModel.trade_wait_s
+    (REST or trading counter), or a WebSocket add_order (its pair's trading counter: the
+    synchronous charge found no room, so the order waited in `reserve_trade`)."""
+    wait_s, reserve_now = RestCore._wait_s, RestCore.reserve_trade_now
 
     def counted(self: RestCore, method: str, *args: object, **kw: object) -> float:
         wait = wait_s(self, method, *args, **kw)  # type: ignore[arg-type]
@@ -180,22 +180,14 @@ def _watch_rate_waits(stamps: Stamps) -> None:
             stamps.waited.add(_SENDING.get())
         return wait
 
-    async def reserved(self: RestCore, endpoint: str, *args: Any, **kw: Any) -> None:
-        token = _IN_WS_ADD.set(endpoint == "ws:add_order")
-        try:
-            await reserve(self, endpoint, *args, **kw)
-        finally:
-            _IN_WS_ADD.reset(token)
-
-    def trade_counted(self: RateModel, *args: Any, **kw: Any) -> float:
-        wait = trade_wait(self, *args, **kw)
-        if wait > 0 and _IN_WS_ADD.get():
+    def reserved_now(self: RestCore, endpoint: str, trade: TradeCharge) -> float:
+        wait = reserve_now(self, endpoint, trade)
+        if wait > 0 and endpoint == "ws:add_order":
             stamps.waited.add(_SENDING.get())
         return wait
 
     RestCore._wait_s = counted  # type: ignore[method-assign]
-    RestCore.reserve_trade = reserved  # type: ignore[method-assign]
-    RateModel.trade_wait_s = trade_counted  # type: ignore[method-assign]
+    RestCore.reserve_trade_now = reserved_now  # type: ignore[method-assign]
 
 
 def _watch_orders(stack: TradingStack, stamps: Stamps, breakdown: bool) -> None:

@@ -28,6 +28,12 @@ medianed per run — which a loaded machine moves far less; and how many runs kr
 WebSocket path (every peer) and REST path (the REST peers) won, by run medians and paired.
 The "target" lines are judged on the paired figures and say so. `--loop uvloop` runs both
 processes on uvloop (`pip install uvloop`; not on Windows).
+`--base SRC` also times another checkout's krakenbot client (say, a worktree of main; its
+package imported as `krakenbot_base`, bench_peers_base.py) as `kbb_rest` / `kbb_ws` in the
+same rounds, and prints this checkout's client against it, paired: before/after in one run.
+`--shuffle` gives every round a fresh (seeded) order of the clients: in the fixed order each
+client always follows the same one, and that predecessor moves its figures (krakenbot REST,
+right after the WS floor, came out 1.06-1.09x its floor in the fixed order, 1.14x shuffled).
 The simulator's rate limits are lifted and krakenbot's rate model given the same room (the
 order path is measured, not Kraken's counters). Each key is its own account for `executions`
 reports (bench_sim_server.py, `SimConfig.reports_per_key`): krakenbot's WS client receives
@@ -38,7 +44,8 @@ the round waits until that order's last report (expired) has come off krakenbot'
 stream — woken by the report itself, no sleep — so that decoding never falls into the next
 client's timing window.
 
-Usage: python benchmarks/bench_peers.py [--orders 1000] [--repeats 5] [--warmup 100]
+Usage: python benchmarks/bench_peers.py [--orders 1000] [--repeats 5] [--warmup 100] [--base SRC]
+       [--shuffle]
        [--only floor_ws,kb_ws] [--loop asyncio|uvloop] [--reports per_key|account]
 """
 
@@ -59,29 +66,21 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from krakenbot.clock import SystemClock
-from krakenbot.domain.enums import Channel, OrderStatus
-from krakenbot.domain.events import ExecutionReport
-from krakenbot.kraken.ratelimit import RateModel, Tier, TierLimits
-from krakenbot.net.rest_client import Credentials, RestClient, RestConfig
-from krakenbot.net.ws_inbound import InboundQueue
-from krakenbot.net.ws_orders import WsOrderPath
-from krakenbot.net.ws_session import WsSession, WsSessionConfig
-
 # Run as a script (`python benchmarks/bench_peers.py`): its own folder is on the path.
 from bench_peers_clients import (  # type: ignore[import-not-found]  # isort: skip
+    PRICE,
+    QTY,
     Send,
     ccxt_client,
     floor_post,
     floor_ws,
     pks_rest,
     pks_ws,
-    request,
 )
 from bench_peers_report import report  # type: ignore[import-not-found]  # isort: skip
+from bench_peers_base import load_base, modules  # type: ignore[import-not-found]  # isort: skip
 
-UNLIMITED = TierLimits(1e12, 1e6, 1e12, 1e6, 10**6)
-TERMINAL = {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
+Kb = dict[str, Any]  # bench_peers_base.modules(): one krakenbot's client modules by name
 
 
 def loop_factory(loop: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -120,41 +119,71 @@ async def sim_process(
 # ---- krakenbot ----------------------------------------------------------------------------
 
 
-def kb_client(urls: dict[str, Any], key: list[str], tmp: Path) -> RestClient:
-    config = RestConfig(state_dir=tmp / uuid.uuid4().hex, base_url=urls["rest_url"], tier=Tier.PRO)
-    rest = RestClient(config, Credentials(*key), clock=SystemClock(), rng=random.Random(1))
-    rest.core.model = RateModel(UNLIMITED)  # the sim's counters are lifted too
+def kb_client(kb: Kb, urls: dict[str, Any], key: list[str], tmp: Path) -> Any:
+    rl, rc = kb["kraken.ratelimit"], kb["net.rest_client"]
+    config = rc.RestConfig(
+        state_dir=tmp / uuid.uuid4().hex, base_url=urls["rest_url"], tier=rl.Tier.PRO
+    )
+    rest = rc.RestClient(
+        config, rc.Credentials(*key), clock=kb["clock"].SystemClock(), rng=random.Random(1)
+    )
+    # The sim's counters are lifted too.
+    rest.core.model = rl.RateModel(rl.TierLimits(1e12, 1e6, 1e12, 1e6, 10**6))
     return rest
 
 
+def kb_request(kb: Kb) -> Any:
+    """The same order as `request()`, built from this krakenbot's own types (one build and
+    one uuid4, as `request()` costs: it is timed)."""
+    e = kb["domain.enums"]
+    return kb["kraken.rest_orders"].OrderRequest(
+        pair="XLMUSD",
+        side=e.Side.BUY,
+        order_type=e.OrderType.LIMIT,
+        volume=QTY,
+        cl_ord_id=uuid.uuid4().hex,
+        price=PRICE,
+        time_in_force=e.TimeInForce.IOC,
+    )
+
+
 async def kb_rest(
-    urls: dict[str, Any], key: list[str], stack: contextlib.AsyncExitStack, tmp: Path
+    kb: Kb, urls: dict[str, Any], key: list[str], stack: contextlib.AsyncExitStack, tmp: Path
 ) -> Send:
-    rest = kb_client(urls, key, tmp)
+    rest = kb_client(kb, urls, key, tmp)
     stack.push_async_callback(rest.close)
     await rest.asset_pairs(["XLM/USD"])  # teaches the client the pair's names
 
     async def send(i: int) -> None:
-        result = await rest.add_order(request())
+        result = await rest.add_order(kb_request(kb))
         assert result.txid
 
     return send
 
 
 async def kb_ws(
-    urls: dict[str, Any], key: list[str], stack: contextlib.AsyncExitStack, tmp: Path
+    kb: Kb, urls: dict[str, Any], key: list[str], stack: contextlib.AsyncExitStack, tmp: Path
 ) -> Send:
-    rest = kb_client(urls, key, tmp)
+    rest = kb_client(kb, urls, key, tmp)
     stack.push_async_callback(rest.close)
     await rest.asset_pairs(["XLM/USD"])
-    clock = SystemClock()
+    clock = kb["clock"].SystemClock()
+    ws, st = kb["net.ws_session"], kb["domain.enums"].OrderStatus
+    terminal = {st.FILLED, st.CANCELED, st.EXPIRED, st.REJECTED}
+    report_type = kb["domain.events"].ExecutionReport
 
     async def token() -> str:
-        return (await rest.get_websockets_token()).token
+        return str((await rest.get_websockets_token()).token)
 
-    config = WsSessionConfig(public_url=urls["ws_url"], private_url=urls["ws_auth_url"], symbols=())
-    session = WsSession(
-        config, InboundQueue(), clock=clock, rng=random.Random(2), token_provider=token
+    config = ws.WsSessionConfig(
+        public_url=urls["ws_url"], private_url=urls["ws_auth_url"], symbols=()
+    )
+    session = ws.WsSession(
+        config,
+        kb["net.ws_inbound"].InboundQueue(),
+        clock=clock,
+        rng=random.Random(2),
+        token_provider=token,
     )
     runner = asyncio.ensure_future(session.run())
 
@@ -164,7 +193,7 @@ async def kb_ws(
 
     async def drain() -> None:  # the engine's part: take every event off the stream
         async for event in session.events():
-            if not isinstance(event, ExecutionReport) or event.order_status not in TERMINAL:
+            if type(event) is not report_type or event.order_status not in terminal:
                 continue
             future = waiting.pop(event.cl_ord_id or "", None)
             if future is None:
@@ -180,11 +209,12 @@ async def kb_ws(
         await asyncio.gather(runner, drainer, return_exceptions=True)
 
     stack.push_async_callback(stop)
-    await asyncio.wait_for(session.wait_connected(Channel.PRIVATE), 15)
-    rest.route_orders(WsOrderPath(session.trading, rest.core, clock))
+    channel = kb["domain.enums"].Channel.PRIVATE
+    await asyncio.wait_for(session.wait_connected(channel), 15)
+    rest.route_orders(kb["net.ws_orders"].WsOrderPath(session.trading, rest.core, clock))
 
     async def send(i: int) -> None:
-        order = request()
+        order = kb_request(kb)
         last["cl_ord_id"] = order.cl_ord_id
         result = await rest.add_order(order)
         assert result.txid and result.announced
@@ -207,17 +237,26 @@ async def kb_ws(
 
 
 async def build(
-    urls: dict[str, Any], stack: contextlib.AsyncExitStack, tmp: Path, only: set[str]
+    urls: dict[str, Any],
+    stack: contextlib.AsyncExitStack,
+    tmp: Path,
+    only: set[str],
+    base: str | None = None,
 ) -> dict[str, Send]:
+    kb = modules("krakenbot")
     makers: dict[str, Callable[[list[str]], Awaitable[Send | None]]] = {
         "floor_post": lambda key: floor_post(urls, key, stack),
         "floor_ws": lambda key: floor_ws(urls, key, stack),
-        "kb_rest": lambda key: kb_rest(urls, key, stack, tmp),
-        "kb_ws": lambda key: kb_ws(urls, key, stack, tmp),
+        "kb_rest": lambda key: kb_rest(kb, urls, key, stack, tmp),
+        "kb_ws": lambda key: kb_ws(kb, urls, key, stack, tmp),
         "ccxt": lambda key: ccxt_client(urls, key, stack),
         "pks_rest": lambda key: pks_rest(urls, key, stack),
         "pks_ws": lambda key: pks_ws(urls, key, stack),
     }
+    if base is not None:  # another checkout's client, timed in the same rounds
+        kbb = modules(load_base(base, tmp).__name__)
+        makers["kbb_rest"] = lambda key: kb_rest(kbb, urls, key, stack, tmp)
+        makers["kbb_ws"] = lambda key: kb_ws(kbb, urls, key, stack, tmp)
     clients: dict[str, Send] = {}
     for (name, make), key in zip(makers.items(), urls["keys"], strict=False):
         if only and name not in only:
@@ -232,12 +271,23 @@ async def build(
 
 
 async def run_once(
-    clients: dict[str, Send], orders: int, warmup: int, start: int
+    clients: dict[str, Send], orders: int, warmup: int, start: int, shuffle: bool = False
 ) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {name: [] for name in clients}
     clock = time.perf_counter_ns
+    # With --base, every other round swaps each krakenbot client with its --base twin in the
+    # round's order: where a client sits in a round (what ran just before it, how warm the
+    # CPU's caches are for its code) moves its figures by 10-40 us, and the same code
+    # measured as both (an A/A run) must come out even.
+    twin = {"kb_rest": "kbb_rest", "kbb_rest": "kb_rest", "kb_ws": "kbb_ws", "kbb_ws": "kb_ws"}
+    names = list(clients)
+    swapped = [twin.get(n, n) if twin.get(n, n) in clients else n for n in names]
     for i in range(start, start + warmup + orders):
-        for name, send in clients.items():
+        order = swapped if i % 2 else names
+        if shuffle:  # a fresh order every round (--shuffle), the same for every run
+            order = random.Random(i).sample(order, len(order))
+        for name in order:
+            send = clients[name]
             t0 = clock()
             await send(i)
             if i - start >= warmup:
@@ -249,7 +299,14 @@ async def run_once(
 
 
 async def bench(
-    orders: int, repeats: int, warmup: int, only: set[str], loop: str, reports: str
+    orders: int,
+    repeats: int,
+    warmup: int,
+    only: set[str],
+    loop: str,
+    reports: str,
+    base: str | None = None,
+    shuffle: bool = False,
 ) -> None:
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     sim_cpu = cpus[-1] if len(cpus) > 1 else None
@@ -257,13 +314,14 @@ async def bench(
         os.sched_setaffinity(0, {cpus[0]})  # every client on the same CPU
     with tempfile.TemporaryDirectory() as tmp:
         async with (
-            sim_process(8, sim_cpu, loop, reports) as urls,
+            sim_process(10, sim_cpu, loop, reports) as urls,
             contextlib.AsyncExitStack() as stack,
         ):
-            clients = await build(urls, stack, Path(tmp), only)
+            clients = await build(urls, stack, Path(tmp), only, base)
             runs: list[dict[str, list[float]]] = []
             for r in range(repeats):
-                runs.append(await run_once(clients, orders, warmup, r * (orders + warmup) + 1))
+                start = r * (orders + warmup) + 1
+                runs.append(await run_once(clients, orders, warmup, start, shuffle))
             print(f"executions reports: {reports}")
             report(runs, orders, warmup, loop)
 
@@ -287,10 +345,35 @@ def main() -> None:
         help="per_key: each client receives only its own orders' executions reports; account: "
         "every order's reach krakenbot's WS client, as on one Kraken account (to compare)",
     )
+    parser.add_argument(
+        "--base",
+        default=None,
+        metavar="SRC",
+        help="also time another checkout's krakenbot client (e.g. a worktree of main) as "
+        "kbb_rest / kbb_ws in the same rounds: before/after against the same floors",
+    )
+    parser.add_argument(
+        "--shuffle",
+        action="store_true",
+        help="a fresh (seeded) order of the clients every round: what ran just before a "
+        "client moves its figures (its code's cache warmth, the simulator's leftover work "
+        "from the previous order), and a fixed order gives each client the same predecessor",
+    )
     args = parser.parse_args()
     only = {n for n in args.only.split(",") if n}
     with asyncio.Runner(loop_factory=loop_factory(args.loop)) as runner:
-        runner.run(bench(args.orders, args.repeats, args.warmup, only, args.loop, args.reports))
+        runner.run(
+            bench(
+                args.orders,
+                args.repeats,
+                args.warmup,
+                only,
+                args.loop,
+                args.reports,
+                args.base,
+                args.shuffle,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ FLOOR = {
     "pks_rest": "floor_post",
     "kb_ws": "floor_ws",
     "pks_ws": "floor_ws",
+    "kbb_rest": "floor_post",  # --base: another checkout's krakenbot, same rounds
+    "kbb_ws": "floor_ws",
 }
 REST_PEERS = ("ccxt", "pks_rest")
 TARGET_RATIO = 1.10
@@ -48,7 +50,7 @@ def _peers_of(ours: str, names: list[str]) -> list[str]:
     """The clients krakenbot's `ours` path is compared with: every peer (kb_ws) or the REST
     peers (kb_rest); never a floor, never itself."""
     if ours == "kb_ws":
-        return [n for n in names if not n.startswith(("floor", "kb_"))]
+        return [n for n in names if not n.startswith(("floor", "kb"))]
     return [n for n in names if n in REST_PEERS]
 
 
@@ -152,7 +154,22 @@ def _peer_target(runs: list[Run], ours: str) -> str:
     )
 
 
+def against_base(runs: list[Run]) -> None:
+    """--base: this checkout's client against the other one's, round by round."""
+    for ours in ("kb_ws", "kb_rest"):
+        base = ours.replace("kb_", "kbb_")
+        if ours in runs[0] and base in runs[0]:
+            ratios = [paired_ratio(run, ours, base) for run in runs]
+            diffs = [paired_diff(run, ours, base) for run in runs]
+            print(
+                f"{ours} / {base} (this checkout / --base, paired per round, medianed per run): "
+                f"median {statistics.median(ratios):.3f}x, {statistics.median(diffs):+.1f} us; "
+                "runs " + " ".join(f"{x:.3f}" for x in ratios)
+            )
+
+
 def targets(runs: list[Run]) -> None:
+    against_base(runs)
     for ours in ("kb_ws", "kb_rest"):
         if ours in runs[0] and FLOOR[ours] in runs[0]:
             print(_floor_target(runs, ours))

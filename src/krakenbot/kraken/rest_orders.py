@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from krakenbot.domain.commands import AmendOrder, PlaceOrder
+from krakenbot.domain.construct import slot_constructor
 from krakenbot.domain.enums import OrderType, Side, TimeInForce
 from krakenbot.domain.instrument import Instrument
 from krakenbot.kraken.rest_codec import CodecError, dec, epoch_ns
@@ -260,6 +261,10 @@ class AddOrderResult:
         return self.txids[0] if self.txids else None
 
 
+# Built on every order's answer path (WS ack and REST reply alike).
+new_add_order_result = slot_constructor(AddOrderResult)
+
+
 @codec_boundary("AddOrder")
 def parse_add_order(result: Any, cl_ord_id: str) -> AddOrderResult:
     if not isinstance(result, dict):
@@ -268,7 +273,7 @@ def parse_add_order(result: Any, cl_ord_id: str) -> AddOrderResult:
     txid = result.get("txid", [])
     txids = (txid,) if isinstance(txid, str) else tuple(str(t) for t in txid)
     close = descr.get("close")
-    return AddOrderResult(txids, str(descr.get("order", "")), close or None, cl_ord_id)
+    return new_add_order_result(txids, str(descr.get("order", "")), close or None, cl_ord_id)
 
 
 @dataclass(frozen=True, slots=True)

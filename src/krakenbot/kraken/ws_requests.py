@@ -222,6 +222,9 @@ def _number(value: Decimal) -> str:
     return f"{value:f}"
 
 
+_STOP_LOSS, _GTC = OrderType.STOP_LOSS, TimeInForce.GTC
+
+
 def encode_order(
     req: OrderRequest,
     symbol: str,
@@ -236,32 +239,31 @@ def encode_order(
     REST: every pair has a last trade, not every pair an index); `time_in_force` in lower
     case; a GTD order's `expire_time` as RFC3339 (`expire_s` after now: the WS form is an
     absolute time, REST's `expiretm=+n` is relative); the `deadline` always (the request is
-    refused after it, which bounds how long an unanswered send stays ambiguous)."""
-    parts = [
-        f'{{"method":"add_order","params":{{"order_type":"{req.order_type.value}"',
-        f',"side":"{req.side.value}","order_qty":{_number(req.volume)}',
-        f',"symbol":{_text(symbol)}',
-    ]
-    if req.order_type is OrderType.STOP_LOSS:
-        assert req.price is not None  # OrderRequest checks it
-        parts.append(
-            f',"triggers":{{"reference":"last","price":{_number(req.price)},"price_type":"static"}}'
+    refused after it, which bounds how long an unanswered send stays ambiguous).
+    Written as one string in the fields' fixed order, the optional ones empty when absent
+    (every order is encoded here, on the way to the socket)."""
+    order_type, price, tif = req.order_type, req.price, req.time_in_force
+    if order_type is _STOP_LOSS:
+        assert price is not None  # OrderRequest checks it
+        priced = (
+            f',"triggers":{{"reference":"last","price":{_number(price)},"price_type":"static"}}'
         )
-    elif req.price is not None:
-        parts.append(f',"limit_price":{_number(req.price)}')
-    if req.time_in_force is not TimeInForce.GTC:
-        parts.append(f',"time_in_force":"{req.time_in_force.value}"')
+    else:
+        priced = "" if price is None else f',"limit_price":{_number(price)}'
+    flags = "" if tif is _GTC else f',"time_in_force":"{tif.value}"'
     if req.expire_s is not None:
-        parts.append(f',"expire_time":"{rfc3339(now_ns + req.expire_s * 1_000_000_000)}"')
+        flags += f',"expire_time":"{rfc3339(now_ns + req.expire_s * 1_000_000_000)}"'
     if req.post_only:
-        parts.append(',"post_only":true')
+        flags += ',"post_only":true'
     if req.validate:
-        parts.append(',"validate":true')
-    parts.append(
+        flags += ',"validate":true'
+    return (
+        f'{{"method":"add_order","params":{{"order_type":"{order_type.value}"'
+        f',"side":"{req.side.value}","order_qty":{_number(req.volume)}'
+        f',"symbol":{_text(symbol)}{priced}{flags}'
         f',"cl_ord_id":{_text(req.cl_ord_id)},"deadline":"{rfc3339(deadline_ns)}"'
         f',"token":{_text(token)}}},"req_id":{req_id}}}'
     )
-    return "".join(parts)
 
 
 def encode_amend(req: AmendRequest, *, token: str, req_id: int, deadline_ns: int) -> str:

@@ -241,6 +241,23 @@ class RestCore:
             logger.debug("waiting for rate headroom", extra={"endpoint": method, "wait_s": wait})
             await self.clock.sleep(wait)
 
+    def reserve_trade_now(self, endpoint: str, trade: TradeCharge) -> float:
+        """Charge the pair's trading counter for a private WebSocket request if it has room
+        now (0.0), else the seconds to wait (nothing charged): one model per pair whatever the
+        transport (docs guides/spot-ratelimits). WS carries no nonce and no REST point, so
+        neither lock is taken (a WS order never queues behind a REST request in flight); the
+        next locked call saves the charge. Synchronous: no coroutine when there is room."""
+        if self._store is None:
+            raise ConfigError(f"{endpoint} needs an API key and secret", endpoint=endpoint)
+        now, model = self.clock.now_ns(), self.model
+        if self._observed:
+            self._fold_observed(now, keep=True)
+        pair, cost = trade.pair, trade.cost
+        wait = model.reserve_trade(self._store.state, pair, cost, now, cancel=trade.cancel)
+        if wait <= 0:  # charged
+            self._unshared.add(pair, cost, now, model.limits.trade_decay_per_s)
+        return wait
+
     async def reserve_trade(
         self,
         endpoint: str,
@@ -249,24 +266,9 @@ class RestCore:
         priority: Priority,
         cl_ord_id: str | None = None,
     ) -> None:
-        """Wait for room on the pair's trading counter and charge it for a request over the
-        private WebSocket: one model per pair whatever the transport (docs guides/spot-
-        ratelimits). WS carries no nonce and no REST point, so neither lock is taken and a WS
-        order never queues behind a REST request in flight (`priority` orders nothing: the
-        cancel reserve lets cancels through first); the next locked call saves the charge."""
-        if self._store is None:
-            raise ConfigError(f"{endpoint} needs an API key and secret", endpoint=endpoint)
-        cost, pair, model = trade.cost, trade.pair, self.model
-        while True:
-            now = self.clock.now_ns()
-            state = self._store.state
-            if self._observed:
-                self._fold_observed(now, keep=True)
-            wait = model.trade_wait_s(state, pair, cost, now, cancel=trade.cancel)
-            if wait <= 0:
-                model.charge_trade(state, pair, cost, now)
-                self._unshared.add(pair, cost, now, model.limits.trade_decay_per_s)
-                return
+        """`reserve_trade_now`, waiting for room as long as it takes (`priority` orders
+        nothing: the cancel reserve lets cancels through first)."""
+        while (wait := self.reserve_trade_now(endpoint, trade)) > 0:
             if wait > self.config.max_rate_wait_s:
                 raise RateLimitedError(
                     f"rate budget would need {wait:.1f} s to recover",

@@ -26,7 +26,12 @@ from krakenbot.kraken.errors import InvalidTokenError, TradingRateLimitedError, 
 from krakenbot.kraken.methods import Priority
 from krakenbot.kraken.ratelimit import ADD_COST
 from krakenbot.kraken.rest_codec import CancelAfterResult, CancelResult
-from krakenbot.kraken.rest_orders import AddOrderResult, AmendRequest, OrderRequest
+from krakenbot.kraken.rest_orders import (
+    AddOrderResult,
+    AmendRequest,
+    OrderRequest,
+    new_add_order_result,
+)
 from krakenbot.kraken.ws_codec import encode_cancel_all_orders_after, encode_cancel_order
 from krakenbot.kraken.ws_messages import MethodResponse
 from krakenbot.kraken.ws_requests import encode_amend, encode_order
@@ -41,6 +46,8 @@ _EMPTY_ERROR = "EGeneral:Internal error:ack without an error text"
 
 class TradeBudget(Protocol):
     """The REST client's shared rate model and breaker, as the WS path needs them."""
+
+    def reserve_trade_now(self, endpoint: str, trade: TradeCharge) -> float: ...
 
     async def reserve_trade(
         self,
@@ -74,6 +81,7 @@ class WsOrderPath:
         self._grace_s = ack_grace_s
         self._call_timeout_s = call_timeout_s  # requests without a deadline (cancels)
         self.sent = 0  # requests handed to the socket (for status and tests)
+        self._add_charges: dict[str, TradeCharge] = {}  # one add_order's charge, by pair
 
     @property
     def usable(self) -> bool:
@@ -84,13 +92,14 @@ class WsOrderPath:
     ) -> AddOrderResult | None:
         if not self.usable:
             return None
-        cl_ord_id = req.cl_ord_id
-        await self._budget.reserve_trade(
-            "ws:add_order",
-            TradeCharge(pair, ADD_COST),
-            priority=Priority.ORDER,
-            cl_ord_id=cl_ord_id,
-        )
+        cl_ord_id, budget = req.cl_ord_id, self._budget
+        charge = self._add_charges.get(pair)
+        if charge is None:
+            charge = self._add_charges[pair] = TradeCharge(pair, ADD_COST)
+        if budget.reserve_trade_now("ws:add_order", charge) > 0:  # no room now: wait for it
+            await budget.reserve_trade(
+                "ws:add_order", charge, priority=Priority.ORDER, cl_ord_id=cl_ord_id
+            )
         now = self._clock.now_ns()
         deadline = sending.deadline_ns = now + window_ns
 
@@ -109,7 +118,7 @@ class WsOrderPath:
                 return AddOrderResult((), "", None, cl_ord_id)
             if not txid:  # accepted, but the ack names no order: look it up
                 raise AcceptedUnreadError("add_order ack without an order_id", cl_ord_id=cl_ord_id)
-            return AddOrderResult((txid,), "", None, cl_ord_id, announced=True)
+            return new_add_order_result((txid,), "", None, cl_ord_id, False, True)  # announced
         await self._refused(resp, "add_order", pair, cl_ord_id)
         return None
 

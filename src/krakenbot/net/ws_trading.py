@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from krakenbot.clock import Clock
 from krakenbot.domain.commands import CancelOrder, PlaceOrder
+from krakenbot.domain.construct import slot_constructor
 from krakenbot.domain.events import Event, ExecutionReport, OrderAccepted, ReconcileRequested
 from krakenbot.errors import TransportError
 from krakenbot.kraken.ws_codec import (
@@ -37,6 +38,7 @@ from krakenbot.net.http import RequestNotSentError
 Send = Callable[[str], Awaitable[bool]]
 Render = Callable[[str, int], str]  # (token, req_id) -> the frame's text
 _MAX_PENDING = 1_000  # unanswered requests remembered for their late acks
+_new_accepted = slot_constructor(OrderAccepted)  # built on every order's ack path
 
 
 class WsConnectionLostError(TransportError):
@@ -172,7 +174,7 @@ class TradingRequests:
         out: list[Event] = []
         for cl_ord_id, ref in zip(pending.cl_ord_ids, resp.orders, strict=False):
             if ref.order_id:
-                out.append(OrderAccepted(ref.cl_ord_id or cl_ord_id, ref.order_id, resp.recv_ns))
+                out.append(_new_accepted(ref.cl_ord_id or cl_ord_id, ref.order_id, resp.recv_ns))
         return out
 
     def on_report(self, report: ExecutionReport) -> None:

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests.conftest import DATA
 
-from krakenbot.kraken.ws_acks import ACK_PREFIXES, fast_method_response
+from krakenbot.kraken.ws_acks import ACK_PREFIXES, canonical_ack, fast_method_response
 from krakenbot.kraken.ws_codec import decode
 from krakenbot.kraken.ws_messages import MethodResponse
 
@@ -111,3 +111,149 @@ def test_fast_path_never_differs_from_the_full_decoder(
     fast = fast_method_response(text, 3)
     if fast is not None:
         assert [fast] == decode(text, 3)
+
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _ids
+)
+
+
+@given(
+    method=st.sampled_from(["add_order", "cancel_order", "amend_order", "cancel_all", "x"]),
+    success=_scalars,
+    req_id=_scalars,
+    error=_scalars,
+    result=st.none()
+    | _scalars
+    | st.lists(st.dictionaries(st.sampled_from(["order_id", "cl_ord_id"]), _scalars), max_size=3)
+    | st.dictionaries(
+        st.sampled_from(
+            [
+                "order_id",
+                "cl_ord_id",
+                "order_userref",
+                "count",
+                "triggerTime",
+                "currentTime",
+                "amend_id",
+                "other",
+            ]
+        ),
+        _scalars,
+    ),
+    keys=st.permutations(["method", "success", "req_id", "error", "result"]),
+    drop=st.sets(st.sampled_from(["success", "req_id", "error", "result"])),
+)
+def test_every_field_of_an_ack_is_decoded_as_the_full_decoder_does(
+    method: str,
+    success: object,
+    req_id: object,
+    error: object,
+    result: object,
+    keys: list[str],
+    drop: set[str],
+) -> None:
+    """Every field the shortcut builds itself (order refs, count, trigger and current time,
+    amend id), any JSON type in any of them, any key order, keys left out: the shortcut's
+    answer is the full decoder's, or it declines."""
+    values = {"method": method, "success": success, "req_id": req_id, "error": error}
+    values["result"] = result
+    msg = {k: values[k] for k in keys if k not in drop}
+    text = json.dumps(msg, separators=(",", ":"))
+    fast = fast_method_response(text, 5)
+    if fast is not None:
+        assert [fast] == decode(text, 5), text
+    elif type(result) is dict and "warnings" not in result and text.startswith(ACK_PREFIXES):
+        # Declined only for a value the full decoder refuses too (or a float it must read).
+        assert not isinstance(decode(text, 5)[0], MethodResponse) or any(
+            type(v) is float for v in (*msg.values(), *result.values())
+        ), text
+
+
+_wire_ids = st.text("ABCXYZabcxyz0189_-", min_size=1, max_size=64)
+_stamps = st.text("0123456789T:.Z-", min_size=1, max_size=40)
+
+
+@given(
+    method=st.sampled_from(["add_order", "cancel_order"]),
+    order_id=_wire_ids,
+    cl_ord_id=st.none() | _wire_ids,
+    cl_first=st.booleans(),
+    success=st.booleans(),
+    req_id=st.none() | st.integers(0, 10**18 - 1),
+    req_first=st.booleans(),
+    time_in=_stamps,
+    time_out=_stamps,
+)
+def test_the_canonical_ack_is_read_by_the_shortcut_as_the_full_decoder_reads_it(
+    method: str,
+    order_id: str,
+    cl_ord_id: str | None,
+    cl_first: bool,
+    success: bool,
+    req_id: int | None,
+    req_first: bool,
+    time_in: str,
+    time_out: str,
+) -> None:
+    """Every ack of the canonical shape (either id first, `req_id` first, last or absent)
+    is taken by the one-regex shortcut, and read exactly as the full decoder reads it."""
+    result = {"order_id": order_id}
+    if cl_ord_id is not None:
+        result = (
+            {"cl_ord_id": cl_ord_id, **result} if cl_first else {**result, "cl_ord_id": cl_ord_id}
+        )
+    msg: dict[str, object] = {"method": method}
+    if req_id is not None and req_first:
+        msg["req_id"] = req_id
+    msg.update(result=result, success=success, time_in=time_in, time_out=time_out)
+    if req_id is not None and not req_first:
+        msg["req_id"] = req_id
+    text = json.dumps(msg, separators=(",", ":"))
+    resp = canonical_ack(text, 9)
+    assert resp is not None, text
+    assert [resp] == decode(text, 9) and fast_method_response(text, 9) == resp
+
+
+@given(
+    text=st.sampled_from(FRAMES).flatmap(
+        lambda frame: st.tuples(st.integers(0, len(frame)), st.text(max_size=3)).map(
+            lambda cut: frame[: cut[0]] + cut[1] + frame[cut[0] :]
+        )
+    )
+)
+def test_whatever_the_shortcut_takes_is_read_as_the_full_decoder_reads_it(text: str) -> None:
+    """Recorded acks with characters inserted anywhere: what the one-regex shortcut accepts
+    (if anything) is exactly what the full decoder makes of it."""
+    resp = canonical_ack(text, 4)
+    if resp is not None:
+        assert [resp] == decode(text, 4), text
+
+
+def test_a_repeated_req_id_is_left_to_the_full_decoder() -> None:
+    text = (
+        '{"method":"add_order","req_id":1,"result":{"order_id":"O1"},"success":true,'
+        '"time_in":"2026-01-21T12:33:34.457870Z","time_out":"2026-01-21T12:33:34.460575Z",'
+        '"req_id":2}'
+    )
+    assert canonical_ack(text, 1) is None
+    resp = fast_method_response(text, 1)
+    assert resp is None or [resp] == decode(text, 1)
+
+
+@pytest.mark.parametrize("req_id", ["05", "00", "-1", "1.0", "1e3", "1234567890123456789"])
+def test_a_req_id_that_is_not_a_plain_json_integer_is_not_read_by_the_shortcut(
+    req_id: str,
+) -> None:
+    """Leading zeros are not JSON; a sign, fraction or exponent and more than 18 digits are
+    left to the decoders that own those rules."""
+    text = (
+        '{"method":"add_order","result":{"order_id":"O1"},"success":true,'
+        '"time_in":"2026-01-21T12:33:34.457870Z","time_out":"2026-01-21T12:33:34.460575Z",'
+        f'"req_id":{req_id}}}'
+    )
+    assert canonical_ack(text, 1) is None

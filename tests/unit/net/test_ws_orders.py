@@ -34,9 +34,16 @@ WINDOW_NS = 2_000_000_000
 
 class Budget:
     def __init__(self) -> None:
-        self.charged: list[tuple[str, TradeCharge, Priority]] = []
+        self.charged: list[tuple[str, TradeCharge, Priority | None]] = []
         self.limited: list[str] = []
         self.outcomes: list[BaseException | None] = []
+        self.room = True  # reserve_trade_now charges at once (False: the caller must wait)
+
+    def reserve_trade_now(self, endpoint: str, trade: TradeCharge) -> float:
+        if not self.room:
+            return 1.5
+        self.charged.append((endpoint, trade, None))
+        return 0.0
 
     async def reserve_trade(
         self,
@@ -102,7 +109,7 @@ async def test_an_accepted_order_is_announced_by_its_ack_in_stream_order() -> No
     task = asyncio.ensure_future(path.add(_req(), "XLM/USD", WINDOW_NS, Sending(0)))
     await _sent(sock)
     assert sock.sent[0]["method"] == "add_order" and sock.sent[0]["req_id"] == 1
-    assert budget.charged == [("ws:add_order", TradeCharge("XLM/USD", 1), Priority.ORDER)]
+    assert budget.charged == [("ws:add_order", TradeCharge("XLM/USD", 1), None)]
     # Another request's ack (req_id 2) is not ours; ours carries req_id 1.
     assert trading.on_response(_ack("add_order", 2, order_id="OX")) == []
     events = trading.on_response(_ack("add_order", 1, order_id="OAAAAA-BBBBB-CCCCCC"))
@@ -110,6 +117,17 @@ async def test_an_accepted_order_is_announced_by_its_ack_in_stream_order() -> No
     result = await task
     assert result is not None and result.txid == "OAAAAA-BBBBB-CCCCCC" and result.announced
     assert budget.outcomes == [None]
+
+
+async def test_an_order_without_room_on_its_counter_waits_for_it_before_it_is_sent() -> None:
+    sock, trading, path, budget, _ = _setup()
+    budget.room = False  # the synchronous charge finds no room: the waiting one is used
+    task = asyncio.ensure_future(path.add(_req(), "XLM/USD", WINDOW_NS, Sending(0)))
+    await _sent(sock)
+    assert budget.charged == [("ws:add_order", TradeCharge("XLM/USD", 1), Priority.ORDER)]
+    trading.on_response(_ack("add_order", 1, order_id="OAAAAA-BBBBB-CCCCCC"))
+    result = await task
+    assert result is not None and result.txid == "OAAAAA-BBBBB-CCCCCC"
 
 
 async def test_not_connected_means_not_sent() -> None:

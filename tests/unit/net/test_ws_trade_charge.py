@@ -64,3 +64,22 @@ async def test_ws_charges_reach_the_shared_file_once(tmp_path: Path, other_write
     assert await _file_level(tmp_path) == 3
     assert client.core.trading_counter_estimate(PAIR) == 3
     await client.close()
+
+
+async def test_a_ws_charge_without_room_now_is_not_made_and_says_how_long_to_wait(
+    tmp_path: Path,
+) -> None:
+    """The synchronous charge of the WS order path: charged (0.0) while there is room; with
+    none, nothing is charged and the answer is the wait the model asks for."""
+    client = rest_client(tmp_path, ScriptedKraken(lambda method, form: {}))
+    core = client.core
+    room = core.model.limits.trade_threshold - core.model.trade_margin
+    room -= core.model.cancel_reserve
+    assert core.reserve_trade_now("ws:add_order", TradeCharge(PAIR, room)) == 0.0
+    assert core.trading_counter_estimate(PAIR) == room
+    wait = core.reserve_trade_now("ws:add_order", TradeCharge(PAIR, 1))
+    assert wait == pytest.approx(1 / core.model.limits.trade_decay_per_s)
+    assert core.trading_counter_estimate(PAIR) == room  # (a ManualClock: no decay)
+    # A cancel may use the reserve new orders leave for it.
+    assert core.reserve_trade_now("ws:cancel_order", TradeCharge(PAIR, 1, cancel=True)) == 0.0
+    await client.close()
