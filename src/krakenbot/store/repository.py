@@ -302,11 +302,10 @@ class LedgerRepository:
     ) -> int:
         """Append to the audit trail (at `at_ns`, default now); returns the event id."""
         now = self._clock.now_ns() if at_ns is None else at_ns
-        async with self._db.transaction():
-            return await self._db.insert(
-                "INSERT INTO events (timestamp, ts_ns, kind, payload) VALUES (?, ?, ?, ?)",
-                (ns_to_iso(now), now, kind, to_json(payload or {})),
-            )
+        return await self._db.insert_committed(  # one trip (store/one_trip.py)
+            "INSERT INTO events (timestamp, ts_ns, kind, payload) VALUES (?, ?, ?, ?)",
+            (ns_to_iso(now), now, kind, to_json(payload or {})),
+        )
 
     async def events(self, kind: str | None = None, *, limit: int = 100) -> list[LedgerEvent]:
         """The most recent events (optionally of one kind), oldest first."""
@@ -324,13 +323,12 @@ class LedgerRepository:
 
     async def set_state(self, key: str, value: str) -> None:
         now = self._clock.now_ns()
-        async with self._db.transaction():
-            await self._db.execute(
-                """INSERT INTO state (key, value, updated_at, updated_ns) VALUES (?, ?, ?, ?)
-                ON CONFLICT (key) DO UPDATE SET value = excluded.value,
-                updated_at = excluded.updated_at, updated_ns = excluded.updated_ns""",
-                (key, value, ns_to_iso(now), now),
-            )
+        await self._db.execute_committed(  # one trip (store/one_trip.py)
+            """INSERT INTO state (key, value, updated_at, updated_ns) VALUES (?, ?, ?, ?)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+            updated_at = excluded.updated_at, updated_ns = excluded.updated_ns""",
+            (key, value, ns_to_iso(now), now),
+        )
 
     # ---- metrics, learning data ------------------------------------------------------------
 
