@@ -334,13 +334,17 @@ class Database:
         return await self._one_trip(one_trip.lone_rows(sql, params))
 
     async def write_atomic(self, statements: Sequence[one_trip.Statement]) -> list[list[Row]]:
-        """Several writes as ONE transaction in ONE trip (store/one_trip.py `atomic`); each
-        one's rows (`RETURNING`) in order. A failure rolls all back: nothing committed, no
-        transaction left open. Inside this task's transaction they are part of it."""
+        """`run_atomic` of these writes; each one's rows (`RETURNING`) in order."""
+        return await self.run_atomic(one_trip.statements(statements))
+
+    async def run_atomic(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """`work` (on the raw connection) as ONE transaction in ONE trip (store/one_trip.py):
+        a failure rolls all back, none left open. In this task's transaction: a savepoint."""
         if self._in_own_transaction():
-            return [await self._fetch_all(sql, params) for sql, params in statements]
+            nested = one_trip.savepoint(work, self._file_problems)
+            return await self._trip(lambda: one_trip.on_thread(self._conn, nested))
         owe = lambda: setattr(self, "_rollback_owed", True)  # noqa: E731
-        return await self._one_trip(one_trip.atomic(statements, self._file_problems, owe))
+        return await self._one_trip(one_trip.atomic(work, self._file_problems, owe))
 
     async def _one_trip(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """`work` whole on the connection's thread; its outcome tells the lock wait."""
@@ -365,19 +369,13 @@ class Database:
             return await self._fetch_all(sql, params)
 
     async def _fetch_all(self, sql: str, params: Sequence[Param]) -> list[Row]:
-        cursor = await self._run(sql, params)
-        try:
-            return list(await cursor.fetchall())
-        finally:
-            await cursor.close()
+        """Run, fetch and close in one trip (it was three)."""
+        return await self._trip(lambda: one_trip.on_thread(self._conn, one_trip.rows(sql, params)))
 
     async def fetchone(self, sql: str, params: Sequence[Param] = ()) -> Row | None:
         async with self._reading():
-            cursor = await self._run(sql, params)
-            try:
-                return await cursor.fetchone()
-            finally:
-                await cursor.close()
+            rows = await self._fetch_all(sql, params)
+        return rows[0] if rows else None
 
     async def pragma(self, name: str) -> object:
         row = await self.fetchone(f"PRAGMA {name}")

@@ -3,8 +3,9 @@
 Owns: `on_thread` (runs a function of the raw `sqlite3.Connection` on aiosqlite's worker
 thread, or at once on store/sync_db.py's synchronous connection), and the work it runs for
 `Database`'s one-trip writes: `lone_rowid` / `lone_rowcount` / `lone_rows` (one
-statement, which SQLite commits as its own transaction) and `atomic` (BEGIN IMMEDIATE, the
-statements, COMMIT; on any failure ROLLBACK, all on that thread).
+statement, which SQLite commits as its own transaction), `atomic` (BEGIN IMMEDIATE, the
+work, e.g. `statements`, COMMIT; on any failure ROLLBACK, all on that thread) and `savepoint`
+(the same inside a transaction the caller holds open).
 
 Why: every aiosqlite call is a trip to its thread and back through the event loop, and each
 one waits for the GIL while the loop runs Python. A transaction made of separate calls
@@ -34,6 +35,7 @@ import aiosqlite
 _T = TypeVar("_T")
 Param: TypeAlias = str | int | float | bytes | None
 Statement: TypeAlias = tuple[str, Sequence[Param]]
+Row: TypeAlias = sqlite3.Row
 
 
 def on_thread(
@@ -72,19 +74,31 @@ def lone_rows(
 ) -> Callable[[sqlite3.Connection], list[sqlite3.Row]]:
     """`lone_rowid` for a write with `RETURNING`: its rows (fetching them all runs the
     statement to its end, and then it commits)."""
+    return rows(sql, params)
+
+
+def rows(sql: str, params: Sequence[Param]) -> Callable[[sqlite3.Connection], list[Row]]:
+    """Any statement (a read, or a write in an open transaction): run, fetch all, close."""
     return lambda conn: _rows(conn, sql, params)
 
 
-def atomic(
-    statements: Sequence[Statement], problems: Callable[[], list[str]], owe: Callable[[], None]
-) -> Callable[[sqlite3.Connection], list[list[sqlite3.Row]]]:
-    """The statements as one transaction; each one's rows (`RETURNING`) in order."""
+def statements(writes: Sequence[Statement]) -> Callable[[sqlite3.Connection], list[list[Row]]]:
+    """The work of running `writes` in order; each one's rows (`RETURNING`)."""
+    return lambda conn: [_rows(conn, sql, params) for sql, params in writes]
 
-    def work(conn: sqlite3.Connection) -> list[list[sqlite3.Row]]:
+
+def atomic(
+    work: Callable[[sqlite3.Connection], _T],
+    problems: Callable[[], list[str]],
+    owe: Callable[[], None],
+) -> Callable[[sqlite3.Connection], _T]:
+    """`work` as one transaction: BEGIN IMMEDIATE, `work`, COMMIT; ROLLBACK on any failure."""
+
+    def whole(conn: sqlite3.Connection) -> _T:
         # IMMEDIATE: the write lock now, so COMMIT never fails half-way for lack of it.
         conn.execute("BEGIN IMMEDIATE")
         try:
-            out = [_rows(conn, sql, params) for sql, params in statements]
+            out = work(conn)
             conn.execute("COMMIT")
         except BaseException:
             # SQLite may have rolled back by itself (SQLITE_FULL, IOERR), or a failed COMMIT
@@ -95,7 +109,31 @@ def atomic(
             raise
         return out
 
-    return work
+    return whole
+
+
+def savepoint(
+    work: Callable[[sqlite3.Connection], _T], problems: Callable[[], list[str]]
+) -> Callable[[sqlite3.Connection], _T]:
+    """`work` inside a transaction already open (the caller's): all of it or none, and the
+    caller's transaction decides whether it is committed."""
+
+    def nested(conn: sqlite3.Connection) -> _T:
+        conn.execute("SAVEPOINT one_trip")
+        try:
+            out = work(conn)
+        except BaseException:
+            # Not while the files are unwritable: the caller's transaction fails with this
+            # error and owes its whole ROLLBACK (`undo`).
+            if not problems():
+                with contextlib.suppress(sqlite3.Error):  # gone if SQLite rolled all back
+                    conn.execute("ROLLBACK TO one_trip")
+                    conn.execute("RELEASE one_trip")
+            raise
+        conn.execute("RELEASE one_trip")
+        return out
+
+    return nested
 
 
 def undo(
@@ -125,5 +163,8 @@ __all__ = [
     "lone_rowid",
     "lone_rows",
     "on_thread",
+    "rows",
+    "savepoint",
+    "statements",
     "undo",
 ]

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiosqlite
 import pytest
+from ledgerkit import fill as _fill
 from ledgerkit import order as _order
 
 from krakenbot.clock import ManualClock
@@ -93,6 +94,17 @@ async def test_each_order_path_write_is_one_trip(
         trips.clear()
         await write()
         assert len(trips) == 1, trips
+    for fill in (_fill("T1", qty="40"), _fill("T1", qty="40"), _fill("T2", qty="60")):
+        trips.clear()  # the fill, its order's totals and its round trip: one transaction
+        await repo.insert_fill(fill)
+        assert len(trips) == 1, trips
+    trips.clear()
+    await repo.rebuild_trades()
+    assert len(trips) == 1, trips
+    (order,) = await repo.open_orders()
+    assert order.filled_qty == Decimal("100") and order.txid == "OTX-1"
+    (trade,) = await repo.trades()
+    assert trade.volume == Decimal("100")
     assert await repo.get_state("k") == "v"
     assert [e.kind for e in await repo.events("probe")] == ["probe"]
     assert (await repo.learning_rows_for_order("c1"))[0].outcome == "win"
@@ -163,6 +175,17 @@ async def test_inside_a_callers_transaction_the_writes_are_part_of_it(db: Databa
             await db.execute_committed(_PUT, ("b", "2"))
             raise RuntimeError("roll back")
     assert await _count(db) == 0
+
+
+async def test_inside_a_callers_transaction_a_failure_undoes_only_its_own_writes(
+    db: Database,
+) -> None:
+    async with db.transaction():
+        await db.execute(_PUT, ("a", "1"))
+        with pytest.raises(sqlite3.IntegrityError):
+            await db.write_atomic([(_PUT, ("b", "2")), (_PUT, ("a", "dup"))])
+        await db.execute(_PUT, ("c", "3"))
+    assert [r[0] for r in await db.fetchall("SELECT key FROM state ORDER BY key")] == ["a", "c"]
 
 
 def test_a_rollback_is_owed_while_the_files_are_unwritable(tmp_path: Path) -> None:
