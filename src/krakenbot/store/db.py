@@ -2,22 +2,21 @@
 
 Owns: `Database` — one aiosqlite connection opened with the pragmas of store/pragmas.py (WAL,
 `synchronous=NORMAL`, foreign keys, checkpoints by store/checkpoint.py beside the writer), an
-`asyncio.Lock` that makes this process a single writer, and `transaction()`, which commits on
-success and rolls back on any exception (nested calls from the same task become savepoints).
-Also the consistent online copy (`backup_to`, SQLite's backup API).
+`asyncio.Lock` that makes this process a single writer, `transaction()` (commits on success,
+rolls back on any exception; nested calls from the same task become savepoints) and the
+one-trip writes (`*_committed`, `write_atomic`: a lone statement or a whole transaction run
+on the connection's thread, store/one_trip.py). Also `backup_to` (SQLite's backup API).
 Before every statement (and before closing) it checks that the ledger's files are still
 writable (`ledger_files`): SQLite writing an unwritable `-shm` index kills the process with
 SIGBUS. While they are not, every call raises `LedgerFilesError` without touching SQLite (the
 engine's ledger watch then counts failed writes and makes the usual safe stop), and `close`
 abandons the connection rather than let SQLite checkpoint into the file; the process must then
-end with `os._exit` (`abandoned_connections()`; the CLI does).
-A write waits for another connection's write lock as `lock_wait` (store/lock_wait.py) says:
-bounded, and hardly at all once a write has failed for it, until one gets through.
+end with `os._exit` (`abandoned_connections()`; the CLI does). A write waits for another
+connection's write lock as store/lock_wait.py says.
 `Database.open_read_only` is for readers beside a running daemon (`trades`, `db backup`): an
-existing file opened with SQLite's `mode=ro` and `query_only`, no pragma that writes (the
-journal mode is the writer's), no folder created. In WAL mode a reader never blocks the writer
-and the writer never blocks it. It still writes its read mark into the `-shm` index when that
-file is writable, so the files it found writable must stay so (else `LedgerFilesError`).
+existing file opened with `mode=ro` and `query_only`, no pragma that writes, no folder
+created; in WAL mode it never blocks the writer nor is blocked. It still writes its read mark
+into the `-shm` index, so the files it found writable must stay so (else `LedgerFilesError`).
 Imports: aiosqlite, stdlib, errors, store; never engine/orders/net.
 """
 
@@ -36,6 +35,7 @@ from typing import TypeAlias, TypeVar
 import aiosqlite
 
 from krakenbot.errors import InvariantError
+from krakenbot.store import one_trip
 from krakenbot.store.checkpoint import Checkpointer
 from krakenbot.store.ledger_files import (
     LedgerFileNames,
@@ -49,7 +49,7 @@ from krakenbot.store.ledger_files import (
 from krakenbot.store.lock_wait import LockWait
 from krakenbot.store.pragmas import READ_ONLY_PRAGMAS, WRITER_PRAGMAS
 
-Param: TypeAlias = str | int | float | bytes | None
+Param: TypeAlias = one_trip.Param
 Row: TypeAlias = sqlite3.Row
 _T = TypeVar("_T")
 logger = logging.getLogger(__name__)
@@ -166,13 +166,6 @@ class Database:
 
     async def _run(self, sql: str, params: Sequence[Param] = ()) -> aiosqlite.Cursor:
         return await self._trip(lambda: self._conn.execute(sql, params))
-
-    async def _run_insert(self, sql: str, params: Sequence[Param]) -> int:
-        """One INSERT and its rowid in a single trip to the connection's thread."""
-        row = await self._trip(lambda: self._conn.execute_insert(sql, params))
-        if row is None or row[0] is None:
-            raise InvariantError("INSERT produced no rowid")
-        return int(row[0])
 
     async def _trip(self, call: Callable[[], Awaitable[_T]]) -> _T:
         """Every statement goes through here: refused while a ledger file is unwritable."""
@@ -303,52 +296,68 @@ class Database:
         """Run one write inside the caller's transaction; returns the affected row count."""
         self._require_transaction()
         cursor = await self._run(sql, params)
-        try:
-            return cursor.rowcount
-        finally:
-            await cursor.close()
+        await cursor.close()
+        return cursor.rowcount
 
     async def insert(self, sql: str, params: Sequence[Param] = ()) -> int:
         """Run one INSERT inside the caller's transaction; returns the new rowid."""
         self._require_transaction()
         cursor = await self._run(sql, params)
-        try:
-            rowid = cursor.lastrowid
-        finally:
-            await cursor.close()
+        await cursor.close()
+        rowid = cursor.lastrowid
         if rowid is None:
             raise InvariantError("INSERT produced no rowid")
         return rowid
 
     async def insert_committed(self, sql: str, params: Sequence[Param] = ()) -> int:
         """One INSERT committed on its own, in one trip to the connection's thread (the
-        order row on the tick-to-order path): SQLite runs a lone statement as its own
-        transaction, so it is all or nothing. Inside this task's transaction it is just
-        part of that transaction."""
+        order row on the tick-to-order path; store/one_trip.py): SQLite runs a lone
+        statement as its own transaction, so it is all or nothing. Inside this task's
+        transaction it is just part of that transaction."""
         if self._in_own_transaction():
             return await self.insert(sql, params)
-        async with self._lock:
-            return await self._lone(self._run_insert(sql, params))
+        rowid = await self._one_trip(one_trip.lone_rowid(sql, params))
+        if rowid is None:
+            raise InvariantError("INSERT produced no rowid")
+        return rowid
+
+    async def execute_committed(self, sql: str, params: Sequence[Param] = ()) -> int:
+        """`insert_committed` for any one write; returns the affected row count."""
+        if self._in_own_transaction():
+            return await self.execute(sql, params)
+        return await self._one_trip(one_trip.lone_rowcount(sql, params))
 
     async def fetch_committed(self, sql: str, params: Sequence[Param] = ()) -> list[Row]:
-        """`insert_committed` for a write with `RETURNING`: the rows it changed, in the
-        same single trip (an order's update on each acknowledgement was four trips, all
-        holding the writer's lock the next order's row waits for)."""
+        """`insert_committed` for a write with `RETURNING`: the rows it changed."""
         if self._in_own_transaction():
             return await self._fetch_all(sql, params)
-        async with self._lock:
-            run = self._trip(lambda: self._conn.execute_fetchall(sql, params))
-            return list(await self._lone(run))
+        return await self._one_trip(one_trip.lone_rows(sql, params))
 
-    async def _lone(self, statement: Awaitable[_T]) -> _T:
-        """A lone statement (its own transaction): its outcome tells the lock wait."""
-        try:
-            result = await statement
-        except Exception as exc:
-            self.lock_wait.outcome(exc)
-            raise
-        self._committed()
-        return result
+    async def write_atomic(self, statements: Sequence[one_trip.Statement]) -> list[list[Row]]:
+        """`run_atomic` of these writes; each one's rows (`RETURNING`) in order."""
+        return await self.run_atomic(one_trip.statements(statements))
+
+    async def run_atomic(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """`work` (on the raw connection) as ONE transaction in ONE trip (store/one_trip.py):
+        a failure rolls all back, none left open. In this task's transaction: a savepoint."""
+        if self._in_own_transaction():
+            nested = one_trip.savepoint(work, self._file_problems)
+            return await self._trip(lambda: one_trip.on_thread(self._conn, nested))
+        owe = lambda: setattr(self, "_rollback_owed", True)  # noqa: E731
+        return await self._one_trip(one_trip.atomic(work, self._file_problems, owe))
+
+    async def _one_trip(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """`work` whole on the connection's thread; its outcome tells the lock wait."""
+        if self.read_only:
+            raise InvariantError(f"{self.path} was opened read-only: no writes")
+        async with self._lock:
+            try:
+                result = await self._trip(lambda: one_trip.on_thread(self._conn, work))
+            except Exception as exc:
+                self.lock_wait.outcome(exc)
+                raise
+            self._committed()
+            return result
 
     def _committed(self) -> None:
         self.lock_wait.outcome(None)
@@ -360,19 +369,13 @@ class Database:
             return await self._fetch_all(sql, params)
 
     async def _fetch_all(self, sql: str, params: Sequence[Param]) -> list[Row]:
-        cursor = await self._run(sql, params)
-        try:
-            return list(await cursor.fetchall())
-        finally:
-            await cursor.close()
+        """Run, fetch and close in one trip (it was three)."""
+        return await self._trip(lambda: one_trip.on_thread(self._conn, one_trip.rows(sql, params)))
 
     async def fetchone(self, sql: str, params: Sequence[Param] = ()) -> Row | None:
         async with self._reading():
-            cursor = await self._run(sql, params)
-            try:
-                return await cursor.fetchone()
-            finally:
-                await cursor.close()
+            rows = await self._fetch_all(sql, params)
+        return rows[0] if rows else None
 
     async def pragma(self, name: str) -> object:
         row = await self.fetchone(f"PRAGMA {name}")

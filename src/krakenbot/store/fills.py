@@ -2,12 +2,15 @@
 
 Owns: the SQL that records a fill (UNIQUE trade id: a second insert changes nothing), the
 recomputation of the owning order's filled volume, average price, cost and fees from its
-fills, and the reads (`for_order`, `load` in recorded order). `LedgerRepository` runs these
-inside its transactions. Imports: store.db/codec/rows, domain; never engine/orders/net.
+fills, and the reads (`for_order`, `load` in recorded order). The writes are plain functions
+of the raw connection: `LedgerRepository` runs them whole, as one transaction, on the
+connection's thread (store/one_trip.py).
+Imports: store.db/codec/rows, domain; never engine/orders/net.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from decimal import Decimal
 
 from krakenbot.domain.events import Fill
@@ -16,9 +19,23 @@ from krakenbot.store.db import Database
 from krakenbot.store.rows import fill_from_row
 
 
-async def insert(db: Database, fill: Fill, owner: str | None, exchange_ns: int, now: int) -> bool:
+def owner_of(conn: sqlite3.Connection, fill: Fill) -> str | None:
+    """Our order the fill belongs to: by its cl_ord_id, else by its Kraken txid."""
+    for column, key in (("order_id", fill.cl_ord_id), ("txid", fill.order_id)):
+        if key:
+            found = conn.execute(f"SELECT order_id FROM orders WHERE {column} = ?", (key,))
+            row = found.fetchone()
+            found.close()
+            if row is not None:
+                return str(row[0])
+    return None
+
+
+def insert(
+    conn: sqlite3.Connection, fill: Fill, owner: str | None, exchange_ns: int, now: int
+) -> bool:
     """Record `fill` (owned by our order `owner`, if any); False when its trade id is known."""
-    inserted = await db.execute(
+    cursor = conn.execute(
         """INSERT INTO fills (trade_id, order_id, txid, pair, side, price, volume, cost,
         fee, fee_asset, liquidity, timestamp, exchange_ns, recorded_ns)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -40,21 +57,24 @@ async def insert(db: Database, fill: Fill, owner: str | None, exchange_ns: int, 
             now,
         ),
     )
-    return inserted != 0
+    cursor.close()
+    return cursor.rowcount != 0
 
 
-async def refresh_order_totals(db: Database, cl_ord_id: str, txid: str, now: int) -> None:
+def refresh_order_totals(conn: sqlite3.Connection, cl_ord_id: str, txid: str, now: int) -> None:
     """Set the order's filled volume, average price, cost and fees from its fills (and its
     Kraken txid, if it had none yet)."""
-    rows = await db.fetchall(
+    found = conn.execute(
         "SELECT price, volume, cost, fee FROM fills WHERE order_id = ?", (cl_ord_id,)
     )
+    rows = found.fetchall()
+    found.close()
     qty = sum((text_to_dec(r["volume"]) for r in rows), Decimal(0))
     cost = sum((text_to_dec(r["cost"]) for r in rows), Decimal(0))
     fees = sum((text_to_dec(r["fee"]) for r in rows), Decimal(0))
     notional = sum((text_to_dec(r["price"]) * text_to_dec(r["volume"]) for r in rows), Decimal(0))
     avg = notional / qty if qty else None
-    await db.execute(
+    conn.execute(
         """UPDATE orders SET filled_volume = ?, avg_fill_price = ?, filled_cost = ?, fees = ?,
         txid = COALESCE(txid, ?), updated_at = ?, updated_ns = ? WHERE order_id = ?""",
         (
@@ -67,7 +87,7 @@ async def refresh_order_totals(db: Database, cl_ord_id: str, txid: str, now: int
             now,
             cl_ord_id,
         ),
-    )
+    ).close()
 
 
 async def for_order(db: Database, cl_ord_id: str) -> list[Fill]:
@@ -78,7 +98,17 @@ async def for_order(db: Database, cl_ord_id: str) -> list[Fill]:
     return [fill_from_row(r) for r in rows]
 
 
+_LOAD = "SELECT * FROM fills WHERE exchange_ns >= ? ORDER BY id"
+
+
 async def load(db: Database, since_ns: int) -> list[Fill]:
     """Every recorded fill executed at or after `since_ns`, in the order they were recorded."""
-    rows = await db.fetchall("SELECT * FROM fills WHERE exchange_ns >= ? ORDER BY id", (since_ns,))
+    return [fill_from_row(r) for r in await db.fetchall(_LOAD, (since_ns,))]
+
+
+def load_all(conn: sqlite3.Connection) -> list[Fill]:
+    """`load` of every fill, on the connection's thread (inside a one-trip transaction)."""
+    found = conn.execute(_LOAD, (0,))
+    rows = found.fetchall()
+    found.close()
     return [fill_from_row(r) for r in rows]

@@ -33,20 +33,19 @@ METRICS_FIELDS = (
 
 
 async def insert_metrics(db: Database, snapshot: MetricsSnapshot, ts_ns: int) -> int:
-    async with db.transaction():
-        return await db.insert(
-            """INSERT INTO metrics (timestamp, balance_usd, total_trades, winning_trades,
-            total_profit_loss, daily_profit_loss, timestamp_ns) VALUES (?, ?, ?, ?, ?, ?, ?)""",
-            (
-                ns_to_iso(ts_ns),
-                dec_to_text(snapshot.balance_usd),
-                snapshot.total_trades,
-                snapshot.winning_trades,
-                dec_to_text(snapshot.total_profit_loss),
-                dec_to_text(snapshot.daily_profit_loss),
-                ts_ns,
-            ),
-        )
+    return await db.insert_committed(  # one trip (store/one_trip.py)
+        """INSERT INTO metrics (timestamp, balance_usd, total_trades, winning_trades,
+        total_profit_loss, daily_profit_loss, timestamp_ns) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+        (
+            ns_to_iso(ts_ns),
+            dec_to_text(snapshot.balance_usd),
+            snapshot.total_trades,
+            snapshot.winning_trades,
+            dec_to_text(snapshot.total_profit_loss),
+            dec_to_text(snapshot.daily_profit_loss),
+            ts_ns,
+        ),
+    )
 
 
 def metrics_from_mapping(row: Mapping[str, str], ts_ns: int) -> MetricsSnapshot:
@@ -89,12 +88,11 @@ async def insert_learning(
     ts_ns: int,
 ) -> int:
     doc = dict(features)
-    async with db.transaction():
-        return await db.insert(
-            """INSERT INTO learning_data (timestamp, feature_data, outcome, profit_loss,
-            order_id, pair, timestamp_ns) VALUES (?, ?, NULL, NULL, ?, ?, ?)""",
-            (ns_to_iso(ts_ns), to_json(doc), cl_ord_id, symbol, ts_ns),
-        )
+    return await db.insert_committed(  # one trip (store/one_trip.py)
+        """INSERT INTO learning_data (timestamp, feature_data, outcome, profit_loss,
+        order_id, pair, timestamp_ns) VALUES (?, ?, NULL, NULL, ?, ?, ?)""",
+        (ns_to_iso(ts_ns), to_json(doc), cl_ord_id, symbol, ts_ns),
+    )
 
 
 async def set_outcome(
@@ -107,11 +105,10 @@ async def set_outcome(
     ts_ns: int,
 ) -> int:
     """Fill in the outcome of the rows selected by `where` (a fixed clause); returns the count."""
-    async with db.transaction():
-        return await db.execute(
-            f"UPDATE learning_data SET outcome = ?, profit_loss = ?, outcome_ns = ? WHERE {where}",
-            (outcome, opt_dec_to_text(profit_loss), ts_ns, key),
-        )
+    return await db.execute_committed(  # one trip (store/one_trip.py)
+        f"UPDATE learning_data SET outcome = ?, profit_loss = ?, outcome_ns = ? WHERE {where}",
+        (outcome, opt_dec_to_text(profit_loss), ts_ns, key),
+    )
 
 
 async def learning_rows(db: Database, where: str, key: int | str) -> list[LearningRow]:

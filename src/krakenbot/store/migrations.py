@@ -200,14 +200,18 @@ async def migrate(
             extra={"backup": str(backup), "from_version": start, "to_version": latest},
         )
     for migration in pending:
-        async with db.transaction():
-            await db.execute(_VERSION_TABLE)
-            for statement in migration.statements:
-                await db.execute(statement)
-            await db.execute(
-                "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
-                (migration.version, migration.name, ns_to_iso(clock.now_ns())),
-            )
+        # All of a migration or none of it, in one trip (store/one_trip.py).
+        version = (migration.version, migration.name, ns_to_iso(clock.now_ns()))
+        await db.write_atomic(
+            [
+                (_VERSION_TABLE, ()),
+                *((statement, ()) for statement in migration.statements),
+                (
+                    "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                    version,
+                ),
+            ]
+        )
         logger.info(
             "migration applied",
             extra={"version": migration.version, "migration": migration.name},

@@ -49,7 +49,7 @@ class LedgerRepository:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
-        self._trades = TradesProjection(db, self.load_fills)
+        self._trades = TradesProjection(fills.load_all)
 
     @property
     def db(self) -> Database:
@@ -251,15 +251,20 @@ class LedgerRepository:
                 self._trades.forget()
 
     async def _record_fill(self, fill: Fill, now: int, exchange_ns: int) -> bool:
-        async with self._db.transaction():
-            order = await self._owning_order(fill)
-            owner = None if order is None else order.cl_ord_id
-            if not await fills.insert(self._db, fill, owner, exchange_ns, now):
+        def record(conn: sqlite3.Connection) -> bool:
+            owner = fills.owner_of(conn, fill)
+            if not fills.insert(conn, fill, owner, exchange_ns, now):
                 return False
             if owner is not None:
-                await fills.refresh_order_totals(self._db, owner, fill.order_id, now)
-            await self._trades.on_fill(replace(fill, cl_ord_id=owner, exchange_ns=exchange_ns))
-        return True
+                fills.refresh_order_totals(conn, owner, fill.order_id, now)
+            trip = replace(fill, cl_ord_id=owner, exchange_ns=exchange_ns)
+            self._trades.on_fill(conn, trip)
+            return True
+
+        # One transaction in one trip, whole on the connection's thread (store/one_trip.py):
+        # it was ~15 trips (each read and write, each cursor's close), all holding the
+        # writer's lock and the engine's while the core waited for the fill's row.
+        return await self._db.run_atomic(record)
 
     async def fills_for_order(self, cl_ord_id: str) -> list[Fill]:
         """The recorded executions of one of our orders, in exchange time order."""
@@ -275,20 +280,12 @@ class LedgerRepository:
         """Positions and PnL from every recorded fill (what a stopped daemon reports)."""
         return Portfolio(await self.load_fills())
 
-    async def _owning_order(self, fill: Fill) -> OrderRecord | None:
-        if fill.cl_ord_id:
-            order = await self.order_by_cl_ord_id(fill.cl_ord_id)
-            if order is not None:
-                return order
-        return await self.order_by_txid(fill.order_id) if fill.order_id else None
-
     # ---- round trips: the `trades` projection ---------------------------------------------
 
     async def rebuild_trades(self) -> None:
         """Rewrite `trades` from every recorded fill (at start-up)."""
         self._trades.forget()
-        async with self._db.transaction():
-            await rewrite(self._db, await self.load_fills())
+        await self._db.run_atomic(lambda conn: rewrite(conn, fills.load_all(conn)))
 
     async def trades(self) -> list[TradeRecord]:
         """The `trades` rows, oldest round trip first."""
@@ -302,11 +299,10 @@ class LedgerRepository:
     ) -> int:
         """Append to the audit trail (at `at_ns`, default now); returns the event id."""
         now = self._clock.now_ns() if at_ns is None else at_ns
-        async with self._db.transaction():
-            return await self._db.insert(
-                "INSERT INTO events (timestamp, ts_ns, kind, payload) VALUES (?, ?, ?, ?)",
-                (ns_to_iso(now), now, kind, to_json(payload or {})),
-            )
+        return await self._db.insert_committed(  # one trip (store/one_trip.py)
+            "INSERT INTO events (timestamp, ts_ns, kind, payload) VALUES (?, ?, ?, ?)",
+            (ns_to_iso(now), now, kind, to_json(payload or {})),
+        )
 
     async def events(self, kind: str | None = None, *, limit: int = 100) -> list[LedgerEvent]:
         """The most recent events (optionally of one kind), oldest first."""
@@ -324,13 +320,12 @@ class LedgerRepository:
 
     async def set_state(self, key: str, value: str) -> None:
         now = self._clock.now_ns()
-        async with self._db.transaction():
-            await self._db.execute(
-                """INSERT INTO state (key, value, updated_at, updated_ns) VALUES (?, ?, ?, ?)
-                ON CONFLICT (key) DO UPDATE SET value = excluded.value,
-                updated_at = excluded.updated_at, updated_ns = excluded.updated_ns""",
-                (key, value, ns_to_iso(now), now),
-            )
+        await self._db.execute_committed(  # one trip (store/one_trip.py)
+            """INSERT INTO state (key, value, updated_at, updated_ns) VALUES (?, ?, ?, ?)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+            updated_at = excluded.updated_at, updated_ns = excluded.updated_ns""",
+            (key, value, ns_to_iso(now), now),
+        )
 
     # ---- metrics, learning data ------------------------------------------------------------
 

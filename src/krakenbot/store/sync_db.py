@@ -24,7 +24,7 @@ Imports: sqlite3, store, clock, stdlib.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -88,6 +88,10 @@ class SyncConnection:
 
     async def execute_fetchall(self, sql: str, params: Sequence[Param] = ()) -> list[sqlite3.Row]:
         return self._conn.execute(sql, params).fetchall()
+
+    async def _execute(self, fn: Callable[[], _T]) -> _T:
+        """aiosqlite's trip to its thread (store/one_trip.py `on_thread`): here, at once."""
+        return fn()
 
     async def close(self) -> None:
         self._conn.close()

@@ -6,18 +6,21 @@ older krakenbot wrote follow today's rule) and `TradesProjection` (the ledger's 
 kept in memory: each new fill, inside the transaction that records it, writes the rows of
 the round trips it changed; row id = the round trip's `seq`). After a failed write, or one
 inside a caller's transaction that may still roll back, the next fill rewrites the table
-from what the ledger holds. Imports: store.db/codec, domain; never engine/orders/net.
+from what the ledger holds. Plain functions of the raw connection, run inside a one-trip
+transaction on the connection's thread (store/one_trip.py).
+Imports: store.db/codec, domain; never engine/orders/net.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 
 from krakenbot.domain.events import Fill
 from krakenbot.domain.ledger import TradeStatus
 from krakenbot.domain.portfolio import Portfolio, RoundTrip
 from krakenbot.store.codec import dec_to_text, ns_to_iso, opt_dec_to_text
-from krakenbot.store.db import Database, Param
+from krakenbot.store.db import Param
 
 FOREIGN_NOTE = "opened by a fill of an order krakenbot did not place"
 
@@ -55,36 +58,36 @@ def _row(trip: RoundTrip) -> tuple[Param, ...]:
     )
 
 
-async def write(db: Database, trips: Iterable[RoundTrip]) -> None:
+def write(conn: sqlite3.Connection, trips: Iterable[RoundTrip]) -> None:
     """Insert or update the rows of these round trips (closed ones first)."""
     for trip in trips:
-        await db.execute(_UPSERT, _row(trip))
+        conn.execute(_UPSERT, _row(trip)).close()
 
 
-async def rewrite(db: Database, fills: Sequence[Fill]) -> Portfolio:
+def rewrite(conn: sqlite3.Connection, fills: Sequence[Fill]) -> Portfolio:
     """Fold `fills` (in recorded order) and rewrite the whole table from the round trips;
-    must run inside `db.transaction()`."""
+    must run inside a transaction (`Database.run_atomic`)."""
     portfolio = Portfolio(fills)
-    await db.execute("DELETE FROM trades")
-    await write(db, portfolio.round_trips())
+    conn.execute("DELETE FROM trades").close()
+    write(conn, portfolio.round_trips())
     return portfolio
 
 
 class TradesProjection:
     """The ledger's portfolio, kept between fills so each one writes only its rows."""
 
-    def __init__(self, db: Database, load_fills: Callable[[], Awaitable[Sequence[Fill]]]):
-        self._db = db
+    def __init__(self, load_fills: Callable[[sqlite3.Connection], Sequence[Fill]]):
         self._load_fills = load_fills
         self._portfolio: Portfolio | None = None
 
-    async def on_fill(self, fill: Fill) -> None:
-        """`fill` was just inserted, in the caller's open transaction: write its rows."""
+    def on_fill(self, conn: sqlite3.Connection, fill: Fill) -> None:
+        """`fill` was just inserted, in the transaction open on `conn` (on the connection's
+        thread, while the loop waits for it): write its rows."""
         portfolio, self._portfolio = self._portfolio, None  # a failure here: rebuild next
         if portfolio is None:
-            portfolio = await rewrite(self._db, await self._load_fills())  # `fill` included
+            portfolio = rewrite(conn, self._load_fills(conn))  # `fill` included
         else:
-            await write(self._db, portfolio.record(fill))
+            write(conn, portfolio.record(fill))
         self._portfolio = portfolio
 
     def forget(self) -> None:

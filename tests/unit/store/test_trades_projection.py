@@ -5,6 +5,8 @@ after a failed write or a caller's rolled-back transaction."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from krakenbot.domain.enums import Side
 from krakenbot.domain.events import Fill
 from krakenbot.domain.ledger import TradeRecord, TradeStatus
 from krakenbot.domain.portfolio import Portfolio, RoundTrip, utc_day
-from krakenbot.store import LedgerRepository, open_ledger
+from krakenbot.store import LedgerRepository, open_ledger, trades
 
 T0 = 1_767_225_601_000_000_000
 
@@ -109,19 +111,17 @@ async def test_a_failed_write_leaves_no_trace_and_the_next_fill_heals(
     repo: LedgerRepository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await repo.insert_fill(fill("A", qty="10", price="1.0", fee="0", exchange_ns=T0))
-    real = repo.db.execute
+    real = trades.write  # runs on the connection's thread, in the fill's transaction
     calls = {"n": 0}
 
-    async def failing(sql: str, params: object = ()) -> int:
-        if sql.lstrip().startswith("INSERT INTO trades"):
-            calls["n"] += 1
-            raise OSError("disk full")
-        return await real(sql, params)
+    def failing(conn: sqlite3.Connection, trips: Iterable[RoundTrip]) -> None:
+        calls["n"] += 1
+        raise OSError("disk full")
 
-    monkeypatch.setattr(repo.db, "execute", failing)
+    monkeypatch.setattr(trades, "write", failing)
     with pytest.raises(OSError):
         await repo.insert_fill(sell("B", "4", "1.2", "0", T0 + 1))
-    monkeypatch.setattr(repo.db, "execute", real)
+    monkeypatch.setattr(trades, "write", real)
     assert calls["n"] == 1
     assert [f.trade_id for f in await repo.load_fills()] == ["A"]  # rolled back, all of it
     await repo.insert_fill(sell("B", "4", "1.2", "0", T0 + 1))
