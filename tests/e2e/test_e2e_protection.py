@@ -210,6 +210,7 @@ async def test_the_next_daemon_exits_in_place_of_a_kept_stop(
         assert await first.wait(40) == 0
     finally:
         first.kill9()
+        await first.wait(10)
     assert [o["txid"] for o in _stops(sim)] == [kept["txid"]]
     env = {**first.env, "E2E_HOLD": "0", "ORDER_TRANSPORT": transport}
     second = await start_daemon(tmp_path, env)
@@ -217,4 +218,5 @@ async def test_the_next_daemon_exits_in_place_of_a_kept_stop(
         await eventually(lambda: exit_resting(sim), 30, "the exit rests in place of the stop")
     finally:
         second.kill9()
+        await second.wait(10)  # reaped in this loop (else its transport outlives it)
     assert not _stops(sim)
