@@ -13,7 +13,9 @@ socket, before decoding) to the moment the order's bytes are written to the sock
 loop's socket transport `write` is wrapped to stamp it: a REST request by its path and
 `cl_ord_id`; a client's WebSocket frame is masked, so the `add_order` text handed to
 aiohttp's `send_str` names the order the next write carries). The ledger commit is included.
-`--breakdown` prints the stages (frame → core, → row committed, → send task, → socket).
+`--breakdown` prints the stages (frame → core called (the engine's `post` reached the
+decision: decode, book, checksum, queue hop), → core decided, → row committed, → send task,
+→ socket).
 
 No order should wait for the rate limiter: the per-pair trading counter (pro: 180, decaying
 3.75/s; docs guides/spot-ratelimits) is the one limit an order meets (REST: also the REST
@@ -198,12 +200,15 @@ def _watch_orders(stack: TradingStack, stamps: Stamps, breakdown: bool) -> None:
     insert, send = repo.add_order, executor._send
 
     def handled(event: Event, now_ns: int = 0) -> list[Effect]:
+        called = time.time_ns()
         effects = handle(event, now_ns)
         for effect in effects:
             if isinstance(effect, PersistOrder) and isinstance(event, BookTop):
-                stamps.tick[effect.command.cl_ord_id] = event.recv_ns
+                cl_ord_id = effect.command.cl_ord_id
+                stamps.tick[cl_ord_id] = event.recv_ns
                 if breakdown:
-                    stamps.stage("core decided", effect.command.cl_ord_id)
+                    stamps.stages.setdefault("core called", {})[cl_ord_id] = called
+                    stamps.stage("core decided", cl_ord_id)
         return effects
 
     async def persisted(command: PlaceOrder, **kw: Any) -> None:
@@ -345,7 +350,7 @@ def report(stamps: Stamps, breakdown: bool, transport: OrderTransport) -> None:
     _line("tick -> bytes written", micros)
     if breakdown:
         previous = stamps.tick
-        for name in ("core decided", "row committed", "send task runs"):
+        for name in ("core called", "core decided", "row committed", "send task runs"):
             times = stamps.stages.get(name, {})
             both = [c for c in ids if c in times and c in previous]
             _line(f"  .. {name}", [(times[c] - previous[c]) / 1e3 for c in both])

@@ -72,15 +72,17 @@ def test_book_matches_a_naive_model(
             [(p, asks[p]) for p in kept_asks[:10]], [(p, bids[p]) for p in kept_bids[:10]]
         )
         assert checksum_of_fragments(book.ask_fragments(10), book.bid_fragments(10)) == naive
-        # The engine's view (kept per side until that side changes) is the model's top N,
-        # asked for at two depths in turn so a kept view of another depth is never reused.
+        # The engine's view (kept per side until that side changes, each level's PriceLevel
+        # kept until that level changes) is the model's top N, digit for digit (str: the
+        # Decimal's exponent too), asked for at two depths in turn so a kept view of another
+        # depth is never reused.
         for n in (depth, 5, depth):
             top = book.top(n, verified=True)
-            assert [(lv.price, lv.qty) for lv in top.bids] == [
-                (Decimal(p), Decimal(bids[p])) for p in kept_bids[:n]
+            assert [(str(lv.price), str(lv.qty)) for lv in top.bids] == [
+                (str(Decimal(p)), str(Decimal(bids[p]))) for p in kept_bids[:n]
             ]
-            assert [(lv.price, lv.qty) for lv in top.asks] == [
-                (Decimal(p), Decimal(asks[p])) for p in kept_asks[:n]
+            assert [(str(lv.price), str(lv.qty)) for lv in top.asks] == [
+                (str(Decimal(p)), str(Decimal(asks[p]))) for p in kept_asks[:n]
             ]
 
 

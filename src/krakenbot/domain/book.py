@@ -38,15 +38,28 @@ class _Side:
     """One side, best first. `keys` ascend on both sides: the price for asks, the negated
     price for bids, so index 0 is always the best level and truncation is one `del [depth:]`.
     `index` maps a price text to (key, price fragment). `view`: the engine's top-N levels
-    (`OrderBook.top`), kept until this side changes (most messages touch one side only)."""
+    (`OrderBook.top`), kept until this side changes (most messages touch one side only).
+    `priced`: each level's `PriceLevel`, built on the first view that shows it and kept until
+    that level changes, so a view after a one-level update builds one object, not N."""
 
-    __slots__ = ("frags", "index", "joined", "keys", "levels", "n_joined", "n_view", "view")
+    __slots__ = (
+        "frags",
+        "index",
+        "joined",
+        "keys",
+        "levels",
+        "n_joined",
+        "n_view",
+        "priced",
+        "view",
+    )
 
     def __init__(self) -> None:
         self.index: dict[str, tuple[Decimal, str]] = {}
         self.keys: list[Decimal] = []
         self.levels: list[Level] = []  # (price_text, qty_text), as the views return them
         self.frags: list[str] = []
+        self.priced: list[PriceLevel | None] = []  # parallel to `levels`
         self.joined: bytes | None = None  # cached fragments of the best levels
         self.n_joined = 0
         self.view: tuple[PriceLevel, ...] | None = None
@@ -54,14 +67,14 @@ class _Side:
 
     def clear(self) -> None:
         self.index.clear()
-        del self.keys[:], self.levels[:], self.frags[:]
+        del self.keys[:], self.levels[:], self.frags[:], self.priced[:]
         self.joined = self.view = None
 
     def truncate(self, depth: int) -> None:
         index = self.index
         for text, _ in self.levels[depth:]:
             del index[text]
-        del self.keys[depth:], self.levels[depth:], self.frags[depth:]
+        del self.keys[depth:], self.levels[depth:], self.frags[depth:], self.priced[depth:]
         self.view = None
 
 
@@ -163,7 +176,7 @@ class OrderBook:
                 if zero:
                     if known is not None:
                         i = bisect_left(keys, known[0])
-                        del keys[i], side.levels[i], side.frags[i]
+                        del keys[i], side.levels[i], side.frags[i], side.priced[i]
                         del index[price_text]
                     continue
                 if qty_text[0] == "-":
@@ -172,6 +185,7 @@ class OrderBook:
                     i = bisect_left(keys, known[0])
                     side.levels[i] = (price_text, qty_text)
                     side.frags[i] = known[1] + fragment(qty_text)
+                    side.priced[i] = None
                     continue
                 price = Decimal(price_text)
                 if not price.is_finite() or price <= 0:
@@ -196,6 +210,7 @@ class OrderBook:
         keys.insert(i, key)
         side.levels.insert(i, (price_text, qty_text))
         side.frags.insert(i, price_frag + fragment(qty_text))
+        side.priced.insert(i, None)
 
     def _refit_level(self, price_text: str, qty_text: str) -> Level:
         pdec = self._price_decimals
@@ -257,16 +272,10 @@ class OrderBook:
         bids, asks = self._bids, self._asks
         bid_view, ask_view = bids.view, asks.view
         if bid_view is None or bids.n_view != n:
-            bid_view = bids.view = tuple(
-                PriceLevel(k.copy_negate(), Decimal(q))
-                for k, (_, q) in zip(bids.keys[:n], bids.levels[:n], strict=True)
-            )
+            bid_view = bids.view = _view(bids, n, True)
             bids.n_view = n
         if ask_view is None or asks.n_view != n:
-            ask_view = asks.view = tuple(
-                PriceLevel(k, Decimal(q))
-                for k, (_, q) in zip(asks.keys[:n], asks.levels[:n], strict=True)
-            )
+            ask_view = asks.view = _view(asks, n, False)
             asks.n_view = n
         return BookTop(
             symbol=self.symbol,
@@ -276,6 +285,22 @@ class OrderBook:
             exchange_ns=self.exchange_ns,
             recv_ns=recv_ns,
         )
+
+
+def _view(side: _Side, n: int, is_bid: bool) -> tuple[PriceLevel, ...]:
+    """The best `n` levels as `PriceLevel`s, building only those not built since they last
+    changed (the price from the sort key, exact; the qty from its wire text)."""
+    priced = side.priced
+    top = priced[:n]
+    if None in top:
+        keys, levels = side.keys, side.levels
+        for i, level in enumerate(top):
+            if level is None:
+                key = keys[i]
+                top[i] = priced[i] = PriceLevel(
+                    key.copy_negate() if is_bid else key, Decimal(levels[i][1])
+                )
+    return tuple(top)  # type: ignore[arg-type]  # no None left
 
 
 def _fixed(text: str, decimals: int) -> str:

@@ -4,7 +4,9 @@ Owns: `InboundQueue` — a FIFO of typed events in which market data may be *coa
 ticker/book/rate-counter put under a key replaces the still-unconsumed previous one for that
 key (keeping its place in line), so a slow consumer sees the latest state instead of a growing
 backlog. Executions, balances and state events are never dropped. `put*` never blocks and never
-awaits, so the socket reader never waits for the consumer. Imports: stdlib and domain only.
+awaits, so the socket reader never waits for the consumer. `woke` tells the reader that a put
+woke a waiting consumer, so it can yield once and let the engine decide on that event before
+it decodes the frames buffered behind it. Imports: stdlib and domain only.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class InboundQueue:
         self._items: deque[Event | _Slot] = deque()
         self._slots: dict[Hashable, _Slot] = {}
         self._nonempty = asyncio.Event()
+        self._waiting = 0  # consumers blocked in get()
+        self.woke = False  # a put woke a waiting consumer; the reader clears it
         self._pending_trades = 0
         self._max_pending_trades = max_pending_trades
         self.stats = QueueStats()
@@ -84,6 +88,8 @@ class InboundQueue:
         stats.put += 1
         n = len(self._items)
         stats.high_water = max(stats.high_water, n)
+        if self._waiting and not self._nonempty.is_set():
+            self.woke = True
         self._nonempty.set()
 
     def get_nowait(self) -> Event:
@@ -103,7 +109,11 @@ class InboundQueue:
 
     async def get(self) -> Event:
         while not self._items:
-            await self._nonempty.wait()
+            self._waiting += 1
+            try:
+                await self._nonempty.wait()
+            finally:
+                self._waiting -= 1
         return self.get_nowait()
 
     async def events(self) -> AsyncIterator[Event]:

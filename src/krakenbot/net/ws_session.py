@@ -240,6 +240,7 @@ class WsSession:
         now = self._clock.now_ns
         stats = self.stats
         trading = self.trading
+        inbound = self.inbound
         while True:
             msg = await receive()
             kind = msg.type
@@ -247,10 +248,12 @@ class WsSession:
                 conn.last_frame_ns = mono()
                 stats.frames += 1
                 self.on_frame(conn, msg.data, now())
-                if trading.woke:
-                    # An order's ack woke its caller: let it run before the executions
-                    # reports behind the ack are decoded (issue 15: ack -> caller first).
-                    trading.woke = False
+                if trading.woke or inbound.woke:
+                    # An order's ack woke its caller (issue 15: ack -> caller first), or this
+                    # frame's event woke the idle engine (issue 14: a book view is decided on
+                    # before the frames behind it are decoded): let it run first. Stream order
+                    # and conflation are unchanged; the reader only yields sooner.
+                    trading.woke = inbound.woke = False
                     await asyncio.sleep(0)
                 elif not stats.frames & _YIELD_EVERY_MASK:
                     # receive() does not suspend while frames are buffered: under a flood the
