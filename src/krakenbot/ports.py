@@ -142,9 +142,11 @@ class StoredOrder(Protocol):
     def trigger_price(self) -> Decimal | None: ...
 
 
-class Repository(Protocol):
-    """The ledger (SQLite; store's `LedgerRepository` implements it). Decimals round-trip
-    exactly; one writer. Persist-then-send: `add_order` commits before the venue call."""
+class LedgerWrites(Protocol):
+    """The ledger's writes (engine/ledger_writes.py carries each effect out through them):
+    the daemon's `Repository`, and the backtest's writer (store/sync_ledger.py), which
+    issues the same SQL straight on its connection. What an order's insert or update
+    answers is nobody's business through this port (the backtest's answers nothing)."""
 
     async def insert_order(
         self,
@@ -155,7 +157,7 @@ class Repository(Protocol):
         txid: str | None = None,
         reduces_position: bool = False,
         created_ns: int | None = None,
-    ) -> StoredOrder:
+    ) -> object:
         """Insert a new order row (status/txid only when adopting an exchange order)."""
         ...
 
@@ -182,9 +184,9 @@ class Repository(Protocol):
         updated_ns: int | None = None,
         qty: Decimal | None = None,
         price: Decimal | None = None,
-    ) -> StoredOrder:
-        """Change the given columns (None = unchanged); returns the new row. `qty` and
-        `price` (the limit, or a stop's trigger) change after an amend."""
+    ) -> object:
+        """Change the given columns (None = unchanged). `qty` and `price` (the limit, or a
+        stop's trigger) change after an amend."""
         ...
 
     async def insert_fill(self, fill: Fill) -> bool:
@@ -192,29 +194,10 @@ class Repository(Protocol):
         round trip in one transaction; False, with nothing changed, for a known trade id."""
         ...
 
-    async def order_by_cl_ord_id(self, cl_ord_id: str) -> StoredOrder | None: ...
-
-    async def order_by_txid(self, txid: str) -> StoredOrder | None: ...
-
-    async def orders_since(self, since_ns: int) -> Sequence[StoredOrder]:
-        """Every non-terminal order plus every order created since `since_ns`."""
-        ...
-
-    async def fills_for_order(self, cl_ord_id: str) -> Sequence[Fill]: ...
-
-    async def load_fills(self, since_ns: int = 0) -> Sequence[Fill]:
-        """Fills in the order they were recorded, which is the order the engine applied
-        them (the portfolio is rebuilt from them at start-up and must come out the same)."""
-        ...
-
     async def record_event(
         self, kind: str, payload: Mapping[str, object] | None = None, at_ns: int | None = None
     ) -> object:
         """Append to the audit log `events` (risk denials, reconciliation corrections...)."""
-        ...
-
-    async def get_state(self, key: str) -> str | None:
-        """Persisted daemon state (e.g. "trading_state", "loss_halted_day")."""
         ...
 
     async def set_state(self, key: str, value: str) -> None: ...
@@ -233,6 +216,30 @@ class Repository(Protocol):
 
     async def record_metrics(self, row: Mapping[str, str], at_ns: int) -> None:
         """One `metrics` row (written every minute)."""
+        ...
+
+
+class Repository(LedgerWrites, Protocol):
+    """The ledger (SQLite; store's `LedgerRepository` implements it). Decimals round-trip
+    exactly; one writer. Persist-then-send: `add_order` commits before the venue call."""
+
+    async def order_by_cl_ord_id(self, cl_ord_id: str) -> StoredOrder | None: ...
+
+    async def order_by_txid(self, txid: str) -> StoredOrder | None: ...
+
+    async def orders_since(self, since_ns: int) -> Sequence[StoredOrder]:
+        """Every non-terminal order plus every order created since `since_ns`."""
+        ...
+
+    async def fills_for_order(self, cl_ord_id: str) -> Sequence[Fill]: ...
+
+    async def load_fills(self, since_ns: int = 0) -> Sequence[Fill]:
+        """Fills in the order they were recorded, which is the order the engine applied
+        them (the portfolio is rebuilt from them at start-up and must come out the same)."""
+        ...
+
+    async def get_state(self, key: str) -> str | None:
+        """Persisted daemon state (e.g. "trading_state", "loss_halted_day")."""
         ...
 
 

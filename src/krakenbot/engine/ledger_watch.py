@@ -194,7 +194,7 @@ class WatchedRepository:
         txid: str | None = None,
         reduces_position: bool = False,
         created_ns: int | None = None,
-    ) -> StoredOrder:
+    ) -> object:
         return await self._write(
             "insert_order",
             self.inner.insert_order(
@@ -233,7 +233,7 @@ class WatchedRepository:
         updated_ns: int | None = None,
         qty: Decimal | None = None,
         price: Decimal | None = None,
-    ) -> StoredOrder:
+    ) -> object:
         return await self._write(
             "update_order",
             self.inner.update_order(

@@ -11,12 +11,14 @@ Imports: store.db/codec/rows, domain; never engine/orders/net.
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from decimal import Decimal
 
 from krakenbot.domain.events import Fill
 from krakenbot.store.codec import dec_to_text, ns_to_iso, opt_dec_to_text, text_to_dec
 from krakenbot.store.db import Database
 from krakenbot.store.rows import fill_from_row
+from krakenbot.store.trades import TradesProjection
 
 
 def owner_of(conn: sqlite3.Connection, fill: Fill) -> str | None:
@@ -88,6 +90,20 @@ def refresh_order_totals(conn: sqlite3.Connection, cl_ord_id: str, txid: str, no
             cl_ord_id,
         ),
     ).close()
+
+
+def record(
+    conn: sqlite3.Connection, fill: Fill, now: int, exchange_ns: int, trades: TradesProjection
+) -> bool:
+    """The whole recording of one fill (inside a transaction: the caller's one trip): its
+    row, its order's totals and its round trip's rows; False when its trade id is known."""
+    owner = owner_of(conn, fill)
+    if not insert(conn, fill, owner, exchange_ns, now):
+        return False
+    if owner is not None:
+        refresh_order_totals(conn, owner, fill.order_id, now)
+    trades.on_fill(conn, replace(fill, cl_ord_id=owner, exchange_ns=exchange_ns))
+    return True
 
 
 async def for_order(db: Database, cl_ord_id: str) -> list[Fill]:

@@ -12,14 +12,11 @@ from decimal import Decimal
 
 from krakenbot.domain.ledger import LearningRow, MetricsSnapshot
 from krakenbot.errors import InvariantError
+from krakenbot.store import ledger_sql
 from krakenbot.store.codec import (
-    dec_to_text,
     from_json,
-    ns_to_iso,
-    opt_dec_to_text,
     opt_text_to_dec,
     text_to_dec,
-    to_json,
 )
 from krakenbot.store.db import Database
 
@@ -33,19 +30,8 @@ METRICS_FIELDS = (
 
 
 async def insert_metrics(db: Database, snapshot: MetricsSnapshot, ts_ns: int) -> int:
-    return await db.insert_committed(  # one trip (store/one_trip.py)
-        """INSERT INTO metrics (timestamp, balance_usd, total_trades, winning_trades,
-        total_profit_loss, daily_profit_loss, timestamp_ns) VALUES (?, ?, ?, ?, ?, ?, ?)""",
-        (
-            ns_to_iso(ts_ns),
-            dec_to_text(snapshot.balance_usd),
-            snapshot.total_trades,
-            snapshot.winning_trades,
-            dec_to_text(snapshot.total_profit_loss),
-            dec_to_text(snapshot.daily_profit_loss),
-            ts_ns,
-        ),
-    )
+    # one trip (store/one_trip.py)
+    return await db.insert_committed(*ledger_sql.metrics_insert(snapshot, ts_ns))
 
 
 def metrics_from_mapping(row: Mapping[str, str], ts_ns: int) -> MetricsSnapshot:
@@ -87,12 +73,8 @@ async def insert_learning(
     symbol: str | None,
     ts_ns: int,
 ) -> int:
-    doc = dict(features)
-    return await db.insert_committed(  # one trip (store/one_trip.py)
-        """INSERT INTO learning_data (timestamp, feature_data, outcome, profit_loss,
-        order_id, pair, timestamp_ns) VALUES (?, ?, NULL, NULL, ?, ?, ?)""",
-        (ns_to_iso(ts_ns), to_json(doc), cl_ord_id, symbol, ts_ns),
-    )
+    statement = ledger_sql.learning_insert(features, cl_ord_id, symbol, ts_ns)
+    return await db.insert_committed(*statement)  # one trip (store/one_trip.py)
 
 
 async def set_outcome(
@@ -105,10 +87,10 @@ async def set_outcome(
     ts_ns: int,
 ) -> int:
     """Fill in the outcome of the rows selected by `where` (a fixed clause); returns the count."""
-    return await db.execute_committed(  # one trip (store/one_trip.py)
-        f"UPDATE learning_data SET outcome = ?, profit_loss = ?, outcome_ns = ? WHERE {where}",
-        (outcome, opt_dec_to_text(profit_loss), ts_ns, key),
+    statement = ledger_sql.outcome_update(
+        where=where, key=key, outcome=outcome, profit_loss=profit_loss, ts_ns=ts_ns
     )
+    return await db.execute_committed(*statement)  # one trip (store/one_trip.py)
 
 
 async def learning_rows(db: Database, where: str, key: int | str) -> list[LearningRow]:

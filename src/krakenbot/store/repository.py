@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from decimal import Decimal
+from typing import Unpack
 
 from krakenbot.clock import Clock
 from krakenbot.domain.commands import PlaceOrder
@@ -29,14 +29,8 @@ from krakenbot.domain.ledger import (
 )
 from krakenbot.domain.portfolio import Portfolio
 from krakenbot.errors import InvariantError
-from krakenbot.store import fills, journal
-from krakenbot.store.codec import (
-    dec_to_text,
-    ns_to_iso,
-    opt_dec_to_text,
-    to_json,
-)
-from krakenbot.store.db import Database, Param
+from krakenbot.store import fills, journal, ledger_sql
+from krakenbot.store.db import Database
 from krakenbot.store.rows import event_from_row, order_from_row, trade_from_row
 from krakenbot.store.trades import TradesProjection, rewrite
 
@@ -102,87 +96,31 @@ class LedgerRepository:
         at: int | None,
     ) -> None:
         now = self._clock.now_ns() if at is None else at
-        stamp = ns_to_iso(now)  # once: `timestamp` and `updated_at` (strftime is not cheap)
+        statement = ledger_sql.order_insert(
+            order, now, tag=tag, status=status, txid=txid, reduces_position=reduces
+        )
         try:
-            await self._db.insert_committed(
-                """INSERT INTO orders (order_id, txid, pair, type, ordertype, price, volume,
-                status, timestamp, filled_volume, avg_fill_price, time_in_force, post_only,
-                reduces_position, tag, reason, created_ns, updated_at, updated_ns)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '0', NULL, ?, ?, ?, ?, NULL, ?, ?, ?)""",
-                (
-                    order.cl_ord_id,
-                    txid,
-                    order.symbol,
-                    order.side.value,
-                    order.order_type.value,
-                    opt_dec_to_text(order.limit_price or order.trigger_price),
-                    dec_to_text(order.qty),
-                    status.value,
-                    stamp,
-                    order.time_in_force.value,
-                    int(order.post_only),
-                    int(reduces),
-                    tag,
-                    now,
-                    stamp,
-                    now,
-                ),
-            )
+            await self._db.insert_committed(*statement)
         except sqlite3.IntegrityError:
-            raise InvariantError(
-                "order id (or Kraken txid) already recorded", cl_ord_id=order.cl_ord_id
-            ) from None
+            raise ledger_sql.duplicate_order(order.cl_ord_id) from None
 
     async def update_order(
         self,
         cl_ord_id: str,
         *,
-        status: OrderStatus | None = None,
-        txid: str | None = None,
-        filled_volume: Decimal | None = None,
-        avg_fill_price: Decimal | None = None,
-        reason: str | None = None,
-        filled_cost: Decimal | None = None,
-        fees: Decimal | None = None,
-        venue_cum_qty: Decimal | None = None,
-        cancel_requested: bool | None = None,
         updated_ns: int | None = None,
-        qty: Decimal | None = None,
-        price: Decimal | None = None,
+        **changes: Unpack[ledger_sql.OrderChanges],
     ) -> OrderRecord:
         """Change the given columns of one order (None = leave as is); returns the new row."""
-        sets: list[str] = []
-        params: list[Param] = []
-        for column, value in (
-            ("volume", opt_dec_to_text(qty)),
-            ("price", opt_dec_to_text(price)),
-            ("status", None if status is None else status.value),
-            ("txid", txid),
-            ("filled_volume", opt_dec_to_text(filled_volume)),
-            ("avg_fill_price", opt_dec_to_text(avg_fill_price)),
-            ("reason", reason),
-            ("filled_cost", opt_dec_to_text(filled_cost)),
-            ("fees", opt_dec_to_text(fees)),
-            ("venue_cum_qty", opt_dec_to_text(venue_cum_qty)),
-            ("cancel_requested", None if cancel_requested is None else int(cancel_requested)),
-        ):
-            if value is not None:
-                sets.append(f"{column} = ?")
-                params.append(value)
         now = self._clock.now_ns() if updated_ns is None else updated_ns
-        sets += ["updated_at = ?", "updated_ns = ?"]
-        params += [ns_to_iso(now), now, cl_ord_id]
+        sql, params = ledger_sql.order_update(cl_ord_id, now, **changes)
         try:
             # One statement, committed on its own and read back in the same trip.
-            rows = await self._db.fetch_committed(
-                f"UPDATE orders SET {', '.join(sets)} WHERE order_id = ? RETURNING *", params
-            )
+            rows = await self._db.fetch_committed(f"{sql} RETURNING *", params)
         except sqlite3.IntegrityError:
-            raise InvariantError(
-                f"txid {txid} already belongs to another order", cl_ord_id=cl_ord_id
-            ) from None
+            raise ledger_sql.txid_taken(changes.get("txid"), cl_ord_id) from None
         if len(rows) != 1:
-            raise InvariantError("update of an order the ledger does not know", cl_ord_id=cl_ord_id)
+            raise ledger_sql.unknown_order(cl_ord_id)
         return order_from_row(rows[0])
 
     async def order_by_cl_ord_id(self, cl_ord_id: str) -> OrderRecord | None:
@@ -232,10 +170,7 @@ class LedgerRepository:
         try:
             return await self._insert_fill(fill)
         except sqlite3.IntegrityError as exc:
-            # e.g. the fill names a Kraken txid that another of our orders already has.
-            raise InvariantError(
-                f"fill {fill.trade_id} contradicts the ledger: {exc}", cl_ord_id=fill.cl_ord_id
-            ) from None
+            raise ledger_sql.fill_contradicts(fill, exc) from None
 
     async def _insert_fill(self, fill: Fill) -> bool:
         now = self._clock.now_ns()
@@ -251,20 +186,12 @@ class LedgerRepository:
                 self._trades.forget()
 
     async def _record_fill(self, fill: Fill, now: int, exchange_ns: int) -> bool:
-        def record(conn: sqlite3.Connection) -> bool:
-            owner = fills.owner_of(conn, fill)
-            if not fills.insert(conn, fill, owner, exchange_ns, now):
-                return False
-            if owner is not None:
-                fills.refresh_order_totals(conn, owner, fill.order_id, now)
-            trip = replace(fill, cl_ord_id=owner, exchange_ns=exchange_ns)
-            self._trades.on_fill(conn, trip)
-            return True
-
         # One transaction in one trip, whole on the connection's thread (store/one_trip.py):
         # it was ~15 trips (each read and write, each cursor's close), all holding the
         # writer's lock and the engine's while the core waited for the fill's row.
-        return await self._db.run_atomic(record)
+        return await self._db.run_atomic(
+            lambda conn: fills.record(conn, fill, now, exchange_ns, self._trades)
+        )
 
     async def fills_for_order(self, cl_ord_id: str) -> list[Fill]:
         """The recorded executions of one of our orders, in exchange time order."""
@@ -299,10 +226,8 @@ class LedgerRepository:
     ) -> int:
         """Append to the audit trail (at `at_ns`, default now); returns the event id."""
         now = self._clock.now_ns() if at_ns is None else at_ns
-        return await self._db.insert_committed(  # one trip (store/one_trip.py)
-            "INSERT INTO events (timestamp, ts_ns, kind, payload) VALUES (?, ?, ?, ?)",
-            (ns_to_iso(now), now, kind, to_json(payload or {})),
-        )
+        # one trip (store/one_trip.py)
+        return await self._db.insert_committed(*ledger_sql.event_insert(kind, payload, now))
 
     async def events(self, kind: str | None = None, *, limit: int = 100) -> list[LedgerEvent]:
         """The most recent events (optionally of one kind), oldest first."""
@@ -320,12 +245,8 @@ class LedgerRepository:
 
     async def set_state(self, key: str, value: str) -> None:
         now = self._clock.now_ns()
-        await self._db.execute_committed(  # one trip (store/one_trip.py)
-            """INSERT INTO state (key, value, updated_at, updated_ns) VALUES (?, ?, ?, ?)
-            ON CONFLICT (key) DO UPDATE SET value = excluded.value,
-            updated_at = excluded.updated_at, updated_ns = excluded.updated_ns""",
-            (key, value, ns_to_iso(now), now),
-        )
+        # one trip (store/one_trip.py)
+        await self._db.execute_committed(*ledger_sql.state_upsert(key, value, now))
 
     # ---- metrics, learning data ------------------------------------------------------------
 
@@ -348,7 +269,7 @@ class LedgerRepository:
         """Set the outcome of the open learning rows of entry order `cl_ord_id` (if any)."""
         await journal.set_outcome(
             self._db,
-            where="order_id = ? AND outcome IS NULL",
+            where=ledger_sql.OPEN_ENTRY_ROWS,
             key=cl_ord_id,
             outcome=outcome,
             profit_loss=pnl,

@@ -33,6 +33,7 @@ import aiosqlite
 from krakenbot.clock import Clock
 from krakenbot.store.db import Database, Param
 from krakenbot.store.migrations import migrate
+from krakenbot.store.sync_ledger import SyncLedgerWriter
 
 _T = TypeVar("_T")
 _MEMORY = Path(":memory:")
@@ -110,6 +111,10 @@ def run_now(work: Coroutine[Any, Any, _T]) -> _T:
 def open_sync_ledger(path: Path, clock: Clock, *, in_memory: bool = False) -> Database:
     """Create a new ledger file at `path` (it must not exist) with the live schema;
     `in_memory`: a database in memory, written to `path` by `save_sync_ledger`."""
+    return _open(path, clock, in_memory)[0]
+
+
+def _open(path: Path, clock: Clock, in_memory: bool) -> tuple[Database, sqlite3.Connection]:
     if path.exists():
         raise FileExistsError(f"{path} already exists")
     where = _MEMORY if in_memory else path
@@ -123,7 +128,17 @@ def open_sync_ledger(path: Path, clock: Clock, *, in_memory: bool = False) -> Da
     except BaseException:
         conn.close()
         raise
-    return db
+    return db, conn
+
+
+def open_sync_writer(
+    path: Path, clock: Clock, *, in_memory: bool = False
+) -> tuple[Database, SyncLedgerWriter]:
+    """`open_sync_ledger`, and the writer that writes it (store/sync_ledger.py) on its
+    connection: while it writes, only it does (its one transaction is open), until
+    its `commit`."""
+    db, conn = _open(path, clock, in_memory)
+    return db, SyncLedgerWriter(conn, clock)
 
 
 def save_sync_ledger(db: Database, path: Path) -> None:
@@ -137,4 +152,11 @@ def close_sync_ledger(db: Database) -> None:
     run_now(db.close())
 
 
-__all__ = ["SyncConnection", "close_sync_ledger", "open_sync_ledger", "run_now", "save_sync_ledger"]
+__all__ = [
+    "SyncConnection",
+    "close_sync_ledger",
+    "open_sync_ledger",
+    "open_sync_writer",
+    "run_now",
+    "save_sync_ledger",
+]
