@@ -31,12 +31,16 @@ Out = list[Effect]
 
 
 def protect(core: EngineCore, out: Out) -> None:
-    """Keep one protective stop per position (engine/protect.py decides)."""
+    """Keep one protective stop per position (engine/protect.py decides). Not once the
+    daemon is stopping: the shutdown then has the last word (`final`, with the venue's own
+    list). The reports still reaching the core meanwhile would show an exit whose cancel
+    Kraken has confirmed as still resting (its report came on the stream that has stopped),
+    and keeping one sell per position would cancel the stop just placed in its place."""
     protection = core.protection
     notes, protection.notes = protection.notes, []
     for note in notes:  # a stop that could not be placed: the operator should know
         out.append(RecordEvent("unprotected", note, core.now_ns))
-    if protection.enabled:
+    if protection.enabled and not core.stopped:
         intents = protection.decide(core.now_ns, holdings(core))
         if intents:
             core.execute(intents, out, held=False)

@@ -88,6 +88,9 @@ class EngineRunner:
         self.last_error = ""
         self.errors = 0  # events whose handling failed (logged, engine kept going)
         self.inflight: set[asyncio.Future[object]] = set()
+        # The service consuming the venue's stream (engine/services.py `run_account`): the
+        # shutdown takes over from it once it has ended.
+        self.account_pump: asyncio.Future[object] | None = None
         # What the dead man's switch must cover (told by the core) and who wants to know.
         self.switch_need = SwitchNeed(entry=False, protection=False)
         self._switch_watchers: list[Callable[[], None]] = []

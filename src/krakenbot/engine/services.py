@@ -43,8 +43,15 @@ async def run_market(r: EngineRunner) -> None:
 
 
 async def run_account(r: EngineRunner) -> None:
-    """Consume the venue's account/state stream until stop is requested."""
-    await until_stopped(r, _pump(r, r.venue.events(), "private"))
+    """Consume the venue's account/state stream until stop is requested (the shutdown then
+    runs its own pump, `pump_account`, once this one has ended)."""
+    r.account_pump = asyncio.current_task()
+    await until_stopped(r, pump_account(r))
+
+
+def pump_account(r: EngineRunner) -> Awaitable[None]:
+    """Every event of the venue's account/state stream into the engine, until cancelled."""
+    return _pump(r, r.venue.events(), "private")
 
 
 async def run_timer(r: EngineRunner) -> None:

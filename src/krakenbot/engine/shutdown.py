@@ -22,13 +22,16 @@ the daemon then exits non-zero.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from krakenbot.domain.commands import CancelIntent
 from krakenbot.domain.enums import OrderStatus
 from krakenbot.domain.order import OrderSnapshot
-from krakenbot.engine import shutdown_cover
+from krakenbot.engine import services, shutdown_cover
 from krakenbot.engine.health import ShutdownReport
 from krakenbot.engine.inputs import CancelOurs, EmergencyStop, OpenOrdersListed, Submit
 from krakenbot.engine.shutdown_cover import Disarm
@@ -39,10 +42,42 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 _NS = 1_000_000_000
+_TAKEOVER_S = 1.0
 
 
 async def shutdown(r: EngineRunner, timeout_s: float, disarm: Disarm | None) -> ShutdownReport:
     r.request_stop("shutdown")
+    async with _venue_answers(r):
+        return await _shutdown(r, timeout_s, disarm)
+
+
+@contextlib.asynccontextmanager
+async def _venue_answers(r: EngineRunner) -> AsyncIterator[None]:
+    """The venue's stream keeps reaching the core while the shutdown works. The services'
+    pump ends with the stop request, but the venue still answers what the shutdown sends:
+    the protective stop placed now is acknowledged over REST (its txid arrives on that
+    stream), an "unknown order" cancel answer too. Left in the venue's queue, the stop stayed
+    pending in the ledger without its txid unless the settling reconciliation had the time
+    (and the rate budget) to find it. Taken over only once the services' pump has ended, so
+    no event is read by two consumers."""
+    service = r.account_pump
+    if service is not None and not service.done():
+        await asyncio.wait({service}, timeout=_TAKEOVER_S)
+    pump = asyncio.ensure_future(services.pump_account(r))
+    try:
+        yield
+    finally:
+        pump.cancel()
+        await asyncio.wait({pump})
+        if not pump.cancelled() and pump.exception() is not None:
+            logger.error(
+                "shutdown: the venue's stream failed", extra={"error": repr(pump.exception())}
+            )
+        if r.inflight:  # a handler cut loose by the cancel finishes first
+            await asyncio.wait(set(r.inflight), timeout=_TAKEOVER_S)
+
+
+async def _shutdown(r: EngineRunner, timeout_s: float, disarm: Disarm | None) -> ShutdownReport:
     clock, core = r.clock, r.core
     deadline = clock.monotonic_ns() + int(timeout_s * _NS)
     sent = 0

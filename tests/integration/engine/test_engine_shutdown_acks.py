@@ -1,0 +1,55 @@
+"""The venue's answers during the shutdown reach the ledger.
+
+The shutdown puts a position back under its protective stop when a strategy's exit stood
+in for it: it cancels the exit and places the stop, over REST (the private WebSocket has
+stopped by then). The services' event pumps end with the stop request, so the stop's REST
+acknowledgement waited in the venue's queue: the ledger kept the stop pending with no txid
+unless the shutdown's settling reconciliation found it in time. With the REST budget spent
+(a daemon restarted a few times), it did not; the chaos crash check caught such a stop
+resting at Kraken, unknown to the ledger by its txid.
+Whole stack against the simulator over loopback sockets.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from enginetest_helpers import XLM, Scripted, buy, engine_env, ours, resting, sell
+from tests.eventually import eventually
+
+from krakenbot.domain.enums import OrderStatus
+from krakenbot.orders.protection import is_protective
+
+
+async def test_the_stop_placed_by_the_shutdown_is_recorded_with_its_txid(tmp_path: Path) -> None:
+    strategy = Scripted()
+    async with engine_env(tmp_path, strategy) as env:
+        sim, engine, repo = env.sim, env.engine, env.repo
+        await eventually(strategy.books, what="a verified book")
+        strategy.later(lambda v: [buy("30", "0.289000")])
+        sim.control.set_mid(XLM, Decimal("0.290001"))
+        await eventually(lambda: ours(env), what="order on the exchange")
+        sim.control.set_mid(XLM, Decimal("0.288000"))  # filled
+        await eventually(lambda: engine.core.portfolio.position(XLM) == Decimal("30"))
+        first_stop = await resting(env, "protect")
+        # An exit far above the market stands in for the stop (Kraken holds the coins for
+        # one sell at a time): the stop is cancelled first.
+        strategy.later(lambda v: [sell("30", "0.300000", tag="take_profit")])
+        sim.control.set_mid(XLM, Decimal("0.288001"))
+        await resting(env, "take_profit")
+        # From now on no reconciliation can finish: trade history never answers, so each
+        # settling run is cut at its time limit. Only the venue's own answers can tell.
+        sim.control.faults.timeout(method="TradesHistory", count=1000)
+
+        report = await env.stack.shutdown(4.0)
+
+        (placed,) = report.placed
+        assert placed != first_stop.cl_ord_id and not report.uncovered
+        at_kraken = [o for o in sim.control.orders() if o["cl_ord_id"] == placed]
+        assert [o["status"] for o in at_kraken] == ["open"]
+        row = await repo.order_by_cl_ord_id(placed)
+        assert row is not None
+        assert (row.txid, row.status) == (at_kraken[0]["txid"], OrderStatus.OPEN)
+        stop = engine.core.registry.get(placed)
+        assert stop is not None and is_protective(stop) and stop.order_id == row.txid
