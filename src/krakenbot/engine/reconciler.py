@@ -37,7 +37,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from krakenbot.domain.order import unreadable_of
+from krakenbot.domain.enums import OrderStatus
+from krakenbot.domain.order import Order, OrderSnapshot, unreadable_of
 from krakenbot.engine.config import ReconcileConfig
 from krakenbot.engine.inputs import Corrections, Reconciled
 from krakenbot.engine.reconcile_window import MARK_KEY, in_window, parse_mark, window_start
@@ -47,6 +48,7 @@ from krakenbot.orders.reconcile import (
     Correction,
     ExchangeState,
     LookupRequired,
+    StatusCorrection,
     reconcile,
 )
 from krakenbot.risk.account import BalanceSnapshot
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
     from krakenbot.engine.runner import EngineRunner
 
 logger = logging.getLogger(__name__)
+_CLOSED_UNFILLED = (OrderStatus.CANCELED, OrderStatus.EXPIRED)
 
 
 class ReconcileWriteError(KrakenbotError):
@@ -125,6 +128,38 @@ class Reconciler:
         await self._advance(now)
         return core.settle.last_applied
 
+    async def settle_closed(self, reason: str, cl_ord_ids: frozenset[str]) -> bool:
+        """The fate of orders of ours the venue no longer lists open (the exits a shutdown
+        has just cancelled), from one QueryOrders (1 REST point) instead of a full run (5
+        or more): applied, and True, when each closed without executing anything beyond what
+        the core has recorded — cancelled or expired, nothing to learn from trade history.
+        False, with nothing applied, otherwise (a fill needs the full run)."""
+        r = self._r
+        orders = [o for o in r.core.registry.all() if o.cl_ord_id in cl_ord_ids]
+        if not orders or len(orders) != len(cl_ord_ids) or not all(o.order_id for o in orders):
+            return False
+        async with self._running:
+            found = {
+                s.order_id: s
+                for s in await r.venue.query_orders([o.order_id for o in orders if o.order_id])
+            }
+            if not all(_closed_unfilled(o, found.get(o.order_id or "")) for o in orders):
+                return False
+            now = r.clock.now_ns()
+            async with r.lock:
+                local = r.core.settle.lookup_state(set(cl_ord_ids))
+            since = min(o.created_ns for o in orders)
+            snapshots = tuple(found.values())
+            exchange = ExchangeState((), snapshots, (), since, now, unreadable_of(snapshots))
+            cfg = self.config
+            corrections = reconcile(
+                local, exchange, prefix=cfg.prefix, absent_after_s=cfg.absent_after_s
+            )
+            if not all(isinstance(c, StatusCorrection) for c in corrections):
+                return False
+            await self._apply(reason, corrections)
+            return True
+
     async def _mark(self) -> int | None:
         """The mark the last complete run left (read from the ledger once)."""
         if not self._mark_loaded:
@@ -163,6 +198,14 @@ class Reconciler:
         failure = r.core.settle.take_failure()
         if failure:
             raise ReconcileWriteError(f"corrections not recorded: {failure}")
+
+
+def _closed_unfilled(order: Order, snapshot: OrderSnapshot | None) -> bool:
+    return (
+        snapshot is not None
+        and snapshot.status in _CLOSED_UNFILLED
+        and snapshot.filled_qty == order.filled_qty
+    )
 
 
 __all__ = ["ReconcileConfig", "ReconcileWriteError", "Reconciler"]

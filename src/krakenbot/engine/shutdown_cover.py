@@ -112,7 +112,7 @@ async def cover(r: EngineRunner, prep: Prep, deadline: int, disarm: Disarm | Non
             notes.append("no stop could be recorded (ledger and order journal unwritable)")
         else:
             await _cancel_spared(r, prep.spare, deadline)
-            if record is Record.LEDGER:
+            if record is Record.LEDGER and not await _exits_closed(r, deadline):
                 # Half the time left at most: the stops must still go out after it.
                 await settle(r, "shutdown: before the stops", _left_s(r, deadline) / 2)
             else:
@@ -141,6 +141,26 @@ async def settle(r: EngineRunner, reason: str, within_s: float) -> None:
     except TimeoutError:
         logger.warning("shutdown: reconciliation cut at its time limit", extra={"reason": reason})
         r.last_error = f"{reason}: reconciliation did not finish in time (the next start settles)"
+
+
+async def _exits_closed(r: EngineRunner, deadline: int) -> bool:
+    """Whether the orders the shutdown cancelled are known closed without filling, from one
+    lookup (engine/reconciler.py `settle_closed`). The stop waits for what became of the
+    exit standing in for it (a fill shrinks it); a full reconciliation costs five REST
+    points or more, and with the budget spent (a daemon restarted a few times) that was
+    seconds in which the position had no order at Kraken at all."""
+    cancelled = frozenset(
+        o.cl_ord_id for o in r.core.registry.live() if not is_protective(o) and o.cancel_requested
+    )
+    if not cancelled:
+        return False
+    reason = "shutdown: before the stops"
+    try:
+        async with asyncio.timeout(_left_s(r, deadline) / 2):
+            return await r.reconciler.settle_closed(reason, cancelled)
+    except Exception as exc:  # TimeoutError included: the full reconciliation then
+        logger.warning("shutdown: the exits' lookup failed", extra={"error": repr(exc)})
+        return False
 
 
 async def _recordable(r: EngineRunner) -> Record | None:

@@ -15,10 +15,11 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from enginetest_helpers import XLM, Scripted, buy, engine_env, ours, resting, sell
+from enginetest_helpers import XLM, Env, Scripted, buy, engine_env, ours, resting, sell
 from tests.eventually import eventually
 
 from krakenbot.domain.enums import OrderStatus
+from krakenbot.domain.order import Order
 from krakenbot.orders.protection import is_protective
 
 
@@ -26,21 +27,7 @@ async def test_the_stop_placed_by_the_shutdown_is_recorded_with_its_txid(tmp_pat
     strategy = Scripted()
     async with engine_env(tmp_path, strategy) as env:
         sim, engine, repo = env.sim, env.engine, env.repo
-        await eventually(strategy.books, what="a verified book")
-        strategy.later(lambda v: [buy("30", "0.289000")])
-        sim.control.set_mid(XLM, Decimal("0.290001"))
-        await eventually(lambda: ours(env), what="order on the exchange")
-        sim.control.set_mid(XLM, Decimal("0.288000"))  # filled
-        await eventually(lambda: engine.core.portfolio.position(XLM) == Decimal("30"))
-        first_stop = await resting(env, "protect")
-        # An exit far above the market stands in for the stop (Kraken holds the coins for
-        # one sell at a time): the stop is cancelled first.
-        strategy.later(lambda v: [sell("30", "0.300000", tag="take_profit")])
-        sim.control.set_mid(XLM, Decimal("0.288001"))
-        await resting(env, "take_profit")
-        # From now on no reconciliation can finish: trade history never answers, so each
-        # settling run is cut at its time limit. Only the venue's own answers can tell.
-        sim.control.faults.timeout(method="TradesHistory", count=1000)
+        first_stop, _ = await _exit_resting(env, strategy)
 
         report = await env.stack.shutdown(4.0)
 
@@ -53,3 +40,48 @@ async def test_the_stop_placed_by_the_shutdown_is_recorded_with_its_txid(tmp_pat
         assert (row.txid, row.status) == (at_kraken[0]["txid"], OrderStatus.OPEN)
         stop = engine.core.registry.get(placed)
         assert stop is not None and is_protective(stop) and stop.order_id == row.txid
+
+
+async def test_the_stop_follows_the_exits_cancel_without_a_full_reconciliation(
+    tmp_path: Path,
+) -> None:
+    """Between the exit's cancel and the stop the position has no order at Kraken. The
+    shutdown waited there for a full reconciliation (five REST points or more) to learn
+    whether the exit had filled; with trade history slow, or the budget spent, that was half
+    the shutdown's time. One lookup of the cancelled exit tells it."""
+    strategy = Scripted()
+    async with engine_env(tmp_path, strategy) as env:
+        engine, repo = env.engine, env.repo
+        _, exit_ = await _exit_resting(env, strategy)
+
+        started_ns = engine.clock.now_ns()
+        report = await env.stack.shutdown(8.0)
+
+        (placed,) = report.placed
+        stop = await repo.order_by_cl_ord_id(placed)
+        assert stop is not None and stop.status is OrderStatus.OPEN
+        # Half the time left (about 4 s) before; now the lookup's round trip.
+        assert (stop.created_ns - started_ns) / 1e9 < 2.0
+        cancelled = await repo.order_by_cl_ord_id(exit_.cl_ord_id)
+        assert cancelled is not None and cancelled.status is OrderStatus.CANCELED
+        assert cancelled.filled_qty == 0
+
+
+async def _exit_resting(env: Env, strategy: Scripted) -> tuple[Order, Order]:
+    """A position of 30 XLM whose protective stop made way for an exit far above the market
+    (Kraken holds the coins for one sell at a time); then no reconciliation can finish:
+    trade history never answers, so each settling run is cut at its time limit. Returns
+    the first stop and the exit."""
+    sim, engine = env.sim, env.engine
+    await eventually(strategy.books, what="a verified book")
+    strategy.later(lambda v: [buy("30", "0.289000")])
+    sim.control.set_mid(XLM, Decimal("0.290001"))
+    await eventually(lambda: ours(env), what="order on the exchange")
+    sim.control.set_mid(XLM, Decimal("0.288000"))  # filled
+    await eventually(lambda: engine.core.portfolio.position(XLM) == Decimal("30"))
+    first_stop = await resting(env, "protect")
+    strategy.later(lambda v: [sell("30", "0.300000", tag="take_profit")])
+    sim.control.set_mid(XLM, Decimal("0.288001"))
+    exit_ = await resting(env, "take_profit")
+    sim.control.faults.timeout(method="TradesHistory", count=1000)
+    return first_stop, exit_

@@ -13,12 +13,13 @@ from enginekit import paper_engine, xlm_top
 from tests.instruments import XLM
 
 from krakenbot.clock import ManualClock
-from krakenbot.domain.commands import OrderIntent, PlaceOrder
+from krakenbot.domain.commands import CancelOrder, OrderIntent, PlaceOrder
 from krakenbot.domain.enums import OrderStatus, OrderType, Side
 from krakenbot.domain.order import OrderSnapshot
 from krakenbot.engine.runner import EngineRunner as Engine
 from krakenbot.paper.venue import PaperVenue
 from krakenbot.store import LedgerRepository, open_ledger
+from krakenbot.store.db import Database
 
 
 class ForgetfulVenue(PaperVenue):
@@ -113,5 +114,55 @@ async def test_an_order_still_being_sent_is_never_declared_absent(tmp_path: Path
         await engine.post(venue._queue.get_nowait())
         placed = engine.core.registry.get(order.cl_ord_id)
         assert placed is not None and placed.status is OrderStatus.OPEN
+    finally:
+        await db.close()
+
+
+class CountingVenue(PaperVenue):
+    """Counts the QueryOrders lookups (the shutdown's one lookup of the exits it cancelled)."""
+
+    lookups = 0
+
+    async def query_orders(self, order_ids: Sequence[str]) -> Sequence[OrderSnapshot]:
+        self.lookups += 1
+        return await super().query_orders(order_ids)
+
+
+async def _acknowledged(tmp_path: Path) -> tuple[Engine, CountingVenue, ManualClock, Database]:
+    clock = ManualClock(start_ns=1_763_776_800_000_000_000)
+    db = await open_ledger(tmp_path / "t.db", clock)
+    venue = CountingVenue({"XLM/USD": XLM}, {"USD": D("100")}, clock=clock)
+    engine = await engine_with_an_entry(venue, LedgerRepository(db, clock), clock)
+    await engine.drain(1.0)
+    await engine.post(venue._queue.get_nowait())  # the ack
+    return engine, venue, clock, db
+
+
+async def test_a_cancelled_order_is_settled_by_one_lookup(tmp_path: Path) -> None:
+    engine, venue, _, db = await _acknowledged(tmp_path)
+    try:
+        (order,) = engine.core.registry.all()
+        await venue.cancel(CancelOrder(order.cl_ord_id, order.order_id))  # its report is lost
+        assert await engine.reconciler.settle_closed("test", frozenset({order.cl_ord_id}))
+        done = engine.core.registry.get(order.cl_ord_id)
+        assert done is not None and done.status is OrderStatus.CANCELED
+        assert venue.lookups == 1
+    finally:
+        await db.close()
+
+
+async def test_an_order_that_filled_is_left_to_the_full_reconciliation(tmp_path: Path) -> None:
+    engine, venue, clock, db = await _acknowledged(tmp_path)
+    try:
+        (order,) = engine.core.registry.all()
+        venue.on_book(xlm_top(clock.now_ns(), "0.285", "0.287"))  # filled; the report is lost
+        assert not await engine.reconciler.settle_closed("test", frozenset({order.cl_ord_id}))
+        still = engine.core.registry.get(order.cl_ord_id)
+        assert still is not None and still.status is OrderStatus.OPEN  # nothing applied
+        assert venue.lookups == 1
+        # Unknown ids, or an order with no txid yet: no lookup at all.
+        assert not await engine.reconciler.settle_closed("test", frozenset({"kbnotours"}))
+        assert not await engine.reconciler.settle_closed("test", frozenset())
+        assert venue.lookups == 1
     finally:
         await db.close()
