@@ -22,6 +22,8 @@ _NS = 1_000_000_000
 _Window = deque[tuple[int, Decimal]]
 HUNDRED = Decimal(100)
 _ONE = Decimal(1)
+# Kraken's AddOrder error for a post-only order that would have matched on arrival.
+_MARKET_MOVED = "EOrder:Post only order"
 
 
 class Cause(StrEnum):
@@ -123,7 +125,14 @@ class BreakerPolicy:
                 # and counting it would re-trip (and re-start the cooldown of) an open
                 # breaker with its own refusals.
                 return None
-            # Every order passed the gate first, so any refusal by the exchange is unexpected.
+            if _MARKET_MOVED in event.error:
+                # A post-only order the market reached before it did: refused so that it
+                # would not take liquidity, as the order asked. The market's doing, not a
+                # failure of the exchange's; a post-only strategy meets it every few minutes
+                # in a fast market, and counting it tripped the breaker on a healthy venue.
+                return None
+            # Every order passed the gate first, so any other refusal by the exchange is
+            # unexpected.
             detail = f"order {event.cl_ord_id} rejected: {event.error}"
             return self.record(Cause.ORDER_FAILURE, event.recv_ns, detail)
         return None

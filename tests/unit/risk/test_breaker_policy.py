@@ -43,6 +43,15 @@ def test_a_refusal_by_our_own_breaker_is_not_an_exchange_failure() -> None:
     assert p.on_event(OrderRejected("kby", "EGeneral:Internal error", "place", NOW)) is not None
 
 
+def test_a_post_only_order_the_market_reached_first_is_not_a_failure() -> None:
+    p = BreakerPolicy(LIMITS)  # two order failures trip
+    for i in range(5):
+        crossed = OrderRejected(f"kb{i}", "EOrder:Post only order", "place", NOW + i * S)
+        assert p.on_event(crossed) is None
+    assert p.on_event(OrderRejected("kbx", "EService:Unavailable", "place", NOW)) is None
+    assert p.on_event(OrderRejected("kby", "EService:Unavailable", "place", NOW)) is not None
+
+
 def test_one_balance_mismatch_trips() -> None:
     trip = BreakerPolicy(LIMITS).record(Cause.BALANCE_MISMATCH, NOW, "USD off by 3")
     assert trip is not None and trip.cause is Cause.BALANCE_MISMATCH
