@@ -94,19 +94,35 @@ class TradingRequests:
     ) -> Pending:
         """Send one request; its answer arrives in the returned `Pending.future`, which
         fails with `WsAckTimeoutError` when no ack came within `timeout_s` (see `expire`)."""
+        token, req_id = self.ticket(method)
+        return await self.send(method, req_id, render(token, req_id), cl_ord_ids, timeout_s)
+
+    def ticket(self, method: str) -> tuple[str, int]:
+        """The token and a fresh `req_id` to render a request with; `RequestNotSentError`
+        when the private connection is not up (the caller goes over REST)."""
         token = self._token()
         if token is None:
             raise RequestNotSentError("private websocket not connected", endpoint=f"ws:{method}")
-        req_id = self._next_req_id()
-        text = render(token, req_id)
+        return token, self._next_req_id()
+
+    async def send(
+        self,
+        method: str,
+        req_id: int,
+        text: str,
+        cl_ord_ids: tuple[str, ...] = (),
+        timeout_s: float | None = None,
+    ) -> Pending:
+        """Send one request rendered with `ticket()`'s token and `req_id` (see `request`)."""
         future = asyncio.get_running_loop().create_future()
         expires = 0
         if timeout_s is not None:
             expires = self._clock.monotonic_ns() + int(timeout_s * 1e9)
         pending = Pending(req_id, method, future, cl_ord_ids, expires)
-        self._pending[req_id] = pending
-        if len(self._pending) > _MAX_PENDING:
-            self._fail(self._pending.pop(next(iter(self._pending))), "forgotten unanswered")
+        waiting = self._pending
+        waiting[req_id] = pending
+        if len(waiting) > _MAX_PENDING:
+            self._fail(waiting.pop(next(iter(waiting))), "forgotten unanswered")
         try:
             sent = await self._send(text)
         except BaseException:
@@ -115,7 +131,7 @@ class TradingRequests:
             self._fail(pending, "send failed")
             raise
         if not sent:
-            del self._pending[req_id]
+            del waiting[req_id]
             raise RequestNotSentError("private websocket not connected", endpoint=f"ws:{method}")
         return pending
 
