@@ -113,6 +113,9 @@ class FrameRouter:
         self.executions = SequenceTracker("executions")
         self.balances = SequenceTracker("balances")
         self._views: dict[str, BookView] = {}
+        # An accepted order's ack whose caller it woke: its events are put once that caller
+        # ran (`put_after_wake`), still before anything decoded from a later frame.
+        self.after_wake: list[Event] = []
         self._resync_interval_ns = int(config.book_resync_min_interval_s * 1e9)
         self._handlers: dict[type, Callable[[Conn, WsMessage], None]] = {
             BookMessage: self._on_book,  # type: ignore[dict-item]
@@ -197,6 +200,8 @@ class FrameRouter:
 
     def on_frame(self, conn: Conn, frame: str | bytes, recv_ns: int) -> None:
         """Everything the reader does with one frame (synchronous; never waits)."""
+        if self.after_wake:
+            self.put_after_wake()
         if type(frame) is str and frame.startswith(BOOK_PREFIX):
             # The busiest frame kind goes straight to its decoder and handler.
             book = fast_book(frame, recv_ns)
@@ -318,13 +323,25 @@ class FrameRouter:
             conn.drop_reason = f"token refused: {error}"
 
     def _on_method_response(self, conn: Conn, resp: MethodResponse) -> None:
-        for event in self.trading.on_response(resp):
-            self._put(event)
+        trading = self.trading
+        accepted = trading.on_response(resp)
+        if accepted and trading.woke:
+            # Its caller goes first (the reader yields next; issue 15: ack -> caller): the
+            # engine's wake-up is not on the order's time.
+            self.after_wake += accepted
+        else:
+            for event in accepted:
+                self._put(event)
         error = resp.error
         if error is not None and conn.channel is Channel.PRIVATE and error.startswith(TOKEN_ERRORS):
             # A trading request refused for its token: the connection is no use for orders
             # (they go over REST meanwhile); the next connection fetches a fresh token.
             conn.drop_reason = f"token refused: {error}"
+
+    def put_after_wake(self) -> None:
+        held, self.after_wake = self.after_wake, []
+        for event in held:
+            self._put(event)
 
     def _on_status(self, conn: Conn, msg: StatusMessage) -> None:
         self._put(msg.event)
