@@ -48,7 +48,7 @@ from krakenbot.kraken.ws_messages import (
 from krakenbot.net.ws_config import Conn, SessionStats, WsSessionConfig
 from krakenbot.net.ws_inbound import InboundQueue
 from krakenbot.net.ws_tracking import BookKeeper, BookOutcome, BookState, SequenceTracker
-from krakenbot.net.ws_trading import TradingRequests
+from krakenbot.net.ws_trading import Pending, TradingRequests, accepted
 
 logger = logging.getLogger("krakenbot.net.ws_session")
 
@@ -113,9 +113,9 @@ class FrameRouter:
         self.executions = SequenceTracker("executions")
         self.balances = SequenceTracker("balances")
         self._views: dict[str, BookView] = {}
-        # An accepted order's ack whose caller it woke: its events are put once that caller
+        # A trading ack whose caller it woke: its events are built and put once that caller
         # ran (`put_after_wake`), still before anything decoded from a later frame.
-        self.after_wake: list[Event] = []
+        self.after_wake: list[tuple[Pending, MethodResponse]] = []
         self._resync_interval_ns = int(config.book_resync_min_interval_s * 1e9)
         self._handlers: dict[type, Callable[[Conn, WsMessage], None]] = {
             BookMessage: self._on_book,  # type: ignore[dict-item]
@@ -324,14 +324,15 @@ class FrameRouter:
 
     def _on_method_response(self, conn: Conn, resp: MethodResponse) -> None:
         trading = self.trading
-        accepted = trading.on_response(resp)
-        if accepted and trading.woke:
-            # Its caller goes first (the reader yields next; issue 15: ack -> caller): the
-            # engine's wake-up is not on the order's time.
-            self.after_wake += accepted
-        else:
-            for event in accepted:
-                self._put(event)
+        pending = trading.resolve(resp)
+        if pending is not None:
+            if trading.woke:
+                # Its caller goes first (the reader yields next; issue 15: ack -> caller): the
+                # engine's events are not on the order's time.
+                self.after_wake.append((pending, resp))
+            else:
+                for event in accepted(pending, resp):
+                    self._put(event)
         error = resp.error
         if error is not None and conn.channel is Channel.PRIVATE and error.startswith(TOKEN_ERRORS):
             # A trading request refused for its token: the connection is no use for orders
@@ -340,8 +341,9 @@ class FrameRouter:
 
     def put_after_wake(self) -> None:
         held, self.after_wake = self.after_wake, []
-        for event in held:
-            self._put(event)
+        for pending, resp in held:
+            for event in accepted(pending, resp):
+                self._put(event)
 
     def _on_status(self, conn: Conn, msg: StatusMessage) -> None:
         self._put(msg.event)

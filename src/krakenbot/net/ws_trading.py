@@ -41,6 +41,19 @@ _MAX_PENDING = 1_000  # unanswered requests remembered for their late acks
 _new_accepted = slot_constructor(OrderAccepted)  # built on every order's ack path
 
 
+def accepted(pending: Pending, resp: MethodResponse) -> list[Event]:
+    """`OrderAccepted` for each order an accepted add_order / batch_add ack names. Said even
+    when the waiter gave up (a late ack): the order exists, and the engine learns its txid in
+    stream order with the executions reports."""
+    if not resp.success or pending.method not in ("add_order", "batch_add"):
+        return []
+    out: list[Event] = []
+    for cl_ord_id, ref in zip(pending.cl_ord_ids, resp.orders, strict=False):
+        if ref.order_id:
+            out.append(_new_accepted(ref.cl_ord_id or cl_ord_id, ref.order_id, resp.recv_ns))
+    return out
+
+
 class WsConnectionLostError(TransportError):
     """The private connection closed while a request waited for its ack: it may or may not
     have been carried out (resolve by lookup, never by a blind re-send)."""
@@ -177,21 +190,18 @@ class TradingRequests:
     # ---- inbound (the reader; synchronous) --------------------------------------------------
 
     def on_response(self, resp: MethodResponse) -> list[Event]:
+        pending = self.resolve(resp)
+        return [] if pending is None else accepted(pending, resp)
+
+    def resolve(self, resp: MethodResponse) -> Pending | None:
+        """Hand `resp` to its waiter (`woke` says one was waiting); the request, or None
+        when no request of ours has that req_id. Its `accepted` events may be built later
+        (after the woken caller ran), as long as it is before the next frame's events."""
         pending = self._pending.pop(resp.req_id, None) if resp.req_id is not None else None
-        if pending is None:
-            return []
-        if not pending.future.done():
+        if pending is not None and not pending.future.done():
             pending.future.set_result(resp)
             self.woke = True
-        if not resp.success or pending.method not in ("add_order", "batch_add"):
-            return []
-        # Accepted: the order exists. Said at once, even when the waiter gave up (a late
-        # ack), so the engine learns the txid in stream order with the executions reports.
-        out: list[Event] = []
-        for cl_ord_id, ref in zip(pending.cl_ord_ids, resp.orders, strict=False):
-            if ref.order_id:
-                out.append(_new_accepted(ref.cl_ord_id or cl_ord_id, ref.order_id, resp.recv_ns))
-        return out
+        return pending
 
     def on_report(self, report: ExecutionReport) -> None:
         """An executions report (snapshot or update): settles a watched order's outcome."""
