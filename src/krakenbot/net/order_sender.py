@@ -99,6 +99,7 @@ class OrderSender:
         # O(1) (a plain dict's next(iter()) walks the holes earlier pops left: O(n)).
         self._placed: OrderedDict[str, Placed] = OrderedDict()
         self._add_keys: dict[str, str] = {}  # "AddOrder <pair>" (the rejections' key), by pair
+        self._add_charges: dict[str, TradeCharge] = {}  # one AddOrder's charge, by pair
         self.timings: OrderTimings | None = None  # metrics: on the wire, acknowledged
 
     def _remember(self, ids: tuple[str, ...], pair: str, created_ns: int) -> None:
@@ -208,9 +209,10 @@ class OrderSender:
             sending.wire_ns, sending.transport = now_ns, "rest"
             return orders.add_order_form(req, sending.deadline_ns)
 
-        env = await self._core.private(
-            "AddOrder", params_at, cl_ord_id=req.cl_ord_id, trade=TradeCharge(pair, ADD_COST)
-        )
+        charge = self._add_charges.get(pair)
+        if charge is None:
+            charge = self._add_charges[pair] = TradeCharge(pair, ADD_COST)
+        env = await self._core.private("AddOrder", params_at, cl_ord_id=req.cl_ord_id, trade=charge)
         try:
             return orders.parse_add_order(env.result, req.cl_ord_id)
         except codec.CodecError as exc:
