@@ -94,7 +94,8 @@ class WsOrderPath:
         # persisted row and the bytes on the socket, so it is one function — no closure, no
         # generic `_call` — with the same steps and the same outcomes as the other methods.
         trading, budget, cl_ord_id = self._trading, self._budget, req.cl_ord_id
-        if not trading.connected:
+        token = trading.token()
+        if token is None:  # not connected: not charged either
             return None
         charge = self._add_charges.get(pair)
         if charge is None:
@@ -103,8 +104,11 @@ class WsOrderPath:
             await budget.reserve_trade(
                 "ws:add_order", charge, priority=Priority.ORDER, cl_ord_id=cl_ord_id
             )
+            token = trading.token()  # the connection may have changed while it waited
+            if token is None:
+                return None
         try:
-            token, req_id = trading.ticket("add_order")
+            req_id = trading.next_req_id()
             now = self._clock.now_ns()
             deadline = sending.deadline_ns = now + window_ns
             text = encode_order(

@@ -84,8 +84,10 @@ class TradingRequests:
     ) -> None:
         self._send = send
         self._next_req_id = next_req_id
+        self.next_req_id = next_req_id  # a fresh req_id (with `token`: what `ticket` hands out)
         self._clock = clock
         self._token = token
+        self.token = token  # the private connection's token; None: not up (use REST)
         self._pending: dict[int, Pending] = {}
         self._watched: dict[str, asyncio.Future[str]] = {}
         # An ack just woke its waiter: the reader yields before it reads on, so the caller
