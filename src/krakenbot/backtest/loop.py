@@ -249,9 +249,10 @@ class Backtest:
         balances = self.venue.balances
         equity = balances.get(self.config.quote, ZERO)
         for m, base, prices in self._marks:
-            if m.last is None:
+            last = m.last
+            if last is None:
                 continue
-            price = m.price(m.last)
+            price = m.price(last)
             prices.append((t_ns, price))
             held = balances.get(base)
             if held:

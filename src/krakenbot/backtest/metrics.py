@@ -26,6 +26,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from krakenbot.domain.portfolio import RoundTrip
 
@@ -33,8 +34,7 @@ YEAR_NS = 365 * 86_400 * 1_000_000_000
 ZERO = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
-class EquityPoint:
+class EquityPoint(NamedTuple):  # a tuple: one is built every bar (a dataclass costs more)
     time_ns: int
     equity: Decimal  # cash plus positions at their marks, in the quote currency
 
@@ -69,7 +69,12 @@ def _drawdown(equity: Sequence[EquityPoint]) -> tuple[Decimal, int]:
 
 
 def _ratios(equity: Sequence[EquityPoint]) -> tuple[float | None, float | None]:
-    returns = [float(b.equity / a.equity - 1) for a, b in itertools.pairwise(equity) if a.equity]
+    # An unchanged equity (flat: most steps) is a return of exactly 0.0, as the division gives.
+    returns = [
+        0.0 if b.equity == a.equity else float(b.equity / a.equity - 1)
+        for a, b in itertools.pairwise(equity)
+        if a.equity
+    ]
     if len(returns) < 2:
         return None, None
     steps = [b.time_ns - a.time_ns for a, b in itertools.pairwise(equity)]

@@ -137,7 +137,9 @@ class MeanReversion:
         if not m.low < book.bids[0].price < m.high:
             return None
         stamp = getattr(view, "state_version", None)  # engine/view.py: nothing changed
-        if stamp is not None and stamp == m.stamp and m.entry[2:] == self._throttles():
+        entry = m.entry  # the throttles, compared in place (asked on every book)
+        same = entry[2] == self._last_entry_ns and entry[3] == self._last_exit_ns
+        if stamp is not None and stamp == m.stamp and same:
             return (m.due,)
         if m.position != view.position(symbol) or m.entry != self._entry_key(view):
             return None
@@ -146,14 +148,11 @@ class MeanReversion:
         self._due = m._replace(stamp=stamp)  # the same state under a new stamp
         return (m.due,)
 
-    def _throttles(self) -> tuple[int | None, int | None]:
-        return self._last_entry_ns, self._last_exit_ns
-
     def _entry_key(self, view: StrategyView) -> _EntryKey:
         """Average entry, when opened, and the two throttles: what the answer holds for."""
         symbol = self.params.symbol
         avg, opened = view.avg_entry(symbol), view.position_opened_ns(symbol)
-        return (avg, opened, *self._throttles())
+        return avg, opened, self._last_entry_ns, self._last_exit_ns
 
     def _work_out_due(
         self,
