@@ -307,13 +307,12 @@ class Backtest:
                 for s, symbol, _ in pairs:
                     venue.bar(symbol, open_ns, close, (s.o[i], s.h[i], s.lo[i], s.c[i]))
                 self.drain(close)
-            for s, symbol, _ in pairs:
-                venue.bar_closed(symbol, s.c[i])
+            touches = [m.close_at(s.c[i]) for s, _, m in pairs]  # each `venue.bar_closed`
             self._before_market(close)
-            for s, symbol, m in pairs:
+            for (s, symbol, _), (bid_price, ask_price) in zip(pairs, touches, strict=True):
                 self._symbol = symbol
                 qty = s.volume[i]
-                bid, ask = PriceLevel(m.price(m.bid), qty), PriceLevel(m.price(m.ask), qty)
+                bid, ask = PriceLevel(bid_price, qty), PriceLevel(ask_price, qty)
                 feed(BookTop(symbol, (bid,), (ask,), True, close, close), close)
                 self._tick_progress()
             self._after_market(close)
