@@ -72,8 +72,8 @@ class MeanReversion:
         self._levels: tuple[Decimal, Decimal, Decimal] | None = None
         # `next_due`'s last answer and what it holds for (worked out only when asked).
         self._due: _Due | None = None
-        # The last book and its z-score against the average it just moved (`_entry_due`).
-        self._post: tuple[BookTop, float | None] | None = None
+        # The last book and its mid (`_entry_due` scores it: only a book moves the average).
+        self._post: tuple[BookTop, float] | None = None
 
     @classmethod
     def from_params(cls, params: Mapping[str, object]) -> MeanReversion:
@@ -93,7 +93,7 @@ class MeanReversion:
             if mid is not None:
                 value = float(mid)
                 self.stats.update(value, event.recv_ns)
-                self._post = (event, self.stats.zscore(value))
+                self._post = (event, value)
             return decision
         if isinstance(event, TimerTick):
             return self._decide(event.now_ns, view)
@@ -224,8 +224,10 @@ class MeanReversion:
         if stats.age_s(tick.now_ns) < p.warmup_s:
             return max(tick.now_ns, _after(stats.first_ns, p.warmup_s) - _EARLY_NS)
         post = self._post
-        if post is not None and post[0] is book and (post[1] is None or post[1] > -p.entry_z):
-            return None  # `_entry`'s own test on the same mid and average
+        if post is not None and post[0] is book:
+            z = stats.zscore(post[1])
+            if z is None or z > -p.entry_z:
+                return None  # `_entry`'s own test on the same mid and average
         return tick.now_ns if self._entry(tick) is not None else None
 
     # ------------------------------------------------------------------ decisions
