@@ -56,14 +56,20 @@ class Metrics:
 
 
 def _drawdown(equity: Sequence[EquityPoint]) -> tuple[Decimal, int]:
+    """(largest fall from a running peak as a fraction of it, longest time under a peak).
+    Under one peak the fall is largest at the lowest point (a correctly rounded division
+    is monotonic), so it is divided out only at a new low; the same answer as at every
+    point, bit for bit, for a fraction of the divisions."""
     worst, longest = ZERO, 0
     peak: EquityPoint | None = None
+    low: Decimal | None = None  # the lowest equity since the peak (None: none below it)
     for point in equity:
         if peak is None or point.equity >= peak.equity:
-            peak = point
+            peak, low = point, None
             continue
-        if peak.equity > 0:
-            worst = max(worst, (peak.equity - point.equity) / peak.equity)
+        if peak.equity > 0 and (low is None or point.equity < low):
+            low = point.equity
+            worst = max(worst, (peak.equity - low) / peak.equity)
         longest = max(longest, point.time_ns - peak.time_ns)
     return worst, longest
 
