@@ -28,21 +28,31 @@ _THIRDS = 3
 class BarPath:
     """The assumed price path of one candle [start_ns, end_ns): four knots, straight lines."""
 
-    __slots__ = ("end_ns", "high", "low", "prices", "start_ns", "times")
+    __slots__ = ("_times", "end_ns", "high", "low", "prices", "start_ns")
 
     def __init__(self, start_ns: int, end_ns: int, ohlc: tuple[int, int, int, int]) -> None:
         o, h, lo, c = ohlc
-        last = max(start_ns, end_ns - 1)
-        span = last - start_ns
         self.start_ns = start_ns
         self.end_ns = end_ns
-        self.times = (start_ns, start_ns + span // _THIRDS, start_ns + 2 * span // _THIRDS, last)
+        self._times: tuple[int, int, int, int] | None = None  # `times`, when first asked
         # The extreme nearer the open comes first: up candles dip first, down candles spike.
         self.prices = prices = (o, lo, h, c) if c >= o else (o, h, lo, c)
         # The path's whole range (straight lines between knots): a price outside it is
         # never reached, whatever the start time (what the venue asks first, every candle).
         self.low = min(prices)
         self.high = max(prices)
+
+    @property
+    def times(self) -> tuple[int, int, int, int]:
+        """The knots' times (worked out when first asked: most candles never are)."""
+        times = self._times
+        if times is None:
+            start_ns = self.start_ns
+            last = max(start_ns, self.end_ns - 1)
+            span = last - start_ns
+            times = (start_ns, start_ns + span // _THIRDS, start_ns + 2 * span // _THIRDS, last)
+            self._times = times
+        return times
 
     def covers(self, t_ns: int) -> bool:
         return self.start_ns <= t_ns < self.end_ns

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol, get_args
 
+from krakenbot.backtest.books import candle_book
 from krakenbot.backtest.market import Out
 from krakenbot.backtest.metrics import EquityPoint
 from krakenbot.backtest.tape import BarSeries, EventTape, MarketInput, Tape, event_time
@@ -249,9 +250,10 @@ class Backtest:
         balances = self.venue.balances
         equity = balances.get(self.config.quote, ZERO)
         for m, base, prices in self._marks:
-            if m.last is None:
+            last = m.last
+            if last is None:
                 continue
-            price = m.price(m.last)
+            price = m.price(last)
             prices.append((t_ns, price))
             held = balances.get(base)
             if held:
@@ -285,10 +287,8 @@ class Backtest:
             for s, i in step:
                 m = markets[s.symbol]
                 self._symbol = s.symbol
-                qty = s.volume[i]
-                bid = PriceLevel(m.price(m.bid), qty)
-                ask = PriceLevel(m.price(m.ask), qty)
-                self.feed(BookTop(s.symbol, (bid,), (ask,), True, close, close), close)
+                bid, ask = m.price(m.bid), m.price(m.ask)
+                self.feed(candle_book(s.symbol, bid, ask, s.volume[i], close), close)
                 self._tick_progress()
             self._after_market(close)
         self.drain(end_ns)
@@ -306,14 +306,11 @@ class Backtest:
                 for s, symbol, _ in pairs:
                     venue.bar(symbol, open_ns, close, (s.o[i], s.h[i], s.lo[i], s.c[i]))
                 self.drain(close)
-            for s, symbol, _ in pairs:
-                venue.bar_closed(symbol, s.c[i])
+            touches = [m.close_at(s.c[i]) for s, _, m in pairs]  # each `venue.bar_closed`
             self._before_market(close)
-            for s, symbol, m in pairs:
+            for (s, symbol, _), (bid, ask) in zip(pairs, touches, strict=True):
                 self._symbol = symbol
-                qty = s.volume[i]
-                bid, ask = PriceLevel(m.price(m.bid), qty), PriceLevel(m.price(m.ask), qty)
-                feed(BookTop(symbol, (bid,), (ask,), True, close, close), close)
+                feed(candle_book(symbol, bid, ask, s.volume[i], close), close)
                 self._tick_progress()
             self._after_market(close)
 

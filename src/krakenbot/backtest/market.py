@@ -59,6 +59,15 @@ class Market:
             found = self._prices[units] = Decimal(units).scaleb(-self.scale)
         return found
 
+    def close_at(self, close: int) -> tuple[Decimal, Decimal]:
+        """A candle closed at `close` (units): none is played until the next, the last trade
+        is its close, the book the one-tick book around it; returns that book's (bid, ask)
+        as prices."""
+        self.path = None
+        self.last = close
+        self.bid, self.ask = bid, ask = quote_units(close, self.tick)
+        return self.price(bid), self.price(ask)
+
     def units(self, price: Decimal) -> int:
         scaled = price.scaleb(self.scale)
         whole = int(scaled)

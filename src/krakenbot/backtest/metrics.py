@@ -26,6 +26,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from krakenbot.domain.portfolio import RoundTrip
 
@@ -33,8 +34,7 @@ YEAR_NS = 365 * 86_400 * 1_000_000_000
 ZERO = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
-class EquityPoint:
+class EquityPoint(NamedTuple):  # a tuple: one is built every bar (a dataclass costs more)
     time_ns: int
     equity: Decimal  # cash plus positions at their marks, in the quote currency
 
@@ -56,20 +56,31 @@ class Metrics:
 
 
 def _drawdown(equity: Sequence[EquityPoint]) -> tuple[Decimal, int]:
+    """(largest fall from a running peak as a fraction of it, longest time under a peak).
+    Under one peak the fall is largest at the lowest point (a correctly rounded division
+    is monotonic), so it is divided out only at a new low; the same answer as at every
+    point, bit for bit, for a fraction of the divisions."""
     worst, longest = ZERO, 0
     peak: EquityPoint | None = None
+    low: Decimal | None = None  # the lowest equity since the peak (None: none below it)
     for point in equity:
         if peak is None or point.equity >= peak.equity:
-            peak = point
+            peak, low = point, None
             continue
-        if peak.equity > 0:
-            worst = max(worst, (peak.equity - point.equity) / peak.equity)
+        if peak.equity > 0 and (low is None or point.equity < low):
+            low = point.equity
+            worst = max(worst, (peak.equity - low) / peak.equity)
         longest = max(longest, point.time_ns - peak.time_ns)
     return worst, longest
 
 
 def _ratios(equity: Sequence[EquityPoint]) -> tuple[float | None, float | None]:
-    returns = [float(b.equity / a.equity - 1) for a, b in itertools.pairwise(equity) if a.equity]
+    # An unchanged equity (flat: most steps) is a return of exactly 0.0, as the division gives.
+    returns = [
+        0.0 if b.equity == a.equity else float(b.equity / a.equity - 1)
+        for a, b in itertools.pairwise(equity)
+        if a.equity
+    ]
     if len(returns) < 2:
         return None, None
     steps = [b.time_ns - a.time_ns for a, b in itertools.pairwise(equity)]

@@ -25,7 +25,7 @@ import heapq
 from collections.abc import Mapping
 from decimal import Decimal
 
-from krakenbot.backtest.fills import BarPath, print_book, quote_units
+from krakenbot.backtest.fills import BarPath, print_book
 from krakenbot.backtest.market import Live, Market, Out, amended
 from krakenbot.domain.commands import AmendOrder, CancelOrder, PlaceOrder
 from krakenbot.domain.enums import ExecType, OrderStatus, OrderType, Side, TimeInForce
@@ -92,11 +92,9 @@ class BacktestVenue:
         market until it closes (`bar_closed`)."""
         self.markets[symbol].path = BarPath(start_ns, end_ns, ohlc)
 
-    def bar_closed(self, symbol: str, close: int) -> None:
-        m = self.markets[symbol]
-        m.path = None
-        m.last = close
-        m.bid, m.ask = quote_units(close, m.tick)
+    def bar_closed(self, symbol: str, close: int) -> tuple[Decimal, Decimal]:
+        """The candle of `symbol` closed at `close`: (bid, ask) of the book it implies."""
+        return self.markets[symbol].close_at(close)
 
     def book(self, book: BookTop) -> None:
         """A recorded book: takers walk it, and a resting order's queue can only shrink."""

@@ -27,7 +27,7 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import cast, get_args
+from typing import get_args
 
 from krakenbot.domain.commands import AmendIntent, CancelIntent, Intent
 from krakenbot.domain.effects import (
@@ -180,7 +180,7 @@ class EngineCore:
         try:
             self.settle.interrupted(event, out)
             if cls not in _INPUTS:
-                trip = self.policy.on_event(cast(Event, event))
+                trip = self.policy.on_event(event)  # type: ignore[arg-type]  # not an input
                 if trip is not None:
                     self.trip(trip, out)
             handler(self, event, out)
@@ -255,8 +255,8 @@ class EngineCore:
         targets = self.strategies
         tick_ns = 0  # the market data's receive time: where tick-to-order starts
         if type(event) in _MARKET:
-            symbol = cast(BookTop | Ticker | MarketTrade | Candle, event).symbol
-            targets = self._by_symbol.get(symbol, ())
+            market: BookTop | Ticker | MarketTrade | Candle = event  # type: ignore[assignment]
+            targets = self._by_symbol.get(market.symbol, ())  # (no cast(): a call per book)
             tick_ns = getattr(event, "recv_ns", 0)
         for strategy in targets:
             intents = strategy.on_event(event, view)

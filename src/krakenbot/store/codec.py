@@ -41,11 +41,26 @@ def opt_text_to_dec(text: object) -> Decimal | None:
     return None if text is None else text_to_dec(text)
 
 
+_DAY_S = 86_400
+_last_day: tuple[int, str] = (0, "1970-01-01")  # the last day formatted (rows come in runs)
+
+
 def ns_to_iso(ns: int) -> str:
-    """UTC ISO-8601 with microseconds and a `Z`, e.g. `2026-01-01T12:00:00.123456Z`."""
+    """UTC ISO-8601 with microseconds and a `Z`, e.g. `2026-01-01T12:00:00.123456Z`. The
+    date part is worked out once per day (strftime is most of the cost, and a ledger writes
+    many rows a day), the time of day by arithmetic: the same text as strftime gives."""
+    global _last_day  # noqa: PLW0603 - a one-entry cache; a tuple is swapped in whole
     seconds, rest = divmod(ns, _NS_PER_S)
-    stamp = datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest // 1000)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    day, second = divmod(seconds, _DAY_S)
+    known = _last_day
+    if known[0] == day:
+        date = known[1]
+    else:
+        date = datetime.fromtimestamp(day * _DAY_S, UTC).strftime("%Y-%m-%d")
+        _last_day = (day, date)
+    hour, second = divmod(second, 3600)
+    minute, second = divmod(second, 60)
+    return f"{date}T{hour:02d}:{minute:02d}:{second:02d}.{rest // 1000:06d}Z"
 
 
 def iso_to_ns(text: str) -> int:

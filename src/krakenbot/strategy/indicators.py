@@ -21,6 +21,8 @@ class EwmaStats:
         self.samples = 0
         self.first_ns = 0
         self.last_ns = 0
+        # The last (dt_s, half-life, weight): a regular feed repeats its step (same floats).
+        self._alpha = (-1.0, halflife_s, 0.0)
 
     def update(self, value: float, t_ns: int) -> None:
         if self.samples == 0:
@@ -29,7 +31,10 @@ class EwmaStats:
             self.samples = 1
             return
         dt_s = max(0, t_ns - self.last_ns) / 1e9  # an out-of-order stamp weighs nothing
-        alpha = 1.0 - 0.5 ** (dt_s / self.halflife_s)
+        last_dt, halflife, alpha = self._alpha
+        if dt_s != last_dt or halflife != self.halflife_s:
+            alpha = 1.0 - 0.5 ** (dt_s / self.halflife_s)
+            self._alpha = (dt_s, self.halflife_s, alpha)
         delta = value - self.mean
         self.mean += alpha * delta
         self.var = (1.0 - alpha) * (self.var + alpha * delta * delta)

@@ -72,8 +72,8 @@ class MeanReversion:
         self._levels: tuple[Decimal, Decimal, Decimal] | None = None
         # `next_due`'s last answer and what it holds for (worked out only when asked).
         self._due: _Due | None = None
-        # The last book and its z-score against the average it just moved (`_entry_due`).
-        self._post: tuple[BookTop, float | None] | None = None
+        # The last book and its mid (`_entry_due` scores it: only a book moves the average).
+        self._post: tuple[BookTop, float] | None = None
 
     @classmethod
     def from_params(cls, params: Mapping[str, object]) -> MeanReversion:
@@ -93,7 +93,7 @@ class MeanReversion:
             if mid is not None:
                 value = float(mid)
                 self.stats.update(value, event.recv_ns)
-                self._post = (event, self.stats.zscore(value))
+                self._post = (event, value)
             return decision
         if isinstance(event, TimerTick):
             return self._decide(event.now_ns, view)
@@ -137,7 +137,9 @@ class MeanReversion:
         if not m.low < book.bids[0].price < m.high:
             return None
         stamp = getattr(view, "state_version", None)  # engine/view.py: nothing changed
-        if stamp is not None and stamp == m.stamp and m.entry[2:] == self._throttles():
+        entry = m.entry  # the throttles, compared in place (asked on every book)
+        same = entry[2] == self._last_entry_ns and entry[3] == self._last_exit_ns
+        if stamp is not None and stamp == m.stamp and same:
             return (m.due,)
         if m.position != view.position(symbol) or m.entry != self._entry_key(view):
             return None
@@ -146,14 +148,11 @@ class MeanReversion:
         self._due = m._replace(stamp=stamp)  # the same state under a new stamp
         return (m.due,)
 
-    def _throttles(self) -> tuple[int | None, int | None]:
-        return self._last_entry_ns, self._last_exit_ns
-
     def _entry_key(self, view: StrategyView) -> _EntryKey:
         """Average entry, when opened, and the two throttles: what the answer holds for."""
         symbol = self.params.symbol
         avg, opened = view.avg_entry(symbol), view.position_opened_ns(symbol)
-        return (avg, opened, *self._throttles())
+        return avg, opened, self._last_entry_ns, self._last_exit_ns
 
     def _work_out_due(
         self,
@@ -225,8 +224,10 @@ class MeanReversion:
         if stats.age_s(tick.now_ns) < p.warmup_s:
             return max(tick.now_ns, _after(stats.first_ns, p.warmup_s) - _EARLY_NS)
         post = self._post
-        if post is not None and post[0] is book and (post[1] is None or post[1] > -p.entry_z):
-            return None  # `_entry`'s own test on the same mid and average
+        if post is not None and post[0] is book:
+            z = stats.zscore(post[1])
+            if z is None or z > -p.entry_z:
+                return None  # `_entry`'s own test on the same mid and average
         return tick.now_ns if self._entry(tick) is not None else None
 
     # ------------------------------------------------------------------ decisions

@@ -5,6 +5,7 @@ the portfolio agree."""
 
 from __future__ import annotations
 
+import gc
 import json
 from array import array
 from collections.abc import Sequence
@@ -201,6 +202,50 @@ def test_a_strategy_that_raises_stops_the_run_with_its_time_and_pair() -> None:
     err = caught.value
     assert (err.at_ns, err.symbol) == (T0 + 3 * MIN, "XLM/USD")
     assert "ZeroDivisionError" in str(err) and "test_loop.py" in err.where
+
+
+class FreezeWatcher:
+    """Notes how many objects the collector holds aside while the run asks it."""
+
+    name = "freeze_watcher"
+    symbols = frozenset({"XLM/USD"})
+
+    def __init__(self) -> None:
+        self.frozen: list[int] = []
+
+    @classmethod
+    def from_params(cls, params: object) -> FreezeWatcher:
+        return cls()
+
+    def on_event(self, event: Event, view: StrategyView) -> Sequence[Intent]:
+        self.frozen.append(gc.get_freeze_count())
+        return []
+
+
+def test_the_run_spares_older_objects_from_the_collector_and_gives_them_back() -> None:
+    """While the loop runs, what existed before is held aside (gc.freeze); afterwards, also
+    when the run failed, the collector is as it was (nothing left frozen, nothing leaked)."""
+    assert gc.get_freeze_count() == 0
+    spec = _spec("tests.unit.backtest.test_loop:FreezeWatcher")
+    outcome = run_spec(spec, [_series([300_000] * 5)], (T0, T0 + 5 * MIN), MemoryLedger(T0))
+    assert gc.get_freeze_count() == 0
+    [watcher] = outcome.loop.core.strategies
+    seen = watcher.frozen  # type: ignore[attr-defined]
+    assert seen and min(seen) > 0
+    with pytest.raises(StrategyError):
+        spec = _spec("tests.unit.backtest.test_loop:Raiser")
+        run_spec(spec, [_series([300_000] * 5)], (T0, T0 + 5 * MIN), MemoryLedger(T0))
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_caller_that_froze_objects_keeps_them_frozen() -> None:
+    gc.freeze()
+    try:
+        spec = _spec("tests.unit.backtest.test_loop:FreezeWatcher")
+        run_spec(spec, [_series([300_000] * 5)], (T0, T0 + 5 * MIN), MemoryLedger(T0))
+        assert gc.get_freeze_count() > 0  # not unfrozen behind the caller's back
+    finally:
+        gc.unfreeze()
 
 
 def _bundled_doc() -> tuple[str, object]:

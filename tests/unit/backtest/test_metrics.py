@@ -3,10 +3,14 @@ Sharpe and Sortino from the equity curve, exposure from the time positions were 
 
 from __future__ import annotations
 
+import itertools
 import math
+import statistics
 from decimal import Decimal
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from krakenbot.backtest.metrics import YEAR_NS, EquityPoint, compute
 from krakenbot.domain.enums import Liquidity, Side
@@ -90,3 +94,46 @@ def test_degenerate_runs_give_none_not_errors() -> None:
     assert rocket.annualised_return is None  # does not annualise: no overflow error
     ruined = compute([], _curve(["100", "0", "0"]), start_ns=0, end_ns=2 * MIN)
     assert ruined.max_drawdown == 1 and ruined.total_return == -1
+
+
+def _reference(curve: list[EquityPoint]) -> tuple[Decimal, int, float | None, float | None]:
+    """Max drawdown (every point divided out) and Sharpe and Sortino (every step divided),
+    as the figures were first written."""
+    worst, longest = Decimal(0), 0
+    peak: EquityPoint | None = None
+    for point in curve:
+        if peak is None or point.equity >= peak.equity:
+            peak = point
+            continue
+        if peak.equity > 0:
+            worst = max(worst, (peak.equity - point.equity) / peak.equity)
+        longest = max(longest, point.time_ns - peak.time_ns)
+    returns = [float(b.equity / a.equity - 1) for a, b in itertools.pairwise(curve) if a.equity]
+    if len(returns) < 2:
+        return worst, longest, None, None
+    step_ns = statistics.median([b.time_ns - a.time_ns for a, b in itertools.pairwise(curve)])
+    per_year = math.sqrt(YEAR_NS / step_ns)
+    mean, sd = statistics.fmean(returns), statistics.pstdev(returns)
+    downside = math.sqrt(statistics.fmean([min(r, 0.0) ** 2 for r in returns]))
+    sharpe = mean / sd * per_year if sd > 0 else None
+    sortino = mean / downside * per_year if downside > 0 else None
+    return worst, longest, sharpe, sortino
+
+
+equities = st.decimals(min_value=Decimal(0), max_value=Decimal(2000), places=8) | st.sampled_from(
+    [Decimal("1000"), Decimal("1000.00"), Decimal("999.5"), Decimal("999.50000"), Decimal(0)]
+)
+
+
+@given(st.lists(equities, min_size=0, max_size=60))
+@example([Decimal(v) for v in ("100", "90", "200", "100", "100.0", "150", "0", "50")])
+@settings(max_examples=300)
+def test_drawdown_and_ratios_match_dividing_at_every_point(values: list[Decimal]) -> None:
+    """Dividing only at a new low under a peak, and not at all for an unchanged step, gives
+    the same figures bit for bit (repeated values, equal values written differently, zero)."""
+    curve = [EquityPoint(i * MIN, v) for i, v in enumerate(values)]
+    worst, longest, sharpe, sortino = _reference(curve)
+    got = compute([], curve, start_ns=0, end_ns=len(values) * MIN + 1)
+    assert (got.max_drawdown, got.max_drawdown_ns) == (worst, longest)
+    assert str(got.max_drawdown) == str(worst)
+    assert (got.sharpe, got.sortino) == (sharpe, sortino)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -31,6 +32,25 @@ def test_time_round_trip_to_the_microsecond(ns: int) -> None:
     text = ns_to_iso(ns)
     assert text.endswith("Z")
     assert iso_to_ns(text) == ns - ns % 1000
+
+
+def _strftime_iso(ns: int) -> str:
+    """The text as strftime writes it (what ns_to_iso wrote before it cached the date)."""
+    seconds, rest = divmod(ns, 1_000_000_000)
+    stamp = datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest // 1000)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@given(
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.integers(min_value=-3 * 86_400 * 10**9, max_value=3 * 86_400 * 10**9),
+)
+def test_time_text_is_strftimes_whatever_came_before(first: int, step: int) -> None:
+    """The cached day never leaks into another day's text: two stamps in a row, the second
+    near the first (the same day, or across midnight either way), both as strftime."""
+    second = min(max(first + step, -(2**63)), 2**63 - 1)
+    assert ns_to_iso(first) == _strftime_iso(first)
+    assert ns_to_iso(second) == _strftime_iso(second)
 
 
 def test_iso_examples() -> None:

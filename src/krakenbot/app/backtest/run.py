@@ -10,8 +10,10 @@ daemon's stack builds it, with the backtest venue in the exchange's place, and r
 
 from __future__ import annotations
 
+import gc
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -161,8 +163,27 @@ def run_spec(
 ) -> Outcome:
     start_ns, end_ns = span
     loop = build(spec, start_ns, ledger, progress)
-    loop.run(tape, start_ns, end_ns)
+    with _collector_spared():
+        loop.run(tape, start_ns, end_ns)
     return Outcome(loop, start_ns, end_ns)
+
+
+@contextmanager
+def _collector_spared() -> Iterator[None]:
+    """While the loop runs, the cyclic collector's full passes walk only what the run made:
+    everything older (the imported code, the tape) is moved aside for the time (`gc.freeze`,
+    which collects nothing and frees nothing; plain reference counting still frees as
+    before) and given back after (`gc.unfreeze`), unless the caller had frozen it already.
+    It saves a few per cent of a run's time, a full pass costing in proportion to what it
+    walks; nothing a run decides depends on when the collector runs."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def describe(spec: BacktestSpec, data: Mapping[str, Any]) -> dict[str, Any]:
