@@ -66,7 +66,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-# Run as a script (`python benchmarks/bench_peers.py`): its own folder is on the path.
+# Run as a script (`python benchmarks/bench_peers.py`) its own folder is on the path; run as a
+# module (`python -m benchmarks.bench_peers`) it is put there.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_peers_clients import (  # type: ignore[import-not-found]  # isort: skip
     PRICE,
     QTY,

@@ -21,6 +21,7 @@ from krakenbot.domain.enums import SystemState
 from krakenbot.domain.events import PriceLevel
 from krakenbot.domain.instrument import Instrument
 from krakenbot.kraken.errors import split_messages, to_exception
+from krakenbot.kraken.rest_add_answer import canonical_add_order
 from krakenbot.kraken.rest_values import (
     CodecError,
     codec_boundary,
@@ -71,6 +72,8 @@ class Envelope:
 @codec_boundary("envelope")
 def decode_envelope(raw: bytes | str, *, endpoint: str, cl_ord_id: str | None = None) -> Envelope:
     """The `result` of a successful response; raises the mapped exception on `E…` errors."""
+    if endpoint == "AddOrder" and (usual := canonical_add_order(raw)) is not None:
+        return Envelope({"descr": {"order": usual[0]}, "txid": [usual[1]]})
     doc = loads(raw)
     if not isinstance(doc, dict) or not isinstance(doc.get("error", []), list):
         raise CodecError("response is not a Kraken envelope", endpoint=endpoint)

@@ -271,7 +271,10 @@ def parse_add_order(result: Any, cl_ord_id: str) -> AddOrderResult:
         raise CodecError("AddOrder: expected an object", cl_ord_id=cl_ord_id)
     descr = result.get("descr") or {}
     txid = result.get("txid", [])
-    txids = (txid,) if isinstance(txid, str) else tuple(str(t) for t in txid)
+    if type(txid) is list and len(txid) == 1 and type(txid[0]) is str:
+        txids: tuple[str, ...] = (txid[0],)  # the usual answer: one order
+    else:
+        txids = (txid,) if isinstance(txid, str) else tuple(str(t) for t in txid)
     close = descr.get("close")
     return new_add_order_result(txids, str(descr.get("order", "")), close or None, cl_ord_id)
 

@@ -98,14 +98,16 @@ class OrderSender:
         # By cl_ord_id and txid: order ages for penalties. Ordered: the oldest goes first in
         # O(1) (a plain dict's next(iter()) walks the holes earlier pops left: O(n)).
         self._placed: OrderedDict[str, Placed] = OrderedDict()
+        self._add_keys: dict[str, str] = {}  # "AddOrder <pair>" (the rejections' key), by pair
+        self._add_charges: dict[str, TradeCharge] = {}  # one AddOrder's charge, by pair
         self.timings: OrderTimings | None = None  # metrics: on the wire, acknowledged
 
     def _remember(self, ids: tuple[str, ...], pair: str, created_ns: int) -> None:
-        placed = Placed(pair, created_ns)  # one record per order, under each of its ids
+        placed, remembered = Placed(pair, created_ns), self._placed  # one record per order
         for ident in ids:
-            self._placed[ident] = placed
-        while len(self._placed) > _MAX_REMEMBERED:
-            self._placed.popitem(last=False)
+            remembered[ident] = placed
+        while len(remembered) > _MAX_REMEMBERED:
+            remembered.popitem(last=False)
 
     async def add_order(
         self,
@@ -116,15 +118,15 @@ class OrderSender:
     ) -> orders.AddOrderResult:
         """Place one order exactly once; each attempt goes over `via` (the private
         WebSocket) when it can send, else over REST, under the same rules."""
-        cfg = self._core.config
+        cfg, breaker, clock = self._core.config, self._core.breaker, self._clock
         pair = self._pair_key(req.pair)
-        not_sent = self._backoff.delays(self._rng)
+        not_sent = None  # the pauses before re-sending an order that provably did not leave
         window_ns = int((req.deadline_s or cfg.order_deadline_s) * 1e9)
         sends = 0
         wired = False
         while True:
             # An order that reduces a position is never held back (nor takes the probe).
-            if not reducing and not self._core.breaker.allow():
+            if not reducing and not breaker.allow():
                 raise CircuitOpenError(
                     "circuit breaker is open: new orders are refused",
                     endpoint="AddOrder",
@@ -132,12 +134,13 @@ class OrderSender:
                 )
             sends += 1
             # The deadline is fixed when the request is rendered (after any rate wait).
-            sending = Sending(self._clock.now_ns() + window_ns)
+            sending = Sending(clock.now_ns() + window_ns)
             try:
                 result = None if via is None else await via.add(req, pair, window_ns, sending)
                 if result is None:
                     result = await self._rest_add(req, pair, window_ns, sending)
-                self._acked(sending)
+                if self.timings is not None:
+                    self._acked(sending)
             except AcceptedUnreadError as exc:
                 self._acked(sending)
                 # Kraken said yes (no error) in words we cannot read: the order exists, so
@@ -152,6 +155,8 @@ class OrderSender:
                     # Provably not executed: rate limits wait in the model, a connection that
                     # never opened is retried after a pause; everything else goes up.
                     retry = isinstance(exc, RateLimitedError | RequestNotSentError)
+                    if not_sent is None:
+                        not_sent = self._backoff.delays(self._rng)
                     delay = next(not_sent, None) if retry and sends < cfg.max_order_sends else None
                     if delay is None:
                         raise
@@ -182,8 +187,11 @@ class OrderSender:
                 if sending.wire_ns and not wired and self.timings is not None:
                     wired = True  # the first request that left: where the order's time ends
                     self.timings.on_wire(req.cl_ord_id, sending.wire_ns)
-            self._reset_rejection(f"AddOrder {pair}")
-            self._remember((req.cl_ord_id, *result.txids), pair, self._clock.now_ns())
+            key = self._add_keys.get(pair)
+            if key is None:
+                key = self._add_keys[pair] = f"AddOrder {pair}"
+            self._reset_rejection(key)
+            self._remember((req.cl_ord_id, *result.txids), pair, clock.now_ns())
             return result
 
     def _acked(self, sending: Sending) -> None:
@@ -201,9 +209,10 @@ class OrderSender:
             sending.wire_ns, sending.transport = now_ns, "rest"
             return orders.add_order_form(req, sending.deadline_ns)
 
-        env = await self._core.private(
-            "AddOrder", params_at, cl_ord_id=req.cl_ord_id, trade=TradeCharge(pair, ADD_COST)
-        )
+        charge = self._add_charges.get(pair)
+        if charge is None:
+            charge = self._add_charges[pair] = TradeCharge(pair, ADD_COST)
+        env = await self._core.private("AddOrder", params_at, cl_ord_id=req.cl_ord_id, trade=charge)
         try:
             return orders.parse_add_order(env.result, req.cl_ord_id)
         except codec.CodecError as exc:

@@ -74,6 +74,7 @@ class RestCore:
         )
         self._transport = transport
         self._base = config.base_url.rstrip("/")
+        self._urls: dict[str, str] = {}  # a private method's URL, by path
         self._api_key = credentials.api_key if credentials else None
         self._signer = Signer(credentials.api_secret) if credentials else None
         self._store = (
@@ -331,7 +332,7 @@ class RestCore:
         assert self._store is not None
         resp = await self._transport.request(
             "POST",
-            f"{self._base}{path}",
+            self._urls.get(path) or self._urls.setdefault(path, f"{self._base}{path}"),
             body=body.encode("utf-8"),
             headers=headers,
             timeout_s=self.config.request_timeout_s,

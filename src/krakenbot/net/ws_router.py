@@ -48,7 +48,7 @@ from krakenbot.kraken.ws_messages import (
 from krakenbot.net.ws_config import Conn, SessionStats, WsSessionConfig
 from krakenbot.net.ws_inbound import InboundQueue
 from krakenbot.net.ws_tracking import BookKeeper, BookOutcome, BookState, SequenceTracker
-from krakenbot.net.ws_trading import TradingRequests
+from krakenbot.net.ws_trading import Pending, TradingRequests, accepted
 
 logger = logging.getLogger("krakenbot.net.ws_session")
 
@@ -113,6 +113,9 @@ class FrameRouter:
         self.executions = SequenceTracker("executions")
         self.balances = SequenceTracker("balances")
         self._views: dict[str, BookView] = {}
+        # A trading ack whose caller it woke: its events are built and put once that caller
+        # ran (`put_after_wake`), still before anything decoded from a later frame.
+        self.after_wake: list[tuple[Pending, MethodResponse]] = []
         self._resync_interval_ns = int(config.book_resync_min_interval_s * 1e9)
         self._handlers: dict[type, Callable[[Conn, WsMessage], None]] = {
             BookMessage: self._on_book,  # type: ignore[dict-item]
@@ -197,6 +200,8 @@ class FrameRouter:
 
     def on_frame(self, conn: Conn, frame: str | bytes, recv_ns: int) -> None:
         """Everything the reader does with one frame (synchronous; never waits)."""
+        if self.after_wake:
+            self.put_after_wake()
         if type(frame) is str and frame.startswith(BOOK_PREFIX):
             # The busiest frame kind goes straight to its decoder and handler.
             book = fast_book(frame, recv_ns)
@@ -318,13 +323,27 @@ class FrameRouter:
             conn.drop_reason = f"token refused: {error}"
 
     def _on_method_response(self, conn: Conn, resp: MethodResponse) -> None:
-        for event in self.trading.on_response(resp):
-            self._put(event)
+        trading = self.trading
+        pending = trading.resolve(resp)
+        if pending is not None:
+            if trading.woke:
+                # Its caller goes first (the reader yields next; issue 15: ack -> caller): the
+                # engine's events are not on the order's time.
+                self.after_wake.append((pending, resp))
+            else:
+                for event in accepted(pending, resp):
+                    self._put(event)
         error = resp.error
         if error is not None and conn.channel is Channel.PRIVATE and error.startswith(TOKEN_ERRORS):
             # A trading request refused for its token: the connection is no use for orders
             # (they go over REST meanwhile); the next connection fetches a fresh token.
             conn.drop_reason = f"token refused: {error}"
+
+    def put_after_wake(self) -> None:
+        held, self.after_wake = self.after_wake, []
+        for pending, resp in held:
+            for event in accepted(pending, resp):
+                self._put(event)
 
     def _on_status(self, conn: Conn, msg: StatusMessage) -> None:
         self._put(msg.event)

@@ -241,6 +241,7 @@ class WsSession:
         stats = self.stats
         trading = self.trading
         inbound = self.inbound
+        router = self._router
         while True:
             msg = await receive()
             kind = msg.type
@@ -254,7 +255,14 @@ class WsSession:
                     # before the frames behind it are decoded): let it run first. Stream order
                     # and conflation are unchanged; the reader only yields sooner.
                     trading.woke = inbound.woke = False
-                    await asyncio.sleep(0)
+                    try:
+                        await asyncio.sleep(0)
+                    finally:
+                        if router.after_wake:  # the woken caller ran: now the engine's events
+                            router.put_after_wake()
+                    if inbound.woke:  # they woke the idle engine: it runs before the next frame
+                        inbound.woke = False
+                        await asyncio.sleep(0)
                 elif not stats.frames & _YIELD_EVERY_MASK:
                     # receive() does not suspend while frames are buffered: under a flood the
                     # reader would starve the engine. Yield now and then.

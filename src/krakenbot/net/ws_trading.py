@@ -41,6 +41,19 @@ _MAX_PENDING = 1_000  # unanswered requests remembered for their late acks
 _new_accepted = slot_constructor(OrderAccepted)  # built on every order's ack path
 
 
+def accepted(pending: Pending, resp: MethodResponse) -> list[Event]:
+    """`OrderAccepted` for each order an accepted add_order / batch_add ack names. Said even
+    when the waiter gave up (a late ack): the order exists, and the engine learns its txid in
+    stream order with the executions reports."""
+    if not resp.success or pending.method not in ("add_order", "batch_add"):
+        return []
+    out: list[Event] = []
+    for cl_ord_id, ref in zip(pending.cl_ord_ids, resp.orders, strict=False):
+        if ref.order_id:
+            out.append(_new_accepted(ref.cl_ord_id or cl_ord_id, ref.order_id, resp.recv_ns))
+    return out
+
+
 class WsConnectionLostError(TransportError):
     """The private connection closed while a request waited for its ack: it may or may not
     have been carried out (resolve by lookup, never by a blind re-send)."""
@@ -71,8 +84,10 @@ class TradingRequests:
     ) -> None:
         self._send = send
         self._next_req_id = next_req_id
+        self.next_req_id = next_req_id  # a fresh req_id (with `token`: what `ticket` hands out)
         self._clock = clock
         self._token = token
+        self.token = token  # the private connection's token; None: not up (use REST)
         self._pending: dict[int, Pending] = {}
         self._watched: dict[str, asyncio.Future[str]] = {}
         # An ack just woke its waiter: the reader yields before it reads on, so the caller
@@ -94,19 +109,35 @@ class TradingRequests:
     ) -> Pending:
         """Send one request; its answer arrives in the returned `Pending.future`, which
         fails with `WsAckTimeoutError` when no ack came within `timeout_s` (see `expire`)."""
+        token, req_id = self.ticket(method)
+        return await self.send(method, req_id, render(token, req_id), cl_ord_ids, timeout_s)
+
+    def ticket(self, method: str) -> tuple[str, int]:
+        """The token and a fresh `req_id` to render a request with; `RequestNotSentError`
+        when the private connection is not up (the caller goes over REST)."""
         token = self._token()
         if token is None:
             raise RequestNotSentError("private websocket not connected", endpoint=f"ws:{method}")
-        req_id = self._next_req_id()
-        text = render(token, req_id)
+        return token, self._next_req_id()
+
+    async def send(
+        self,
+        method: str,
+        req_id: int,
+        text: str,
+        cl_ord_ids: tuple[str, ...] = (),
+        timeout_s: float | None = None,
+    ) -> Pending:
+        """Send one request rendered with `ticket()`'s token and `req_id` (see `request`)."""
         future = asyncio.get_running_loop().create_future()
         expires = 0
         if timeout_s is not None:
             expires = self._clock.monotonic_ns() + int(timeout_s * 1e9)
         pending = Pending(req_id, method, future, cl_ord_ids, expires)
-        self._pending[req_id] = pending
-        if len(self._pending) > _MAX_PENDING:
-            self._fail(self._pending.pop(next(iter(self._pending))), "forgotten unanswered")
+        waiting = self._pending
+        waiting[req_id] = pending
+        if len(waiting) > _MAX_PENDING:
+            self._fail(waiting.pop(next(iter(waiting))), "forgotten unanswered")
         try:
             sent = await self._send(text)
         except BaseException:
@@ -115,7 +146,7 @@ class TradingRequests:
             self._fail(pending, "send failed")
             raise
         if not sent:
-            del self._pending[req_id]
+            del waiting[req_id]
             raise RequestNotSentError("private websocket not connected", endpoint=f"ws:{method}")
         return pending
 
@@ -161,21 +192,18 @@ class TradingRequests:
     # ---- inbound (the reader; synchronous) --------------------------------------------------
 
     def on_response(self, resp: MethodResponse) -> list[Event]:
+        pending = self.resolve(resp)
+        return [] if pending is None else accepted(pending, resp)
+
+    def resolve(self, resp: MethodResponse) -> Pending | None:
+        """Hand `resp` to its waiter (`woke` says one was waiting); the request, or None
+        when no request of ours has that req_id. Its `accepted` events may be built later
+        (after the woken caller ran), as long as it is before the next frame's events."""
         pending = self._pending.pop(resp.req_id, None) if resp.req_id is not None else None
-        if pending is None:
-            return []
-        if not pending.future.done():
+        if pending is not None and not pending.future.done():
             pending.future.set_result(resp)
             self.woke = True
-        if not resp.success or pending.method not in ("add_order", "batch_add"):
-            return []
-        # Accepted: the order exists. Said at once, even when the waiter gave up (a late
-        # ack), so the engine learns the txid in stream order with the executions reports.
-        out: list[Event] = []
-        for cl_ord_id, ref in zip(pending.cl_ord_ids, resp.orders, strict=False):
-            if ref.order_id:
-                out.append(_new_accepted(ref.cl_ord_id or cl_ord_id, ref.order_id, resp.recv_ns))
-        return out
+        return pending
 
     def on_report(self, report: ExecutionReport) -> None:
         """An executions report (snapshot or update): settles a watched order's outcome."""

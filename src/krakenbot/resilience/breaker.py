@@ -101,6 +101,8 @@ class CircuitBreaker:
 
     def allow(self) -> bool:
         """May a gated call (a new order) go now? In half-open, exactly one probe may."""
+        if self._state is BreakerState.CLOSED:  # the usual answer, on every order's path
+            return True
         if not self.admits():
             return False
         if self._state is BreakerState.HALF_OPEN:
@@ -109,6 +111,8 @@ class CircuitBreaker:
 
     def record_success(self) -> None:
         self._failures = 0
+        if self._state is BreakerState.CLOSED:  # nothing to move (every order's ack)
+            return
         if self.state is BreakerState.HALF_OPEN:
             self._move(BreakerState.CLOSED, "probe succeeded")
 

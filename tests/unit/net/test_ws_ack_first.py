@@ -2,7 +2,8 @@
 arrived behind it (issue 15: the order path's ack -> caller hop). aiohttp's `receive()` does
 not suspend while frames are buffered, so without a yield after the ack the caller would wait
 for every report queued behind it. Stream order is unchanged: the reports still follow the
-ack's `OrderAccepted` on the inbound queue."""
+ack's `OrderAccepted` on the inbound queue, which is put there once the woken caller ran (the
+engine's wake-up is not on the order's time) and before the next frame is decoded."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import random
 import aiohttp
 
 from krakenbot.clock import ManualClock
-from krakenbot.domain.events import ExecutionReport, OrderAccepted
+from krakenbot.domain.events import ExecutionReport, OrderAccepted, ReconcileRequested
 from krakenbot.net.ws_inbound import InboundQueue
 from krakenbot.net.ws_session import WsSession, WsSessionConfig
 
@@ -65,11 +66,13 @@ async def test_the_ack_wakes_its_caller_before_the_reports_behind_it_are_decoded
     conn.ws, conn.token = sock, "tok"  # type: ignore[assignment]
     conn.ready.set()
     frames_at_wake: list[int] = []
+    queued_at_wake: list[list[type]] = []
 
     async def caller() -> None:
         pending = await session.trading.request("add_order", lambda token, rid: f"{rid}", (CL,))
         await pending.future
         frames_at_wake.append(session.stats.frames)
+        queued_at_wake.append([type(e) for e in inbound._items])
 
     waiter = asyncio.ensure_future(caller())
     await asyncio.sleep(0)  # the request is on the wire
@@ -77,6 +80,25 @@ async def test_the_ack_wakes_its_caller_before_the_reports_behind_it_are_decoded
     await session._read(conn, sock)  # type: ignore[arg-type]
     await waiter
     assert frames_at_wake == [2]  # the snapshot and the ack; the updates came after
+    assert queued_at_wake == [[ReconcileRequested]]  # the snapshot's; the ack's not yet
     events = inbound.drain()
     kinds = [type(e) for e in events if type(e) in (OrderAccepted, ExecutionReport)]
+    assert kinds == [OrderAccepted, ExecutionReport, ExecutionReport]
+
+
+async def test_an_ack_held_for_its_caller_is_put_before_the_next_frame_decoded() -> None:
+    # Frames handed to on_frame by anything but the reader (which puts the held events
+    # right after its yield): the next frame puts them first, so stream order holds.
+    inbound = InboundQueue()
+    config = WsSessionConfig(private_url="ws://127.0.0.1:9/v2", symbols=())
+    session = WsSession(config, inbound, clock=ManualClock(), rng=random.Random(1))
+    conn = session._private
+    sock = BufferedSocket([])
+    conn.ws, conn.token = sock, "tok"  # type: ignore[assignment]
+    conn.ready.set()
+    pending = await session.trading.request("add_order", lambda token, rid: f"{rid}", (CL,))
+    for recv_ns, frame in enumerate(FRAMES, 1):
+        session.on_frame(conn, frame, recv_ns)
+    assert pending.future.done()
+    kinds = [type(e) for e in inbound.drain() if type(e) in (OrderAccepted, ExecutionReport)]
     assert kinds == [OrderAccepted, ExecutionReport, ExecutionReport]

@@ -130,6 +130,22 @@ async def test_an_order_without_room_on_its_counter_waits_for_it_before_it_is_se
     assert result is not None and result.txid == "OAAAAA-BBBBB-CCCCCC"
 
 
+async def test_an_order_whose_connection_went_down_while_it_waited_for_room_is_not_sent() -> None:
+    sock, _, path, budget, _ = _setup()
+    budget.room = False
+    charge = budget.reserve_trade
+
+    async def then_down(
+        endpoint: str, trade: TradeCharge, *, priority: Priority, cl_ord_id: str | None = None
+    ) -> None:
+        await charge(endpoint, trade, priority=priority, cl_ord_id=cl_ord_id)
+        sock.up = False  # the connection went while the order waited for room
+
+    budget.reserve_trade = then_down  # type: ignore[method-assign]
+    assert await path.add(_req(), "XLM/USD", WINDOW_NS, Sending(0)) is None  # REST goes on
+    assert sock.sent == [] and path.sent == 0
+
+
 async def test_not_connected_means_not_sent() -> None:
     sock, trading, path, budget, _ = _setup()
     sock.up = False
