@@ -7,11 +7,16 @@ nonce high-water mark and both rate counters are read and written under the same
 Must not import: codecs or anything above `net` (the state model is kraken.ratelimit).
 Locking: fcntl.flock on POSIX, msvcrt.locking on Windows, on a separate `.lock` file.
 Waiting for the lock polls without blocking the event loop.
+Releasing after a request (`release_soon`) waits for the end of the loop turn, so the
+unlock's system call is off the order's path; a request of ours that takes the lock again
+before then keeps holding it and skips the reload (nobody else can have written meanwhile).
 Atomic persistence without a rename per request (a rename costs ~0.25 ms on ext4, a
 quarter of a loopback round trip): the state file holds two fixed-size slots, each
 `<seq> <crc32> <json>` padded with spaces; a save overwrites the older slot with one
 pwrite, and a load takes the valid slot with the higher sequence number. A torn write can
-only damage the slot being written, so the previous state always survives.
+only damage the slot being written, so the previous state always survives. Once both slots
+exist a save writes only the slot's text (the padding and an older, longer text's tail stay
+behind it, never read: the text carries its own length).
 """
 
 from __future__ import annotations
@@ -36,13 +41,19 @@ _POLL_MAX_S = 0.01
 SLOT_BYTES = 2048
 
 
-def encode_slot(seq: int, state: KeyState) -> bytes:
-    """`<seq> <crc32> <length> <json>` padded with spaces to SLOT_BYTES."""
+def slot_text(seq: int, state: KeyState) -> bytes:
+    """`<seq> <crc32> <length> <json>`: all of a slot that is ever read (the length says
+    where it ends; whatever follows in the slot is never looked at)."""
     payload = orjson.dumps(state.to_json())
     text = b"%d %d %d %s" % (seq, zlib.crc32(payload), len(payload), payload)
     if len(text) >= SLOT_BYTES:
         raise ValueError("key state too large for its slot")
-    return text.ljust(SLOT_BYTES - 1) + b"\n"
+    return text
+
+
+def encode_slot(seq: int, state: KeyState) -> bytes:
+    """`slot_text` padded with spaces to SLOT_BYTES."""
+    return slot_text(seq, state).ljust(SLOT_BYTES - 1) + b"\n"
 
 
 def decode_slot(raw: bytes) -> tuple[int, KeyState] | None:
@@ -141,10 +152,11 @@ class KeyStateStore:
         self._fd: int | None = None
         self._state_fd: int | None = None
         self._held = False
+        self._lingering = False  # held only until the loop's next turn (release_soon)
         self._seq = 0
         # The file's bytes as of our last load or save: a read that returns them unchanged
         # means nobody else wrote, and the state in memory is current (one compare, no parse).
-        self._image: bytes | None = None
+        self._image: bytearray | None = None
         self.state = KeyState()
 
     def _lock_fd(self) -> int:
@@ -158,6 +170,11 @@ class KeyStateStore:
         """Take the OS lock if it is free and load the current state; None when another
         process holds it (no await: the uncontended case costs no trip through the loop)."""
         if self._held:
+            if self._lingering:
+                # Still ours since our last load or save: every writer holds this lock, so
+                # the state in memory is the file's (no system call, no reload).
+                self._lingering = False
+                return self.state
             raise RuntimeError("KeyStateStore lock is not re-entrant")
         if not _try_lock(self._lock_fd()):
             return None
@@ -200,7 +217,8 @@ class KeyStateStore:
         if not raw:
             self._seq, self._image = 0, None
             return KeyState()
-        if raw == self._image:
+        image: bytes | bytearray | None = self._image  # compared as bytes (one memcmp)
+        if image == raw:
             # Nobody wrote since our own last load/save: the state in memory is current
             # (in-memory changes since are decay or more conservative folds only).
             return self.state
@@ -213,7 +231,7 @@ class KeyStateStore:
                 "checking that no other krakenbot process is running"
             )
         self._seq, state = max(valid, key=lambda slot: slot[0])
-        self._image = raw
+        self._image = bytearray(raw)  # kept up to date in place by `save`
         return state
 
     def save(self) -> None:
@@ -221,19 +239,38 @@ class KeyStateStore:
         if not self._held:
             raise RuntimeError("save() without holding the lock")
         self._seq += 1
-        slot, offset = encode_slot(self._seq, self.state), (self._seq % 2) * SLOT_BYTES
+        offset = (self._seq % 2) * SLOT_BYTES
         image, self._image = self._image, None  # unknown until the write has gone through
-        _write_at(self._data_fd(), slot, offset)
-        known = bytearray(image or b"")
-        if len(known) < offset:
-            known.extend(bytes(offset - len(known)))  # what a read of the file's hole gives
-        known[offset : offset + SLOT_BYTES] = slot
-        self._image = bytes(known)
+        if image is not None and len(image) == 2 * SLOT_BYTES:
+            # Both slots exist: only the text is written (a few hundred bytes, not the
+            # slot's 2 KB); what stays after it in the slot is never read.
+            data = slot_text(self._seq, self.state)
+        else:
+            data = encode_slot(self._seq, self.state)
+            image = bytearray(image or b"")
+            if len(image) < offset:
+                image.extend(bytes(offset - len(image)))  # what a read of the file's hole gives
+        _write_at(self._data_fd(), data, offset)
+        image[offset : offset + len(data)] = data  # the file's bytes, without a copy
+        self._image = image
 
     def release(self) -> None:
+        self._lingering = False
         if self._held and self._fd is not None:
             self._held = False
             _unlock(self._fd)
+
+    def release_soon(self) -> None:
+        """`release` at the event loop's next turn (the state must be saved already): after
+        the caller that awaited this request has run, unless a request of ours takes the lock
+        back first (`try_acquire`). Another process waits one loop turn longer at most."""
+        if self._held and not self._lingering:
+            self._lingering = True
+            asyncio.get_running_loop().call_soon(self._linger_over)
+
+    def _linger_over(self) -> None:
+        if self._lingering:  # else taken back (and released again later) or released
+            self.release()
 
     def close(self) -> None:
         self.release()

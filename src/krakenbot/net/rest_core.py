@@ -230,7 +230,7 @@ class RestCore:
                         )
                 finally:
                     self._saver.flush()
-                    store.release()
+                    store.release_soon()  # the unlock after the caller ran
             finally:
                 plock.release()
             if wait > self.config.max_rate_wait_s:
