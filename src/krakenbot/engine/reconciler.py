@@ -75,6 +75,11 @@ class Reconciler:
     def config(self) -> ReconcileConfig:
         return self._r.core.config.reconcile
 
+    @property
+    def running(self) -> bool:
+        """A reconciliation (or a `settle_closed` lookup) is under way."""
+        return self._running.locked()
+
     async def run_once(self, reason: str) -> int:
         """One full reconciliation (never two at a time); returns the corrections applied."""
         async with self._running:

@@ -102,5 +102,9 @@ async def _exit_resting(env: Env, strategy: Scripted) -> tuple[Order, Order]:
     strategy.later(lambda v: [sell("30", "0.300000", tag="take_profit")])
     sim.control.set_mid(XLM, Decimal("0.288001"))
     exit_ = await resting(env, "take_profit")
+    # Not while a reconciliation is under way: its TradesHistory would hang holding the REST
+    # client's lock (one private call at a time), and the shutdown's cancel and reads would
+    # wait behind it until its timeout (two loaded CI runs: "1 order(s) still open").
+    await eventually(lambda: not engine.reconciler.running, what="no reconciliation running")
     sim.control.faults.timeout(method="TradesHistory", count=1000)
     return first_stop, exit_
