@@ -6,20 +6,17 @@ holder wrote (a stale state would hand out a nonce at or under theirs)."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import random
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from tests.kraken_http import ScriptedKraken, rest_client
 
-from krakenbot.clock import ManualClock
 from krakenbot.net import nonce_store
 from krakenbot.net.http import HttpResponse
 from krakenbot.net.nonce_store import KeyStateStore
-from krakenbot.net.rest_client import Credentials, RestClient, RestConfig
-
-OK = b'{"error":[],"result":{"unixtime":1}}'
+from krakenbot.net.rest_client import RestClient
 
 
 def _saved(store: KeyStateStore, high_water: int) -> None:
@@ -83,10 +80,12 @@ async def test_after_the_release_another_holders_write_is_reloaded(tmp_path: Pat
     ours.close()
 
 
-class Recorder:
-    """One Kraken for several clients: the nonces in the order requests reach it."""
+class Recorder(ScriptedKraken):
+    """One Kraken for several clients: the nonces in the order requests reach it, each
+    request held for a random few loop turns (so the clients interleave)."""
 
     def __init__(self, rng: random.Random) -> None:
+        super().__init__(lambda method, form: self.nonces.append(int(form["nonce"])) or {})
         self.rng = rng
         self.nonces: list[int] = []
 
@@ -99,13 +98,9 @@ class Recorder:
         headers: Mapping[str, str],
         timeout_s: float,
     ) -> HttpResponse:
-        self.nonces.append(int((body or b"").decode().split("&")[0].removeprefix("nonce=")))
         for _ in range(self.rng.randrange(3)):
             await asyncio.sleep(0)
-        return HttpResponse(200, OK)
-
-    async def close(self) -> None:
-        return None
+        return await super().request(method, url, body=body, headers=headers, timeout_s=timeout_s)
 
 
 async def test_clients_sharing_a_key_interleaved_send_strictly_increasing_nonces(
@@ -114,16 +109,7 @@ async def test_clients_sharing_a_key_interleaved_send_strictly_increasing_nonces
     # Each client has its own store (another open file: what another process has); the
     # same starting clock makes every nonce come from the shared high-water mark.
     kraken = Recorder(random.Random(7))
-    clients = [
-        RestClient(
-            RestConfig(state_dir=tmp_path, base_url="http://127.0.0.1:9"),
-            Credentials("key", base64.b64encode(b"s" * 64).decode()),
-            clock=ManualClock(start_ns=1_769_100_000_000_000_000),
-            rng=random.Random(1),
-            transport=kraken,  # type: ignore[arg-type]
-        )
-        for _ in range(3)
-    ]
+    clients = [rest_client(tmp_path, kraken) for _ in range(3)]
 
     async def burst(client: RestClient, n: int) -> None:
         for _ in range(n):
