@@ -5,7 +5,8 @@ Owns: `Database` — one aiosqlite connection opened with the pragmas of store/p
 `asyncio.Lock` that makes this process a single writer, `transaction()` (commits on success,
 rolls back on any exception; nested calls from the same task become savepoints) and the
 one-trip writes (`*_committed`, `write_atomic`: a lone statement or a whole transaction run
-on the connection's thread, store/one_trip.py). Also `backup_to` (SQLite's backup API).
+on the connection's thread, store/one_trip.py). Also `backup_to` (SQLite's backup API; the
+copy appears whole or not at all, store/backup_file.py).
 Before every statement (and before closing) it checks that the ledger's files are still
 writable (`ledger_files`): SQLite writing an unwritable `-shm` index kills the process with
 SIGBUS. While they are not, every call raises `LedgerFilesError` without touching SQLite (the
@@ -35,7 +36,7 @@ from typing import TypeAlias, TypeVar
 import aiosqlite
 
 from krakenbot.errors import InvariantError
-from krakenbot.store import one_trip
+from krakenbot.store import backup_file, one_trip
 from krakenbot.store.checkpoint import Checkpointer
 from krakenbot.store.ledger_files import (
     LedgerFileNames,
@@ -388,9 +389,9 @@ class Database:
             raise FileExistsError(f"{target} already exists; not overwriting it")
         if not target.parent.is_dir():  # never a folder nobody asked for (a typo in the path)
             raise FileNotFoundError(f"{target.parent} is not an existing folder")
-        async with self._reading(), aiosqlite.connect(str(target)) as copy:
+        async with self._reading():
             await self._run("SELECT 1")  # refused, like any statement, while unwritable
-            await self._conn.backup(copy)
+            await backup_file.copy_into(self._conn, target)  # whole, or no file at all
         return target
 
     def _require_transaction(self) -> None:
