@@ -20,13 +20,22 @@ from pathlib import Path
 
 import aiosqlite
 
+from krakenbot.store.connect import connect
+
 
 async def copy_into(conn: aiosqlite.Connection, target: Path) -> None:
     """Copy the database behind `conn` to `target` (which must not exist)."""
     partial = target.with_name(f".{target.name}.partial-{secrets.token_hex(4)}")
+    # Made here first: a place that cannot be written fails now, before aiosqlite starts
+    # its thread (a failed connect leaves that thread finishing after the command's loop
+    # has closed, and it printed a traceback).
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
-        async with aiosqlite.connect(str(partial)) as copy:
+        copy = await connect(str(partial))
+        try:
             await conn.backup(copy)
+        finally:
+            await copy.close()
         _publish(partial, target)
     finally:
         for leftover in (partial, *_sidecars(partial)):

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from krakenbot.store.connect import connect
+
 logger = logging.getLogger(__name__)
 CHECKPOINT_EVERY = 200  # commits (an order's row and its updates: a few WAL pages each)
 
@@ -65,7 +67,7 @@ class Checkpointer:
             return  # the writer's next statement reports it (LedgerFilesError)
         try:
             if self._conn is None:
-                self._conn = await aiosqlite.connect(str(self.path), isolation_level=None)
+                self._conn = await connect(str(self.path), isolation_level=None)
             await (await self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")).close()
         except Exception as exc:  # housekeeping: the writer's own statements report trouble
             logger.warning("ledger checkpoint failed", extra={"error": repr(exc)})

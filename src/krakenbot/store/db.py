@@ -38,6 +38,7 @@ import aiosqlite
 from krakenbot.errors import InvariantError
 from krakenbot.store import backup_file, one_trip
 from krakenbot.store.checkpoint import Checkpointer
+from krakenbot.store.connect import connect
 from krakenbot.store.ledger_files import (
     LedgerFileNames,
     LedgerFilesError,
@@ -106,7 +107,7 @@ class Database:
             path.parent.mkdir(parents=True, exist_ok=True)
             check_ledger_files(path)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        conn = await connect(str(path), isolation_level=None)
         try:
             conn.row_factory = sqlite3.Row
             for pragma in WRITER_PRAGMAS:
@@ -126,7 +127,7 @@ class Database:
         if not path.is_file():
             raise FileNotFoundError(f"no ledger at {path}")
         uri = f"{path.absolute().as_uri()}?mode=ro"
-        conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+        conn = await connect(uri, uri=True, isolation_level=None)
         try:
             conn.row_factory = sqlite3.Row
             for pragma in READ_ONLY_PRAGMAS:
