@@ -3,7 +3,8 @@
 Owns: `prepare(runner)` (before the shutdown's cancels: which positions lack an active stop,
 and which exits standing in for one must rest until a stop can be recorded), `cover(runner,
 prep, deadline, disarm)` (place the missing stops and check, against the venue's own list,
-that every position has one) and `needing(runner)`.
+that every position has one) and `needing(runner)`; where a new stop is recorded is
+engine/shutdown_record.py's.
 Imports: domain, orders, engine. Must not import: net, store, app. The decisions are the
 core's (engine/cover.py `final`, engine/protect.py); this module only sequences them with
 the venue's answers.
@@ -35,7 +36,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from krakenbot.domain.commands import CancelIntent
@@ -43,7 +43,7 @@ from krakenbot.domain.enums import OrderStatus
 from krakenbot.domain.order import Order, OrderSnapshot
 from krakenbot.engine.cover import holdings
 from krakenbot.engine.inputs import CoverPositions, Submit
-from krakenbot.engine.services import LEDGER_PROBE_KEY
+from krakenbot.engine.shutdown_record import Record, recordable
 from krakenbot.orders.protection import is_protective
 
 if TYPE_CHECKING:
@@ -51,17 +51,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 _POLL_S = 0.1
-_PROBE_S = 1.0
 _ATTEMPTS = 3
 # The dead man's switch's disarm (app/deadman.py): True once Kraken confirmed timeout 0.
 Disarm = Callable[[], Awaitable[bool]]
-
-
-class Record(StrEnum):
-    """Where a new protective stop is recorded before it is sent."""
-
-    LEDGER = "ledger"
-    JOURNAL = "journal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +98,7 @@ async def cover(r: EngineRunner, prep: Prep, deadline: int, disarm: Disarm | Non
     notes: list[str] = []
     left: tuple[str, ...] = ()
     if prep.bare:
-        record = await _recordable(r)
+        record = await recordable(r)
         if record is None:
             left = tuple(sorted(prep.spare))
             notes.append("no stop could be recorded (ledger and order journal unwritable)")
@@ -161,46 +153,6 @@ async def _exits_closed(r: EngineRunner, deadline: int) -> bool:
     except Exception as exc:  # TimeoutError included: the full reconciliation then
         logger.warning("shutdown: the exits' lookup failed", extra={"error": repr(exc)})
         return False
-
-
-async def _recordable(r: EngineRunner) -> Record | None:
-    """Where a new stop can be recorded now: the ledger, else the order journal, else
-    nowhere (each tried with one small write)."""
-    if r.ledger.failing is None or await _ledger_back(r):
-        return Record.LEDGER
-    if r.journal is None:
-        return None
-    try:
-        await r.journal.probe()
-    except Exception as exc:
-        logger.error("shutdown: the order journal cannot be written", extra={"error": repr(exc)})
-        r.last_error = f"order journal: {exc!r}"
-        return None
-    return Record.JOURNAL
-
-
-async def _ledger_back(r: EngineRunner) -> bool:
-    """One more ledger write: a locked ledger may be free again (its success clears the
-    watch's failure). Waited for `_PROBE_S` at most — a locked SQLite file holds a write for
-    its 5 s busy timeout — and never cut: a late success only means the stops after it go
-    to the ledger again."""
-    probe: asyncio.Future[object] = asyncio.ensure_future(_probe(r))
-    r.inflight.add(probe)  # the ledger is not closed under it (`quiesce`)
-    probe.add_done_callback(r.inflight.discard)
-    probe.add_done_callback(_settled)
-    done, _ = await asyncio.wait({probe}, timeout=_PROBE_S)
-    return probe in done and not probe.cancelled() and probe.exception() is None
-
-
-async def _probe(r: EngineRunner) -> object:
-    await r.repo.set_state(LEDGER_PROBE_KEY, str(r.clock.now_ns()))
-    return None
-
-
-def _settled(task: asyncio.Future[object]) -> None:
-    """Its failure (the ledger watch has counted it) retrieved, and said."""
-    if not task.cancelled() and task.exception() is not None:
-        logger.warning("shutdown: the ledger still cannot be written")
 
 
 async def _cancel_spared(r: EngineRunner, spare: frozenset[str], deadline: int) -> None:
