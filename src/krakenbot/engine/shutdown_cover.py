@@ -165,17 +165,22 @@ async def settle(r: EngineRunner, reason: str, within_s: float) -> bool:
     return True
 
 
-async def _look_up(r: EngineRunner, deadline: int) -> ClosedLookup:
+async def _look_up(r: EngineRunner, deadline: int, *, refused: bool = False) -> ClosedLookup:
     """What became of the exits the shutdown cancelled (a fill shrinks the stop), from one
     QueryOrders: closed with nothing unseen (applied), or closed having sold coins the core
     has not recorded (`sold`: the stop is sized without them; their trades are recorded by
     the settling reconciliation after the stops, or at the next start-up, once). Only when
     it does not tell (an exit still open, a buy filled unseen, the lookup failed) a full
     reconciliation — five REST points or more — given half the time left at most: the
-    stops must still go out after it."""
+    stops must still go out after it. `refused`: a stop placed on the cancels' answers was
+    refused, so an exit may still hold the coins (its cancel failed or is pending): when the
+    lookup does not tell, the exits are cancelled again until the venue lists none first
+    (as before a stop that waits for the cancels' confirmation)."""
     # All the time left but a moment for the stops: what it tells lets them go out at once.
     found = await _exits_closed(r, _left_s(r, deadline) - _PLACE_S)
     if not found.settled and not found.sold:
+        if refused:
+            await _cancel_spared(r, _cancelled(r), deadline)
         await settle(r, "shutdown: before the stops", _left_s(r, deadline) / 2)
     return found
 
@@ -205,7 +210,8 @@ def _cancelled(r: EngineRunner) -> frozenset[str]:
 
 
 async def _cancel_spared(r: EngineRunner, spare: frozenset[str], deadline: int) -> None:
-    """Cancel the exits the first cancels spared, and wait until the venue lists none."""
+    """Cancel the exits the first cancels spared (or whose cancel did not take), and wait
+    until the venue lists none."""
     if not spare:
         return
     intents = tuple(CancelIntent(c, "shutdown: the protective stop takes its place") for c in spare)
@@ -271,7 +277,7 @@ async def _place(
             if answer is _Answer.REFUSED:
                 # Too big (the exit sold some coins unseen) or the exit still holds them:
                 # what became of it, then the stop again at the size that tells.
-                found = await _look_up(r, deadline)
+                found = await _look_up(r, deadline, refused=True)
                 fast, sold = found.settled or bool(found.sold), found.sold
                 continue
             fast = False

@@ -143,3 +143,29 @@ async def _exit_resting(env: Env, strategy: Scripted, price: str = "0.300000") -
     _, exit_ = await exit_in_stops_place(env, strategy, price)
     assert exit_.status is OrderStatus.OPEN
     return exit_
+
+
+async def test_an_exit_whose_cancel_failed_is_cancelled_again_before_the_stop(
+    tmp_path: Path,
+) -> None:
+    """The exit's CancelOrder fails (`EService:Deadline elapsed`, five times: more than the
+    client's and the executor's own retries absorb before the stop goes out, not so many
+    that the cancel could not go through within the stop's bound). The exit still holds the
+    coins, so the stop placed on the cancels' answers is refused; the lookup finds the exit
+    open. It is then cancelled again until the venue no longer lists it, and the stop takes
+    its place. Left at the refusal, the exit's cancel landed after the stop's last try: the
+    position had no order at all."""
+    strategy = Scripted()
+    settings = settings_for(tmp_path, kraken_api_tier="starter")
+    async with engine_env(tmp_path, strategy, settings=settings) as env:
+        sim = env.sim
+        exit_ = await _exit_resting(env, strategy)
+        sim.control.faults.kraken_error("EService:Deadline elapsed", method="CancelOrder", count=5)
+
+        report = await env.stack.shutdown(_TIMEOUT_S)
+
+        assert report.clean and not report.uncovered and not report.still_open, report
+        (placed,) = report.placed
+        stop = _at_kraken(env, placed)
+        assert stop["status"] == "open" and stop["vol"] == Decimal("30")
+        assert _at_kraken(env, exit_.cl_ord_id)["status"] == "canceled"
