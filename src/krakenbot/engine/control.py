@@ -143,7 +143,7 @@ def cancel_ours(core: EngineCore, event: CancelOurs, out: Out) -> None:
 
 def cover_positions(core: EngineCore, event: CoverPositions, out: Out) -> None:
     """Shutdown: every position that keeps no protective stop gets one."""
-    cover.final(core, out, gone=event.gone, journal=event.journal)
+    cover.final(core, out, gone=event.gone, journal=event.journal, sold=dict(event.sold))
 
 
 def reconciled(core: EngineCore, event: Reconciled, out: Out) -> None:

@@ -8,7 +8,8 @@ intents go through the gate and the order manager like any other, `held=False`: 
 never held back behind themselves); `final(core, out, gone, journal)`, the shutdown's last
 word (every position that keeps no stop gets one: engine/shutdown.py), sized from the fills
 the daemon saw — those the failing ledger could not record too (`counted`), capped at the
-exchange's balance; `holdings(core)`; and
+exchange's balance; `funds_guard` (whether Kraken's funds check alone keeps such a stop from
+selling more than the position); `holdings(core)`; and
 `switch_need(core)` / `need_check`, which emits `SwitchNeedChanged` whenever what the switch
 must cover changes (an entry of ours rests, a position needs its stop).
 Imports: domain, engine. Pure and synchronous.
@@ -17,10 +18,13 @@ Imports: domain, engine. Pure and synchronous.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from krakenbot.domain.effects import Effect, RecordEvent, SwitchNeedChanged
+from krakenbot.domain.enums import Side
 from krakenbot.domain.portfolio import Portfolio
 from krakenbot.engine.protect import Holdings, SwitchNeed, entry_live
 
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
     from krakenbot.engine.core import EngineCore
 
 Out = list[Effect]
+ZERO = Decimal(0)
 
 
 def protect(core: EngineCore, out: Out) -> None:
@@ -46,16 +51,29 @@ def protect(core: EngineCore, out: Out) -> None:
             core.execute(intents, out, held=False)
 
 
-def final(core: EngineCore, out: Out, *, gone: frozenset[str], journal: bool) -> None:
+def final(
+    core: EngineCore,
+    out: Out,
+    *,
+    gone: frozenset[str],
+    journal: bool,
+    sold: Mapping[str, Decimal] | None = None,
+) -> None:
     """Shutdown: a protective stop for every position that keeps none, through the gate and
     the order manager. `gone`: orders of ours the venue no longer lists (a strategy's exit
     whose cancel was confirmed; the registry may not know yet when the ledger cannot take
     the reports). `journal`: the ledger cannot be written, so each stop is recorded in the
-    order journal before it is sent (domain/effects.py `PersistOrder.journal`)."""
+    order journal before it is sent (domain/effects.py `PersistOrder.journal`). `sold`: what
+    cancelled exits sold that the core has not recorded (the venue's lookup of them): each
+    position that much smaller, so the stop never sells more than is left."""
     protection = core.protection
     if not protection.enabled:  # after an emergency stop: no order of ours, stops included
         return
-    intents = protection.final(core.now_ns, holdings(core, gone, seen=True))
+    h = holdings(core, gone, seen=True)
+    if sold:
+        left = {s: q - sold.get(s, ZERO) for s, q in h.positions.items()}
+        h = replace(h, positions={s: q for s, q in left.items() if q > 0})
+    intents = protection.final(core.now_ns, h)
     if intents:
         # The gate judges the stop against the same position: the fills the ledger could
         # not record included (a synchronous swap: nothing else runs meanwhile).
@@ -64,6 +82,29 @@ def final(core: EngineCore, out: Out, *, gone: frozenset[str], journal: bool) ->
             core.execute(intents, out, held=False, journal=journal)
         finally:
             core.portfolio = recorded
+
+
+def funds_guard(core: EngineCore, h: Holdings, symbols: Sequence[str]) -> bool:
+    """Whether Kraken's own funds check keeps a stop placed at the size the daemon knows
+    from selling more than the position, for each of `symbols`. Kraken refuses a spot sell
+    larger than the free balance (`EOrder:Insufficient funds`; it holds the coins of each
+    resting sell). So when the base balance Kraken last reported (with the fills seen since)
+    is no more than the position, a stop of the known size is refused both while the exit it
+    replaces still rests and when that exit sold some of the coins unseen — never accepted
+    too big. Not when the account holds more of the coin than the position (a too-big stop
+    could sell those), nor with any buy of ours on the pair (one that filled unseen would
+    make the stop too small: the lookup sizes it)."""
+    balances = core.account.available()
+    for symbol in symbols:
+        instrument = core.instruments.get(symbol)
+        position = h.positions.get(symbol, ZERO)
+        if instrument is None or position <= 0 or instrument.base not in balances:
+            return False
+        if balances[instrument.base] > position:
+            return False
+        if any(o.symbol == symbol and o.side is not Side.SELL for o in h.live):
+            return False
+    return True
 
 
 def counted(core: EngineCore) -> Portfolio:

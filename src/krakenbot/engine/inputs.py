@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from krakenbot.domain.commands import Intent
 from krakenbot.domain.effects import AdoptOrder, LedgerEffect, RecordFill
@@ -154,12 +155,15 @@ class CancelOurs:
 class CoverPositions:
     """Shutdown: a protective stop for every position that keeps none (engine/cover.py
     `final`). `gone`: orders of ours the venue no longer lists; `journal`: record each stop
-    in the order journal before sending it (the ledger cannot be written)."""
+    in the order journal before sending it (the ledger cannot be written); `sold`: per
+    symbol, what cancelled exits sold beyond what the core has recorded (looked up at the
+    venue, their trades not known yet): each position is that much smaller."""
 
     reason: str
     now_ns: int
     gone: frozenset[str] = frozenset()
     journal: bool = False
+    sold: tuple[tuple[str, Decimal], ...] = ()
 
 
 EngineInput = (

@@ -33,11 +33,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from krakenbot.domain.enums import OrderStatus
+from krakenbot.domain.enums import OrderStatus, Side
 from krakenbot.domain.order import Order, OrderSnapshot, unreadable_of
 from krakenbot.engine.config import ReconcileConfig
 from krakenbot.engine.inputs import Corrections, Reconciled
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 _CLOSED_UNFILLED = (OrderStatus.CANCELED, OrderStatus.EXPIRED)
+_CLOSED = (*_CLOSED_UNFILLED, OrderStatus.FILLED)
 
 
 class ReconcileWriteError(KrakenbotError):
@@ -139,17 +141,25 @@ class Reconciler:
         or more): applied, and True, when each closed without executing anything beyond what
         the core has recorded — cancelled or expired, nothing to learn from trade history.
         False, with nothing applied, otherwise (a fill needs the full run)."""
+        return (await self.look_up_closed(reason, cl_ord_ids)).settled
+
+    async def look_up_closed(self, reason: str, cl_ord_ids: frozenset[str]) -> ClosedLookup:
+        """`settle_closed`, and when each order is closed at the venue but sells of ours
+        executed more than the core has recorded (their trades not known yet: only trade
+        history tells them, the full run), how much more per symbol (`sold`; nothing
+        applied). Nothing said when a buy executed unseen: the position is then larger, which
+        only the full run sizes."""
         r = self._r
         orders = [o for o in r.core.registry.all() if o.cl_ord_id in cl_ord_ids]
         if not orders or len(orders) != len(cl_ord_ids) or not all(o.order_id for o in orders):
-            return False
+            return ClosedLookup()
         async with self._running:
             found = {
                 s.order_id: s
                 for s in await r.venue.query_orders([o.order_id for o in orders if o.order_id])
             }
             if not all(_closed_unfilled(o, found.get(o.order_id or "")) for o in orders):
-                return False
+                return ClosedLookup(sold=_sold_unseen(orders, found))
             now = r.clock.now_ns()
             async with r.lock:
                 local = r.core.settle.lookup_state(set(cl_ord_ids))
@@ -161,9 +171,9 @@ class Reconciler:
                 local, exchange, prefix=cfg.prefix, absent_after_s=cfg.absent_after_s
             )
             if not all(isinstance(c, StatusCorrection) for c in corrections):
-                return False
+                return ClosedLookup()
             await self._apply(reason, corrections)
-            return True
+            return ClosedLookup(settled=True)
 
     async def _mark(self) -> int | None:
         """The mark the last complete run left (read from the ledger once)."""
@@ -205,6 +215,30 @@ class Reconciler:
             raise ReconcileWriteError(f"corrections not recorded: {failure}")
 
 
+@dataclass(frozen=True, slots=True)
+class ClosedLookup:
+    """What one QueryOrders told of orders the venue no longer lists (`look_up_closed`)."""
+
+    settled: bool = False  # each closed with nothing unseen: applied
+    sold: Mapping[str, Decimal] = field(default_factory=dict)  # symbol -> unseen sells
+
+
+def _sold_unseen(orders: Sequence[Order], found: Mapping[str, OrderSnapshot]) -> dict[str, Decimal]:
+    """Per symbol, how much more our sells executed than the core has recorded — when every
+    order is closed at the venue and no buy executed unseen; else nothing."""
+    sold: dict[str, Decimal] = {}
+    for order in orders:
+        snapshot = found.get(order.order_id or "")
+        if snapshot is None or snapshot.status not in _CLOSED:
+            return {}
+        unseen = snapshot.filled_qty - order.filled_qty
+        if unseen > 0 and order.side is not Side.SELL:
+            return {}
+        if unseen > 0:
+            sold[order.symbol] = sold.get(order.symbol, Decimal(0)) + unseen
+    return sold
+
+
 def _closed_unfilled(order: Order, snapshot: OrderSnapshot | None) -> bool:
     return (
         snapshot is not None
@@ -213,4 +247,4 @@ def _closed_unfilled(order: Order, snapshot: OrderSnapshot | None) -> bool:
     )
 
 
-__all__ = ["ReconcileConfig", "ReconcileWriteError", "Reconciler"]
+__all__ = ["ClosedLookup", "ReconcileConfig", "ReconcileWriteError", "Reconciler"]

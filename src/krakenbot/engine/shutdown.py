@@ -3,11 +3,14 @@
 Owns: `shutdown(runner, timeout_s, disarm)` — no new orders from now on; every live order of
 ours but the protective stops is cancelled through the gate (`CancelOurs`), confirmed by
 polling the venue's open orders (the streams may already be gone) and re-cancelled
-(idempotent) while any is still listed; then every position is put under its protective
-stop (engine/shutdown_cover.py); then one reconciliation settles the ledger if anything
-happened since start-up's (a stop soon after start stays quick). Bounded by `timeout_s`;
-never raises. And `emergency(runner, reason)`: HALTED, every order of ours cancelled (the
-stops too), in two steps (the orders we know, then the ones the exchange lists).
+(idempotent) while any is still listed; every position is put under its protective stop
+(engine/shutdown_cover.py) — before that polling when Kraken's funds check guards the stop
+(`Prep.fast`: no REST read while a position has no order at Kraken), else after it; then
+one reconciliation settles the ledger if anything happened since start-up's (a stop soon
+after start stays quick; cut short, the venue's list says what is still open). Bounded by
+`timeout_s`; never raises. And `emergency(runner, reason)`: HALTED, every order of ours
+cancelled (the stops too), in two steps (the orders we know, then the ones the exchange
+lists).
 Imports: domain, orders, engine. Must not import: net, store, app.
 
 Positions are kept on a stop (README: "Positions are kept"), so their protective stops are
@@ -25,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 from krakenbot.domain.commands import CancelIntent
@@ -90,16 +93,21 @@ async def _shutdown(r: EngineRunner, timeout_s: float, disarm: Disarm | None) ->
         await r.post(CancelOurs("shutdown", clock.now_ns(), prep.spare))
         sent = r.executor.cancels_sent - before
         await r.executor.drain(max(0.1, timeout_s / 3))
-        still = await _confirm_cancelled(r, timeout_s, deadline, prep.spare)
+        if prep.fast:  # the stops first: no read while a position has no order at Kraken
+            cover = await shutdown_cover.cover(r, prep, deadline, disarm)
+        still = await _confirm_cancelled(r, timeout_s, deadline, prep.spare, cover.listed)
         polled = True
-        cover = await shutdown_cover.cover(r, prep, deadline, disarm)
+        if not prep.fast:
+            cover = await shutdown_cover.cover(r, prep, deadline, disarm)
         counts = core.counts
         busy = bool(sent or counts.orders or counts.fills)
         if busy and clock.monotonic_ns() < deadline and r.ledger.failing is None:
             # Not with nothing sent/filled since start-up's, nor unwritable (writes wait).
             left_s = max(0.0, (deadline - clock.monotonic_ns()) / _NS)
-            await shutdown_cover.settle(r, "shutdown", left_s)
-            still = _open_ours(r)
+            # Cut short, it leaves the registry behind the venue's list above: then that
+            # list's "none open" stands (the next start-up records how they closed).
+            if await shutdown_cover.settle(r, "shutdown", left_s) or still:
+                still = _open_ours(r)
         await r.executor.drain(0.1)
         still = tuple(sorted({*still, *cover.left}))
         detail = _detail(r, still, cover)
@@ -138,12 +146,18 @@ def _detail(r: EngineRunner, still: tuple[str, ...], cover: shutdown_cover.Cover
 
 
 async def _confirm_cancelled(
-    r: EngineRunner, timeout_s: float, deadline: int, spare: frozenset[str]
+    r: EngineRunner,
+    timeout_s: float,
+    deadline: int,
+    spare: frozenset[str],
+    listed: Sequence[OrderSnapshot] | None,
 ) -> tuple[str, ...]:
-    """Poll until none of the cancelled orders is listed (re-cancelling; idempotent)."""
+    """Poll until none of the cancelled orders is listed (re-cancelling; idempotent). The
+    first look may be a list the venue has just given (`listed`): one read less."""
     clock = r.clock
     while True:
-        still = await _ours_still_open(r, spare)
+        still = await _ours_still_open(r, spare, listed)
+        listed = None
         if not still or clock.monotonic_ns() >= deadline:
             return still
         await clock.sleep(min(0.5, max(0.01, timeout_s / 20)))
@@ -160,7 +174,9 @@ def _kept(r: EngineRunner) -> tuple[str, ...]:
     return tuple(o.cl_ord_id for o in r.core.registry.live() if is_protective(o))
 
 
-async def _ours_still_open(r: EngineRunner, spare: frozenset[str]) -> tuple[str, ...]:
+async def _ours_still_open(
+    r: EngineRunner, spare: frozenset[str], listed: Sequence[OrderSnapshot] | None
+) -> tuple[str, ...]:
     live = {
         o.cl_ord_id: o
         for o in r.core.registry.live()
@@ -169,7 +185,7 @@ async def _ours_still_open(r: EngineRunner, spare: frozenset[str]) -> tuple[str,
     if not live:
         return ()
     try:
-        listed = await r.venue.open_orders()
+        listed = await r.venue.open_orders() if listed is None else listed
     except Exception as exc:  # unknown: count them all as open and try again
         r.last_error = f"shutdown lookup: {exc!r}"
         return tuple(live)

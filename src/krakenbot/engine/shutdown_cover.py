@@ -3,16 +3,27 @@
 Owns: `prepare(runner)` (before the shutdown's cancels: which positions lack an active stop,
 and which exits standing in for one must rest until a stop can be recorded), `cover(runner,
 prep, deadline, disarm)` (place the missing stops and check, against the venue's own list,
-that every position has one) and `needing(runner)`.
+that every position has one) and `needing(runner)`; where a new stop is recorded is
+engine/shutdown_record.py's.
 Imports: domain, orders, engine. Must not import: net, store, app. The decisions are the
 core's (engine/cover.py `final`, engine/protect.py); this module only sequences them with
 the venue's answers.
 
 Kraken holds a position's coins for one sell at a time, so a strategy's resting exit stands
-in for the protective stop. The shutdown cancels the exit, confirms it is gone, and places the
-stop through the gate and the order manager, recorded before it is sent:
-* the ledger writable (the usual case): in the ledger, after one reconciliation that tells
-  the core what became of the exit (a fill shrinks the stop);
+in for the protective stop. The shutdown cancels the exit and places the stop through the
+gate and the order manager, recorded before it is sent:
+* the ledger writable (the usual case): in the ledger. Between the exit's cancel and the
+  stop's placement the position has no order at Kraken, and each REST read there waits for
+  headroom once the budget is spent (starter tier: 15 points, 0.33 back a second; a daemon
+  restarted a few times has spent them). So when Kraken's own funds check keeps a stop of
+  the size the core knows from selling more than the position (engine/cover.py
+  `funds_guard`: the account holds no more of the coin than the position), the stop goes
+  out on the cancels' answers with no read before it: accepted, the exit is gone and sold
+  nothing unseen; refused (`EOrder:Insufficient funds`: the exit still holds the coins, or
+  sold some of them), one QueryOrders tells what became of it and the stop goes out again
+  at the size left. Otherwise that lookup comes first. The reads that check the outcome
+  (the venue's list, the exits' fate for the ledger, the settling reconciliation) follow
+  the stop;
 * the ledger failing (the safe stop after LEDGER_FAILURE_GRACE_S): one more ledger write is
   tried first (a locked ledger may be free again); if it fails, the exits are spared by the
   first cancels, the order journal is tried (a probe record, fsynced), and only when it can
@@ -23,27 +34,32 @@ stop through the gate and the order manager, recorded before it is sent:
 A resting protective stop is never cancelled here. Before a stop is placed the dead man's
 switch is disarmed (`disarm`): Kraken's CancelAllOrdersAfter would cancel the stop too. A
 stop the venue refuses is tried again while time remains; whatever the venue does not list
-at the end is reported. With the ledger failing, a fill the ledger could not take (an
-entry's, or the exit's during its cancel) still counts: the stop is sized from the fills
-the daemon saw, capped at the balance Kraken last reported (engine/cover.py `counted`), and
-the next start-up's reconciliation records those fills, once.
+at the end is reported. An exit's sale the lookup found but the core has not recorded
+shrinks the stop (`CoverPositions.sold`); its trade is recorded by the settling
+reconciliation or the next start-up's, once (by its trade id). With the ledger failing, a
+fill the ledger could not take (an entry's, or the exit's during its cancel) still counts:
+the stop is sized from the fills the daemon saw, capped at the balance Kraken last reported
+(engine/cover.py `counted`), and the next start-up's reconciliation records those fills,
+once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from krakenbot.domain.commands import CancelIntent
 from krakenbot.domain.enums import OrderStatus
 from krakenbot.domain.order import Order, OrderSnapshot
-from krakenbot.engine.cover import holdings
+from krakenbot.engine.cover import funds_guard, holdings
 from krakenbot.engine.inputs import CoverPositions, Submit
-from krakenbot.engine.services import LEDGER_PROBE_KEY
+from krakenbot.engine.reconciler import ClosedLookup
+from krakenbot.engine.shutdown_record import Record, recordable
 from krakenbot.orders.protection import is_protective
 
 if TYPE_CHECKING:
@@ -51,23 +67,23 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 _POLL_S = 0.1
-_PROBE_S = 1.0
 _ATTEMPTS = 3
+_ANSWER_S = 1.0
+_PLACE_S = 1.0  # kept for the stops after a lookup before them
+_ANSWER_POLL_S = 0.01
 # The dead man's switch's disarm (app/deadman.py): True once Kraken confirmed timeout 0.
 Disarm = Callable[[], Awaitable[bool]]
-
-
-class Record(StrEnum):
-    """Where a new protective stop is recorded before it is sent."""
-
-    LEDGER = "ledger"
-    JOURNAL = "journal"
+_NOT_TOLD = ClosedLookup()
+_RESTING = frozenset({OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED})
 
 
 @dataclass(frozen=True, slots=True)
 class Prep:
     bare: tuple[str, ...] = ()  # symbols whose position has no active protective stop
     spare: frozenset[str] = frozenset()  # exits the first cancels leave resting for now
+    # The stops go out on the cancels' answers, before any read (engine/cover.py
+    # `funds_guard`): Kraken refuses one too big, and only then is the exit looked up.
+    fast: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +93,7 @@ class Cover:
     left: tuple[str, ...] = ()  # exits left resting: no stop could be recorded
     note: str = ""
     checked: bool = False  # `uncovered` comes from the venue's list
+    listed: tuple[OrderSnapshot, ...] | None = None  # that list
 
 
 def needing(r: EngineRunner) -> list[str]:
@@ -94,7 +111,7 @@ def prepare(r: EngineRunner) -> Prep:
     active = {o.symbol for o in h.live if is_protective(o) and _may_rest(r, o)}
     bare = tuple(s for s in core.protection.needing(h) if s not in active)
     if r.ledger.failing is None:
-        return Prep(bare)
+        return Prep(bare, fast=bool(bare) and funds_guard(core, h, bare))
     # The ledger failing, the stand-in exits wait until a stop can be recorded somewhere.
     return Prep(bare, frozenset(core.protection.stand_ins(h)))
 
@@ -106,30 +123,33 @@ async def cover(r: EngineRunner, prep: Prep, deadline: int, disarm: Disarm | Non
     notes: list[str] = []
     left: tuple[str, ...] = ()
     if prep.bare:
-        record = await _recordable(r)
+        record = await recordable(r)
         if record is None:
             left = tuple(sorted(prep.spare))
             notes.append("no stop could be recorded (ledger and order journal unwritable)")
         else:
             await _cancel_spared(r, prep.spare, deadline)
-            if record is Record.LEDGER and not await _exits_closed(r, deadline):
-                # Half the time left at most: the stops must still go out after it.
-                await settle(r, "shutdown: before the stops", _left_s(r, deadline) / 2)
-            else:
+            found = _NOT_TOLD
+            if record is Record.JOURNAL:
                 notes.append("protective stop(s) recorded in the order journal")
+            elif not prep.fast:
+                found = await _look_up(r, deadline)
             if disarm is not None and not await _disarmed(disarm):
                 notes.append("the dead man's switch could not be disarmed")
             await _drop_lost(r)
-            placed = await _place(r, deadline)
+            fast = prep.fast and record is Record.LEDGER
+            placed = await _place(r, deadline, fast, found.sold)
+            if fast:  # now the reads: how the exits closed, for the ledger (a point)
+                await _exits_closed(r, _left_s(r, deadline) / 2)
     listed = await _listing(r)
     if listed is None:
         return Cover(tuple(placed), tuple(needing(r)), left, "; ".join(notes))
     covered = _covered(r, listed)
     uncovered = tuple(s for s in needing(r) if s not in covered)
-    return Cover(tuple(placed), uncovered, left, "; ".join(notes), checked=True)
+    return Cover(tuple(placed), uncovered, left, "; ".join(notes), True, tuple(listed))
 
 
-async def settle(r: EngineRunner, reason: str, within_s: float) -> None:
+async def settle(r: EngineRunner, reason: str, within_s: float) -> bool:
     """One reconciliation given at most `within_s`: a shutdown's settling run that runs out
     of time (a long history, a drained rate budget) is left to the next start-up — its
     window's mark does not move, so nothing is lost — and never makes the stop overrun its
@@ -141,70 +161,57 @@ async def settle(r: EngineRunner, reason: str, within_s: float) -> None:
     except TimeoutError:
         logger.warning("shutdown: reconciliation cut at its time limit", extra={"reason": reason})
         r.last_error = f"{reason}: reconciliation did not finish in time (the next start settles)"
-
-
-async def _exits_closed(r: EngineRunner, deadline: int) -> bool:
-    """Whether the orders the shutdown cancelled are known closed without filling, from one
-    lookup (engine/reconciler.py `settle_closed`). The stop waits for what became of the
-    exit standing in for it (a fill shrinks it); a full reconciliation costs five REST
-    points or more, and with the budget spent (a daemon restarted a few times) that was
-    seconds in which the position had no order at Kraken at all."""
-    cancelled = frozenset(
-        o.cl_ord_id for o in r.core.registry.live() if not is_protective(o) and o.cancel_requested
-    )
-    if not cancelled:
         return False
+    return True
+
+
+async def _look_up(r: EngineRunner, deadline: int, *, refused: bool = False) -> ClosedLookup:
+    """What became of the exits the shutdown cancelled (a fill shrinks the stop), from one
+    QueryOrders: closed with nothing unseen (applied), or closed having sold coins the core
+    has not recorded (`sold`: the stop is sized without them; their trades are recorded by
+    the settling reconciliation after the stops, or at the next start-up, once). Only when
+    it does not tell (an exit still open, a buy filled unseen, the lookup failed) a full
+    reconciliation — five REST points or more — given half the time left at most: the
+    stops must still go out after it. `refused`: a stop placed on the cancels' answers was
+    refused, so an exit may still hold the coins (its cancel failed or is pending): when the
+    lookup does not tell, the exits are cancelled again until the venue lists none first
+    (as before a stop that waits for the cancels' confirmation)."""
+    # All the time left but a moment for the stops: what it tells lets them go out at once.
+    found = await _exits_closed(r, _left_s(r, deadline) - _PLACE_S)
+    if not found.settled and not found.sold:
+        if refused:
+            await _cancel_spared(r, _cancelled(r), deadline)
+        await settle(r, "shutdown: before the stops", _left_s(r, deadline) / 2)
+    return found
+
+
+async def _exits_closed(r: EngineRunner, within_s: float) -> ClosedLookup:
+    """What one lookup of the orders the shutdown cancelled tells (engine/reconciler.py
+    `look_up_closed`). The stop waits for what became of the exit standing in for it (a
+    fill shrinks it); a full reconciliation costs five REST points or more, and with the
+    budget spent (a daemon restarted a few times) that was seconds in which the position
+    had no order at Kraken at all."""
+    cancelled = _cancelled(r)
+    if not cancelled:
+        return _NOT_TOLD
     reason = "shutdown: before the stops"
     try:
-        async with asyncio.timeout(_left_s(r, deadline) / 2):
-            return await r.reconciler.settle_closed(reason, cancelled)
+        async with asyncio.timeout(max(0.0, within_s)):
+            return await r.reconciler.look_up_closed(reason, cancelled)
     except Exception as exc:  # TimeoutError included: the full reconciliation then
         logger.warning("shutdown: the exits' lookup failed", extra={"error": repr(exc)})
-        return False
+        return _NOT_TOLD
 
 
-async def _recordable(r: EngineRunner) -> Record | None:
-    """Where a new stop can be recorded now: the ledger, else the order journal, else
-    nowhere (each tried with one small write)."""
-    if r.ledger.failing is None or await _ledger_back(r):
-        return Record.LEDGER
-    if r.journal is None:
-        return None
-    try:
-        await r.journal.probe()
-    except Exception as exc:
-        logger.error("shutdown: the order journal cannot be written", extra={"error": repr(exc)})
-        r.last_error = f"order journal: {exc!r}"
-        return None
-    return Record.JOURNAL
-
-
-async def _ledger_back(r: EngineRunner) -> bool:
-    """One more ledger write: a locked ledger may be free again (its success clears the
-    watch's failure). Waited for `_PROBE_S` at most — a locked SQLite file holds a write for
-    its 5 s busy timeout — and never cut: a late success only means the stops after it go
-    to the ledger again."""
-    probe: asyncio.Future[object] = asyncio.ensure_future(_probe(r))
-    r.inflight.add(probe)  # the ledger is not closed under it (`quiesce`)
-    probe.add_done_callback(r.inflight.discard)
-    probe.add_done_callback(_settled)
-    done, _ = await asyncio.wait({probe}, timeout=_PROBE_S)
-    return probe in done and not probe.cancelled() and probe.exception() is None
-
-
-async def _probe(r: EngineRunner) -> object:
-    await r.repo.set_state(LEDGER_PROBE_KEY, str(r.clock.now_ns()))
-    return None
-
-
-def _settled(task: asyncio.Future[object]) -> None:
-    """Its failure (the ledger watch has counted it) retrieved, and said."""
-    if not task.cancelled() and task.exception() is not None:
-        logger.warning("shutdown: the ledger still cannot be written")
+def _cancelled(r: EngineRunner) -> frozenset[str]:
+    """Our live orders but the protective stops that the shutdown asked to cancel."""
+    live = r.core.registry.live()
+    return frozenset(o.cl_ord_id for o in live if not is_protective(o) and o.cancel_requested)
 
 
 async def _cancel_spared(r: EngineRunner, spare: frozenset[str], deadline: int) -> None:
-    """Cancel the exits the first cancels spared, and wait until the venue lists none."""
+    """Cancel the exits the first cancels spared (or whose cancel did not take), and wait
+    until the venue lists none."""
     if not spare:
         return
     intents = tuple(CancelIntent(c, "shutdown: the protective stop takes its place") for c in spare)
@@ -231,17 +238,27 @@ async def _drop_lost(r: EngineRunner) -> None:
         await r.post(Submit(intents, r.clock.now_ns()))
 
 
-async def _place(r: EngineRunner, deadline: int) -> list[str]:
+async def _place(
+    r: EngineRunner, deadline: int, fast: bool, sold: Mapping[str, Decimal]
+) -> list[str]:
     """Place the missing stops (tried again after a refusal while time remains); the
     cl_ord_ids of those placed. Each is recorded in the ledger, or in the order journal
-    while the ledger fails (also when it fails just now, at the stop's own row)."""
+    while the ledger fails (also when it fails just now, at the stop's own row). `fast`:
+    the first goes out on the cancels' answers alone, with no read before it (the position
+    has no order at Kraken until it rests, and with the REST budget spent each read waits
+    seconds); Kraken's answer to it decides (`_answer`): refused, the exits are looked up
+    and, when that tells, the stop goes out again at once. `sold`: see `_look_up`."""
     tried: list[str] = []
     for _ in range(_ATTEMPTS):
         journal = r.ledger.failing is not None and r.journal is not None
-        listed = await _listing(r)
-        gone = _gone(r, listed) if listed is not None else frozenset()
+        if fast:  # the exits whose cancel was sent count as gone: Kraken checks the funds
+            gone = frozenset(o.cl_ord_id for o in r.core.registry.live() if o.cancel_requested)
+        else:
+            listed = await _listing(r)
+            gone = _gone(r, listed) if listed is not None else frozenset()
         before = {o.cl_ord_id for o in r.core.registry.all() if is_protective(o)}
-        await r.post(CoverPositions("shutdown", r.clock.now_ns(), gone, journal))
+        shrink = tuple(sold.items())
+        await r.post(CoverPositions("shutdown", r.clock.now_ns(), gone, journal, shrink))
         new = [
             o.cl_ord_id
             for o in r.core.registry.all()
@@ -253,12 +270,46 @@ async def _place(r: EngineRunner, deadline: int) -> list[str]:
             break
         tried += new
         await r.executor.drain(max(0.1, _left_s(r, deadline)))
+        if fast:
+            answer = await _answer(r, frozenset(new), deadline)
+            if answer is _Answer.RESTING:
+                break  # the venue's list at the end checks it (`cover`)
+            if answer is _Answer.REFUSED:
+                # Too big (the exit sold some coins unseen) or the exit still holds them:
+                # what became of it, then the stop again at the size that tells.
+                found = await _look_up(r, deadline, refused=True)
+                fast, sold = found.settled or bool(found.sold), found.sold
+                continue
+            fast = False
         listed = await _until_listed(r, frozenset(new), deadline)
         covered = _covered(r, listed or ())
         if all(s in covered for s in needing(r)) or r.clock.monotonic_ns() >= deadline:
             break
     live = {o.cl_ord_id for o in _stops(r)}
     return [c for c in tried if c in live]
+
+
+class _Answer(StrEnum):
+    RESTING = "resting"  # every stop acknowledged: Kraken accepted it
+    REFUSED = "refused"  # one refused (`EOrder:Insufficient funds` above all)
+    UNKNOWN = "unknown"  # still pending, or closed otherwise: the venue's list tells
+
+
+async def _answer(r: EngineRunner, placed: frozenset[str], deadline: int) -> _Answer:
+    """Kraken's answer to the stops just `placed`, from their acknowledgements (the AddOrder
+    answer reaches the core over the venue's stream: `_venue_answers`), waited for a moment
+    without a read."""
+    until = min(deadline, r.clock.monotonic_ns() + int(_ANSWER_S * 1e9))
+    while True:
+        stops = [r.core.registry.get(c) for c in placed]
+        statuses = {OrderStatus.REJECTED if o is None else o.status for o in stops}
+        if OrderStatus.REJECTED in statuses:
+            return _Answer.REFUSED
+        if statuses <= _RESTING:
+            return _Answer.RESTING
+        if statuses - _RESTING - {OrderStatus.PENDING_NEW} or r.clock.monotonic_ns() >= until:
+            return _Answer.UNKNOWN
+        await r.clock.sleep(_ANSWER_POLL_S)
 
 
 async def _until_listed(

@@ -121,6 +121,8 @@ class SimControl:
                 "display": o.display,
                 "refid": o.refid,
                 "flags": sorted(o.flags),
+                "opentm_ns": o.opentm_ns,
+                "closetm_ns": o.closetm_ns,
             }
             for o in self._state.exchange.orders.values()
         ]
@@ -156,6 +158,12 @@ class SimControl:
 
     def rest_counter(self, api_key: str) -> Decimal:
         return self._state.rest_counters.value(api_key, self._state.now_ns())
+
+    def spend_rest(self, api_key: str, points: Decimal) -> Decimal:
+        """Spend `points` of the key's REST counter as calls made before would have (a daemon
+        restarted a few times: each start-up's reconciliation costs 5 or more); capped at the
+        tier's maximum, decaying as usual. Returns the counter's new value."""
+        return self._state.rest_counters.spend(api_key, Decimal(points), self._state.now_ns())
 
     def trading_counter(self, api_key: str, symbol: str) -> Decimal:
         """The per-pair trading counter (one account: every key shares it)."""

@@ -118,6 +118,13 @@ class RestCounter:
     def value(self, key: str, now_ns: int) -> Decimal:
         return self._get(key).value(now_ns)
 
+    def spend(self, key: str, points: Decimal, now_ns: int) -> Decimal:
+        """Points spent by calls made elsewhere (another process with the same key, an earlier
+        run): the counter rises by `points`, never past the tier's maximum."""
+        counter = self._get(key)
+        room = max(Decimal(0), self.tier.rest_max - counter.value(now_ns))
+        return counter.add(min(Decimal(points), room), now_ns)
+
 
 class TradingCounter:
     """Per-pair matching-engine counter shared by REST and WebSocket trading."""

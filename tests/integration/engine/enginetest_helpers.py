@@ -298,3 +298,24 @@ async def resting(env: Env, tag: str) -> Order:
 
     found: Order = await eventually(find, what=f"{tag} order resting")
     return found
+
+
+async def exit_in_stops_place(
+    env: Env, strategy: Scripted, price: str = "0.300000"
+) -> tuple[Order, Order]:
+    """A position of 30 XLM whose protective stop made way for a strategy's exit at `price`
+    (far above the market unless given; Kraken holds the coins for one sell at a time), no
+    reconciliation running. Returns the first stop and the exit, resting."""
+    sim, engine = env.sim, env.engine
+    await eventually(strategy.books, what="a verified book")
+    strategy.later(lambda v: [buy("30", "0.289000")])
+    sim.control.set_mid(XLM, Decimal("0.290001"))
+    await eventually(lambda: ours(env), what="order on the exchange")
+    sim.control.set_mid(XLM, Decimal("0.288000"))  # filled
+    await eventually(lambda: engine.core.portfolio.position(XLM) == Decimal("30"))
+    first_stop = await resting(env, "protect")
+    strategy.later(lambda v: [sell("30", price, tag="take_profit")])
+    sim.control.set_mid(XLM, Decimal("0.288001"))
+    exit_ = await resting(env, "take_profit")
+    await eventually(lambda: not engine.reconciler.running, what="no reconciliation running")
+    return first_stop, exit_

@@ -12,21 +12,9 @@ Whole stack against the simulator over loopback sockets.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 
-from enginetest_helpers import (
-    XLM,
-    Env,
-    Scripted,
-    buy,
-    engine_env,
-    ours,
-    resting,
-    sell,
-    settings_for,
-)
-from tests.eventually import eventually
+from enginetest_helpers import Env, Scripted, engine_env, exit_in_stops_place, settings_for
 
 from krakenbot.config import Settings
 from krakenbot.domain.enums import OrderStatus
@@ -91,20 +79,9 @@ async def _exit_resting(env: Env, strategy: Scripted) -> tuple[Order, Order]:
     (Kraken holds the coins for one sell at a time); then no reconciliation can finish:
     trade history never answers, so each settling run is cut at its time limit. Returns
     the first stop and the exit."""
-    sim, engine = env.sim, env.engine
-    await eventually(strategy.books, what="a verified book")
-    strategy.later(lambda v: [buy("30", "0.289000")])
-    sim.control.set_mid(XLM, Decimal("0.290001"))
-    await eventually(lambda: ours(env), what="order on the exchange")
-    sim.control.set_mid(XLM, Decimal("0.288000"))  # filled
-    await eventually(lambda: engine.core.portfolio.position(XLM) == Decimal("30"))
-    first_stop = await resting(env, "protect")
-    strategy.later(lambda v: [sell("30", "0.300000", tag="take_profit")])
-    sim.control.set_mid(XLM, Decimal("0.288001"))
-    exit_ = await resting(env, "take_profit")
-    # Not while a reconciliation is under way: its TradesHistory would hang holding the REST
+    # Once no reconciliation is under way: its TradesHistory would hang holding the REST
     # client's lock (one private call at a time), and the shutdown's cancel and reads would
     # wait behind it until its timeout (two loaded CI runs: "1 order(s) still open").
-    await eventually(lambda: not engine.reconciler.running, what="no reconciliation running")
-    sim.control.faults.timeout(method="TradesHistory", count=1000)
+    first_stop, exit_ = await exit_in_stops_place(env, strategy)
+    env.sim.control.faults.timeout(method="TradesHistory", count=1000)
     return first_stop, exit_

@@ -6,6 +6,7 @@ place of the protective stop (test_core.py's `loaded_with_a_long_position`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal as D
 
 from test_core import T0, S, kinds, loaded_with_a_long_position, make_core, reports
@@ -13,7 +14,9 @@ from tests.instruments import BTC
 
 from krakenbot.domain.effects import PersistOrder, RecordFill, SendCancel, SendOrder
 from krakenbot.domain.enums import OrderType, Side
-from krakenbot.engine.cover import counted, holdings
+from krakenbot.domain.events import BalanceChange
+from krakenbot.domain.order import Order
+from krakenbot.engine.cover import counted, funds_guard, holdings
 from krakenbot.engine.inputs import (
     CancelOurs,
     Conditions,
@@ -24,6 +27,7 @@ from krakenbot.engine.inputs import (
     WriteFailed,
 )
 from krakenbot.orders.protection import PROTECT_TAG
+from krakenbot.risk.account import AccountBook
 
 # (26000 × 0.005 + 0.1 fee) / 0.005 = 26020 average entry; 3 % below, on the 0.1 tick.
 TRIGGER = BTC.quantize_price(D("26020") * D("0.97"))
@@ -120,3 +124,53 @@ def test_a_fill_the_failing_ledger_could_not_record_still_sizes_the_stop() -> No
     core.handle(WriteDone(again, True, T0 + 3 * S))
     assert core.settle.unrecorded == {} and counted(core) is core.portfolio
     assert core.portfolio.position("BTC/USD") == 0
+
+
+def test_a_sale_the_venue_reported_shrinks_the_stop() -> None:
+    """The exit sold 0.002 just before its cancel and the core has not recorded the trade
+    (only the lookup of the exit told it): the stop covers the 0.003 left, never 0.005."""
+    core, _ = make_core()
+    sell = loaded_with_a_long_position(core)
+    core.handle(StopRequested("shutdown", T0 + S))
+    core.handle(CancelOurs("shutdown", T0 + S))
+    gone = frozenset({sell.cl_ord_id})
+    sold = (("BTC/USD", D("0.002")),)
+    effects = core.handle(CoverPositions("shutdown", T0 + 2 * S, gone, sold=sold))
+    [stop] = [e.command for e in effects if isinstance(e, SendOrder)]
+    assert stop.order_type is OrderType.STOP_LOSS and stop.qty == D("0.003")
+    assert core.portfolio.position("BTC/USD") == D("0.005")  # the ledger's figure, unchanged
+
+
+def test_an_exit_that_sold_everything_leaves_no_stop_to_place() -> None:
+    core, _ = make_core()
+    sell = loaded_with_a_long_position(core)
+    core.handle(StopRequested("shutdown", T0 + S))
+    core.handle(CancelOurs("shutdown", T0 + S))
+    gone, sold = frozenset({sell.cl_ord_id}), (("BTC/USD", D("0.005")),)
+    assert core.handle(CoverPositions("shutdown", T0 + 2 * S, gone, sold=sold)) == []
+
+
+def test_krakens_funds_check_guards_a_stop_only_when_no_other_coins_are_held() -> None:
+    """A stop of the size the core knows goes out before any lookup only where Kraken would
+    refuse it if it were too big: the account holds no more of the coin than the position,
+    and no buy of ours on the pair could have filled unseen (a larger position)."""
+    core, _ = make_core()
+    loaded_with_a_long_position(core)
+    h = holdings(core, seen=True)
+    assert funds_guard(core, h, ["BTC/USD"])  # 0.005 held, all of it the position
+    assert not funds_guard(core, h, ["XLM/USD"])  # no position there
+    assert not funds_guard(core, h, ["ETH/USD"])  # no such instrument
+    buy = Order("kbbuy", "BTC/USD", Side.BUY, OrderType.LIMIT, D("0.001"), D("25000"), T0)
+    assert not funds_guard(core, replace(h, live=[*h.live, buy]), ["BTC/USD"])
+    core.account.on_balance(BalanceChange("BTC", D("0.007"), None, True, T0 + S))
+    assert not funds_guard(core, h, ["BTC/USD"])  # 0.002 BTC of the account's own
+    core.account.on_balance(BalanceChange("BTC", D("0.005"), None, True, T0 + 2 * S))
+    assert funds_guard(core, h, ["BTC/USD"])
+
+
+def test_no_balance_reported_no_guard() -> None:
+    core, _ = make_core()
+    loaded_with_a_long_position(core)
+    h = holdings(core, seen=True)
+    core.account = AccountBook({"USD": D("1000")})  # Kraken has not reported BTC
+    assert not funds_guard(core, h, ["BTC/USD"])

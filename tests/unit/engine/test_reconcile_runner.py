@@ -166,3 +166,18 @@ async def test_an_order_that_filled_is_left_to_the_full_reconciliation(tmp_path:
         assert venue.lookups == 1
     finally:
         await db.close()
+
+
+async def test_a_buy_that_filled_unseen_tells_no_sale(tmp_path: Path) -> None:
+    """The shutdown sizes a stop by what its cancelled exits sold unseen (`sold`); a buy of
+    ours that filled unseen makes the position larger instead: nothing said, the full
+    reconciliation sizes it."""
+    engine, venue, clock, db = await _acknowledged(tmp_path)
+    try:
+        (order,) = engine.core.registry.all()
+        venue.on_book(xlm_top(clock.now_ns(), "0.285", "0.287"))  # filled; the report is lost
+        found = await engine.reconciler.look_up_closed("test", frozenset({order.cl_ord_id}))
+        assert not found.settled and dict(found.sold) == {}
+        assert venue.lookups == 1
+    finally:
+        await db.close()
