@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from krakenbot.domain.commands import CancelIntent
@@ -106,8 +107,11 @@ async def _shutdown(r: EngineRunner, timeout_s: float, disarm: Disarm | None) ->
             left_s = max(0.0, (deadline - clock.monotonic_ns()) / _NS)
             # Cut short, it leaves the registry behind the venue's list above: then that
             # list's "none open" stands (the next start-up records how they closed).
-            if await shutdown_cover.settle(r, "shutdown", left_s) or still:
+            settled = await shutdown_cover.settle(r, "shutdown", left_s)
+            if settled or still:
                 still = _open_ours(r)
+            if settled:
+                cover = _still_owed(r, cover)
         await r.executor.drain(0.1)
         still = tuple(sorted({*still, *cover.left}))
         detail = _detail(r, still, cover)
@@ -126,6 +130,15 @@ async def _shutdown(r: EngineRunner, timeout_s: float, disarm: Disarm | None) ->
         )
     clean = not still and r.ledger.failing is None and not cover.uncovered
     return ShutdownReport(sent, still, clean, detail, _kept(r), cover.placed, cover.uncovered)
+
+
+def _still_owed(r: EngineRunner, cover: shutdown_cover.Cover) -> shutdown_cover.Cover:
+    """A finished settling reconciliation may have recorded a sale nobody heard (an exit
+    that sold the whole position just before its cancel, the private stream down): a
+    position it closed owes no stop, and reporting it uncovered made a clean stop exit 1.
+    Only positions now known flat leave the list; any other stays reported."""
+    owed = set(shutdown_cover.needing(r))
+    return replace(cover, uncovered=tuple(s for s in cover.uncovered if s in owed))
 
 
 def _detail(r: EngineRunner, still: tuple[str, ...], cover: shutdown_cover.Cover) -> str:

@@ -169,3 +169,40 @@ async def test_an_exit_whose_cancel_failed_is_cancelled_again_before_the_stop(
         stop = _at_kraken(env, placed)
         assert stop["status"] == "open" and stop["vol"] == Decimal("30")
         assert _at_kraken(env, exit_.cl_ord_id)["status"] == "canceled"
+
+
+async def test_an_exit_filled_whole_before_its_cancel_leaves_a_flat_position_and_a_clean_stop(
+    tmp_path: Path,
+) -> None:
+    """The exit sold all 30 XLM while the daemon could not hear it: the position is flat, so
+    no stop is owed. The stop placed at the size the daemon knew is refused (no coins), the
+    exit's cancel answers "unknown order", and the shutdown's settling reconciliation records
+    the sale: the report is clean. It said "NO protective stop" for the flat position, and
+    the daemon exited 1 (seen in CI: tests/e2e/test_e2e_daemon.py, an exit filled while the
+    private stream was down)."""
+    strategy = Scripted()
+    settings = settings_for(tmp_path, kraken_api_tier="starter")
+    async with engine_env(tmp_path, strategy, settings=settings) as env:
+        sim, engine = env.sim, env.engine
+        exit_ = await _exit_resting(env, strategy, "0.288010")  # the best ask
+        sim.control.faults.ws_refuse("private")
+        sim.control.faults.ws_drop("close", channel="private")
+        await eventually(
+            lambda: engine.health().ws_private is not ConnectionState.CONNECTED,
+            what="the private stream down",
+        )
+        sim.control.market_trade(XLM, "buy", Decimal("30"))  # takes the whole exit
+        assert _at_kraken(env, exit_.cl_ord_id)["status"] == "closed"
+        await eventually(lambda: not engine.reconciler.running, what="no reconciliation")
+
+        report = await env.stack.shutdown(_TIMEOUT_S)
+
+        assert report.clean and not report.uncovered and not report.still_open, report
+        assert not [o for o in ours(env) if o["status"] == "open"]
+        assert engine.core.portfolio.position(XLM) == 0
+        (trade,) = [
+            t
+            for t in sim.control.trades()
+            if t["ordertxid"] == _at_kraken(env, exit_.cl_ord_id)["txid"]
+        ]
+        assert len(await _recorded(env, exit_, trade)) == 1
