@@ -85,13 +85,7 @@ async def test_an_exit_filled_in_part_before_its_cancel_leaves_a_stop_for_the_re
     async with sim_for_engine(balances=balances) as sim:
         async with engine_env(tmp_path, strategy, settings=settings, sim=sim) as env:
             engine = env.engine
-            exit_ = await _exit_resting(env, strategy, "0.288010")  # the best ask
-            sim.control.faults.ws_refuse("private")
-            sim.control.faults.ws_drop("close", channel="private")
-            await eventually(
-                lambda: engine.health().ws_private is not ConnectionState.CONNECTED,
-                what="the private stream down",
-            )
+            exit_ = await _exit_unheard(env, strategy)
             sim.control.market_trade(XLM, "buy", Decimal("10"))  # takes 10 of the exit
             assert _at_kraken(env, exit_.cl_ord_id)["vol_exec"] == Decimal("10")
             await eventually(lambda: not engine.reconciler.running, what="no reconciliation")
@@ -136,6 +130,18 @@ def _bare_s(cancelled: dict[str, object], stop: dict[str, object]) -> float:
     closed, opened = cancelled["closetm_ns"], stop["opentm_ns"]
     assert isinstance(closed, int) and isinstance(opened, int)
     return (opened - closed) / _NS
+
+
+async def _exit_unheard(env: Env, strategy: Scripted) -> Order:
+    """An exit resting at the best ask while the private stream is down: its fills unheard."""
+    exit_ = await _exit_resting(env, strategy, "0.288010")
+    env.sim.control.faults.ws_refuse("private")
+    env.sim.control.faults.ws_drop("close", channel="private")
+    await eventually(
+        lambda: env.engine.health().ws_private is not ConnectionState.CONNECTED,
+        what="the private stream down",
+    )
+    return exit_
 
 
 async def _exit_resting(env: Env, strategy: Scripted, price: str = "0.300000") -> Order:
@@ -184,13 +190,7 @@ async def test_an_exit_filled_whole_before_its_cancel_leaves_a_flat_position_and
     settings = settings_for(tmp_path, kraken_api_tier="starter")
     async with engine_env(tmp_path, strategy, settings=settings) as env:
         sim, engine = env.sim, env.engine
-        exit_ = await _exit_resting(env, strategy, "0.288010")  # the best ask
-        sim.control.faults.ws_refuse("private")
-        sim.control.faults.ws_drop("close", channel="private")
-        await eventually(
-            lambda: engine.health().ws_private is not ConnectionState.CONNECTED,
-            what="the private stream down",
-        )
+        exit_ = await _exit_unheard(env, strategy)
         sim.control.market_trade(XLM, "buy", Decimal("30"))  # takes the whole exit
         assert _at_kraken(env, exit_.cl_ord_id)["status"] == "closed"
         await eventually(lambda: not engine.reconciler.running, what="no reconciliation")
