@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING
 
 from krakenbot.domain.commands import AmendOrder, CancelOrder, PlaceOrder
@@ -211,7 +211,15 @@ class Executor:
                 placing = self._quick(command)
             except Exception as exc:  # the task reports it as it reports `place` failing
                 placing = _raise(exc)
-        self._spawn(self._send(command, placing), self._tasks)
+        task = self._spawn(self._send(command, placing), self._tasks)
+        task.add_done_callback(lambda _: self._sent(command.cl_ord_id, placing))
+
+    def _sent(self, cl_ord_id: str, placing: Awaitable[None] | None) -> None:
+        """A send task ended. `_send` did this already unless the task was cut before its
+        first step (`drain`): then nothing awaited what `place_now` began."""
+        self.sending.discard(cl_ord_id)
+        if isinstance(placing, Coroutine):
+            placing.close()  # (a no-op once it ran to its end)
 
     async def _send(self, command: PlaceOrder, placing: Awaitable[None] | None) -> None:
         post = self._r.post

@@ -535,3 +535,15 @@ async def test_a_send_begun_at_once_has_the_outcomes_of_place(
     outcomes = [e for e in kit.posted if isinstance(e, OrderRejected | ReconcileRequested)]
     assert [type(e) for e in outcomes] == [expected] and venue.placed == []
     assert kit.runner.executor.sending == set()
+
+
+async def test_a_send_cut_before_its_first_step_is_not_left_being_sent(kit: Kit) -> None:
+    venue = quick(kit)
+    command = PlaceOrder("kbcut", "XLM/USD", Side.BUY, OrderType.LIMIT, D("20"), D("0.289"))
+    executor = kit.runner.executor
+    executor._hand_over(command)
+    assert executor.sending == {"kbcut"} and venue.written == ["kbcut"]
+    (task,) = executor._tasks
+    task.cancel()  # as `drain` cuts what is still in flight
+    await asyncio.gather(task, return_exceptions=True)
+    assert executor.sending == set()
