@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import cast
 
 import aiohttp
 import pytest
@@ -80,3 +82,11 @@ async def test_a_compressed_or_closed_connection_is_not_written_to(
             await ws.close()
             assert not writable_now(ws) and not write_text_now(ws, "x")
     assert received == []
+
+
+def test_an_aiohttp_without_the_private_writer_parts_is_not_written_to() -> None:
+    """A newer aiohttp that renamed what `write_text_now` uses: no write and no exception
+    (every order then goes through `send_str`, the usual way)."""
+    renamed = SimpleNamespace(closed=False, _writer=SimpleNamespace(compress=0, _closing=False))
+    ws = cast(aiohttp.ClientWebSocketResponse, renamed)
+    assert not writable_now(ws) and not write_text_now(ws, "x")
