@@ -12,10 +12,12 @@ Measured per order, from the book view's `recv_ns` (stamped when the frame came 
 socket, before decoding) to the moment the order's bytes are written to the socket (the
 loop's socket transport `write` is wrapped to stamp it: a REST request by its path and
 `cl_ord_id`; a client's WebSocket frame is masked, so the `add_order` text handed to
-aiohttp's `send_str` names the order the next write carries). The ledger commit is included.
+aiohttp's `send_str`, or to the executor's own synchronous write (net/ws_write.py), names
+the order the next write carries). The ledger commit is included.
 `--breakdown` prints the stages (frame → core called (the engine's `post` reached the
-decision: decode, book, checksum, queue hop), → core decided, → row committed, → send task,
-→ socket).
+decision: decode, book, checksum, queue hop), → core decided, → row committed, → send begins
+(the executor hands the order over: over WebSocket its frame is written in that same step
+when nothing has to wait; else its send task sends it), → socket).
 
 No order should wait for the rate limiter: the per-pair trading counter (pro: 180, decaying
 3.75/s; docs guides/spot-ratelimits) is the one limit an order meets (REST: also the REST
@@ -39,7 +41,7 @@ import sys
 import tempfile
 import time
 from asyncio import selector_events
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -58,6 +60,7 @@ from krakenbot.domain.enums import OrderType, Side, TimeInForce
 from krakenbot.domain.events import BookTop, Event
 from krakenbot.domain.sections import ApiTier, Credentials, OrderTransport, Secret
 from krakenbot.engine.config import EngineConfig
+from krakenbot.net import ws_session
 from krakenbot.net.kraken_venue import KrakenVenue
 from krakenbot.net.rest_config import TradeCharge
 from krakenbot.net.rest_core import RestCore
@@ -134,6 +137,7 @@ def _stamp_socket_writes(stamps: Stamps) -> None:
     (the frame itself is masked)."""
     transport = selector_events._SelectorSocketTransport  # type: ignore[attr-defined]
     write, writelines = transport.write, transport.writelines
+    write_now = ws_session.write_text_now  # type: ignore[attr-defined]
     send_str = aiohttp.ClientWebSocketResponse.send_str
     framing: list[str] = []  # the add_order whose frame aiohttp writes now
 
@@ -165,9 +169,19 @@ def _stamp_socket_writes(stamps: Stamps) -> None:
         finally:
             framing.clear()
 
+    def framed_now(ws: aiohttp.ClientWebSocketResponse, data: str) -> bool:
+        found = _WS_ADD.search(data)
+        if found is not None:  # the executor's own write (net/ws_write.py), synchronous
+            framing[:] = [found.group(1)]
+        try:
+            return write_now(ws, data)
+        finally:
+            framing.clear()
+
     transport.write = timed
     transport.writelines = timed_lines
     aiohttp.ClientWebSocketResponse.send_str = framed  # type: ignore[method-assign, assignment]
+    ws_session.write_text_now = framed_now  # type: ignore[attr-defined, assignment]
 
 
 def _watch_rate_waits(stamps: Stamps) -> None:
@@ -184,7 +198,9 @@ def _watch_rate_waits(stamps: Stamps) -> None:
 
     def reserved_now(self: RestCore, endpoint: str, trade: TradeCharge) -> float:
         wait = reserve_now(self, endpoint, trade)
-        if wait > 0 and endpoint == "ws:add_order":
+        if wait > 0 and endpoint == "ws:add_order" and _SENDING.get():
+            # (outside a send task: the executor's `place_now`, which leaves such an
+            # order to its send task; that one waits and is counted)
             stamps.waited.add(_SENDING.get())
         return wait
 
@@ -197,7 +213,7 @@ def _watch_orders(stack: TradingStack, stamps: Stamps, breakdown: bool) -> None:
     `breakdown`, also when the core decided, the row was committed and the send began."""
     engine = stack.engine
     handle, executor, repo = engine.core.handle, engine.executor, engine.repo
-    insert, send = repo.add_order, executor._send
+    insert, send, hand_over = repo.add_order, executor._send, executor._hand_over
 
     def handled(event: Event, now_ns: int = 0) -> list[Effect]:
         called = time.time_ns()
@@ -215,16 +231,19 @@ def _watch_orders(stack: TradingStack, stamps: Stamps, breakdown: bool) -> None:
         await insert(command, **kw)
         stamps.stage("row committed", command.cl_ord_id)
 
-    async def sending(command: PlaceOrder) -> None:
+    def handing_over(command: PlaceOrder) -> None:
+        stamps.stage("send begins", command.cl_ord_id)
+        hand_over(command)
+
+    async def sending(command: PlaceOrder, placing: Awaitable[None] | None) -> None:
         _SENDING.set(command.cl_ord_id)  # the send's own task: its rate waits name it
-        if breakdown:
-            stamps.stage("send task runs", command.cl_ord_id)
-        await send(command)
+        await send(command, placing)
 
     engine.core.handle = handled  # type: ignore[method-assign, assignment]
     executor._send = sending  # type: ignore[method-assign]
     if breakdown:
         repo.add_order = persisted  # type: ignore[method-assign, assignment]
+        executor._hand_over = handing_over  # type: ignore[method-assign]
 
 
 @asynccontextmanager
@@ -350,7 +369,7 @@ def report(stamps: Stamps, breakdown: bool, transport: OrderTransport) -> None:
     _line("tick -> bytes written", micros)
     if breakdown:
         previous = stamps.tick
-        for name in ("core called", "core decided", "row committed", "send task runs"):
+        for name in ("core called", "core decided", "row committed", "send begins"):
             times = stamps.stages.get(name, {})
             both = [c for c in ids if c in times and c in previous]
             _line(f"  .. {name}", [(times[c] - previous[c]) / 1e3 for c in both])

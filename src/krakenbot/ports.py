@@ -17,9 +17,9 @@ venue reports synchronously (most refusals arrive as `OrderRejected` events);
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from krakenbot.domain.commands import AmendOrder, CancelOrder, PlaceOrder
 from krakenbot.domain.enums import OrderStatus, OrderType, Side, TimeInForce
@@ -79,6 +79,20 @@ class Venue(Protocol):
     def events(self) -> AsyncIterator[AccountEvent | StateEvent]:
         """The inbound stream: execution reports, acks, rejections, balance changes,
         connection and system-status changes. Runs until the venue is closed."""
+        ...
+
+
+@runtime_checkable
+class PlaceNow(Protocol):
+    """A venue that can put an order's request on the socket without a coroutine: the
+    executor calls it right after the order's row committed, so the bytes leave in that
+    same step (no task to start first; issue 14, tick-to-order). Optional: a venue without
+    it is sent to through `place` alone."""
+
+    def place_now(self, command: PlaceOrder) -> Awaitable[None] | None:
+        """`Venue.place` with its first request written before this returns, when nothing
+        has to wait (connection up, rate limiter with room); the awaitable finishes it with
+        `place`'s outcomes. None: nothing written (use `place`)."""
         ...
 
 

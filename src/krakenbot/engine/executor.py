@@ -13,13 +13,16 @@ While a stopping engine's ledger is failing, ledger writes fail at once (`WriteS
 rather than each waiting out SQLite's busy timeout inside the bounded shutdown.
 
 Sends (orders, cancels, amends) run as their own tasks, so a slow or ambiguous request never
-blocks the engine; what happened comes back as events through `post` (a refused or failed
-amend as `AmendRejected`, which asks for a reconciliation): an `AmbiguousOrderError` (or any unknown
-failure: the request may have left) asks for a reconciliation — the order stays pending and
-is looked up, never re-sent; a `TransientError` means provably not placed and becomes a local
-rejection (marked `local` when our own circuit breaker refused it, so the breaker policy
-does not count it as an exchange failure); a `FatalExchangeError` halts trading. Every
-finished AddOrder is reported (`SendFinished`): until then the order is "being sent".
+blocks the engine (an order's first request is written before that, in the step its row
+committed in, when the venue can do it without waiting: `ports.PlaceNow`, the live venue over
+the WebSocket; its task then waits only for the answer); what happened comes back as events
+through `post` (a refused or failed amend as `AmendRejected`, which asks for a reconciliation):
+an `AmbiguousOrderError` (or any unknown failure: the request may have left) asks for a
+reconciliation — the order stays pending and is looked up, never re-sent; a `TransientError`
+means provably not placed and becomes a local rejection (marked `local` when our own circuit
+breaker refused it, so the breaker policy does not count it as an exchange failure); a
+`FatalExchangeError` halts trading. Every finished AddOrder is reported (`SendFinished`): until
+then the order is "being sent".
 An optional observer (engine/observe.py) is told of the orders handed over that answer market
 data and of the notices for the operator, after the decision and without waiting. A batch's
 `Notify` lines are logged after it, once its sends have had their first step (off the
@@ -31,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING
 
 from krakenbot.domain.commands import AmendOrder, CancelOrder, PlaceOrder
@@ -61,6 +64,7 @@ from krakenbot.errors import (
     RejectedError,
     TransientError,
 )
+from krakenbot.ports import PlaceNow
 from krakenbot.resilience.breaker import CircuitOpenError
 
 if TYPE_CHECKING:
@@ -82,6 +86,8 @@ class Executor:
         self.sending: set[str] = set()
         # Metrics and notifications (engine/observe.py); plugged in by the composition root.
         self.observer: EngineObserver | None = None
+        self._quick_venue: object = None  # the venue `_quick` was looked up on
+        self._quick: Callable[[PlaceOrder], Awaitable[None] | None] | None = None
 
     # ------------------------------------------------------------------ one batch
     async def run(self, effects: Sequence[Effect]) -> None:
@@ -102,7 +108,7 @@ class Executor:
             kind = type(effect)
             if isinstance(effect, SendOrder):
                 if effect.command.cl_ord_id not in blocked:
-                    self._spawn(self._send(effect.command), self._tasks)
+                    self._hand_over(effect.command)
                     if effect.tick_ns and self.observer is not None:
                         self.observer.order_handed(effect)
                 continue
@@ -189,22 +195,49 @@ class Executor:
         task.add_done_callback(into.discard)
         return task
 
-    async def _send(self, command: PlaceOrder) -> None:
+    def _hand_over(self, command: PlaceOrder) -> None:
+        """Send one order whose row is committed: its first request on the socket now when
+        the venue can (`ports.PlaceNow`: no task to start first, no loop turn before the
+        bytes leave), the rest (its answer, the exactly-once rules) in its own task."""
         self.orders_sent += 1
+        self.sending.add(command.cl_ord_id)  # before any byte leaves (shutdown_cover.py)
+        venue = self._r.venue
+        if venue is not self._quick_venue:  # looked up once per venue, not per order
+            self._quick_venue = venue
+            self._quick = venue.place_now if isinstance(venue, PlaceNow) else None
+        placing = None
+        if self._quick is not None:
+            try:
+                placing = self._quick(command)
+            except Exception as exc:  # the task reports it as it reports `place` failing
+                placing = _raise(exc)
+        task = self._spawn(self._send(command, placing), self._tasks)
+        task.add_done_callback(lambda _: self._sent(command.cl_ord_id, placing))
+
+    def _sent(self, cl_ord_id: str, placing: Awaitable[None] | None) -> None:
+        """A send task ended. `_send` did this already unless the task was cut before its
+        first step (`drain`): then nothing awaited what `place_now` began."""
+        self.sending.discard(cl_ord_id)
+        if isinstance(placing, Coroutine):
+            placing.close()  # (a no-op once it ran to its end)
+
+    async def _send(self, command: PlaceOrder, placing: Awaitable[None] | None) -> None:
         post = self._r.post
-        self.sending.add(command.cl_ord_id)
         try:
-            for event in await self._place(command):
+            for event in await self._place(command, placing):
                 await post(event)
         finally:
             self.sending.discard(command.cl_ord_id)
             await post(SendFinished(command.cl_ord_id, self._now()))
 
-    async def _place(self, command: PlaceOrder) -> list[Event | EngineInput]:
-        """What the venue's answer means for the engine, as events."""
+    async def _place(
+        self, command: PlaceOrder, placing: Awaitable[None] | None
+    ) -> list[Event | EngineInput]:
+        """What the venue's answer means for the engine, as events (`placing`: the send
+        `place_now` began; else `place`)."""
         cl, now = command.cl_ord_id, self._now
         try:
-            await self._r.venue.place(command)
+            await (self._r.venue.place(command) if placing is None else placing)
         except AmbiguousOrderError as exc:
             logger.warning("order outcome unknown", extra={"cl_ord_id": cl})
             return [ReconcileRequested(f"ambiguous submission {cl}: {exc}", now())]
@@ -270,6 +303,10 @@ class Executor:
 
 class WriteSkippedError(KrakenbotError):
     """A ledger write not even tried (see `Executor._check_stopping`)."""
+
+
+async def _raise(exc: Exception) -> None:
+    raise exc
 
 
 def _log_notices(notices: list[Notify]) -> None:

@@ -88,6 +88,10 @@ class EngineRunner:
         self.last_error = ""
         self.errors = 0  # events whose handling failed (logged, engine kept going)
         self.inflight: set[asyncio.Future[object]] = set()
+        # Tasks handling an event in place (`post(in_place=True)`), and those of them asked
+        # to stop meanwhile (`stop_service`).
+        self._in_place: set[object] = set()
+        self._stop_after: set[object] = set()
         # The service consuming the venue's stream (engine/services.py `run_account`): the
         # shutdown takes over from it once it has ended.
         self.account_pump: asyncio.Future[object] | None = None
@@ -96,12 +100,14 @@ class EngineRunner:
         self._switch_watchers: list[Callable[[], None]] = []
 
     # ================================================================== events in
-    async def post(self, event: Event | EngineInput) -> list[Effect]:
+    async def post(self, event: Event | EngineInput, *, in_place: bool = False) -> list[Effect]:
         """Handle one event under the engine lock and carry out its effects (the only way
         events enter); returns them once carried out. The effects run shielded in their own
         task, which releases the lock: stopping a service cancels its wait for the next
         event, never the handling of one (a ledger transaction cut in half would poison the
-        connection)."""
+        connection). `in_place`: in the caller's task instead, for a service whose task is
+        never cancelled while it handles an event (`stop_service`; the market pump: no task
+        to start before an order's row is written, issue 14)."""
         await self.lock.acquire()
         try:
             effects = self._conditions()
@@ -113,8 +119,34 @@ class EngineRunner:
         if not effects:
             self.lock.release()
             return effects
-        await self.shielded(self._carry_out(effects))
+        if in_place:
+            await self._carry_out_in_place(effects)
+        else:
+            await self.shielded(self._carry_out(effects))
         return effects
+
+    async def _carry_out_in_place(self, effects: list[Effect]) -> None:
+        task = asyncio.current_task()
+        done: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self.inflight.add(done)  # waited for as a shielded handling is (`quiesce`, shutdown)
+        self._in_place.add(task)
+        try:
+            await self._carry_out(effects)
+        finally:
+            self._in_place.discard(task)
+            self.inflight.discard(done)
+            done.set_result(None)
+        if task in self._stop_after:  # asked to stop while it handled: it ends here
+            self._stop_after.discard(task)
+            raise asyncio.CancelledError
+
+    def stop_service(self, task: asyncio.Future[None]) -> None:
+        """Cancel a service's task (engine/services.py `until_stopped`) — unless it is
+        handling an event in place (`post(in_place=True)`): then it ends right after."""
+        if task in self._in_place:
+            self._stop_after.add(task)
+        else:
+            task.cancel()
 
     async def _carry_out(self, effects: list[Effect]) -> None:
         try:

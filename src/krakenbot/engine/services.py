@@ -38,8 +38,9 @@ def services(r: EngineRunner) -> list[tuple[str, Service]]:
 
 
 async def run_market(r: EngineRunner) -> None:
-    """Consume the market feed until stop is requested."""
-    await until_stopped(r, _pump(r, r.feed.events(), "public"))
+    """Consume the market feed until stop is requested. Its events are handled in the
+    pump's own task (`post(in_place=True)`: `until_stopped` never cancels it mid-event)."""
+    await until_stopped(r, _pump(r, r.feed.events(), "public", in_place=True))
 
 
 async def run_account(r: EngineRunner) -> None:
@@ -121,22 +122,24 @@ async def until_stopped(r: EngineRunner, work: Awaitable[None]) -> None:
     try:
         await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for t in (task, stop):
-            t.cancel()
+        stop.cancel()
+        r.stop_service(task)  # or, while it handles an event in place, right after it
         await asyncio.gather(stop, return_exceptions=True)
         with contextlib.suppress(asyncio.CancelledError):
-            await task
+            await asyncio.shield(task)  # (a cancel of ours must not reach its handling)
         if r.inflight:  # a handler cut loose by the cancel finishes first
             await asyncio.wait(set(r.inflight))
 
 
-async def _pump(r: EngineRunner, source: AsyncIterator[Event], channel: str) -> None:
+async def _pump(
+    r: EngineRunner, source: AsyncIterator[Event], channel: str, *, in_place: bool = False
+) -> None:
     now = r.clock.now_ns
     async for event in source:
         observer = r.executor.observer
         if observer is None:
-            await r.post(event)
+            await r.post(event, in_place=in_place)
             continue
         taken = now()
-        await r.post(event)  # the decision first: the observer only reads the time taken
+        await r.post(event, in_place=in_place)  # the decision first: the observer reads after
         observer.event_taken(channel, event, taken)

@@ -18,7 +18,7 @@ so the engine sees one ordered story with the `executions` reports either way.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 
 from krakenbot.clock import Clock
@@ -46,6 +46,7 @@ from krakenbot.domain.sections import OrderTransport
 from krakenbot.errors import InvariantError, RejectedError
 from krakenbot.kraken import rest_orders
 from krakenbot.kraken.ratecount import CounterPairs
+from krakenbot.net.order_attempt import Sending
 from krakenbot.net.rest_client import RestClient
 from krakenbot.net.ws_orders import WsOrderPath
 from krakenbot.net.ws_session import WsSession
@@ -171,14 +172,37 @@ class KrakenVenue:
         return instrument
 
     # ------------------------------------------------------------------ orders
+    def place_now(self, command: PlaceOrder) -> Awaitable[None] | None:
+        """`place` with its first request written to the private WebSocket before this
+        returns, when nothing has to wait (`RestClient.add_order_now`): the awaitable then
+        finishes it (the ack; the exactly-once rules), with `place`'s outcomes. None:
+        nothing written (use `place`)."""
+        instrument = self.instruments.get(command.symbol)
+        if instrument is None or self.ws is None:
+            return None
+        try:
+            request = rest_orders.order_request(command, instrument)
+        except ValueError:
+            return None  # `place` raises the rejection
+        first = self.rest.add_order_now(request, reducing=command.reduces_position)
+        if first is None:
+            return None
+        return self._add(command, request, first)
+
     async def place(self, command: PlaceOrder) -> None:
         instrument = self._instrument(command.symbol)
         try:
             request = rest_orders.order_request(command, instrument)
         except ValueError as exc:
             raise RejectedError(str(exc), endpoint="AddOrder", cl_ord_id=command.cl_ord_id) from exc
+        await self._add(command, request, None)
+
+    async def _add(
+        self, command: PlaceOrder, request: rest_orders.OrderRequest, first: Sending | None
+    ) -> None:
         # An exit goes whatever the breaker says (the gate let it through as reducing).
-        result = await self.rest.add_order(request, reducing=command.reduces_position)
+        reducing = command.reduces_position
+        result = await self.rest.add_order(request, reducing=reducing, first=first)
         if not result.txids:
             raise InvariantError("AddOrder answered without a txid", cl_ord_id=command.cl_ord_id)
         self._counter_pairs.learn(result.txids[0], command.symbol)

@@ -36,6 +36,12 @@ class AcceptedUnreadError(KrakenbotError):
 
 
 class OrderPath(Protocol):
+    def write_add(self, req: OrderRequest, pair: str, window_ns: int, sending: Sending) -> bool:
+        """The first AddOrder attempt's request written now, without a coroutine, when
+        nothing has to wait; True: `add` for the same order goes on from there (its answer).
+        False: nothing written (use `add`)."""
+        ...
+
     async def add(
         self, req: OrderRequest, pair: str, window_ns: int, sending: Sending
     ) -> AddOrderResult | None:

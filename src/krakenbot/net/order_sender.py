@@ -115,9 +115,11 @@ class OrderSender:
         *,
         reducing: bool = False,
         via: OrderPath | None = None,
+        first: Sending | None = None,
     ) -> orders.AddOrderResult:
         """Place one order exactly once; each attempt goes over `via` (the private
-        WebSocket) when it can send, else over REST, under the same rules."""
+        WebSocket) when it can send, else over REST, under the same rules. `first`: the
+        first attempt was written already (`RestClient.add_order_now`)."""
         cfg, breaker, clock = self._core.config, self._core.breaker, self._clock
         pair = self._pair_key(req.pair)
         not_sent = None  # the pauses before re-sending an order that provably did not leave
@@ -125,16 +127,19 @@ class OrderSender:
         sends = 0
         wired = False
         while True:
-            # An order that reduces a position is never held back (nor takes the probe).
-            if not reducing and not breaker.allow():
-                raise CircuitOpenError(
-                    "circuit breaker is open: new orders are refused",
-                    endpoint="AddOrder",
-                    cl_ord_id=req.cl_ord_id,
-                )
+            if first is not None:  # written already; the breaker was looked at then
+                sending, first = first, None
+            else:
+                # An order that reduces a position is never held back (nor takes the probe).
+                if not reducing and not breaker.allow():
+                    raise CircuitOpenError(
+                        "circuit breaker is open: new orders are refused",
+                        endpoint="AddOrder",
+                        cl_ord_id=req.cl_ord_id,
+                    )
+                # The deadline is fixed when the request is rendered (after any rate wait).
+                sending = Sending(clock.now_ns() + window_ns)
             sends += 1
-            # The deadline is fixed when the request is rendered (after any rate wait).
-            sending = Sending(clock.now_ns() + window_ns)
             try:
                 result = None if via is None else await via.add(req, pair, window_ns, sending)
                 if result is None:

@@ -31,7 +31,7 @@ from krakenbot.kraken.methods import Priority, is_public, is_read_only
 from krakenbot.kraken.rest_order_info import readable, with_cl_ord_id
 from krakenbot.kraken.signing import ParamValue
 from krakenbot.net.http import AiohttpTransport, HttpTransport
-from krakenbot.net.order_attempt import OrderPath
+from krakenbot.net.order_attempt import OrderPath, Sending
 from krakenbot.net.order_sender import OrderSender
 from krakenbot.net.paging import every_page, window_params
 from krakenbot.net.rejections import Rejections
@@ -351,13 +351,27 @@ class RestClient:
     # ------------------------------------------------------------ trading
 
     async def add_order(
-        self, req: orders.OrderRequest, *, reducing: bool = False
+        self, req: orders.OrderRequest, *, reducing: bool = False, first: Sending | None = None
     ) -> orders.AddOrderResult:
         """Place one order exactly once (see module docstring). Raises RejectedError (incl.
         RepeatedRejectionError), CircuitOpenError (never when `reducing`), RateLimitedError,
         AmbiguousOrderError (state unknown after all lookups), or TransientError (provably
-        not placed)."""
-        return await self._orders.add_order(req, reducing=reducing, via=self._via)
+        not placed). `first`: its first attempt, written by `add_order_now`."""
+        return await self._orders.add_order(req, reducing=reducing, via=self._via, first=first)
+
+    def add_order_now(self, req: orders.OrderRequest, *, reducing: bool = False) -> Sending | None:
+        """`add_order`'s first attempt written to the private WebSocket now, without a
+        coroutine, when nothing has to wait (`OrderPath.write_add`) and the breaker is
+        closed (or the order reduces a position); `add_order(req, first=...)` with what this
+        returns then goes on from that attempt's answer. None: nothing written."""
+        via = self._via
+        if via is None or not (reducing or self.breaker.state is BreakerState.CLOSED):
+            return None  # (a breaker not closed: `add_order` decides, taking its probe)
+        window_ns = int((req.deadline_s or self._core.config.order_deadline_s) * 1e9)
+        sending = Sending(self._clock.now_ns() + window_ns)
+        if not via.write_add(req, self.pair_key(req.pair), window_ns, sending):
+            return None
+        return sending
 
     async def amend_order(self, req: orders.AmendRequest, *, reducing: bool = False) -> str:
         """Amend one order in place (AmendOrder); returns Kraken's amend id. Raises

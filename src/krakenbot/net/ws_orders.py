@@ -82,10 +82,49 @@ class WsOrderPath:
         self._call_timeout_s = call_timeout_s  # requests without a deadline (cancels)
         self.sent = 0  # requests handed to the socket (for status and tests)
         self._add_charges: dict[str, TradeCharge] = {}  # one add_order's charge, by pair
+        # First attempts `write_add` wrote (or whose write failed), by cl_ord_id, until `add`
+        # goes on with them.
+        self._written: dict[str, Pending | KrakenbotError] = {}
 
     @property
     def usable(self) -> bool:
         return self._trading.connected
+
+    def _charge(self, pair: str) -> TradeCharge:
+        charge = self._add_charges.get(pair)
+        if charge is None:
+            charge = self._add_charges[pair] = TradeCharge(pair, ADD_COST)
+        return charge
+
+    def write_add(self, req: OrderRequest, pair: str, window_ns: int, sending: Sending) -> bool:
+        """`add`'s request written to the socket now, without a coroutine, when nothing has
+        to wait: the private connection up and writable at once (net/ws_write.py) and the
+        pair's trading counter with room (charged then). True: written (or its write failed:
+        fate unknown); `add` for the same order then goes on from there (the ack), with the
+        same outcomes. False: nothing written, nothing charged: use `add` alone."""
+        trading, cl_ord_id = self._trading, req.cl_ord_id
+        token = trading.token()
+        if token is None or not trading.writable_now():
+            return False
+        if self._budget.reserve_trade_now("ws:add_order", self._charge(pair)) > 0:
+            return False  # the rate limiter would make it wait: `add` does
+        req_id = trading.next_req_id()
+        now = self._clock.now_ns()
+        deadline = sending.deadline_ns = now + window_ns
+        text = encode_order(req, pair, token=token, req_id=req_id, deadline_ns=deadline, now_ns=now)
+        try:
+            pending = trading.send_now(
+                "add_order", req_id, text, (cl_ord_id,), window_ns / _NS + self._grace_s
+            )
+        except KrakenbotError as exc:  # raised by `add`, as its own write's failure is
+            self._written[cl_ord_id] = exc
+            return True
+        if pending is None:  # not reached: `writable_now` said yes just before
+            return False
+        sending.wire_ns, sending.transport = self._clock.now_ns(), "websocket"
+        self.sent += 1
+        self._written[cl_ord_id] = pending
+        return True
 
     async def add(
         self, req: OrderRequest, pair: str, window_ns: int, sending: Sending
@@ -94,36 +133,39 @@ class WsOrderPath:
         # persisted row and the bytes on the socket, so it is one function — no closure, no
         # generic `_call` — with the same steps and the same outcomes as the other methods.
         trading, budget, cl_ord_id = self._trading, self._budget, req.cl_ord_id
-        token = trading.token()
-        if token is None:  # not connected: not charged either
-            return None
-        charge = self._add_charges.get(pair)
-        if charge is None:
-            charge = self._add_charges[pair] = TradeCharge(pair, ADD_COST)
-        if budget.reserve_trade_now("ws:add_order", charge) > 0:  # no room now: wait for it
-            await budget.reserve_trade(
-                "ws:add_order", charge, priority=Priority.ORDER, cl_ord_id=cl_ord_id
-            )
-            token = trading.token()  # the connection may have changed while it waited
-            if token is None:
+        pending = self._written.pop(cl_ord_id, None) if self._written else None
+        if isinstance(pending, KrakenbotError):  # `write_add`'s write failed: as below
+            budget.record(pending)
+            raise pending
+        if pending is None:
+            token = trading.token()
+            if token is None:  # not connected: not charged either
                 return None
-        try:
-            req_id = trading.next_req_id()
-            now = self._clock.now_ns()
-            deadline = sending.deadline_ns = now + window_ns
-            text = encode_order(
-                req, pair, token=token, req_id=req_id, deadline_ns=deadline, now_ns=now
-            )
-            pending = await trading.send(
-                "add_order", req_id, text, (cl_ord_id,), window_ns / _NS + self._grace_s
-            )
-        except RequestNotSentError:
-            return None
-        except KrakenbotError as exc:  # the write itself failed: sent or not, unknown
-            budget.record(exc)
-            raise
-        sending.wire_ns, sending.transport = self._clock.now_ns(), "websocket"
-        self.sent += 1
+            charge = self._charge(pair)
+            if budget.reserve_trade_now("ws:add_order", charge) > 0:  # no room now: wait
+                await budget.reserve_trade(
+                    "ws:add_order", charge, priority=Priority.ORDER, cl_ord_id=cl_ord_id
+                )
+                token = trading.token()  # the connection may have changed while it waited
+                if token is None:
+                    return None
+            try:
+                req_id = trading.next_req_id()
+                now = self._clock.now_ns()
+                deadline = sending.deadline_ns = now + window_ns
+                text = encode_order(
+                    req, pair, token=token, req_id=req_id, deadline_ns=deadline, now_ns=now
+                )
+                pending = await trading.send(
+                    "add_order", req_id, text, (cl_ord_id,), window_ns / _NS + self._grace_s
+                )
+            except RequestNotSentError:
+                return None
+            except KrakenbotError as exc:  # the write itself failed: sent or not, unknown
+                budget.record(exc)
+                raise
+            sending.wire_ns, sending.transport = self._clock.now_ns(), "websocket"
+            self.sent += 1
         try:
             resp = await pending.future
         except KrakenbotError as exc:  # lost or unanswered: the caller's ambiguity rules

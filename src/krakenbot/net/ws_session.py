@@ -31,6 +31,7 @@ from krakenbot.net.ws_config import Conn, SessionStats, WsSessionConfig
 from krakenbot.net.ws_inbound import InboundQueue
 from krakenbot.net.ws_router import FrameRouter
 from krakenbot.net.ws_trading import TradingRequests, WsConnectionLostError
+from krakenbot.net.ws_write import writable_now, write_text_now
 
 __all__ = ["Conn", "SessionStats", "TokenProvider", "WsSession", "WsSessionConfig"]
 
@@ -70,7 +71,11 @@ class WsSession:
         self._stopping = asyncio.Event()
         self._req_id = 0
         self.trading = TradingRequests(
-            self._send_private, self._next_req_id, clock, token=self._private_token
+            self._send_private,
+            self._next_req_id,
+            clock,
+            token=self._private_token,
+            write_now=self._write_private_now,
         )
         self._router = FrameRouter(
             config,
@@ -347,6 +352,21 @@ class WsSession:
                 f"private websocket send failed: {type(exc).__name__}: {exc}", endpoint="ws:send"
             ) from exc
         return True
+
+    def _write_private_now(self, text: str | None) -> bool:
+        """`_send_private` without a coroutine (net/ws_write.py); False: nothing written
+        (not up, or not writable so): send it the usual way. `text` None only asks."""
+        ws = self._private.ws
+        if ws is None or not self._private.ready.is_set() or not writable_now(ws):
+            return False
+        if text is None:
+            return True
+        try:
+            return write_text_now(ws, text)
+        except (aiohttp.ClientError, OSError) as exc:  # as in `_send_private`: unknown fate
+            raise WsConnectionLostError(
+                f"private websocket send failed: {type(exc).__name__}: {exc}", endpoint="ws:send"
+            ) from exc
 
     # ---- inbound handling (synchronous: never awaits the consumer) -------------------------
 

@@ -36,6 +36,9 @@ from krakenbot.kraken.ws_messages import MethodResponse
 from krakenbot.net.http import RequestNotSentError
 
 Send = Callable[[str], Awaitable[bool]]
+# Writes a frame's text now, without a coroutine (net/ws_write.py); False: not written (not
+# up, or not writable so). With None it only answers whether it could.
+WriteNow = Callable[[str | None], bool]
 Render = Callable[[str, int], str]  # (token, req_id) -> the frame's text
 _MAX_PENDING = 1_000  # unanswered requests remembered for their late acks
 _new_accepted = slot_constructor(OrderAccepted)  # built on every order's ack path
@@ -81,8 +84,10 @@ class TradingRequests:
         next_req_id: Callable[[], int],
         clock: Clock,
         token: Callable[[], str | None] = lambda: None,
+        write_now: WriteNow | None = None,
     ) -> None:
         self._send = send
+        self._write_now = write_now
         self._next_req_id = next_req_id
         self.next_req_id = next_req_id  # a fresh req_id (with `token`: what `ticket` hands out)
         self._clock = clock
@@ -129,6 +134,52 @@ class TradingRequests:
         timeout_s: float | None = None,
     ) -> Pending:
         """Send one request rendered with `ticket()`'s token and `req_id` (see `request`)."""
+        pending = self._register(method, req_id, cl_ord_ids, timeout_s)
+        try:
+            sent = await self._send(text)
+        except BaseException:
+            # The frame may have been partly written: its outcome is unknown (callers treat
+            # WsConnectionLostError as ambiguous); the entry stays for a late ack.
+            self._fail(pending, "send failed")
+            raise
+        if not sent:
+            del self._pending[req_id]
+            raise RequestNotSentError("private websocket not connected", endpoint=f"ws:{method}")
+        return pending
+
+    def writable_now(self) -> bool:
+        """Can `send_now` write a request at once (the private connection up and writable)?"""
+        write = self._write_now
+        return write is not None and write(None)
+
+    def send_now(
+        self,
+        method: str,
+        req_id: int,
+        text: str,
+        cl_ord_ids: tuple[str, ...] = (),
+        timeout_s: float | None = None,
+    ) -> Pending | None:
+        """`send` without a coroutine: the frame is on the socket when this returns; None
+        when it cannot be written so (nothing written: use `send`). A failed write raises
+        as `send`'s does (`WsConnectionLostError`: outcome unknown)."""
+        write = self._write_now
+        if write is None:
+            return None
+        pending = self._register(method, req_id, cl_ord_ids, timeout_s)
+        try:
+            written = write(text)
+        except BaseException:
+            self._fail(pending, "send failed")  # as in `send`: the entry stays
+            raise
+        if not written:
+            del self._pending[req_id]
+            return None
+        return pending
+
+    def _register(
+        self, method: str, req_id: int, cl_ord_ids: tuple[str, ...], timeout_s: float | None
+    ) -> Pending:
         future = asyncio.get_running_loop().create_future()
         expires = 0
         if timeout_s is not None:
@@ -138,16 +189,6 @@ class TradingRequests:
         waiting[req_id] = pending
         if len(waiting) > _MAX_PENDING:
             self._fail(waiting.pop(next(iter(waiting))), "forgotten unanswered")
-        try:
-            sent = await self._send(text)
-        except BaseException:
-            # The frame may have been partly written: its outcome is unknown (callers treat
-            # WsConnectionLostError as ambiguous); the entry stays for a late ack.
-            self._fail(pending, "send failed")
-            raise
-        if not sent:
-            del waiting[req_id]
-            raise RequestNotSentError("private websocket not connected", endpoint=f"ws:{method}")
         return pending
 
     # ---- convenience senders (tests, tools) ------------------------------------------------

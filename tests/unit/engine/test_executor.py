@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal as D
 from pathlib import Path
@@ -443,3 +443,107 @@ async def test_an_order_update_that_failed_is_written_by_housekeeping(kit: Kit) 
     assert row is not None and row.status is OrderStatus.OPEN and row.txid == "OTXID1"
     await kit.runner.post(TimerTick(kit.clock.now_ns()))
     assert kit.ledger.calls["update_order"] == 3  # written once: nothing left to retry
+
+
+# ---------------------------------------------------------------- written in the commit's step
+@dataclass
+class QuickVenue(FakeVenue):
+    """A `ports.PlaceNow` venue (as the live one over the WebSocket): `place_now` writes the
+    order's request at once and records what held at that moment; the awaitable it answers
+    finishes the send (`fail_finish` raised by it). `quick` False: it cannot (`place`)."""
+
+    path: Path | None = None  # the ledger file, read with a connection of its own
+    sending: set[str] = field(default_factory=set)  # the executor's "being sent"
+    quick: bool = True
+    fail_now: Exception | None = None
+    fail_finish: Exception | None = None
+    written: list[str] = field(default_factory=list)
+    committed_at_write: list[bool] = field(default_factory=list)
+    sending_at_write: list[bool] = field(default_factory=list)
+    finished: list[str] = field(default_factory=list)
+
+    def place_now(self, command: PlaceOrder) -> Awaitable[None] | None:
+        if self.fail_now is not None:
+            raise self.fail_now
+        if not self.quick:
+            return None
+        cl_ord_id = command.cl_ord_id
+        assert self.path is not None
+        with sqlite3.connect(self.path) as conn:  # what another reader sees now: committed
+            found = conn.execute("SELECT 1 FROM orders WHERE order_id = ?", (cl_ord_id,))
+            self.committed_at_write.append(found.fetchone() is not None)
+        self.sending_at_write.append(cl_ord_id in self.sending)
+        self.written.append(cl_ord_id)
+        return self._finish(cl_ord_id)
+
+    async def _finish(self, cl_ord_id: str) -> None:
+        self.finished.append(cl_ord_id)
+        if self.fail_finish is not None:
+            raise self.fail_finish
+
+
+def quick(kit: Kit, **kw: object) -> QuickVenue:
+    executor = kit.runner.executor
+    venue = QuickVenue(repo=kit.repo, path=kit.repo.db.path, sending=executor.sending, **kw)  # type: ignore[arg-type]
+    kit.runner.venue = venue
+    return venue
+
+
+async def test_an_order_is_written_in_the_step_its_row_committed_in(kit: Kit) -> None:
+    venue = quick(kit)
+    await kit.submit(entry())
+    order = kit.order()
+    # Written by the time the engine is done with the batch (no send task ran first), after
+    # its row committed, and counted as being sent from before its bytes left.
+    assert venue.written == [order.cl_ord_id]
+    assert venue.committed_at_write == [True] and venue.sending_at_write == [True]
+    await kit.settle()
+    assert venue.finished == [order.cl_ord_id] and venue.placed == []  # never sent twice
+    assert kit.runner.executor.sending == set() and kit.runner.executor.orders_sent == 1
+    assert SendFinished(order.cl_ord_id, kit.clock.now_ns()) in kit.posted
+
+
+async def test_an_order_that_cannot_be_persisted_is_never_written(kit: Kit) -> None:
+    venue = quick(kit)
+    kit.ledger.broken.add("add_order")
+    await kit.submit(entry())
+    await kit.settle()
+    assert venue.written == [] and venue.placed == [] and kit.runner.executor.orders_sent == 0
+    assert await kit.repo.orders_since(0) == []
+
+
+async def test_an_order_the_venue_cannot_write_at_once_goes_through_place(kit: Kit) -> None:
+    venue = quick(kit, quick=False)
+    order = await placed(kit)
+    assert venue.written == [] and [c.cl_ord_id for c in venue.placed] == [order.cl_ord_id]
+    assert venue.persisted_before_send == [True]
+
+
+@pytest.mark.parametrize(
+    ("now", "finish", "expected"),
+    [
+        (None, RejectedError("no", kraken_error="EOrder:Insufficient funds"), OrderRejected),
+        (None, AmbiguousOrderError("unknown"), ReconcileRequested),
+        (RuntimeError("bug"), None, ReconcileRequested),
+    ],
+)
+async def test_a_send_begun_at_once_has_the_outcomes_of_place(
+    kit: Kit, now: Exception | None, finish: Exception | None, expected: type
+) -> None:
+    venue = quick(kit, fail_now=now, fail_finish=finish)
+    await placed(kit)
+    outcomes = [e for e in kit.posted if isinstance(e, OrderRejected | ReconcileRequested)]
+    assert [type(e) for e in outcomes] == [expected] and venue.placed == []
+    assert kit.runner.executor.sending == set()
+
+
+async def test_a_send_cut_before_its_first_step_is_not_left_being_sent(kit: Kit) -> None:
+    venue = quick(kit)
+    command = PlaceOrder("kbcut", "XLM/USD", Side.BUY, OrderType.LIMIT, D("20"), D("0.289"))
+    executor = kit.runner.executor
+    executor._hand_over(command)
+    assert executor.sending == {"kbcut"} and venue.written == ["kbcut"]
+    (task,) = executor._tasks
+    task.cancel()  # as `drain` cuts what is still in flight
+    await asyncio.gather(task, return_exceptions=True)
+    assert executor.sending == set()
