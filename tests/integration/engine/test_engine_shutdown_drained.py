@@ -15,6 +15,7 @@ simulator's own order records.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 
@@ -39,6 +40,8 @@ _NS = 1_000_000_000
 _TIMEOUT_S = 15.0  # the supervisor's default bound for the stop (app/supervisor.py)
 _BARE_S = 1.0
 _RESTART_S = 60.0  # the start-up's reconciliation waits for the spent budget to come back
+_AFTER_S = 1.0
+_GRACE_S = 4.0  # wall time for any cancel retry left behind (cancel_retry_s: 1 s here)
 
 
 async def test_a_drained_rest_budget_does_not_leave_the_position_bare(tmp_path: Path) -> None:
@@ -169,3 +172,32 @@ async def test_an_exit_whose_cancel_failed_is_cancelled_again_before_the_stop(
         stop = _at_kraken(env, placed)
         assert stop["status"] == "open" and stop["vol"] == Decimal("30")
         assert _at_kraken(env, exit_.cl_ord_id)["status"] == "canceled"
+
+
+async def test_an_exit_whose_cancel_keeps_failing_is_left_resting_when_no_stop_can_go_out(
+    tmp_path: Path,
+) -> None:
+    """The exit's CancelOrder fails (`EService:Deadline elapsed`) until just after the
+    shutdown's bound: the stop cannot take its place (Kraken holds the coins for the exit)
+    and the shutdown reports the position uncovered. A cancel retry of the exit still
+    scheduled (the client's backoff, the order manager's `cancel_retry_s`, the shutdown's
+    own re-cancels) landed after the bound: the process ended with the exit cancelled and
+    no stop — no order at all at Kraken for the position. From the bound on, the exit is
+    never cancelled again: a reducing order rather than none."""
+    strategy = Scripted()
+    settings = settings_for(tmp_path, kraken_api_tier="starter")
+    async with engine_env(tmp_path, strategy, settings=settings) as env:
+        sim = env.sim
+        exit_ = await _exit_resting(env, strategy)
+        faults = sim.control.faults
+        faults.kraken_error("EService:Deadline elapsed", method="CancelOrder", count=1000)
+        # Kraken takes a cancel again a moment after the bound: none may be sent by then.
+        asyncio.get_running_loop().call_later(_TIMEOUT_S + _AFTER_S, faults.clear)
+
+        report = await env.stack.shutdown(_TIMEOUT_S)
+
+        await asyncio.sleep(_GRACE_S)  # for any cancel retry left behind
+        sells = {o["cl_ord_id"]: o["status"] for o in ours(env) if o["side"] == "sell"}
+        assert [c for c, status in sells.items() if status == "open"] == [exit_.cl_ord_id]
+        assert not report.clean and report.uncovered == (XLM,), report
+        assert report.still_open == (exit_.cl_ord_id,), report
