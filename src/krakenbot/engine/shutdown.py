@@ -100,8 +100,7 @@ async def _shutdown(r: EngineRunner, timeout_s: float, disarm: Disarm | None) ->
         await r.executor.drain(max(0.1, timeout_s / 3))
         if prep.fast:  # the stops first: no read while a position has no order at Kraken
             cover = await _cover(r, prep, deadline, disarm)
-        spare = prep.spare | r.core.manager.kept
-        still = await _confirm_cancelled(r, timeout_s, deadline, spare, cover.listed)
+        still = await _confirm_cancelled(r, timeout_s, deadline, prep.spare, cover.listed)
         polled = True
         if not prep.fast:
             cover = await _cover(r, prep, deadline, disarm)
@@ -115,7 +114,7 @@ async def _shutdown(r: EngineRunner, timeout_s: float, disarm: Disarm | None) ->
             if await shutdown_cover.settle(r, "shutdown", left_s) or still:
                 still = _open_ours(r)
         await r.executor.drain(0.1)
-        cover = shutdown_keep.left(r, cover)
+        cover = shutdown_keep.left(r, cover, still)
         still = tuple(sorted({*still, *cover.left}))
         detail = _detail(r, still, cover)
         if r.ledger.failing is None:  # else it would only wait out the busy timeout
@@ -179,11 +178,12 @@ async def _confirm_cancelled(
     while True:
         still = await _ours_still_open(r, spare, listed)
         listed = None
-        if not still or clock.monotonic_ns() >= deadline:
+        cancelling = [c for c in still if c not in r.core.manager.kept]  # the rest stay
+        if not cancelling or clock.monotonic_ns() >= deadline:
             return still
         await clock.sleep(min(0.5, max(0.01, timeout_s / 20)))
         # Re-sent only after cancel_retry_s (idempotent).
-        intents = tuple(CancelIntent(cl_ord_id, "shutdown") for cl_ord_id in still)
+        intents = tuple(CancelIntent(cl_ord_id, "shutdown") for cl_ord_id in cancelling)
         await r.post(Submit(intents, clock.now_ns()))
 
 

@@ -4,7 +4,8 @@ Owns: `keep_exits(runner)` — each position that needs a protective stop and ha
 at Kraken keeps its strategy's exit: the order manager sends no cancel of it any more
 (`OrderManager.keep`) and the executor cuts the ones still on their way (waiting for the
 rate limit's headroom, or between the client's retries); `keep_at(runner, after_s)` does
-it when the shutdown's bound runs out; `left(runner, cover)` names them in the report.
+it when the shutdown's bound runs out; `left(runner, cover, still)` names them in the
+report.
 Imports: domain, orders, engine. Must not import: net, store, app.
 
 The shutdown cancels the exit and places the stop in its place (engine/shutdown_cover.py).
@@ -20,6 +21,7 @@ the position is left with no order (the report names it uncovered either way).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -62,10 +64,10 @@ def keep_at(r: EngineRunner, after_s: float) -> asyncio.TimerHandle:
     return asyncio.get_running_loop().call_later(after_s, keep_exits, r)
 
 
-def left(r: EngineRunner, cover: Cover) -> Cover:
-    """`cover` naming the kept exits still live as left resting."""
-    live = {o.cl_ord_id for o in r.core.registry.live()}
-    kept = {c for c in r.core.manager.kept if c in live}
+def left(r: EngineRunner, cover: Cover, still: Sequence[str]) -> Cover:
+    """`cover` naming the kept exits still open (`still`: by the venue's list, or by the
+    registry once a reconciliation settled it) as left resting."""
+    kept = r.core.manager.kept & set(still)
     if not kept - set(cover.left):
         return cover
     note = f"{len(kept)} exit(s) left resting: no protective stop could take their place"
