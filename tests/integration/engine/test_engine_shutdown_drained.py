@@ -201,3 +201,36 @@ async def test_an_exit_whose_cancel_keeps_failing_is_left_resting_when_no_stop_c
         assert [c for c, status in sells.items() if status == "open"] == [exit_.cl_ord_id]
         assert not report.clean and report.uncovered == (XLM,), report
         assert report.still_open == (exit_.cl_ord_id,), report
+
+
+@pytest.mark.parametrize("drained", [False, True], ids=["budget", "drained"])
+async def test_an_exit_filled_in_full_before_its_cancel_leaves_the_position_flat(
+    tmp_path: Path, drained: bool
+) -> None:
+    """The exit sold all 30 XLM while the daemon could not hear it (its private stream
+    down). The stop placed on the cancels' answers is refused (no coins left); the one
+    lookup of the exit shows it filled completely: the position is flat, no stop is needed,
+    and the report is clean — not "NO protective stop" (exit 1) until a reconciliation
+    records the fill."""
+    strategy = Scripted()
+    settings = settings_for(tmp_path, kraken_api_tier="starter")
+    async with engine_env(tmp_path, strategy, settings=settings) as env:
+        sim, engine = env.sim, env.engine
+        exit_ = await _exit_resting(env, strategy, "0.288010")  # the best ask
+        sim.control.faults.ws_refuse("private")
+        sim.control.faults.ws_drop("close", channel="private")
+        await eventually(
+            lambda: engine.health().ws_private is not ConnectionState.CONNECTED,
+            what="the private stream down",
+        )
+        sim.control.market_trade(XLM, "buy", Decimal("30"))  # takes all of the exit
+        assert _at_kraken(env, exit_.cl_ord_id)["status"] == "closed"
+        await eventually(lambda: not engine.reconciler.running, what="no reconciliation")
+        if drained:  # the settling reconciliation is then cut: only the lookup tells
+            sim.control.spend_rest(sim.api_key, Decimal(15))
+
+        report = await env.stack.shutdown(_TIMEOUT_S)
+
+        assert report.clean and not report.uncovered and not report.still_open, report
+        assert report.placed == () and report.kept == ()
+        assert [o for o in ours(env) if o["status"] == "open"] == []
