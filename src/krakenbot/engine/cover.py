@@ -9,7 +9,8 @@ never held back behind themselves); `final(core, out, gone, journal)`, the shutd
 word (every position that keeps no stop gets one: engine/shutdown.py), sized from the fills
 the daemon saw — those the failing ledger could not record too (`counted`), capped at the
 exchange's balance; `funds_guard` (whether Kraken's funds check alone keeps such a stop from
-selling more than the position); `holdings(core)`; and
+selling more than the position); `shrunk` (positions less what exits sold unseen);
+`holdings(core)`; and
 `switch_need(core)` / `need_check`, which emits `SwitchNeedChanged` whenever what the switch
 must cover changes (an entry of ours rests, a position needs its stop).
 Imports: domain, engine. Pure and synchronous.
@@ -69,10 +70,7 @@ def final(
     protection = core.protection
     if not protection.enabled:  # after an emergency stop: no order of ours, stops included
         return
-    h = holdings(core, gone, seen=True)
-    if sold:
-        left = {s: q - sold.get(s, ZERO) for s, q in h.positions.items()}
-        h = replace(h, positions={s: q for s, q in left.items() if q > 0})
+    h = shrunk(holdings(core, gone, seen=True), sold)
     intents = protection.final(core.now_ns, h)
     if intents:
         # The gate judges the stop against the same position: the fills the ledger could
@@ -82,6 +80,15 @@ def final(
             core.execute(intents, out, held=False, journal=journal)
         finally:
             core.portfolio = recorded
+
+
+def shrunk(h: Holdings, sold: Mapping[str, Decimal] | None) -> Holdings:
+    """`h` less what cancelled exits sold that the core has not recorded (`final`'s `sold`):
+    a position they sold out is flat."""
+    if not sold:
+        return h
+    left = {s: q - sold.get(s, ZERO) for s, q in h.positions.items()}
+    return replace(h, positions={s: q for s, q in left.items() if q > 0})
 
 
 def funds_guard(core: EngineCore, h: Holdings, symbols: Sequence[str]) -> bool:

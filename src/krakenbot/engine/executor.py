@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from typing import TYPE_CHECKING
 
 from krakenbot.domain.commands import AmendOrder, CancelOrder, PlaceOrder
@@ -78,7 +78,7 @@ class Executor:
     def __init__(self, runner: EngineRunner) -> None:
         self._r = runner
         self._tasks: set[asyncio.Task[None]] = set()
-        self._cancels: set[asyncio.Task[None]] = set()
+        self._cancels: dict[asyncio.Task[None], str | None] = {}  # each one's cl_ord_id
         self.orders_sent = 0  # AddOrders handed to the venue
         self.cancels_sent = 0
         # cl_ord_ids whose AddOrder this process is sending now (a pending order not among
@@ -156,8 +156,8 @@ class Executor:
         if isinstance(effect, SendCancel):
             self.cancels_sent += 1
             task = self._spawn(self._send_cancel(effect.command, effect.reason), self._tasks)
-            self._cancels.add(task)
-            task.add_done_callback(self._cancels.discard)
+            self._cancels[task] = effect.command.cl_ord_id
+            task.add_done_callback(self._cancels.pop)
         elif isinstance(effect, SendAmend):
             self._spawn(self._send_amend(effect.command), self._tasks)
         elif isinstance(effect, SwitchNeedChanged):
@@ -286,6 +286,14 @@ class Executor:
         """Wait (bounded) for the cancels in flight (the emergency's first step)."""
         if self._cancels:
             await asyncio.wait(set(self._cancels), timeout=timeout_s)
+
+    def drop_cancels(self, cl_ord_ids: Collection[str]) -> None:
+        """Cut the cancels of these orders still on their way: waiting for the rate limit's
+        headroom or between the client's retries, they are never sent. One whose request is
+        on the wire already cannot be recalled (Kraken may still carry it out)."""
+        for task, cl_ord_id in list(self._cancels.items()):
+            if cl_ord_id in cl_ord_ids:
+                task.cancel()
 
     async def drain(self, timeout_s: float) -> None:
         """Wait (bounded) for the sends in flight, e.g. before shutdown; the rest is cut."""

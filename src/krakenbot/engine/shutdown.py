@@ -18,9 +18,12 @@ kept too: a daemon that is not running leaves every position covered at Kraken. 
 resting exit stands in for the stop while it rests (Kraken holds the coins for one sell at a
 time); the shutdown cancels it and places the stop in its place — recorded before it is
 sent, in the ledger or, when the ledger cannot be written, in the order journal — or, when
-neither can record it, leaves the exit resting (a reducing order is better than none). The
-report names the stops kept and placed and every position left without one (`uncovered`):
-the daemon then exits non-zero.
+neither can record it, leaves the exit resting (a reducing order is better than none). So
+does a position whose stop has not taken the exit's place by the bound (the exit's cancel
+kept failing): from then on no cancel of that exit is sent and the retries still waiting are
+dropped (engine/shutdown_keep.py; one already on the wire cannot be recalled). The report
+names the stops kept and placed, the exits left resting (still open) and every position
+left without a stop (`uncovered`): the daemon then exits non-zero.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from typing import TYPE_CHECKING
 from krakenbot.domain.commands import CancelIntent
 from krakenbot.domain.enums import OrderStatus
 from krakenbot.domain.order import OrderSnapshot
-from krakenbot.engine import services, shutdown_cover
+from krakenbot.engine import services, shutdown_cover, shutdown_keep
 from krakenbot.engine.health import ShutdownReport
 from krakenbot.engine.inputs import CancelOurs, EmergencyStop, OpenOrdersListed, Submit
 from krakenbot.engine.shutdown_cover import Disarm
@@ -88,6 +91,8 @@ async def _shutdown(r: EngineRunner, timeout_s: float, disarm: Disarm | None) ->
     still: tuple[str, ...] = ()
     polled = False
     cover = shutdown_cover.Cover()
+    # At the bound, a bare position's exit is never cancelled again (engine/shutdown_keep.py).
+    keeper = shutdown_keep.keep_at(r, timeout_s)
     try:
         prep = shutdown_cover.prepare(r)
         before = r.executor.cancels_sent
@@ -95,11 +100,11 @@ async def _shutdown(r: EngineRunner, timeout_s: float, disarm: Disarm | None) ->
         sent = r.executor.cancels_sent - before
         await r.executor.drain(max(0.1, timeout_s / 3))
         if prep.fast:  # the stops first: no read while a position has no order at Kraken
-            cover = await shutdown_cover.cover(r, prep, deadline, disarm)
+            cover = await _cover(r, prep, deadline, disarm)
         still = await _confirm_cancelled(r, timeout_s, deadline, prep.spare, cover.listed)
         polled = True
         if not prep.fast:
-            cover = await shutdown_cover.cover(r, prep, deadline, disarm)
+            cover = await _cover(r, prep, deadline, disarm)
         counts = core.counts
         busy = bool(sent or counts.orders or counts.fills)
         if busy and clock.monotonic_ns() < deadline and r.ledger.failing is None:
@@ -113,6 +118,7 @@ async def _shutdown(r: EngineRunner, timeout_s: float, disarm: Disarm | None) ->
             if settled:
                 cover = _still_owed(r, cover)
         await r.executor.drain(0.1)
+        cover = shutdown_keep.left(r, cover, still)
         still = tuple(sorted({*still, *cover.left}))
         detail = _detail(r, still, cover)
         if r.ledger.failing is None:  # else it would only wait out the busy timeout
@@ -125,9 +131,13 @@ async def _shutdown(r: EngineRunner, timeout_s: float, disarm: Disarm | None) ->
             # registry cannot be settled, so the venue's own answer is the better one.
             still = still or _open_ours(r)
         uncovered = cover.uncovered if cover.checked else tuple(shutdown_cover.needing(r))
+        if uncovered:
+            shutdown_keep.keep_exits(r)
         return ShutdownReport(
             sent, still, False, f"shutdown failed: {exc!r}", _kept(r), cover.placed, uncovered
         )
+    finally:
+        keeper.cancel()
     clean = not still and r.ledger.failing is None and not cover.uncovered
     return ShutdownReport(sent, still, clean, detail, _kept(r), cover.placed, cover.uncovered)
 
@@ -139,6 +149,16 @@ def _still_owed(r: EngineRunner, cover: shutdown_cover.Cover) -> shutdown_cover.
     Only positions now known flat leave the list; any other stays reported."""
     owed = set(shutdown_cover.needing(r))
     return replace(cover, uncovered=tuple(s for s in cover.uncovered if s in owed))
+
+
+async def _cover(
+    r: EngineRunner, prep: shutdown_cover.Prep, deadline: int, disarm: Disarm | None
+) -> shutdown_cover.Cover:
+    """Put the positions under their stops; a position left bare keeps its exit."""
+    cover = await shutdown_cover.cover(r, prep, deadline, disarm)
+    if cover.uncovered:
+        shutdown_keep.keep_exits(r)
+    return cover
 
 
 def _detail(r: EngineRunner, still: tuple[str, ...], cover: shutdown_cover.Cover) -> str:
@@ -171,11 +191,12 @@ async def _confirm_cancelled(
     while True:
         still = await _ours_still_open(r, spare, listed)
         listed = None
-        if not still or clock.monotonic_ns() >= deadline:
+        cancelling = [c for c in still if c not in r.core.manager.kept]  # the rest stay
+        if not cancelling or clock.monotonic_ns() >= deadline:
             return still
         await clock.sleep(min(0.5, max(0.01, timeout_s / 20)))
         # Re-sent only after cancel_retry_s (idempotent).
-        intents = tuple(CancelIntent(cl_ord_id, "shutdown") for cl_ord_id in still)
+        intents = tuple(CancelIntent(cl_ord_id, "shutdown") for cl_ord_id in cancelling)
         await r.post(Submit(intents, clock.now_ns()))
 
 

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING
 from krakenbot.domain.commands import CancelIntent
 from krakenbot.domain.enums import OrderStatus
 from krakenbot.domain.order import Order, OrderSnapshot
-from krakenbot.engine.cover import funds_guard, holdings
+from krakenbot.engine.cover import funds_guard, holdings, shrunk
 from krakenbot.engine.inputs import CoverPositions, Submit
 from krakenbot.engine.reconciler import ClosedLookup
 from krakenbot.engine.shutdown_record import Record, recordable
@@ -96,11 +96,11 @@ class Cover:
     listed: tuple[OrderSnapshot, ...] | None = None  # that list
 
 
-def needing(r: EngineRunner) -> list[str]:
+def needing(r: EngineRunner, sold: Mapping[str, Decimal] | None = None) -> list[str]:
     """Symbols whose position needs a protective stop (nothing after an emergency stop,
-    which cancels the stops too)."""
-    core = r.core
-    return core.protection.needing(holdings(core, seen=True)) if core.protection.enabled else []
+    which cancels the stops too); `sold`: less what the exits' lookup found sold unseen."""
+    core, h = r.core, shrunk(holdings(r.core, seen=True), sold)
+    return core.protection.needing(h) if core.protection.enabled else []
 
 
 def prepare(r: EngineRunner) -> Prep:
@@ -120,6 +120,7 @@ async def cover(r: EngineRunner, prep: Prep, deadline: int, disarm: Disarm | Non
     if not needing(r):
         return Cover(checked=True)
     placed: list[str] = []
+    sold: Mapping[str, Decimal] = {}  # an exit sold out unseen leaves its position flat
     notes: list[str] = []
     left: tuple[str, ...] = ()
     if prep.bare:
@@ -138,14 +139,14 @@ async def cover(r: EngineRunner, prep: Prep, deadline: int, disarm: Disarm | Non
                 notes.append("the dead man's switch could not be disarmed")
             await _drop_lost(r)
             fast = prep.fast and record is Record.LEDGER
-            placed = await _place(r, deadline, fast, found.sold)
+            placed, sold = await _place(r, deadline, fast, found.sold)
             if fast:  # now the reads: how the exits closed, for the ledger (a point)
                 await _exits_closed(r, _left_s(r, deadline) / 2)
     listed = await _listing(r)
     if listed is None:
-        return Cover(tuple(placed), tuple(needing(r)), left, "; ".join(notes))
+        return Cover(tuple(placed), tuple(needing(r, sold)), left, "; ".join(notes))
     covered = _covered(r, listed)
-    uncovered = tuple(s for s in needing(r) if s not in covered)
+    uncovered = tuple(s for s in needing(r, sold) if s not in covered)
     return Cover(tuple(placed), uncovered, left, "; ".join(notes), True, tuple(listed))
 
 
@@ -240,14 +241,15 @@ async def _drop_lost(r: EngineRunner) -> None:
 
 async def _place(
     r: EngineRunner, deadline: int, fast: bool, sold: Mapping[str, Decimal]
-) -> list[str]:
+) -> tuple[list[str], Mapping[str, Decimal]]:
     """Place the missing stops (tried again after a refusal while time remains); the
     cl_ord_ids of those placed. Each is recorded in the ledger, or in the order journal
     while the ledger fails (also when it fails just now, at the stop's own row). `fast`:
     the first goes out on the cancels' answers alone, with no read before it (the position
     has no order at Kraken until it rests, and with the REST budget spent each read waits
     seconds); Kraken's answer to it decides (`_answer`): refused, the exits are looked up
-    and, when that tells, the stop goes out again at once. `sold`: see `_look_up`."""
+    and, when that tells, the stop goes out again at once. `sold`: see `_look_up`; returned
+    as last known."""
     tried: list[str] = []
     for _ in range(_ATTEMPTS):
         journal = r.ledger.failing is not None and r.journal is not None
@@ -286,7 +288,7 @@ async def _place(
         if all(s in covered for s in needing(r)) or r.clock.monotonic_ns() >= deadline:
             break
     live = {o.cl_ord_id for o in _stops(r)}
-    return [c for c in tried if c in live]
+    return [c for c in tried if c in live], sold
 
 
 class _Answer(StrEnum):

@@ -105,6 +105,7 @@ class OrderManager:
         self._unpersisted: dict[str, Order] = {}
         self.sending: set[str] = set()  # decided orders whose AddOrder has not returned
         self._cancel_sent_ns: dict[str, int] = {}
+        self.kept: set[str] = set()  # exits a shutdown leaves resting: never cancelled again
         self.emergency: bulk_cancel.Emergency | None = None  # between its two steps
         self.denials = 0
         self.denials_by_rule: dict[Rule, int] = {}  # the same denials, by the rule that denied
@@ -180,7 +181,7 @@ class OrderManager:
             self.denied(decision, ctx.now_ns, out)
             return decision, []
         order = self.registry.get(intent.cl_ord_id)
-        if order is None or order.is_terminal:
+        if order is None or order.is_terminal or order.cl_ord_id in self.kept:
             return decision, []
         if order.cancel_requested and not self._cancel_due(order, ctx.now_ns):
             return decision, []
@@ -205,6 +206,11 @@ class OrderManager:
     def resend_cancel_now(self, cl_ord_id: str) -> None:
         """The next cancel of this order goes out at once (shutdown, emergency)."""
         self._cancel_sent_ns.pop(cl_ord_id, None)
+
+    def keep(self, cl_ord_ids: set[str]) -> None:
+        """A stopping daemon leaves these exits resting (no protective stop could take their
+        place: a reducing order rather than none); no cancel of them is sent any more."""
+        self.kept |= cl_ord_ids
 
     def cancel_sent(self, cl_ord_id: str, now_ns: int) -> None:
         self._cancel_sent_ns[cl_ord_id] = now_ns

@@ -15,6 +15,7 @@ simulator's own order records.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 
@@ -43,6 +44,8 @@ _TIMEOUT_S = 15.0  # the supervisor's default bound for the stop (app/supervisor
 _SPENT_AND_SOLD_S = 40.0
 _BARE_S = 1.0
 _RESTART_S = 60.0  # the start-up's reconciliation waits for the spent budget to come back
+_AFTER_S = 1.0
+_GRACE_S = 4.0  # wall time for any cancel retry left behind (cancel_retry_s: 1 s here)
 
 
 async def test_a_drained_rest_budget_does_not_leave_the_position_bare(tmp_path: Path) -> None:
@@ -181,32 +184,64 @@ async def test_an_exit_whose_cancel_failed_is_cancelled_again_before_the_stop(
         assert _at_kraken(env, exit_.cl_ord_id)["status"] == "canceled"
 
 
-async def test_an_exit_filled_whole_before_its_cancel_leaves_a_flat_position_and_a_clean_stop(
+async def test_an_exit_whose_cancel_keeps_failing_is_left_resting_when_no_stop_can_go_out(
     tmp_path: Path,
 ) -> None:
-    """The exit sold all 30 XLM while the daemon could not hear it: the position is flat, so
-    no stop is owed. The stop placed at the size the daemon knew is refused (no coins), the
-    exit's cancel answers "unknown order", and the shutdown's settling reconciliation records
-    the sale: the report is clean. It said "NO protective stop" for the flat position, and
-    the daemon exited 1 (seen in CI: tests/e2e/test_e2e_daemon.py, an exit filled while the
-    private stream was down)."""
+    """The exit's CancelOrder fails (`EService:Deadline elapsed`) until just after the
+    shutdown's bound: the stop cannot take its place (Kraken holds the coins for the exit)
+    and the shutdown reports the position uncovered. A cancel retry of the exit still
+    scheduled (the client's backoff, the order manager's `cancel_retry_s`, the shutdown's
+    own re-cancels) landed after the bound: the process ended with the exit cancelled and
+    no stop — no order at all at Kraken for the position. From the bound on, the exit is
+    never cancelled again: a reducing order rather than none."""
+    strategy = Scripted()
+    settings = settings_for(tmp_path, kraken_api_tier="starter")
+    async with engine_env(tmp_path, strategy, settings=settings) as env:
+        sim = env.sim
+        exit_ = await _exit_resting(env, strategy)
+        faults = sim.control.faults
+        faults.kraken_error("EService:Deadline elapsed", method="CancelOrder", count=1000)
+        # Kraken takes a cancel again a moment after the bound: none may be sent by then.
+        asyncio.get_running_loop().call_later(_TIMEOUT_S + _AFTER_S, faults.clear)
+
+        report = await env.stack.shutdown(_TIMEOUT_S)
+
+        await asyncio.sleep(_GRACE_S)  # for any cancel retry left behind
+        sells = {o["cl_ord_id"]: o["status"] for o in ours(env) if o["side"] == "sell"}
+        assert [c for c, status in sells.items() if status == "open"] == [exit_.cl_ord_id]
+        assert not report.clean and report.uncovered == (XLM,), report
+        assert report.still_open == (exit_.cl_ord_id,), report
+
+
+@pytest.mark.parametrize("drained", [False, True], ids=["budget", "drained"])
+async def test_an_exit_filled_in_full_before_its_cancel_leaves_the_position_flat(
+    tmp_path: Path, drained: bool
+) -> None:
+    """The exit sold all 30 XLM while the daemon could not hear it (its private stream
+    down). The stop placed on the cancels' answers is refused (no coins left); the one
+    lookup of the exit shows it filled completely: the position is flat, no stop is needed,
+    and the report is clean — not "NO protective stop" (exit 1) until a reconciliation
+    records the fill (seen in CI: tests/e2e/test_e2e_daemon.py, an exit filled while the
+    private stream was down). With the budget left, the settling reconciliation records the
+    sale once."""
     strategy = Scripted()
     settings = settings_for(tmp_path, kraken_api_tier="starter")
     async with engine_env(tmp_path, strategy, settings=settings) as env:
         sim, engine = env.sim, env.engine
         exit_ = await _exit_unheard(env, strategy)
-        sim.control.market_trade(XLM, "buy", Decimal("30"))  # takes the whole exit
+        sim.control.market_trade(XLM, "buy", Decimal("30"))  # takes all of the exit
         assert _at_kraken(env, exit_.cl_ord_id)["status"] == "closed"
         await eventually(lambda: not engine.reconciler.running, what="no reconciliation")
+        if drained:  # the settling reconciliation is then cut: only the lookup tells
+            sim.control.spend_rest(sim.api_key, Decimal(15))
 
         report = await env.stack.shutdown(_TIMEOUT_S)
 
         assert report.clean and not report.uncovered and not report.still_open, report
-        assert not [o for o in ours(env) if o["status"] == "open"]
-        assert engine.core.portfolio.position(XLM) == 0
-        (trade,) = [
-            t
-            for t in sim.control.trades()
-            if t["ordertxid"] == _at_kraken(env, exit_.cl_ord_id)["txid"]
-        ]
-        assert len(await _recorded(env, exit_, trade)) == 1
+        assert report.placed == () and report.kept == ()
+        assert [o for o in ours(env) if o["status"] == "open"] == []
+        if not drained:
+            assert engine.core.portfolio.position(XLM) == 0
+            sold = _at_kraken(env, exit_.cl_ord_id)["txid"]
+            (trade,) = [t for t in sim.control.trades() if t["ordertxid"] == sold]
+            assert len(await _recorded(env, exit_, trade)) == 1

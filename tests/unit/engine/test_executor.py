@@ -85,6 +85,7 @@ class FakeVenue:
     persisted_before_send: list[bool] = field(default_factory=list)
     repo: LedgerRepository | None = None
     hold: asyncio.Event | None = None
+    cancel_hold: asyncio.Event | None = None  # a cancel waits (e.g. for the rate limit)
     listed: list[OrderSnapshot] = field(default_factory=list)
 
     async def place(self, command: PlaceOrder) -> None:
@@ -98,6 +99,8 @@ class FakeVenue:
             raise self.fail
 
     async def cancel(self, command: CancelOrder) -> None:
+        if self.cancel_hold is not None:
+            await self.cancel_hold.wait()
         self.cancelled.append(command)
         if self.fail_cancel is not None:
             raise self.fail_cancel
@@ -338,6 +341,18 @@ async def test_cancel_failures_are_contained(kit: Kit) -> None:
     assert len(kit.venue.cancelled) == 2
     assert [type(e) for e in kit.posted if isinstance(e, VenueFatal)] == [VenueFatal]
     assert kit.runner.core.trading_state is TradingState.HALTED
+
+
+async def test_dropped_cancels_still_on_their_way_are_never_sent(kit: Kit) -> None:
+    """A shutdown that leaves an exit resting cuts its cancel still waiting (for the rate
+    limit's headroom, between the client's retries); the other cancels go on."""
+    kept, other = await placed(kit), await placed(kit, qty="20")
+    kit.venue.cancel_hold = asyncio.Event()
+    await kit.runner.submit([CancelIntent(kept.cl_ord_id), CancelIntent(other.cl_ord_id)])
+    kit.runner.executor.drop_cancels({kept.cl_ord_id})
+    kit.venue.cancel_hold.set()
+    await kit.runner.executor.wait_cancels(1.0)
+    assert [c.cl_ord_id for c in kit.venue.cancelled] == [other.cl_ord_id]
 
 
 async def test_a_cancel_goes_out_even_when_the_ledger_cannot_record_it(kit: Kit) -> None:

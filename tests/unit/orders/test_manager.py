@@ -269,6 +269,23 @@ def test_cancel_all_ours_resends_even_recently_requested(kit: Kit) -> None:
     assert len(kit.of(FlagCancel)) == 1  # the first one's flag was written already
 
 
+def test_an_exit_kept_by_the_shutdown_is_never_cancelled_again(kit: Kit) -> None:
+    """No protective stop could take its place: a reducing order rather than none. Neither
+    a retry (housekeeping) nor the shutdown's bulk cancel sends its cancel any more; the
+    other orders are cancelled as before."""
+    kept = placed(kit)
+    other = placed(kit, qty="20")
+    kit.manager.cancel(CancelIntent(kept.cl_ord_id, "shutdown"), kit.ctx(), kit.out)
+    kit.take()
+    kit.manager.keep({kept.cl_ord_id})
+    kit.advance(6)
+    kit.manager.cancel(CancelIntent(kept.cl_ord_id), kit.ctx(), kit.out)
+    kit.manager.housekeeping(kit.now, kit.ctx, kit.out)
+    assert kit.manager.cancel_all_ours("shutdown", kit.ctx(), kit.out) == 2
+    sent = [e.command.cl_ord_id for e in kit.of(SendCancel)]  # type: ignore[attr-defined]
+    assert sent == [other.cl_ord_id]
+
+
 # ---------------------------------------------------------------- housekeeping
 def test_housekeeping_times_out_orders(kit: Kit) -> None:
     pending = placed(kit)
